@@ -38,7 +38,10 @@ async function main(): Promise<void> {
   const ewcLambda = Number(arg('ewc-lambda', '1e5'));
   const methods = arg('methods', CONTINUAL_METHODS.join(',')).split(',') as ContinualMethod[];
   const executor = await OrtExecutor.create({ threads: Number(arg('threads', '1')) });
-  const settings = { hidden: [64, 64], epochs, batchSize: 32, learningRate: 0.002 };
+  const hidden = arg('hidden', '64,64').split(',').map(Number);
+  const batchSize = Number(arg('batch', '32'));
+  const learningRate = Number(arg('lr', '0.002'));
+  const settings = { hidden, epochs, batchSize, learningRate };
   const results = new Map<string, ContinualResult[]>();
   const fireflyLogs: FireflyCl['log'][] = [];
   for (let s = 0; s < seeds; s++) {

@@ -155,6 +155,44 @@ export interface GrowthConfig {
   optimizerState: 'keep' | 'reset';
 }
 
+export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';
+export type ContinualMethodName = 'firefly-cl' | 'finetune' | 'ewc' | 'progressive' | 'individual';
+
+/** Firefly CL's settings (Firefly Appendix A); absent fields keep FIREFLY_CL_DEFAULTS. */
+export interface FireflyClSettings {
+  initialWidth?: number[];
+  targetAccuracy?: number;
+  maxGrowRounds?: number;
+  eta?: number;
+  newCandidates?: number;
+  epsilon?: number;
+  stepOneIterations?: number;
+  stepOneLearningRate?: number;
+  maskEpochs?: number;
+  maskSparsity?: number;
+  maskInit?: number;
+  maskLearningRate?: number;
+  scoreExamples?: number;
+}
+
+/** Experiment field `continual`: a task stream learnt by each method in turn (defaults in experiment.schema.json). */
+export interface ContinualConfig {
+  stream: ContinualStreamName;
+  methods: ContinualMethodName[];
+  /** permuted-mnist: number of tasks. */
+  tasks?: number;
+  /** custom: one dataset per task. */
+  datasets?: DatasetConfig[];
+  trainPerTask: number;
+  testPerTask: number;
+  hidden: number[];
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  ewcLambda: number;
+  firefly: FireflyClSettings;
+}
+
 export interface ExperimentConfig {
   name: string;
   seed: number;
@@ -165,6 +203,8 @@ export interface ExperimentConfig {
   executionProvider: ExecutionProviderName;
   /** Growth schedule and method; absent: no scheduled growth (manual grows still work). */
   growth?: GrowthConfig;
+  /** Continual learning: when set, the run learns this task stream with each method instead of training `model`. */
+  continual?: ContinualConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,6 +326,28 @@ export interface MetricsParams {
   elapsedMs: number;
   /** Continual learning: the task (0-based) this event belongs to (absent for ordinary runs). */
   task?: number;
+  /** Continual learning: what the method reached after learning `task` (present with `task`). */
+  continual?: ContinualMetrics;
+}
+
+/**
+ * After a method learnt task t: accuracy on every task seen so far (row t of the accuracy matrix,
+ * fractions), their mean, forgetting and backward transfer so far, and parameters. In a continual
+ * run's metrics event, `params` is the method's parameters, `testAccuracy` the average accuracy,
+ * `trainLoss` the mean training loss of the task's last epoch, `step` counts (method, task) pairs.
+ */
+export interface ContinualMetrics {
+  method: ContinualMethodName;
+  /** Number of tasks in the stream, and the task's name ("0/1", "perm 2", a file name). */
+  tasks: number;
+  taskName: string;
+  accuracies: number[];
+  averageAccuracy: number;
+  /** Mean over tasks 0..t-1 of (best earlier accuracy − accuracy now); 0 after task 0. */
+  forgetting: number;
+  backwardTransfer: number;
+  /** Parameters each task uses (through its mask / column, plus its head). */
+  taskParameters: number[];
 }
 
 export interface RunStatusParams {
@@ -427,6 +489,22 @@ export interface RunAccuracyPath {
   points: { step: number; params: number; testAccuracy: number }[];
 }
 
+/** Theme chart colours a run can be given in "Compare runs" (VS Code's `--vscode-charts-<name>` variables). */
+export type ChartColorName = 'blue' | 'orange' | 'green' | 'red' | 'purple' | 'yellow';
+export const CHART_COLOR_NAMES: readonly ChartColorName[] = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
+/** Series "Compare runs" can overlay. */
+export type CompareMetric = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params';
+export const COMPARE_METRICS: readonly CompareMetric[] = ['trainLoss', 'testLoss', 'trainAccuracy', 'testAccuracy', 'params'];
+/** Most runs "Compare runs" overlays at once. */
+export const COMPARE_MAX_RUNS = 24;
+/** One run overlaid in "Compare runs": its config flattened ("training.learningRate": 0.01) and its series against step. */
+export interface CompareRun {
+  runId: string;
+  name: string;
+  config: Record<string, string | number | boolean>;
+  series: Partial<Record<CompareMetric, { steps: number[]; values: number[]; total: number }>>;
+}
+
 /** Extension -> webview. */
 export type ExtensionToWebviewMessage =
   /** The workspace's runs (the run picker) and the run the panel shows. */
@@ -442,7 +520,12 @@ export type ExtensionToWebviewMessage =
   /** The outcome of a control the panel posted. */
   | { type: 'actionResult'; action: MonitorAction; runId?: string; ok: boolean; message?: string }
   /** There is no run to show (yet). */
-  | { type: 'noRun'; message: string };
+  | { type: 'noRun'; message: string }
+  /** Charts: a chart's downsampled points (answer to `viewport`); where an export was saved. */
+  | ChartDataMessage
+  | ExportResultMessage
+  /** "Compare runs": the runs overlaid (in `selected` order) and the colour the user fixed per run (kept in workspaceState). */
+  | { type: 'compare'; selected: string[]; colors: Record<string, ChartColorName>; runs: CompareRun[] };
 export type ExtensionToWebviewType = ExtensionToWebviewMessage['type'];
 
 /** Webview -> extension. Validate with `validateWebviewMessage` before use. */
@@ -456,7 +539,15 @@ export type WebviewToExtensionMessage =
   | { type: 'stop'; runId: string }
   | { type: 'grow'; runId: string; method: string }
   | { type: 'prune'; runId: string; method: PruneMethodName }
-  | { type: 'export'; runId: string };
+  | { type: 'export'; runId: string }
+  /** Charts: the points a chart needs for its visible range; exports (see the charts section below). */
+  | ChartViewportMessage
+  | ExportSeriesMessage
+  | ExportChartMessage
+  /** "Compare runs": overlay these runs (at most COMPARE_MAX_RUNS). */
+  | { type: 'compareRuns'; runIds: string[] }
+  /** "Compare runs": fix a run's colour (a theme chart colour), or forget it (null). */
+  | { type: 'setRunColor'; runId: string; color: ChartColorName | null };
 export type WebviewToExtensionType = WebviewToExtensionMessage['type'];
 
 export type WebviewMessageValidation = { ok: true; message: WebviewToExtensionMessage } | { ok: false; error: string };
@@ -505,7 +596,161 @@ export function validateWebviewMessage(value: unknown): WebviewMessageValidation
       if (!PRUNE_METHODS.includes(v.method as PruneMethodName)) return fail(`method must be one of ${PRUNE_METHODS.join(', ')}`);
       return { ok: true, message: { type: 'prune', runId: id, method: v.method as PruneMethodName } };
     }
+    case 'viewport':
+    case 'exportSeries':
+    case 'exportChart':
+      return validateChartMessage(v);
+    case 'compareRuns': {
+      if (!Array.isArray(v.runIds)) return fail('runIds is not an array');
+      if (v.runIds.length > COMPARE_MAX_RUNS) return fail(`at most ${COMPARE_MAX_RUNS} runs can be compared`);
+      const ids: string[] = [];
+      for (const id of v.runIds) {
+        if (typeof id !== 'string' || !WEBVIEW_RUN_ID.test(id)) return fail('runIds holds an invalid run id');
+        if (!ids.includes(id)) ids.push(id);
+      }
+      return { ok: true, message: { type: 'compareRuns', runIds: ids } };
+    }
+    case 'setRunColor': {
+      const id = runId();
+      if (!id) return fail('runId is not a valid run id');
+      if (v.color !== null && !CHART_COLOR_NAMES.includes(v.color as ChartColorName)) return fail(`color must be null or one of ${CHART_COLOR_NAMES.join(', ')}`);
+      return { ok: true, message: { type: 'setRunColor', runId: id, color: (v.color as ChartColorName | null) } };
+    }
     default:
       return { ok: false, error: `unknown message type ${typeof v.type === 'string' ? JSON.stringify(v.type.slice(0, 40)) : typeof v.type}` };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Growth Monitor charts: downsampled in the extension for each chart's visible range; exports
+// ---------------------------------------------------------------------------------------------
+
+/** The metrics a step chart can draw (one series each; x and y as the run's metrics events give them). */
+export type MetricSeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
+export const METRIC_SERIES: readonly MetricSeriesName[] = ['trainLoss', 'testLoss', 'trainAccuracy', 'testAccuracy', 'params', 'samplesPerSecond'];
+
+/**
+ * What a chart's x axis measures: training step; epoch (fractional: step within the epoch);
+ * wall time (seconds of training, `elapsedMs`); parameter count; training FLOPs (estimated by the
+ * extension: 6 × forward mult-adds per example × examples seen, from the architecture of each phase).
+ */
+export type ChartXAxis = 'step' | 'epoch' | 'time' | 'params' | 'flops';
+export const CHART_X_AXES: readonly ChartXAxis[] = ['step', 'epoch', 'time', 'params', 'flops'];
+/** Largest smoothing weight (TensorBoard's slider stops there too). */
+export const MAX_SMOOTHING = 0.99;
+/** Most pixels a chart may ask points for. */
+export const MAX_CHART_PIXELS = 8192;
+
+/** Webview -> extension: the points chart `chart` needs for its visible x range (undefined ends: all). */
+export interface ChartViewportMessage {
+  type: 'viewport';
+  runId: string;
+  chart: string;
+  series: MetricSeriesName[];
+  xAxis: ChartXAxis;
+  xMin?: number;
+  xMax?: number;
+  /** Width of the plot area in CSS pixels: about 2 points per pixel come back. */
+  pixels: number;
+  /** EMA weight, 0 (off) to MAX_SMOOTHING. */
+  smoothing: number;
+  /** Increases with every request of the panel; the answer echoes it (late answers are ignored). */
+  seq: number;
+}
+
+/** One series of a `chartData` answer: the downsampled raw points, and the smoothed line when smoothing is on. */
+export interface ChartSeriesPoints {
+  name: MetricSeriesName;
+  /** Points of the whole series, and of it inside the requested range. */
+  total: number;
+  visible: number;
+  /** Points sent (xs.length). */
+  drawn: number;
+  xs: Float64Array;
+  ys: Float64Array;
+  /** The EMA of the full series, downsampled the same way (its own min/max per bucket). */
+  smoothed?: { xs: Float64Array; ys: Float64Array };
+}
+
+/** Extension -> webview: the answer to a `viewport` request. */
+export interface ChartDataMessage {
+  type: 'chartData';
+  runId: string;
+  chart: string;
+  seq: number;
+  xAxis: ChartXAxis;
+  xMin?: number;
+  xMax?: number;
+  smoothing: number;
+  /** x extent of all the chart's series (for the axis when nothing is zoomed). */
+  dataMin?: number;
+  dataMax?: number;
+  series: ChartSeriesPoints[];
+  /** x of each grow/prune event on this axis, in the run's grow order (NaN: not placeable). */
+  markerXs: number[];
+}
+
+/** Webview -> extension: save the full series of these runs as one file. */
+export interface ExportSeriesMessage { type: 'exportSeries'; format: 'csv' | 'json'; runIds: string[] }
+/** Webview -> extension: save a chart the panel rendered (png: base64 without the data: prefix; svg: the document). */
+export interface ExportChartMessage { type: 'exportChart'; format: 'png' | 'svg'; runId: string; chart: string; data: string }
+/** Extension -> webview: where an export went (or why it did not). */
+export interface ExportResultMessage { type: 'exportResult'; ok: boolean; message: string; path?: string }
+
+const CHART_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Limits on what the panel may ask to save. */
+export const MAX_EXPORT_PNG_BASE64 = 48 * 1024 * 1024;
+export const MAX_EXPORT_SVG = 32 * 1024 * 1024;
+export const MAX_EXPORT_RUNS = 64;
+
+/** Validates the chart messages (viewport, exportSeries, exportChart); called by validateWebviewMessage. */
+export function validateChartMessage(v: Record<string, unknown>): WebviewMessageValidation {
+  const fail = (error: string): WebviewMessageValidation => ({ ok: false, error: `${String(v.type).slice(0, 40)}: ${error}` });
+  const runIdOk = (id: unknown): id is string => typeof id === 'string' && WEBVIEW_RUN_ID.test(id);
+  switch (v.type) {
+    case 'viewport': {
+      if (!runIdOk(v.runId)) return fail('runId is not a valid run id');
+      if (typeof v.chart !== 'string' || !CHART_ID.test(v.chart)) return fail('chart is not a chart id');
+      if (!Array.isArray(v.series) || v.series.length === 0 || v.series.length > METRIC_SERIES.length) return fail('series must list 1 to 6 metric names');
+      const series: MetricSeriesName[] = [];
+      for (const s of v.series) {
+        if (!METRIC_SERIES.includes(s as MetricSeriesName)) return fail('series holds an unknown metric');
+        if (!series.includes(s as MetricSeriesName)) series.push(s as MetricSeriesName);
+      }
+      if (!CHART_X_AXES.includes(v.xAxis as ChartXAxis)) return fail(`xAxis must be one of ${CHART_X_AXES.join(', ')}`);
+      for (const k of ['xMin', 'xMax'] as const) if (v[k] !== undefined && v[k] !== null && !(typeof v[k] === 'number' && Number.isFinite(v[k]))) return fail(`${k} is not a finite number`);
+      const xMin = typeof v.xMin === 'number' ? v.xMin : undefined, xMax = typeof v.xMax === 'number' ? v.xMax : undefined;
+      if (xMin !== undefined && xMax !== undefined && !(xMin < xMax)) return fail('xMin must be below xMax');
+      if (!Number.isInteger(v.pixels) || (v.pixels as number) < 1 || (v.pixels as number) > MAX_CHART_PIXELS) return fail(`pixels must be an integer from 1 to ${MAX_CHART_PIXELS}`);
+      if (typeof v.smoothing !== 'number' || !(v.smoothing >= 0 && v.smoothing <= MAX_SMOOTHING)) return fail(`smoothing must be from 0 to ${MAX_SMOOTHING}`);
+      if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) return fail('seq is not a non-negative integer');
+      const message: ChartViewportMessage = { type: 'viewport', runId: v.runId, chart: v.chart, series, xAxis: v.xAxis as ChartXAxis, pixels: v.pixels as number, smoothing: v.smoothing, seq: v.seq as number };
+      if (xMin !== undefined) message.xMin = xMin;
+      if (xMax !== undefined) message.xMax = xMax;
+      return { ok: true, message };
+    }
+    case 'exportSeries': {
+      if (v.format !== 'csv' && v.format !== 'json') return fail('format must be csv or json');
+      if (!Array.isArray(v.runIds) || v.runIds.length === 0 || v.runIds.length > MAX_EXPORT_RUNS) return fail(`runIds must list 1 to ${MAX_EXPORT_RUNS} runs`);
+      const ids: string[] = [];
+      for (const id of v.runIds) {
+        if (!runIdOk(id)) return fail('runIds holds an invalid run id');
+        if (!ids.includes(id)) ids.push(id);
+      }
+      return { ok: true, message: { type: 'exportSeries', format: v.format, runIds: ids } };
+    }
+    case 'exportChart': {
+      if (v.format !== 'png' && v.format !== 'svg') return fail('format must be png or svg');
+      if (!runIdOk(v.runId)) return fail('runId is not a valid run id');
+      if (typeof v.chart !== 'string' || !CHART_ID.test(v.chart)) return fail('chart is not a chart id');
+      if (typeof v.data !== 'string' || v.data.length === 0) return fail('data is not a string');
+      if (v.format === 'png' && (v.data.length > MAX_EXPORT_PNG_BASE64 || v.data.length % 4 !== 0 || !BASE64.test(v.data))) return fail('data is not base64 PNG of an accepted size');
+      if (v.format === 'png' && !v.data.startsWith('iVBORw0KGgo')) return fail('data is not a PNG');
+      if (v.format === 'svg' && (v.data.length > MAX_EXPORT_SVG || !/^<svg[\s>]/.test(v.data))) return fail('data is not an SVG document of an accepted size');
+      return { ok: true, message: { type: 'exportChart', format: v.format, runId: v.runId, chart: v.chart, data: v.data } };
+    }
+    default:
+      return { ok: false, error: `unknown chart message ${String(v.type).slice(0, 40)}` };
   }
 }

@@ -10,6 +10,7 @@ import { experimentNameFromPath } from './config/defaults';
 import { RunStore, RunStoreError } from './runs';
 import { ExperimentRun, RunFailure, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
+import { noSingleArchitecture } from './training/continualRun';
 import type { ModelSpec } from './model/spec';
 import type { ExportParams, ExportResult } from './protocol';
 import { EXPORT_FORMATS } from './protocol';
@@ -141,6 +142,7 @@ export class RunManager {
     }
     const store = this.requireStore(id);
     const ckpt = this.wrap(() => store.readLatestCheckpoint(id));
+    if (ckpt?.checkpoint.meta.continual) throw new RequestError(ErrorCodes.invalidState, noSingleArchitecture(id));
     if (ckpt) return architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
     const start = this.history(id).find((e) => e.type === 'start');
     if (start && start.type === 'start') return start.architecture;

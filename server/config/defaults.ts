@@ -31,6 +31,27 @@ const DEPENDENT_DEFAULTS: readonly DependentDefault[] = [
   { path: ['training', 'learningRate'], dependsOn: ['training', 'optimizer'], values: DEFAULT_LEARNING_RATE_BY_OPTIMIZER },
 ];
 
+/**
+ * dataset when absent in a continual experiment: the stream's dataset (custom streams: the first
+ * task's), so a continual experiment needs no dataset field of its own.
+ */
+export const DATASET_BY_CONTINUAL_STREAM: Readonly<Record<string, { name: DatasetName }>> = {
+  'split-mnist': { name: 'mnist' },
+  'permuted-mnist': { name: 'mnist' },
+  'split-fashion-mnist': { name: 'fashion-mnist' },
+};
+
+function continualDataset(input: unknown): unknown {
+  const c = valueAt(input, ['continual']);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined;
+  const stream = (c as Record<string, unknown>).stream;
+  if (stream === 'custom') {
+    const first = (c as Record<string, unknown>).datasets;
+    return Array.isArray(first) && typeof first[0] === 'object' && first[0] !== null ? structuredClone(first[0]) : undefined;
+  }
+  return typeof stream === 'string' && hasOwn(DATASET_BY_CONTINUAL_STREAM, stream) ? structuredClone(DATASET_BY_CONTINUAL_STREAM[stream]) : undefined;
+}
+
 export interface DefaultOptions {
   /** Default experiment name, usually the file's base name (see experimentNameFromPath). */
   name?: string;
@@ -54,11 +75,14 @@ const samePath = (a: ConfigPath, b: readonly string[]): boolean => a.length === 
  * the deciding field up in the input, or its schema default when absent).
  */
 export function contextualDefaults(input: unknown, options: DefaultOptions = {}): (path: ConfigPath) => unknown {
+  const dataset = valueAt(input, ['dataset']) === undefined ? continualDataset(input) : undefined;
+  const effective = dataset !== undefined ? { ...(input as object), dataset } : input;
   return (path) => {
     if (samePath(path, ['name'])) return defaultName(options.name);
+    if (samePath(path, ['dataset'])) return dataset;
     for (const d of DEPENDENT_DEFAULTS) {
       if (!samePath(path, d.path)) continue;
-      const key = valueAt(input, d.dependsOn) ?? schemaAt(d.dependsOn)?.default;
+      const key = valueAt(effective, d.dependsOn) ?? schemaAt(d.dependsOn)?.default;
       return typeof key === 'string' && hasOwn(d.values, key) ? structuredClone(d.values[key]) : undefined;
     }
     return undefined;

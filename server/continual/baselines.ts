@@ -73,7 +73,7 @@ export class SharedTrunk implements ContinualLearner {
       const ce = ceLoss(b, this.logits(b, t));
       const pen = this.ewc ? ewcPenalty(b, this.shared, this.anchors, this.ewc.lambda) : undefined;
       return pen ? add(ce, pen) : ce;
-    }, { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng });
+    }, { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
     if (this.ewc) {
       const F = await squaredGradients(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes,
         (b) => ceLoss(b, this.logits(b, t)), this.ewc.fisherExamples);
@@ -153,7 +153,7 @@ export class Progressive implements ContinualLearner {
     this.names[k] = own;
     const s = ctx.settings;
     await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.columnLogits(b, k)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng });
+      (b) => ceLoss(b, this.columnLogits(b, k)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
   }
 
   evaluate(task: ContinualTask, k: number): Promise<number> {
@@ -192,7 +192,7 @@ export class Individual implements ContinualLearner {
     this.names[t] = own;
     const s = ctx.settings;
     await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.logits(b, t)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng });
+      (b) => ceLoss(b, this.logits(b, t)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
   }
 
   evaluate(task: ContinualTask, t: number): Promise<number> {

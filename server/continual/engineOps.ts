@@ -88,7 +88,21 @@ function batchOf(split: TaskSplit, idx: ArrayLike<number>, from: number, to: num
 
 export const ADAM: OptimizerSettings = { name: 'adam', momentum: 0, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
-export interface TrainOptions { epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings }
+/** What a run hooks into training: pause/stop between batches, and each epoch's mean loss. */
+export interface TrainHooks {
+  /** Awaited before every batch; true stops training (trainTensors throws ContinualStopped). */
+  control?: () => Promise<boolean>;
+  onEpochLoss?: (loss: number) => void;
+}
+
+/** Thrown out of a learner when its run's control asked to stop. */
+export class ContinualStopped extends Error {
+  constructor() {
+    super('stopped by request');
+  }
+}
+
+export interface TrainOptions extends TrainHooks { epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings }
 
 /**
  * Trains the tensors named in `wrt` (updated in place in `params`) on `loss(builder)`: one graph per
@@ -128,6 +142,7 @@ export async function trainTensors(
       let sum = 0;
       let count = 0;
       for (let from = 0; from < split.n; from += opts.batchSize) {
+        if (opts.control && (await opts.control())) throw new ContinualStopped();
         const to = Math.min(split.n, from + opts.batchSize);
         const batch = batchOf(split, order, from, to, features, classes);
         t++;
@@ -144,6 +159,7 @@ export async function trainTensors(
         count += to - from;
       }
       last = sum / count;
+      opts.onEpochLoss?.(last);
     }
   } finally {
     await c.dispose();

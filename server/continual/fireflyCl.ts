@@ -309,7 +309,7 @@ export class FireflyCl implements ContinualLearner {
     const s = this.ctx.settings;
     await trainTensors(this.ctx.executor, params, trainable, split, this.ctx.features, this.ctx.classes,
       (b) => ceLoss(b, this.maskedLogits(b, params, (l) => b.t(`m${l}`))),
-      { epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: this.ctx.rng });
+      { epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: this.ctx.rng, ...this.ctx.hooks });
     this.writeBack(t, params, nOld);
   }
 
@@ -367,7 +367,7 @@ export class FireflyCl implements ContinualLearner {
       let loss = ceLoss(b, this.maskedLogits(b, params, (l) => gates[l]));
       for (const g of gates) loss = add(loss, mul(reduceSum(g, [0]), alpha / (g.shape[0] as number)));
       return loss;
-    }, { epochs: this.o.maskEpochs, batchSize: s.batchSize, learningRate: this.o.maskLearningRate, rng: this.ctx.rng });
+    }, { epochs: this.o.maskEpochs, batchSize: s.batchSize, learningRate: this.o.maskLearningRate, rng: this.ctx.rng, ...this.ctx.hooks });
     this.heads[t] = { V: params.V, c: params.c };
     return this.layers.map((_, l) => {
       const m = Uint8Array.from(params[`s${l}`].data, (v) => (v > 0 ? 1 : 0));

@@ -6,18 +6,20 @@
 import { Individual, Progressive, SharedTrunk } from './baselines';
 import { FireflyCl, type FireflyClOptions } from './fireflyCl';
 import { averageAccuracy, averageForgetting, backwardTransfer, forgettingPerTask, type AccuracyMatrix } from './metrics';
+import type { ContinualMethodName } from '../protocol';
 import type { TaskStream } from './streams';
 import type { ContinualLearner, LearnerContext } from './types';
 
 export * from './metrics';
 export * from './streams';
 export * from './types';
+export { ContinualStopped, type TrainHooks } from './engineOps';
 export { FireflyCl, FIREFLY_CL_DEFAULTS } from './fireflyCl';
 export type { FireflyClOptions, FireflyClState } from './fireflyCl';
 export { Individual, Progressive, SharedTrunk, ewcPenalty } from './baselines';
 
-export const CONTINUAL_METHODS = ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'] as const;
-export type ContinualMethod = (typeof CONTINUAL_METHODS)[number];
+export const CONTINUAL_METHODS: readonly ContinualMethodName[] = ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'];
+export type ContinualMethod = ContinualMethodName;
 
 export interface MethodOptions {
   firefly?: Partial<FireflyClOptions>;
@@ -43,6 +45,8 @@ export interface TaskReport {
   averageAccuracy: number;
   parameters: number;
   taskParameters: number[];
+  /** Mean training loss of the task's last epoch. */
+  trainLoss: number;
   seconds: number;
 }
 
@@ -60,7 +64,10 @@ export interface ContinualResult {
   reports: TaskReport[];
 }
 
-export async function runContinual(learner: ContinualLearner, stream: TaskStream, onTask?: (r: TaskReport) => void): Promise<ContinualResult> {
+/** `lastLoss`: the learner's latest epoch loss (from its TrainHooks), reported with each task. */
+export async function runContinual(
+  learner: ContinualLearner, stream: TaskStream, onTask?: (r: TaskReport) => void, lastLoss?: () => number,
+): Promise<ContinualResult> {
   const start = Date.now();
   const matrix: AccuracyMatrix = [];
   const reports: TaskReport[] = [];
@@ -75,6 +82,7 @@ export async function runContinual(learner: ContinualLearner, stream: TaskStream
       averageAccuracy: averageAccuracy(matrix, t),
       parameters: learner.parameterCount(),
       taskParameters: row.map((_, j) => learner.taskParameterCount(j)),
+      trainLoss: lastLoss?.() ?? NaN,
       seconds: (Date.now() - start) / 1000,
     };
     reports.push(r);

@@ -3,15 +3,19 @@
  * - split-mnist / split-fashion-mnist: 5 tasks of 2 classes ({0,1}, {2,3}, …), labels 0/1 within a task;
  * - permuted-mnist: N tasks of all 10 digits, each with its own seeded pixel permutation (task 1 is
  *   the identity, as is usual).
+ * - custom: one dataset per task (any classification dataset config, e.g. csv files), all with the
+ *   same number of input features; each task's head has as many outputs as the largest task has classes.
  * Each task is subsampled (seeded) to trainPerTask / testPerTask examples.
  */
 import { loadDataset } from '../datasets';
+import { DatasetError } from '../datasets/errors';
+import type { ContinualStreamName, DatasetConfig } from '../protocol';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
 import type { TaskSplit } from './engineOps';
 
-export const CONTINUAL_STREAMS = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist'] as const;
-export type ContinualStreamName = (typeof CONTINUAL_STREAMS)[number];
+export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist', 'custom'];
+export type { ContinualStreamName };
 
 export interface ContinualTask {
   name: string;
@@ -35,6 +39,9 @@ export interface StreamOptions {
   testPerTask?: number;
   /** permuted-mnist: number of tasks (default 5). */
   tasks?: number;
+  /** custom: one dataset per task; csv paths resolve against baseDir. */
+  datasets?: DatasetConfig[];
+  baseDir?: string;
 }
 
 /** Seeded subsample (without replacement, kept in order) of the rows of `split` whose label is in `classes`. */
@@ -57,7 +64,17 @@ export function selectTask(split: DataSplit, classes: number[], limit: number | 
   return { x, y, n: pick.length };
 }
 
+/** The stream, cut to its first `opts.tasks` tasks when given (permuted-mnist makes that many). */
 export async function loadStream(name: ContinualStreamName, opts: StreamOptions): Promise<TaskStream> {
+  const stream = await loadFullStream(name, opts);
+  if (opts.tasks !== undefined && name !== 'permuted-mnist') {
+    if (opts.tasks > stream.tasks.length) throw new DatasetError(`continual.tasks: ${name} has ${stream.tasks.length} tasks, ${opts.tasks} asked for`);
+    stream.tasks = stream.tasks.slice(0, opts.tasks);
+  }
+  return stream;
+}
+
+async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): Promise<TaskStream> {
   const rng = new Rng(opts.seed ^ 0x5eed);
   const features = 784;
   if (name === 'split-mnist' || name === 'split-fashion-mnist') {
@@ -90,5 +107,35 @@ export async function loadStream(name: ContinualStreamName, opts: StreamOptions)
     }
     return { name, features, classesPerTask: 10, tasks };
   }
+  if (name === 'custom') return loadCustomStream(opts, rng);
   throw new Error(`unknown continual stream ${JSON.stringify(name)}; known: ${CONTINUAL_STREAMS.join(', ')}`);
+}
+
+async function loadCustomStream(opts: StreamOptions, rng: Rng): Promise<TaskStream> {
+  const configs = opts.datasets ?? [];
+  if (configs.length < 2) throw new DatasetError('continual.datasets: a custom stream needs at least 2 datasets (one per task)');
+  const loaded = [];
+  for (let t = 0; t < configs.length; t++) {
+    const ds = await loadDataset(configs[t], { seed: opts.seed + t, baseDir: opts.baseDir });
+    if (ds.task !== 'classification') throw new DatasetError(`continual.datasets[${t}]: ${ds.description} is a regression dataset; continual tasks are classification`);
+    loaded.push(ds);
+  }
+  const features = loaded[0].inputShape.reduce((a, b) => a * b, 1);
+  loaded.forEach((ds, t) => {
+    const f = ds.inputShape.reduce((a, b) => a * b, 1);
+    if (f !== features) throw new DatasetError(`continual.datasets[${t}]: ${f} input features, but task 0 has ${features}; every task needs the same number`);
+  });
+  const classesPerTask = Math.max(...loaded.map((ds) => ds.numClasses));
+  const tasks: ContinualTask[] = loaded.map((ds, t) => {
+    const classes = Array.from({ length: ds.numClasses }, (_, i) => i);
+    const cfg = configs[t];
+    const label = cfg.path ? cfg.path.split(/[\\/]/).pop()! : cfg.name;
+    return {
+      name: `${t + 1}: ${label}`,
+      classes,
+      train: selectTask(ds.train, classes, opts.trainPerTask, rng.fork(2 * t), features),
+      test: selectTask(ds.test, classes, opts.testPerTask, rng.fork(2 * t + 1), features),
+    };
+  });
+  return { name: 'custom', features, classesPerTask, tasks };
 }

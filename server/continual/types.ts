@@ -1,5 +1,6 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
+import type { TrainHooks } from './engineOps';
 import type { ContinualTask } from './streams';
 
 export interface ContinualSettings {
@@ -28,4 +29,6 @@ export interface LearnerContext {
   classes: number;
   rng: Rng;
   settings: ContinualSettings;
+  /** The run's pause/stop control and loss reports, passed to every training loop. */
+  hooks?: TrainHooks;
 }

@@ -6,6 +6,7 @@
  *   pytorch  model.py + weights.npz + architecture.json
  *   json     architecture.json                     spec, summary and grow history
  */
+import { noSingleArchitecture } from '../training/continualRun';
 import * as path from 'node:path';
 import type { ExportFormat, ExportResult, RunEvent } from '../protocol';
 import { EXPORT_FORMATS } from '../protocol';
@@ -73,6 +74,7 @@ export function sourceFromStore(store: RunStore, runId: string): ExportSource {
   const latest = store.readLatestCheckpoint(runId);
   if (!latest) throw new ExportError(`run ${runId} has no checkpoint yet (one is written after every epoch and grow step)`, 'unsupported');
   const meta = latest.checkpoint.meta as { spec?: ModelSpec; epoch?: number; step?: number; growSteps?: number };
+  if (latest.checkpoint.meta.continual) throw new ExportError(`${noSingleArchitecture(runId)}; export applies to ordinary runs`, 'unsupported');
   if (!meta.spec) throw new ExportError(`checkpoint ${latest.file} of run ${runId} holds no model spec`, 'unsupported');
   const tensors = new Map<string, Float32Array>();
   for (const [k, v] of Object.entries(latest.checkpoint.tensors)) if (!k.startsWith('slot:')) tensors.set(k, v as Float32Array);

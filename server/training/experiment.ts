@@ -4,7 +4,7 @@
  * in the run folder (events, checkpoints) so that history survives the process.
  */
 import * as path from 'path';
-import type { Architecture, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus, RunStatusParams } from '../protocol';
+import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus, RunStatusParams } from '../protocol';
 import { DEFAULT_MAX_PARAMS } from '../protocol';
 import { growContext } from '../growth/context';
 import { growthMethod } from '../growth';
@@ -20,6 +20,7 @@ import { ExportError } from '../export/files';
 import { fitImportToData, importModel, modelFromImport } from '../export/import';
 import { Rng } from '../random';
 import type { Checkpoint, RunHandle, RunStore } from '../runs';
+import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { createExecutor } from './executors';
 import { Throttle } from './throttle';
 import { Trainer, optimizerSettings } from './trainer';
@@ -108,6 +109,8 @@ export class ExperimentRun {
   private readonly metricsThrottle: Throttle<MetricsParams>;
   private last: { trainLoss?: number; testLoss?: number; testAccuracy?: number } = {};
   private warnings: string[] = [];
+  /** Continual runs: parameters of the method summarised (Firefly CL when it ran). */
+  private continualParams: number | undefined;
   done: Promise<RunSummaryResult> | undefined;
 
   constructor(private readonly opts: RunOptions) {
@@ -135,6 +138,7 @@ export class ExperimentRun {
 
   architecture(): Architecture {
     if (this.model) return this.model.architecture();
+    if (this.config.continual) throw new RunFailure(noSingleArchitecture(this.runId));
     throw new RunFailure(`run ${this.runId} has not built its model yet`);
   }
 
@@ -179,6 +183,9 @@ export class ExperimentRun {
     this.assertActive(kind);
     if (this.proposal) throw new GrowthError(`run ${this.runId} has a pending proposal (${this.proposal.id}): commit or reject it first`);
     if (propose && this.growQueue.some((r) => r.propose)) throw new GrowthError(`run ${this.runId} already has a proposal being computed`);
+    if (this.config.continual) {
+      throw new GrowthError(`run ${this.runId} is a continual-learning run: its methods grow by themselves (Firefly CL, Algorithm 2); grow and prune apply to ordinary runs`);
+    }
     const name = method ?? (kind === 'prune' ? 'prune-taylor' : this.config.growth?.method ?? 'firefly');
     const m = growthMethod(name); // unknown names fail here, before queueing
     if (m.kind !== kind) throw new GrowthError(`${name} is a ${m.kind} method, not a ${kind} method`);
@@ -324,8 +331,14 @@ export class ExperimentRun {
     const cfg = this.config;
     let message: string | undefined;
     try {
-      this.setStatus('running', `loading ${cfg.dataset.name}`);
       const baseDir = this.opts.configPath ? path.dirname(this.opts.configPath) : process.cwd();
+      if (cfg.continual) {
+        message = await this.continualLoop(cfg.continual, baseDir);
+        this.throwIfStorageFailed();
+        this.setStatus(message === 'stopped by request' ? 'stopped' : 'completed', message);
+        return this.summary(message);
+      }
+      this.setStatus('running', `loading ${cfg.dataset.name}`);
       this.data = await loadDataset(cfg.dataset, { seed: cfg.seed, baseDir });
       this.executor = await createExecutor(cfg.engine, cfg.executionProvider);
       this.warnings.push(...this.executor.warnings);
@@ -362,6 +375,40 @@ export class ExperimentRun {
       this.handle.close();
     }
     return this.summary(message);
+  }
+
+  /** A continual-learning run (experiment field `continual`): every method through the task stream. */
+  private async continualLoop(c: ContinualConfig, baseDir: string): Promise<string> {
+    const cfg = this.config;
+    this.setStatus('running', `loading continual stream ${c.stream}`);
+    this.executor = await createExecutor(cfg.engine, cfg.executionProvider);
+    this.warnings.push(...this.executor.warnings);
+    const out = await runContinualPhase(c, {
+      runId: this.runId,
+      seed: cfg.seed,
+      baseDir,
+      executor: this.executor,
+      startedAt: this.startedAt,
+      resumeMeta: this.resumeFrom?.checkpoint.meta,
+      control: () => this.checkpointControl(),
+      started: (architecture, description) => {
+        if (!this.resumeFrom) this.safeAppend({ type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg, architecture, warnings: [...this.warnings] });
+        const from = this.resumeFrom ? `resumed from ${this.resumeFrom.file}; ` : '';
+        this.setStatus('running', `${from}${description}; ${this.executor!.engine} (${this.executor!.provider})`);
+      },
+      metrics: (m) => {
+        this.continualParams = m.params;
+        this.last = { trainLoss: m.trainLoss, testAccuracy: m.testAccuracy };
+        this.emitMetrics(m);
+      },
+      checkpoint: (index, ckpt, step) => {
+        const file = this.handle.writeCheckpoint('task', index, ckpt);
+        this.safeAppend({ type: 'checkpoint', time: new Date().toISOString(), runId: this.runId, epoch: index, step, file });
+      },
+    });
+    this.continualParams = out.params;
+    this.last = { trainLoss: out.trainLoss, testAccuracy: out.averageAccuracy };
+    return out.message;
   }
 
   private throwIfStorageFailed(): void {
@@ -480,7 +527,7 @@ export class ExperimentRun {
       finalTestAccuracy: this.last.testAccuracy,
       finalTestLoss: this.last.testLoss,
       finalTrainLoss: this.last.trainLoss,
-      params: this.model?.paramCount() ?? 0,
+      params: this.model?.paramCount() ?? this.continualParams ?? 0,
       architecture: arch ?? { inputShape: [], outputSize: 0, layers: [], params: 0, flops: 0 },
       growEvents: this.growSteps,
       engine: this.executor?.engine ?? this.config.engine,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';
 import {
-  FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, runContinual, selectTask,
+  FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask,
   type ContinualTask, type FireflyClState, type LearnerContext, type TaskStream,
 } from '../../server/continual';
 import { evaluateOutputs, feedTensors, makeBuilder, tensor, type TaskSplit, type Tensors } from '../../server/continual/engineOps';
@@ -163,7 +163,11 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.throws(() => parseContinualConfig({ stream: 'cifar' }), /continual\.stream/);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', methods: ['magic'] }), /continual\.methods/);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', epochs: 0 }), /continual\.epochs/);
-  assert.throws(() => parseContinualConfig({ stream: 'split-mnist', tasks: 3 }), /continual\.tasks/);
+  assert.throws(() => parseContinualConfig({ stream: 'split-mnist', tasks: 1 }), /continual\.tasks must be >= 2, got 1/);
+  assert.throws(() => parseContinualConfig({ stream: 'custom' }), /continual\.datasets is required when continual\.stream is "custom"/);
+  assert.deepEqual(parseContinualConfig({ stream: 'split-mnist' }).firefly, {});
+  await assert.rejects(loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 6 }), /continual\.tasks: split-mnist has 5 tasks, 6 asked for/);
+  assert.deepEqual((await loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 3 })).tasks.map((t) => t.name), ['0/1', '2/3', '4/5']);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', colour: 1 }), /continual\.colour/);
   assert.equal(parseContinualConfig({ stream: 'permuted-mnist', tasks: 3 }).tasks, 3);
 });
@@ -179,5 +183,32 @@ test('EWC Fisher: mean of squared per-example gradients through the engine match
   for (let k = 0; k < F; k++) {
     const want = ((split.x[k] ** 2) / 4 + (split.x[F + k] ** 2) / 4) / 2;
     for (let c = 0; c < 2; c++) assert.ok(Math.abs(fisher.W.data[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${fisher.W.data[k * 2 + c]} vs ${want}`);
+  }
+});
+
+test('custom stream: one csv dataset per task; dataset follows the stream; mismatched features are named', async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { resolveExperiment } = await import('../../server/config');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-cl-csv-'));
+  try {
+    const rows = (n: number, cols: number, classes: number) =>
+      ['a,b,c,d'.split(',').slice(0, cols).join(',') + ',label', ...Array.from({ length: n }, (_, i) => [...Array.from({ length: cols }, (_, k) => ((i * 7 + k) % 5) / 5), i % classes].join(','))].join('\n');
+    fs.writeFileSync(path.join(dir, 'one.csv'), rows(40, 3, 2));
+    fs.writeFileSync(path.join(dir, 'two.csv'), rows(30, 3, 3));
+    fs.writeFileSync(path.join(dir, 'wide.csv'), rows(30, 4, 2));
+    const ds = (f: string) => ({ name: 'csv', path: f, task: 'classification', testFraction: 0.25 });
+    const cfg = resolveExperiment({ continual: { stream: 'custom', datasets: [ds('one.csv'), ds('two.csv')] } });
+    assert.deepEqual(cfg.dataset, { ...ds('one.csv'), normalize: true }, 'dataset defaults to the first task');
+    const stream = await loadStream('custom', { seed: 1, datasets: cfg.continual!.datasets, baseDir: dir });
+    assert.deepEqual(stream.tasks.map((t) => t.name), ['1: one.csv', '2: two.csv']);
+    assert.equal(stream.features, 3);
+    assert.equal(stream.classesPerTask, 3, 'heads as wide as the task with the most classes');
+    assert.deepEqual(stream.tasks.map((t) => t.train.n + t.test.n), [40, 30]);
+    await assert.rejects(loadStream('custom', { seed: 1, datasets: [ds('one.csv'), ds('wide.csv')] as never, baseDir: dir }),
+      /continual\.datasets\[1\]: 4 input features, but task 0 has 3/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,72 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ErrorCodes, Methods, type MetricsParams, type RunEvent } from '../../server/protocol';
+import { BackendClient } from './backendClient';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-cl-'));
+const client = new BackendClient();
+after(() => {
+  client.kill();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const small = { trainPerTask: 300, testPerTask: 200, epochs: 1 };
+
+test('a continual experiment streams one metrics event per task and method, with the accuracy-matrix row', async () => {
+  await client.initialize(work);
+  // No dataset field: it follows the stream.
+  const config = { name: 'cl', seed: 3, continual: { stream: 'split-mnist', methods: ['firefly-cl', 'finetune'], ...small } };
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
+  await client.until(() => client.statusOf(runId, 'completed') || client.statusOf(runId, 'failed'), 120000, 'run end');
+  assert.equal(client.statusOf(runId, 'failed'), undefined, client.statuses.map((s) => s.message).join('\n'));
+  const ms = client.metrics.filter((m) => m.runId === runId);
+  assert.deepEqual(ms.map((m) => [m.continual?.method, m.task, m.step]), [
+    ['firefly-cl', 0, 1], ['firefly-cl', 1, 2], ['firefly-cl', 2, 3], ['firefly-cl', 3, 4], ['firefly-cl', 4, 5],
+    ['finetune', 0, 6], ['finetune', 1, 7], ['finetune', 2, 8], ['finetune', 3, 9], ['finetune', 4, 10],
+  ]);
+  for (const m of ms) {
+    const c = m.continual!;
+    assert.equal(c.tasks, 5);
+    assert.equal(c.accuracies.length, m.task! + 1, 'a row of the accuracy matrix: every task seen so far');
+    assert.ok(Math.abs(c.averageAccuracy - c.accuracies.reduce((a, b) => a + b, 0) / c.accuracies.length) < 1e-12);
+    assert.equal(m.testAccuracy, c.averageAccuracy);
+    assert.ok(Number.isFinite(m.trainLoss) && m.samplesPerSecond > 0);
+  }
+  assert.deepEqual(ms.slice(0, 5).map((m) => m.continual!.taskName), ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  // Firefly CL: old tasks are evaluated through their own masks, so their accuracy never changes.
+  const fire = ms.slice(0, 5);
+  for (let t = 1; t < 5; t++) {
+    assert.deepEqual(fire[t].continual!.accuracies.slice(0, t), fire[t - 1].continual!.accuracies, `task ${t}`);
+    assert.equal(fire[t].continual!.forgetting, 0);
+  }
+  // The master network only grows.
+  for (let t = 1; t < 5; t++) assert.ok(fire[t].params >= fire[t - 1].params);
+  // The history holds the same events; a checkpoint per Firefly CL task, one when fine-tuning finished.
+  const history = await client.conn.sendRequest<RunEvent[]>(Methods.getRunHistory, { runId });
+  assert.deepEqual(history.filter((e) => e.type === 'metrics').map((e) => (e as MetricsParams).continual!.accuracies), ms.map((m) => m.continual!.accuracies));
+  assert.equal(history.filter((e) => e.type === 'checkpoint').length, 6);
+  await assert.rejects(client.conn.sendRequest(Methods.getArchitecture, { runId }), (e: any) => /continual-learning run/.test(e.message));
+});
+
+test('grow requests on a continual run are refused by name; stop ends it between batches; resumeRun skips finished methods', async () => {
+  const config = { name: 'cl-stop', seed: 4, continual: { stream: 'split-mnist', methods: ['finetune', 'individual'], trainPerTask: 2000, testPerTask: 200, epochs: 3 } };
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
+  // Wait until fine-tuning has finished (its last task reported), then stop during Individual.
+  await client.until(() => client.metrics.find((m) => m.runId === runId && m.continual?.method === 'finetune' && m.task === 4), 120000, 'finetune done');
+  await assert.rejects(client.conn.sendRequest(Methods.grow, { runId, method: 'firefly' }), (e: any) => e.code === ErrorCodes.growthFailed && /continual-learning run/.test(e.message));
+  await client.conn.sendRequest(Methods.stopExperiment, { runId });
+  await client.until(() => client.statusOf(runId, 'stopped'), 20000, 'stopped');
+  const before = client.metrics.filter((m) => m.runId === runId);
+  assert.ok(before.filter((m) => m.continual!.method === 'individual').length < 5, 'stopped before Individual finished');
+
+  await client.conn.sendRequest(Methods.resumeRun, { runId });
+  await client.until(() => client.statuses.filter((s) => s.runId === runId && s.status === 'completed').length > 0, 120000, 'resumed run completes');
+  const resumed = client.metrics.filter((m) => m.runId === runId).slice(before.length);
+  assert.deepEqual(resumed.map((m) => [m.continual!.method, m.task]), [0, 1, 2, 3, 4].map((t) => ['individual', t]), 'fine-tuning is not run again');
+  const done = client.statuses.find((s) => s.runId === runId && s.status === 'completed')!;
+  assert.match(done.message!, /already finished: finetune/);
+  assert.equal(await client.shutdown(), 0);
+});
