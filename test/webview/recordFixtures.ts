@@ -5,7 +5,8 @@
  * without growth (for the "all runs" comparison chart). Writes each run's `getRunHistory` answer
  * to test/webview/fixtures/<name>.jsonl (one RunEvent per line, exactly what the extension sends).
  *
- * Usage: node scripts/build.mjs && node --import tsx test/webview/recordFixtures.ts
+ * Usage: node scripts/build.mjs && node --import tsx test/webview/recordFixtures.ts [continual]
+ * (`continual`: only the continual-learning run, test/webview/fixtures/continual-run.jsonl)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -41,6 +42,16 @@ async function main(): Promise<void> {
     const init = await client.initialize(work);
     console.log(`growth methods: ${init.capabilities.experimental.growthLab.growthMethods.join(', ')}`);
     fs.mkdirSync(OUT, { recursive: true });
+    if (process.argv.includes('continual')) {
+      // A continual-learning run: split-MNIST, every method, small tasks (the heatmap test).
+      const cl = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
+        config: { name: 'split-mnist-cl', seed: 5, continual: { stream: 'split-mnist', trainPerTask: 400, testPerTask: 200, epochs: 2 } },
+      });
+      await client.until(() => client.statusOf(cl.runId, 'completed') || client.statusOf(cl.runId, 'failed'), 300000, 'continual run end');
+      await write('continual-run', cl.runId, client);
+      await client.shutdown();
+      return;
+    }
 
     const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { ...base, name: 'fashion-grown' } });
     for (const s of STEPS) {

@@ -1,0 +1,128 @@
+/**
+ * The monitor on a continual-learning run (recorded from a real split-MNIST run with every method,
+ * test/webview/fixtures/continual-run.jsonl): accuracy-matrix heatmaps per method with the exact
+ * values of the metrics events, average accuracy and parameters against tasks with one line per
+ * method, the step charts hidden, theme colours followed.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Browser, Page } from 'playwright-core';
+import { MonitorController, type MonitorHost } from '../../extension/monitorController';
+import type { MetricsParams, RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
+import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type Served } from './harness';
+import { THEMES } from './themes';
+
+const events = readEvents('continual-run');
+const RUN = events[0].runId;
+const metrics = events.filter((e): e is RunEvent & { type: 'metrics' } => e.type === 'metrics' && !!e.continual);
+const METHODS = ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'];
+const LABEL: Record<string, string> = { 'firefly-cl': 'Firefly CL', finetune: 'fine-tuning', ewc: 'EWC', progressive: 'Progressive Networks', individual: 'Individual' };
+
+let browser: Browser;
+let server: Served;
+let page: Page;
+let chain: Promise<unknown> = Promise.resolve();
+
+function summary(): RunSummary {
+  const start = events.find((e) => e.type === 'start') as RunEvent & { type: 'start' };
+  const last = metrics[metrics.length - 1];
+  return {
+    runId: RUN, name: start.config.name, status: 'completed', dataset: start.config.dataset.name, engine: start.config.engine,
+    executionProvider: start.config.executionProvider, startedAt: start.time, epochs: start.config.training.epochs,
+    epochsDone: last.epoch, params: last.params, growSteps: 0,
+  };
+}
+
+type Inspect = {
+  continual: { matrices: Record<string, (number | null)[][]>; accuracy: Record<string, { x: number; y: number }[]>; params: Record<string, { x: number; y: number }[]>; colors: string[] };
+};
+const inspect = (): Promise<Inspect> => page.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): unknown } }).growthLabMonitor.inspect()) as Promise<Inspect>;
+
+before(async () => {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await buildWebview();
+  server = await serve();
+  browser = await launch();
+  const host: MonitorHost = {
+    post: (msg) => (chain = chain.then(() => postToPage(page, msg)).catch(() => undefined)),
+    request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
+      if (method === 'growthLab/listRuns') return [summary()] as RequestTypes[M][1];
+      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN) return events.slice() as RequestTypes[M][1];
+      throw new Error(`unexpected request ${method}`);
+    },
+    startExperiment: async () => undefined,
+    growthMethods: () => ['firefly'],
+    activeRunId: () => undefined,
+    notify: () => undefined,
+    log: () => undefined,
+    errorText: (err) => String((err as Error)?.message ?? err),
+  };
+  const controller = new MonitorController(host, RUN);
+  ({ page } = await openPage(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, (m) => {
+    if ((m as { type?: string }).type === 'ready') controller.reset();
+    void controller.onMessage(m);
+  }));
+  await page.goto(`${server.origin}/`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 15000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('a continual run shows one accuracy-matrix heatmap per method with the events\' exact values', async () => {
+  const s = await until('continual matrices', async () => {
+    const i = await inspect();
+    return Object.keys(i.continual.matrices).length === 5 && i;
+  });
+  assert.deepEqual(Object.keys(s.continual.matrices), METHODS);
+  for (const method of METHODS) {
+    const mine = metrics.filter((m) => m.continual!.method === method) as MetricsParams[];
+    assert.equal(mine.length, 5, method);
+    // Row i: the accuracies after task i, as percentages with one decimal; later tasks empty.
+    const expected = mine.map((m) => Array.from({ length: 5 }, (_, j) => (j <= m.task! ? Number((m.continual!.accuracies[j] * 100).toFixed(1)) : null)));
+    assert.deepEqual(s.continual.matrices[method], expected, method);
+    assert.deepEqual(s.continual.accuracy[LABEL[method]], mine.map((m) => ({ x: m.task! + 1, y: m.continual!.averageAccuracy })), method);
+    assert.deepEqual(s.continual.params[LABEL[method]], mine.map((m) => ({ x: m.task! + 1, y: m.params })), method);
+  }
+  // Firefly CL's old tasks keep their accuracy: every column is constant down the matrix.
+  const fire = s.continual.matrices['firefly-cl'];
+  for (let j = 0; j < 5; j++) for (let i = j; i < 5; i++) assert.equal(fire[i][j], fire[j][j], `task ${j + 1} after task ${i + 1}`);
+  // The step charts (whose x axis would mix the methods) are hidden; the section is visible.
+  assert.equal(await page.locator('#continual').isVisible(), true);
+  assert.equal(await page.locator('section.charts').isVisible(), false);
+  const header = await page.locator('figure.cl-matrix[data-method="finetune"] thead th').allInnerTexts();
+  assert.deepEqual(header.slice(1), ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  await page.screenshot({ path: path.join(RESULTS, 'continual-dark.png'), fullPage: true });
+});
+
+test('heatmap cells and lines take the theme\'s colours, and follow a theme change', async () => {
+  const cellColor = () => page.locator('figure.cl-matrix[data-method="firefly-cl"] td.cl-cell').first().evaluate((td) => getComputedStyle(td).backgroundColor);
+  const dark = THEMES.find((t) => t.name === 'dark')!;
+  const light = THEMES.find((t) => t.name === 'light')!;
+  const before = await inspect();
+  assert.equal(before.continual.colors[0], dark.vars['--vscode-charts-blue']);
+  const darkCell = await cellColor();
+  await setTheme(page, light);
+  await chain;
+  await frames(page, 3);
+  const afterTheme = await until('re-coloured lines', async () => {
+    const i = await inspect();
+    return i.continual.colors[0] === light.vars['--vscode-charts-blue'] && i;
+  });
+  assert.equal(afterTheme.continual.colors[1], light.vars['--vscode-charts-orange']);
+  assert.notEqual(await cellColor(), darkCell, 'cells mix the new theme\'s green');
+  await page.screenshot({ path: path.join(RESULTS, 'continual-light.png'), fullPage: true });
+});
