@@ -21,6 +21,12 @@ export class ProgressPrinter {
 
   metrics(m: MetricsParams): void {
     if (this.quiet) return;
+    const c = m.continual;
+    if (c && m.task !== undefined) {
+      const row = c.accuracies.map((a) => (a * 100).toFixed(1)).join(' ');
+      this.line(`${c.method} task ${m.task + 1}/${c.tasks} (${c.taskName})  average acc ${pct(c.averageAccuracy)}  forgetting ${(c.forgetting * 100).toFixed(2)} points  params ${m.params.toLocaleString('en-US')}  accuracies [${row}]`);
+      return;
+    }
     if (m.testAccuracy !== undefined || m.testLoss !== undefined) {
       this.line(`epoch ${m.epoch}/${this.epochs}  train loss ${m.trainLoss.toFixed(4)}  train acc ${pct(m.trainAccuracy)}  test loss ${m.testLoss?.toFixed(4) ?? '—'}  test acc ${pct(m.testAccuracy)}  ${num(m.samplesPerSecond)} samples/s`);
       return;

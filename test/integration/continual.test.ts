@@ -4,6 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ErrorCodes, Methods, type MetricsParams, type RunEvent } from '../../server/protocol';
+import { FireflyCl, loadStream, type FireflyClState } from '../../server/continual';
+import { OrtExecutor } from '../../server/engine';
+import { Rng } from '../../server/random';
+import { RunStore } from '../../server/runs';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-cl-'));
@@ -49,6 +53,21 @@ test('a continual experiment streams one metrics event per task and method, with
   assert.deepEqual(history.filter((e) => e.type === 'metrics').map((e) => (e as MetricsParams).continual!.accuracies), ms.map((m) => m.continual!.accuracies));
   assert.equal(history.filter((e) => e.type === 'checkpoint').length, 6);
   await assert.rejects(client.conn.sendRequest(Methods.getArchitecture, { runId }), (e: any) => /continual-learning run/.test(e.message));
+
+  // Firefly CL's last checkpoint (master network + masks) restores a learner that scores every task
+  // exactly as the run reported after its last task.
+  const store = new RunStore(path.join(work, '.growth-lab'));
+  const ckpt = store.readCheckpoint(runId, 'task-0005.ckpt');
+  const meta = ckpt.meta.continual as { method: string; task: number; finished: string[]; fireflyCl: FireflyClState['meta'] };
+  assert.deepEqual([meta.method, meta.task, meta.finished], ['firefly-cl', 4, ['firefly-cl']]);
+  const stream = await loadStream('split-mnist', { seed: 3, trainPerTask: small.trainPerTask, testPerTask: small.testPerTask });
+  const executor = await OrtExecutor.create({ threads: 1 });
+  const ctx = { executor, features: 784, classes: 2, rng: new Rng(3), settings: { hidden: [64, 64], epochs: 1, batchSize: 32, learningRate: 0.002 } };
+  const restored = FireflyCl.restore(ctx, { meta: meta.fireflyCl, tensors: ckpt.tensors });
+  const scores: number[] = [];
+  for (let t = 0; t < 5; t++) scores.push(await restored.evaluate(stream.tasks[t], t));
+  assert.deepEqual(scores, fire[4].continual!.accuracies);
+  assert.equal(restored.parameterCount(), fire[4].params);
 });
 
 test('grow requests on a continual run are refused by name; stop ends it between batches; resumeRun skips finished methods', async () => {
