@@ -13,6 +13,8 @@ export interface ControlInput {
   hasCheckpoint: boolean;
   /** Actions posted and not answered yet (their buttons stay disabled until the answer). */
   busy?: ReadonlySet<MonitorAction>;
+  /** A continual-learning run: its methods grow by themselves; no single model to grow, prune or export. */
+  continual?: boolean;
 }
 
 export type ControlStates = Record<MonitorAction, boolean>;
@@ -25,10 +27,10 @@ export function controlStates(c: ControlInput): ControlStates {
     pause: live && c.status === 'running' && idle('pause'),
     resume: live && c.status === 'paused' && idle('resume'),
     stop: live && idle('stop'),
-    grow: live && c.growthMethods.length > 0 && idle('grow'),
-    prune: live && idle('prune'),
+    grow: live && !c.continual && c.growthMethods.length > 0 && idle('grow'),
+    prune: live && !c.continual && idle('prune'),
     // Exporting needs weights: a live run's current ones, or a checkpoint on disk.
-    export: !!c.runId && (live || c.hasCheckpoint) && idle('export'),
+    export: !!c.runId && !c.continual && (live || c.hasCheckpoint) && idle('export'),
   };
 }
 

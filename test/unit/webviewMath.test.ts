@@ -261,6 +261,7 @@ test('controlStates: each control applies only where it fits', () => {
   assert.equal(controlStates({ ...base, status: 'running', hasCheckpoint: false }).export, true, 'a live run exports its current weights');
   assert.deepEqual(controlStates({ growthMethods: [], hasCheckpoint: false }), { start: true, pause: false, resume: false, stop: false, grow: false, prune: false, export: false });
   assert.equal(controlStates({ ...base, status: 'running', busy: new Set(['grow'] as const) }).grow, false, 'waiting for the answer');
+  assert.deepEqual(controlStates({ ...base, status: 'running', continual: true }), { start: true, pause: true, resume: false, stop: true, grow: false, prune: false, export: false }, 'continual runs grow by themselves');
 });
 
 test('controlMessage', () => {
