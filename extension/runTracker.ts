@@ -234,7 +234,10 @@ export function statusBarView(run: TrackedRun | undefined): StatusBarView | unde
   const m = run.metrics;
   const parts: string[] = [];
   if (run.status === 'paused') parts.push('paused');
-  if (m) parts.push(`epoch ${m.epoch}${run.epochs !== undefined ? `/${run.epochs}` : ''}`);
+  const cl = m?.continual;
+  // Continual runs: the method and task instead of the epoch; the accuracy is the average over the tasks seen.
+  if (m && cl && m.task !== undefined) parts.push(`${cl.method} task ${m.task + 1}/${cl.tasks}`);
+  else if (m) parts.push(`epoch ${m.epoch}${run.epochs !== undefined ? `/${run.epochs}` : ''}`);
   const testAcc = m?.testAccuracy ?? run.testAccuracy;
   const acc = testAcc ?? m?.trainAccuracy;
   if (acc !== undefined && Number.isFinite(acc)) parts.push(`acc ${formatPercent(acc)}`);
@@ -247,7 +250,8 @@ export function statusBarView(run: TrackedRun | undefined): StatusBarView | unde
 
   const tip: string[] = [`Growth Lab run ${run.runId} (${run.name}): ${run.status}`];
   if (m) {
-    tip.push(`epoch ${m.epoch}${run.epochs !== undefined ? ` of ${run.epochs}` : ''}, step ${m.step}`);
+    if (cl && m.task !== undefined) tip.push(`${cl.method}: task ${m.task + 1} of ${cl.tasks} (${cl.taskName}) learnt; average accuracy over the tasks seen ${formatPercent(cl.averageAccuracy)}, forgetting ${(cl.forgetting * 100).toFixed(2)} points`);
+    else tip.push(`epoch ${m.epoch}${run.epochs !== undefined ? ` of ${run.epochs}` : ''}, step ${m.step}`);
     tip.push(`train loss ${m.trainLoss.toPrecision(4)}${m.trainAccuracy !== undefined ? `, train accuracy ${formatPercent(m.trainAccuracy)}` : ''}`);
     if (testAcc !== undefined) tip.push(`test accuracy ${formatPercent(testAcc)}`);
     tip.push(`${formatCount(m.params)} parameters · ${formatCount(m.samplesPerSecond)} samples/s · ${m.engine}/${m.executionProvider}`);

@@ -148,4 +148,14 @@ test('statusBarView: text, tooltip and warning background', () => {
   u.onMetrics(metrics('reg', { epoch: 2, trainAccuracy: undefined, params: 5 }));
   assert.equal(statusBarView(u.active)?.text, '$(pulse) Growth Lab: reg epoch 2 · params 5 · ort/cpu');
   assert.equal(formatCount(1234567.4), '1,234,567');
+  // continual runs: method and task, the average accuracy over the tasks seen
+  const c = new RunTracker();
+  c.started('cl', { name: 'split', epochs: 5 });
+  c.onMetrics(metrics('cl', {
+    epoch: 2, task: 1, testAccuracy: 0.9775, params: 31428,
+    continual: { method: 'firefly-cl', tasks: 5, taskName: '2/3', accuracies: [0.995, 0.96], averageAccuracy: 0.9775, forgetting: 0, backwardTransfer: 0, taskParameters: [26242, 26417] },
+  }));
+  const cv = statusBarView(c.active)!;
+  assert.equal(cv.text, '$(pulse) Growth Lab: split firefly-cl task 2/5 · acc 97.8% · params 31,428 · ort/cpu');
+  assert.match(cv.tooltip, /firefly-cl: task 2 of 5 \(2\/3\) learnt; average accuracy over the tasks seen 97\.8%, forgetting 0\.00 points/);
 });
