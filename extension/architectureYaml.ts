@@ -3,6 +3,7 @@
  * documents (pure: no VS Code imports, unit-tested with exact output).
  */
 import type { Architecture, GrowEventParams, LayerDiff, LayerSummary } from '../server/protocol';
+import { layerDeltaRows, layerDeltaText } from '../webview/growDiff';
 
 export const REVIEW_SCHEME = 'growth-lab';
 
@@ -98,6 +99,7 @@ export function reviewDocument(e: GrowEventParams, side: ReviewSide, proposed = 
   ];
   if (side === 'after') {
     header.push(`loss ${e.lossBefore.toPrecision(4)} -> ${e.lossAfter.toPrecision(4)}, max output change ${e.maxOutputChange.toPrecision(3)}`);
+    header.push('per layer:', ...layerDeltaText(layerDeltaRows(e)).map((l) => `  ${l}`));
   }
   return architectureYaml(arch, header.join('\n'), side === 'after' ? diffNotes(e.diff) : undefined);
 }

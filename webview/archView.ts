@@ -48,7 +48,7 @@ export function renderArchitecture(host: HTMLElement, arch: Architecture | undef
   }
   const view = classifyArchitecture(after, event);
   const layout = layoutArchitecture(view, { height });
-  const svg = el('svg', { width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: 'img', class: 'arch' });
+  const svg = el('svg', { width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: 'group', class: 'arch' }); // a group, not an img: its layers are buttons
   const title = el('title', {}, svg);
   title.textContent = event
     ? `Architecture after ${event.kind} ${event.method} at step ${event.step}`
@@ -66,7 +66,11 @@ export function renderArchitecture(host: HTMLElement, arch: Architecture | undef
 
   for (const lg of layout.layers) {
     const v = lg.view;
-    const g = el('g', { class: `layer${v.inserted ? ' inserted' : ''}`, 'data-layer': v.id }, svg);
+    // Each layer is a button: click, or focus it and press Enter or Space, for its details (the panel wires it).
+    const g = el('g', {
+      class: `layer${v.inserted ? ' inserted' : ''}`, 'data-layer': v.id, 'data-width': v.width ?? '', tabindex: 0, role: 'button',
+      'aria-label': `${v.id}: ${v.type}${v.width !== undefined ? `, width ${v.width}` : ''}, ${v.params} parameters. Show details`,
+    }, svg);
     const b = lg.box;
     el('rect', { class: `layer-box${v.width === undefined ? ' width-free' : ''}${v.inserted ? ' inserted' : ''}`, x: b.x - 2, y: b.y - 2, width: b.w + 4, height: b.h + 4, rx: 2 }, g);
     const cells = el('g', { class: 'neurons' }, g);

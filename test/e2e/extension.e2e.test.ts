@@ -94,6 +94,66 @@ test('the monitor webview shows charts with points and a grow marker, and the ne
   // the architecture view highlights the eight replicated neurons and their parents
   assert.equal(s.arch?.counts.split, 16);
   assert.match(await frame.locator('#arch-title').innerText(), /net2net-wider/);
+  // The charts' points are the extension's answer to their viewport (Float64Arrays through VS Code's postMessage).
+  const drawn = (await vscode.waitFor(async () => {
+    const st = (await frame.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): unknown } }).growthLabMonitor.inspect())) as { charts: Record<string, { source?: string; badge?: string; datasets: { total: number; drawn: number }[] }> };
+    return st.charts.loss?.source === 'extension' ? st.charts.loss : undefined;
+  }, 60000, 'loss chart drawn from the extension')) as { badge?: string; datasets: { total: number; drawn: number }[] };
+  const sum = (k: 'total' | 'drawn') => drawn.datasets.reduce((a, d) => a + d[k], 0).toLocaleString('en-US');
+  assert.equal(drawn.badge, `${sum('drawn')} of ${sum('total')} points`);
+});
+
+test('the architecture timeline scrubbed to the first grow event shows the widened layer', { skip }, async () => {
+  await step('timeline-first-grow', async () => {
+    const frame = await vscode.webviewFrame('#arch-scrubber', 60000);
+    const layers = () => frame.evaluate(() => Array.from(document.querySelectorAll('#arch svg g.layer')).map((g) =>
+      [g.getAttribute('data-layer'), Number(g.getAttribute('data-width')), g.querySelector('text.layer-sub')?.textContent ?? '']));
+    const scrubber = frame.locator('#arch-scrubber');
+    // the start: dense 16 (relu) and the 10 classes, as the experiment file says
+    await scrubber.press('Home');
+    await vscode.waitFor(async () => (await frame.locator('#arch-scrubber-value').innerText()).startsWith('start'), 10000, 'the scrubber at the start');
+    assert.deepEqual(await layers(), [['dense_1', 16, '16'], ['output', 10, '10']]);
+    // the first grow event: net2net-wider with 8 new neurons, 16 → 24
+    await scrubber.press('ArrowRight');
+    const label = await vscode.waitFor(async () => {
+      const t = await frame.locator('#arch-scrubber-value').innerText();
+      return /net2net-wider/.test(t) ? t : undefined;
+    }, 10000, 'the scrubber at the first grow event');
+    assert.match(label, /^step \d+ · grow net2net-wider \(2 of \d+\)$/);
+    assert.deepEqual(await layers(), [['dense_1', 24, '16 → 24'], ['output', 10, '10']]);
+    assert.match(await frame.locator('#arch-title').innerText(), /net2net-wider/);
+  });
+});
+
+test('the monitor hidden behind another tab and shown again misses no metric, and draws none twice', { skip }, async () => {
+  await step('monitor-hidden-shown', async () => {
+    const runId = fs.readdirSync(path.join(vscode.workspace, '.growth-lab', 'runs'))[0];
+    const eventsFile = path.join(vscode.workspace, '.growth-lab', 'runs', runId, 'events.jsonl');
+    const fileSteps = (): number[] => fs.readFileSync(eventsFile, 'utf8').split('\n').filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { type: string; step: number }).filter((e) => e.type === 'metrics').map((e) => e.step);
+    const hasMonitorFrame = async (): Promise<boolean> => {
+      for (const f of vscode.page.frames()) if (await f.$('#chart-loss').catch(() => null)) return true;
+      return false;
+    };
+    // The experiment file's tab in front: the monitor's tab goes behind it (same editor group).
+    await vscode.page.locator('.tab', { hasText: EXPERIMENT }).first().click();
+    await vscode.page.locator('.tab.active', { hasText: EXPERIMENT }).first().waitFor({ timeout: 20000 });
+    await vscode.waitFor(async () => !(await hasMonitorFrame()), 30000, 'the hidden monitor\'s page discarded (no retainContextWhenHidden)');
+    const hiddenAt = fileSteps().length;
+    await vscode.waitFor(() => fileSteps().length >= hiddenAt + 3 || undefined, 120000, 'metrics written while the monitor is hidden');
+    await vscode.command('Growth Lab: Open Monitor');
+    const frame = await vscode.webviewFrame('#chart-loss', 60000);
+    const shown = await vscode.waitFor(async () => {
+      const s = await frame.evaluate(() => {
+        const m = (window as unknown as { growthLabMonitor: { app: { model?: { series: { trainLoss: { xs: number[] } } } } } }).growthLabMonitor.app.model;
+        return m ? { xs: Array.from(m.series.trainLoss.xs) } : undefined;
+      });
+      return s && s.xs.length >= hiddenAt + 3 ? s : undefined;
+    }, 60000, 'the shown monitor past the metrics written while hidden');
+    const last = shown.xs[shown.xs.length - 1];
+    const expected = fileSteps().filter((x) => x <= last).sort((a, b) => a - b);
+    assert.deepEqual(shown.xs, expected, 'every metric of the run up to the last drawn, once, in step order');
+  });
 });
 
 test('Grow network (Firefly) from the command palette opens the diff review, the right side wider', { skip }, async () => {

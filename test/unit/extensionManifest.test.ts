@@ -64,3 +64,15 @@ test('manifest: the Growth Lab side panel, its views, welcome content and item m
   for (const m of (welcome.contents as string).matchAll(/command:([\w.]+)/g)) assert.ok(ids.includes(m[1]), m[1]);
   assert.ok(pkg.contributes.configuration.properties['growthLab.review']);
 });
+
+test('manifest: Accept and Reject of a proposed grow have keybindings, active exactly where their diff-title buttons are', () => {
+  const keys = pkg.contributes.keybindings as { command: string; key: string; mac: string; when: string }[];
+  const titleWhen = (id: string) => (pkg.contributes.menus['editor/title'] as { command: string; when: string }[]).find((m) => m.command === id)!.when;
+  assert.deepEqual(keys.map((k) => [k.command, k.key, k.mac]), [
+    [COMMANDS.acceptProposal, 'ctrl+alt+y', 'cmd+alt+y'],
+    [COMMANDS.rejectProposal, 'ctrl+alt+n', 'cmd+alt+n'],
+  ]);
+  for (const k of keys) assert.equal(k.when, titleWhen(k.command));
+  assert.match(keys[0].when, /resourceScheme == growth-lab/);
+  assert.match(keys[0].when, /growthLab\.proposalPending/);
+});
