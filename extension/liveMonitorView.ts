@@ -38,7 +38,7 @@ export class LiveMonitorView implements vscode.WebviewViewProvider, vscode.Dispo
     for (const d of this.viewDisposables.splice(0)) d.dispose();
     this.controller?.dispose();
     view.webview.options = monitorWebviewOptions(this.context.extensionUri);
-    const host = monitorHost(view.webview, this.backend, this.tracker);
+    const host = monitorHost(view.webview, this.backend, this.tracker, this.context.workspaceState);
     const controller = new MonitorController(host, this.tracker.active?.runId);
     this.controller = controller;
     this.lastActive = this.tracker.active?.runId;
@@ -49,7 +49,8 @@ export class LiveMonitorView implements vscode.WebviewViewProvider, vscode.Dispo
         void controller.onMessage(raw);
       }),
       view.onDidChangeVisibility(() => {
-        if (!view.visible) controller.reset();
+        // Hidden: the controller keeps what it posts and replays it when the view is shown again.
+        controller.setVisible(view.visible);
       }),
       view.onDidDispose(() => {
         if (this.controller === controller) this.controller = undefined;

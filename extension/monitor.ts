@@ -46,8 +46,9 @@ export function monitorPage(webview: vscode.Webview, extensionUri: vscode.Uri): 
 }
 
 /** What the monitor page's controller may do in VS Code (shared by the panel and the side-panel view). */
-export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTracker): MonitorHost {
+export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTracker, workspaceState?: vscode.Memento): MonitorHost {
   return {
+    workspaceState,
     post: (msg) => webview.postMessage(msg),
     request: (method, params) => be.request(method, params),
     startExperiment: () => vscode.commands.executeCommand(COMMANDS.startExperiment),
@@ -60,6 +61,19 @@ export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTr
     exportRun: async (runId) => {
       await vscode.commands.executeCommand(COMMANDS.exportModel, runId);
       return true;
+    },
+    // Chart and data exports: the page cannot write files; VS Code's save dialog picks where.
+    saveFile: async (file) => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const uri = await vscode.window.showSaveDialog({
+        title: file.title,
+        defaultUri: folder ? vscode.Uri.joinPath(folder, file.defaultName) : undefined,
+        filters: file.filters,
+        saveLabel: 'Save',
+      });
+      if (!uri) return undefined;
+      await vscode.workspace.fs.writeFile(uri, typeof file.content === 'string' ? new TextEncoder().encode(file.content) : file.content);
+      return uri.fsPath;
     },
     growthMethods: () => be.capabilities?.growthMethods,
     activeRunId: () => tracker.active?.runId,
@@ -148,9 +162,10 @@ export class MonitorManager implements vscode.Disposable {
     panel.title = TITLE;
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'extension', 'media', 'icon.png');
     panel.webview.options = this.webviewOptions();
-    const host = monitorHost(panel.webview, this.backend, this.tracker);
+    const host = monitorHost(panel.webview, this.backend, this.tracker, this.context.workspaceState);
     const controller = new MonitorController(host, runId);
     this.controller = controller;
+    if (!panel.visible) controller.setVisible(false); // restored in a background tab
     this.lastActive = this.tracker.active?.runId;
     this.panelDisposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -160,8 +175,10 @@ export class MonitorManager implements vscode.Disposable {
         void controller.onMessage(raw);
       }),
       panel.onDidChangeViewState((e) => {
-        // Without retainContextWhenHidden a hidden panel's page is discarded; it posts `ready` when shown.
-        if (!e.webviewPanel.visible) controller.reset();
+        // A hidden webview receives no message: the controller keeps what it posts and replays it on
+        // show. (Without retainContextWhenHidden the page is reloaded then; it posts `ready` with its
+        // getState state and gets the run's history again.)
+        controller.setVisible(e.webviewPanel.visible);
       }),
       panel.onDidDispose(() => {
         if (this.panel === panel) {

@@ -13,6 +13,7 @@ import {
   Methods,
   PRUNE_METHODS,
   validateWebviewMessage,
+  type CompareRun,
   type ExtensionToWebviewMessage,
   type GrowEventParams,
   type MonitorAction,
@@ -24,6 +25,10 @@ import {
   type WebviewToExtensionMessage,
 } from '../server/protocol';
 import { accuracyPath } from '../webview/runModel';
+import { CompareRunsState, compareRunFromHistory, type StateStore } from './compareRuns';
+import { MonitorBuffer } from './monitorBuffer';
+import { seriesCsv, seriesJson } from './seriesExport';
+import { RunSeries, SeriesStore } from './seriesStore';
 
 export const EXPORT_NOT_AVAILABLE =
   'Growth Lab: exporting a model is not available yet (it comes with the export feature). The run\'s checkpoints are kept in its folder, .growth-lab/runs/<runId>/checkpoints/.';
@@ -53,6 +58,21 @@ export interface MonitorHost {
   notify(level: 'info' | 'warning' | 'error', message: string): void;
   log(line: string): void;
   errorText(err: unknown): string;
+  /**
+   * Asks the user where to save an export (the chart and data exports of the panel) and writes it;
+   * resolves the path written, or undefined when the user cancelled.
+   */
+  saveFile?(file: SaveFileRequest): PromiseLike<string | undefined>;
+  /** Where "Compare runs" keeps the overlaid runs and their colours (VS Code's workspaceState). */
+  workspaceState?: StateStore;
+}
+
+export interface SaveFileRequest {
+  title: string;
+  /** A file name (no folder) the save dialog proposes. */
+  defaultName: string;
+  filters: Record<string, string[]>;
+  content: string | Uint8Array;
 }
 
 const LIVE: readonly RunStatus[] = ['running', 'paused'];
@@ -72,9 +92,38 @@ export class MonitorController {
   private flushScheduled = false;
   private runsTimer: ReturnType<typeof setTimeout> | undefined;
   private comparisonToken = 0;
+  /** Holds what is posted while the webview is hidden and replays it when shown. */
+  private readonly out: MonitorBuffer;
+  private readonly compare: CompareRunsState;
+  private readonly compareCache = new Map<string, CompareRun>();
+  private compareToken = 0;
+  /** The shown runs' series, kept here: charts ask for their visible range (`viewport`). */
+  readonly series = new SeriesStore();
 
   constructor(private readonly host: MonitorHost, runId?: string) {
     this.runId = runId;
+    this.out = new MonitorBuffer((msg) => this.send(msg));
+    this.compare = new CompareRunsState(host.workspaceState);
+  }
+
+  /**
+   * The webview was hidden (false) or shown again (true). While hidden, everything posted is kept
+   * (coalesced) and replayed in order on show; when too many live events piled up, the shown run's
+   * history is sent instead. Without retainContextWhenHidden VS Code reloads the page on show: it
+   * then posts `ready` (with its getState state) and gets the full history again.
+   */
+  setVisible(visible: boolean): void {
+    if (!visible) {
+      this.out.hide();
+      return;
+    }
+    if (this.out.isVisible) return;
+    const overflowed = this.out.show();
+    if (overflowed && this.ready && this.runId) void this.loadHistory(this.runId);
+  }
+
+  get isVisible(): boolean {
+    return this.out.isVisible;
   }
 
   get isReady(): boolean {
@@ -132,6 +181,26 @@ export class MonitorController {
       }
       case 'prune':
         return this.action('prune', msg.runId, async () => describeStep(await this.host.request(Methods.prune, { runId: msg.runId, options: { method: msg.method } })));
+      case 'viewport': {
+        const data = this.series.view(msg);
+        if (data) this.post(data);
+        return;
+      }
+      case 'exportSeries':
+        return this.exportSeries(msg.format, msg.runIds);
+      case 'exportChart':
+        return this.save(`the ${msg.chart} chart`, {
+          title: `Save the ${msg.chart} chart as ${msg.format.toUpperCase()}`,
+          defaultName: `${fileSafe(this.series.get(msg.runId)?.name ?? msg.runId)}-${msg.chart}.${msg.format}`,
+          filters: msg.format === 'png' ? { 'PNG image': ['png'] } : { 'SVG image': ['svg'] },
+          content: msg.format === 'png' ? new Uint8Array(Buffer.from(msg.data, 'base64')) : msg.data,
+        });
+      case 'compareRuns':
+        await this.compare.setSelected(msg.runIds);
+        return this.sendCompare();
+      case 'setRunColor':
+        await this.compare.setColor(msg.runId, msg.color);
+        return this.sendCompare();
       case 'export': {
         let exported = false;
         try {
@@ -178,6 +247,8 @@ export class MonitorController {
       this.post({ type: 'noRun', message: 'No runs yet: start an experiment (a *.growth.json file) to follow it here.' });
     }
     void this.refreshComparison();
+    // "Compare runs" as the user left it (nothing to send while it was never used).
+    if (this.compare.selected.length || Object.keys(this.compare.colors).length) void this.sendCompare();
   }
 
   /** Shows another run (the run picker, a command, or following a newly started run). */
@@ -259,6 +330,7 @@ export class MonitorController {
 
   /** The webview was disposed or reloaded: wait for its next `ready`. */
   reset(): void {
+    this.out.clear();
     this.ready = false;
     this.loading = undefined;
     this.queue = [];
@@ -279,7 +351,10 @@ export class MonitorController {
       void this.refreshRunList().then(() => {
         if (!this.ready) return;
         this.post({ type: 'runs', runs: this.runs, selected: this.runId });
-        if (comparison) void this.refreshComparison();
+        if (comparison) {
+          void this.refreshComparison();
+          void this.sendCompare();
+        }
       });
     }, 300);
   }
@@ -315,7 +390,80 @@ export class MonitorController {
     this.post({ type: 'comparison', paths: paths.reverse() });
   }
 
+  /** "Compare runs": the overlaid runs' series (finished runs are read once) and the colours fixed per run. */
+  async sendCompare(): Promise<void> {
+    const token = ++this.compareToken;
+    const selected = this.compare.selected;
+    const runs: CompareRun[] = [];
+    for (const runId of selected) {
+      let run = this.compareCache.get(runId);
+      if (!run) {
+        const summary = this.runs.find((r) => r.runId === runId);
+        try {
+          run = compareRunFromHistory(runId, summary?.name ?? runId, await this.host.request(Methods.getRunHistory, { runId }));
+        } catch (err) {
+          this.host.log(`monitor: history of ${runId} for Compare runs: ${this.host.errorText(err)}`);
+          continue;
+        }
+        const status = this.statuses.get(runId) ?? summary?.status;
+        if (status && !LIVE.includes(status)) this.compareCache.set(runId, run);
+      }
+      if (token !== this.compareToken || !this.ready) return;
+      runs.push(run);
+    }
+    this.post({ type: 'compare', selected, colors: this.compare.colors, runs });
+  }
+
+  /** Every selected run's full series as one CSV or JSON file (runs not kept in the store are read). */
+  private async exportSeries(format: 'csv' | 'json', runIds: string[]): Promise<void> {
+    const runs: RunSeries[] = [];
+    for (const runId of runIds) {
+      let run = this.series.get(runId);
+      if (!run) {
+        try {
+          run = RunSeries.fromEvents(runId, await this.host.request(Methods.getRunHistory, { runId }), this.runs.find((r) => r.runId === runId)?.name);
+        } catch (err) {
+          const message = `Growth Lab: could not read the history of run ${runId} for the export: ${this.host.errorText(err)}`;
+          this.post({ type: 'exportResult', ok: false, message });
+          return;
+        }
+      }
+      runs.push(run);
+    }
+    const name = runs.length === 1 ? fileSafe(runs[0].name) : `${runs.length}-runs`;
+    await this.save(`${runs.length === 1 ? 'the series' : `the series of ${runs.length} runs`}`, {
+      title: `Save the series as ${format.toUpperCase()}`,
+      defaultName: `${name}-series.${format}`,
+      filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] },
+      content: format === 'csv' ? seriesCsv(runs) : seriesJson(runs),
+    });
+  }
+
+  private async save(what: string, file: SaveFileRequest): Promise<void> {
+    if (!this.host.saveFile) {
+      this.post({ type: 'exportResult', ok: false, message: 'Growth Lab: saving files is not available here.' });
+      return;
+    }
+    try {
+      const path = await this.host.saveFile(file);
+      if (path) this.post({ type: 'exportResult', ok: true, message: `Saved ${what} to ${path}.`, path });
+      else this.post({ type: 'exportResult', ok: false, message: `Not saved: no file was chosen for ${what}.` });
+    } catch (err) {
+      const message = `Growth Lab: could not save ${what}: ${this.host.errorText(err)}`;
+      this.host.notify('error', message);
+      this.post({ type: 'exportResult', ok: false, message });
+    }
+  }
+
   private post(msg: ExtensionToWebviewMessage): void {
+    if (this.disposed) return;
+    // The series store sees what the panel sees: the shown run's history, then its live events.
+    if (msg.type === 'history') this.series.setHistory(msg.runId, msg.events, msg.summary?.name);
+    else if (msg.type === 'events') this.series.add(msg.events);
+    this.out.post(msg);
+  }
+
+  private send(msg: ExtensionToWebviewMessage): void {
     if (this.disposed) return;
     try {
       const r = this.host.post(msg);
@@ -326,6 +474,11 @@ export class MonitorController {
       this.host.log(`monitor: posting ${msg.type} failed: ${this.host.errorText(err)}`);
     }
   }
+}
+
+/** A run name as a file name: letters, digits, dot, dash and underscore. */
+export function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 80) || 'run';
 }
 
 function newest(runs: readonly RunSummary[]): RunSummary | undefined {

@@ -480,7 +480,18 @@ export type MonitorAction = 'start' | 'pause' | 'resume' | 'stop' | 'grow' | 'pr
 export const MONITOR_ACTIONS: readonly MonitorAction[] = ['start', 'pause', 'resume', 'stop', 'grow', 'prune', 'export'];
 
 /** What the panel keeps across reloads (`vscode.setState`); the serializer receives it back. */
-export interface MonitorWebviewState { runId?: string }
+export interface MonitorWebviewState {
+  runId?: string;
+  /** The page's own view settings, restored when VS Code reloads a hidden page (never sent to the extension). */
+  ui?: MonitorUiState;
+}
+/** View settings the page keeps with getState/setState: charts shown as tables, "Compare runs" metric and grouping. */
+export interface MonitorUiState {
+  tables?: string[];
+  compareMetric?: string;
+  compareGroup?: string;
+  compareRegex?: string;
+}
 
 /** One run's test accuracy against its parameter count (the "all runs" comparison chart). */
 export interface RunAccuracyPath {

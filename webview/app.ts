@@ -4,6 +4,7 @@
  * applied to a RunModel at once; the DOM and the charts are redrawn at most once per animation
  * frame, so bursts of live events are all kept and drawn together.
  */
+import { ContinualView } from './continualView';
 import {
   PRUNE_METHODS,
   type ExtensionToWebviewMessage,
@@ -16,12 +17,22 @@ import {
 } from '../server/protocol';
 import { CLASS_LABELS, describeCell, renderArchitecture, type ArchRender } from './archView';
 import { DIFF_CLASSES } from './architecture';
+import { ChartPanel } from './chartPanel';
 import { ComparisonChart, ScoresChart, StepChart, type MarkerHover, type StepChartSpec } from './charts';
 import { controlMessage, controlStates } from './controls';
 import { formatDuration, formatInt, formatNumber, formatPct, formatSigned } from './format';
 import { growMarkers, markerLines, neuronChanges, type GrowMarker } from './markers';
 import { RunModel, summaryView, type GrowEvent } from './runModel';
 import { readTheme, watchTheme, type ThemeColors } from './theme';
+import { ChartA11y, describeOtherCharts, stepChartA11yData } from './chartA11y';
+import { CompareView } from './compare';
+import { bindUiState } from './uiState';
+import { signedCount } from './growDiff';
+import { renderLayerDetail } from './layerPanel';
+import type { LayerDetail } from './layerDetails';
+import { timelinePoints } from './timeline';
+import { ArchTimeline } from './timelineView';
+import type { Architecture } from '../server/protocol';
 
 export interface VsCodeApi {
   postMessage(message: WebviewToExtensionMessage): void;
@@ -35,6 +46,9 @@ export const STEP_CHARTS: StepChartSpec[] = [
   { id: 'params', title: 'Parameters', yTitle: 'parameters', integer: true, series: [{ name: 'params', label: 'parameters', color: 'purple' }] },
   { id: 'throughput', title: 'Throughput', yTitle: 'samples/s', series: [{ name: 'samplesPerSecond', label: 'samples/s', color: 'yellow' }] },
 ];
+
+/** Charts whose summary and table come from the run's data (the others' from what they draw). */
+const OWN_A11Y: ReadonlySet<string> = new Set([...STEP_CHARTS.map((s) => s.id), 'comparison', 'compare']);
 
 const BUTTONS: { action: MonitorAction; label: string; secondary?: boolean; title: string }[] = [
   { action: 'start', label: 'Start', title: 'Start an experiment (*.growth.json)' },
@@ -65,6 +79,7 @@ const SKELETON = `
 </header>
 <p id="notice" class="notice" role="status" hidden></p>
 <section class="summary" aria-label="Run summary"><dl id="summary"></dl></section>
+<section id="continual" class="continual-section" aria-label="Continual learning" hidden></section>
 <section class="charts" aria-label="Charts">
   <figure class="chart"><figcaption>Loss</figcaption><div class="canvas-box"><canvas id="chart-loss" aria-label="Train and test loss against step" role="img"></canvas></div></figure>
   <figure class="chart"><figcaption>Accuracy</figcaption><div class="canvas-box"><canvas id="chart-accuracy" aria-label="Train and test accuracy against step" role="img"></canvas></div></figure>
@@ -72,10 +87,14 @@ const SKELETON = `
   <figure class="chart"><figcaption>Throughput</figcaption><div class="canvas-box"><canvas id="chart-throughput" aria-label="Samples per second against step" role="img"></canvas></div></figure>
   <figure class="chart"><figcaption>Test accuracy against parameters (all runs)</figcaption><div class="canvas-box"><canvas id="chart-comparison" aria-label="Test accuracy against parameter count for every run" role="img"></canvas></div></figure>
 </section>
+<section class="compare-section" id="compare" aria-labelledby="compare-title"></section>
 <section class="arch-section" aria-label="Architecture">
   <h2 id="arch-title">Architecture</h2>
+  <div id="arch-timeline" class="arch-timeline"></div>
   <ul id="arch-legend" class="legend"></ul>
   <div id="arch" class="arch-host"></div>
+  <div id="layer-detail" class="layer-detail" aria-live="polite"></div>
+  <div id="arch-tracks" class="track-charts"></div>
 </section>
 <section class="grow-section">
   <div class="timeline-box">
@@ -108,8 +127,11 @@ export class MonitorApp {
   pruneMethods: PruneMethodName[] = [...PRUNE_METHODS];
   comparison: RunAccuracyPath[] = [];
   readonly busy = new Set<MonitorAction>();
-  /** Index of the grow event the user picked; undefined: follow the latest. */
+  /** Index of the grow event the user picked; undefined: follow the latest; -1: the architecture the run started with. */
   selectedGrow: number | undefined;
+  /** Layer whose details are shown (clicked, or Enter/Space on a focused layer). */
+  selectedLayer: string | undefined;
+  lastLayerDetail: LayerDetail | undefined;
   readonly stats: RenderStats = { renders: 0, renderMs: [], messages: 0, events: 0 };
   lastArch: ArchRender | undefined;
   noRunMessage: string | undefined;
@@ -118,6 +140,13 @@ export class MonitorApp {
   private readonly stepCharts: StepChart[] = [];
   private readonly comparisonChart: ComparisonChart;
   private readonly scoresChart: ScoresChart;
+  /** Step charts' toolbar, badges, zoom reset and exports; their viewport requests and answers. */
+  readonly chartPanel: ChartPanel;
+  /** Summaries (aria-label) and Table views of the charts; "Compare runs". */
+  readonly chartA11y = new Map<string, ChartA11y>();
+  readonly compareView: CompareView;
+  private readonly archTimeline: ArchTimeline;
+  private readonly continualView: ContinualView;
   private markers: GrowMarker[] = [];
   private frame = 0;
   private dirty = { structure: true, charts: true, themed: false };
@@ -134,8 +163,21 @@ export class MonitorApp {
     for (const spec of STEP_CHARTS) this.stepCharts.push(new StepChart(spec, this.$<HTMLCanvasElement>(`chart-${spec.id}`), this.theme, hover));
     this.comparisonChart = new ComparisonChart(this.$<HTMLCanvasElement>('chart-comparison'), this.theme);
     this.scoresChart = new ScoresChart(this.$<HTMLCanvasElement>('chart-scores'), this.theme);
+    const ui = bindUiState(this.root, this.vscode); // before the Table toggles: they open as the user left them
+    for (const id of [...STEP_CHARTS.map((s) => s.id), 'comparison']) this.chartA11y.set(id, new ChartA11y(id, this.$<HTMLCanvasElement>(`chart-${id}`)));
+    this.compareView = new CompareView(this.$('compare'), this.theme, (m) => this.post(m), () => this.schedule());
+    this.compareView.restore(ui);
+    this.continualView = new ContinualView(this.$('continual'), this.theme);
+    this.archTimeline = new ArchTimeline(this.$('arch-timeline'), this.$('arch-tracks'), this.theme, (_pos, p) => {
+      const last = (this.model?.grows.length ?? 0) - 1;
+      this.selectedGrow = p.growIndex === last ? undefined : p.growIndex;
+      this.dirty.structure = true;
+      this.schedule();
+    });
+    this.chartPanel = new ChartPanel(root, this.stepCharts, (m) => this.post(m), () => this.schedule(), () => [...new Set([...(this.model ? [this.model.runId] : []), ...this.compareView.selected])], (t, e) => this.notice(t, e));
     this.buildControls();
     this.wireArchHover();
+    this.wireLayerDetails();
     watchTheme(() => { this.dirty.themed = true; this.schedule(); });
     new ResizeObserver(() => this.schedule()).observe(root);
     this.schedule();
@@ -154,11 +196,12 @@ export class MonitorApp {
         const model = new RunModel(msg.runId);
         model.addAll(msg.events);
         this.stats.events += msg.events.length;
+        if (this.model?.runId !== msg.runId) this.selectedLayer = undefined;
         this.model = model;
         this.runSummary = msg.summary ?? this.runs.find((r) => r.runId === msg.runId);
         this.selectedGrow = undefined;
         this.noRunMessage = undefined;
-        this.vscode.setState({ runId: msg.runId });
+        this.vscode.setState({ ...(this.vscode.getState() as MonitorWebviewState | undefined), runId: msg.runId });
         this.fillRunPicker(msg.runId);
         break;
       }
@@ -171,6 +214,10 @@ export class MonitorApp {
         this.runs = msg.runs;
         if (this.model) this.runSummary = msg.runs.find((r) => r.runId === this.model!.runId) ?? this.runSummary;
         this.fillRunPicker(msg.selected ?? this.model?.runId);
+        this.compareView.setRuns(msg.runs);
+        break;
+      case 'compare':
+        this.compareView.setCompare(msg);
         break;
       case 'capabilities':
         this.growthMethods = msg.growthMethods.filter((m) => m !== 'none');
@@ -184,6 +231,12 @@ export class MonitorApp {
         this.clearBusy(msg.action);
         if (msg.message) this.notice(msg.message, !msg.ok);
         break;
+      case 'chartData':
+        this.chartPanel.onData(msg);
+        return;
+      case 'exportResult':
+        this.notice(msg.message, !msg.ok);
+        return;
       case 'noRun':
         this.model = undefined;
         this.runSummary = undefined;
@@ -285,6 +338,9 @@ export class MonitorApp {
       for (const c of this.stepCharts) c.setTheme(this.theme);
       this.comparisonChart.setTheme(this.theme);
       this.scoresChart.setTheme(this.theme);
+      this.compareView.setTheme(this.theme);
+      this.archTimeline.setTheme(this.theme);
+      this.continualView.setTheme(this.theme, this.model?.continual);
       this.dirty.structure = true;
       this.archKey = '';
       this.timelineKey = '';
@@ -298,6 +354,10 @@ export class MonitorApp {
     }
     for (const c of this.stepCharts) c.render(model, this.markers);
     this.comparisonChart.render(this.paths(), model?.runId);
+    this.compareView.render();
+    // Continual runs: the heatmaps and per-task lines replace the step charts (whose x axis would mix methods).
+    this.continualView.render(model?.continual);
+    this.root.classList.toggle('continual-run', !!model && !model.continual.empty);
     if (this.dirty.structure || (model?.version ?? -1) !== this.renderedVersion) {
       this.dirty.structure = false;
       this.renderedVersion = model?.version ?? -1;
@@ -305,12 +365,28 @@ export class MonitorApp {
       this.renderSummary();
       this.renderTimeline();
       this.renderArchAndDetail();
+      this.renderA11y();
     }
     const ms = performance.now() - t0;
     this.stats.renders++;
     this.stats.renderMs.push(ms);
     if (this.stats.renderMs.length > 600) this.stats.renderMs.splice(0, this.stats.renderMs.length - 600);
     return ms;
+  }
+
+  /** Charts' aria-labels (summaries) and, where shown, their tables. */
+  private renderA11y(): void {
+    const model = this.model;
+    const key = `${model?.runId}|${model?.version}`;
+    for (const spec of STEP_CHARTS) this.chartA11y.get(spec.id)?.update(() => stepChartA11yData(spec, model?.series, model?.grows ?? []), key);
+    const paths = this.paths();
+    this.chartA11y.get('comparison')?.update(() => ({
+      title: 'Test accuracy against parameters (all runs)',
+      series: paths.map((p) => ({ label: p.name, xs: p.points.map((q) => q.params), ys: p.points.map((q) => q.testAccuracy) })),
+      options: { xUnit: 'parameters', format: (v) => `${+(v * 100).toFixed(1)}%` },
+      xLabel: 'parameters',
+    }), `${key}|${paths.map((p) => `${p.runId}:${p.points.length}`).join(',')}`);
+    describeOtherCharts(this.root, this.chartA11y, OWN_A11Y, { scores: 'Candidate scores' });
   }
 
   /** Every run's accuracy path; the shown run's from its live model. */
@@ -333,6 +409,7 @@ export class MonitorApp {
       growthMethods: this.growthMethods,
       hasCheckpoint: this.model?.hasCheckpoint ?? false,
       busy: this.busy,
+      continual: !!this.model?.config?.continual,
     });
     for (const [action, btn] of this.buttons) if (btn.disabled !== !states[action]) btn.disabled = !states[action];
     const gm = this.$('grow-method') as HTMLElement & { disabled: boolean };
@@ -417,14 +494,17 @@ export class MonitorApp {
   private renderArchAndDetail(): void {
     const model = this.model;
     const ev = this.selectedEvent();
-    const arch = model?.architecture;
-    const key = `${model?.runId}|${ev ? `${ev.step}|${ev.method}|${ev.after.params}` : `none|${arch?.params}`}|${this.theme.kind}`;
+    const atStart = this.selectedGrow === -1 && !!model?.grows.length;
+    const arch = atStart ? model?.startArchitecture ?? model?.grows[0].before : model?.architecture;
+    this.renderArchTimeline(ev);
+    const key = `${model?.runId}|${ev ? `${ev.step}|${ev.method}|${ev.after.params}` : `${atStart ? 'start' : 'none'}|${arch?.params}`}|${this.selectedLayer}|${this.theme.kind}`;
     if (key === this.archKey) return;
     this.archKey = key;
     this.lastArch = renderArchitecture(this.$('arch'), ev ? undefined : arch, ev);
     this.$('arch-title').textContent = ev
       ? `Architecture after ${ev.kind === 'prune' ? 'pruning' : 'growing'} with ${ev.method} (step ${ev.step})`
-      : 'Architecture';
+      : atStart ? 'Architecture at the start of the run' : 'Architecture';
+    this.renderLayer(ev, ev?.after ?? arch);
     const legend = this.$('arch-legend');
     const counts = this.lastArch?.counts;
     legend.replaceChildren(...DIFF_CLASSES.map((c) => {
@@ -440,13 +520,47 @@ export class MonitorApp {
     this.renderDetail(ev);
   }
 
+  /** The architecture timeline's scrubber at the shown architecture, its charts up to the latest step. */
+  private renderArchTimeline(ev: GrowEvent | undefined): void {
+    const model = this.model;
+    const points = model ? timelinePoints(model.startArchitecture, model.grows) : [];
+    const position = ev ? points.findIndex((p) => p.event === ev) : 0;
+    this.archTimeline.update(points, Math.max(0, position), model?.lastMetrics?.step);
+  }
+
+  /** The selected layer, marked in the architecture view, and its details. */
+  private renderLayer(ev: GrowEvent | undefined, shown: Architecture | undefined): void {
+    for (const g of Array.from(this.$('arch').querySelectorAll<SVGGElement>('g.layer'))) {
+      const on = g.dataset.layer === this.selectedLayer;
+      g.classList.toggle('selected', on);
+      g.setAttribute('aria-pressed', String(on));
+    }
+    this.lastLayerDetail = renderLayerDetail(this.$('layer-detail'), shown, this.selectedLayer, ev);
+  }
+
+  private wireLayerDetails(): void {
+    const host = this.$('arch');
+    const pick = (target: EventTarget | null): boolean => {
+      const g = target instanceof Element ? target.closest<SVGGElement>('g.layer[data-layer]') : null;
+      if (!g) return false;
+      this.selectedLayer = g.dataset.layer;
+      this.dirty.structure = true;
+      this.schedule();
+      return true;
+    };
+    host.addEventListener('click', (e) => { pick(e.target); });
+    host.addEventListener('keydown', (e) => {
+      if ((e.key === 'Enter' || e.key === ' ') && pick(e.target)) e.preventDefault();
+    });
+  }
+
   private renderDetail(ev: GrowEvent | undefined): void {
     const title = this.$('detail-title');
     const stats = this.$('detail-stats');
     const table = this.$('detail-layers');
     this.scoresChart.render(ev);
     if (!ev) {
-      title.textContent = 'No grow event yet';
+      title.textContent = this.selectedGrow === -1 && this.model?.grows.length ? 'Start of the run (before the first grow event)' : 'No grow event yet';
       stats.replaceChildren();
       table.replaceChildren();
       return;
@@ -463,7 +577,7 @@ export class MonitorApp {
       item('Candidates', `${ev.selected.length} selected · ${ev.rejected.length} rejected shown`),
     );
     const head = document.createElement('tr');
-    for (const h of ['layer', 'before', 'after', 'kept', 'split', 'new', 'removed']) {
+    for (const h of ['layer', 'before', 'after', 'kept', 'split', 'new', 'removed', 'params Δ', 'FLOPs Δ']) {
       const th = document.createElement('th');
       th.textContent = h;
       head.appendChild(th);
@@ -483,6 +597,8 @@ export class MonitorApp {
         d ? String(d.split.length) : '0',
         d ? String(d.added.length) : '0',
         d ? String(d.removed.length) : '0',
+        signedCount(l.params - (b?.params ?? 0)),
+        signedCount(l.flops - (b?.flops ?? 0)),
       ];
       for (const text of cells) {
         const td = document.createElement('td');
@@ -545,7 +661,11 @@ export class MonitorApp {
       comparison: this.comparisonChart.inspect(),
       markers: this.markers,
       arch: this.lastArch ? { counts: this.lastArch.counts, ignored: this.lastArch.view.ignored } : undefined,
+      timeline: this.archTimeline.inspect(),
+      continual: this.continualView.inspect(),
+      layerDetail: this.lastLayerDetail,
       busy: [...this.busy],
+      chartPanel: this.chartPanel.inspect(),
       stats: this.stats,
       theme: this.theme.kind,
     };

@@ -10,8 +10,10 @@ import {
   BarElement,
   CategoryScale,
   Chart,
+  Decimation,
   Legend,
   LinearScale,
+  LogarithmicScale,
   LineController,
   LineElement,
   PointElement,
@@ -19,14 +21,17 @@ import {
   type ChartDataset,
   type Plugin,
 } from 'chart.js';
-import { minMaxDownsample, pointsAt, thinPath } from './downsample';
+import { downsampleView, thinPath } from './downsample';
 import { markerAt, markerLines, markerPixels, type GrowMarker, type MarkerPixel } from './markers';
 import type { RunModel, SeriesName } from './runModel';
 import { withAlpha, type ThemeColors } from './theme';
-import type { RunAccuracyPath } from '../server/protocol';
+import type { ChartDataMessage, ChartViewportMessage, ChartXAxis, RunAccuracyPath } from '../server/protocol';
+import { emaSmooth } from './smoothing';
+import { chartSvg, type SvgLine } from './svgExport';
+import { panBy, zoomAt, type XRange } from './zoom';
 import type { GrowEvent } from './runModel';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, BarController, BarElement, CategoryScale, Tooltip, Legend);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, BarController, BarElement, CategoryScale, Tooltip, Legend, Decimation);
 
 export type ColorKey = 'blue' | 'orange' | 'green' | 'red' | 'purple' | 'yellow';
 
@@ -63,6 +68,8 @@ interface MarkerState {
   colors: { grow: string; prune: string };
   onHover?: (hover: MarkerHover | undefined) => void;
   chartId: string;
+  /** x of each marker (by grow index) when the x axis is not the step. */
+  markerXs?: number[];
 }
 
 const markerStates = new WeakMap<Chart, MarkerState>();
@@ -75,7 +82,8 @@ const growMarkerPlugin: Plugin<'line'> = {
     const x = chart.scales.x;
     if (!st || !x) return;
     const { left, right, top, bottom } = chart.chartArea;
-    st.pixels = markerPixels(st.markers, (s) => x.getPixelForValue(s), left, right);
+    const xs = st.markerXs;
+    st.pixels = markerPixels(xs ? st.markers.map((m) => ({ ...m, step: xs[m.index] ?? NaN })) : st.markers, (s) => x.getPixelForValue(s), left, right);
     const ctx = chart.ctx;
     ctx.save();
     ctx.lineWidth = 1.5;
@@ -159,31 +167,92 @@ export function formatCompact(v: number): string {
 
 const percent = (v: number): string => `${+(v * 100).toFixed(1)}%`;
 
-/** A chart of some of the run's series against the training step, with the grow markers. */
+/** Dot radius of a sparse series (evaluations): dots while there are at most 150 points. */
+function sparseRadius(points: number): number {
+  return points <= 150 ? 2.5 : 0;
+}
+
+/** What the chart toolbar sets for every step chart: x axis, smoothing, log-scale y. */
+export interface ChartSettings {
+  xAxis: ChartXAxis;
+  smoothing: number;
+  logY: boolean;
+}
+
+export const X_AXIS_TITLES: Record<ChartXAxis, string> = {
+  step: 'step',
+  epoch: 'epoch',
+  time: 'wall time (s)',
+  params: 'parameters',
+  flops: 'training FLOPs (estimate)',
+};
+
+/** A viewport request, without the sequence number the panel adds. */
+export type ViewportRequest = Omit<ChartViewportMessage, 'type' | 'seq'>;
+
+/** Live data re-asks the extension at most this often per chart (zoom and pan ask at once). */
+export const LIVE_REQUEST_MS = 250;
+
+const FAINT_ALPHA = 0.25;
+
+/**
+ * A chart of some of the run's series against step (or epoch, wall time, parameters, FLOPs), with
+ * the grow markers. Its points come from the extension (`viewport` → `chartData`: about 2 per
+ * pixel of the visible range); until an answer for the current view arrives, step charts draw the
+ * same downsampling of the panel's own copy. Wheel zooms around the pointer, dragging pans,
+ * double-click or the reset button resets; on the focused canvas + − ← → and 0 do the same.
+ */
 export class StepChart {
   readonly chart: Chart<'line', { x: number; y: number }[]>;
-  /** Full (not downsampled) number of points of each dataset at the last redraw. */
+  /** Full number of points of each series (its raw line) at the last redraw. */
   totals: number[] = [];
-  private drawnVersion = -1;
-  private drawnWidth = -1;
-  private drawnMarkers: GrowMarker[] | undefined;
+  /** Raw points drawn per series at the last redraw. */
+  drawn: number[] = [];
+  settings: ChartSettings = { xAxis: 'step', smoothing: 0, logY: false };
+  /** The zoomed x range; undefined: all of it. */
+  zoom: XRange | undefined;
+  /** Where the drawn points came from. */
+  source: 'extension' | 'local' | 'none' = 'none';
+  /** Posts a viewport request and returns its sequence number (set by the panel); without it the chart downsamples its own copy. */
+  requester?: (req: ViewportRequest) => number;
+  /** Sequence number of the last request. */
+  private requestedSeq = -1;
+  /** The view changed (zoom, pan): the panel schedules a redraw. */
+  onViewChange?: () => void;
+  /** "N of M points" (set by the panel's chart tools). */
+  badge?: HTMLElement;
+  resetButton?: HTMLElement & { disabled: boolean };
+  private remote: ChartDataMessage | undefined;
+  private drawnKey = '';
+  private requestKey = '';
+  private requestedVersion = -1;
+  private lastRequestAt = 0;
+  private throttle: ReturnType<typeof setTimeout> | undefined;
+  private lastModel: RunModel | undefined;
+  private bounds: XRange | undefined;
+  private theme: ThemeColors;
+  private drag: { px: number; range: XRange; pointer: number } | undefined;
 
   constructor(readonly spec: StepChartSpec, canvas: HTMLCanvasElement, theme: ThemeColors, onMarkerHover: (h: MarkerHover | undefined) => void) {
+    this.theme = theme;
     applyThemeDefaults(theme);
-    const format = spec.percent ? percent : formatCompact;
+    const k = spec.series.length;
     this.chart = new Chart<'line', { x: number; y: number }[]>(canvas, {
       type: 'line',
-      data: { datasets: spec.series.map((s) => this.dataset(s, theme)) },
+      data: { datasets: [...spec.series.map((s) => this.dataset(s, theme)), ...spec.series.map((s) => this.faintDataset(s, theme))] },
       options: {
         ...baseOptions(theme),
-        scales: { x: { ...axis(theme, 'step'), min: 0, bounds: 'data' }, y: axis(theme, spec.yTitle, format) },
+        scales: { x: this.xScale(theme), y: this.yScale(theme) },
         plugins: {
           ...baseOptions(theme).plugins,
+          legend: { labels: { ...baseOptions(theme).plugins.legend.labels, filter: (item) => (item.datasetIndex ?? 0) < k } },
+          // The backstop: chart.js never draws more than its own min/max decimation allows.
+          decimation: { enabled: true, algorithm: 'min-max' },
           tooltip: {
             animation: false,
-            filter: () => !markerStates.get(this.chart)?.onMarker,
+            filter: (item) => item.datasetIndex < k && !markerStates.get(this.chart)?.onMarker,
             callbacks: {
-              title: (items) => (items.length ? `step ${items[0].parsed.x}` : ''),
+              title: (items) => (items.length ? `${X_AXIS_TITLES[this.settings.xAxis]} ${this.settings.xAxis === 'step' ? items[0].parsed.x : formatCompact(items[0].parsed.x ?? NaN)}` : ''),
               label: (item) => `${item.dataset.label}: ${spec.percent ? percent(item.parsed.y ?? NaN) : formatCompact(item.parsed.y ?? NaN)}`,
             },
           },
@@ -192,6 +261,7 @@ export class StepChart {
       plugins: [growMarkerPlugin],
     });
     markerStates.set(this.chart, { markers: [], pixels: [], onMarker: false, colors: { grow: theme.green, prune: theme.red }, onHover: onMarkerHover, chartId: spec.id });
+    this.wireZoom(canvas);
   }
 
   private dataset(s: SeriesSpec, theme: ThemeColors): ChartDataset<'line', { x: number; y: number }[]> {
@@ -201,67 +271,380 @@ export class StepChart {
       borderColor: theme[s.color],
       backgroundColor: theme[s.color],
       borderWidth: s.sparse ? 2 : 1.5,
-      pointRadius: s.sparse ? 2.5 : 0,
+      // Evaluations are drawn as dots while they are few; a dense series is a line only. (Scriptable:
+      // chart.js keeps a plain pointRadius it resolved once on its elements after the option changes.)
+      pointRadius: s.sparse ? (ctx) => sparseRadius(ctx.dataset.data.length) : 0,
       pointHoverRadius: 4,
       pointHitRadius: 4,
       tension: 0,
     };
   }
 
-  /** Redraws from the model when it changed (or the chart was resized, or the markers changed). */
-  render(model: RunModel | undefined, markers: GrowMarker[], force = false): boolean {
-    const width = Math.round(this.chart.chartArea?.width ?? this.chart.width);
-    const version = model ? model.version : -2;
-    if (!force && version === this.drawnVersion && width === this.drawnWidth && markers === this.drawnMarkers) return false;
-    this.drawnVersion = version;
-    this.drawnWidth = width;
-    this.drawnMarkers = markers;
-    const buckets = Math.max(32, width);
-    this.totals = this.spec.series.map((s, i) => {
-      const series = model?.series[s.name];
-      const ds = this.chart.data.datasets[i];
-      if (!series || series.length === 0) { ds.data = []; return 0; }
-      ds.data = pointsAt(series.xs, series.ys, minMaxDownsample(series.xs, series.ys, buckets));
-      // Evaluations are drawn as dots while they are few; a dense series is a line only.
-      if (s.sparse) ds.pointRadius = ds.data.length <= 150 ? 2.5 : 0;
-      return series.length;
-    });
-    const st = markerStates.get(this.chart)!;
-    st.markers = markers;
-    // Keep every marker in view, also one after the last metrics point.
-    const lastMarker = markers.length ? markers[markers.length - 1].step : undefined;
-    (this.chart.options.scales!.x as { suggestedMax?: number }).suggestedMax = lastMarker;
-    this.chart.update('none');
+  /** The raw line under a smoothed one. */
+  private faintDataset(s: SeriesSpec, theme: ThemeColors): ChartDataset<'line', { x: number; y: number }[]> {
+    return {
+      label: `${s.label} (raw)`,
+      data: [],
+      borderColor: withAlpha(theme[s.color], FAINT_ALPHA),
+      backgroundColor: withAlpha(theme[s.color], FAINT_ALPHA),
+      borderWidth: 1,
+      pointRadius: 0,
+      pointHoverRadius: 0,
+      pointHitRadius: 0,
+      tension: 0,
+    };
+  }
+
+  private xScale(theme: ThemeColors) {
+    return { ...axis(theme, X_AXIS_TITLES[this.settings.xAxis], this.settings.xAxis === 'step' ? undefined : formatCompact), bounds: 'data' as const };
+  }
+
+  private yScale(theme: ThemeColors) {
+    const a = axis(theme, this.spec.yTitle, this.spec.percent ? percent : formatCompact);
+    return this.settings.logY ? { ...a, type: 'logarithmic' as const } : a;
+  }
+
+  /** Plot width in pixels (what the extension downsamples to). */
+  pixels(): number {
+    return Math.max(1, Math.round(this.chart.chartArea?.width ?? this.chart.width));
+  }
+
+  /** An answer of the extension (ignored when a newer one was applied or it is for another run). */
+  applyData(msg: ChartDataMessage): boolean {
+    if (msg.chart !== this.spec.id) return false;
+    if (this.remote && this.remote.runId === msg.runId && msg.seq < this.remote.seq) return false;
+    this.remote = msg;
     return true;
   }
 
+  private matchesView(d: ChartDataMessage, runId: string | undefined): boolean {
+    return d.runId === runId && d.xAxis === this.settings.xAxis && d.smoothing === this.settings.smoothing && d.xMin === this.zoom?.min && d.xMax === this.zoom?.max;
+  }
+
+  private request(model: RunModel, key: string): void {
+    this.requestKey = key;
+    this.requestedVersion = model.version;
+    this.lastRequestAt = performance.now();
+    const req: ViewportRequest = { runId: model.runId, chart: this.spec.id, series: this.spec.series.map((s) => s.name), xAxis: this.settings.xAxis, pixels: this.pixels(), smoothing: this.settings.smoothing };
+    if (this.zoom) { req.xMin = this.zoom.min; req.xMax = this.zoom.max; }
+    if (this.requester) this.requestedSeq = this.requester(req);
+  }
+
+  /** Asks the extension for the current view: at once when the view changed, throttled when only data came. */
+  private ask(model: RunModel | undefined): void {
+    if (!model || !this.requester) return;
+    const key = `${model.runId}|${this.settings.xAxis}|${this.settings.smoothing}|${this.zoom?.min}|${this.zoom?.max}|${this.pixels()}`;
+    if (key !== this.requestKey) {
+      clearTimeout(this.throttle);
+      this.throttle = undefined;
+      this.request(model, key);
+      return;
+    }
+    if (model.version === this.requestedVersion || this.throttle) return;
+    const wait = LIVE_REQUEST_MS - (performance.now() - this.lastRequestAt);
+    if (wait <= 0) { this.request(model, key); return; }
+    this.throttle = setTimeout(() => {
+      this.throttle = undefined;
+      const m = this.lastModel;
+      if (m && m.version !== this.requestedVersion) this.request(m, this.requestKey);
+    }, wait);
+  }
+
+  /** Redraws when the data, the view, the width or the markers changed. */
+  render(model: RunModel | undefined, markers: GrowMarker[], force = false): boolean {
+    if (model?.runId !== this.lastModel?.runId) { this.zoom = undefined; this.remote = undefined; }
+    this.lastModel = model;
+    this.ask(model);
+    const remote = this.remote && this.matchesView(this.remote, model?.runId) ? this.remote : undefined;
+    const sameRun = this.remote?.runId === model?.runId && this.remote?.xAxis === this.settings.xAxis;
+    const local = !remote && !!model && this.settings.xAxis === 'step';
+    const src = remote ? `r${remote.seq}` : local ? `l${model!.version}` : sameRun ? 'keep' : 'none';
+    const key = `${model?.runId}|${src}|${this.pixels()}|${this.zoom?.min}|${this.zoom?.max}|${JSON.stringify(this.settings)}`;
+    if (!force && key === this.drawnKey && markers === markerStates.get(this.chart)?.markers) return false;
+    this.drawnKey = key;
+    const k = this.spec.series.length;
+    const ds = this.chart.data.datasets;
+    const toPoints = (xs: ArrayLike<number>, ys: ArrayLike<number>, idx?: readonly number[]) => {
+      const n = idx ? idx.length : xs.length;
+      const out = new Array<{ x: number; y: number }>(n);
+      for (let j = 0; j < n; j++) { const i = idx ? idx[j] : j; out[j] = { x: xs[i], y: ys[i] }; }
+      return out;
+    };
+    let markerXs: number[] | undefined;
+    let dataMin = Infinity, dataMax = -Infinity;
+    if (remote) {
+      this.source = 'extension';
+      markerXs = remote.markerXs;
+      dataMin = remote.dataMin ?? Infinity;
+      dataMax = remote.dataMax ?? -Infinity;
+      this.spec.series.forEach((s, i) => {
+        const r = remote.series.find((x) => x.name === s.name);
+        const raw = r ? toPoints(r.xs, r.ys) : [];
+        ds[i].data = r?.smoothed ? toPoints(r.smoothed.xs, r.smoothed.ys) : raw;
+        ds[k + i].data = r?.smoothed ? raw : [];
+        this.totals[i] = r?.total ?? 0;
+        this.drawn[i] = raw.length;
+      });
+    } else if (local) {
+      this.source = 'local';
+      const window = { xMin: this.zoom?.min, xMax: this.zoom?.max, pixels: this.pixels() };
+      const keep = markers.map((m) => m.step);
+      this.spec.series.forEach((s, i) => {
+        const series = model!.series[s.name];
+        if (series.length) { dataMin = Math.min(dataMin, series.xs[0]); dataMax = Math.max(dataMax, series.xs[series.length - 1]); }
+        const raw = toPoints(series.xs, series.ys, downsampleView(series.xs, series.ys, window, keep));
+        if (this.settings.smoothing > 0) {
+          const sm = emaSmooth(series.ys, this.settings.smoothing);
+          ds[i].data = toPoints(series.xs, sm, downsampleView(series.xs, sm, window, keep));
+          ds[k + i].data = raw;
+        } else {
+          ds[i].data = raw;
+          ds[k + i].data = [];
+        }
+        this.totals[i] = series.length;
+        this.drawn[i] = raw.length;
+      });
+    } else if (!sameRun) {
+      this.source = 'none';
+      for (const d of ds) d.data = [];
+      this.totals = this.spec.series.map(() => 0);
+      this.drawn = this.spec.series.map(() => 0);
+    }
+    const st = markerStates.get(this.chart)!;
+    st.markers = markers;
+    st.markerXs = this.settings.xAxis === 'step' ? undefined : markerXs ?? st.markerXs;
+    const mx = markers.map((m) => (st.markerXs ? st.markerXs[m.index] : m.step)).filter((v) => Number.isFinite(v));
+    const lastMarker = mx.length ? Math.max(...mx) : undefined;
+    const isStep = this.settings.xAxis === 'step';
+    const lo = isStep ? 0 : dataMin;
+    const hi = Math.max(dataMax, lastMarker ?? -Infinity);
+    if (Number.isFinite(lo) && hi > lo) this.bounds = { min: lo, max: hi };
+    else if (!sameRun) this.bounds = undefined;
+    const x = this.chart.options.scales!.x as { min?: number; max?: number; suggestedMax?: number; ticks?: { includeBounds?: boolean } };
+    // Zoomed: round tick values, not ticks at the range's odd ends.
+    if (x.ticks) x.ticks.includeBounds = !this.zoom;
+    x.min = this.zoom ? this.zoom.min : isStep ? 0 : undefined;
+    x.max = this.zoom ? this.zoom.max : undefined;
+    // Keep every marker in view, also one after the last metrics point.
+    x.suggestedMax = this.zoom ? undefined : lastMarker;
+    this.chart.update('none');
+    this.updateBadge();
+    return true;
+  }
+
+  private updateBadge(): void {
+    const total = this.totals.reduce((a, b) => a + b, 0);
+    const drawn = this.drawn.reduce((a, b) => a + b, 0);
+    const text = `${drawn.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} points`;
+    if (this.badge && this.badge.textContent !== text) {
+      this.badge.textContent = text;
+      this.badge.title = `${text} drawn (${this.source === 'extension' ? 'downsampled by the extension' : this.source === 'local' ? 'downsampled in the panel' : 'no data'}: min and max per pixel, grow steps kept)`;
+    }
+    if (this.resetButton && this.resetButton.disabled !== !this.zoom) this.resetButton.disabled = !this.zoom;
+  }
+
+  /** New settings from the toolbar (the zoom is reset when the x axis changes). */
+  setSettings(s: ChartSettings): void {
+    const axisChanged = s.xAxis !== this.settings.xAxis;
+    const logChanged = s.logY !== this.settings.logY;
+    this.settings = { ...s };
+    if (axisChanged) { this.zoom = undefined; this.bounds = undefined; }
+    if (axisChanged || logChanged) {
+      const o = this.chart.options;
+      o.scales!.x = this.xScale(this.theme);
+      o.scales!.y = this.yScale(this.theme);
+    }
+    this.drawnKey = '';
+  }
+
+  // --- zoom and pan ---------------------------------------------------------------------------
+
+  /** The visible range now (the zoom, else the axis' range). */
+  range(): XRange | undefined {
+    if (this.zoom) return this.zoom;
+    const x = this.chart.scales.x;
+    return x && x.max > x.min ? { min: x.min, max: x.max } : undefined;
+  }
+
+  setZoom(z: XRange | undefined): void {
+    if (z?.min === this.zoom?.min && z?.max === this.zoom?.max) return;
+    this.zoom = z;
+    this.onViewChange?.();
+  }
+
+  zoomBy(factor: number, center?: number): void {
+    const r = this.range();
+    if (!r || !this.bounds) return;
+    this.setZoom(zoomAt(r, center ?? (r.min + r.max) / 2, factor, this.bounds, this.minSpan()));
+  }
+
+  panBy(fraction: number): void {
+    const r = this.range();
+    if (!r || !this.bounds || !this.zoom) return;
+    this.setZoom(panBy(r, (r.max - r.min) * fraction, this.bounds));
+  }
+
+  resetZoom(): void {
+    this.setZoom(undefined);
+  }
+
+  /** Narrowest range: a few steps (or the same share of another axis). */
+  private minSpan(): number {
+    if (!this.bounds) return 0;
+    return this.settings.xAxis === 'step' ? 4 : (this.bounds.max - this.bounds.min) * 1e-5;
+  }
+
+  private wireZoom(canvas: HTMLCanvasElement): void {
+    canvas.tabIndex = 0;
+    const inArea = (e: { offsetX: number; offsetY: number }) => {
+      const a = this.chart.chartArea;
+      return !!a && e.offsetX >= a.left && e.offsetX <= a.right && e.offsetY >= a.top && e.offsetY <= a.bottom;
+    };
+    // As in TensorBoard: Alt (or Ctrl, which trackpad pinches send) + wheel zooms; a plain wheel scrolls the page.
+    canvas.addEventListener('wheel', (e) => {
+      if (!(e.altKey || e.ctrlKey || e.metaKey) || !inArea(e) || e.deltaY === 0) return;
+      e.preventDefault();
+      this.zoomBy(e.deltaY < 0 ? 0.8 : 1.25, this.chart.scales.x.getValueForPixel(e.offsetX));
+    }, { passive: false });
+    canvas.addEventListener('pointerdown', (e) => {
+      const r = this.range();
+      if (e.button !== 0 || !inArea(e) || !r || !this.zoom) return;
+      this.drag = { px: e.offsetX, range: r, pointer: e.pointerId };
+      canvas.setPointerCapture(e.pointerId);
+      canvas.classList.add('panning');
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      const d = this.drag;
+      if (!d || e.pointerId !== d.pointer || !this.bounds) return;
+      const a = this.chart.chartArea;
+      const perPx = (d.range.max - d.range.min) / Math.max(1, a.right - a.left);
+      this.setZoom(panBy(d.range, (d.px - e.offsetX) * perPx, this.bounds) ?? this.zoom);
+    });
+    const end = (e: PointerEvent) => {
+      if (!this.drag || e.pointerId !== this.drag.pointer) return;
+      this.drag = undefined;
+      canvas.classList.remove('panning');
+      if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
+    };
+    canvas.addEventListener('pointerup', end);
+    canvas.addEventListener('pointercancel', end);
+    canvas.addEventListener('dblclick', () => this.resetZoom());
+    canvas.addEventListener('keydown', (e) => {
+      const act: Record<string, () => void> = {
+        '+': () => this.zoomBy(0.5), '=': () => this.zoomBy(0.5), '-': () => this.zoomBy(2),
+        ArrowLeft: () => this.panBy(-0.1), ArrowRight: () => this.panBy(0.1), '0': () => this.resetZoom(), Home: () => this.resetZoom(),
+      };
+      const f = act[e.key];
+      if (!f) return;
+      e.preventDefault();
+      f();
+    });
+  }
+
+  // --- export -------------------------------------------------------------------------------
+
+  /** The chart as PNG (base64): title, legend and plot on the theme's background. */
+  pngBase64(): string {
+    const src = this.chart.canvas;
+    const ratio = src.width / Math.max(1, this.chart.width);
+    const head = Math.round(24 * ratio);
+    const out = document.createElement('canvas');
+    out.width = src.width;
+    out.height = src.height + head;
+    const ctx = out.getContext('2d')!;
+    ctx.fillStyle = this.theme.background;
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = this.theme.foreground;
+    ctx.font = `600 ${Math.round(this.theme.fontSize * ratio)}px ${this.theme.fontFamily}`;
+    ctx.textBaseline = 'middle';
+    ctx.fillText(this.spec.title, Math.round(8 * ratio), head / 2);
+    ctx.drawImage(src, 0, head);
+    return out.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+  }
+
+  /** The chart as an SVG document built from the drawn points (svgExport.ts). */
+  svg(): string {
+    const x = this.chart.scales.x, y = this.chart.scales.y;
+    const a = this.chart.chartArea;
+    const k = this.spec.series.length;
+    const st = markerStates.get(this.chart)!;
+    const lines: SvgLine[] = this.chart.data.datasets.map((d, i) => ({
+      label: String(d.label),
+      color: i < k ? this.theme[this.spec.series[i].color] : this.theme[this.spec.series[i - k].color],
+      width: Number(d.borderWidth ?? 1.5),
+      opacity: i < k ? undefined : FAINT_ALPHA,
+      points: d.data.map((p) => [x.getPixelForValue(p.x), y.getPixelForValue(p.y)] as const),
+      dots: i < k && this.spec.series[i].sparse && sparseRadius(d.data.length) > 0 ? sparseRadius(d.data.length) : undefined,
+      legend: i < k,
+    })).filter((l) => l.points.length > 0);
+    const tickLabel = (t: { label?: string | string[] | number }) => (Array.isArray(t.label) ? t.label.join(' ') : String(t.label ?? ''));
+    return chartSvg({
+      width: this.chart.width,
+      height: this.chart.height,
+      title: this.spec.title,
+      area: { left: a.left, right: a.right, top: a.top, bottom: a.bottom },
+      colors: { background: this.theme.background, foreground: this.theme.foreground, muted: this.theme.muted, grid: this.theme.grid },
+      font: { family: this.theme.fontFamily, size: Math.max(10, this.theme.fontSize - 1) },
+      xTitle: X_AXIS_TITLES[this.settings.xAxis],
+      yTitle: this.spec.yTitle,
+      xTicks: x.ticks.map((t) => ({ px: x.getPixelForValue(t.value), label: tickLabel(t) })),
+      yTicks: y.ticks.map((t) => ({ py: y.getPixelForValue(t.value), label: tickLabel(t) })),
+      lines,
+      markers: st.pixels.map((p) => {
+        const m = st.markers[p.index];
+        return { px: p.px, color: m.kind === 'prune' ? this.theme.red : this.theme.green, label: `${m.kind} ${m.method} at step ${m.step}` };
+      }),
+    });
+  }
+
   setTheme(theme: ThemeColors): void {
+    this.theme = theme;
     applyThemeDefaults(theme);
-    const format = this.spec.percent ? percent : formatCompact;
+    const k = this.spec.series.length;
     this.spec.series.forEach((s, i) => {
       const ds = this.chart.data.datasets[i];
       ds.borderColor = theme[s.color];
       ds.backgroundColor = theme[s.color];
+      const faint = this.chart.data.datasets[k + i];
+      faint.borderColor = withAlpha(theme[s.color], FAINT_ALPHA);
+      faint.backgroundColor = withAlpha(theme[s.color], FAINT_ALPHA);
     });
     const o = this.chart.options;
-    o.scales!.x = { ...axis(theme, 'step'), min: 0, bounds: 'data', suggestedMax: (o.scales!.x as { suggestedMax?: number }).suggestedMax };
-    o.scales!.y = axis(theme, this.spec.yTitle, format);
+    const x = o.scales!.x as { min?: number; max?: number; suggestedMax?: number };
+    o.scales!.x = { ...this.xScale(theme), min: x.min, max: x.max, suggestedMax: x.suggestedMax };
+    o.scales!.y = this.yScale(theme);
     o.plugins!.legend!.labels!.color = theme.foreground;
     markerStates.get(this.chart)!.colors = { grow: theme.green, prune: theme.red };
     this.chart.update('none');
   }
 
-  /** For tests and diagnosis: where the markers were drawn, and the plotted x range. */
-  inspect(): { datasets: { label: string; total: number; drawn: number }[]; markers: MarkerPixel[]; area: { left: number; right: number; top: number; bottom: number }; xMin: number; xMax: number } {
+  /** For tests and diagnosis: counts, where the markers were drawn, and the plotted x range. */
+  inspect() {
     const x = this.chart.scales.x;
     const a = this.chart.chartArea;
+    const k = this.spec.series.length;
     return {
-      datasets: this.chart.data.datasets.map((d, i) => ({ label: String(d.label), total: this.totals[i] ?? 0, drawn: d.data.length })),
+      datasets: this.spec.series.map((s, i) => ({ label: String(this.chart.data.datasets[i].label), total: this.totals[i] ?? 0, drawn: this.drawn[i] ?? 0 })),
       markers: markerStates.get(this.chart)?.pixels ?? [],
       area: { left: a.left, right: a.right, top: a.top, bottom: a.bottom },
       xMin: x.min,
       xMax: x.max,
+      source: this.source,
+      seq: this.remote?.seq,
+      /** The answer to the last request is drawn (nothing is on its way). */
+      settled: this.source === 'extension' && this.remote?.seq === this.requestedSeq,
+      zoom: this.zoom,
+      settings: this.settings,
+      badge: this.badge?.textContent ?? '',
+      smoothedDrawn: this.spec.series.map((_, i) => (this.chart.data.datasets[k + i].data.length ? this.chart.data.datasets[i].data.length : 0)),
+      yType: (this.chart.options.scales!.y as { type?: string }).type,
     };
+  }
+
+  /** The raw points drawn for one series (tests: which spikes are on the chart). */
+  rawPoints(i: number): { x: number; y: number }[] {
+    const k = this.spec.series.length;
+    return this.chart.data.datasets[k + i].data.length ? this.chart.data.datasets[k + i].data : this.chart.data.datasets[i].data;
   }
 }
 

@@ -8,6 +8,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import './monitor.css';
 import type { ExtensionToWebviewMessage, MonitorWebviewState } from '../server/protocol';
 import { MonitorApp, type VsCodeApi } from './app';
@@ -30,7 +31,7 @@ const vscode = acquireVsCodeApi();
 const app = new MonitorApp(document.getElementById('app') ?? document.body, vscode);
 window.growthLabMonitor = { app, inspect: () => app.inspect() };
 
-const KNOWN = new Set<ExtensionToWebviewMessage['type']>(['runs', 'history', 'events', 'capabilities', 'comparison', 'actionResult', 'noRun']);
+const KNOWN = new Set<ExtensionToWebviewMessage['type']>(['runs', 'history', 'events', 'capabilities', 'comparison', 'actionResult', 'noRun', 'chartData', 'exportResult', 'compare']);
 
 window.addEventListener('message', (e: MessageEvent) => {
   const msg = e.data as ExtensionToWebviewMessage | undefined;

@@ -5,6 +5,7 @@
  * both (a notification that raced the `getRunHistory` read) are recognised and counted once.
  * Series are parallel x/y arrays (x = training step) that only grow, so charts can keep appending.
  */
+import { ContinualRecord } from './continualModel';
 import type {
   Architecture,
   EngineName,
@@ -62,6 +63,8 @@ export class RunModel {
     testAccuracy: new Series(), params: new Series(), samplesPerSecond: new Series(),
   };
   readonly grows: GrowEvent[] = [];
+  /** Continual-learning runs: the accuracy matrices and per-task lines of each method. */
+  readonly continual = new ContinualRecord();
   /** Accuracy against parameters, in step order (the comparison chart's line for this run). */
   readonly path: RunAccuracyPath['points'] = [];
   config?: ExperimentConfig;
@@ -111,6 +114,7 @@ export class RunModel {
         break;
       case 'metrics':
         this.addMetrics(e);
+        if (e.continual) this.continual.add(e);
         break;
       case 'grow': {
         const { type: _t, ...g } = e;

@@ -37,24 +37,26 @@ export function readTheme(): ThemeColors {
   const style = getComputedStyle(document.documentElement);
   const body = getComputedStyle(document.body);
   const kind = themeKind();
-  const light = kind === 'light' || kind === 'high-contrast-light';
   const hc = kind === 'high-contrast' || kind === 'high-contrast-light';
-  const foreground = cssVar(style, '--vscode-foreground', body.color || (light ? '#3b3b3b' : '#cccccc'));
+  // No colour of our own: every fallback is another VS Code variable or what VS Code's own stylesheet gave <body>.
+  const foreground = cssVar(style, '--vscode-foreground', body.color);
   const contrastBorder = cssVar(style, '--vscode-contrastBorder', '') || undefined;
+  const chart = (name: string): string => cssVar(style, `--vscode-charts-${name}`, cssVar(style, '--vscode-charts-foreground', foreground));
   return {
     kind,
     foreground,
     muted: cssVar(style, '--vscode-descriptionForeground', foreground),
-    grid: hc ? withAlpha(contrastBorder ?? foreground, 0.45) : withAlpha(cssVar(style, '--vscode-charts-lines', foreground), 0.18),
-    background: cssVar(style, '--vscode-editor-background', light ? '#ffffff' : '#1f1f1f'),
+    // High contrast: grid lines in the theme's contrast border colour, unblended.
+    grid: hc ? contrastBorder ?? foreground : withAlpha(cssVar(style, '--vscode-charts-lines', foreground), 0.18),
+    background: cssVar(style, '--vscode-editor-background', body.backgroundColor),
     fontFamily: cssVar(style, '--vscode-font-family', body.fontFamily || 'sans-serif'),
     fontSize: parseFloat(cssVar(style, '--vscode-font-size', '13')) || 13,
-    blue: cssVar(style, '--vscode-charts-blue', light ? '#1a85ff' : '#3794ff'),
-    orange: cssVar(style, '--vscode-charts-orange', '#d18616'),
-    green: cssVar(style, '--vscode-charts-green', light ? '#388a34' : '#89d185'),
-    red: cssVar(style, '--vscode-charts-red', light ? '#e51400' : '#f14c4c'),
-    purple: cssVar(style, '--vscode-charts-purple', light ? '#652d90' : '#b180d7'),
-    yellow: cssVar(style, '--vscode-charts-yellow', light ? '#bf8803' : '#cca700'),
+    blue: chart('blue'),
+    orange: chart('orange'),
+    green: chart('green'),
+    red: chart('red'),
+    purple: chart('purple'),
+    yellow: chart('yellow'),
     contrastBorder,
   };
 }

@@ -297,3 +297,113 @@ test('with growthLab.review = ask, Grow now is handed to the proposal flow inste
   await c.onMessage({ type: 'grow', runId: RUN, method: 'firefly' });
   assert.deepEqual(host.requests, [['growthLab/grow', { runId: RUN, method: 'firefly' }]]);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Charts: viewport requests and exports (validated, answered from the extension's series store)
+// ---------------------------------------------------------------------------------------------
+
+const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+test('validateWebviewMessage: viewport, exportSeries and exportChart accepted as clean copies', () => {
+  const ok = (m: unknown) => {
+    const v = validateWebviewMessage(m);
+    assert.ok(v.ok, JSON.stringify(v));
+    return v.message;
+  };
+  const vp = { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss', 'trainLoss'], xAxis: 'flops', xMin: 10, xMax: 2e6, pixels: 640, smoothing: 0.6, seq: 3, evil: 1 };
+  assert.deepEqual(ok(vp), { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss'], xAxis: 'flops', xMin: 10, xMax: 2e6, pixels: 640, smoothing: 0.6, seq: 3 });
+  assert.deepEqual(ok({ ...vp, xMin: undefined, xMax: null }), { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss'], xAxis: 'flops', pixels: 640, smoothing: 0.6, seq: 3 });
+  assert.deepEqual(ok({ type: 'exportSeries', format: 'csv', runIds: [RUN, RUN, 'other-run'] }), { type: 'exportSeries', format: 'csv', runIds: [RUN, 'other-run'] });
+  assert.deepEqual(ok({ type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: PNG_1PX }), { type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: PNG_1PX });
+  assert.deepEqual(ok({ type: 'exportChart', format: 'svg', runId: RUN, chart: 'accuracy', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' }).type, 'exportChart');
+});
+
+test('validateWebviewMessage: chart messages out of range or malformed are rejected', () => {
+  const vp = { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss'], xAxis: 'step', pixels: 640, smoothing: 0, seq: 0 };
+  const bad: unknown[] = [
+    { ...vp, runId: '../x' }, { ...vp, chart: 'Loss!' }, { ...vp, chart: 'x'.repeat(40) }, { ...vp, series: [] }, { ...vp, series: ['eval'] }, { ...vp, series: 'trainLoss' },
+    { ...vp, xAxis: 'day' }, { ...vp, xMin: 'a' }, { ...vp, xMin: NaN }, { ...vp, xMax: Infinity }, { ...vp, xMin: 5, xMax: 5 }, { ...vp, xMin: 6, xMax: 5 },
+    { ...vp, pixels: 0 }, { ...vp, pixels: 1.5 }, { ...vp, pixels: 1e6 }, { ...vp, smoothing: 1 }, { ...vp, smoothing: -0.1 }, { ...vp, smoothing: '0.5' }, { ...vp, seq: -1 }, { ...vp, seq: 0.5 },
+    { type: 'exportSeries', format: 'xlsx', runIds: [RUN] }, { type: 'exportSeries', format: 'csv', runIds: [] }, { type: 'exportSeries', format: 'csv', runIds: ['../etc'] },
+    { type: 'exportSeries', format: 'json', runIds: Array.from({ length: 65 }, (_, i) => `run-${i}`) },
+    { type: 'exportChart', format: 'jpg', runId: RUN, chart: 'loss', data: PNG_1PX }, { type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: 'not base64!' },
+    { type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: 'R0lGODlhAQABAAAAACw=' }, { type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: '' },
+    { type: 'exportChart', format: 'svg', runId: RUN, chart: 'loss', data: '<html><svg></svg></html>' }, { type: 'exportChart', format: 'svg', runId: RUN, chart: 'loss', data: 42 },
+  ];
+  for (const m of bad) {
+    const v = validateWebviewMessage(m);
+    assert.equal(v.ok, false, JSON.stringify(m));
+  }
+});
+
+test('viewport: the controller answers from the series it posted (history and live events), downsampled, with markers', async () => {
+  const host = new Host();
+  host.history[RUN] = [...Array.from({ length: 5000 }, (_, i) => metrics(i + 1)), { type: 'grow', time: 't', ...grow, step: 2500 }];
+  const c = new MonitorController(host);
+  await c.onMessage({ type: 'ready' });
+  await tick();
+  c.onRunEvent(metrics(5001));
+  await tick();
+  host.posted = [];
+  await c.onMessage({ type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss'], xAxis: 'step', pixels: 100, smoothing: 0, seq: 4 });
+  await tick();
+  const d = host.posted.find((m) => m.type === 'chartData') as Extract<ExtensionToWebviewMessage, { type: 'chartData' }>;
+  assert.ok(d, 'answered');
+  assert.equal(d.seq, 4);
+  assert.equal(d.series[0].total, 5001, 'the live event counts');
+  assert.ok(d.series[0].drawn <= 2 * 100 + 4, `${d.series[0].drawn} points for 100 px`);
+  assert.equal(d.series[0].xs[0], 1);
+  assert.equal(d.series[0].xs[d.series[0].drawn - 1], 5001);
+  assert.ok([...d.series[0].xs].includes(2500) && [...d.series[0].xs].includes(2499), 'the grow step\'s points are kept');
+  assert.deepEqual(d.markerXs, [2500]);
+  // A run the panel was never sent is not answered.
+  host.posted = [];
+  await c.onMessage({ type: 'viewport', runId: 'never-shown', chart: 'loss', series: ['trainLoss'], xAxis: 'step', pixels: 100, smoothing: 0, seq: 5 });
+  assert.deepEqual(host.posted, []);
+});
+
+test('exports: the extension asks where to save and writes CSV, JSON, PNG bytes and SVG; cancel and missing save are reported', async () => {
+  const host = new Host() as Host & { saveFile?: MonitorHost['saveFile'] };
+  const saved: Parameters<NonNullable<MonitorHost['saveFile']>>[0][] = [];
+  let answer: string | undefined = '/ws/out.csv';
+  host.saveFile = async (f) => { saved.push(f); return answer; };
+  const c = new MonitorController(host);
+  await c.onMessage({ type: 'ready' });
+  await tick();
+  host.posted = [];
+  await c.onMessage({ type: 'exportSeries', format: 'csv', runIds: [RUN, '20261123-090000-old-beef'] });
+  assert.equal(saved[0].defaultName, '2-runs-series.csv');
+  assert.deepEqual(saved[0].filters, { CSV: ['csv'] });
+  assert.equal(saved[0].content, [
+    'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second',
+    `${RUN},mnist,1,1,0.001,10,,1,,,,1`,
+    `${RUN},mnist,2,1,0.002,10,,1,,,,1`,
+    '20261123-090000-old-beef,old,1,1,0.001,10,,1,,,,1',
+    '',
+  ].join('\r\n'), 'the shown run from the store, the other read with getRunHistory');
+  assert.deepEqual(host.posted.pop(), { type: 'exportResult', ok: true, message: 'Saved the series of 2 runs to /ws/out.csv.', path: '/ws/out.csv' });
+  await c.onMessage({ type: 'exportChart', format: 'png', runId: RUN, chart: 'loss', data: PNG_1PX });
+  assert.equal(saved[1].defaultName, 'mnist-loss.png');
+  assert.deepEqual([...(saved[1].content as Uint8Array)], [...Buffer.from(PNG_1PX, 'base64')]);
+  await c.onMessage({ type: 'exportSeries', format: 'json', runIds: [RUN] });
+  assert.equal(JSON.parse(saved[2].content as string).runs[0].columns.step.join(), '1,2');
+  answer = undefined;
+  await c.onMessage({ type: 'exportChart', format: 'svg', runId: RUN, chart: 'params', data: '<svg></svg>' });
+  assert.deepEqual(host.posted.pop(), { type: 'exportResult', ok: false, message: 'Not saved: no file was chosen for the params chart.' });
+  host.saveFile = undefined;
+  await c.onMessage({ type: 'exportSeries', format: 'json', runIds: [RUN] });
+  assert.deepEqual(host.posted.pop(), { type: 'exportResult', ok: false, message: 'Growth Lab: saving files is not available here.' });
+});
+
+test('validateWebviewMessage: Compare runs messages (compareRuns, setRunColor)', () => {
+  assert.deepEqual(validateWebviewMessage({ type: 'compareRuns', runIds: [RUN, RUN], extra: 1 }), { ok: true, message: { type: 'compareRuns', runIds: [RUN] } });
+  assert.deepEqual(validateWebviewMessage({ type: 'compareRuns', runIds: [] }), { ok: true, message: { type: 'compareRuns', runIds: [] } });
+  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: 'purple' }), { ok: true, message: { type: 'setRunColor', runId: RUN, color: 'purple' } });
+  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: null }), { ok: true, message: { type: 'setRunColor', runId: RUN, color: null } });
+  for (const bad of [
+    { type: 'compareRuns', runIds: RUN }, { type: 'compareRuns', runIds: [RUN, 7] }, { type: 'compareRuns', runIds: ['../etc'] },
+    { type: 'compareRuns', runIds: Array.from({ length: 25 }, (_, i) => `run-${i}`) },
+    { type: 'setRunColor', runId: RUN, color: '#ff0000' }, { type: 'setRunColor', runId: RUN, color: 'Blue' }, { type: 'setRunColor', runId: RUN },
+    { type: 'setRunColor', runId: '../x', color: 'blue' },
+  ]) assert.equal(validateWebviewMessage(bad).ok, false, JSON.stringify(bad));
+});
