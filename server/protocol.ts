@@ -491,6 +491,10 @@ export interface MonitorUiState {
   compareMetric?: string;
   compareGroup?: string;
   compareRegex?: string;
+  /** The step charts' toolbar: x axis, smoothing weight, log-scale y. */
+  chartXAxis?: string;
+  smoothing?: number;
+  logY?: boolean;
 }
 
 /** One run's test accuracy against its parameter count (the "all runs" comparison chart). */

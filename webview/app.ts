@@ -174,7 +174,7 @@ export class MonitorApp {
       this.dirty.structure = true;
       this.schedule();
     });
-    this.chartPanel = new ChartPanel(root, this.stepCharts, (m) => this.post(m), () => this.schedule(), () => [...new Set([...(this.model ? [this.model.runId] : []), ...this.compareView.selected])], (t, e) => this.notice(t, e));
+    this.chartPanel = new ChartPanel(root, this.stepCharts, (m) => this.post(m), () => this.schedule(), () => [...new Set([...(this.model ? [this.model.runId] : []), ...this.compareView.selected])], (t, e) => this.notice(t, e), ui);
     this.buildControls();
     this.wireArchHover();
     this.wireLayerDetails();

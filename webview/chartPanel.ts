@@ -4,12 +4,23 @@
  * It also numbers the charts' viewport requests and hands the extension's answers to the charts.
  * The page cannot write files: exports are posted to the extension, which asks where to save.
  */
-import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type WebviewToExtensionMessage } from '../server/protocol';
+import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type MonitorUiState, type WebviewToExtensionMessage } from '../server/protocol';
 import { X_AXIS_TITLES, type ChartSettings, type StepChart } from './charts';
 
 const AXIS_LABELS: Record<ChartXAxis, string> = { step: 'Step', epoch: 'Epoch', time: 'Wall time', params: 'Parameters', flops: 'FLOPs (estimate)' };
 
 type Button = HTMLElement & { disabled: boolean; secondary: boolean };
+
+/** Dispatched on the panel's root when the toolbar changes (webview/uiState.ts saves it with setState). */
+export const CHART_UI_EVENT = 'growthlab-chart-ui';
+
+/** The toolbar settings a saved state holds, checked (anything unusable keeps the default). */
+export function restoredSettings(ui: MonitorUiState): ChartSettings {
+  const xAxis = CHART_X_AXES.includes(ui.chartXAxis as ChartXAxis) ? (ui.chartXAxis as ChartXAxis) : 'step';
+  const w = ui.smoothing;
+  const smoothing = typeof w === 'number' && w >= 0 && w <= MAX_SMOOTHING ? Math.round(w * 100) / 100 : 0;
+  return { xAxis, smoothing, logY: ui.logY === true };
+}
 
 function button(id: string, text: string, title: string): Button {
   const b = document.createElement('vscode-button') as Button;
@@ -22,11 +33,12 @@ function button(id: string, text: string, title: string): Button {
 }
 
 export class ChartPanel {
-  readonly settings: ChartSettings = { xAxis: 'step', smoothing: 0, logY: false };
+  readonly settings: ChartSettings;
   private seq = 0;
   /** Viewport requests posted and answers applied (diagnosis). */
   readonly counts = { requests: 0, answers: 0, ignored: 0 };
   private readonly byId = new Map<string, StepChart>();
+  private readonly root: HTMLElement;
 
   constructor(
     root: HTMLElement,
@@ -36,7 +48,11 @@ export class ChartPanel {
     /** The runs "Export CSV/JSON" saves: the shown run and the ones overlaid. */
     private readonly exportRunIds: () => string[],
     private readonly notice: (text: string, error: boolean) => void,
+    /** Settings restored from the page's saved state. */
+    initial: MonitorUiState = {},
   ) {
+    this.root = root;
+    this.settings = restoredSettings(initial);
     const section = root.querySelector('.charts');
     if (section) section.parentElement!.insertBefore(this.toolbar(), section);
     for (const c of charts) {
@@ -53,6 +69,9 @@ export class ChartPanel {
       canvas.setAttribute('aria-roledescription', 'chart: Alt+wheel or + and − zoom, drag or arrow keys pan, 0 or double-click resets');
       canvas.title = 'Alt+wheel (or pinch) zooms, drag pans, double-click resets; focused: + − ← → 0';
     }
+    if (this.settings.xAxis !== 'step' || this.settings.smoothing !== 0 || this.settings.logY) {
+      for (const c of charts) c.setSettings(this.settings);
+    }
   }
 
   /** An answer to a viewport request. */
@@ -65,6 +84,8 @@ export class ChartPanel {
 
   private apply(): void {
     for (const c of this.charts) c.setSettings(this.settings);
+    const { xAxis, smoothing, logY } = this.settings;
+    this.root.dispatchEvent(new CustomEvent(CHART_UI_EVENT, { bubbles: true, detail: { chartXAxis: xAxis, smoothing, logY } }));
     this.redraw();
   }
 
@@ -104,12 +125,12 @@ export class ChartPanel {
     slider.min = '0';
     slider.max = String(MAX_SMOOTHING);
     slider.step = '0.01';
-    slider.value = '0';
+    slider.value = String(this.settings.smoothing);
     slider.setAttribute('aria-label', 'Smoothing (exponential moving average weight, as in TensorBoard)');
     const out = document.createElement('output');
     out.id = 'chart-smoothing-value';
     out.htmlFor.add('chart-smoothing');
-    out.textContent = '0.00';
+    out.textContent = this.settings.smoothing.toFixed(2);
     slider.addEventListener('input', () => {
       const w = Math.min(MAX_SMOOTHING, Math.max(0, Math.round(Number(slider.value) * 100) / 100));
       out.textContent = w.toFixed(2);
@@ -123,6 +144,7 @@ export class ChartPanel {
     log.id = 'chart-log-y';
     log.setAttribute('label', 'Log scale (y)');
     log.setAttribute('aria-label', 'Logarithmic y axis');
+    if (this.settings.logY) log.setAttribute('checked', '');
     log.addEventListener('change', () => {
       if (log.checked === this.settings.logY) return;
       this.settings.logY = log.checked;

@@ -1,11 +1,12 @@
 /**
  * The page's view settings kept with VS Code's getState/setState: without retainContextWhenHidden
  * VS Code discards a hidden webview and reloads it when shown, so which charts show their table and
- * how "Compare runs" is set are saved as they change and restored on load (the run shown is saved
+ * how "Compare runs" and the charts' toolbar are set are saved as they change and restored on load (the run shown is saved
  * by the app itself; the extension never sees this part of the state).
  */
 import type { MonitorUiState, MonitorWebviewState } from '../server/protocol';
 import { restoredTables, TABLE_TOGGLE_EVENT } from './chartA11y';
+import { CHART_UI_EVENT } from './chartPanel';
 import { COMPARE_UI_EVENT } from './compare';
 
 interface StateApi {
@@ -21,6 +22,9 @@ function readUi(api: StateApi): MonitorUiState {
     compareMetric: typeof ui.compareMetric === 'string' ? ui.compareMetric : undefined,
     compareGroup: typeof ui.compareGroup === 'string' ? ui.compareGroup : undefined,
     compareRegex: typeof ui.compareRegex === 'string' ? ui.compareRegex : undefined,
+    chartXAxis: typeof ui.chartXAxis === 'string' ? ui.chartXAxis : undefined,
+    smoothing: typeof ui.smoothing === 'number' && Number.isFinite(ui.smoothing) ? ui.smoothing : undefined,
+    logY: typeof ui.logY === 'boolean' ? ui.logY : undefined,
   };
 }
 
@@ -42,5 +46,6 @@ export function bindUiState(root: HTMLElement, api: StateApi): MonitorUiState {
     saveUi(api, { tables: [...tables] });
   });
   root.addEventListener(COMPARE_UI_EVENT, (e) => saveUi(api, (e as CustomEvent<Partial<MonitorUiState>>).detail));
+  root.addEventListener(CHART_UI_EVENT, (e) => saveUi(api, (e as CustomEvent<Partial<MonitorUiState>>).detail));
   return ui;
 }

@@ -119,6 +119,7 @@ type App = {
   scoresChart: { chart: { data: { datasets: { backgroundColor: unknown }[] } } };
   compareView: { chart: ChartLike; inspect(): { label: string; color: string; colorName: string; points: number; band?: string; runId?: string }[] };
   inspect(): { runId?: string; accepted: number; duplicates: number; markers: unknown[] };
+  chartPanel: { inspect(): { settings: { xAxis: string; smoothing: number; logY: boolean } } };
 };
 type ChartLike = { data: { datasets: { label?: string; borderColor: unknown; data: unknown[] }[] }; options: { scales: Record<string, { ticks: { color: unknown }; grid: { color: unknown }; title: { color: unknown } }> } };
 
@@ -414,8 +415,10 @@ test('a hidden webview misses no event: events while hidden arrive after show, i
   assert.deepEqual(problems.errors, []);
 });
 
-test('a page VS Code reloads on show restores its view settings from getState (tables, Compare runs metric and grouping)', async () => {
+test('a page VS Code reloads on show restores its view settings from getState (tables, Compare runs metric and grouping, chart toolbar)', async () => {
   await page.locator('#table-toggle-accuracy').click();
+  await page.locator('#chart-smoothing').fill('0.5');
+  await page.locator('#chart-log-y').click();
   await page.evaluate(() => {
     const set = (id: string, v: string) => {
       const s = document.getElementById(id) as HTMLElement & { value: string };
@@ -427,7 +430,7 @@ test('a page VS Code reloads on show restores its view settings from getState (t
   });
   await frames(page, 2);
   const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')!));
-  assert.deepEqual(state.ui, { tables: ['accuracy'], compareMetric: 'testAccuracy', compareGroup: '=name', compareRegex: '' });
+  assert.deepEqual(state.ui, { tables: ['accuracy'], compareMetric: 'testAccuracy', compareGroup: '=name', compareRegex: '', chartXAxis: 'step', smoothing: 0.5, logY: true });
   const readies = ext.fromWebview.filter((m) => m.type === 'ready').length;
   await page.reload();
   await until('ready again', () => ext.fromWebview.filter((m) => m.type === 'ready').length === readies + 1);
@@ -440,5 +443,13 @@ test('a page VS Code reloads on show restores its view settings from getState (t
   const labels = (await app((a) => a.compareView.inspect())).map((d) => d.label);
   assert.ok(labels.some((l) => /^name = .*\(mean of/.test(l)), labels.join(' | '));
   assert.match((await page.locator('#chart-compare').getAttribute('aria-label'))!, /^Runs compared, test accuracy: /);
+  // The toolbar as it was left: smoothing 0.5 and a logarithmic y axis, applied to the charts.
+  assert.deepEqual((await app((a) => a.chartPanel.inspect())).settings, { xAxis: 'step', smoothing: 0.5, logY: true });
+  assert.equal(await page.locator('#chart-smoothing-value').innerText(), '0.50');
+  assert.equal(await page.locator('#chart-smoothing').inputValue(), '0.5');
+  assert.equal(await app((a) => (a.stepCharts[0].chart.options.scales.y as unknown as { type: string }).type), 'logarithmic');
+  await page.locator('#chart-smoothing').fill('0');
+  await page.locator('#chart-log-y').click();
+  assert.deepEqual((await app((a) => a.chartPanel.inspect())).settings, { xAxis: 'step', smoothing: 0, logY: false });
   assert.deepEqual(problems.errors, []);
 });
