@@ -12,7 +12,7 @@ import {
   type CompareRun,
   type RunEvent,
 } from '../server/protocol';
-import { minMaxDownsample } from '../webview/downsample';
+import { downsampleView } from '../webview/downsample';
 import { flattenConfig } from '../webview/compareModel';
 import { RunModel } from '../webview/runModel';
 
@@ -97,7 +97,8 @@ export function compareRunFromHistory(runId: string, name: string, events: reado
   for (const metric of COMPARE_METRICS) {
     const s = model.series[metric];
     if (!s.length) continue;
-    const idx = minMaxDownsample(s.xs, s.ys, Math.max(1, Math.floor(maxPoints / 4)));
+    // About 2 points per bucket (its lowest and highest, so spikes stay) plus the two ends.
+    const idx = downsampleView(s.xs, s.ys, { pixels: Math.max(1, Math.floor((maxPoints - 2) / 2)) });
     series[metric] = { steps: idx.map((i) => s.xs[i]), values: idx.map((i) => s.ys[i]), total: s.length };
   }
   return { runId, name: model.config?.name ?? name, config: flattenConfig(model.config ?? {}), series };

@@ -21,7 +21,7 @@ import {
   type ChartDataset,
   type Plugin,
 } from 'chart.js';
-import { downsampleView, thinPath } from './downsample';
+import { downsampleView } from './downsample';
 import { markerAt, markerLines, markerPixels, type GrowMarker, type MarkerPixel } from './markers';
 import type { RunModel, SeriesName } from './runModel';
 import { withAlpha, type ThemeColors } from './theme';
@@ -147,7 +147,8 @@ function applyThemeDefaults(theme: ThemeColors): void {
   Chart.defaults.font.size = Math.max(10, theme.fontSize - 1);
 }
 
-function axis(theme: ThemeColors, title: string, format?: (v: number) => string) {
+/** A linear axis in the theme's colours (every chart of the panel uses it). */
+export function axis(theme: ThemeColors, title: string, format?: (v: number) => string) {
   return {
     type: 'linear' as const,
     title: { display: true, text: title, color: theme.muted },
@@ -692,7 +693,9 @@ export class ComparisonChart {
       const color = this.theme[PALETTE[i % PALETTE.length]];
       return {
         label: shown ? `${p.name} (shown)` : p.name,
-        data: thinPath(p.points, this.maxPoints()),
+        // x (parameters) goes down when a run is pruned: downsampleView cuts such a path in step order.
+        data: downsampleView(p.points.map((q) => q.params), p.points.map((q) => q.testAccuracy), { pixels: this.maxPoints() })
+          .map((k) => ({ x: p.points[k].params, y: p.points[k].testAccuracy })),
         borderColor: color,
         backgroundColor: color,
         borderWidth: shown ? 3 : 1.5,

@@ -6,6 +6,7 @@
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import { ContinualRecord, describeTrack, heatShare, type ContinualTrack } from './continualModel';
+import { axis } from './charts';
 import type { ThemeColors } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
@@ -49,15 +50,7 @@ export class ContinualView {
   }
 
   private lineChart(canvas: HTMLCanvasElement, yTitle: string, format: (v: number) => string): LineChart {
-    const t = this.theme;
-    const axis = (title: string, fmt?: (v: number) => string) => ({
-      type: 'linear' as const,
-      title: { display: true, text: title, color: t.muted },
-      grid: { color: t.grid },
-      border: { color: t.grid },
-      ticks: { color: t.foreground, precision: 0, ...(fmt ? { callback: (v: number | string) => fmt(Number(v)) } : {}) },
-    });
-    return new Chart<'line', { x: number; y: number }[]>(canvas, {
+    const chart: LineChart = new Chart<'line', { x: number; y: number }[]>(canvas, {
       type: 'line',
       data: { datasets: [] },
       options: {
@@ -66,13 +59,27 @@ export class ContinualView {
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
-        scales: { x: { ...axis('tasks learnt'), ticks: { ...axis('tasks learnt').ticks, stepSize: 1 } }, y: axis(yTitle, format) },
-        plugins: {
-          legend: { labels: { color: t.foreground, boxWidth: 12, boxHeight: 2 } },
-          tooltip: { animation: false, callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` } },
-        },
+        plugins: { tooltip: { animation: false, callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` } } },
       },
     });
+    this.axes.set(chart, { yTitle, format });
+    this.applyTheme(chart);
+    return chart;
+  }
+
+  private readonly axes = new Map<LineChart, { yTitle: string; format: (v: number) => string }>();
+
+  /** Scales and legend in the theme's colours; the x axis counts tasks, the y range is kept. */
+  private applyTheme(c: LineChart): void {
+    const t = this.theme, a = this.axes.get(c)!;
+    const old = c.options.scales as { x?: { min?: number; max?: number }; y?: { min?: number; max?: number } } | undefined;
+    const x = axis(t, 'tasks learnt');
+    const y = axis(t, a.yTitle, a.format);
+    c.options.scales = {
+      x: { ...x, ticks: { ...x.ticks, stepSize: 1, precision: 0 }, min: old?.x?.min, max: old?.x?.max },
+      y: { ...y, min: old?.y?.min, max: old?.y?.max },
+    };
+    c.options.plugins!.legend = { labels: { color: t.foreground, boxWidth: 12, boxHeight: 2 } };
   }
 
   /** Redraws when the record changed (or `force`, e.g. after a theme change). */
@@ -153,16 +160,7 @@ export class ContinualView {
 
   setTheme(theme: ThemeColors, record: ContinualRecord | undefined): void {
     this.theme = theme;
-    for (const c of [this.accuracyChart, this.paramsChart]) {
-      const o = c.options as { scales: Record<string, { title: { color: string }; grid: { color: string }; border: { color: string }; ticks: { color: string } }>; plugins: { legend: { labels: { color: string } } } };
-      for (const s of Object.values(o.scales)) {
-        s.title.color = theme.muted;
-        s.grid.color = theme.grid;
-        s.border.color = theme.grid;
-        s.ticks.color = theme.foreground;
-      }
-      o.plugins.legend.labels.color = theme.foreground;
-    }
+    for (const c of [this.accuracyChart, this.paramsChart]) this.applyTheme(c);
     this.render(record, true);
   }
 

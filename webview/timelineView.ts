@@ -5,6 +5,7 @@
  * scrubbed step. The math is in timeline.ts; this file only builds the DOM and hands data to chart.js.
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type Plugin } from 'chart.js';
+import { axis } from './charts';
 import { formatInt } from './format';
 import { layerTracks, pointLabel, tickLabel, tickPositions, trackPoints, widthsAt, type LayerTrack, type TimelinePoint } from './timeline';
 import type { ThemeColors } from './theme';
@@ -64,17 +65,14 @@ class TrackChart {
 
   private applyTheme(): void {
     const t = this.theme;
-    const axis = (title: string) => ({
-      type: 'linear' as const,
-      title: { display: true, text: title, color: t.muted },
-      grid: { color: t.grid },
-      border: { color: t.grid },
-      ticks: { color: t.foreground, maxTicksLimit: 6 },
-    });
+    const themed = (title: string) => {
+      const a = axis(t, title);
+      return { ...a, ticks: { ...a.ticks, maxTicksLimit: 6 } };
+    };
     const y = this.log
-      ? { ...axis(this.yTitle), type: 'logarithmic' as const, ticks: { ...axis(this.yTitle).ticks, callback: (v: number | string) => (/^[125]/.test(String(v)) ? formatInt(Number(v)) : '') } }
-      : { ...axis(this.yTitle), beginAtZero: true, ticks: { ...axis(this.yTitle).ticks, precision: 0 } };
-    this.chart.options.scales = { x: { ...axis('step'), min: 0, max: this.maxX }, y };
+      ? { ...themed(this.yTitle), type: 'logarithmic' as const, ticks: { ...themed(this.yTitle).ticks, callback: (v: number | string) => (/^[125]/.test(String(v)) ? formatInt(Number(v)) : '') } }
+      : { ...themed(this.yTitle), beginAtZero: true, ticks: { ...themed(this.yTitle).ticks, precision: 0 } };
+    this.chart.options.scales = { x: { ...themed('step'), min: 0, max: this.maxX }, y };
     this.chart.options.plugins = {
       legend: { labels: { color: t.foreground, boxWidth: 12, boxHeight: 2, font: { family: t.fontFamily, size: t.fontSize - 1 } } },
       tooltip: {

@@ -4,9 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import fc from 'fast-check';
 import type { Architecture, GrowEventParams, LayerSummary, MetricsParams, RunEvent } from '../../server/protocol';
-import { minMaxDownsample, pointsAt, thinPath } from '../../webview/downsample';
+import { downsampleView } from '../../webview/downsample';
 import { growMarkers, markerAt, markerLines, markerPixels, neuronChanges } from '../../webview/markers';
 import { accuracyPath, RunModel, Series, summaryView } from '../../webview/runModel';
 import { classCounts, classifyArchitecture, layoutArchitecture } from '../../webview/architecture';
@@ -20,54 +19,34 @@ const fixture = (name: string): RunEvent[] =>
 // downsampling
 // ---------------------------------------------------------------------------------------------
 
-test('minMaxDownsample: small series are kept whole', () => {
-  const xs = [0, 1, 2, 3, 4, 5];
-  assert.deepEqual(minMaxDownsample(xs, xs, 2), [0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(minMaxDownsample([], [], 10), []);
-});
-
-test('minMaxDownsample: at most 4 points per bucket, first and last kept, every extreme kept', () => {
-  fc.assert(fc.property(
-    fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 3000 }),
-    fc.integer({ min: 1, max: 200 }),
-    (ys, buckets) => {
-      const xs = ys.map((_, i) => i * 3);
-      const idx = minMaxDownsample(xs, ys, buckets);
-      assert.ok(idx.length <= Math.max(ys.length <= 4 * buckets ? ys.length : 0, 4 * buckets));
-      for (let k = 1; k < idx.length; k++) assert.ok(idx[k] > idx[k - 1], 'strictly increasing indices');
-      assert.equal(idx[0], 0);
-      assert.equal(idx[idx.length - 1], ys.length - 1);
-      const kept = idx.map((i) => ys[i]);
-      assert.equal(Math.max(...kept), Math.max(...ys), 'the global maximum survives');
-      assert.equal(Math.min(...kept), Math.min(...ys), 'the global minimum survives');
-    },
-  ), { numRuns: 200 });
-});
-
-test('minMaxDownsample: a spike (a grow step\'s loss jump) in 100,000 points survives', () => {
+test('downsampleView: a spike (a grow step\'s loss jump) in 100,000 points survives at 400 pixels', () => {
   const n = 100_000;
   const xs = Array.from({ length: n }, (_, i) => i + 1);
   const ys = xs.map((x) => 1 / Math.sqrt(x));
   ys[61_234] = 5;
-  const idx = minMaxDownsample(xs, ys, 400);
-  assert.ok(idx.length <= 1600, `${idx.length}`);
+  const idx = downsampleView(xs, ys, { pixels: 400 });
+  assert.ok(idx.length <= 802, `${idx.length}`);
   assert.ok(idx.includes(61_234));
-  assert.deepEqual(pointsAt(xs, ys, [61_234]), [{ x: 61_235, y: 5 }]);
+  assert.deepEqual([idx[0], idx[idx.length - 1]], [0, n - 1]);
 });
 
-test('minMaxDownsample: equal x values (one step, many points) and repeated steps', () => {
+test('downsampleView: equal x values (one step, many points) keep the ends and the extremes', () => {
   const xs = new Array(100).fill(7);
   const ys = xs.map((_, i) => Math.sin(i));
-  const idx = minMaxDownsample(xs, ys, 2);
-  assert.ok(idx.length <= 4 && idx[0] === 0 && idx[idx.length - 1] === 99);
+  const idx = downsampleView(xs, ys, { pixels: 2 });
+  const lo = ys.indexOf(Math.min(...ys)), hi = ys.indexOf(Math.max(...ys));
+  assert.deepEqual(idx, [...new Set([0, lo, hi, 99])].sort((a, b) => a - b));
 });
 
-test('thinPath: downsampled by order, keeping the path\'s best and worst accuracy', () => {
+test('downsampleView: a path whose x goes back (parameters after a prune) is cut in step order, keeping its best and worst', () => {
   const points = Array.from({ length: 5000 }, (_, i) => ({ params: 1000 + (i % 300) * 10, testAccuracy: 0.5 + 0.4 * Math.sin(i / 100) }));
-  const thin = thinPath(points, 50);
-  assert.ok(thin.length <= 200);
-  assert.equal(Math.max(...thin.map((p) => p.y)), Math.max(...points.map((p) => p.testAccuracy)));
-  assert.deepEqual(thin[0], { x: 1000, y: 0.5 });
+  const idx = downsampleView(points.map((p) => p.params), points.map((p) => p.testAccuracy), { pixels: 50 });
+  assert.ok(idx.length <= 102, `${idx.length}`);
+  for (let k = 1; k < idx.length; k++) assert.ok(idx[k] > idx[k - 1], 'step order');
+  const kept = idx.map((i) => points[i].testAccuracy);
+  assert.equal(Math.max(...kept), Math.max(...points.map((p) => p.testAccuracy)));
+  assert.equal(Math.min(...kept), Math.min(...points.map((p) => p.testAccuracy)));
+  assert.equal(idx[0], 0);
 });
 
 // ---------------------------------------------------------------------------------------------

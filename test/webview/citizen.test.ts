@@ -18,7 +18,7 @@ import type { StateStore } from '../../extension/compareRuns';
 import type { RequestTypes, RunEvent, RunStatus, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
 import { stepChartA11yData, summarizeChart } from '../../webview/chartSummary';
 import { RunModel } from '../../webview/runModel';
-import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
+import { until, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
 import { THEMES, type TestTheme } from './themes';
 
 const grown = readEvents('grown-run');
@@ -125,16 +125,6 @@ type ChartLike = { data: { datasets: { label?: string; borderColor: unknown; dat
 
 const app = <T>(f: (a: App) => T): Promise<T> =>
   page.evaluate(`(${f.toString()})(window.growthLabMonitor.app)`) as Promise<T>;
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** "#rrggbb" or "#rrggbbaa" → what getComputedStyle gives for it. */
 function cssRgb(hex: string): string {

@@ -14,7 +14,8 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { monitorHtml, nonceFrom } from '../../extension/monitorHtml';
-import type { RunEvent } from '../../server/protocol';
+import { MonitorController, type MonitorHost } from '../../extension/monitorController';
+import type { RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
 import type { TestTheme } from './themes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -190,4 +191,48 @@ export async function frames(page: Page, n = 2): Promise<void> {
 /** Posts a message to the page as the extension does (window message event). */
 export async function postToPage(page: Page, msg: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
+}
+
+/** Resolves with f()'s first truthy value, polling every 25 ms; fails naming `what` after `ms`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * A page showing one recorded run: the real MonitorController with a fake backend that answers
+ * listRuns with `summary` and getRunHistory with the run's events (any other request fails naming it).
+ * `settle()` waits for every message posted so far to reach the page.
+ */
+export async function openRecordedRun(browser: Browser, origin: string, theme: TestTheme, events: RunEvent[], summary: RunSummary, growthMethods: string[] = []): Promise<{ page: Page; problems: PageProblems; settle(): Promise<void> }> {
+  const runId = events[0].runId;
+  let chain: Promise<unknown> = Promise.resolve();
+  let page!: Page;
+  const host: MonitorHost = {
+    post: (msg) => (chain = chain.then(() => postToPage(page, msg)).catch(() => undefined)),
+    request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
+      if (method === 'growthLab/listRuns') return [summary] as RequestTypes[M][1];
+      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === runId) return events.slice() as RequestTypes[M][1];
+      throw new Error(`unexpected request ${method}`);
+    },
+    startExperiment: async () => undefined,
+    growthMethods: () => growthMethods,
+    activeRunId: () => undefined,
+    notify: () => undefined,
+    log: () => undefined,
+    errorText: (err) => String((err as Error)?.message ?? err),
+  };
+  const controller = new MonitorController(host, runId);
+  const opened = await openPage(browser, origin, theme, (m) => {
+    if ((m as { type?: unknown }).type === 'ready') controller.reset();
+    void controller.onMessage(m);
+  });
+  page = opened.page;
+  await page.goto(`${origin}/`);
+  return { page, problems: opened.problems, settle: async () => { await chain; await frames(page, 2); } };
 }

@@ -20,7 +20,7 @@ import type {
   RunSummary,
   WebviewToExtensionMessage,
 } from '../../server/protocol';
-import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
+import { until, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
 import { THEMES } from './themes';
 
 const grown = readEvents('grown-run');
@@ -160,16 +160,6 @@ type Inspect = {
 };
 
 const inspect = (p: Page = page): Promise<Inspect> => p.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): unknown } }).growthLabMonitor.inspect()) as Promise<Inspect>;
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function enabled(p: Page = page): Promise<Record<string, boolean>> {
   return p.evaluate(() => Object.fromEntries(['start', 'pause', 'resume', 'stop', 'grow', 'prune', 'export'].map((a) => [a, !(document.getElementById(`btn-${a}`) as HTMLElement & { disabled: boolean }).disabled])));

@@ -17,7 +17,9 @@ import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost, type SaveFileRequest } from '../../extension/monitorController';
 import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
 import { emaSmooth } from '../../webview/smoothing';
-import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
+import { until as untilMs, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
+
+const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> => untilMs(what, f, ms);
 import { THEMES } from './themes';
 import { SPIKY, syntheticRun } from './spikyRun';
 
@@ -114,16 +116,6 @@ const rawPoints = (id: string, i: number): Promise<{ x: number; y: number }[]> =
     const app = (window as unknown as { growthLabMonitor: { app: { stepCharts: { spec: { id: string }; rawPoints(i: number): { x: number; y: number }[] }[] } } }).growthLabMonitor.app;
     return app.stepCharts.find((c) => c.spec.id === cid)!.rawPoints(i);
   }, { cid: id, i });
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Waits until the chart draws the extension's answer for its current view. */
 async function drawnByExtension(id: string): Promise<ChartState> {

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { MonitorController, type MonitorHost } from '../../extension/monitorController';
-import type { MetricsParams, RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
-import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type Served } from './harness';
+import type { MetricsParams, RunEvent, RunSummary } from '../../server/protocol';
+import { until as untilMs, buildWebview, frames, launch, openRecordedRun, readEvents, RESULTS, serve, setTheme, type Served } from './harness';
+
+const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 15000): Promise<T> => untilMs(what, f, ms);
 import { THEMES } from './themes';
 
 const events = readEvents('continual-run');
@@ -23,7 +24,7 @@ const LABEL: Record<string, string> = { 'firefly-cl': 'Firefly CL', finetune: 'f
 let browser: Browser;
 let server: Served;
 let page: Page;
-let chain: Promise<unknown> = Promise.resolve();
+let settle: () => Promise<void>;
 
 function summary(): RunSummary {
   const start = events.find((e) => e.type === 'start') as RunEvent & { type: 'start' };
@@ -45,42 +46,13 @@ before(async () => {
   await buildWebview();
   server = await serve();
   browser = await launch();
-  const host: MonitorHost = {
-    post: (msg) => (chain = chain.then(() => postToPage(page, msg)).catch(() => undefined)),
-    request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
-      if (method === 'growthLab/listRuns') return [summary()] as RequestTypes[M][1];
-      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN) return events.slice() as RequestTypes[M][1];
-      throw new Error(`unexpected request ${method}`);
-    },
-    startExperiment: async () => undefined,
-    growthMethods: () => ['firefly'],
-    activeRunId: () => undefined,
-    notify: () => undefined,
-    log: () => undefined,
-    errorText: (err) => String((err as Error)?.message ?? err),
-  };
-  const controller = new MonitorController(host, RUN);
-  ({ page } = await openPage(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, (m) => {
-    if ((m as { type?: string }).type === 'ready') controller.reset();
-    void controller.onMessage(m);
-  }));
-  await page.goto(`${server.origin}/`);
+  ({ page, settle } = await openRecordedRun(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, events, summary()));
 });
 
 after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 15000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('a continual run shows one accuracy-matrix heatmap per method with the events\' exact values', async () => {
   const s = await until('continual matrices', async () => {
@@ -116,7 +88,7 @@ test('heatmap cells and lines take the theme\'s colours, and follow a theme chan
   assert.equal(before.continual.colors[0], dark.vars['--vscode-charts-blue']);
   const darkCell = await cellColor();
   await setTheme(page, light);
-  await chain;
+  await settle();
   await frames(page, 3);
   const afterTheme = await until('re-coloured lines', async () => {
     const i = await inspect();

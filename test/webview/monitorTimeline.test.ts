@@ -13,9 +13,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { MonitorController, type MonitorHost } from '../../extension/monitorController';
-import type { RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
-import { buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
+import type { RunEvent, RunSummary } from '../../server/protocol';
+import { until, buildWebview, frames, launch, openRecordedRun, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
 import { THEMES } from './themes';
 
 const events = readEvents('grown-run');
@@ -47,7 +46,7 @@ let browser: Browser;
 let server: Served;
 let page: Page;
 let problems: PageProblems;
-let chain: Promise<unknown> = Promise.resolve();
+let settle: () => Promise<void>;
 
 type Timeline = {
   positions: number;
@@ -59,16 +58,6 @@ type Timeline = {
   paramsChart: { label: string; points: [number, number | null][] }[];
 };
 const timeline = (): Promise<Timeline> => page.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): { timeline: unknown } } }).growthLabMonitor.inspect().timeline) as Promise<Timeline>;
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** What the architecture view shows: each layer's id, data-width and the width label under it. */
 async function shownLayers(): Promise<{ id: string; width: string; label: string }[]> {
@@ -88,28 +77,9 @@ before(async () => {
   await buildWebview();
   server = await serve();
   browser = await launch();
-  const host: MonitorHost = {
-    post: (msg) => (chain = chain.then(() => postToPage(page, msg)).catch(() => undefined)),
-    request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
-      if (method === 'growthLab/listRuns') return [summary()] as RequestTypes[M][1];
-      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN) return events.slice() as RequestTypes[M][1];
-      throw new Error(`unexpected request ${method}`);
-    },
-    startExperiment: async () => undefined,
-    growthMethods: () => ['splitting'],
-    activeRunId: () => undefined,
-    notify: () => undefined,
-    log: () => undefined,
-    errorText: (err) => String((err as Error)?.message ?? err),
-  };
-  const controller = new MonitorController(host);
-  ({ page, problems } = await openPage(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, (m) => {
-    if ((m as { type?: unknown }).type === 'ready') controller.reset();
-    void controller.onMessage(m);
-  }));
-  await page.goto(`${server.origin}/`);
+  ({ page, problems, settle } = await openRecordedRun(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, events, summary(), ['splitting']));
   await until('the run with its seven timeline positions', async () => (await timeline())?.positions === 7);
-  await chain;
+  await settle();
   await frames(page, 2);
 });
 
