@@ -359,13 +359,14 @@ export class MonitorApp {
     this.continualView.render(model?.continual);
     this.root.classList.toggle('continual-run', !!model && !model.continual.empty);
     if (this.dirty.structure || (model?.version ?? -1) !== this.renderedVersion) {
+      const structural = this.dirty.structure || model?.runId !== this.a11yRunId;
       this.dirty.structure = false;
       this.renderedVersion = model?.version ?? -1;
       this.renderControls();
       this.renderSummary();
       this.renderTimeline();
       this.renderArchAndDetail();
-      this.renderA11y();
+      this.scheduleA11y(structural);
     }
     const ms = performance.now() - t0;
     this.stats.renders++;
@@ -375,14 +376,38 @@ export class MonitorApp {
   }
 
   /** Charts' aria-labels (summaries) and, where shown, their tables. */
+  /**
+   * Screen-reader summaries scan whole series: at once when the view changes (another run, a theme),
+   * and while live data streams in at most once a second (the last update always lands).
+   */
+  private scheduleA11y(now: boolean): void {
+    const due = this.a11yAt + 1000 - performance.now();
+    if (now || due <= 0) {
+      if (this.a11yTimer) clearTimeout(this.a11yTimer);
+      this.a11yTimer = undefined;
+      this.renderA11y();
+      return;
+    }
+    this.a11yTimer ??= setTimeout(() => {
+      this.a11yTimer = undefined;
+      this.renderA11y();
+    }, due);
+  }
+
+  private a11yAt = -Infinity;
+  private a11yTimer: ReturnType<typeof setTimeout> | undefined;
+  private a11yRunId: string | undefined;
+
   private renderA11y(): void {
+    this.a11yAt = performance.now();
+    this.a11yRunId = this.model?.runId;
     const model = this.model;
     const key = `${model?.runId}|${model?.version}`;
     for (const spec of STEP_CHARTS) this.chartA11y.get(spec.id)?.update(() => stepChartA11yData(spec, model?.series, model?.grows ?? []), key);
     const paths = this.paths();
     this.chartA11y.get('comparison')?.update(() => ({
       title: 'Test accuracy against parameters (all runs)',
-      series: paths.map((p) => ({ label: p.name, xs: p.points.map((q) => q.params), ys: p.points.map((q) => q.testAccuracy) })),
+      series: paths.map((p) => ({ label: p.name, ...this.comparisonChart.columnsOf(p) })),
       options: { xUnit: 'parameters', format: (v) => `${+(v * 100).toFixed(1)}%` },
       xLabel: 'parameters',
     }), `${key}|${paths.map((p) => `${p.runId}:${p.points.length}`).join(',')}`);

@@ -684,6 +684,33 @@ export class ComparisonChart {
     return Math.max(32, Math.round(this.chart.chartArea?.width ?? this.chart.width));
   }
 
+  /**
+   * Each path's columns, extended as points are appended; rebuilt when the path was replaced or
+   * re-ordered (its last cached point is no longer where it was).
+   */
+  private readonly columns = new Map<string, { points: RunAccuracyPath['points']; last?: object; xs: number[]; ys: number[] }>();
+
+  private thinned(p: RunAccuracyPath): { x: number; y: number }[] {
+    const c = this.columnsOf(p);
+    return downsampleView(c.xs, c.ys, { pixels: this.maxPoints() }).map((k) => ({ x: c.xs[k], y: c.ys[k] }));
+  }
+
+  /** A path as columns (parameters, test accuracy), kept up to date incrementally (also for the screen-reader summary). */
+  columnsOf(p: RunAccuracyPath): { xs: readonly number[]; ys: readonly number[] } {
+    let c = this.columns.get(p.runId);
+    const n = c?.xs.length ?? 0;
+    if (!c || c.points !== p.points || n > p.points.length || (n > 0 && p.points[n - 1] !== c.last)) {
+      c = { points: p.points, xs: [], ys: [] };
+      this.columns.set(p.runId, c);
+    }
+    for (let i = c.xs.length; i < p.points.length; i++) {
+      c.xs.push(p.points[i].params);
+      c.ys.push(p.points[i].testAccuracy);
+    }
+    c.last = p.points[p.points.length - 1];
+    return c;
+  }
+
   render(paths: readonly RunAccuracyPath[], shownRunId: string | undefined, force = false): boolean {
     const key = `${shownRunId}|${this.maxPoints()}|${paths.map((p) => `${p.runId}:${p.points.length}`).join(',')}`;
     if (!force && key === this.key) return false;
@@ -694,8 +721,7 @@ export class ComparisonChart {
       return {
         label: shown ? `${p.name} (shown)` : p.name,
         // x (parameters) goes down when a run is pruned: downsampleView cuts such a path in step order.
-        data: downsampleView(p.points.map((q) => q.params), p.points.map((q) => q.testAccuracy), { pixels: this.maxPoints() })
-          .map((k) => ({ x: p.points[k].params, y: p.points[k].testAccuracy })),
+        data: this.thinned(p),
         borderColor: color,
         backgroundColor: color,
         borderWidth: shown ? 3 : 1.5,
