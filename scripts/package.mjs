@@ -252,11 +252,18 @@ async function main() {
   const cache = join(ROOT, '.cache');
   mkdirSync(cache, { recursive: true });
   const ignoreFile = join(cache, `vscodeignore-${opts.target}`);
-  writeFileSync(ignoreFile, ignoreFileFor(opts.target));
+  // README.md ships as the processed copy below (vsce's --readme-path), not as itself.
+  writeFileSync(ignoreFile, `${ignoreFileFor(opts.target)}\nREADME.md\n`);
 
   const out = resolve(ROOT, opts.out ?? `${pkg.name}-${opts.target}-${pkg.version}.vsix`);
   const vsce = createRequire(import.meta.url).resolve('@vscode/vsce/vsce');
-  const args = [vsce, 'package', '--target', opts.target, '--ignoreFile', ignoreFile, '--out', out];
+  // The README's screenshots (docs/screenshots/, not shipped) are relative images, which vsce refuses
+  // without a repository URL: the packaged README names them instead of embedding them.
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    .replace(/!\[([^\]]*)\]\(((?!https?:)[^)\s]+)\)/g, (_m, alt, src) => `*Screenshot: ${alt} (\`${src}\` in the source tree).*`);
+  const readmeFile = join(cache, 'README-vsix.md');
+  writeFileSync(readmeFile, readme);
+  const args = [vsce, 'package', '--target', opts.target, '--ignoreFile', ignoreFile, '--readme-path', relative(ROOT, readmeFile), '--out', out];
   if (!pkg.repository) args.push('--allow-missing-repository');
   console.log(`package: vsce ${args.slice(1).map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}`);
   const res = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
