@@ -3,6 +3,8 @@
  * dataset subsets and splits, synthetic data) draws from one of these so that a config and seed
  * reproduce a run exactly.
  */
+export interface RngState { state: number; spare?: number }
+
 export class Rng {
   private state: number;
   private spare: number | undefined;
@@ -64,6 +66,19 @@ export class Rng {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     return this.shuffle(p);
+  }
+
+  /** The generator's state (JSON), to continue the same stream after a restart. */
+  snapshot(): RngState {
+    return this.spare === undefined ? { state: this.state } : { state: this.state, spare: this.spare };
+  }
+
+  static restore(s: RngState): Rng {
+    if (!s || !Number.isInteger(s.state) || s.state < 0 || s.state > 0xffffffff) throw new Error('random state: expected {state: uint32}');
+    const r = new Rng(0);
+    r.state = s.state;
+    r.spare = typeof s.spare === 'number' && Number.isFinite(s.spare) ? s.spare : undefined;
+    return r;
   }
 
   /** A child generator with an independent stream (for sub-tasks that must not shift the parent). */

@@ -7,7 +7,9 @@ import { resolveExperiment } from '../config';
 import { schemaAt } from '../config/schema';
 import type { Executor } from '../engine';
 import type { ContinualConfig } from '../protocol';
-import { Rng } from '../random';
+import { Rng, type RngState } from '../random';
+import { FireflyCl, type FireflyClState } from './fireflyCl';
+import type { AccuracyMatrix } from './metrics';
 import type { TrainHooks } from './engineOps';
 import { type ContinualMethod, type ContinualResult, type TaskReport, makeLearner, runContinual } from './index';
 import { loadStream, type TaskStream } from './streams';
@@ -46,8 +48,13 @@ export interface ContinualRunOptions {
   hooks?: TrainHooks;
   /** Methods already finished (a resumed run): skipped. */
   skip?: ReadonlySet<ContinualMethod>;
+  /**
+   * Firefly CL interrupted after some tasks (a resumed run): its master network and masks, the random
+   * stream where it was, and the accuracy-matrix rows so far; it continues with the next task.
+   */
+  fireflyFrom?: { state: FireflyClState; rng: RngState; matrix: AccuracyMatrix };
   onStream?: (stream: TaskStream) => void;
-  onTask?: (method: ContinualMethod, r: TaskReport, stream: TaskStream, learner: ContinualLearner) => void;
+  onTask?: (method: ContinualMethod, r: TaskReport, stream: TaskStream, learner: ContinualLearner, ctx: { rng: Rng }) => void;
 }
 
 /** Runs every configured method through the stream; `onTask` after each task of each method. */
@@ -63,9 +70,10 @@ export async function runContinualExperiment(cfg: ContinualConfig, executor: Exe
     // Each method starts from the same seed, so a method's numbers do not depend on which others ran.
     let lastLoss = NaN;
     const hooks: TrainHooks = { control: o.hooks?.control, onEpochLoss: (l) => { lastLoss = l; o.hooks?.onEpochLoss?.(l); } };
-    const ctx = { executor, features: stream.features, classes: stream.classesPerTask, rng: new Rng(o.seed), settings, hooks };
-    const learner = makeLearner(m, ctx, { ewcLambda: cfg.ewcLambda, firefly: cfg.firefly });
-    results.push(await runContinual(learner, stream, (r) => o.onTask?.(m, r, stream, learner), () => lastLoss));
+    const from = m === 'firefly-cl' ? o.fireflyFrom : undefined;
+    const ctx = { executor, features: stream.features, classes: stream.classesPerTask, rng: from ? Rng.restore(from.rng) : new Rng(o.seed), settings, hooks };
+    const learner = from ? FireflyCl.restore(ctx, from.state, cfg.firefly) : makeLearner(m, ctx, { ewcLambda: cfg.ewcLambda, firefly: cfg.firefly });
+    results.push(await runContinual(learner, stream, (r) => o.onTask?.(m, r, stream, learner, ctx), () => lastLoss, from));
   }
   return results;
 }

@@ -64,14 +64,19 @@ export interface ContinualResult {
   reports: TaskReport[];
 }
 
-/** `lastLoss`: the learner's latest epoch loss (from its TrainHooks), reported with each task. */
+/**
+ * `lastLoss`: the learner's latest epoch loss (from its TrainHooks), reported with each task.
+ * `from`: continue a stream whose first tasks the (restored) learner has already learnt: their rows
+ * of the accuracy matrix; reports are made for the remaining tasks only.
+ */
 export async function runContinual(
   learner: ContinualLearner, stream: TaskStream, onTask?: (r: TaskReport) => void, lastLoss?: () => number,
+  from?: { matrix: AccuracyMatrix },
 ): Promise<ContinualResult> {
   const start = Date.now();
-  const matrix: AccuracyMatrix = [];
+  const matrix: AccuracyMatrix = (from?.matrix ?? []).map((row) => [...row]);
   const reports: TaskReport[] = [];
-  for (let t = 0; t < stream.tasks.length; t++) {
+  for (let t = matrix.length; t < stream.tasks.length; t++) {
     await learner.learnTask(stream.tasks[t], t);
     const row: number[] = [];
     for (let j = 0; j <= t; j++) row.push(await learner.evaluate(stream.tasks[j], j));
@@ -88,7 +93,8 @@ export async function runContinual(
     reports.push(r);
     onTask?.(r);
   }
-  const last = reports[reports.length - 1];
+  const T = matrix.length - 1;
+  const last = reports[reports.length - 1] ?? { parameters: learner.parameterCount(), taskParameters: matrix[T].map((_, j) => learner.taskParameterCount(j)) };
   return {
     method: learner.method,
     accuracyMatrix: matrix,

@@ -389,7 +389,7 @@ export class ExperimentRun {
       baseDir,
       executor: this.executor,
       startedAt: this.startedAt,
-      resumeMeta: this.resumeFrom?.checkpoint.meta,
+      resume: this.resumeFrom?.checkpoint,
       control: () => this.checkpointControl(),
       started: (architecture, description) => {
         if (!this.resumeFrom) this.safeAppend({ type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg, architecture, warnings: [...this.warnings] });

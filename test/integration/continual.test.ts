@@ -70,6 +70,35 @@ test('a continual experiment streams one metrics event per task and method, with
   assert.equal(restored.parameterCount(), fire[4].params);
 });
 
+test('an interrupted Firefly CL resumes from its checkpoint after the last finished task, bit for bit as an uninterrupted run', async () => {
+  const continual = { stream: 'split-mnist', methods: ['firefly-cl'], trainPerTask: 2500, testPerTask: 200, epochs: 2 };
+  const ref = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: 'cl-ref', seed: 6, continual } });
+  await client.until(() => client.statusOf(ref.runId, 'completed'), 180000, 'reference run');
+  const reference = client.metrics.filter((m) => m.runId === ref.runId);
+  assert.equal(reference.length, 5);
+
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: 'cl-cut', seed: 6, continual } });
+  // Pause as soon as task 2 (index 1) is reported: the run halts inside task 3; stop it there.
+  await client.until(() => client.metrics.find((m) => m.runId === runId && m.task === 1), 120000, 'task 2 learnt');
+  await client.conn.sendRequest(Methods.pauseExperiment, { runId });
+  await client.until(() => client.statusOf(runId, 'paused'), 20000, 'paused');
+  await client.conn.sendRequest(Methods.stopExperiment, { runId });
+  await client.until(() => client.statusOf(runId, 'stopped'), 20000, 'stopped');
+  const before = client.metrics.filter((m) => m.runId === runId);
+  const done = before.length;
+  assert.ok(done >= 2 && done < 5, `${done} tasks reported before the stop`);
+
+  await client.conn.sendRequest(Methods.resumeRun, { runId });
+  await client.until(() => client.statusOf(runId, 'completed'), 180000, 'resumed run completes');
+  const after = client.metrics.filter((m) => m.runId === runId).slice(done);
+  assert.deepEqual(after.map((m) => m.task), Array.from({ length: 5 - done }, (_, i) => done + i), 'continues with the next task, not from task 1');
+  const all = [...before, ...after];
+  const pick = (m: MetricsParams) => [m.task, m.step, m.params, m.continual!.accuracies, m.continual!.taskParameters, m.continual!.forgetting];
+  assert.deepEqual(all.map(pick), reference.map(pick), 'the same masks, weights and accuracies as without the interruption');
+  const status = client.statuses.filter((s) => s.runId === runId && s.status === 'completed').pop()!;
+  assert.match(status.message!, new RegExp(`firefly-cl continued after task ${done}`));
+});
+
 test('grow requests on a continual run are refused by name; stop ends it between batches; resumeRun skips finished methods', async () => {
   const config = { name: 'cl-stop', seed: 4, continual: { stream: 'split-mnist', methods: ['finetune', 'individual'], trainPerTask: 2000, testPerTask: 200, epochs: 3 } };
   const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
