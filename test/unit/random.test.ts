@@ -23,3 +23,15 @@ test('Rng: permutation holds every index once', () => {
   const p = new Rng(3).permutation(100);
   assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
 });
+
+test('Rng snapshot/restore continues the same stream (including a spare normal); bad states are refused', () => {
+  const a = new Rng(123);
+  for (let i = 0; i < 17; i++) a.next();
+  a.normal(); // leaves a spare
+  const b = Rng.restore(JSON.parse(JSON.stringify(a.snapshot())));
+  const seqA = [a.normal(), a.next(), a.normal(), a.int(1000)];
+  const seqB = [b.normal(), b.next(), b.normal(), b.int(1000)];
+  assert.deepEqual(seqB, seqA);
+  assert.throws(() => Rng.restore({ state: -1 }), /random state/);
+  assert.throws(() => Rng.restore({ state: 1.5 }), /random state/);
+});
