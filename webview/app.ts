@@ -458,6 +458,22 @@ export class MonitorApp {
     const key = JSON.stringify(v);
     if (dl.dataset.key === key) return;
     dl.dataset.key = key;
+    const cl = model.config?.continual;
+    if (cl) {
+      // A continual run: the stream and its progress; each method's numbers are in the section below.
+      const tasks = model.continual.tasks;
+      const done = [...model.continual.tracks.values()].reduce((n, t) => n + t.rows.filter(Boolean).length, 0);
+      dl.replaceChildren(
+        item('Run', `${v.name}`, v.runId),
+        item('Stream', `${cl.stream}${tasks ? ` · ${tasks} tasks` : ''}`),
+        item('Methods', cl.methods.join(', ')),
+        item('Backend', v.engine ? `${v.engine} · ${v.executionProvider ?? '?'}` : '–'),
+        item('Tasks learnt', tasks ? `${done} / ${tasks * cl.methods.length}` : formatInt(done)),
+        item('Wall time', formatDuration(v.wallMs)),
+      );
+      dl.dataset.runId = v.runId;
+      return;
+    }
     dl.replaceChildren(
       item('Run', `${v.name}`, v.runId),
       item('Dataset', v.dataset ?? '–'),

@@ -11,7 +11,8 @@ import type { ThemeColors } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
-const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'] as const;
+// Five methods: yellow last, as it is hard to tell from orange in light themes.
+const PALETTE = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'] as const;
 
 const LABELS: Record<string, string> = {
   'firefly-cl': 'Firefly CL',

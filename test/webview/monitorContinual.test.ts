@@ -75,6 +75,12 @@ test('a continual run shows one accuracy-matrix heatmap per method with the even
   // The step charts (whose x axis would mix the methods) are hidden; the section is visible.
   assert.equal(await page.locator('#continual').isVisible(), true);
   assert.equal(await page.locator('section.charts').isVisible(), false);
+  // The summary speaks of the stream and tasks, not epochs.
+  const summary = await page.locator('#summary').innerText();
+  assert.match(summary, /Stream\s+split-mnist · 5 tasks/);
+  assert.match(summary, /Methods\s+firefly-cl, finetune, ewc, progressive, individual/);
+  assert.match(summary, /Tasks learnt\s+25 \/ 25/);
+  assert.doesNotMatch(summary, /Epochs/);
   const header = await page.locator('figure.cl-matrix[data-method="finetune"] thead th').allInnerTexts();
   assert.deepEqual(header.slice(1), ['0/1', '2/3', '4/5', '6/7', '8/9']);
   await page.screenshot({ path: path.join(RESULTS, 'continual-dark.png'), fullPage: true });
