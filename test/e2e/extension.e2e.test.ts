@@ -112,7 +112,12 @@ test('the architecture timeline scrubbed to the first grow event shows the widen
     // the start: dense 16 (relu) and the 10 classes, as the experiment file says
     await scrubber.press('Home');
     await vscode.waitFor(async () => (await frame.locator('#arch-scrubber-value').innerText()).startsWith('start'), 10000, 'the scrubber at the start');
-    assert.deepEqual(await layers(), [['dense_1', 16, '16'], ['output', 10, '10']]);
+    // The drawing follows the scrubber on the next animation frame.
+    const drawn = async (want: unknown[][], what: string) => {
+      await vscode.waitFor(async () => JSON.stringify(await layers()) === JSON.stringify(want) || undefined, 10000, what).catch(() => undefined);
+      assert.deepEqual(await layers(), want, what);
+    };
+    await drawn([['dense_1', 16, '16'], ['output', 10, '10']], 'the network at the start');
     // the first grow event: net2net-wider with 8 new neurons, 16 → 24
     await scrubber.press('ArrowRight');
     const label = await vscode.waitFor(async () => {
@@ -120,7 +125,7 @@ test('the architecture timeline scrubbed to the first grow event shows the widen
       return /net2net-wider/.test(t) ? t : undefined;
     }, 10000, 'the scrubber at the first grow event');
     assert.match(label, /^step \d+ · grow net2net-wider \(2 of \d+\)$/);
-    assert.deepEqual(await layers(), [['dense_1', 24, '16 → 24'], ['output', 10, '10']]);
+    await drawn([['dense_1', 24, '16 → 24'], ['output', 10, '10']], 'the network after the first grow');
     assert.match(await frame.locator('#arch-title').innerText(), /net2net-wider/);
   });
 });
