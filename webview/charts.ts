@@ -123,7 +123,8 @@ const growMarkerPlugin: Plugin<'line'> = {
   },
 };
 
-function baseOptions(theme: ThemeColors) {
+/** Options every chart of the panel shares: no parsing or animation, sized by its box, themed legend. */
+export function baseOptions(theme: ThemeColors) {
   return {
     animation: false as const,
     parsing: false as const,

@@ -6,7 +6,7 @@
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import { ContinualRecord, describeTrack, heatShare, type ContinualTrack } from './continualModel';
-import { axis } from './charts';
+import { axis, baseOptions } from './charts';
 import type { ThemeColors } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
@@ -55,12 +55,8 @@ export class ContinualView {
       type: 'line',
       data: { datasets: [] },
       options: {
-        animation: false,
-        parsing: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
-        plugins: { tooltip: { animation: false, callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` } } },
+        ...baseOptions(this.theme),
+        plugins: { ...baseOptions(this.theme).plugins, tooltip: { animation: false, callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` } } },
       },
     });
     this.axes.set(chart, { yTitle, format });

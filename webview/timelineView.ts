@@ -5,7 +5,7 @@
  * scrubbed step. The math is in timeline.ts; this file only builds the DOM and hands data to chart.js.
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type Plugin } from 'chart.js';
-import { axis } from './charts';
+import { axis, baseOptions } from './charts';
 import { formatInt } from './format';
 import { layerTracks, pointLabel, tickLabel, tickPositions, trackPoints, widthsAt, type LayerTrack, type TimelinePoint } from './timeline';
 import type { ThemeColors } from './theme';
@@ -49,15 +49,8 @@ class TrackChart {
     this.chart = new Chart<'line', Pt[]>(canvas, {
       type: 'line',
       data: { datasets: [] },
-      options: {
-        animation: false,
-        parsing: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        scales: {},
-        plugins: {},
-      },
+      // A layer's track has gaps (null) before it exists and repeats steps where it changes: drawn as is.
+      options: { ...baseOptions(theme), normalized: false, spanGaps: false, scales: {}, plugins: {} },
       plugins: [cursorPlugin],
     });
     this.applyTheme();
