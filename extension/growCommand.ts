@@ -4,6 +4,7 @@
  */
 import {
   PRUNE_METHODS,
+  type ContinualStreamName,
   type DatasetName,
   type GrowthMethodInfo,
   type RunSummary,
@@ -192,6 +193,23 @@ export function newExperimentText(c: NewExperimentChoice): string {
   if (c.method !== 'none') {
     doc.growth = { method: c.method, schedule: { every: image ? 2 : 20 }, maxGrowSteps: 3, options: { ratio: 0.5 } };
   }
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Continual-learning streams New Experiment offers (a custom stream needs its files: written by hand). */
+export const CONTINUAL_STREAM_CHOICES: readonly { stream: Exclude<ContinualStreamName, 'custom'>; detail: string }[] = [
+  { stream: 'split-mnist', detail: 'Continual learning: MNIST in 5 tasks of 2 digits; Firefly CL against fine-tuning, EWC, Progressive Networks, Individual' },
+  { stream: 'split-fashion-mnist', detail: 'Continual learning: Fashion-MNIST in 5 tasks of 2 classes; the same five methods' },
+  { stream: 'permuted-mnist', detail: 'Continual learning: 5 tasks of MNIST under seeded pixel permutations; the same five methods' },
+];
+
+/** The text of a new continual-learning `*.growth.json`: the stream and every method, other fields at their defaults. */
+export function newContinualExperimentText(c: { name: string; stream: Exclude<ContinualStreamName, 'custom'>; schemaUrl: string }): string {
+  const doc = {
+    $schema: c.schemaUrl,
+    name: c.name,
+    continual: { stream: c.stream, methods: ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'], trainPerTask: 4000, testPerTask: 1000, epochs: 4 },
+  };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 

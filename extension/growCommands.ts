@@ -8,11 +8,13 @@ import { DATASET_NAMES, Methods, type DatasetName, type GrowEventParams, type Ru
 import type { Backend } from './backend';
 import { backendErrorText } from './experimentFile';
 import {
+  CONTINUAL_STREAM_CHOICES,
   DATASET_DESCRIPTIONS,
   STARTING_MODELS,
   freeExperimentFileName,
   growableRuns,
   methodPickItems,
+  newContinualExperimentText,
   newExperimentText,
   parseBudget,
   resumableRuns,
@@ -155,14 +157,22 @@ export async function newExperimentCommand(deps: GrowCommandDeps, arg?: unknown)
     folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? folderUri;
   }
   const available = new Map((deps.backend.capabilities?.datasets ?? []).map((d) => [d.name, d]));
-  const dataset = await vscode.window.showQuickPick(
-    DATASET_NAMES.map((name) => {
+  type DatasetItem = vscode.QuickPickItem & { name?: string; stream?: (typeof CONTINUAL_STREAM_CHOICES)[number]['stream'] };
+  const items: DatasetItem[] = [
+    ...DATASET_NAMES.map((name) => {
       const a = available.get(name);
       return { label: name, detail: DATASET_DESCRIPTIONS[name], description: a && !a.available ? `unavailable${a.reason ? `: ${a.reason}` : ''}` : '', name };
     }),
-    { title: 'Growth Lab: New Experiment (1/3)', placeHolder: 'Dataset' },
-  );
+    { label: 'Continual learning', kind: vscode.QuickPickItemKind.Separator },
+    ...CONTINUAL_STREAM_CHOICES.map((c) => ({ label: c.stream, detail: c.detail, stream: c.stream })),
+  ];
+  const dataset = await vscode.window.showQuickPick(items, { title: 'Growth Lab: New Experiment (1/3)', placeHolder: 'Dataset, or a continual-learning stream' });
   if (!dataset) return;
+  if (dataset.stream) {
+    // A continual experiment needs no model or growth method: each method grows (or not) by itself.
+    await writeExperiment(deps, folder, dataset.stream, (name, schemaUrl) => newContinualExperimentText({ name, stream: dataset.stream!, schemaUrl }));
+    return;
+  }
   const image = dataset.name === 'mnist' || dataset.name === 'fashion-mnist';
   const model = await vscode.window.showQuickPick(
     STARTING_MODELS.filter((m) => image || m.id !== 'cnn').map((m) => ({ label: m.label, detail: m.detail, model: m })),
@@ -177,6 +187,13 @@ export async function newExperimentCommand(deps: GrowCommandDeps, arg?: unknown)
   if (!method) return;
 
   const base = `${dataset.name as DatasetName}-${model.model.id}${method.method !== 'none' ? `-${method.method}` : ''}`;
+  await writeExperiment(deps, folder, base, (name, schemaUrl) => newExperimentText({
+    name, dataset: dataset.name as DatasetName, model: model.model, method: method.method, schemaUrl,
+  }));
+}
+
+/** Writes `<base>.growth.json` (or the first free `<base>-N`) into `folder` and opens it; never overwrites. */
+async function writeExperiment(deps: GrowCommandDeps, folder: vscode.Uri, base: string, text: (name: string, schemaUrl: string) => string): Promise<void> {
   const existing = new Set<string>();
   try {
     for (const [n] of await vscode.workspace.fs.readDirectory(folder)) existing.add(n);
@@ -185,16 +202,10 @@ export async function newExperimentCommand(deps: GrowCommandDeps, arg?: unknown)
   }
   const fileName = freeExperimentFileName(base, (n) => existing.has(n));
   const target = vscode.Uri.joinPath(folder, fileName);
-  const schemaUrl = path.relative(folder.fsPath, deps.schemaUri.fsPath).split(path.sep).join('/');
-  const text = newExperimentText({
-    name: fileName.replace(/\.growth\.json$/, ''),
-    dataset: dataset.name as DatasetName,
-    model: model.model,
-    method: method.method,
-    schemaUrl: path.isAbsolute(schemaUrl) ? deps.schemaUri.toString() : schemaUrl,
-  });
+  const relativeSchema = path.relative(folder.fsPath, deps.schemaUri.fsPath).split(path.sep).join('/');
+  const schemaUrl = path.isAbsolute(relativeSchema) ? deps.schemaUri.toString() : relativeSchema;
   const edit = new vscode.WorkspaceEdit();
-  edit.createFile(target, { overwrite: false, ignoreIfExists: false, contents: Buffer.from(text, 'utf8') });
+  edit.createFile(target, { overwrite: false, ignoreIfExists: false, contents: Buffer.from(text(fileName.replace(/\.growth\.json$/, ''), schemaUrl), 'utf8') });
   const ok = await vscode.workspace.applyEdit(edit);
   if (!ok) {
     void vscode.window.showErrorMessage(`Growth Lab: could not create ${fileName} (it may exist already).`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunSummary } from '../../server/protocol';
 import {
-  STARTING_MODELS, freeExperimentFileName, growableRuns, methodPickItems, newExperimentText, parseBudget, resumableRuns,
+  CONTINUAL_STREAM_CHOICES, STARTING_MODELS, freeExperimentFileName, growableRuns, methodPickItems, newContinualExperimentText, newExperimentText, parseBudget, resumableRuns,
 } from '../../extension/growCommand';
 
 function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
@@ -116,6 +116,21 @@ test('newExperimentText: every starting model and method validates against the b
       const r = (validateExperiment as (c: unknown) => { ok: boolean; errors?: unknown })(cfg);
       assert.ok(r.ok, `${model.id}/${dataset}: ${JSON.stringify(r)}`);
     }
+  }
+});
+
+test('newContinualExperimentText: every offered stream validates; the dataset follows the stream', async () => {
+  const { validateExperiment } = await import('../../server/config');
+  assert.deepEqual(CONTINUAL_STREAM_CHOICES.map((c) => c.stream), ['split-mnist', 'split-fashion-mnist', 'permuted-mnist']);
+  for (const c of CONTINUAL_STREAM_CHOICES) {
+    const text = newContinualExperimentText({ name: `cl-${c.stream}`, stream: c.stream, schemaUrl: 's' });
+    assert.ok(text.endsWith('}\n'));
+    const doc = JSON.parse(text);
+    assert.deepEqual(Object.keys(doc), ['$schema', 'name', 'continual']);
+    assert.deepEqual(doc.continual.methods, ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual']);
+    const r = validateExperiment(doc);
+    assert.ok(r.ok, JSON.stringify(r));
+    if (r.ok) assert.equal(r.config.dataset.name, c.stream === 'split-fashion-mnist' ? 'fashion-mnist' : 'mnist');
   }
 });
 
