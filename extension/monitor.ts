@@ -87,18 +87,87 @@ export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTr
   };
 }
 
-export class MonitorManager implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private controller: MonitorController | undefined;
-  private panelDisposables: vscode.Disposable[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
+/**
+ * What the panel and the side-panel view share: one MonitorController per page, the active run
+ * followed, the backend's notifications forwarded (the controller keeps the shown run's).
+ */
+export abstract class MonitorSurface implements vscode.Disposable {
+  protected controller: MonitorController | undefined;
+  protected readonly disposables: vscode.Disposable[] = [];
+  private pageDisposables: vscode.Disposable[] = [];
   private lastActive: string | undefined;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    protected readonly context: vscode.ExtensionContext,
     private readonly backend: Backend,
-    private readonly tracker: RunTracker,
+    protected readonly tracker: RunTracker,
   ) {
+    const unsubscribe = tracker.onDidChange(() => {
+      const active = tracker.active?.runId;
+      if (active === this.lastActive) return;
+      this.lastActive = active;
+      this.controller?.onActiveRunChanged(active);
+    });
+    this.disposables.push({ dispose: unsubscribe });
+  }
+
+  onMetrics(p: MetricsParams): void { this.forward({ type: 'metrics', time: new Date().toISOString(), ...p }); }
+  onStatus(p: RunStatusParams): void { this.forward({ type: 'status', time: new Date().toISOString(), ...p }); }
+  onGrow(p: GrowEventParams): void { this.forward({ type: 'grow', time: new Date().toISOString(), ...p }); }
+  onBackendReady(): void { this.controller?.onBackendReady(); }
+
+  private forward(e: RunEvent): void {
+    this.controller?.onRunEvent(e);
+  }
+
+  /**
+   * Gives a page (the panel's or the view's) its controller, replacing the previous page's: its
+   * messages are validated and routed (a reloaded page posts `ready` again and starts over from its
+   * history); while it is hidden the controller keeps what it posts and replays it on show (a hidden
+   * webview receives no message; without retainContextWhenHidden the page reloads on show).
+   */
+  protected connect(webview: vscode.Webview, runId: string | undefined, page: { visible(): boolean; onVisibility: vscode.Event<unknown>; onDispose: vscode.Event<void> }, disposed?: () => void): MonitorController {
+    this.releasePage();
+    const host = monitorHost(webview, this.backend, this.tracker, this.context.workspaceState);
+    const controller = new MonitorController(host, runId);
+    this.controller = controller;
+    if (!page.visible()) controller.setVisible(false); // e.g. restored in a background tab
+    this.lastActive = this.tracker.active?.runId;
+    this.pageDisposables.push(
+      webview.onDidReceiveMessage((raw: unknown) => {
+        const v = validateWebviewMessage(raw);
+        if (v.ok && v.message.type === 'ready') controller.reset();
+        void controller.onMessage(raw);
+      }),
+      page.onVisibility(() => controller.setVisible(page.visible())),
+      page.onDispose(() => {
+        if (this.controller !== controller) return;
+        this.releasePage();
+        disposed?.();
+      }),
+    );
+    webview.html = monitorPage(webview, this.context.extensionUri);
+    return controller;
+  }
+
+  /** Disposes the current page's controller and listeners. */
+  protected releasePage(): void {
+    this.controller?.dispose();
+    this.controller = undefined;
+    for (const d of this.pageDisposables.splice(0)) d.dispose();
+  }
+
+  dispose(): void {
+    this.releasePage();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+export class MonitorManager extends MonitorSurface {
+  private panel: vscode.WebviewPanel | undefined;
+
+  constructor(context: vscode.ExtensionContext, backend: Backend, tracker: RunTracker) {
+    super(context, backend, tracker);
     this.disposables.push(
       vscode.commands.registerCommand(COMMANDS.openMonitor, (arg?: unknown) => this.open(runIdArg(arg))),
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
@@ -108,13 +177,6 @@ export class MonitorManager implements vscode.Disposable {
         },
       }),
     );
-    const unsubscribe = tracker.onDidChange(() => {
-      const active = tracker.active?.runId;
-      if (active === this.lastActive) return;
-      this.lastActive = active;
-      this.controller?.onActiveRunChanged(active);
-    });
-    this.disposables.push({ dispose: unsubscribe });
   }
 
   /** Opens (or reveals) the panel; with a run id, shows that run. */
@@ -128,30 +190,6 @@ export class MonitorManager implements vscode.Disposable {
     this.adopt(panel, runId);
   }
 
-  // --- notifications from the backend (every run; the controller keeps the shown run's) ------
-
-  onMetrics(p: MetricsParams): void {
-    this.forward({ type: 'metrics', time: new Date().toISOString(), ...p });
-  }
-
-  onStatus(p: RunStatusParams): void {
-    this.forward({ type: 'status', time: new Date().toISOString(), ...p });
-  }
-
-  onGrow(p: GrowEventParams): void {
-    this.forward({ type: 'grow', time: new Date().toISOString(), ...p });
-  }
-
-  onBackendReady(): void {
-    this.controller?.onBackendReady();
-  }
-
-  private forward(e: RunEvent): void {
-    this.controller?.onRunEvent(e);
-  }
-
-  // --- the panel -----------------------------------------------------------------------------
-
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
     return { ...monitorWebviewOptions(this.context.extensionUri), retainContextWhenHidden: false };
   }
@@ -162,48 +200,21 @@ export class MonitorManager implements vscode.Disposable {
     panel.title = TITLE;
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'extension', 'media', 'icon.png');
     panel.webview.options = this.webviewOptions();
-    const host = monitorHost(panel.webview, this.backend, this.tracker, this.context.workspaceState);
-    const controller = new MonitorController(host, runId);
-    this.controller = controller;
-    if (!panel.visible) controller.setVisible(false); // restored in a background tab
-    this.lastActive = this.tracker.active?.runId;
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((raw: unknown) => {
-        // A reloaded page posts `ready` again: start over from its history.
-        const v = validateWebviewMessage(raw);
-        if (v.ok && v.message.type === 'ready') controller.reset();
-        void controller.onMessage(raw);
-      }),
-      panel.onDidChangeViewState((e) => {
-        // A hidden webview receives no message: the controller keeps what it posts and replays it on
-        // show. (Without retainContextWhenHidden the page is reloaded then; it posts `ready` with its
-        // getState state and gets the run's history again.)
-        controller.setVisible(e.webviewPanel.visible);
-      }),
-      panel.onDidDispose(() => {
-        if (this.panel === panel) {
-          this.panel = undefined;
-          this.controller = undefined;
-        }
-        controller.dispose();
-        for (const d of this.panelDisposables.splice(0)) d.dispose();
-      }),
-    );
-    panel.webview.html = monitorPage(panel.webview, this.context.extensionUri);
+    this.connect(panel.webview, runId, { visible: () => panel.visible, onVisibility: panel.onDidChangeViewState, onDispose: panel.onDidDispose }, () => {
+      if (this.panel === panel) this.panel = undefined;
+    });
   }
 
   private disposePanel(): void {
     const p = this.panel;
     this.panel = undefined;
-    this.controller?.dispose();
-    this.controller = undefined;
-    for (const d of this.panelDisposables.splice(0)) d.dispose();
+    this.releasePage();
     p?.dispose();
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.disposePanel();
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
   }
 }
 

@@ -20,7 +20,6 @@ import type {
 } from '../server/protocol';
 
 export type SeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
-export const SERIES_NAMES: readonly SeriesName[] = ['trainLoss', 'testLoss', 'trainAccuracy', 'testAccuracy', 'params', 'samplesPerSecond'];
 
 export class Series {
   readonly xs: number[] = [];

@@ -11,7 +11,7 @@
 import { Value, add, matmul, mul, relu, sub } from '../engine';
 import { Builder, Tensors, accuracy, ceLoss, heKernel, squaredGradients, sumAll, tensor, trainTensors } from './engineOps';
 import type { ContinualTask } from './streams';
-import type { ContinualLearner, LearnerContext } from './types';
+import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
 
 function mlpTensors(ctx: LearnerContext, prefix: string, p: Tensors): string[] {
   const names: string[] = [];
@@ -68,12 +68,11 @@ export class SharedTrunk implements ContinualLearner {
     const H = ctx.settings.hidden;
     this.params[`V${t}`] = heKernel(ctx.rng, H[H.length - 1], ctx.classes, 0.5);
     this.params[`c${t}`] = tensor([ctx.classes]);
-    const s = ctx.settings;
     await trainTensors(ctx.executor, this.params, [...this.shared, `V${t}`, `c${t}`], task.train, ctx.features, ctx.classes, (b) => {
       const ce = ceLoss(b, this.logits(b, t));
       const pen = this.ewc ? ewcPenalty(b, this.shared, this.anchors, this.ewc.lambda) : undefined;
       return pen ? add(ce, pen) : ce;
-    }, { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
+    }, trainingOptions(ctx));
     if (this.ewc) {
       const F = await squaredGradients(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes,
         (b) => ceLoss(b, this.logits(b, t)), this.ewc.fisherExamples);
@@ -151,9 +150,8 @@ export class Progressive implements ContinualLearner {
       own.push(`P${k}U${j}V`);
     }
     this.names[k] = own;
-    const s = ctx.settings;
     await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.columnLogits(b, k)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
+      (b) => ceLoss(b, this.columnLogits(b, k)), trainingOptions(ctx));
   }
 
   evaluate(task: ContinualTask, k: number): Promise<number> {
@@ -190,9 +188,8 @@ export class Individual implements ContinualLearner {
     this.params[`I${t}c`] = tensor([ctx.classes]);
     own.push(`I${t}V`, `I${t}c`);
     this.names[t] = own;
-    const s = ctx.settings;
     await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.logits(b, t)), { epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: ctx.rng, ...ctx.hooks });
+      (b) => ceLoss(b, this.logits(b, t)), trainingOptions(ctx));
   }
 
   evaluate(task: ContinualTask, t: number): Promise<number> {

@@ -4,7 +4,6 @@
  * runContinualExperiment runs each method through the stream and reports after every task.
  */
 import { resolveExperiment } from '../config';
-import { schemaAt } from '../config/schema';
 import type { Executor } from '../engine';
 import type { ContinualConfig } from '../protocol';
 import { Rng, type RngState } from '../random';
@@ -16,25 +15,6 @@ import { loadStream, type TaskStream } from './streams';
 import type { ContinualLearner } from './types';
 
 export type { ContinualConfig };
-
-function schemaDefault<T>(field: keyof ContinualConfig): T {
-  const d = schemaAt(['continual', field])?.default;
-  if (d === undefined) throw new Error(`experiment schema: continual.${field} has no default`);
-  return structuredClone(d) as T;
-}
-
-/** The schema's defaults of the continual fields that have one. */
-export const CONTINUAL_DEFAULTS: Omit<ContinualConfig, 'stream' | 'tasks' | 'datasets'> = {
-  methods: schemaDefault('methods'),
-  trainPerTask: schemaDefault('trainPerTask'),
-  testPerTask: schemaDefault('testPerTask'),
-  hidden: schemaDefault('hidden'),
-  epochs: schemaDefault('epochs'),
-  batchSize: schemaDefault('batchSize'),
-  learningRate: schemaDefault('learningRate'),
-  ewcLambda: schemaDefault('ewcLambda'),
-  firefly: schemaDefault('firefly'),
-};
 
 /** Validates a `continual` object against the schema, with its defaults; throws naming every bad field. */
 export function parseContinualConfig(raw: unknown): ContinualConfig {

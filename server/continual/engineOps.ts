@@ -20,12 +20,6 @@ export function tensor(shape: number[], data?: Float32Array): Tensor {
   return { shape: [...shape], data: data ?? new Float32Array(n) };
 }
 
-export function cloneTensors(t: Tensors): Tensors {
-  const o: Tensors = {};
-  for (const [k, v] of Object.entries(t)) o[k] = { shape: [...v.shape], data: Float32Array.from(v.data) };
-  return o;
-}
-
 /** He-normal kernel [fanIn, fanOut] (std √(2/fanIn)); zero bias. */
 export function heKernel(rng: Rng, fanIn: number, fanOut: number, scale = 1): Tensor {
   const std = scale * Math.sqrt(2 / Math.max(1, fanIn));

@@ -29,7 +29,7 @@ import { Graph, Value, add, concat, div, gather, gradients, hostTensor, matmul, 
 import { Builder, Tensor, Tensors, accuracy, ceLoss, evaluateOutputs, heKernel, tensor, trainTensors } from './engineOps';
 import type { TaskSplit } from './engineOps';
 import type { ContinualTask } from './streams';
-import type { ContinualLearner, LearnerContext } from './types';
+import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
 
 export interface FireflyClOptions {
   /** Hidden layers of the master network (their count) and task 0's starting widths. */
@@ -306,10 +306,9 @@ export class FireflyCl implements ContinualLearner {
 
   private async train(t: number, mask: Uint8Array[], split: TaskSplit, epochs: number): Promise<void> {
     const { params, trainable, nOld } = this.taskTensors(t, mask);
-    const s = this.ctx.settings;
     await trainTensors(this.ctx.executor, params, trainable, split, this.ctx.features, this.ctx.classes,
       (b) => ceLoss(b, this.maskedLogits(b, params, (l) => b.t(`m${l}`))),
-      { epochs, batchSize: s.batchSize, learningRate: s.learningRate, rng: this.ctx.rng, ...this.ctx.hooks });
+      trainingOptions(this.ctx, { epochs }));
     this.writeBack(t, params, nOld);
   }
 
@@ -360,14 +359,13 @@ export class FireflyCl implements ContinualLearner {
     const { params, nOld } = this.taskTensors(t, ones);
     this.layers.forEach((_, l) => (params[`s${l}`] = tensor([nOld[l]], new Float32Array(nOld[l]).fill(this.o.maskInit))));
     const wrt = [...this.layers.map((_, l) => `s${l}`), 'V', 'c'];
-    const s = this.ctx.settings;
     const alpha = this.o.maskSparsity;
     await trainTensors(this.ctx.executor, params, wrt, split, this.ctx.features, this.ctx.classes, (b) => {
       const gates = this.layers.map((_, l) => sigmoid(b.t(`s${l}`)));
       let loss = ceLoss(b, this.maskedLogits(b, params, (l) => gates[l]));
       for (const g of gates) loss = add(loss, mul(reduceSum(g, [0]), alpha / (g.shape[0] as number)));
       return loss;
-    }, { epochs: this.o.maskEpochs, batchSize: s.batchSize, learningRate: this.o.maskLearningRate, rng: this.ctx.rng, ...this.ctx.hooks });
+    }, trainingOptions(this.ctx, { epochs: this.o.maskEpochs, learningRate: this.o.maskLearningRate }));
     this.heads[t] = { V: params.V, c: params.c };
     return this.layers.map((_, l) => {
       const m = Uint8Array.from(params[`s${l}`].data, (v) => (v > 0 ? 1 : 0));

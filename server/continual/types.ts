@@ -1,6 +1,6 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
-import type { TrainHooks } from './engineOps';
+import type { TrainHooks, TrainOptions } from './engineOps';
 import type { ContinualTask } from './streams';
 
 export interface ContinualSettings {
@@ -31,4 +31,10 @@ export interface LearnerContext {
   settings: ContinualSettings;
   /** The run's pause/stop control and loss reports, passed to every training loop. */
   hooks?: TrainHooks;
+}
+
+/** A learner's training options: the experiment's settings, its random stream and the run's hooks; `o` overrides. */
+export function trainingOptions(ctx: LearnerContext, o: Partial<Pick<TrainOptions, 'epochs' | 'learningRate'>> = {}): TrainOptions {
+  const s = ctx.settings;
+  return { epochs: o.epochs ?? s.epochs, batchSize: s.batchSize, learningRate: o.learningRate ?? s.learningRate, rng: ctx.rng, ...ctx.hooks };
 }

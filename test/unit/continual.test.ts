@@ -212,3 +212,12 @@ test('custom stream: one csv dataset per task; dataset follows the stream; misma
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the schema and the code name the same streams, methods and Firefly CL settings', async () => {
+  const { schemaAt } = await import('../../server/config/schema');
+  const { CONTINUAL_STREAMS, CONTINUAL_METHODS, FIREFLY_CL_DEFAULTS } = await import('../../server/continual');
+  assert.deepEqual(schemaAt(['continual', 'stream'])!.enum, [...CONTINUAL_STREAMS]);
+  assert.deepEqual(schemaAt(['continual', 'methods'])!.items!.enum, [...CONTINUAL_METHODS]);
+  assert.deepEqual(schemaAt(['continual', 'methods'])!.default, [...CONTINUAL_METHODS]);
+  assert.deepEqual(Object.keys(schemaAt(['continual', 'firefly'])!.properties!).sort(), Object.keys(FIREFLY_CL_DEFAULTS).sort());
+});

@@ -10,7 +10,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
@@ -18,7 +17,7 @@ import type { StateStore } from '../../extension/compareRuns';
 import type { RequestTypes, RunEvent, RunStatus, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
 import { stepChartA11yData, summarizeChart } from '../../webview/chartSummary';
 import { RunModel } from '../../webview/runModel';
-import { until, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
+import { until, frames, openPage, postToPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES, type TestTheme } from './themes';
 
 const grown = readEvents('grown-run');
@@ -139,10 +138,7 @@ function cssRgb(hex: string): string {
 const normalizeRgb = (c: string) => c.replace(/rgba\((\d+), (\d+), (\d+), ([\d.]+)\)/, (_m, r, g, b, a) => `rgba(${r}, ${g}, ${b}, ${+Number(a).toFixed(2)})`);
 
 before(async () => {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await buildWebview();
-  server = await serve();
-  browser = await launch();
+  ({ server, browser } = await startBrowser());
   ext = new FakeExtension();
   ext.histories.set(GROWN, grown.slice());
   ext.histories.set(BASELINE, baseline.slice());
@@ -155,8 +151,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await stopBrowser(browser, server);
 });
 
 test('Compare runs: two overlaid runs are drawn in the colours the user fixed, and the colours persist', async () => {

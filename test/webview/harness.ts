@@ -236,3 +236,17 @@ export async function openRecordedRun(browser: Browser, origin: string, theme: T
   await page.goto(`${origin}/`);
   return { page, problems: opened.problems, settle: async () => { await chain; await frames(page, 2); } };
 }
+
+/** Every browser test's setup: results folder, the bundle built, the page server and Chromium up. */
+export async function startBrowser(): Promise<{ server: Served; browser: Browser }> {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await buildWebview();
+  const server = await serve();
+  return { server, browser: await launch() };
+}
+
+/** And its teardown (either may be missing when the setup failed). */
+export async function stopBrowser(browser: Browser | undefined, server: Served | undefined): Promise<void> {
+  await browser?.close();
+  await server?.close();
+}

@@ -20,7 +20,7 @@ import type {
   RunSummary,
   WebviewToExtensionMessage,
 } from '../../server/protocol';
-import { until, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, setTheme, type PageProblems, type Served } from './harness';
+import { until, frames, openPage, postToPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 
 const grown = readEvents('grown-run');
@@ -182,10 +182,7 @@ function chartCounts(s: Inspect): Record<string, number[]> {
 }
 
 before(async () => {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await buildWebview();
-  server = await serve();
-  browser = await launch();
+  ({ server, browser } = await startBrowser());
   ext = new FakeExtension();
   ext.histories.set(GROWN, liveHistory.slice());
   ext.histories.set(BASELINE, baseline.slice());
@@ -195,8 +192,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await stopBrowser(browser, server);
 });
 
 test('the page loads under the strict CSP, posts ready, and gets the run history before live events', async () => {

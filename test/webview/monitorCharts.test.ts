@@ -17,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost, type SaveFileRequest } from '../../extension/monitorController';
 import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
 import { emaSmooth } from '../../webview/smoothing';
-import { until as untilMs, buildWebview, frames, launch, openPage, postToPage, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
+import { until as untilMs, frames, openPage, postToPage, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> => untilMs(what, f, ms);
 import { THEMES } from './themes';
@@ -169,18 +169,14 @@ async function checkView(label: string): Promise<{ spikesChecked: number; spikes
 }
 
 before(async () => {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await buildWebview();
-  server = await serve();
-  browser = await launch();
+  ({ server, browser } = await startBrowser());
   ext = new FakeExtension();
   ({ page, problems } = await openPage(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, (m) => ext.onPosted(m)));
   ext.page = page;
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await stopBrowser(browser, server);
 });
 
 test('the recorded-style run: 100,000 points per series with spikes, drawn from the extension\'s downsampling', async () => {

@@ -6,11 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import type { MetricsParams, RunEvent, RunSummary } from '../../server/protocol';
-import { until as untilMs, buildWebview, frames, launch, openRecordedRun, readEvents, RESULTS, serve, setTheme, type Served } from './harness';
+import { until as untilMs, frames, openRecordedRun, readEvents, RESULTS, setTheme, type Served, startBrowser, stopBrowser } from './harness';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 15000): Promise<T> => untilMs(what, f, ms);
 import { THEMES } from './themes';
@@ -42,16 +41,12 @@ type Inspect = {
 const inspect = (): Promise<Inspect> => page.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): unknown } }).growthLabMonitor.inspect()) as Promise<Inspect>;
 
 before(async () => {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await buildWebview();
-  server = await serve();
-  browser = await launch();
+  ({ server, browser } = await startBrowser());
   ({ page, settle } = await openRecordedRun(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, events, summary()));
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await stopBrowser(browser, server);
 });
 
 test('a continual run shows one accuracy-matrix heatmap per method with the events\' exact values', async () => {

@@ -10,11 +10,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import type { RunEvent, RunSummary } from '../../server/protocol';
-import { until, buildWebview, frames, launch, openRecordedRun, readEvents, RESULTS, serve, type PageProblems, type Served } from './harness';
+import { until, frames, openRecordedRun, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 
 const events = readEvents('grown-run');
@@ -73,10 +72,7 @@ async function detail(): Promise<Record<string, string>> {
 }
 
 before(async () => {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await buildWebview();
-  server = await serve();
-  browser = await launch();
+  ({ server, browser } = await startBrowser());
   ({ page, problems, settle } = await openRecordedRun(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, events, summary(), ['splitting']));
   await until('the run with its seven timeline positions', async () => (await timeline())?.positions === 7);
   await settle();
@@ -84,8 +80,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await stopBrowser(browser, server);
 });
 
 test('the scrubber follows the latest grow event and has a label per position', async () => {
