@@ -157,6 +157,8 @@ export interface GrowthConfig {
 
 export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';
 export type ContinualMethodName = 'firefly-cl' | 'finetune' | 'ewc' | 'progressive' | 'individual';
+/** uniform: U(±1/√fan-in) weights and biases (torch.nn.Linear's default); he-normal: N(0, 2/fan-in), zero biases. */
+export type ContinualLayerInit = 'uniform' | 'he-normal';
 
 /** Firefly CL's settings (Firefly Appendix A); absent fields keep FIREFLY_CL_DEFAULTS. */
 export interface FireflyClSettings {
@@ -189,6 +191,10 @@ export interface ContinualConfig {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** How every method initialises a fresh layer. */
+  init: ContinualLayerInit;
+  /** Fine-tuning and EWC: one optimiser through the stream, or a fresh one per task. */
+  optimizerState: 'keep' | 'reset';
   ewcLambda: number;
   firefly: FireflyClSettings;
 }

@@ -2,27 +2,35 @@
  * Continual-learning baselines on the engine (task-incremental, a head per task):
  * - fine-tuning: one shared MLP trunk trained on every task in turn (shows forgetting);
  * - EWC (Kirkpatrick et al. 2017): fine-tuning plus, for every earlier task k, the quadratic penalty
- *   (λ/2) Σ_i F_k,i (θ_i − θ*_k,i)² in the graph, F_k the diagonal empirical Fisher (squared per-example
- *   gradients of the loss through the engine) at the end of task k;
+ *   (λ/2) Σ_i F_k,i (θ_i − θ*_k,i)² in the graph, F_k the diagonal Fisher information at the end of
+ *   task k (exact: per-example squared gradients of log p(c|x) weighted by the model's p(c|x), through
+ *   the engine, over the first 500 training examples as van de Ven's "EXACT (n = 500)");
  * - Progressive Networks (Rusu et al. 2016): a column per task with lateral connections from every
  *   earlier column's hidden layers into the next layer (and the head); earlier columns frozen;
  * - Individual: an independent network per task.
  */
-import { Value, add, matmul, mul, relu, sub } from '../engine';
-import { Builder, Tensors, accuracy, ceLoss, heKernel, squaredGradients, sumAll, tensor, trainTensors } from './engineOps';
+import { Value, add, matmul, mul, relu, slice, sub } from '../engine';
+import { Builder, Tensors, accuracy, ceLoss, denseLayer, fisherDiagonal, newOptimizerState, type OptimizerState, sumAll, tensor, trainTensors } from './engineOps';
 import type { ContinualTask } from './streams';
+import { type LearnerState, packOptimizer, packTensors, stateMeta, unpackOptimizer, unpackTensors } from './learnerState';
 import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
 
 function mlpTensors(ctx: LearnerContext, prefix: string, p: Tensors): string[] {
   const names: string[] = [];
   let fanIn = ctx.features;
   ctx.settings.hidden.forEach((w, l) => {
-    p[`${prefix}W${l}`] = heKernel(ctx.rng, fanIn, w);
-    p[`${prefix}b${l}`] = tensor([w]);
+    addDense(ctx, p, `${prefix}W${l}`, `${prefix}b${l}`, fanIn, w);
     names.push(`${prefix}W${l}`, `${prefix}b${l}`);
     fanIn = w;
   });
   return names;
+}
+
+/** A fresh dense layer stored as p[kernel], p[bias] (the settings' init; `scale` for he-normal only). */
+function addDense(ctx: LearnerContext, p: Tensors, kernel: string, bias: string, fanIn: number, fanOut: number, scale = 1): void {
+  const { W, b } = denseLayer(ctx.rng, ctx.settings.init, fanIn, fanOut, scale);
+  p[kernel] = W;
+  p[bias] = b;
 }
 
 function trunk(b: Builder, prefix: string, layers: number): Value {
@@ -48,34 +56,80 @@ export function ewcPenalty(b: Builder, params: string[], anchors: number, lambda
   return total ? mul(total, lambda / 2) : undefined;
 }
 
-/** Fine-tuning (lambda 0) and EWC (lambda > 0) share this learner. */
+interface SharedTrunkMeta {
+  kind: 'shared-trunk';
+  shapes: Record<string, number[]>;
+  /** Tasks whose Fisher and anchor EWC holds (F{k}:…, S{k}:…). */
+  anchors: number;
+  learned: number;
+  optimizerShapes: Record<string, number[]>;
+  optimizerSteps?: Record<string, number>;
+}
+
+/**
+ * Fine-tuning (no EWC) and EWC share this learner: one MLP trunk and a multi-headed output layer, the
+ * reference code's Task-IL head (van de Ven & Tolias): one dense layer of tasks × classes units
+ * created with the network, task t's logits being its units [t·C, (t+1)·C) (the others inactive).
+ * The layer is one tensor, so with optimizerState `keep` later tasks' units share its Adam step count
+ * and moments, as in torch; EWC's penalty covers the trunk and this layer (every parameter).
+ */
 export class SharedTrunk implements ContinualLearner {
   readonly method: string;
   readonly params: Tensors = {};
   private readonly shared: string[];
   private anchors = 0;
-  constructor(private readonly ctx: LearnerContext, private readonly ewc?: { lambda: number; fisherExamples: number }) {
+  private learned = 0;
+  /** One optimiser through the stream when settings.optimizerState is `keep`. */
+  private readonly optimizer?: OptimizerState;
+  /** `from`: a checkpointed state to continue from (no random draws then). */
+  constructor(private readonly ctx: LearnerContext, private readonly ewc?: { lambda: number; fisherExamples: number }, from?: LearnerState) {
     this.method = ewc ? 'ewc' : 'finetune';
-    this.shared = mlpTensors(ctx, '', this.params);
+    const H = ctx.settings.hidden;
+    this.shared = [...H.flatMap((_, l) => [`W${l}`, `b${l}`]), 'V', 'c'];
+    if (from) {
+      const m = stateMeta<SharedTrunkMeta>(this.method, from, 'shared-trunk');
+      Object.assign(this.params, unpackTensors(this.method, from, m.shapes));
+      for (const n of this.shared) if (!this.params[n]) throw new Error(`${this.method} checkpoint: tensor ${n} is missing`);
+      const V = this.params.V.shape;
+      if (V[1] !== ctx.tasks * ctx.classes) throw new Error(`${this.method} checkpoint: its output layer has ${V[1]} units, the stream needs ${ctx.tasks * ctx.classes}`);
+      this.anchors = m.anchors;
+      this.learned = m.learned;
+      this.optimizer = unpackOptimizer(this.method, from, m.optimizerShapes, m.optimizerSteps);
+      if (ctx.settings.optimizerState === 'keep' && !this.optimizer) this.optimizer = newOptimizerState();
+      return;
+    }
+    if (ctx.settings.optimizerState === 'keep') this.optimizer = newOptimizerState();
+    mlpTensors(ctx, '', this.params);
+    addDense(ctx, this.params, 'V', 'c', H[H.length - 1], ctx.tasks * ctx.classes, 0.5);
+  }
+
+  state(): LearnerState<SharedTrunkMeta> {
+    const p = packTensors(this.params);
+    const o = packOptimizer(this.optimizer);
+    return {
+      tensors: { ...p.tensors, ...o.tensors },
+      meta: { kind: 'shared-trunk', shapes: p.shapes, anchors: this.anchors, learned: this.learned, optimizerShapes: o.shapes, optimizerSteps: o.steps },
+    };
   }
 
   private logits(b: Builder, t: number): Value {
-    return add(matmul(trunk(b, '', this.ctx.settings.hidden.length), b.t(`V${t}`)), b.t(`c${t}`));
+    if (t >= this.ctx.tasks) throw new Error(`${this.method}: task ${t + 1} is beyond the ${this.ctx.tasks} tasks its output layer was made for`);
+    const all = add(matmul(trunk(b, '', this.ctx.settings.hidden.length), b.t('V')), b.t('c'));
+    const C = this.ctx.classes;
+    return slice(all, [t * C], [(t + 1) * C], [1]);
   }
 
   async learnTask(task: ContinualTask, t: number): Promise<void> {
     const { ctx } = this;
-    const H = ctx.settings.hidden;
-    this.params[`V${t}`] = heKernel(ctx.rng, H[H.length - 1], ctx.classes, 0.5);
-    this.params[`c${t}`] = tensor([ctx.classes]);
-    await trainTensors(ctx.executor, this.params, [...this.shared, `V${t}`, `c${t}`], task.train, ctx.features, ctx.classes, (b) => {
+    await trainTensors(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes, (b) => {
       const ce = ceLoss(b, this.logits(b, t));
       const pen = this.ewc ? ewcPenalty(b, this.shared, this.anchors, this.ewc.lambda) : undefined;
       return pen ? add(ce, pen) : ce;
-    }, trainingOptions(ctx));
+    }, { ...trainingOptions(ctx), state: this.optimizer });
+    this.learned = Math.max(this.learned, t + 1);
     if (this.ewc) {
-      const F = await squaredGradients(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes,
-        (b) => ceLoss(b, this.logits(b, t)), this.ewc.fisherExamples);
+      const F = await fisherDiagonal(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes,
+        (b) => this.logits(b, t), this.ewc.fisherExamples);
       for (const n of this.shared) {
         this.params[`F${this.anchors}:${n}`] = F[n];
         this.params[`S${this.anchors}:${n}`] = tensor(this.params[n].shape, Float32Array.from(this.params[n].data));
@@ -88,18 +142,47 @@ export class SharedTrunk implements ContinualLearner {
     return accuracy(this.ctx.executor, this.params, task.test, this.ctx.features, this.ctx.classes, (b) => this.logits(b, t));
   }
 
-  private heads(): string[] {
-    return Object.keys(this.params).filter((n) => /^[Vc]\d+$/.test(n));
+  /** The output units of one task (its head): last hidden width × classes weights plus classes biases. */
+  private headParameters(): number {
+    const H = this.ctx.settings.hidden;
+    return (H[H.length - 1] + 1) * this.ctx.classes;
   }
 
   parameterCount(): number {
-    // The Fisher and anchor copies EWC keeps are memory, not model parameters; reported as the model's.
-    return count(this.params, [...this.shared, ...this.heads()]);
+    // The trunk and the heads of the tasks learned so far (later tasks' units are not used yet). The
+    // Fisher and anchor copies EWC keeps are memory, not model parameters.
+    return count(this.params, this.shared.slice(0, -2)) + this.learned * this.headParameters();
   }
 
   taskParameterCount(t: number): number {
-    return count(this.params, [...this.shared, `V${t}`, `c${t}`]);
+    return count(this.params, this.shared.slice(0, -2)) + this.headParameters();
   }
+}
+
+/** Progressive and Individual: every task's own tensors (by name) and which names each task owns. */
+interface ColumnsMeta {
+  kind: 'columns';
+  shapes: Record<string, number[]>;
+  names: string[][];
+}
+
+function columnsState(params: Tensors, names: string[][]): LearnerState<ColumnsMeta> {
+  const p = packTensors(params);
+  return { tensors: p.tensors, meta: { kind: 'columns', shapes: p.shapes, names: names.map((n) => [...n]) } };
+}
+
+function restoreColumns(method: string, from: LearnerState, params: Tensors, names: string[][]): void {
+  const m = stateMeta<ColumnsMeta>(method, from, 'columns');
+  Object.assign(params, unpackTensors(method, from, m.shapes));
+  for (const own of m.names) {
+    for (const n of own) if (!params[n]) throw new Error(`${method} checkpoint: tensor ${n} is missing`);
+    names.push([...own]);
+  }
+}
+
+/** A lateral connection's kernel (no bias of its own: the receiving layer has one). */
+function lateral(ctx: LearnerContext, fanIn: number, fanOut: number, scale: number) {
+  return denseLayer(ctx.rng, ctx.settings.init, fanIn, fanOut, scale).W;
 }
 
 /** Progressive Networks: column k's layer l takes h_k^{l-1} and, laterally, h_j^{l-1} of every j < k. */
@@ -107,7 +190,14 @@ export class Progressive implements ContinualLearner {
   readonly method = 'progressive';
   readonly params: Tensors = {};
   private readonly names: string[][] = [];
-  constructor(private readonly ctx: LearnerContext) {}
+  /** `from`: a checkpointed state to continue from. */
+  constructor(private readonly ctx: LearnerContext, from?: LearnerState) {
+    if (from) restoreColumns(this.method, from, this.params, this.names);
+  }
+
+  state(): LearnerState<ColumnsMeta> {
+    return columnsState(this.params, this.names);
+  }
 
   private columnLogits(b: Builder, k: number): Value {
     const H = this.ctx.settings.hidden;
@@ -133,20 +223,18 @@ export class Progressive implements ContinualLearner {
     const own: string[] = [];
     let fanIn = ctx.features;
     H.forEach((w, l) => {
-      this.params[`P${k}W${l}`] = heKernel(ctx.rng, fanIn, w);
-      this.params[`P${k}b${l}`] = tensor([w]);
+      addDense(ctx, this.params, `P${k}W${l}`, `P${k}b${l}`, fanIn, w);
       own.push(`P${k}W${l}`, `P${k}b${l}`);
       if (l > 0) for (let j = 0; j < k; j++) {
-        this.params[`P${k}U${j}W${l}`] = heKernel(ctx.rng, H[l - 1], w, 0.5);
+        this.params[`P${k}U${j}W${l}`] = lateral(ctx, H[l - 1], w, 0.5);
         own.push(`P${k}U${j}W${l}`);
       }
       fanIn = w;
     });
-    this.params[`P${k}V`] = heKernel(ctx.rng, fanIn, ctx.classes, 0.5);
-    this.params[`P${k}c`] = tensor([ctx.classes]);
+    addDense(ctx, this.params, `P${k}V`, `P${k}c`, fanIn, ctx.classes, 0.5);
     own.push(`P${k}V`, `P${k}c`);
     for (let j = 0; j < k; j++) {
-      this.params[`P${k}U${j}V`] = heKernel(ctx.rng, fanIn, ctx.classes, 0.25);
+      this.params[`P${k}U${j}V`] = lateral(ctx, fanIn, ctx.classes, 0.25);
       own.push(`P${k}U${j}V`);
     }
     this.names[k] = own;
@@ -174,7 +262,14 @@ export class Individual implements ContinualLearner {
   readonly method = 'individual';
   readonly params: Tensors = {};
   private readonly names: string[][] = [];
-  constructor(private readonly ctx: LearnerContext) {}
+  /** `from`: a checkpointed state to continue from. */
+  constructor(private readonly ctx: LearnerContext, from?: LearnerState) {
+    if (from) restoreColumns(this.method, from, this.params, this.names);
+  }
+
+  state(): LearnerState<ColumnsMeta> {
+    return columnsState(this.params, this.names);
+  }
 
   private logits(b: Builder, t: number): Value {
     return add(matmul(trunk(b, `I${t}`, this.ctx.settings.hidden.length), b.t(`I${t}V`)), b.t(`I${t}c`));
@@ -184,8 +279,7 @@ export class Individual implements ContinualLearner {
     const { ctx } = this;
     const H = ctx.settings.hidden;
     const own = mlpTensors(ctx, `I${t}`, this.params);
-    this.params[`I${t}V`] = heKernel(ctx.rng, H[H.length - 1], ctx.classes, 0.5);
-    this.params[`I${t}c`] = tensor([ctx.classes]);
+    addDense(ctx, this.params, `I${t}V`, `I${t}c`, H[H.length - 1], ctx.classes, 0.5);
     own.push(`I${t}V`, `I${t}c`);
     this.names[t] = own;
     await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,

@@ -7,7 +7,7 @@ import { resolveExperiment } from '../config';
 import type { Executor } from '../engine';
 import type { ContinualConfig } from '../protocol';
 import { Rng, type RngState } from '../random';
-import { FireflyCl, type FireflyClState } from './fireflyCl';
+import type { LearnerState } from './learnerState';
 import type { AccuracyMatrix } from './metrics';
 import type { TrainHooks } from './engineOps';
 import { type ContinualMethod, type ContinualResult, type TaskReport, makeLearner, runContinual } from './index';
@@ -15,6 +15,13 @@ import { loadStream, type TaskStream } from './streams';
 import type { ContinualLearner } from './types';
 
 export type { ContinualConfig };
+
+export interface InterruptedMethod {
+  method: ContinualMethod;
+  state: LearnerState;
+  rng: RngState;
+  matrix: AccuracyMatrix;
+}
 
 /** Validates a `continual` object against the schema, with its defaults; throws naming every bad field. */
 export function parseContinualConfig(raw: unknown): ContinualConfig {
@@ -29,10 +36,11 @@ export interface ContinualRunOptions {
   /** Methods already finished (a resumed run): skipped. */
   skip?: ReadonlySet<ContinualMethod>;
   /**
-   * Firefly CL interrupted after some tasks (a resumed run): its master network and masks, the random
-   * stream where it was, and the accuracy-matrix rows so far; it continues with the next task.
+   * A method interrupted after some tasks (a resumed run): its state after the last task it finished
+   * (Firefly CL's master network and masks; a baseline's tensors and optimiser), the random stream
+   * where it was, and the accuracy-matrix rows so far; it continues with the next task.
    */
-  fireflyFrom?: { state: FireflyClState; rng: RngState; matrix: AccuracyMatrix };
+  from?: InterruptedMethod;
   onStream?: (stream: TaskStream) => void;
   onTask?: (method: ContinualMethod, r: TaskReport, stream: TaskStream, learner: ContinualLearner, ctx: { rng: Rng }) => void;
 }
@@ -43,16 +51,18 @@ export async function runContinualExperiment(cfg: ContinualConfig, executor: Exe
     seed: o.seed, trainPerTask: cfg.trainPerTask, testPerTask: cfg.testPerTask, tasks: cfg.tasks, datasets: cfg.datasets, baseDir: o.baseDir,
   });
   o.onStream?.(stream);
-  const settings = { hidden: cfg.hidden, epochs: cfg.epochs, batchSize: cfg.batchSize, learningRate: cfg.learningRate };
+  const settings = {
+    hidden: cfg.hidden, epochs: cfg.epochs, batchSize: cfg.batchSize, learningRate: cfg.learningRate, init: cfg.init, optimizerState: cfg.optimizerState,
+  };
   const results: ContinualResult[] = [];
   for (const m of cfg.methods) {
     if (o.skip?.has(m)) continue;
     // Each method starts from the same seed, so a method's numbers do not depend on which others ran.
     let lastLoss = NaN;
     const hooks: TrainHooks = { control: o.hooks?.control, onEpochLoss: (l) => { lastLoss = l; o.hooks?.onEpochLoss?.(l); } };
-    const from = m === 'firefly-cl' ? o.fireflyFrom : undefined;
-    const ctx = { executor, features: stream.features, classes: stream.classesPerTask, rng: from ? Rng.restore(from.rng) : new Rng(o.seed), settings, hooks };
-    const learner = from ? FireflyCl.restore(ctx, from.state, cfg.firefly) : makeLearner(m, ctx, { ewcLambda: cfg.ewcLambda, firefly: cfg.firefly });
+    const from = m === o.from?.method ? o.from : undefined;
+    const ctx = { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: from ? Rng.restore(from.rng) : new Rng(o.seed), settings, hooks };
+    const learner = makeLearner(m, ctx, { ewcLambda: cfg.ewcLambda, firefly: cfg.firefly }, from?.state);
     results.push(await runContinual(learner, stream, (r) => o.onTask?.(m, r, stream, learner, ctx), () => lastLoss, from));
   }
   return results;

@@ -3,9 +3,10 @@
  * all computed as engine graphs run through an executor (OrtExecutor). Plain JS only shuffles
  * indices, copies rows into batches and counts correct predictions.
  */
+import type { ContinualLayerInit } from '../protocol';
 import {
   Executor, Graph, HostTensor, Value, gradients, hostTensor, mul, optimizerSlots, optimizerStep, reduceSum,
-  softmaxCrossEntropy,
+  softmax, softmaxCrossEntropy,
 } from '../engine';
 import type { OptimizerSettings } from '../engine';
 import { Rng } from '../random';
@@ -24,6 +25,23 @@ export function tensor(shape: number[], data?: Float32Array): Tensor {
 export function heKernel(rng: Rng, fanIn: number, fanOut: number, scale = 1): Tensor {
   const std = scale * Math.sqrt(2 / Math.max(1, fanIn));
   return tensor([fanIn, fanOut], Float32Array.from({ length: fanIn * fanOut }, () => rng.normal(0, std)));
+}
+
+/**
+ * How a learner initialises a fresh dense layer:
+ * - `uniform`: weights and biases U(−1/√fanIn, 1/√fanIn), torch.nn.Linear's default, which the
+ *   reference continual-learning code (van de Ven & Tolias) trains its baselines from;
+ * - `he-normal`: weights N(0, (scale·√(2/fanIn))²), zero biases (`scale` < 1 for heads and laterals).
+ */
+export type LayerInit = ContinualLayerInit;
+
+/** A fresh dense layer: kernel [fanIn, fanOut] and bias [fanOut], drawn from `rng` (kernel first). */
+export function denseLayer(rng: Rng, init: LayerInit, fanIn: number, fanOut: number, scale = 1): { W: Tensor; b: Tensor } {
+  if (init === 'he-normal') return { W: heKernel(rng, fanIn, fanOut, scale), b: tensor([fanOut]) };
+  const a = 1 / Math.sqrt(Math.max(1, fanIn));
+  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-a, a));
+  const W = tensor([fanIn, fanOut], draw(fanIn * fanOut));
+  return { W, b: tensor([fanOut], draw(fanOut)) };
 }
 
 /** A classification split of one task: rows of `features` values, labels 0..classes-1. */
@@ -96,7 +114,22 @@ export class ContinualStopped extends Error {
   }
 }
 
-export interface TrainOptions extends TrainHooks { epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings }
+/**
+ * An optimiser kept from one trainTensors call to the next (one torch.optim.Adam created once and
+ * stepped through every task): each parameter's slots (`slot:param`) and its own step count, which
+ * Adam's bias correction uses; a parameter seen for the first time starts with zero slots at step 1.
+ */
+export interface OptimizerState { slots: Tensors; steps: Record<string, number> }
+
+export function newOptimizerState(): OptimizerState {
+  return { slots: {}, steps: {} };
+}
+
+export interface TrainOptions extends TrainHooks {
+  epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings;
+  /** The optimiser to continue (read at the start, updated after every step); absent: a fresh one. */
+  state?: OptimizerState;
+}
 
 /**
  * Trains the tensors named in `wrt` (updated in place in `params`) on `loss(builder)`: one graph per
@@ -109,20 +142,29 @@ export async function trainTensors(
 ): Promise<number> {
   if (wrt.length === 0 || opts.epochs <= 0) return NaN;
   const o = opts.optimizer ?? ADAM;
+  for (const n of wrt) for (const s of optimizerSlots(o)) {
+    const kept = opts.state?.slots[`${s}:${n}`];
+    if (kept && kept.shape.join() !== params[n].shape.join()) {
+      throw new Error(`trainTensors: the kept optimiser slot ${s} of ${n} is [${kept.shape.join(', ')}], the tensor is [${params[n].shape.join(', ')}]`);
+    }
+  }
   const b = makeBuilder('cl-train', features, classes, params);
   const lr = b.g.input('lr', 'float32', []);
-  const step = b.g.input('step', 'float32', []);
   const L = loss(b);
   const ws = wrt.map((n) => b.t(n));
   const grads = gradients(L, ws);
   const slotNames = optimizerSlots(o);
   const slots: Tensors = {};
+  // Steps taken so far per parameter (each is fed its own t for Adam's bias correction).
+  const done: Record<string, number> = {};
   const outputs: Record<string, Value> = { loss: L };
   wrt.forEach((n, i) => {
+    done[n] = opts.state?.steps[n] ?? 0;
     const sv = slotNames.map((s) => {
-      slots[`${s}:${n}`] = tensor(params[n].shape);
+      slots[`${s}:${n}`] = opts.state?.slots[`${s}:${n}`] ?? tensor(params[n].shape);
       return b.g.input(`slot:${s}:${n}`, 'float32', params[n].shape);
     });
+    const step = b.g.input(`step:${n}`, 'float32', []);
     const r = optimizerStep(o, { param: ws[i], grad: grads[i], slots: sv }, lr, step);
     outputs[`p:${n}`] = r.param;
     r.slots.forEach((v, k) => (outputs[`newslot:${slotNames[k]}:${n}`] = v));
@@ -130,7 +172,6 @@ export async function trainTensors(
   const c = await executor.compile(b.g, outputs);
   let last = NaN;
   try {
-    let t = 0;
     for (let e = 0; e < opts.epochs; e++) {
       const order = opts.rng.permutation(split.n);
       let sum = 0;
@@ -139,16 +180,19 @@ export async function trainTensors(
         if (opts.control && (await opts.control())) throw new ContinualStopped();
         const to = Math.min(split.n, from + opts.batchSize);
         const batch = batchOf(split, order, from, to, features, classes);
-        t++;
         const feeds = feedTensors(b.g, params);
         for (const [k, v] of Object.entries(slots)) feeds[`slot:${k}`] = { dtype: 'float32', shape: v.shape, data: v.data };
         feeds.x = batch.x;
         feeds.y = batch.y;
         feeds.lr = hostTensor('float32', [], [opts.learningRate]);
-        feeds.step = hostTensor('float32', [], [t]);
+        for (const n of wrt) feeds[`step:${n}`] = hostTensor('float32', [], [++done[n]]);
         const r = await c.run(feeds);
         for (const n of wrt) params[n] = { shape: params[n].shape, data: Float32Array.from(r[`p:${n}`].data as Float32Array) };
         for (const k of Object.keys(slots)) slots[k] = { shape: slots[k].shape, data: Float32Array.from(r[`newslot:${k}`].data as Float32Array) };
+        if (opts.state) {
+          Object.assign(opts.state.slots, slots);
+          Object.assign(opts.state.steps, done);
+        }
         sum += (r.loss.data as Float32Array)[0] * (to - from);
         count += to - from;
       }
@@ -216,34 +260,50 @@ export function ceLoss(b: Builder, logits: Value): Value {
 }
 
 /**
- * Gradients of the loss with respect to `wrt`, squared, summed over examples run one at a time
- * (batch size 1): the diagonal empirical Fisher information, averaged over `maxExamples` examples.
+ * The diagonal Fisher information of a classifier with respect to `wrt`, from examples run one at a
+ * time (batch size 1), averaged over the first `maxExamples`:
+ * - `exact`: Σ_c p(c|x) (∂ log p(c|x)/∂θ)², the expectation over the model's own predictive
+ *   distribution (the Fisher of Kirkpatrick et al. 2017; "EXACT" in van de Ven's ICLR 2025 blog post);
+ * - `empirical`: (∂ log p(y|x)/∂θ)² at the true label y only; for a well-fit model it is about
+ *   (1 − p_y)/p_y times the exact one, so the same λ regularises far less.
  */
-export async function squaredGradients(
+export async function fisherDiagonal(
   executor: Executor, params: Tensors, wrt: string[], split: TaskSplit, features: number, classes: number,
-  loss: (b: Builder) => Value, maxExamples: number,
+  logits: (b: Builder) => Value, maxExamples: number, kind: 'exact' | 'empirical' = 'exact',
 ): Promise<Tensors> {
   const b = makeBuilder('cl-fisher', features, classes, params);
-  const L = loss(b);
-  const grads = gradients(L, wrt.map((n) => b.t(n)));
-  const outputs: Record<string, Value> = {};
+  const z = logits(b);
+  const grads = gradients(ceLoss(b, z), wrt.map((n) => b.t(n)));
+  const outputs: Record<string, Value> = { p: softmax(z) };
   wrt.forEach((n, i) => (outputs[n] = mul(grads[i], grads[i])));
   const c = await executor.compile(b.g, outputs);
   const acc: Tensors = {};
   for (const n of wrt) acc[n] = tensor(params[n].shape);
   const m = Math.min(maxExamples, split.n);
+  const accumulate = (r: Record<string, HostTensor>, weight: number) => {
+    for (const n of wrt) {
+      const d = r[n].data as Float32Array;
+      const a = acc[n].data;
+      for (let k = 0; k < a.length; k++) a[k] += (weight * d[k]) / m;
+    }
+  };
   try {
     const idx = Int32Array.from({ length: split.n }, (_, i) => i);
     for (let i = 0; i < m; i++) {
       const batch = batchOf(split, idx, i, i + 1, features, classes);
       const feeds = feedTensors(b.g, params);
       feeds.x = batch.x;
-      feeds.y = batch.y;
-      const r = await c.run(feeds);
-      for (const n of wrt) {
-        const d = r[n].data as Float32Array;
-        const a = acc[n].data;
-        for (let k = 0; k < a.length; k++) a[k] += d[k] / m;
+      if (kind === 'empirical') {
+        feeds.y = batch.y;
+        accumulate(await c.run(feeds), 1);
+        continue;
+      }
+      for (let k = 0; k < classes; k++) {
+        const y = new Float32Array(classes);
+        y[k] = 1;
+        feeds.y = hostTensor('float32', [1, classes], y);
+        const r = await c.run(feeds);
+        accumulate(r, (r.p.data as Float32Array)[k]);
       }
     }
   } finally {

@@ -26,7 +26,7 @@
  * has grown since), so an old task's outputs are bit-identical after later tasks.
  */
 import { Graph, Value, add, concat, div, gather, gradients, hostTensor, matmul, mul, reduceSum, relu, sigmoid, sqrt, sub, transpose } from '../engine';
-import { Builder, Tensor, Tensors, accuracy, ceLoss, evaluateOutputs, heKernel, tensor, trainTensors } from './engineOps';
+import { Builder, Tensor, Tensors, accuracy, ceLoss, denseLayer, evaluateOutputs, tensor, trainTensors } from './engineOps';
 import type { TaskSplit } from './engineOps';
 import type { ContinualTask } from './streams';
 import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
@@ -319,12 +319,13 @@ export class FireflyCl implements ContinualLearner {
     if (t === 0) {
       let fanIn = features;
       for (const w of this.o.initialWidth) {
-        this.layers.push({ W: heKernel(rng, fanIn, w), b: tensor([w]), owner: new Array(w).fill(0), parent: new Array(w).fill(-1) });
+        this.layers.push({ ...denseLayer(rng, this.ctx.settings.init, fanIn, w), owner: new Array(w).fill(0), parent: new Array(w).fill(-1) });
         fanIn = w;
       }
     }
     const width = this.layers[this.L - 1].owner.length;
-    this.heads[t] = { V: heKernel(rng, width, classes, 0.5), c: tensor([classes]) };
+    const head = denseLayer(rng, this.ctx.settings.init, width, classes, 0.5);
+    this.heads[t] = { V: head.W, c: head.b };
     const mask = this.layers.map((ly) => Uint8Array.from(ly.owner, () => 1));
     if (t === 0) {
       await this.train(t, mask, split, this.ctx.settings.epochs);
@@ -613,6 +614,7 @@ export class FireflyCl implements ContinualLearner {
 
   static restore(ctx: LearnerContext, state: FireflyClState, opts: Partial<FireflyClOptions> = {}): FireflyCl {
     const m = state.meta;
+    if (!m || !Array.isArray(m.layers) || !Array.isArray(m.heads) || !Array.isArray(m.masks)) throw new Error('firefly-cl checkpoint: not a Firefly CL state');
     if (m.features !== ctx.features || m.classes !== ctx.classes) throw new Error('firefly-cl checkpoint: features/classes differ');
     const f = new FireflyCl(ctx, { ...opts, initialWidth: m.layers.map((l) => l.outputs) });
     f.layers = m.layers.map((l, i) => ({

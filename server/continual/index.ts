@@ -4,7 +4,8 @@
  * parameters.
  */
 import { Individual, Progressive, SharedTrunk } from './baselines';
-import { FireflyCl, type FireflyClOptions } from './fireflyCl';
+import { FireflyCl, type FireflyClOptions, type FireflyClState } from './fireflyCl';
+import type { LearnerState } from './learnerState';
 import { averageAccuracy, averageForgetting, backwardTransfer, forgettingPerTask, type AccuracyMatrix } from './metrics';
 import type { ContinualMethodName } from '../protocol';
 import type { TaskStream } from './streams';
@@ -16,6 +17,7 @@ export * from './types';
 export { ContinualStopped, type TrainHooks } from './engineOps';
 export { FireflyCl, FIREFLY_CL_DEFAULTS } from './fireflyCl';
 export type { FireflyClOptions, FireflyClState } from './fireflyCl';
+export type { LearnerState } from './learnerState';
 export { Individual, Progressive, SharedTrunk, ewcPenalty } from './baselines';
 
 export const CONTINUAL_METHODS: readonly ContinualMethodName[] = ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'];
@@ -27,13 +29,14 @@ export interface MethodOptions {
   fisherExamples?: number;
 }
 
-export function makeLearner(method: ContinualMethod, ctx: LearnerContext, o: MethodOptions = {}): ContinualLearner {
+/** A fresh learner, or (with `from`) one continuing from a checkpointed state. */
+export function makeLearner(method: ContinualMethod, ctx: LearnerContext, o: MethodOptions = {}, from?: LearnerState): ContinualLearner {
   switch (method) {
-    case 'firefly-cl': return new FireflyCl(ctx, o.firefly);
-    case 'finetune': return new SharedTrunk(ctx);
-    case 'ewc': return new SharedTrunk(ctx, { lambda: o.ewcLambda ?? 1e5, fisherExamples: o.fisherExamples ?? 200 });
-    case 'progressive': return new Progressive(ctx);
-    case 'individual': return new Individual(ctx);
+    case 'firefly-cl': return from ? FireflyCl.restore(ctx, from as FireflyClState, o.firefly) : new FireflyCl(ctx, o.firefly);
+    case 'finetune': return new SharedTrunk(ctx, undefined, from);
+    case 'ewc': return new SharedTrunk(ctx, { lambda: o.ewcLambda ?? 1e5, fisherExamples: o.fisherExamples ?? 500 }, from);
+    case 'progressive': return new Progressive(ctx, from);
+    case 'individual': return new Individual(ctx, from);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
-import type { TrainHooks, TrainOptions } from './engineOps';
+import type { LayerInit, TrainHooks, TrainOptions } from './engineOps';
+import type { LearnerState } from './learnerState';
 import type { ContinualTask } from './streams';
 
 export interface ContinualSettings {
@@ -9,6 +10,10 @@ export interface ContinualSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** How every method initialises a fresh layer (Firefly CL's initial network and heads too). */
+  init: LayerInit;
+  /** Fine-tuning and EWC: one optimiser through the whole stream (`keep`) or a fresh one per task. */
+  optimizerState: 'keep' | 'reset';
 }
 
 /** A continual learner: learns tasks in order; evaluates any task learned so far through its own head. */
@@ -21,12 +26,17 @@ export interface ContinualLearner {
   parameterCount(): number;
   /** Parameters task t uses (reachable through its mask / column, plus its head). */
   taskParameterCount(t: number): number;
+  /** Everything needed to continue after the tasks learnt so far (a checkpoint; restoreLearner reads it). */
+  state(): LearnerState;
 }
 
 export interface LearnerContext {
   executor: Executor;
   features: number;
+  /** Output units of each task's head. */
   classes: number;
+  /** Tasks in the stream (the shared-trunk baselines make their multi-headed output layer for all of them). */
+  tasks: number;
   rng: Rng;
   settings: ContinualSettings;
   /** The run's pause/stop control and loss reports, passed to every training loop. */

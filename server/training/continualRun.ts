@@ -2,21 +2,20 @@
  * The continual-learning phase of a run (experiment field `continual`): every configured method
  * learns the stream's tasks in order; after each task a metrics event carries `task` and
  * `continual` (the accuracy-matrix row, average accuracy, forgetting, parameters), and a checkpoint
- * records which methods are finished (with Firefly CL's master network, masks and random state after
- * every task). A resumed run skips the finished methods; an interrupted Firefly CL continues from the
- * task after its last checkpoint (bit for bit what an uninterrupted run computes), any other
- * interrupted method runs again from its first task (seeded: the same numbers).
+ * records which methods are finished and the running method's state after every task (Firefly CL's
+ * master network and masks; a baseline's tensors and optimiser moments) with the random stream. A
+ * resumed run skips the finished methods and continues the interrupted one from the task after its
+ * last checkpoint (bit for bit what an uninterrupted run computes).
  */
 import type { Executor } from '../engine';
-import { ContinualStopped, FireflyCl, type ContinualMethod, type TaskReport } from '../continual';
-import { runContinualExperiment } from '../continual/config';
+import { CONTINUAL_METHODS, ContinualStopped, type ContinualMethod, type TaskReport } from '../continual';
+import { runContinualExperiment, type InterruptedMethod } from '../continual/config';
 import { averageForgetting, backwardTransfer, type AccuracyMatrix } from '../continual/metrics';
 import type { ContinualLearner } from '../continual/types';
 import { architectureOf, specFromConfig } from '../model/spec';
 import type { Architecture, ContinualConfig, MetricsParams } from '../protocol';
 import type { Checkpoint } from '../runs';
 import type { Rng, RngState } from '../random';
-import type { FireflyClState } from '../continual';
 
 export interface ContinualHost {
   runId: string;
@@ -49,13 +48,18 @@ export function noSingleArchitecture(runId: string): string {
 }
 
 /**
- * Firefly CL interrupted mid-stream: its state after the last task it finished, from the run's latest
- * checkpoint (written after that task), when that checkpoint is Firefly CL's and it had not finished.
+ * The method the run was learning when it stopped, from the run's latest checkpoint (written after
+ * that method's last finished task): its state, random stream and accuracy-matrix rows, unless the
+ * checkpoint records it finished. Checkpoints written before every method had per-task state (Firefly
+ * CL's under `fireflyCl`) are read too.
  */
-export function interruptedFirefly(c: Checkpoint | undefined, finished: ReadonlySet<ContinualMethod>): { state: FireflyClState; rng: RngState; matrix: AccuracyMatrix } | undefined {
-  const m = c?.meta.continual as { method?: string; fireflyCl?: FireflyClState['meta']; rng?: RngState; matrix?: AccuracyMatrix } | undefined;
-  if (!c || !m || m.method !== 'firefly-cl' || finished.has('firefly-cl') || !m.fireflyCl || !m.rng || !Array.isArray(m.matrix)) return undefined;
-  return { state: { meta: m.fireflyCl, tensors: c.tensors }, rng: m.rng, matrix: m.matrix };
+export function interruptedMethod(c: Checkpoint | undefined, finished: ReadonlySet<ContinualMethod>): InterruptedMethod | undefined {
+  const m = c?.meta.continual as { method?: string; learner?: unknown; fireflyCl?: unknown; rng?: RngState; matrix?: AccuracyMatrix } | undefined;
+  if (!c || !m || typeof m.method !== 'string' || !(CONTINUAL_METHODS as readonly string[]).includes(m.method)) return undefined;
+  const method = m.method as ContinualMethod;
+  const meta = m.learner ?? (method === 'firefly-cl' ? m.fireflyCl : undefined);
+  if (finished.has(method) || meta === undefined || !m.rng || !Array.isArray(m.matrix)) return undefined;
+  return { method, state: { meta, tensors: c.tensors }, rng: m.rng, matrix: m.matrix };
 }
 
 /** Methods a checkpoint of a continual run records as finished. */
@@ -67,16 +71,16 @@ export function finishedMethods(meta: Record<string, unknown> | undefined): Cont
 export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHost): Promise<ContinualOutcome> {
   const finished = finishedMethods(host.resume?.meta);
   const skip = new Set(finished);
-  const fireflyFrom = interruptedFirefly(host.resume, skip);
+  const from = interruptedMethod(host.resume, skip);
   const methodIndex = (m: ContinualMethod) => cfg.methods.indexOf(m);
   const rows = new Map<ContinualMethod, AccuracyMatrix>();
   let tasks = 0;
   let best: { method: ContinualMethod; report: TaskReport } | undefined;
-  if (fireflyFrom) rows.set('firefly-cl', fireflyFrom.matrix.map((r) => [...r]));
+  if (from) rows.set(from.method, from.matrix.map((r) => [...r]));
   let checkpoints = Number((host.resume?.meta.continual as { checkpoints?: number } | undefined)?.checkpoints) || 0;
   let previousSeconds = 0;
   const onTask = (method: ContinualMethod, r: TaskReport, streamTasks: string[], learner: ContinualLearner, trainExamples: number, rng: Rng): void => {
-    if (r.task === 0 || (fireflyFrom && method === 'firefly-cl' && r.task === fireflyFrom.matrix.length)) previousSeconds = 0;
+    if (r.task === 0 || (from && method === from.method && r.task === from.matrix.length)) previousSeconds = 0;
     // Training examples seen per second of the task's wall time (evaluation included).
     const samplesPerSecond = (trainExamples * cfg.epochs) / Math.max(1e-3, r.seconds - previousSeconds);
     previousSeconds = r.seconds;
@@ -109,16 +113,15 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
     });
     const last = r.task === tasks - 1;
     if (last) finished.push(method);
-    if (method === 'firefly-cl' || last) {
-      // Firefly CL's master network and masks after every task (with the random stream and the matrix
-      // so far, to continue from the next task); for the others, that the method finished.
-      const state = learner instanceof FireflyCl ? learner.state() : undefined;
-      const more = state ? { fireflyCl: state.meta, rng: rng.snapshot(), matrix: matrix.slice(0, r.task + 1) } : {};
-      host.checkpoint(++checkpoints, {
-        meta: { continual: { finished: [...finished], method, task: r.task, checkpoints, ...more } },
-        tensors: state?.tensors ?? {},
-      }, step);
-    }
+    // After every task: the learner's state (Firefly CL's master network and masks; a baseline's tensors
+    // and optimiser) with the random stream and the matrix so far, to continue from the next task. A
+    // baseline's last task only records that it finished; Firefly CL's keeps its state (the masks).
+    const state = !last || method === 'firefly-cl' ? learner.state() : undefined;
+    const more = state ? { learner: state.meta, rng: rng.snapshot(), matrix: matrix.slice(0, r.task + 1) } : {};
+    host.checkpoint(++checkpoints, {
+      meta: { continual: { finished: [...finished], method, task: r.task, checkpoints, ...more } },
+      tensors: state?.tensors ?? {},
+    }, step);
     if (last && (method === 'firefly-cl' || best?.method !== 'firefly-cl')) best = { method, report: r };
   };
   try {
@@ -127,7 +130,7 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
       baseDir: host.baseDir,
       hooks: { control: () => host.control() },
       skip,
-      fireflyFrom,
+      from,
       onStream: (stream) => {
         tasks = stream.tasks.length;
         const spec = specFromConfig({ layers: cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' })), init: 'he' }, [stream.features], 'classification', stream.classesPerTask);
@@ -146,6 +149,6 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
     averageAccuracy: best?.report.averageAccuracy,
     params: best?.report.parameters ?? 0,
     trainLoss: best?.report.trainLoss,
-    message: `learnt ${tasks} tasks with ${ran.join(', ')}${skip.size ? ` (already finished: ${[...skip].join(', ')})` : ''}${fireflyFrom ? ` (firefly-cl continued after task ${fireflyFrom.matrix.length})` : ''}`,
+    message: `learnt ${tasks} tasks with ${ran.join(', ')}${skip.size ? ` (already finished: ${[...skip].join(', ')})` : ''}${from ? ` (${from.method} continued after task ${from.matrix.length})` : ''}`,
   };
 }

@@ -51,33 +51,37 @@ test('a continual experiment streams one metrics event per task and method, with
   // The history holds the same events; a checkpoint per Firefly CL task, one when fine-tuning finished.
   const history = await client.conn.sendRequest<RunEvent[]>(Methods.getRunHistory, { runId });
   assert.deepEqual(history.filter((e) => e.type === 'metrics').map((e) => (e as MetricsParams).continual!.accuracies), ms.map((m) => m.continual!.accuracies));
-  assert.equal(history.filter((e) => e.type === 'checkpoint').length, 6);
+  // A checkpoint after every task of every method.
+  assert.equal(history.filter((e) => e.type === 'checkpoint').length, 10);
   await assert.rejects(client.conn.sendRequest(Methods.getArchitecture, { runId }), (e: any) => /continual-learning run/.test(e.message));
 
   // Firefly CL's last checkpoint (master network + masks) restores a learner that scores every task
   // exactly as the run reported after its last task.
   const store = new RunStore(path.join(work, '.growth-lab'));
   const ckpt = store.readCheckpoint(runId, 'task-0005.ckpt');
-  const meta = ckpt.meta.continual as { method: string; task: number; finished: string[]; fireflyCl: FireflyClState['meta'] };
+  const meta = ckpt.meta.continual as { method: string; task: number; finished: string[]; learner: FireflyClState['meta'] };
   assert.deepEqual([meta.method, meta.task, meta.finished], ['firefly-cl', 4, ['firefly-cl']]);
   const stream = await loadStream('split-mnist', { seed: 3, trainPerTask: small.trainPerTask, testPerTask: small.testPerTask });
   const executor = await OrtExecutor.create({ threads: 1 });
-  const ctx = { executor, features: 784, classes: 2, rng: new Rng(3), settings: { hidden: [64, 64], epochs: 1, batchSize: 32, learningRate: 0.002 } };
-  const restored = FireflyCl.restore(ctx, { meta: meta.fireflyCl, tensors: ckpt.tensors });
+  const ctx = { executor, features: 784, classes: 2, tasks: 5, rng: new Rng(3), settings: { hidden: [64, 64], epochs: 1, batchSize: 32, learningRate: 0.002, init: 'uniform' as const, optimizerState: 'keep' as const } };
+  const restored = FireflyCl.restore(ctx, { meta: meta.learner, tensors: ckpt.tensors });
   const scores: number[] = [];
   for (let t = 0; t < 5; t++) scores.push(await restored.evaluate(stream.tasks[t], t));
   assert.deepEqual(scores, fire[4].continual!.accuracies);
   assert.equal(restored.parameterCount(), fire[4].params);
 });
 
-test('an interrupted Firefly CL resumes from its checkpoint after the last finished task, bit for bit as an uninterrupted run', async () => {
-  const continual = { stream: 'split-mnist', methods: ['firefly-cl'], trainPerTask: 2500, testPerTask: 200, epochs: 2 };
-  const ref = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: 'cl-ref', seed: 6, continual } });
+/**
+ * Runs `continual` once without interruption, then again stopped inside task 3 and resumed: the
+ * resumed run must continue with the next task and report exactly what the uninterrupted one did.
+ */
+async function interruptAndResume(name: string, seed: number, continual: Record<string, unknown>): Promise<void> {
+  const ref = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: `${name}-ref`, seed, continual } });
   await client.until(() => client.statusOf(ref.runId, 'completed'), 180000, 'reference run');
   const reference = client.metrics.filter((m) => m.runId === ref.runId);
   assert.equal(reference.length, 5);
 
-  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: 'cl-cut', seed: 6, continual } });
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: `${name}-cut`, seed, continual } });
   // Pause as soon as task 2 (index 1) is reported: the run halts inside task 3; stop it there.
   await client.until(() => client.metrics.find((m) => m.runId === runId && m.task === 1), 120000, 'task 2 learnt');
   await client.conn.sendRequest(Methods.pauseExperiment, { runId });
@@ -93,10 +97,20 @@ test('an interrupted Firefly CL resumes from its checkpoint after the last finis
   const after = client.metrics.filter((m) => m.runId === runId).slice(done);
   assert.deepEqual(after.map((m) => m.task), Array.from({ length: 5 - done }, (_, i) => done + i), 'continues with the next task, not from task 1');
   const all = [...before, ...after];
-  const pick = (m: MetricsParams) => [m.task, m.step, m.params, m.continual!.accuracies, m.continual!.taskParameters, m.continual!.forgetting];
-  assert.deepEqual(all.map(pick), reference.map(pick), 'the same masks, weights and accuracies as without the interruption');
+  const pick = (m: MetricsParams) => [m.task, m.step, m.params, m.trainLoss, m.continual!.accuracies, m.continual!.taskParameters, m.continual!.forgetting];
+  assert.deepEqual(all.map(pick), reference.map(pick), 'the same weights, losses and accuracies as without the interruption');
   const status = client.statuses.filter((s) => s.runId === runId && s.status === 'completed').pop()!;
-  assert.match(status.message!, new RegExp(`firefly-cl continued after task ${done}`));
+  const method = (continual.methods as string[])[0];
+  assert.match(status.message!, new RegExp(`${method} continued after task ${done}`));
+}
+
+test('an interrupted Firefly CL resumes from its checkpoint after the last finished task, bit for bit as an uninterrupted run', async () => {
+  await interruptAndResume('cl', 6, { stream: 'split-mnist', methods: ['firefly-cl'], trainPerTask: 2500, testPerTask: 200, epochs: 2 });
+});
+
+test('an interrupted baseline resumes after its last finished task: EWC (trunk, Fisher anchors, the optimiser kept through the stream) and Progressive Networks (columns)', async () => {
+  await interruptAndResume('cl-ewc', 7, { stream: 'split-mnist', methods: ['ewc'], trainPerTask: 2500, testPerTask: 200, epochs: 2 });
+  await interruptAndResume('cl-pnn', 8, { stream: 'split-mnist', methods: ['progressive'], trainPerTask: 2500, testPerTask: 200, epochs: 2 });
 });
 
 test('grow requests on a continual run are refused by name; stop ends it between batches; resumeRun skips finished methods', async () => {
@@ -113,7 +127,8 @@ test('grow requests on a continual run are refused by name; stop ends it between
   await client.conn.sendRequest(Methods.resumeRun, { runId });
   await client.until(() => client.statuses.filter((s) => s.runId === runId && s.status === 'completed').length > 0, 120000, 'resumed run completes');
   const resumed = client.metrics.filter((m) => m.runId === runId).slice(before.length);
-  assert.deepEqual(resumed.map((m) => [m.continual!.method, m.task]), [0, 1, 2, 3, 4].map((t) => ['individual', t]), 'fine-tuning is not run again');
+  const individualDone = before.filter((m) => m.continual!.method === 'individual').length;
+  assert.deepEqual(resumed.map((m) => [m.continual!.method, m.task]), [0, 1, 2, 3, 4].slice(individualDone).map((t) => ['individual', t]), 'fine-tuning is not run again');
   const done = client.statuses.find((s) => s.runId === runId && s.status === 'completed')!;
   assert.match(done.message!, /already finished: finetune/);
   assert.equal(await client.shutdown(), 0);

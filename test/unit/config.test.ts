@@ -612,3 +612,16 @@ describe('fuzz', () => {
     );
   });
 });
+
+test('every example experiment in examples/ validates against the schema', async () => {
+  const fs = await import('fs');
+  const path = await import('path');
+  const dir = path.join(__dirname, '..', '..', 'examples');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.growth.json')).sort();
+  assert.ok(files.includes('split-mnist-cl-reference.growth.json'), files.join(', '));
+  for (const f of files) {
+    assert.doesNotThrow(() => resolveExperiment(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))), f);
+  }
+  const ref = resolveExperiment(JSON.parse(fs.readFileSync(path.join(dir, 'split-mnist-cl-reference.growth.json'), 'utf8'))).continual!;
+  assert.deepEqual([ref.hidden, ref.epochs, ref.batchSize, ref.learningRate, ref.init, ref.optimizerState], [[400, 400], 20, 128, 0.001, 'uniform', 'keep']);
+});

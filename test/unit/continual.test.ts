@@ -6,7 +6,10 @@ import {
   FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask,
   type ContinualTask, type FireflyClState, type LearnerContext, type TaskStream,
 } from '../../server/continual';
-import { evaluateOutputs, feedTensors, makeBuilder, tensor, type TaskSplit, type Tensors } from '../../server/continual/engineOps';
+import {
+  ceLoss, denseLayer, evaluateOutputs, feedTensors, makeBuilder, newOptimizerState, tensor, trainTensors, type TaskSplit, type Tensors,
+} from '../../server/continual/engineOps';
+import { add, matmul } from '../../server/engine';
 
 const F = 12;
 
@@ -29,7 +32,7 @@ function synthTask(seed: number, n: number): ContinualTask {
 
 async function context(seed = 3): Promise<LearnerContext> {
   const executor = await OrtExecutor.create({ threads: 1 });
-  return { executor, features: F, classes: 2, rng: new Rng(seed), settings: { hidden: [8, 8], epochs: 2, batchSize: 16, learningRate: 0.01 } };
+  return { executor, features: F, classes: 2, tasks: 2, rng: new Rng(seed), settings: { hidden: [8, 8], epochs: 2, batchSize: 16, learningRate: 0.01, init: 'uniform', optimizerState: 'keep' } };
 }
 
 test('accuracy matrix: average accuracy, forgetting and backward transfer on a hand-made matrix', () => {
@@ -142,6 +145,40 @@ test('Firefly CL: master network and masks round-trip through a checkpoint (Floa
   assert.deepEqual(await taskOutputs(g, ctx, tasks[0], 0), old0);
 });
 
+test('baselines round-trip through a checkpoint after a task and continue bit for bit (EWC with a kept optimiser, Progressive, Individual)', async () => {
+  const { makeLearner } = await import('../../server/continual');
+  const tasks = [synthTask(11, 64), synthTask(12, 64), synthTask(13, 64)];
+  const json = (st: { tensors: Record<string, Float32Array>; meta: unknown }) => ({
+    tensors: Object.fromEntries(Object.entries(st.tensors).map(([k, v]) => [k, new Float32Array(v.buffer.slice(0))])),
+    meta: JSON.parse(JSON.stringify(st.meta)),
+  });
+  for (const method of ['ewc', 'progressive', 'individual'] as const) {
+    const ctxA = { ...(await context(3)), tasks: 3 };
+    const a = makeLearner(method, ctxA, { fisherExamples: 16 });
+    for (let t = 0; t < 3; t++) await a.learnTask(tasks[t], t);
+    const ctxB = { ...(await context(3)), tasks: 3 };
+    const b = makeLearner(method, ctxB, { fisherExamples: 16 });
+    await b.learnTask(tasks[0], 0);
+    await b.learnTask(tasks[1], 1);
+    const saved = json(b.state());
+    const rngState = ctxB.rng.snapshot();
+    const ctxC = { ...(await context(99)), tasks: 3, rng: Rng.restore(rngState) };
+    const c = makeLearner(method, ctxC, { fisherExamples: 16 }, saved);
+    assert.equal(c.parameterCount(), b.parameterCount(), method);
+    await c.learnTask(tasks[2], 2);
+    for (let t = 0; t < 3; t++) assert.equal(await c.evaluate(tasks[t], t), await a.evaluate(tasks[t], t), `${method} task ${t}`);
+    assert.deepEqual(json(c.state()), json(a.state()), `${method}: the same tensors and bookkeeping as without the checkpoint`);
+  }
+  const ctx = { ...(await context(3)), tasks: 3 };
+  const e = makeLearner('ewc', ctx);
+  await e.learnTask(tasks[0], 0);
+  const st = json(e.state());
+  delete st.tensors.W1;
+  assert.throws(() => makeLearner('ewc', ctx, {}, st), /ewc checkpoint: tensor W1 is missing/);
+  assert.throws(() => makeLearner('finetune', { ...ctx, tasks: 4 }, {}, json(e.state())), /finetune checkpoint: its output layer has 6 units, the stream needs 8/);
+  assert.throws(() => makeLearner('progressive', ctx, {}, json(e.state())), /progressive checkpoint: not a columns state/);
+});
+
 test('runContinual: Firefly CL has no forgetting; fine-tuning runs through the same stream', async () => {
   const ctx = await context(7);
   const stream: TaskStream = { name: 'split-mnist', features: F, classesPerTask: 2, tasks: [synthTask(7, 96), synthTask(8, 96)] };
@@ -170,20 +207,114 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.deepEqual((await loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 3 })).tasks.map((t) => t.name), ['0/1', '2/3', '4/5']);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', colour: 1 }), /continual\.colour/);
   assert.equal(parseContinualConfig({ stream: 'permuted-mnist', tasks: 3 }).tasks, 3);
+  // The reference protocol's baseline: torch.nn.Linear's init and one Adam through the stream.
+  assert.deepEqual([c.init, c.optimizerState], ['uniform', 'keep']);
+  assert.throws(() => parseContinualConfig({ stream: 'split-mnist', init: 'xavier' }), /continual\.init/);
+  assert.throws(() => parseContinualConfig({ stream: 'split-mnist', optimizerState: 'sometimes' }), /continual\.optimizerState/);
 });
 
-test('EWC Fisher: mean of squared per-example gradients through the engine matches a hand computation', async () => {
-  const { squaredGradients, ceLoss } = await import('../../server/continual/engineOps');
-  const { matmul } = await import('../../server/engine');
+test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Linear); he-normal keeps zero biases', () => {
+  const { W, b } = denseLayer(new Rng(5), 'uniform', 400, 300);
+  const a = 1 / Math.sqrt(400);
+  assert.deepEqual([W.shape, b.shape], [[400, 300], [300]]);
+  for (const v of [...W.data, ...b.data]) assert.ok(Math.abs(v) <= a, `${v} outside ±${a}`);
+  const mean = W.data.reduce((s, v) => s + v, 0) / W.data.length;
+  const variance = W.data.reduce((s, v) => s + (v - mean) ** 2, 0) / W.data.length;
+  assert.ok(Math.abs(mean) < 0.01 * a, `mean ${mean}`);
+  assert.ok(Math.abs(variance / (a * a / 3) - 1) < 0.01, `variance ${variance} vs a²/3 = ${a * a / 3}`); // U(−a, a): a²/3
+  assert.ok(b.data.some((v) => v !== 0));
+  const he = denseLayer(new Rng(5), 'he-normal', 400, 300);
+  assert.ok(he.b.data.every((v) => v === 0));
+  const heVar = he.W.data.reduce((s, v) => s + v * v, 0) / he.W.data.length;
+  assert.ok(Math.abs(heVar / (2 / 400) - 1) < 0.02, `he-normal variance ${heVar}`);
+});
+
+/** A linear 2-class model W [F, 2], c [2] trained on a synthetic task through trainTensors. */
+async function trainLinear(params: Tensors, wrt: string[], task: ContinualTask, epochs: number, rng: Rng, state?: ReturnType<typeof newOptimizerState>) {
+  const executor = await OrtExecutor.create({ threads: 1 });
+  await trainTensors(executor, params, wrt, task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))),
+    { epochs, batchSize: 16, learningRate: 0.01, rng, state });
+}
+
+function linearParams(): Tensors {
+  const { W, b } = denseLayer(new Rng(9), 'uniform', F, 2);
+  return { W, c: b };
+}
+
+test('one optimiser through the stream: two calls with a kept state equal one call of both epochs, bit for bit', async () => {
+  const task = synthTask(21, 80);
+  const once = linearParams();
+  await trainLinear(once, ['W', 'c'], task, 2, new Rng(4));
+  const kept = linearParams();
+  const rng = new Rng(4);
+  const state = newOptimizerState();
+  await trainLinear(kept, ['W', 'c'], task, 1, rng, state);
+  assert.deepEqual(state.steps, { W: 5, c: 5 }); // 80 examples in batches of 16
+  assert.deepEqual(Object.keys(state.slots).sort(), ['m:W', 'm:c', 'v:W', 'v:c']);
+  await trainLinear(kept, ['W', 'c'], task, 1, rng, state);
+  assert.deepEqual([...kept.W.data], [...once.W.data]);
+  assert.deepEqual([...kept.c.data], [...once.c.data]);
+  // A fresh optimiser for the second call (optimizerState "reset") lands elsewhere.
+  const reset = linearParams();
+  const rng2 = new Rng(4);
+  await trainLinear(reset, ['W', 'c'], task, 1, rng2);
+  await trainLinear(reset, ['W', 'c'], task, 1, rng2);
+  assert.notDeepEqual([...reset.W.data], [...once.W.data]);
+});
+
+test('a kept optimiser starts a parameter it has not seen at step 1 (its first Adam step moves each weight by lr)', async () => {
+  const task = synthTask(22, 16); // one batch
+  const p = linearParams();
+  const state = newOptimizerState();
+  await trainLinear(p, ['W'], task, 3, new Rng(1), state);
+  const c0 = Float32Array.from(p.c.data);
+  await trainLinear(p, ['W', 'c'], task, 1, new Rng(1), state);
+  assert.deepEqual(state.steps, { W: 4, c: 1 });
+  // Adam at t = 1: m̂ = g, v̂ = g², so the step is lr · g / (|g| + ε) ≈ lr for every element with g ≠ 0.
+  for (let k = 0; k < 2; k++) assert.ok(Math.abs(Math.abs(p.c.data[k] - c0[k]) - 0.01) < 1e-5, `c[${k}] moved ${p.c.data[k] - c0[k]}`);
+  await assert.rejects(trainLinear({ W: tensor([F, 3]), c: tensor([3]) }, ['W', 'c'], task, 1, new Rng(1), state),
+    /kept optimiser slot m of W is \[12, 2\], the tensor is \[12, 3\]/);
+});
+
+test('EWC Fisher through the engine: exact (expectation over the model\'s predictions) and empirical, against hand computations', async () => {
+  const { fisherDiagonal } = await import('../../server/continual/engineOps');
   const ctx = await context();
-  const W = tensor([F, 2]);
-  // W = 0: p = (1/2, 1/2); ∂L/∂W[k, c] = x_k (p_c − y_c) = ±x_k / 2, squared x_k² / 4.
-  const split: TaskSplit = { x: Float32Array.from({ length: 2 * F }, (_, i) => (i % F) - 3 + (i >= F ? 1 : 0)), y: Int32Array.of(0, 1), n: 2 };
-  const fisher = await squaredGradients(ctx.executor, { W }, ['W'], split, F, 2, (b) => ceLoss(b, matmul(b.x, b.t('W'))), 2);
+  const split: TaskSplit = { x: Float32Array.from({ length: 2 * F }, (_, i) => ((i % F) - 3 + (i >= F ? 1 : 0)) / 4), y: Int32Array.of(0, 1), n: 2 };
+  // W = 0: p = (1/2, 1/2); ∂L/∂W[k, c] = x_k (p_c − y_c) = ±x_k / 2 for either label, squared x_k² / 4.
+  const zero = await fisherDiagonal(ctx.executor, { W: tensor([F, 2]) }, ['W'], split, F, 2, (b) => matmul(b.x, b.t('W')), 2);
   for (let k = 0; k < F; k++) {
     const want = ((split.x[k] ** 2) / 4 + (split.x[F + k] ** 2) / 4) / 2;
-    for (let c = 0; c < 2; c++) assert.ok(Math.abs(fisher.W.data[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${fisher.W.data[k * 2 + c]} vs ${want}`);
+    for (let c = 0; c < 2; c++) assert.ok(Math.abs(zero.W.data[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${zero.W.data[k * 2 + c]} vs ${want}`);
   }
+  // W ≠ 0, two classes, example i with p_i = softmax(x_i W): the exact Fisher of W[k, c] is
+  // Σ_c' p_c' x_k² (p_c − [c = c'])² = x_k² p_0 p_1; the empirical one x_k² (1 − p_y)².
+  const W = tensor([F, 2], Float32Array.from({ length: 2 * F }, (_, i) => ((i * 5) % 7) / 7 - 0.4));
+  const p1 = (i: number) => {
+    let z0 = 0;
+    let z1 = 0;
+    for (let k = 0; k < F; k++) {
+      z0 += split.x[i * F + k] * W.data[k * 2];
+      z1 += split.x[i * F + k] * W.data[k * 2 + 1];
+    }
+    return 1 / (1 + Math.exp(z0 - z1));
+  };
+  const exact = await fisherDiagonal(ctx.executor, { W }, ['W'], split, F, 2, (b) => matmul(b.x, b.t('W')), 2);
+  const empirical = await fisherDiagonal(ctx.executor, { W }, ['W'], split, F, 2, (b) => matmul(b.x, b.t('W')), 2, 'empirical');
+  for (let k = 0; k < F; k++) {
+    let wantExact = 0;
+    let wantEmpirical = 0;
+    for (let i = 0; i < 2; i++) {
+      const p = p1(i);
+      const py = split.y[i] === 1 ? p : 1 - p;
+      wantExact += (split.x[i * F + k] ** 2 * p * (1 - p)) / 2;
+      wantEmpirical += (split.x[i * F + k] ** 2 * (1 - py) ** 2) / 2;
+    }
+    for (let c = 0; c < 2; c++) {
+      assert.ok(Math.abs(exact.W.data[k * 2 + c] - wantExact) < 1e-5 * Math.max(1, wantExact), `exact F[${k},${c}] ${exact.W.data[k * 2 + c]} vs ${wantExact}`);
+      assert.ok(Math.abs(empirical.W.data[k * 2 + c] - wantEmpirical) < 1e-5 * Math.max(1, wantEmpirical), `empirical F[${k},${c}] ${empirical.W.data[k * 2 + c]} vs ${wantEmpirical}`);
+    }
+  }
+  assert.ok(exact.W.data.some((v, i) => Math.abs(v - empirical.W.data[i]) > 1e-3), 'the two Fishers differ away from W = 0');
 });
 
 test('custom stream: one csv dataset per task; dataset follows the stream; mismatched features are named', async () => {
