@@ -264,8 +264,8 @@ export function ceLoss(b: Builder, logits: Value): Value {
  * time (batch size 1), averaged over the first `maxExamples`:
  * - `exact`: Σ_c p(c|x) (∂ log p(c|x)/∂θ)², the expectation over the model's own predictive
  *   distribution (the Fisher of Kirkpatrick et al. 2017; "EXACT" in van de Ven's ICLR 2025 blog post);
- * - `empirical`: (∂ log p(y|x)/∂θ)² at the true label y only; for a well-fit model it is about
- *   (1 − p_y)/p_y times the exact one, so the same λ regularises far less.
+ * - `empirical`: (∂ log p(y|x)/∂θ)² at the true label y only; with two classes it is (1 − p_y)/p_y
+ *   times the exact one per example, so on a well-fit task the same λ regularises far less.
  */
 export async function fisherDiagonal(
   executor: Executor, params: Tensors, wrt: string[], split: TaskSplit, features: number, classes: number,
