@@ -15,6 +15,9 @@
  * (β 0.9/0.999, lr 0.001, batch 128) created once and kept through the stream, torch.nn.Linear's
  * uniform initialisation, ~2,000 iterations per task (here 20 epochs: 1,760–1,980 iterations).
  * Firefly CL starts from its own 32-32 network and grows (server/continual/fireflyCl.ts).
+ * `--iterations N` trains the baselines exactly N full minibatches per task (reshuffled each pass, the
+ * last incomplete batch dropped, as the reference's DataLoader) instead of epochs; `--adam-epsilon E`
+ * sets Adam's ε for every method (ours 1e-7, torch's 1e-8).
  * `--train` / `--test` cut each task to a seeded subset for quicker runs.
  */
 import { OrtExecutor } from '../server/engine';
@@ -53,7 +56,11 @@ async function main(): Promise<void> {
   if (init !== 'uniform' && init !== 'he-normal') throw new Error(`--init: ${init} is not uniform or he-normal`);
   const optimizerState = arg('optimizer-state', 'keep');
   if (optimizerState !== 'keep' && optimizerState !== 'reset') throw new Error(`--optimizer-state: ${optimizerState} is not keep or reset`);
-  const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState } as const;
+  const iterations = process.argv.includes('--iterations') ? Number(arg('iterations', '')) : undefined;
+  if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0)) throw new Error('--iterations: a positive integer (minibatches per task for the baselines)');
+  const adamEpsilon = process.argv.includes('--adam-epsilon') ? Number(arg('adam-epsilon', '')) : undefined;
+  if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new Error('--adam-epsilon: a positive number');
+  const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState, iterations, adamEpsilon } as const;
   const results = new Map<string, ContinualResult[]>();
   const fireflyLogs: FireflyCl['log'][] = [];
   for (let s = 0; s < seeds; s++) {
@@ -80,7 +87,8 @@ async function main(): Promise<void> {
   const out = {
     command: `npm run repro:cl -- --stream ${streamName} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}`
       + ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}`
-      + ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}`,
+      + ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}`
+      + (iterations !== undefined ? ` --iterations ${iterations}` : '') + (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : ''),
     stream: streamName,
     settings: { ...settings, trainPerTask, testPerTask, seeds: Array.from({ length: seeds }, (_, s) => firstSeed + s), ewcLambda },
     units: 'accuracy, forgetting and backward transfer in points (%); forgetting per task = best earlier accuracy − final; seconds of wall time per run',

@@ -129,6 +129,11 @@ export interface TrainOptions extends TrainHooks {
   epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings;
   /** The optimiser to continue (read at the start, updated after every step); absent: a fresh one. */
   state?: OptimizerState;
+  /**
+   * Train for exactly this many minibatches instead of `epochs` passes: full batches only, reshuffled
+   * after every pass (a torch DataLoader with drop_last, as the reference code's 2,000 iterations).
+   */
+  iterations?: number;
 }
 
 /**
@@ -140,7 +145,10 @@ export async function trainTensors(
   executor: Executor, params: Tensors, wrt: string[], split: TaskSplit, features: number, classes: number,
   loss: (b: Builder) => Value, opts: TrainOptions,
 ): Promise<number> {
-  if (wrt.length === 0 || opts.epochs <= 0) return NaN;
+  if (wrt.length === 0 || (opts.iterations === undefined ? opts.epochs <= 0 : opts.iterations <= 0)) return NaN;
+  if (opts.iterations !== undefined && split.n < opts.batchSize) {
+    throw new Error(`trainTensors: ${split.n} examples make no full batch of ${opts.batchSize} (iterations drop the last incomplete batch)`);
+  }
   const o = opts.optimizer ?? ADAM;
   for (const n of wrt) for (const s of optimizerSlots(o)) {
     const kept = opts.state?.slots[`${s}:${n}`];
@@ -172,12 +180,17 @@ export async function trainTensors(
   const c = await executor.compile(b.g, outputs);
   let last = NaN;
   try {
-    for (let e = 0; e < opts.epochs; e++) {
+    const byIterations = opts.iterations !== undefined;
+    // Examples a pass covers: all (epochs), or the full batches only (iterations, drop_last).
+    const passEnd = byIterations ? split.n - (split.n % opts.batchSize) : split.n;
+    let taken = 0;
+    for (let e = 0; byIterations ? taken < opts.iterations! : e < opts.epochs; e++) {
       const order = opts.rng.permutation(split.n);
       let sum = 0;
       let count = 0;
-      for (let from = 0; from < split.n; from += opts.batchSize) {
+      for (let from = 0; from < passEnd && !(byIterations && taken >= opts.iterations!); from += opts.batchSize) {
         if (opts.control && (await opts.control())) throw new ContinualStopped();
+        taken++;
         const to = Math.min(split.n, from + opts.batchSize);
         const batch = batchOf(split, order, from, to, features, classes);
         const feeds = feedTensors(b.g, params);

@@ -1,6 +1,6 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
-import type { LayerInit, TrainHooks, TrainOptions } from './engineOps';
+import { ADAM, type LayerInit, type TrainHooks, type TrainOptions } from './engineOps';
 import type { LearnerState } from './learnerState';
 import type { ContinualTask } from './streams';
 
@@ -14,6 +14,10 @@ export interface ContinualSettings {
   init: LayerInit;
   /** Fine-tuning and EWC: one optimiser through the whole stream (`keep`) or a fresh one per task. */
   optimizerState: 'keep' | 'reset';
+  /** The baselines train this many minibatches per task instead of `epochs` (Firefly CL's phases keep epochs). */
+  iterations?: number;
+  /** Adam's ε for every method (default ADAM's 1e-7; torch's is 1e-8). */
+  adamEpsilon?: number;
 }
 
 /** A continual learner: learns tasks in order; evaluates any task learned so far through its own head. */
@@ -46,5 +50,14 @@ export interface LearnerContext {
 /** A learner's training options: the experiment's settings, its random stream and the run's hooks; `o` overrides. */
 export function trainingOptions(ctx: LearnerContext, o: Partial<Pick<TrainOptions, 'epochs' | 'learningRate'>> = {}): TrainOptions {
   const s = ctx.settings;
-  return { epochs: o.epochs ?? s.epochs, batchSize: s.batchSize, learningRate: o.learningRate ?? s.learningRate, rng: ctx.rng, ...ctx.hooks };
+  return {
+    epochs: o.epochs ?? s.epochs,
+    // A learner that names its epochs (Firefly CL's phases) trains that many passes, never `iterations`.
+    iterations: o.epochs === undefined ? s.iterations : undefined,
+    batchSize: s.batchSize,
+    learningRate: o.learningRate ?? s.learningRate,
+    optimizer: s.adamEpsilon === undefined ? undefined : { ...ADAM, epsilon: s.adamEpsilon },
+    rng: ctx.rng,
+    ...ctx.hooks,
+  };
 }

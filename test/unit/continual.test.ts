@@ -262,6 +262,25 @@ test('one optimiser through the stream: two calls with a kept state equal one ca
   assert.notDeepEqual([...reset.W.data], [...once.W.data]);
 });
 
+test('iterations: exactly that many full minibatches, reshuffled after each pass, the last incomplete batch dropped', async () => {
+  const task = synthTask(23, 40); // 40 examples, batches of 16: 2 full batches per pass
+  const state = newOptimizerState();
+  const executor = await OrtExecutor.create({ threads: 1 });
+  const p = linearParams();
+  const rng = new Rng(8);
+  const losses: number[] = [];
+  await trainTensors(executor, p, ['W', 'c'], task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))),
+    { epochs: 99, iterations: 5, batchSize: 16, learningRate: 0.01, rng, state, onEpochLoss: (l) => losses.push(l) });
+  assert.deepEqual(state.steps, { W: 5, c: 5 });
+  assert.equal(losses.length, 3, 'passes of 2, 2 and 1 batches');
+  // Three permutations drawn, one per pass: the next draw equals a fresh stream's fourth.
+  const ref = new Rng(8);
+  for (let k = 0; k < 3; k++) ref.permutation(40);
+  assert.deepEqual([...rng.permutation(40)], [...ref.permutation(40)]);
+  await assert.rejects(trainTensors(executor, linearParams(), ['W'], synthTask(24, 10).train, F, 2, (b) => ceLoss(b, matmul(b.x, b.t('W'))),
+    { epochs: 1, iterations: 3, batchSize: 16, learningRate: 0.01, rng: new Rng(1) }), /10 examples make no full batch of 16/);
+});
+
 test('a kept optimiser starts a parameter it has not seen at step 1 (its first Adam step moves each weight by lr)', async () => {
   const task = synthTask(22, 16); // one batch
   const p = linearParams();
