@@ -76,6 +76,8 @@ interface SharedTrunkMeta {
 export class SharedTrunk implements ContinualLearner {
   readonly method: string;
   readonly params: Tensors = {};
+  /** The trunk's tensors (W0, b0, …); with the output layer V, c they are what trains and what EWC anchors. */
+  private readonly trunk: string[];
   private readonly shared: string[];
   private anchors = 0;
   private learned = 0;
@@ -85,22 +87,23 @@ export class SharedTrunk implements ContinualLearner {
   constructor(private readonly ctx: LearnerContext, private readonly ewc?: { lambda: number; fisherExamples: number }, from?: LearnerState) {
     this.method = ewc ? 'ewc' : 'finetune';
     const H = ctx.settings.hidden;
-    this.shared = [...H.flatMap((_, l) => [`W${l}`, `b${l}`]), 'V', 'c'];
+    const units = ctx.tasks * ctx.classes;
+    let kept: OptimizerState | undefined;
     if (from) {
       const m = stateMeta<SharedTrunkMeta>(this.method, from, 'shared-trunk');
       Object.assign(this.params, unpackTensors(this.method, from, m.shapes));
-      for (const n of this.shared) if (!this.params[n]) throw new Error(`${this.method} checkpoint: tensor ${n} is missing`);
-      const V = this.params.V.shape;
-      if (V[1] !== ctx.tasks * ctx.classes) throw new Error(`${this.method} checkpoint: its output layer has ${V[1]} units, the stream needs ${ctx.tasks * ctx.classes}`);
+      this.trunk = H.flatMap((_, l) => [`W${l}`, `b${l}`]);
+      for (const n of [...this.trunk, 'V', 'c']) if (!this.params[n]) throw new Error(`${this.method} checkpoint: tensor ${n} is missing`);
+      if (this.params.V.shape[1] !== units) throw new Error(`${this.method} checkpoint: its output layer has ${this.params.V.shape[1]} units, the stream needs ${units}`);
       this.anchors = m.anchors;
       this.learned = m.learned;
-      this.optimizer = unpackOptimizer(this.method, from, m.optimizerShapes, m.optimizerSteps);
-      if (ctx.settings.optimizerState === 'keep' && !this.optimizer) this.optimizer = newOptimizerState();
-      return;
+      kept = unpackOptimizer(this.method, from, m.optimizerShapes, m.optimizerSteps);
+    } else {
+      this.trunk = mlpTensors(ctx, '', this.params);
+      addDense(ctx, this.params, 'V', 'c', H[H.length - 1], units, 0.5);
     }
-    if (ctx.settings.optimizerState === 'keep') this.optimizer = newOptimizerState();
-    mlpTensors(ctx, '', this.params);
-    addDense(ctx, this.params, 'V', 'c', H[H.length - 1], ctx.tasks * ctx.classes, 0.5);
+    this.shared = [...this.trunk, 'V', 'c'];
+    if (ctx.settings.optimizerState === 'keep') this.optimizer = kept ?? newOptimizerState();
   }
 
   state(): LearnerState<SharedTrunkMeta> {
@@ -151,11 +154,11 @@ export class SharedTrunk implements ContinualLearner {
   parameterCount(): number {
     // The trunk and the heads of the tasks learned so far (later tasks' units are not used yet). The
     // Fisher and anchor copies EWC keeps are memory, not model parameters.
-    return count(this.params, this.shared.slice(0, -2)) + this.learned * this.headParameters();
+    return count(this.params, this.trunk) + this.learned * this.headParameters();
   }
 
   taskParameterCount(t: number): number {
-    return count(this.params, this.shared.slice(0, -2)) + this.headParameters();
+    return count(this.params, this.trunk) + this.headParameters();
   }
 }
 

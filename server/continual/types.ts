@@ -30,7 +30,7 @@ export interface ContinualLearner {
   parameterCount(): number;
   /** Parameters task t uses (reachable through its mask / column, plus its head). */
   taskParameterCount(t: number): number;
-  /** Everything needed to continue after the tasks learnt so far (a checkpoint; restoreLearner reads it). */
+  /** Everything needed to continue after the tasks learnt so far (a checkpoint; makeLearner continues from it). */
   state(): LearnerState;
 }
 

@@ -8,12 +8,14 @@ import { monitorCsp, monitorHtml, nonceFrom } from '../../extension/monitorHtml'
 
 const RUN = '20261123-104512-mnist-a1b2';
 
+/** The validated copy of a message the validator must accept. */
+function ok(m: unknown) {
+  const v = validateWebviewMessage(m);
+  assert.ok(v.ok, JSON.stringify(v));
+  return v.message;
+}
+
 test('validateWebviewMessage accepts the protocol\'s messages and returns clean copies', () => {
-  const ok = (m: unknown) => {
-    const v = validateWebviewMessage(m);
-    assert.ok(v.ok, JSON.stringify(v));
-    return v.message;
-  };
   assert.deepEqual(ok({ type: 'ready' }), { type: 'ready' });
   assert.deepEqual(ok({ type: 'ready', state: { runId: RUN, extra: 1 } }), { type: 'ready', state: { runId: RUN } });
   assert.deepEqual(ok({ type: 'ready', state: null }), { type: 'ready' });
@@ -305,11 +307,6 @@ test('with growthLab.review = ask, Grow now is handed to the proposal flow inste
 const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 test('validateWebviewMessage: viewport, exportSeries and exportChart accepted as clean copies', () => {
-  const ok = (m: unknown) => {
-    const v = validateWebviewMessage(m);
-    assert.ok(v.ok, JSON.stringify(v));
-    return v.message;
-  };
   const vp = { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss', 'trainLoss'], xAxis: 'flops', xMin: 10, xMax: 2e6, pixels: 640, smoothing: 0.6, seq: 3, evil: 1 };
   assert.deepEqual(ok(vp), { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss'], xAxis: 'flops', xMin: 10, xMax: 2e6, pixels: 640, smoothing: 0.6, seq: 3 });
   assert.deepEqual(ok({ ...vp, xMin: undefined, xMax: null }), { type: 'viewport', runId: RUN, chart: 'loss', series: ['trainLoss', 'testLoss'], xAxis: 'flops', pixels: 640, smoothing: 0.6, seq: 3 });

@@ -14,10 +14,10 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import type { StateStore } from '../../extension/compareRuns';
-import type { RequestTypes, RunEvent, RunStatus, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
+import type { RequestTypes, RunEvent, RunStatus, RunSummary } from '../../server/protocol';
 import { stepChartA11yData, summarizeChart } from '../../webview/chartSummary';
 import { RunModel } from '../../webview/runModel';
-import { until, frames, openPage, postToPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
+import { ExtensionBridge, until, frames, openPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES, type TestTheme } from './themes';
 
 const grown = readEvents('grown-run');
@@ -55,21 +55,18 @@ class Memento implements StateStore {
   update(key: string, value: unknown): Promise<void> { this.data.set(key, JSON.stringify(value)); return Promise.resolve(); }
 }
 
-class FakeExtension {
-  page!: Page;
-  readonly fromWebview: WebviewToExtensionMessage[] = [];
+class FakeExtension extends ExtensionBridge {
   readonly histories = new Map<string, RunEvent[]>();
   readonly memento = new Memento();
-  controller: MonitorController;
-  private chain: Promise<unknown> = Promise.resolve();
 
   constructor() {
+    super();
     this.controller = this.newController();
   }
 
   newController(): MonitorController {
     const host: MonitorHost = {
-      post: (msg) => (this.chain = this.chain.then(() => postToPage(this.page, msg)).catch(() => undefined)),
+      post: (msg) => this.post(msg),
       request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
         const runId = (params as { runId?: string } | undefined)?.runId;
         if (method === 'growthLab/listRuns') return [...this.histories.values()].map(summaryOf) as never;
@@ -91,18 +88,12 @@ class FakeExtension {
     return new MonitorController(host, GROWN);
   }
 
-  onPosted(raw: unknown): void {
-    this.fromWebview.push(raw as WebviewToExtensionMessage);
-    if ((raw as { type?: unknown }).type === 'ready') this.controller.reset();
-    void this.controller.onMessage(raw);
-  }
-
-  async settle(page: Page = this.page): Promise<void> {
+  /** Three rounds: answers to the page's requests post more messages after the first ones land. */
+  override async settle(page: Page = this.page): Promise<void> {
     for (let i = 0; i < 3; i++) {
-      await this.chain;
+      await super.settle(page);
       await new Promise((r) => setTimeout(r, 20));
     }
-    await frames(page, 2);
   }
 }
 

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { monitorHtml, nonceFrom } from '../../extension/monitorHtml';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
-import type { RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
+import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
 import type { TestTheme } from './themes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -191,6 +191,34 @@ export async function frames(page: Page, n = 2): Promise<void> {
 /** Posts a message to the page as the extension does (window message event). */
 export async function postToPage(page: Page, msg: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
+}
+
+/**
+ * The extension side of a monitor test: a real MonitorController (set by the subclass) whose messages
+ * reach the page in order, and the page's messages handed back to it as MonitorManager does.
+ */
+export class ExtensionBridge {
+  page!: Page;
+  controller!: MonitorController;
+  readonly fromWebview: WebviewToExtensionMessage[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** MonitorHost.post: after the messages before it (a failure, e.g. a closing page, is dropped). */
+  protected post(msg: unknown, send: (page: Page, msg: unknown) => Promise<unknown> = postToPage): Promise<unknown> {
+    return (this.chain = this.chain.then(() => send(this.page, msg)).catch(() => undefined));
+  }
+
+  onPosted(raw: unknown): void {
+    this.fromWebview.push(raw as WebviewToExtensionMessage);
+    if ((raw as { type?: unknown }).type === 'ready') this.controller.reset(); // as MonitorManager does
+    void this.controller.onMessage(raw);
+  }
+
+  /** The messages posted so far have reached the page and it has drawn. */
+  async settle(page: Page = this.page): Promise<void> {
+    await this.chain;
+    await frames(page, 2);
+  }
 }
 
 /** Resolves with f()'s first truthy value, polling every 25 ms; fails naming `what` after `ms`. */

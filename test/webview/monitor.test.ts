@@ -18,9 +18,8 @@ import type {
   RunEvent,
   RunStatus,
   RunSummary,
-  WebviewToExtensionMessage,
 } from '../../server/protocol';
-import { until, frames, openPage, postToPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
+import { ExtensionBridge, until, frames, openPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 
 const grown = readEvents('grown-run');
@@ -60,21 +59,18 @@ function summaryOf(events: RunEvent[], status?: RunStatus): RunSummary {
 }
 
 /** The extension side: the real MonitorController, a fake backend answering from the fixtures. */
-class FakeExtension {
-  page!: Page;
-  readonly fromWebview: WebviewToExtensionMessage[] = [];
+class FakeExtension extends ExtensionBridge {
   readonly requests: { method: string; params: unknown }[] = [];
   readonly notices: { level: string; message: string }[] = [];
   starts = 0;
   readonly histories = new Map<string, RunEvent[]>();
   statusOf = new Map<string, RunStatus>();
   growDelayMs = 0;
-  readonly controller: MonitorController;
-  private chain: Promise<unknown> = Promise.resolve();
 
   constructor() {
+    super();
     const host: MonitorHost = {
-      post: (msg) => (this.chain = this.chain.then(() => postToPage(this.page, msg)).catch(() => undefined)),
+      post: (msg) => this.post(msg),
       request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
         this.requests.push({ method, params });
         return (await this.answer(method, params)) as RequestTypes[M][1];
@@ -88,12 +84,6 @@ class FakeExtension {
       errorText: (err) => String((err as Error)?.message ?? err),
     };
     this.controller = new MonitorController(host);
-  }
-
-  onPosted(raw: unknown): void {
-    this.fromWebview.push(raw as WebviewToExtensionMessage);
-    if ((raw as { type?: unknown }).type === 'ready') this.controller.reset(); // as MonitorManager does
-    void this.controller.onMessage(raw);
   }
 
   private async answer(method: string, params: unknown): Promise<unknown> {
@@ -134,10 +124,6 @@ class FakeExtension {
     this.controller.onRunEvent(e);
   }
 
-  async settle(page: Page = this.page): Promise<void> {
-    await this.chain;
-    await frames(page, 2);
-  }
 }
 
 let browser: Browser;

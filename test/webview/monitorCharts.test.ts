@@ -15,9 +15,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost, type SaveFileRequest } from '../../extension/monitorController';
-import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
+import type { RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
 import { emaSmooth } from '../../webview/smoothing';
-import { until as untilMs, frames, openPage, postToPage, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
+import { ExtensionBridge, until as untilMs, frames, openPage, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> => untilMs(what, f, ms);
 import { THEMES } from './themes';
@@ -39,19 +39,16 @@ function summary(): RunSummary {
   };
 }
 
-class FakeExtension {
-  page!: Page;
-  readonly fromWebview: WebviewToExtensionMessage[] = [];
+class FakeExtension extends ExtensionBridge {
   readonly saved: SaveFileRequest[] = [];
-  readonly controller: MonitorController;
-  private chain: Promise<unknown> = Promise.resolve();
 
   constructor() {
+    super();
     const host: MonitorHost = {
       // Histories go over as JSON text (fast to hand to the page); chartData keeps its Float64Arrays.
-      post: (msg) => (this.chain = this.chain.then(() => (msg.type === 'history' || msg.type === 'events'
-        ? this.page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg))
-        : postToPage(this.page, msg))).catch(() => undefined)),
+      post: (msg) => (msg.type === 'history' || msg.type === 'events'
+        ? this.post(msg, (page) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)))
+        : this.post(msg)),
       request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
         if (method === 'growthLab/listRuns') return [summary(), { ...summary(), runId: BASELINE, name: 'fashion-baseline', startedAt: '2026-11-23T11:00:00.000Z', growSteps: 0 }] as RequestTypes[M][1];
         if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN) return run.events.slice() as RequestTypes[M][1];
@@ -73,16 +70,6 @@ class FakeExtension {
     this.controller = new MonitorController(host);
   }
 
-  onPosted(raw: unknown): void {
-    this.fromWebview.push(raw as WebviewToExtensionMessage);
-    if ((raw as { type?: unknown }).type === 'ready') this.controller.reset();
-    void this.controller.onMessage(raw);
-  }
-
-  async settle(): Promise<void> {
-    await this.chain;
-    await frames(this.page, 2);
-  }
 }
 
 interface ChartState {
