@@ -5,15 +5,17 @@
  * in points, backward transfer, parameters, wall time per method; means over the seeds, with the
  * per-seed values) and each method's accuracy matrix for the first seed.
  *
- *   npm run repro:cl [-- --stream split-mnist --train 100000 --test 100000 --epochs 20 --batch 128
- *                        --lr 0.001 --hidden 400,400 --init uniform --optimizer-state keep
+ *   npm run repro:cl [-- --stream split-mnist --class-order shuffled --train 100000 --test 100000
+ *                        --epochs 20 --batch 128 --lr 0.001 --hidden 400,400 --init uniform --optimizer-state keep
  *                        --seeds 3 --seed 1 --methods a,b --ewc-lambda 1e5 --threads 2]
  *
  * The defaults are the split-MNIST protocol of van de Ven & Tolias (2018, 2019; their
  * continual-learning code's defaults), which the usual fine-tuning lower bound comes from: every
  * training and test image of each task, MLPs with two hidden layers of 400 ReLU units, Adam
  * (β 0.9/0.999, lr 0.001, batch 128) created once and kept through the stream, torch.nn.Linear's
- * uniform initialisation, ~2,000 iterations per task (here 20 epochs: 1,760–1,980 iterations).
+ * uniform initialisation, ~2,000 iterations per task (here 20 epochs: 1,760–1,980 iterations), and a
+ * new assignment of digits to tasks for every seed (their data/load.py permutes the class labels with
+ * the seed; `--class-order ordered` keeps 0/1, 2/3, …).
  * Firefly CL starts from its own 32-32 network and grows (server/continual/fireflyCl.ts).
  * `--iterations N` trains the baselines exactly N full minibatches per task (reshuffled each pass, the
  * last incomplete batch dropped, as the reference's DataLoader) instead of epochs; `--adam-epsilon E`
@@ -60,12 +62,18 @@ async function main(): Promise<void> {
   if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0)) throw new Error('--iterations: a positive integer (minibatches per task for the baselines)');
   const adamEpsilon = process.argv.includes('--adam-epsilon') ? Number(arg('adam-epsilon', '')) : undefined;
   if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new Error('--adam-epsilon: a positive number');
+  const classOrder = arg('class-order', 'shuffled');
+  if (classOrder !== 'ordered' && classOrder !== 'shuffled') throw new Error(`--class-order: ${classOrder} is not ordered or shuffled`);
   const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState, iterations, adamEpsilon } as const;
   const results = new Map<string, ContinualResult[]>();
   const fireflyLogs: FireflyCl['log'][] = [];
+  /** Each seed's tasks (its digit pairs). */
+  const taskNames: string[][] = [];
   for (let s = 0; s < seeds; s++) {
     const seed = firstSeed + s;
-    const stream = await loadStream(streamName, { seed, trainPerTask, testPerTask });
+    const stream = await loadStream(streamName, { seed, trainPerTask, testPerTask, classOrder });
+    taskNames.push(stream.tasks.map((t) => t.name));
+    process.stderr.write(`seed ${seed} tasks: ${stream.tasks.map((t) => t.name).join(', ')}\n`);
     for (const m of methods) {
       const learner = makeLearner(m, { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: new Rng(seed), settings }, { ewcLambda });
       const r = await runContinual(learner, stream);
@@ -85,12 +93,13 @@ async function main(): Promise<void> {
     perSeed: rs.map((r) => ({ averageAccuracy: pts(r.averageAccuracy), forgetting: pts(r.forgetting), parameters: r.parameters, taskParameters: r.taskParameters, seconds: round2(r.seconds) })),
   }));
   const out = {
-    command: `npm run repro:cl -- --stream ${streamName} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}`
+    command: `npm run repro:cl -- --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}`
       + ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}`
       + ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}`
       + (iterations !== undefined ? ` --iterations ${iterations}` : '') + (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : ''),
     stream: streamName,
-    settings: { ...settings, trainPerTask, testPerTask, seeds: Array.from({ length: seeds }, (_, s) => firstSeed + s), ewcLambda },
+    settings: { ...settings, classOrder, trainPerTask, testPerTask, seeds: Array.from({ length: seeds }, (_, s) => firstSeed + s), ewcLambda },
+    tasks: taskNames,
     units: 'accuracy, forgetting and backward transfer in points (%); forgetting per task = best earlier accuracy − final; seconds of wall time per run',
     table,
     fireflyCl: fireflyLogs.map((log) => log.map((l) => ({ ...l, trainAccuracy: pts(l.trainAccuracy) }))),

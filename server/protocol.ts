@@ -159,6 +159,8 @@ export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permu
 export type ContinualMethodName = 'firefly-cl' | 'finetune' | 'ewc' | 'progressive' | 'individual';
 /** uniform: U(±1/√fan-in) weights and biases (torch.nn.Linear's default); he-normal: N(0, 2/fan-in), zero biases. */
 export type ContinualLayerInit = 'uniform' | 'he-normal';
+/** Split streams: classes paired in order ({0,1}, {2,3}, …) or by a permutation drawn from the seed. */
+export type SplitClassOrder = 'ordered' | 'shuffled';
 
 /** Firefly CL's settings (Firefly Appendix A); absent fields keep FIREFLY_CL_DEFAULTS. */
 export interface FireflyClSettings {
@@ -185,6 +187,8 @@ export interface ContinualConfig {
   tasks?: number;
   /** custom: one dataset per task. */
   datasets?: DatasetConfig[];
+  /** split-mnist / split-fashion-mnist: which classes make each task. */
+  classOrder: SplitClassOrder;
   trainPerTask: number;
   testPerTask: number;
   hidden: number[];

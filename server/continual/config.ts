@@ -48,7 +48,7 @@ export interface ContinualRunOptions {
 /** Runs every configured method through the stream; `onTask` after each task of each method. */
 export async function runContinualExperiment(cfg: ContinualConfig, executor: Executor, o: ContinualRunOptions): Promise<ContinualResult[]> {
   const stream = await loadStream(cfg.stream, {
-    seed: o.seed, trainPerTask: cfg.trainPerTask, testPerTask: cfg.testPerTask, tasks: cfg.tasks, datasets: cfg.datasets, baseDir: o.baseDir,
+    seed: o.seed, trainPerTask: cfg.trainPerTask, testPerTask: cfg.testPerTask, tasks: cfg.tasks, datasets: cfg.datasets, classOrder: cfg.classOrder, baseDir: o.baseDir,
   });
   o.onStream?.(stream);
   const settings = {

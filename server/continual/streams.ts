@@ -1,6 +1,8 @@
 /**
  * Task streams for continual learning (task-incremental, a head per task, as in Firefly §2.4 / App. A):
- * - split-mnist / split-fashion-mnist: 5 tasks of 2 classes ({0,1}, {2,3}, …), labels 0/1 within a task;
+ * - split-mnist / split-fashion-mnist: 5 tasks of 2 classes, labels 0/1 within a task: {0,1}, {2,3}, …
+ *   (classOrder `ordered`), or pairs of a seeded permutation of the 10 classes (`shuffled`: the reference
+ *   continual-learning code of van de Ven & Tolias draws a new class-to-task assignment for every seed);
  * - permuted-mnist: N tasks of all 10 digits, each with its own seeded pixel permutation (task 1 is
  *   the identity, as is usual).
  * - custom: one dataset per task (any classification dataset config, e.g. csv files), all with the
@@ -9,13 +11,20 @@
  */
 import { loadDataset } from '../datasets';
 import { DatasetError } from '../datasets/errors';
-import type { ContinualStreamName, DatasetConfig } from '../protocol';
+import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../protocol';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
 import type { TaskSplit } from './engineOps';
 
 export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist', 'custom'];
 export type { ContinualStreamName };
+
+/** The 10 classes of a split stream, paired into 5 tasks in this order. */
+export function splitClassOrder(order: SplitClassOrder, seed: number): number[] {
+  const classes = Array.from({ length: 10 }, (_, i) => i);
+  // Its own generator, so `ordered` streams draw exactly what they drew before this option existed.
+  return order === 'shuffled' ? Array.from(new Rng(seed ^ 0xc1a55).permutation(10)) : classes;
+}
 
 export interface ContinualTask {
   name: string;
@@ -41,6 +50,8 @@ export interface StreamOptions {
   tasks?: number;
   /** custom: one dataset per task; csv paths resolve against baseDir. */
   datasets?: DatasetConfig[];
+  /** split streams: classes paired in order (default) or by a permutation drawn from the seed. */
+  classOrder?: SplitClassOrder;
   baseDir?: string;
 }
 
@@ -79,9 +90,10 @@ async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): P
   const features = 784;
   if (name === 'split-mnist' || name === 'split-fashion-mnist') {
     const ds = await loadDataset({ name: name === 'split-mnist' ? 'mnist' : 'fashion-mnist' }, { seed: opts.seed });
+    const order = splitClassOrder(opts.classOrder ?? 'ordered', opts.seed);
     const tasks: ContinualTask[] = [];
     for (let t = 0; t < 5; t++) {
-      const classes = [2 * t, 2 * t + 1];
+      const classes = [order[2 * t], order[2 * t + 1]];
       tasks.push({
         name: `${classes[0]}/${classes[1]}`,
         classes,

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';
 import {
-  FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask,
+  FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask, splitClassOrder,
   type ContinualTask, type FireflyClState, type LearnerContext, type TaskStream,
 } from '../../server/continual';
 import {
   ceLoss, denseLayer, evaluateOutputs, feedTensors, makeBuilder, newOptimizerState, tensor, trainTensors, type TaskSplit, type Tensors,
 } from '../../server/continual/engineOps';
 import { add, matmul } from '../../server/engine';
+import { loadDataset } from '../../server/datasets';
 
 const F = 12;
 
@@ -191,6 +192,29 @@ test('runContinual: Firefly CL has no forgetting; fine-tuning runs through the s
   assert.ok(ft.parameters > 0);
 });
 
+test('split streams: classes in order, or paired by a permutation drawn from the seed', async () => {
+  assert.deepEqual(splitClassOrder('ordered', 5), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const a = splitClassOrder('shuffled', 1);
+  assert.deepEqual([...a].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(splitClassOrder('shuffled', 1), a, 'the same seed draws the same assignment');
+  assert.notDeepEqual(splitClassOrder('shuffled', 2), a, 'another seed draws another assignment');
+  const stream = await loadStream('split-mnist', { seed: 1, trainPerTask: 40, testPerTask: 20, classOrder: 'shuffled' });
+  assert.deepEqual(stream.tasks.map((t) => t.classes), [0, 1, 2, 3, 4].map((t) => [a[2 * t], a[2 * t + 1]]));
+  assert.deepEqual(stream.tasks.map((t) => t.name), stream.tasks.map((t) => `${t.classes[0]}/${t.classes[1]}`));
+  // Each task's images are those of its two digits, labelled by their place in the pair.
+  const mnist = await loadDataset({ name: 'mnist' }, { seed: 1 });
+  const digitOf = new Map<string, number>();
+  for (let i = 0; i < mnist.test.n; i++) digitOf.set(mnist.test.x.subarray(i * 784, (i + 1) * 784).join(','), mnist.test.y[i]);
+  for (const t of stream.tasks) {
+    for (let i = 0; i < t.test.n; i++) assert.equal(digitOf.get(t.test.x.subarray(i * 784, (i + 1) * 784).join(',')), t.classes[t.test.y[i]]);
+  }
+  // `ordered` draws exactly the images it drew before the option existed: the class order has its own generator.
+  const ordered = await loadStream('split-mnist', { seed: 1, trainPerTask: 40, testPerTask: 20 });
+  const explicit = await loadStream('split-mnist', { seed: 1, trainPerTask: 40, testPerTask: 20, classOrder: 'ordered' });
+  assert.deepEqual(explicit.tasks.map((t) => [...t.train.y, ...t.test.y]), ordered.tasks.map((t) => [...t.train.y, ...t.test.y]));
+  assert.deepEqual(explicit.tasks[2].train.x, ordered.tasks[2].train.x);
+});
+
 test('continual config: defaults, and messages that name the bad field', async () => {
   const { parseContinualConfig } = await import('../../server/continual/config');
   const c = parseContinualConfig({ stream: 'split-mnist', methods: ['firefly-cl', 'ewc'], trainPerTask: 500 });
@@ -211,6 +235,9 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.deepEqual([c.init, c.optimizerState], ['uniform', 'keep']);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', init: 'xavier' }), /continual\.init/);
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', optimizerState: 'sometimes' }), /continual\.optimizerState/);
+  assert.equal(c.classOrder, 'ordered');
+  assert.equal(parseContinualConfig({ stream: 'split-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
+  assert.throws(() => parseContinualConfig({ stream: 'split-mnist', classOrder: 'random' }), /continual\.classOrder/);
 });
 
 test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Linear); he-normal keeps zero biases', () => {
