@@ -71,6 +71,22 @@ test('a continual experiment streams one metrics event per task and method, with
   assert.equal(restored.parameterCount(), fire[4].params);
 });
 
+test('classOrder shuffled: the run learns the digit pairs its seed draws; a bad classOrder is refused by name', async () => {
+  const { splitClassOrder } = await import('../../server/continual');
+  const config = { name: 'cl-shuffled', seed: 9, continual: { stream: 'split-mnist', classOrder: 'shuffled', methods: ['individual'], hidden: [8], ...small } };
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
+  await client.until(() => client.statusOf(runId, 'completed') || client.statusOf(runId, 'failed'), 120000, 'run end');
+  assert.equal(client.statusOf(runId, 'failed'), undefined, client.statuses.map((s) => s.message).join('\n'));
+  const order = splitClassOrder('shuffled', 9);
+  const names = [0, 1, 2, 3, 4].map((t) => `${order[2 * t]}/${order[2 * t + 1]}`);
+  assert.notDeepEqual(names, ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  assert.deepEqual(client.metrics.filter((m) => m.runId === runId).map((m) => m.continual!.taskName), names);
+  await assert.rejects(
+    client.conn.sendRequest(Methods.startExperiment, { config: { ...config, continual: { ...config.continual, classOrder: 'random' } } }),
+    (e: any) => /continual\.classOrder/.test(e.message),
+  );
+});
+
 /**
  * Runs `continual` once without interruption, then again stopped inside task 3 and resumed: the
  * resumed run must continue with the next task and report exactly what the uninterrupted one did.
