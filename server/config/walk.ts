@@ -29,7 +29,7 @@ class Walker {
     private readonly options: WalkOptions,
     /** Only count errors (for `if` and oneOf trials); INVALID counts as a failure. */
     private readonly checkOnly: boolean,
-    /** Appended to `is required` messages: ` when dataset.name is "csv"`. */
+    /** Appended to `is required` and `must be one of` messages: ` when dataset.name is "csv"`. */
     private readonly when: string,
   ) {}
 
@@ -45,7 +45,7 @@ class Walker {
       return value;
     }
     if (node.enum !== undefined && !node.enum.some((e) => jsonEqual(e, value))) {
-      this.sink.add(path, `must be one of ${node.enum.map(show).join(', ')}, got ${preview(value)}${didYouMean(value, node.enum)}`, 'enum');
+      this.sink.add(path, `must be one of ${node.enum.map(show).join(', ')}, got ${preview(value)}${didYouMean(value, node.enum)}${this.when}`, 'enum');
       return value;
     }
     if (typeof value === 'string' && !this.checkString(node, value, path)) return value;

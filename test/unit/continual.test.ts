@@ -238,6 +238,11 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.equal(c.classOrder, 'ordered');
   assert.equal(parseContinualConfig({ stream: 'split-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', classOrder: 'random' }), /continual\.classOrder/);
+  // Only split streams pair classes into tasks: a shuffled order anywhere else is refused, not ignored.
+  assert.throws(() => parseContinualConfig({ stream: 'permuted-mnist', classOrder: 'shuffled' }),
+    /continual\.stream must be one of split-mnist, split-fashion-mnist, got "permuted-mnist" when continual\.classOrder is "shuffled"/);
+  assert.equal(parseContinualConfig({ stream: 'split-fashion-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
+  assert.equal(parseContinualConfig({ stream: 'permuted-mnist' }).classOrder, 'ordered');
 });
 
 test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Linear); he-normal keeps zero biases', () => {
