@@ -72,8 +72,9 @@ async function main(): Promise<void> {
   for (let s = 0; s < seeds; s++) {
     const seed = firstSeed + s;
     const stream = await loadStream(streamName, { seed, trainPerTask, testPerTask, classOrder });
-    taskNames.push(stream.tasks.map((t) => t.name));
-    process.stderr.write(`seed ${seed} tasks: ${stream.tasks.map((t) => t.name).join(', ')}\n`);
+    const names = stream.tasks.map((t) => t.name);
+    taskNames.push(names);
+    process.stderr.write(`seed ${seed} tasks: ${names.join(', ')}\n`);
     for (const m of methods) {
       const learner = makeLearner(m, { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: new Rng(seed), settings }, { ewcLambda });
       const r = await runContinual(learner, stream);

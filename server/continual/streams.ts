@@ -21,9 +21,9 @@ export type { ContinualStreamName };
 
 /** The 10 classes of a split stream, paired into 5 tasks in this order. */
 export function splitClassOrder(order: SplitClassOrder, seed: number): number[] {
-  const classes = Array.from({ length: 10 }, (_, i) => i);
   // Its own generator, so `ordered` streams draw exactly what they drew before this option existed.
-  return order === 'shuffled' ? Array.from(new Rng(seed ^ 0xc1a55).permutation(10)) : classes;
+  if (order === 'shuffled') return Array.from(new Rng(seed ^ 0xc1a55).permutation(10));
+  return Array.from({ length: 10 }, (_, i) => i);
 }
 
 export interface ContinualTask {
