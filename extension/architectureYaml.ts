@@ -2,8 +2,8 @@
  * Readable YAML of an Architecture and the `growth-lab:` URIs of a grow event's before/after
  * documents (pure: no VS Code imports, unit-tested with exact output).
  */
-import type { Architecture, GrowEventParams, LayerDiff, LayerSummary } from '../server/protocol';
-import { layerDeltaRows, layerDeltaText } from '../webview/growDiff';
+import type { Architecture, GrowEventParams, LayerDiff, LayerSummary } from '../common/protocol';
+import { layerDeltaRows, layerDeltaText } from '../common/monitor/growDiff';
 
 export const REVIEW_SCHEME = 'growth-lab';
 

@@ -17,7 +17,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import type { GrowthLabCapabilities, InitializationOptions, NotificationTypes, RequestTypes } from '../server/protocol';
+import type { GrowthLabCapabilities, InitializationOptions, NotificationTypes, RequestTypes } from '../common/protocol';
 import { CrashPolicy, crashLimitMessage } from './crashPolicy';
 import { EXPERIMENT_GLOB } from './experimentFile';
 import { normalizeSettings, SETTINGS_SECTION, type Settings } from './settings';

@@ -11,10 +11,10 @@ import {
   type ChartColorName,
   type CompareRun,
   type RunEvent,
-} from '../server/protocol';
-import { downsampleView } from '../webview/downsample';
-import { flattenConfig } from '../webview/compareModel';
-import { RunModel } from '../webview/runModel';
+} from '../common/protocol';
+import { downsampleView } from '../common/monitor/downsample';
+import { flattenConfig } from '../common/monitor/compareModel';
+import { RunModel } from '../common/monitor/runModel';
 
 /** The part of VS Code's Memento used here (`context.workspaceState`). */
 export interface StateStore {

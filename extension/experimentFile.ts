@@ -3,7 +3,7 @@
  */
 import * as path from 'path';
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { ErrorCodes } from '../server/protocol';
+import { ErrorCodes } from '../common/protocol';
 
 export const EXPERIMENT_SUFFIX = '.growth.json';
 export const EXPERIMENT_GLOB = '**/*.growth.json';

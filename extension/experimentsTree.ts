@@ -3,7 +3,7 @@
  * `*.growth.json` files, their runs (from listRuns) and each run's grow events.
  */
 import * as path from 'path';
-import type { GrowEventParams, RunStatus, RunSummary } from '../server/protocol';
+import type { GrowEventParams, RunStatus, RunSummary } from '../common/protocol';
 import { formatCount, formatPercent } from './runTracker';
 
 export type TreeNode = ExperimentNode | RunNode | GrowNode | MessageNode;

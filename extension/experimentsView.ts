@@ -3,7 +3,7 @@
  * experiment file changes and on the backend's runStatus / metrics / growEvent notifications.
  */
 import * as vscode from 'vscode';
-import { Methods, type GrowEventParams, type RunEvent, type RunSummary } from '../server/protocol';
+import { Methods, type GrowEventParams, type RunEvent, type RunSummary } from '../common/protocol';
 import type { Backend } from './backend';
 import { COMMANDS, VIEWS } from './commands';
 import { EXPERIMENT_GLOB, backendErrorText } from './experimentFile';

@@ -4,7 +4,7 @@
  * Accepts a run id (string or {runId}) as argument, e.g. from the monitor panel's Export button.
  */
 import * as vscode from 'vscode';
-import { ErrorCodes, Methods, type ExportFormat, type ExportParams, type ExportResult, type RunSummary } from '../server/protocol';
+import { ErrorCodes, Methods, type ExportFormat, type ExportParams, type ExportResult, type RunSummary } from '../common/protocol';
 import type { Backend } from './backend';
 import { backendErrorText } from './experimentFile';
 import { formatPercent, type RunTracker } from './runTracker';

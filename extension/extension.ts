@@ -12,7 +12,7 @@ import {
   type RunStatusParams,
   type RunSummary,
   type StartExperimentParams,
-} from '../server/protocol';
+} from '../common/protocol';
 import { Backend } from './backend';
 import { COMMANDS } from './commands';
 import { installGpuBackendCommand } from './gpuBackendCommand';

@@ -4,7 +4,7 @@
  * No user value reaches a shell: npm gets an argument list.
  */
 import * as path from 'path';
-import { NATIVE_TFJS_DIR } from '../server/protocol';
+import { NATIVE_TFJS_DIR } from '../common/protocol';
 
 export type GpuBackendVariant = 'gpu' | 'cpu';
 

@@ -8,7 +8,7 @@ import {
   type DatasetName,
   type GrowthMethodInfo,
   type RunSummary,
-} from '../server/protocol';
+} from '../common/protocol';
 
 /** One-line descriptions used when the backend does not send them (older backends). */
 export const FALLBACK_METHOD_DESCRIPTIONS: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { DATASET_NAMES, Methods, type DatasetName, type GrowEventParams, type RunSummary } from '../server/protocol';
+import { DATASET_NAMES, Methods, type DatasetName, type GrowEventParams, type RunSummary } from '../common/protocol';
 import type { Backend } from './backend';
 import { backendErrorText } from './experimentFile';
 import {

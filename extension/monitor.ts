@@ -13,7 +13,7 @@ import {
   type MetricsParams,
   type RunEvent,
   type RunStatusParams,
-} from '../server/protocol';
+} from '../common/protocol';
 import type { Backend } from './backend';
 import { COMMANDS } from './commands';
 import { backendErrorText } from './experimentFile';

@@ -11,7 +11,7 @@
  * Beyond `maxEvents` pending live events the events are dropped and `overflowed` is set: the owner
  * then sends the run's full history on show instead (nothing is lost, the replay stays bounded).
  */
-import type { ExtensionToWebviewMessage, RunEvent } from '../server/protocol';
+import type { ExtensionToWebviewMessage, RunEvent } from '../common/protocol';
 
 /** Live events kept for a hidden panel before falling back to a full history on show. */
 export const HIDDEN_EVENTS_LIMIT = 50_000;

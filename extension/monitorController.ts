@@ -23,8 +23,8 @@ import {
   type RunStatus,
   type RunSummary,
   type WebviewToExtensionMessage,
-} from '../server/protocol';
-import { accuracyPath } from '../webview/runModel';
+} from '../common/protocol';
+import { accuracyPath } from '../common/monitor/runModel';
 import { CompareRunsState, compareRunFromHistory, type StateStore } from './compareRuns';
 import { MonitorBuffer } from './monitorBuffer';
 import { seriesCsv, seriesJson } from './seriesExport';

@@ -3,7 +3,7 @@
  * the architecture diff opens with Accept / Reject (editor title actions and a notification).
  */
 import * as vscode from 'vscode';
-import { ErrorCodes, Methods, type GrowEventParams } from '../server/protocol';
+import { ErrorCodes, Methods, type GrowEventParams } from '../common/protocol';
 import { parseReviewKey } from './architectureYaml';
 import type { Backend } from './backend';
 import { backendErrorText } from './experimentFile';

@@ -3,7 +3,7 @@
  * documents under the `growth-lab:` scheme, opened side by side with `vscode.diff`.
  */
 import * as vscode from 'vscode';
-import type { GrowEventParams } from '../server/protocol';
+import type { GrowEventParams } from '../common/protocol';
 import {
   BoundedStore,
   REVIEW_SCHEME,

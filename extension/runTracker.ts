@@ -6,7 +6,7 @@
  * status and metrics and which run is "active": the most recently started (or, failing that, most
  * recently updated) run that is still running or paused.
  */
-import type { MetricsParams, RunStatus, RunStatusParams, RunSummary } from '../server/protocol';
+import type { MetricsParams, RunStatus, RunStatusParams, RunSummary } from '../common/protocol';
 
 export interface TrackedRun {
   runId: string;

@@ -6,7 +6,7 @@
  * event had no value. JSON: per run, its columns (null where no value) and its grow/prune events.
  * Numbers are written in JavaScript's shortest round-trip form, so they read back exactly.
  */
-import { METRIC_SERIES, type MetricSeriesName } from '../server/protocol';
+import { METRIC_SERIES, type MetricSeriesName } from '../common/protocol';
 import type { RunSeries } from './seriesStore';
 
 export const CSV_COLUMNS = [

@@ -15,10 +15,10 @@ import {
   type ChartXAxis,
   type MetricSeriesName,
   type RunEvent,
-} from '../server/protocol';
-import { downsampleView } from '../webview/downsample';
-import { metricsKey } from '../webview/runModel';
-import { emaSmooth } from '../webview/smoothing';
+} from '../common/protocol';
+import { downsampleView } from '../common/monitor/downsample';
+import { metricsKey } from '../common/monitor/runModel';
+import { emaSmooth } from '../common/monitor/smoothing';
 
 /** The columns of a run's metrics table besides the series themselves. */
 export type RunColumn = 'step' | 'epoch' | 'elapsedMs' | 'params';

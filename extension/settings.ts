@@ -1,7 +1,7 @@
 /**
  * The extension's settings (pure: no VS Code imports, unit-tested). `growthLab.*` in package.json.
  */
-import { DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_PARAMS, ENGINE_NAMES, EXECUTION_PROVIDERS, type EngineName, type ExecutionProviderName } from '../server/protocol';
+import { DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_PARAMS, ENGINE_NAMES, EXECUTION_PROVIDERS, type EngineName, type ExecutionProviderName } from '../common/protocol';
 
 export const SETTINGS_SECTION = 'growthLab';
 /** Settings that only take effect when the backend starts. */

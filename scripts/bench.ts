@@ -8,7 +8,7 @@ import type { Dataset } from '../server/datasets/types';
 import { Executor, OrtExecutor, TfjsExecutor } from '../server/engine';
 import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
-import type { LayerConfig, TrainingConfig } from '../server/protocol';
+import type { LayerConfig, TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
 import { Trainer } from '../server/training/trainer';
 import { RunStore } from '../server/runs';

@@ -9,7 +9,7 @@ import { OrtExecutor } from '../server/engine';
 import { growContext, growthMethods, runGrowStep } from '../server/growth';
 import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
-import type { TrainingConfig } from '../server/protocol';
+import type { TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
 import { Trainer } from '../server/training/trainer';
 

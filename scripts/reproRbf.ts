@@ -27,7 +27,7 @@ import { loadDataset } from '../server/datasets';
 import type { Dataset } from '../server/datasets/types';
 import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
-import type { TrainingConfig } from '../server/protocol';
+import type { TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
 import { Trainer, optimizerSettings } from '../server/training/trainer';
 import type { GrowOptions, GrowthMethod } from '../server/growth/types';

@@ -1,7 +1,7 @@
 /** What this machine can load: engines, execution providers, datasets (reported in initialize). */
-import type { Availability, EngineName, ExecutionProviderName, GrowthLabCapabilities, GrowthMethodName } from './protocol';
+import type { Availability, EngineName, ExecutionProviderName, GrowthLabCapabilities, GrowthMethodName } from '../common/protocol';
 import { growthMethods } from './growth';
-import { EXECUTION_PROVIDERS, PROTOCOL_VERSION } from './protocol';
+import { EXECUTION_PROVIDERS, PROTOCOL_VERSION } from '../common/protocol';
 import { probeProvider } from './engine';
 import { datasetAvailability } from './datasets';
 

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { GrowEventParams, MetricsParams, RunStatusParams } from './protocol';
+import type { GrowEventParams, MetricsParams, RunStatusParams } from '../common/protocol';
 import { parseExperimentText } from './config/diagnostics';
 import { experimentNameFromPath } from './config/defaults';
 import { formatErrors } from './config/validate';

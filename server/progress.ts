@@ -1,5 +1,5 @@
 /** Human-readable progress for the CLI: a redrawn bar on a terminal, plain lines otherwise. */
-import type { GrowEventParams, MetricsParams, RunStatusParams } from './protocol';
+import type { GrowEventParams, MetricsParams, RunStatusParams } from '../common/protocol';
 import type { RunSummaryResult } from './training/experiment';
 
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${(100 * v).toFixed(2)}%`);

@@ -1,10 +1,10 @@
 /** The backend's runs: starts experiments, routes control requests, and reads history from disk. */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Architecture, GrowEventParams, RunEvent, RunSummary, StartExperimentParams } from './protocol';
+import type { Architecture, GrowEventParams, RunEvent, RunSummary, StartExperimentParams } from '../common/protocol';
 import { GrowthError } from './growth';
 import { ModelSpecError } from './model/spec';
-import { DEFAULT_MAX_CONCURRENT_RUNS, ErrorCodes } from './protocol';
+import { DEFAULT_MAX_CONCURRENT_RUNS, ErrorCodes } from '../common/protocol';
 import { validateExperiment, formatErrors } from './config/validate';
 import { experimentNameFromPath } from './config/defaults';
 import { RunStore, RunStoreError } from './runs';
@@ -12,8 +12,8 @@ import { ExperimentRun, RunFailure, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
 import type { ModelSpec } from './model/spec';
-import type { ExportParams, ExportResult } from './protocol';
-import { EXPORT_FORMATS } from './protocol';
+import type { ExportParams, ExportResult } from '../common/protocol';
+import { EXPORT_FORMATS } from '../common/protocol';
 import { ExportError, ExportSource, defaultExportDir, exportModel, isExportFormat, readEventsQuietly, resolveExportDir, sourceFromStore } from './export';
 
 /** An error with a JSON-RPC code, turned into a ResponseError by the transport. */

@@ -7,8 +7,8 @@ import {
   createConnection, ResponseError, StreamMessageReader, StreamMessageWriter, TextDocuments, TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { ExportParams, GrowParams, InitializationOptions, ProposalParams, PruneParams, RunIdParams, StartExperimentParams } from './protocol';
-import { ErrorCodes, Methods, NATIVE_TFJS_DIR, Notifications } from './protocol';
+import type { ExportParams, GrowParams, InitializationOptions, ProposalParams, PruneParams, RunIdParams, StartExperimentParams } from '../common/protocol';
+import { ErrorCodes, Methods, NATIVE_TFJS_DIR, Notifications } from '../common/protocol';
 import { addNativeTfjsDir } from './engine/tfjsExecutor';
 import { growthLabCapabilities } from './capabilities';
 import { experimentDiagnostics } from './config/diagnostics';

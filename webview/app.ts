@@ -14,7 +14,7 @@ import {
   type RunAccuracyPath,
   type RunSummary,
   type WebviewToExtensionMessage,
-} from '../server/protocol';
+} from '../common/protocol';
 import { CLASS_LABELS, describeCell, renderArchitecture, type ArchRender } from './archView';
 import { DIFF_CLASSES } from './architecture';
 import { ChartPanel } from './chartPanel';
@@ -22,17 +22,17 @@ import { ComparisonChart, ScoresChart, StepChart, type MarkerHover, type StepCha
 import { controlMessage, controlStates } from './controls';
 import { formatDuration, formatInt, formatNumber, formatPct, formatSigned } from './format';
 import { growMarkers, markerLines, neuronChanges, type GrowMarker } from './markers';
-import { RunModel, summaryView, type GrowEvent } from './runModel';
+import { RunModel, summaryView, type GrowEvent } from '../common/monitor/runModel';
 import { readTheme, watchTheme, type ThemeColors } from './theme';
 import { ChartA11y, describeOtherCharts, stepChartA11yData } from './chartA11y';
 import { CompareView } from './compare';
 import { bindUiState } from './uiState';
-import { signedCount } from './growDiff';
+import { signedCount } from '../common/monitor/growDiff';
 import { renderLayerDetail } from './layerPanel';
 import type { LayerDetail } from './layerDetails';
 import { timelinePoints } from './timeline';
 import { ArchTimeline } from './timelineView';
-import type { Architecture } from '../server/protocol';
+import type { Architecture } from '../common/protocol';
 
 export interface VsCodeApi {
   postMessage(message: WebviewToExtensionMessage): void;

@@ -4,8 +4,8 @@
  * follows the VS Code theme without redrawing.
  */
 import { classCounts, classifyArchitecture, layoutArchitecture, type ArchitectureView, type DiffClass } from './architecture';
-import type { GrowEvent } from './runModel';
-import type { Architecture } from '../server/protocol';
+import type { GrowEvent } from '../common/monitor/runModel';
+import type { Architecture } from '../common/protocol';
 
 const SVG = 'http://www.w3.org/2000/svg';
 

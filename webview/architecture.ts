@@ -3,7 +3,7 @@
  * grow event kept, split (and from which parent), created, removed, or brought in with an inserted
  * layer; and where each layer and neuron is drawn.
  */
-import type { Architecture, GrowEventParams, LayerSummary } from '../server/protocol';
+import type { Architecture, GrowEventParams, LayerSummary } from '../common/protocol';
 
 export type NeuronState = 'kept' | 'split' | 'new' | 'inserted';
 /** Every highlight class the view draws, in legend order. */

@@ -4,7 +4,7 @@
  * It also numbers the charts' viewport requests and hands the extension's answers to the charts.
  * The page cannot write files: exports are posted to the extension, which asks where to save.
  */
-import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type MonitorUiState, type WebviewToExtensionMessage } from '../server/protocol';
+import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type MonitorUiState, type WebviewToExtensionMessage } from '../common/protocol';
 import { X_AXIS_TITLES, type ChartSettings, type StepChart } from './charts';
 
 const AXIS_LABELS: Record<ChartXAxis, string> = { step: 'Step', epoch: 'Epoch', time: 'Wall time', params: 'Parameters', flops: 'FLOPs (estimate)' };

@@ -21,15 +21,15 @@ import {
   type ChartDataset,
   type Plugin,
 } from 'chart.js';
-import { downsampleView } from './downsample';
+import { downsampleView } from '../common/monitor/downsample';
 import { markerAt, markerLines, markerPixels, type GrowMarker, type MarkerPixel } from './markers';
-import type { RunModel, SeriesName } from './runModel';
+import type { RunModel, SeriesName } from '../common/monitor/runModel';
 import { withAlpha, type ThemeColors } from './theme';
-import type { ChartDataMessage, ChartViewportMessage, ChartXAxis, RunAccuracyPath } from '../server/protocol';
-import { emaSmooth } from './smoothing';
+import type { ChartDataMessage, ChartViewportMessage, ChartXAxis, RunAccuracyPath } from '../common/protocol';
+import { emaSmooth } from '../common/monitor/smoothing';
 import { chartSvg, type SvgLine } from './svgExport';
 import { panBy, zoomAt, type XRange } from './zoom';
-import type { GrowEvent } from './runModel';
+import type { GrowEvent } from '../common/monitor/runModel';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, BarController, BarElement, CategoryScale, Tooltip, Legend, Decimation);
 

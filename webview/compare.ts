@@ -20,9 +20,9 @@ import {
   type ExtensionToWebviewMessage,
   type RunSummary,
   type WebviewToExtensionMessage,
-} from '../server/protocol';
+} from '../common/protocol';
 import { ChartA11y } from './chartA11y';
-import { configFields, groupRuns, seedBand, type GroupBy } from './compareModel';
+import { configFields, groupRuns, seedBand, type GroupBy } from '../common/monitor/compareModel';
 import { withAlpha, type ThemeColors } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend, Filler);

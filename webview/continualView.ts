@@ -5,7 +5,7 @@
  * `--vscode-charts-green` by accuracy in CSS; lines use the theme's chart colours).
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
-import { ContinualRecord, describeTrack, heatShare, type ContinualTrack } from './continualModel';
+import { ContinualRecord, describeTrack, heatShare, type ContinualTrack } from '../common/monitor/continualModel';
 import { axis, baseOptions } from './charts';
 import type { ThemeColors } from './theme';
 

@@ -1,7 +1,7 @@
 /**
  * Which controls apply to the shown run, and the message each one posts (pure: unit-tested).
  */
-import type { MonitorAction, PruneMethodName, RunStatus, WebviewToExtensionMessage } from '../server/protocol';
+import type { MonitorAction, PruneMethodName, RunStatus, WebviewToExtensionMessage } from '../common/protocol';
 
 export interface ControlInput {
   runId?: string;

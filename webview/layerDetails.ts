@@ -4,7 +4,7 @@
  * layer a grow event changed, where each of its neurons came from (kept, split from a parent, new)
  * and which of the previous layer's neurons were removed.
  */
-import type { Architecture, GrowEventParams, LayerSummary } from '../server/protocol';
+import type { Architecture, GrowEventParams, LayerSummary } from '../common/protocol';
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 

@@ -2,7 +2,7 @@
  * The layer details box under the architecture view: what layerDetail (layerDetails.ts) computes for
  * the layer the user clicked (or focused and pressed Enter or Space on), as a definition list.
  */
-import type { Architecture, GrowEventParams } from '../server/protocol';
+import type { Architecture, GrowEventParams } from '../common/protocol';
 import { formatInt, formatPct } from './format';
 import { indexRanges, layerDetail, shapeText, splitText, type LayerDetail } from './layerDetails';
 

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import './monitor.css';
-import type { ExtensionToWebviewMessage, MonitorWebviewState } from '../server/protocol';
+import type { ExtensionToWebviewMessage, MonitorWebviewState } from '../common/protocol';
 import { MonitorApp, type VsCodeApi } from './app';
 
 declare function acquireVsCodeApi(): VsCodeApi;

@@ -2,7 +2,7 @@
  * Grow and prune markers on the step charts (pure: unit-tested without a browser): what each marker
  * says, where it is drawn, and which one the pointer is over.
  */
-import type { GrowEventParams, LayerDiff } from '../server/protocol';
+import type { GrowEventParams, LayerDiff } from '../common/protocol';
 
 export interface NeuronChanges {
   /** Neurons that did not exist before: brand-new ones, extra copies made by splits, whole inserted layers. */

@@ -3,8 +3,8 @@
  * every position of the scrubber (the start, then after each grow or prune event), the architecture
  * in force at any training step, and each layer's width and parameter count against step.
  */
-import type { Architecture } from '../server/protocol';
-import type { GrowEvent } from './runModel';
+import type { Architecture } from '../common/protocol';
+import type { GrowEvent } from '../common/monitor/runModel';
 
 export interface TimelinePoint {
   /** 0: the architecture the run started with; k ≥ 1: after the k-th grow or prune event. */

@@ -4,7 +4,7 @@
  * how "Compare runs" and the charts' toolbar are set are saved as they change and restored on load (the run shown is saved
  * by the app itself; the extension never sees this part of the state).
  */
-import type { MonitorUiState, MonitorWebviewState } from '../server/protocol';
+import type { MonitorUiState, MonitorWebviewState } from '../common/protocol';
 import { restoredTables, TABLE_TOGGLE_EVENT } from './chartA11y';
 import { CHART_UI_EVENT } from './chartPanel';
 import { COMPARE_UI_EVENT } from './compare';

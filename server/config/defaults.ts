@@ -2,7 +2,7 @@
  * The defaults that depend on other fields. Every other default is a `default` in
  * experiment.schema.json; this table holds only what one `default` cannot say.
  */
-import type { DatasetName, LayerConfig, OptimizerName } from '../protocol';
+import type { DatasetName, LayerConfig, OptimizerName } from '../../common/protocol';
 import type { ConfigPath } from './format';
 import { schemaAt } from './schema';
 

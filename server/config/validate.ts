@@ -2,7 +2,7 @@
  * validateExperiment: checks an experiment (as parsed from a `*.growth.json`, or as received over
  * JSON-RPC) against experiment.schema.json and completes it with the defaults.
  */
-import type { ExperimentConfig } from '../protocol';
+import type { ExperimentConfig } from '../../common/protocol';
 import { contextualDefaults, type DefaultOptions } from './defaults';
 import { configError, ErrorSink, InvalidExperimentError, type ConfigError } from './errors';
 import { sanitize } from './guard';

@@ -5,7 +5,7 @@
  */
 import { resolveExperiment } from '../config';
 import type { Executor } from '../engine';
-import type { ContinualConfig } from '../protocol';
+import type { ContinualConfig } from '../../common/protocol';
 import { Rng, type RngState } from '../random';
 import type { LearnerState } from './learnerState';
 import type { AccuracyMatrix } from './metrics';

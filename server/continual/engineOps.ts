@@ -3,7 +3,7 @@
  * all computed as engine graphs run through an executor (OrtExecutor). Plain JS only shuffles
  * indices, copies rows into batches and counts correct predictions.
  */
-import type { ContinualLayerInit } from '../protocol';
+import type { ContinualLayerInit } from '../../common/protocol';
 import {
   Executor, Graph, HostTensor, Value, gradients, hostTensor, mul, optimizerSlots, optimizerStep, reduceSum,
   softmax, softmaxCrossEntropy,

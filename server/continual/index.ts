@@ -7,7 +7,7 @@ import { Individual, Progressive, SharedTrunk } from './baselines';
 import { FireflyCl, type FireflyClOptions, type FireflyClState } from './fireflyCl';
 import type { LearnerState } from './learnerState';
 import { averageAccuracy, averageForgetting, backwardTransfer, forgettingPerTask, type AccuracyMatrix } from './metrics';
-import type { ContinualMethodName } from '../protocol';
+import type { ContinualMethodName } from '../../common/protocol';
 import type { TaskStream } from './streams';
 import type { ContinualLearner, LearnerContext } from './types';
 

@@ -11,7 +11,7 @@
  */
 import { loadDataset } from '../datasets';
 import { DatasetError } from '../datasets/errors';
-import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../protocol';
+import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../../common/protocol';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
 import type { TaskSplit } from './engineOps';

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import type { DatasetConfig } from '../protocol';
+import type { DatasetConfig } from '../../common/protocol';
 import { DatasetError } from './errors';
 import { streamFor } from './streams';
 import type { RowSource } from './subset';

@@ -1,4 +1,4 @@
-import { DATASET_NAMES, type DatasetConfig, type DatasetName } from '../protocol';
+import { DATASET_NAMES, type DatasetConfig, type DatasetName } from '../../common/protocol';
 import { loadCsvSources } from './csv';
 import { DatasetError } from './errors';
 import { FASHION_CLASS_NAMES, fashionAvailability, fashionSources, loadFashionRaw } from './fashionMnist';

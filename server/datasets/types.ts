@@ -1,4 +1,4 @@
-import type { DatasetName } from '../protocol';
+import type { DatasetName } from '../../common/protocol';
 
 /** One split of a dataset, row-major. */
 export interface DataSplit {

@@ -1,4 +1,4 @@
-import type { EngineName } from '../protocol';
+import type { EngineName } from '../../common/protocol';
 import type { Graph, Value } from './graph';
 import type { HostTensor } from './types';
 

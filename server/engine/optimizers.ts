@@ -6,7 +6,7 @@
  * the step count t fed as an input. AdamW decouples weight decay: w ← w − η λ w (Loshchilov & Hutter).
  * SGD and Adam take weight decay as an L2 term added to the gradient.
  */
-import type { OptimizerName, TrainingConfig } from '../protocol';
+import type { OptimizerName, TrainingConfig } from '../../common/protocol';
 import { Value } from './graph';
 import { add, div, mul, pow, sqrt, sub } from './ops/elementwise';
 import { scalarLike } from './ops/helpers';

@@ -1,6 +1,6 @@
 /** Executes graphs as ONNX models in onnxruntime-node: one InferenceSession per compiled graph. */
 import * as os from 'os';
-import type { ExecutionProviderName } from '../protocol';
+import type { ExecutionProviderName } from '../../common/protocol';
 import { CompiledGraph, Executor } from './executor';
 import { Graph, Value } from './graph';
 import { encodeModel, toOnnxModel } from './onnx';

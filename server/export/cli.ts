@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EXPORT_FORMATS } from '../protocol';
+import { EXPORT_FORMATS } from '../../common/protocol';
 import { RunStore, RunStoreError, isValidRunId } from '../runs';
 import { ExportError, defaultExportDir, exportModel, isExportFormat, sourceFromStore } from './index';
 

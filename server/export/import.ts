@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ACTIVATIONS } from '../protocol';
+import { ACTIVATIONS } from '../../common/protocol';
 import { GrowableModel } from '../model/growable';
 import { LayerSpec, ModelSpec, allParamShapes, flatSize, layerShapes } from '../model/spec';
 import { ARCHITECTURE_FORMAT } from './architecture';

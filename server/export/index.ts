@@ -8,8 +8,8 @@
  */
 import { noSingleArchitecture } from '../training/continualRun';
 import * as path from 'node:path';
-import type { ExportFormat, ExportResult, RunEvent } from '../protocol';
-import { EXPORT_FORMATS } from '../protocol';
+import type { ExportFormat, ExportResult, RunEvent } from '../../common/protocol';
+import { EXPORT_FORMATS } from '../../common/protocol';
 import type { ModelSpec } from '../model/spec';
 import type { RunStore } from '../runs';
 import { buildArchitectureExport } from './architecture';

@@ -3,7 +3,7 @@
  * semantics, NCHW like ours) and `weights.npz` (the module's state_dict as NumPy arrays, so that loading
  * needs only numpy and torch), plus `architecture.json` naming the weights file.
  */
-import type { Activation } from '../protocol';
+import type { Activation } from '../../common/protocol';
 import { LEAKY_RELU_ALPHA } from '../model/forward';
 import { ModelSpec, architectureOf, flatSize, layerOutputShape, layerParamShapes, layerShapes, outputParamShapes, samePads } from '../model/spec';
 import { buildArchitectureDocument, ARCHITECTURE_FILE } from './architecture';

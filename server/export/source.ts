@@ -1,5 +1,5 @@
 /** What every exporter reads: a model's spec and weights, where they came from, and the run's history. */
-import type { GrowEventParams, RunEvent } from '../protocol';
+import type { GrowEventParams, RunEvent } from '../../common/protocol';
 import { ModelSpec, allParamShapes, flatSize } from '../model/spec';
 import { ExportError } from './files';
 

@@ -18,7 +18,7 @@
  * the weights back exactly (import.ts).
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Activation } from '../protocol';
+import type { Activation } from '../../common/protocol';
 import { loadTfjs } from '../engine';
 import { LEAKY_RELU_ALPHA } from '../model/forward';
 import { LayerSpec, ModelSpec, flatSize, layerOutputShape, layerParamShapes, layerShapes, outputParamShapes, samePads } from '../model/spec';

@@ -1,5 +1,5 @@
 /** Per-layer diffs from the `sources` arrays that rebuilt a layer (see GrowableModel.resizeLayer). */
-import type { LayerDiff } from '../protocol';
+import type { LayerDiff } from '../../common/protocol';
 
 export function diffFromSources(layer: string, oldWidth: number, sources: readonly number[]): LayerDiff {
   const counts = new Map<number, number>();

@@ -18,7 +18,7 @@
  * relu), and the Firefly settings (epsilon, steps, integrationPoints, …).
  */
 import { Graph, HostTensor, Value, slice } from '../engine';
-import { ACTIVATIONS, type Activation, type LayerDiff } from '../protocol';
+import { ACTIVATIONS, type Activation, type LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, ModelSpec, freshLayerId, layerShapes } from '../model/spec';
 import { widthEdits } from '../model/widthEdits';

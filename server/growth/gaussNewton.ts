@@ -30,7 +30,7 @@
  *   §3.2-3.3) or 'example' (the same approximation per example, averaged; see gaussNewtonProbe.ts).
  * Reported scores: the estimated ΔL (the EMA), negative = the loss is expected to drop.
  */
-import type { LayerDiff } from '../protocol';
+import type { LayerDiff } from '../../common/protocol';
 import { Rng } from '../random';
 import { layerWidth } from '../model/spec';
 import { registerMethod } from './registry';

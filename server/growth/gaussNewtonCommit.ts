@@ -5,7 +5,7 @@
  * appended replica w_in − θ_i (Lawton et al. §3.1). A pruned neuron's outgoing weights disappear with
  * it, so the function changes by exactly its contribution.
  */
-import type { LayerDiff } from '../protocol';
+import type { LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { flatSize, layerWidth } from '../model/spec';
 import { diffFromSources } from './diff';

@@ -37,7 +37,7 @@
  *   reported in the notes as exact: false).
  * - 'residual': always the residual block.
  */
-import type { Activation, LayerDiff } from '../protocol';
+import type { Activation, LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, flatSize, freshLayerId, layerShapes, layerWidth } from '../model/spec';
 import { widthEdits } from '../model/widthEdits';

@@ -16,7 +16,7 @@
  * (default the run's training batch size). prune-gauss-newton also reads emaDecay and gnForm (see
  * gaussNewton.ts; the per-example form ranks prunes better, see the report in the tests).
  */
-import type { LayerDiff } from '../protocol';
+import type { LayerDiff } from '../../common/protocol';
 import { layerWidth } from '../model/spec';
 import { diffFromSources, neuronBudget } from './diff';
 import { registerMethod } from './registry';

@@ -36,7 +36,7 @@ import {
   reshape, sigmoid, slice, sub, tanh, transpose,
 } from '../engine';
 import type { Executor } from '../engine';
-import type { LayerDiff } from '../protocol';
+import type { LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, flatSize, samePads } from '../model/spec';
 import { diffFromSources, neuronBudget, topK } from './diff';

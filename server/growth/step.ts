@@ -2,7 +2,7 @@
  * One grow (or prune) step: run a method on the live model, then measure what changed on a fixed
  * evaluation batch (loss before and after, largest output change) and describe it as a GrowEvent.
  */
-import type { GrowEventParams } from '../protocol';
+import type { GrowEventParams } from '../../common/protocol';
 import { hostTensor } from '../engine';
 import { GrowContext, GrowOptions, GrowthError, GrowthMethod } from './types';
 

@@ -2,7 +2,7 @@
 import type { Dataset } from '../datasets/types';
 import type { Executor, HostTensor } from '../engine';
 import type { GrowableModel } from '../model/growable';
-import type { GrowthMethodName, LayerDiff } from '../protocol';
+import type { GrowthMethodName, LayerDiff } from '../../common/protocol';
 import type { Rng } from '../random';
 import type { Trainer } from '../training/trainer';
 

@@ -1,5 +1,5 @@
 /** Builds a model's forward pass as engine ops (training mode carries batch-norm statistics as state). */
-import type { Activation } from '../protocol';
+import type { Activation } from '../../common/protocol';
 import { Value, add, conv, div, exp, globalAvgPool, leakyRelu, matmul, maxPool, avgPool, mul, reduceMean, relu, reshape, sigmoid, sqrt, sub, tanh } from '../engine';
 import { LayerSpec, ModelSpec, flatSize, samePads } from './spec';
 

@@ -3,7 +3,7 @@
  * statistics and optimiser state as Float32Arrays; widths change and layers are inserted without
  * retraining, carrying every kept weight and moment over.
  */
-import type { Architecture } from '../protocol';
+import type { Architecture } from '../../common/protocol';
 import { Rng } from '../random';
 import { Fill, initTensor, kernelSampler } from './init';
 import { remapAxis, slotSources } from './remap';

@@ -1,5 +1,5 @@
 /** The explicit network description: input shape, hidden layers with ids, and the output layer. */
-import type { Activation, Architecture, InitMethod, LayerConfig, LayerSummary, ModelConfig } from '../protocol';
+import type { Activation, Architecture, InitMethod, LayerConfig, LayerSummary, ModelConfig } from '../../common/protocol';
 
 export type LayerSpec = LayerConfig & { id: string };
 export interface OutputSpec { id: 'output'; units: number }

@@ -9,7 +9,7 @@
  * Reading never throws on content: a torn last line and corrupt lines are dropped with warnings.
  */
 import * as fs from 'node:fs';
-import type { RunEvent, RunEventType } from '../protocol';
+import type { RunEvent, RunEventType } from '../../common/protocol';
 import { RunStoreError, describeCause, errnoCode, ioError } from './errors';
 
 export const EVENTS_FILE = 'events.jsonl';

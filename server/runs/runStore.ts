@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ExperimentConfig, RunEvent, RunSummary } from '../protocol';
+import type { ExperimentConfig, RunEvent, RunSummary } from '../../common/protocol';
 import { RunStoreError, errnoCode, ioError } from './errors';
 import { assertValidRunId, isValidRunId, makeRunId, quoteId, runIdTime } from './runId';
 import { fsyncDir, removeStaleTempFiles, writeAll, writeFileAtomic, writeFileAtomicData } from './atomicFile';

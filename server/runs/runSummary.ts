@@ -1,7 +1,7 @@
 /**
  * Turns a run's config and event history into the RunSummary that `listRuns` reports. Pure: no file access.
  */
-import type { ExperimentConfig, RunEvent, RunStatus, RunSummary } from '../protocol';
+import type { ExperimentConfig, RunEvent, RunStatus, RunSummary } from '../../common/protocol';
 
 /** What a summary needs from events.jsonl (independent of whether the run is live now). */
 export interface RunDigest {

@@ -13,7 +13,7 @@ import { runContinualExperiment, type InterruptedMethod } from '../continual/con
 import { averageForgetting, backwardTransfer, type AccuracyMatrix } from '../continual/metrics';
 import type { ContinualLearner } from '../continual/types';
 import { architectureOf, specFromConfig } from '../model/spec';
-import type { Architecture, ContinualConfig, MetricsParams } from '../protocol';
+import type { Architecture, ContinualConfig, MetricsParams } from '../../common/protocol';
 import type { Checkpoint } from '../runs';
 import type { Rng, RngState } from '../random';
 

@@ -1,5 +1,5 @@
 /** Picks the executor a run asked for; an unavailable choice falls back with a warning, never a failure. */
-import type { EngineName, ExecutionProviderName } from '../protocol';
+import type { EngineName, ExecutionProviderName } from '../../common/protocol';
 import { Executor, OrtExecutor, TfjsExecutor } from '../engine';
 
 export async function createExecutor(engine: EngineName, provider: ExecutionProviderName): Promise<Executor> {

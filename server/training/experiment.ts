@@ -4,8 +4,8 @@
  * in the run folder (events, checkpoints) so that history survives the process.
  */
 import * as path from 'path';
-import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus, RunStatusParams } from '../protocol';
-import { DEFAULT_MAX_PARAMS } from '../protocol';
+import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus, RunStatusParams } from '../../common/protocol';
+import { DEFAULT_MAX_PARAMS } from '../../common/protocol';
 import { growContext } from '../growth/context';
 import { growthMethod } from '../growth';
 import { runGrowStep } from '../growth/step';

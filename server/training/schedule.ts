@@ -1,5 +1,5 @@
 /** When a run grows by itself: every k epochs and/or on a loss plateau, within maxParams/maxGrowSteps. */
-import type { GrowthConfig } from '../protocol';
+import type { GrowthConfig } from '../../common/protocol';
 
 export class GrowSchedule {
   private best = Number.POSITIVE_INFINITY;

@@ -1,5 +1,5 @@
 /** Training and evaluation of a GrowableModel on one executor; recompiles when the architecture changes. */
-import type { TrainingConfig } from '../protocol';
+import type { TrainingConfig } from '../../common/protocol';
 import type { Dataset, DataSplit } from '../datasets/types';
 import { Executor, HostTensor, OptimizerSettings, hostTensor } from '../engine';
 import { GrowableModel } from '../model/growable';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../server/protocol';
+import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-it-'));

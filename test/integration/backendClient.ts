@@ -2,8 +2,8 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import type { GrowEventParams, InitializationOptions, MetricsParams, RunStatusParams } from '../../server/protocol';
-import { Notifications } from '../../server/protocol';
+import type { GrowEventParams, InitializationOptions, MetricsParams, RunStatusParams } from '../../common/protocol';
+import { Notifications } from '../../common/protocol';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, Methods, type MetricsParams, type RunEvent } from '../../server/protocol';
+import { ErrorCodes, Methods, type MetricsParams, type RunEvent } from '../../common/protocol';
 import { FireflyCl, loadStream, type FireflyClState } from '../../server/continual';
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';

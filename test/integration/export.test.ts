@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, ExportResult, Methods, RunEvent } from '../../server/protocol';
+import { ErrorCodes, ExportResult, Methods, RunEvent } from '../../common/protocol';
 import { BackendClient, ROOT } from './backendClient';
 import { maxAbsDiff, onnxPredictFresh, tfjsPredictFresh } from '../unit/exportHelpers';
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../server/protocol';
+import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
 import { RunStore } from '../../server/runs';
 import { BackendClient } from './backendClient';
 

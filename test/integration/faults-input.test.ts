@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, Methods, RunSummary } from '../../server/protocol';
+import { ErrorCodes, Methods, RunSummary } from '../../common/protocol';
 import { BackendClient, ROOT } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-faults-input-'));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, GrowEventParams, Methods, RunEvent, RunSummary } from '../../server/protocol';
+import { ErrorCodes, GrowEventParams, Methods, RunEvent, RunSummary } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import { RunStore } from '../../server/runs';
 import { architectureOf, ModelSpec } from '../../server/model/spec';

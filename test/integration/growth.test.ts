@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, GrowEventParams, Methods, RunEvent } from '../../server/protocol';
+import { ErrorCodes, GrowEventParams, Methods, RunEvent } from '../../common/protocol';
 import { BackendClient, ROOT } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-grow-'));

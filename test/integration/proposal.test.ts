@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, Methods, type Architecture, type ExportResult, type GrowEventParams, type GrowResult, type RunEvent } from '../../server/protocol';
+import { ErrorCodes, Methods, type Architecture, type ExportResult, type GrowEventParams, type GrowResult, type RunEvent } from '../../common/protocol';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-proposal-'));

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ChartViewportMessage, GrowEventParams, RunEvent } from '../../server/protocol';
-import { downsampleView } from '../../webview/downsample';
-import { emaSmooth } from '../../webview/smoothing';
+import type { ChartViewportMessage, GrowEventParams, RunEvent } from '../../common/protocol';
+import { downsampleView } from '../../common/monitor/downsample';
+import { emaSmooth } from '../../common/monitor/smoothing';
 import { chartSvg, linePath, SVG_HEADER } from '../../webview/svgExport';
 import { clampRange, panBy, zoomAt } from '../../webview/zoom';
 import { fractionalEpochs, RunSeries, SeriesStore, trainingFlops } from '../../extension/seriesStore';

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ExperimentConfig } from '../../server/protocol';
+import type { ExperimentConfig } from '../../common/protocol';
 import {
   validateExperiment,
   resolveExperiment,

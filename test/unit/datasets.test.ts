@@ -18,7 +18,7 @@ import {
 } from '../../server/datasets';
 import { fashionSplit, loadFashionRaw, parseClassFile } from '../../server/datasets/fashionMnist';
 import { streamFor } from '../../server/datasets/streams';
-import type { DatasetConfig } from '../../server/protocol';
+import type { DatasetConfig } from '../../common/protocol';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -10,7 +10,7 @@ import {
   Graph, OPSET, OrtExecutor, TfjsExecutor, add, encodeModel, hostTensor, matmul, mul, probeProvider, relu,
   toNumbers, toOnnxModel,
 } from '../../server/engine';
-import type { ExecutionProviderName } from '../../server/protocol';
+import type { ExecutionProviderName } from '../../common/protocol';
 
 test('graph input names are unique', () => {
   const g = new Graph('names');

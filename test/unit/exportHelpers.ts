@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Executor, OrtExecutor, hostTensor } from '../../server/engine';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig, type ModelSpec } from '../../server/model/spec';
-import type { LayerConfig } from '../../server/protocol';
+import type { LayerConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import { buildEvalGraph } from '../../server/training/graphs';
 import type { ExportSource } from '../../server/export';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Architecture, GrowEventParams } from '../../server/protocol';
+import type { Architecture, GrowEventParams } from '../../common/protocol';
 import {
   BoundedStore, architectureYaml, diffNotes, parseReviewKey, parseReviewPath, reviewDocument, reviewKey, reviewPath, reviewTitle,
 } from '../../extension/architectureYaml';

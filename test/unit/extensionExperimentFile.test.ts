@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
-import { ErrorCodes } from '../../server/protocol';
+import { ErrorCodes } from '../../common/protocol';
 import {
   backendErrorText,
   configuredEpochs,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Architecture, GrowEventParams, RunSummary } from '../../server/protocol';
+import type { Architecture, GrowEventParams, RunSummary } from '../../common/protocol';
 import { buildExperimentTree, growNodes, runNode } from '../../extension/experimentsTree';
 
 function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {

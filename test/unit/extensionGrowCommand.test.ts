@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunSummary } from '../../server/protocol';
+import type { RunSummary } from '../../common/protocol';
 import {
   CONTINUAL_STREAM_CHOICES, STARTING_MODELS, freeExperimentFileName, growableRuns, methodPickItems, newContinualExperimentText, newExperimentText, parseBudget, resumableRuns,
 } from '../../extension/growCommand';

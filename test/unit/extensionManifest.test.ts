@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'fs';
 import * as path from 'path';
-import { ENGINE_NAMES, EXECUTION_PROVIDERS } from '../../server/protocol';
+import { ENGINE_NAMES, EXECUTION_PROVIDERS } from '../../common/protocol';
 import { COMMAND_CATEGORY, COMMAND_TITLES, COMMANDS, VIEWS } from '../../extension/commands';
 import { BACKEND_SETTINGS, CLIENT_SETTINGS, DEFAULT_REVIEW_MODE, DEFAULT_SETTINGS, REVIEW_MODES, SETTINGS_SECTION, reviewMode } from '../../extension/settings';
 

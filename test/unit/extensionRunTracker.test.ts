@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MetricsParams, RunSummary } from '../../server/protocol';
+import type { MetricsParams, RunSummary } from '../../common/protocol';
 import { RunTracker, chooseRunTarget, formatCount, noRunMessage, statusBarView } from '../../extension/runTracker';
 
 function metrics(runId: string, over: Partial<MetricsParams> = {}): MetricsParams {

@@ -1,6 +1,6 @@
 /** Shared test fixtures: training settings and small synthetic datasets (not a test file). */
 import type { Dataset } from '../../server/datasets/types';
-import type { TrainingConfig } from '../../server/protocol';
+import type { TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 
 /** SGD with momentum 0.9, learning rate 0.05, batch 16, unless overridden. */

@@ -4,7 +4,7 @@ import { Graph, OrtExecutor, hostTensor, optimizerSlots } from '../../server/eng
 import { GrowableModel } from '../../server/model/growable';
 import { activate } from '../../server/model/forward';
 import { specFromConfig } from '../../server/model/spec';
-import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../server/protocol';
+import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import { Trainer, optimizerSettings } from '../../server/training/trainer';

@@ -5,7 +5,7 @@ import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import type { LayerConfig, TrainingConfig } from '../../server/protocol';
+import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Trainer } from '../../server/training/trainer';
 import { growContext, sampleBatch } from '../../server/growth/context';
 import { ModelGraph, runOnce } from '../../server/growth/modelGraph';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OrtExecutor } from '../../server/engine';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
-import type { LayerConfig, TrainingConfig } from '../../server/protocol';
+import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import { Trainer } from '../../server/training/trainer';

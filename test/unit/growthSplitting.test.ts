@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { HostTensor, OrtExecutor, hostTensor } from '../../server/engine';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
-import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../server/protocol';
+import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import { Trainer } from '../../server/training/trainer';

@@ -6,7 +6,7 @@ import { ModelSpec, architectureOf, specFromConfig } from '../../server/model/sp
 import { remapAxis } from '../../server/model/remap';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import type { LayerConfig, TrainingConfig } from '../../server/protocol';
+import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Trainer } from '../../server/training/trainer';
 import { trainingConfig, randomDataset } from './fixtures';
 

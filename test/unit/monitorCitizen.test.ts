@@ -10,11 +10,11 @@ import {
   type RequestTypes,
   type RunEvent,
   type RunSummary,
-} from '../../server/protocol';
+} from '../../common/protocol';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import { MonitorBuffer } from '../../extension/monitorBuffer';
 import { COMPARE_STATE_KEY, compareRunFromHistory, parseCompareState, type StateStore } from '../../extension/compareRuns';
-import { configFields, flattenConfig, groupRuns, meanStd, seedBand } from '../../webview/compareModel';
+import { configFields, flattenConfig, groupRuns, meanStd, seedBand } from '../../common/monitor/compareModel';
 import { categoryTable, chartTable, summarizeCategories, summarizeChart } from '../../webview/chartSummary';
 
 const RUN = '20261123-104512-mnist-a1b2';

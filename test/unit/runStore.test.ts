@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Architecture, ExperimentConfig, RunEvent, RunStatus } from '../../server/protocol';
+import type { Architecture, ExperimentConfig, RunEvent, RunStatus } from '../../common/protocol';
 import { RunStore, type RunHandle } from '../../server/runs/runStore';
 import { RunStoreError } from '../../server/runs/errors';
 import { crc32 } from '../../server/runs/crc32';

@@ -6,7 +6,7 @@ import { buildForward } from '../../server/model/forward';
 import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import type { LayerConfig, TrainingConfig } from '../../server/protocol';
+import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Trainer } from '../../server/training/trainer';
 import { loadDataset } from '../../server/datasets';
 import { randomDataset, trainingConfig } from './fixtures';

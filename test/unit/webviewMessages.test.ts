@@ -2,7 +2,7 @@
 // routing (history before live events, controls to requests) and the page's CSP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateWebviewMessage, type ExtensionToWebviewMessage, type GrowEventParams, type RequestTypes, type RunEvent, type RunSummary } from '../../server/protocol';
+import { validateWebviewMessage, type ExtensionToWebviewMessage, type GrowEventParams, type RequestTypes, type RunEvent, type RunSummary } from '../../common/protocol';
 import { EXPORT_NOT_AVAILABLE, MonitorController, describeStep, type MonitorHost } from '../../extension/monitorController';
 import { monitorCsp, monitorHtml, nonceFrom } from '../../extension/monitorHtml';
 

@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Architecture, LayerConfig, LayerSummary, RunEvent } from '../../server/protocol';
+import type { Architecture, LayerConfig, LayerSummary, RunEvent } from '../../common/protocol';
 import { architectureOf, specFromConfig } from '../../server/model/spec';
-import { RunModel } from '../../webview/runModel';
+import { RunModel } from '../../common/monitor/runModel';
 import { architectureAtStep, layerTracks, pointAtStep, pointLabel, tickPositions, timelinePoints, trackPoints, widthsAt } from '../../webview/timeline';
 import { convKernelSize, indexRanges, layerDetail, multAdds, splitText } from '../../webview/layerDetails';
-import { layerDeltaRows, layerDeltaText, signedCount, widthChange } from '../../webview/growDiff';
+import { layerDeltaRows, layerDeltaText, signedCount, widthChange } from '../../common/monitor/growDiff';
 import { reviewDocument } from '../../extension/architectureYaml';
 
 const fixture = (name: string): RunEvent[] =>

@@ -14,9 +14,9 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import type { StateStore } from '../../extension/compareRuns';
-import type { RequestTypes, RunEvent, RunStatus, RunSummary } from '../../server/protocol';
+import type { RequestTypes, RunEvent, RunStatus, RunSummary } from '../../common/protocol';
 import { stepChartA11yData, summarizeChart } from '../../webview/chartSummary';
-import { RunModel } from '../../webview/runModel';
+import { RunModel } from '../../common/monitor/runModel';
 import { ExtensionBridge, until, frames, openPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES, type TestTheme } from './themes';
 

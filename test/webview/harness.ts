@@ -15,7 +15,7 @@ import { pathToFileURL } from 'url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { monitorHtml, nonceFrom } from '../../extension/monitorHtml';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
-import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../server/protocol';
+import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../common/protocol';
 import type { TestTheme } from './themes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

@@ -18,7 +18,7 @@ import type {
   RunEvent,
   RunStatus,
   RunSummary,
-} from '../../server/protocol';
+} from '../../common/protocol';
 import { ExtensionBridge, until, frames, openPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 

@@ -15,8 +15,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost, type SaveFileRequest } from '../../extension/monitorController';
-import type { RequestTypes, RunEvent, RunSummary } from '../../server/protocol';
-import { emaSmooth } from '../../webview/smoothing';
+import type { RequestTypes, RunEvent, RunSummary } from '../../common/protocol';
+import { emaSmooth } from '../../common/monitor/smoothing';
 import { ExtensionBridge, until as untilMs, frames, openPage, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> => untilMs(what, f, ms);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import type { MetricsParams, RunEvent, RunSummary } from '../../server/protocol';
+import type { MetricsParams, RunEvent, RunSummary } from '../../common/protocol';
 import { until as untilMs, frames, openRecordedRun, readEvents, RESULTS, setTheme, type Served, startBrowser, stopBrowser } from './harness';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 15000): Promise<T> => untilMs(what, f, ms);

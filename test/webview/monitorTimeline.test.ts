@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import type { RunEvent, RunSummary } from '../../server/protocol';
+import type { RunEvent, RunSummary } from '../../common/protocol';
 import { until, frames, openRecordedRun, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 

@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Methods, Notifications, type GrowEventParams, type RunEvent } from '../../server/protocol';
+import { Methods, Notifications, type GrowEventParams, type RunEvent } from '../../common/protocol';
 import { BackendClient } from '../integration/backendClient';
 
 const OUT = path.join(__dirname, 'fixtures');

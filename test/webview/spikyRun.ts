@@ -3,7 +3,7 @@
  * (fixtures/grown-run.jsonl) around 100,000 metrics events per series from a seeded generator
  * (the same numbers every time), with about 40 spikes per loss series, 6 to 12 times their level.
  */
-import type { RunEvent } from '../../server/protocol';
+import type { RunEvent } from '../../common/protocol';
 import { readEvents } from './harness';
 
 const N = 100_000;

@@ -4,7 +4,7 @@
  * and after, how many neurons were kept, split, new and removed, and its parameter and FLOP
  * (multiply-add) deltas.
  */
-import type { GrowEventParams, LayerSummary } from '../server/protocol';
+import type { GrowEventParams, LayerSummary } from '../protocol';
 
 export type LayerChange = 'unchanged' | 'changed' | 'inserted' | 'removed';
 

@@ -11,7 +11,7 @@
  * - Spread: the SAMPLE standard deviation (Bessel's n − 1 divisor); a step covered by one run has
  *   std 0.
  */
-import type { CompareRun } from '../server/protocol';
+import type { CompareRun } from '../protocol';
 
 export type ConfigValue = string | number | boolean;
 

@@ -3,7 +3,7 @@
  * `continual`): per method, the accuracy matrix (row = after learning task i, column = task j ≤ i),
  * average accuracy and parameters after each task. Pure: no DOM.
  */
-import type { ContinualMethodName, MetricsParams } from '../server/protocol';
+import type { ContinualMethodName, MetricsParams } from '../protocol';
 
 export interface ContinualTrack {
   method: ContinualMethodName;

@@ -17,7 +17,7 @@ import type {
   RunEvent,
   RunStatus,
   RunSummary,
-} from '../server/protocol';
+} from '../protocol';
 
 export type SeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
 
