@@ -5,7 +5,8 @@
  * The page cannot write files: exports are posted to the extension, which asks where to save.
  */
 import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type MonitorUiState, type WebviewToExtensionMessage } from '../common/protocol';
-import { X_AXIS_TITLES, type ChartSettings, type StepChart } from './charts';
+import type { StepChart } from './stepChart';
+import { X_AXIS_TITLES, type ChartSettings } from './stepChartSpec';
 
 const AXIS_LABELS: Record<ChartXAxis, string> = { step: 'Step', epoch: 'Epoch', time: 'Wall time', params: 'Parameters', flops: 'FLOPs (estimate)' };
 

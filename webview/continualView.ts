@@ -6,7 +6,7 @@
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import { ContinualRecord, describeTrack, heatShare, type ContinualTrack } from '../common/monitor/continualModel';
-import { axis, baseOptions } from './charts';
+import { axis, baseOptions } from './chartOptions';
 import type { ThemeColors } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);

@@ -28,3 +28,15 @@ export function formatNumber(v: number | undefined, digits = 4): string {
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(2);
   return String(+v.toPrecision(digits));
 }
+
+/** Axis and tooltip numbers: 1.25G, 3.5M, 12.3k, else up to 4 decimals. */
+export function formatCompact(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toFixed(2)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
+  return `${+v.toFixed(4)}`;
+}
+
+/** A fraction as a percentage with at most one decimal (axes, tooltips): 0.1234 → "12.3%". */
+export const formatPercent = (v: number): string => `${+(v * 100).toFixed(1)}%`;

@@ -5,7 +5,7 @@
  * scrubbed step. The math is in timeline.ts; this file only builds the DOM and hands data to chart.js.
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type Plugin } from 'chart.js';
-import { axis, baseOptions } from './charts';
+import { axis, baseOptions } from './chartOptions';
 import { formatInt } from './format';
 import { layerTracks, pointLabel, tickLabel, tickPositions, trackPoints, widthsAt, type LayerTrack, type TimelinePoint } from './timeline';
 import type { ThemeColors } from './theme';
