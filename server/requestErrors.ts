@@ -53,6 +53,13 @@ export function toRequestError(err: unknown, method: RequestMethod | string): Re
   return new RequestError(ErrorCodes.internal, `${method} failed: ${message}`);
 }
 
+/** Whether `err` is none of the errors the layers throw on purpose (a bug: worth its stack in the log). */
+export function isUnexpectedError(err: unknown): boolean {
+  return !KNOWN_ERRORS.some((type) => err instanceof type);
+}
+
+const KNOWN_ERRORS = [RequestError, InvalidExperimentError, RunStoreError, RunFailure, ExportError, GrowthError, ModelSpecError];
+
 const RUN_STORE_CODES: Partial<Record<RunStoreError['kind'], number>> = {
   invalidRunId: ErrorCodes.unknownRun,
   unknownRun: ErrorCodes.unknownRun,

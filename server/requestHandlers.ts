@@ -7,7 +7,7 @@ import { ResponseError } from 'vscode-languageserver/node';
 import {
   ErrorCodes, Methods, checkParams, type RequestMethod, type RequestParams, type RequestResult,
 } from '../common/protocol';
-import { RequestError, toRequestError } from './requestErrors';
+import { isUnexpectedError, toRequestError } from './requestErrors';
 import type { RunManager } from './runManager';
 
 export type RequestHandler<M extends RequestMethod> = (params: RequestParams<M>) => RequestResult<M> | Promise<RequestResult<M>>;
@@ -34,8 +34,8 @@ export function requestHandlers(manager: () => RunManager): RequestHandlers {
 
 /**
  * Answers one request: the handler's result, or a ResponseError with the code of what went wrong.
- * `params` is what arrived (undefined when the request had none). Errors no layer expects (code
- * `internal`) are reported to `logError` with their stack.
+ * `params` is what arrived (undefined when the request had none). Errors no layer throws on purpose
+ * (answered as `internal`) are reported to `logError` with their stack.
  */
 export async function handleRequest<M extends RequestMethod>(
   handlers: RequestHandlers,
@@ -49,8 +49,8 @@ export async function handleRequest<M extends RequestMethod>(
     const handler = handlers[method] as RequestHandler<M>;
     return await handler(params as RequestParams<M>);
   } catch (e) {
+    if (isUnexpectedError(e)) logError(`${method} failed: ${(e as Error)?.stack ?? e}`);
     const err = toRequestError(e, method);
-    if (err.code === ErrorCodes.internal && !(e instanceof RequestError)) logError(`${method} failed: ${(e as Error)?.stack ?? e}`);
     return new ResponseError(err.code, err.message);
   }
 }
