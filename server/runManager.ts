@@ -41,8 +41,9 @@ export class RunManager {
   private readonly runStore = new Map<string, RunStore>();
 
   /**
-   * `defaults` are the client's settings (growthLab.engine, growthLab.executionProvider): they apply to
-   * experiments that do not choose for themselves.
+   * `defaults` are the client's settings (growthLab.engine, growthLab.executionProvider: for experiments
+   * that do not choose for themselves; growthLab.maxConcurrentRuns, growthLab.maxParams: limits). The
+   * command line passes none, so the protocol's defaults apply (DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_PARAMS).
    */
   constructor(
     readonly defaultOutDir: string,
