@@ -5,7 +5,7 @@
  * backend cannot use (a run id that is no run, a format it does not write, an invalid experiment) is left
  * to the backend, which answers with the method's own code. Pure: no Node or VS Code imports.
  */
-import { Methods, type RequestMethod, type RequestParams } from './requests';
+import { Methods, type RequestMethod } from './requests';
 
 /** What a field must be: its JSON type (`any`: present, of any type) and, for objects, its known fields. */
 interface Field {
@@ -85,11 +85,6 @@ export function checkParams<M extends RequestMethod>(method: M, params: unknown)
   }
   if (!isObject(params)) return `${method} params must be an object ${describeShape(shape.fields)}, got ${show(params)}`;
   return checkFields(shape.fields, params, '');
-}
-
-/** `checkParams` as a type guard, for callers that go on with the typed params. */
-export function hasParamsShape<M extends RequestMethod>(method: M, params: unknown): params is RequestParams<M> {
-  return checkParams(method, params) === undefined;
 }
 
 function checkFields(shape: Shape, obj: Record<string, unknown>, prefix: string): string | undefined {
