@@ -11,6 +11,7 @@ import {
   type ChartColorName,
   type CompareRun,
   type RunEvent,
+  isRunId,
 } from '../common/protocol';
 import { downsampleView } from '../common/monitor/downsample';
 import { flattenConfig } from '../common/monitor/compareModel';
@@ -26,8 +27,6 @@ export const COMPARE_STATE_KEY = 'growthLab.monitor.compare';
 /** Points per series sent for a compared run (min/max per bucket: spikes survive). */
 export const COMPARE_POINTS = 2000;
 
-const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
-
 export interface CompareState {
   selected: string[];
   colors: Record<string, ChartColorName>;
@@ -39,11 +38,11 @@ export function parseCompareState(raw: unknown): CompareState {
   if (!raw || typeof raw !== 'object') return out;
   const r = raw as { selected?: unknown; colors?: unknown };
   if (Array.isArray(r.selected)) {
-    for (const id of r.selected) if (typeof id === 'string' && RUN_ID.test(id) && !out.selected.includes(id) && out.selected.length < COMPARE_MAX_RUNS) out.selected.push(id);
+    for (const id of r.selected) if (isRunId(id) && !out.selected.includes(id) && out.selected.length < COMPARE_MAX_RUNS) out.selected.push(id);
   }
   if (r.colors && typeof r.colors === 'object' && !Array.isArray(r.colors)) {
     for (const [id, c] of Object.entries(r.colors as Record<string, unknown>)) {
-      if (RUN_ID.test(id) && CHART_COLOR_NAMES.includes(c as ChartColorName)) out.colors[id] = c as ChartColorName;
+      if (isRunId(id) && CHART_COLOR_NAMES.includes(c as ChartColorName)) out.colors[id] = c as ChartColorName;
     }
   }
   return out;

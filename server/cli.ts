@@ -3,15 +3,20 @@
  *   growth-lab run <file.growth.json> [--out DIR] [--json]   train headless (exit 0 ok, 2 invalid experiment, 1 failed run)
  *   growth-lab export <runId|run dir> --format F [--out DIR]  export a run's model (server/export/cli.ts)
  *   growth-lab serve                                          the stdio backend the extension spawns
+ * `run` and `export` go through the same RunManager as the stdio backend (same defaults, capacity checks,
+ * event stream, checkpoints and error mapping).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { GrowEventParams, MetricsParams, RunStatusParams } from '../common/protocol';
+import { ErrorCodes, Methods } from '../common/protocol';
 import { parseExperimentText } from './config/diagnostics';
 import { experimentNameFromPath } from './config/defaults';
 import { formatErrors } from './config/validate';
-import { RunStore } from './runs';
-import { ExperimentRun, RunSummaryResult } from './training/experiment';
+import { parseJsonText } from './config/jsonText';
+import type { ExperimentRun, RunSummaryResult } from './training/experiment';
+import { RunManager } from './runManager';
+import { toRequestError } from './requestErrors';
 import { keepStdoutClean, runServer } from './server';
 import { ProgressPrinter } from './progress';
 import { EXPORT_USAGE, exportCommand } from './export/cli';
@@ -60,25 +65,31 @@ export async function runCommand(args: string[], io = { stdout: process.stdout, 
     io.stderr.write(`growth-lab run: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return EXIT.invalid;
   }
+  // The file's own syntax and schema errors, with line:column; the run manager validates the same value again.
   const v = parseExperimentText(text, { name: experimentNameFromPath(file) });
   if (!v.ok) {
     io.stderr.write(`growth-lab run: invalid experiment ${file}:\n${formatErrors(v.errors)}\n`);
     return EXIT.invalid;
   }
+  const out = path.resolve(parsed.out);
   const printer = new ProgressPrinter(io.stdout, parsed.json, v.config.training.epochs);
   const emit = (obj: object) => io.stdout.write(JSON.stringify(obj) + '\n');
-  const run = new ExperimentRun({
-    config: v.config,
-    configPath: file,
-    store: new RunStore(path.resolve(parsed.out)),
-    listener: {
-      metrics: (m: MetricsParams) => (parsed.json ? emit({ type: 'metrics', ...m }) : printer.metrics(m)),
-      status: (s: RunStatusParams) => (parsed.json ? emit({ type: 'status', ...s }) : printer.status(s)),
-      grow: (e: GrowEventParams) => (parsed.json ? emit({ type: 'grow', ...e }) : printer.grow(e)),
-    },
+  const manager = new RunManager(out, {
+    metrics: (m: MetricsParams) => (parsed.json ? emit({ type: 'metrics', ...m }) : printer.metrics(m)),
+    status: (s: RunStatusParams) => (parsed.json ? emit({ type: 'status', ...s }) : printer.status(s)),
+    grow: (e: GrowEventParams) => (parsed.json ? emit({ type: 'grow', ...e }) : printer.grow(e)),
   });
+  let run: ExperimentRun;
+  try {
+    run = manager.start({ config: parseJsonText(text).value, configPath: file });
+  } catch (e) {
+    const err = toRequestError(e, Methods.startExperiment);
+    if (err.code === ErrorCodes.internal) throw e;
+    io.stderr.write(`growth-lab run: ${err.message}\n`);
+    return err.code === ErrorCodes.invalidExperiment ? EXIT.invalid : EXIT.failed;
+  }
   const onSigint = () => {
-    if (run.active) run.stop();
+    if (run.active) manager.control(run.runId, 'stop');
   };
   process.on('SIGINT', onSigint);
   let summary: RunSummaryResult;
@@ -93,9 +104,9 @@ export async function runCommand(args: string[], io = { stdout: process.stdout, 
       finalTestAccuracy: summary.finalTestAccuracy, finalTestLoss: summary.finalTestLoss, finalTrainLoss: summary.finalTrainLoss,
       params: summary.params, architecture: summary.architecture, growEvents: summary.growEvents,
       engine: summary.engine, executionProvider: summary.executionProvider, wallMs: summary.wallMs,
-      runDir: path.join(path.resolve(parsed.out), 'runs', summary.runId),
+      runDir: path.join(out, 'runs', summary.runId),
     });
-  } else printer.summary(summary, path.join(path.resolve(parsed.out), 'runs', summary.runId));
+  } else printer.summary(summary, path.join(out, 'runs', summary.runId));
   if (summary.status === 'completed') return EXIT.ok;
   if (summary.status === 'stopped') return EXIT.interrupted;
   if (!parsed.json) io.stderr.write(`growth-lab run: ${summary.message ?? 'the run failed'}\n`);

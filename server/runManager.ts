@@ -1,27 +1,39 @@
-/** The backend's runs: starts experiments, routes control requests, and reads history from disk. */
+/**
+ * The backend's runs: starts experiments, routes control requests, and reads history from disk. The stdio
+ * server and the command line both go through it, so settings (engine, execution provider,
+ * maxConcurrentRuns, maxParams) and capacity checks apply the same way to both. Params arrive typed
+ * (checked against their shapes at the boundary); the values are checked here. Errors of the layers
+ * below pass through, and requestErrors.ts maps every error to its JSON-RPC code.
+ */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Architecture, GrowEventParams, RunEvent, RunSummary, StartExperimentParams } from '../common/protocol';
-import { GrowthError } from './growth';
-import { ModelSpecError } from './model/spec';
-import { DEFAULT_MAX_CONCURRENT_RUNS, ErrorCodes } from '../common/protocol';
-import { validateExperiment, formatErrors } from './config/validate';
+import type {
+  Architecture, ExportParams, ExportResult, GrowEventParams, GrowParams, GrowResult, OkResult, ProposalParams, PruneParams,
+  RunEvent, RunSummary, StartExperimentParams,
+} from '../common/protocol';
+import { DEFAULT_MAX_CONCURRENT_RUNS, EXPORT_FORMATS, ErrorCodes, RUN_ID_PATTERN } from '../common/protocol';
+import { validateExperiment } from './config/validate';
 import { experimentNameFromPath } from './config/defaults';
-import { RunStore, RunStoreError } from './runs';
-import { ExperimentRun, RunFailure, RunListener } from './training/experiment';
+import { RunStore } from './runs';
+import { ExperimentRun, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
 import type { ModelSpec } from './model/spec';
-import type { ExportParams, ExportResult } from '../common/protocol';
-import { EXPORT_FORMATS } from '../common/protocol';
-import { ExportError, ExportSource, defaultExportDir, exportModel, isExportFormat, readEventsQuietly, resolveExportDir, sourceFromStore } from './export';
+import { ExportOrigin, ExportSource, defaultExportDir, exportModel, isExportFormat, readEventsQuietly, resolveExportDir, sourceFromStore } from './export';
+import { InvalidExperimentError, RequestError } from './requestErrors';
 
-/** An error with a JSON-RPC code, turned into a ResponseError by the transport. */
-export class RequestError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
+export { RequestError } from './requestErrors';
+
+/** The client's settings; each applies to what does not choose for itself. */
+export interface RunManagerDefaults {
+  engine?: string;
+  executionProvider?: string;
+  maxConcurrentRuns?: number;
+  maxParams?: number;
 }
+
+/** Paths longer than this, empty or with a NUL byte are refused before they reach the file system. */
+const MAX_PATH_LENGTH = 4096;
 
 export class RunManager {
   private readonly runs = new Map<string, ExperimentRun>();
@@ -29,13 +41,14 @@ export class RunManager {
   private readonly runStore = new Map<string, RunStore>();
 
   /**
-   * `defaults` are the client's settings (growthLab.engine, growthLab.executionProvider): they apply to
-   * experiments that do not choose for themselves.
+   * `defaults` are the client's settings (growthLab.engine, growthLab.executionProvider: for experiments
+   * that do not choose for themselves; growthLab.maxConcurrentRuns, growthLab.maxParams: limits). The
+   * command line passes none, so the protocol's defaults apply (DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_PARAMS).
    */
   constructor(
     readonly defaultOutDir: string,
     private readonly listener: RunListener,
-    private readonly defaults: { engine?: string; executionProvider?: string; maxConcurrentRuns?: number; maxParams?: number } = {},
+    private readonly defaults: RunManagerDefaults = {},
   ) {
     this.store(defaultOutDir);
   }
@@ -50,17 +63,17 @@ export class RunManager {
     return s;
   }
 
+  /** Validates the experiment (with the defaults), checks capacity, and starts training in the background. */
   start(p: StartExperimentParams): ExperimentRun {
-    if (!p || typeof p !== 'object') throw new RequestError(ErrorCodes.invalidExperiment, 'startExperiment needs {config}');
     for (const key of ['configPath', 'outDir'] as const) {
-      const v: unknown = p[key];
-      if (v !== undefined && (typeof v !== 'string' || !v || v.length > 4096 || v.includes('\0'))) {
-        throw new RequestError(ErrorCodes.invalidExperiment, `${key} must be a non-empty path string (at most 4096 characters), got ${typeof v === 'string' ? `${v.length} characters` : JSON.stringify(v)?.slice(0, 80) ?? typeof v}`);
+      const v = p[key];
+      if (v !== undefined && (!v || v.length > MAX_PATH_LENGTH || v.includes('\0'))) {
+        throw new RequestError(ErrorCodes.invalidExperiment, `${key} must be a non-empty path string (at most ${MAX_PATH_LENGTH} characters), got ${v.length} characters`);
       }
     }
     const name = p.configPath ? experimentNameFromPath(p.configPath) : undefined;
     const v = validateExperiment(this.withDefaults(p.config), { name });
-    if (!v.ok) throw new RequestError(ErrorCodes.invalidExperiment, `invalid experiment${p.configPath ? ` ${p.configPath}` : ''}:\n${formatErrors(v.errors)}`);
+    if (!v.ok) throw new InvalidExperimentError(v.errors, p.configPath);
     this.checkCapacity();
     const store = this.store(p.outDir ?? this.defaultOutDir);
     const run = new ExperimentRun({ config: v.config, configPath: p.configPath, store, listener: this.listener, maxParams: this.defaults.maxParams });
@@ -81,20 +94,14 @@ export class RunManager {
   }
 
   /** Continue a run that is not live from its latest intact checkpoint (same run folder, same step numbering). */
-  resumeRun(runId: unknown): ExperimentRun {
+  resumeRun(runId: string): ExperimentRun {
     const id = this.checkId(runId);
     if (this.runs.get(id)?.active) throw new RequestError(ErrorCodes.invalidState, `run ${id} is ${this.runs.get(id)!.status}; resume it with resumeExperiment`);
     const store = this.requireStore(id);
-    const summary = this.wrap(() => store.listRuns()).find((r) => r.runId === id);
+    const summary = store.listRuns().find((r) => r.runId === id);
     if (summary?.status === 'completed') throw new RequestError(ErrorCodes.invalidState, `run ${id} has completed; there is nothing to resume`);
-    let run: ExperimentRun;
-    try {
-      this.checkCapacity();
-      run = this.wrap(() => new ExperimentRun({ resume: { runId: id }, config: undefined as never, store, listener: this.listener, maxParams: this.defaults.maxParams }));
-    } catch (e) {
-      if (e instanceof RunFailure) throw new RequestError(ErrorCodes.invalidState, e.message);
-      throw e;
-    }
+    this.checkCapacity();
+    const run = new ExperimentRun({ resume: { runId: id }, config: undefined as never, store, listener: this.listener, maxParams: this.defaults.maxParams });
     this.runs.set(id, run);
     this.runStore.set(id, store);
     void run.start();
@@ -110,7 +117,7 @@ export class RunManager {
     }
   }
 
-  live(runId: unknown): ExperimentRun {
+  live(runId: string): ExperimentRun {
     const id = this.checkId(runId);
     const r = this.runs.get(id);
     if (!r) {
@@ -120,17 +127,12 @@ export class RunManager {
     return r;
   }
 
-  control(runId: unknown, action: 'pause' | 'resume' | 'stop'): void {
-    const r = this.live(runId);
-    try {
-      r[action]();
-    } catch (e) {
-      if (e instanceof RunFailure) throw new RequestError(ErrorCodes.invalidState, e.message);
-      throw e;
-    }
+  control(runId: string, action: 'pause' | 'resume' | 'stop'): OkResult {
+    this.live(runId)[action]();
+    return { ok: true };
   }
 
-  architecture(runId: unknown): Architecture {
+  architecture(runId: string): Architecture {
     const id = this.checkId(runId);
     const r = this.runs.get(id);
     if (r) {
@@ -141,7 +143,7 @@ export class RunManager {
       }
     }
     const store = this.requireStore(id);
-    const ckpt = this.wrap(() => store.readLatestCheckpoint(id));
+    const ckpt = store.readLatestCheckpoint(id);
     if (ckpt?.checkpoint.meta.continual) throw new RequestError(ErrorCodes.invalidState, noSingleArchitecture(id));
     if (ckpt) return architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
     const start = this.history(id).find((e) => e.type === 'start');
@@ -149,50 +151,34 @@ export class RunManager {
     throw new RequestError(ErrorCodes.invalidState, `run ${id} has no architecture yet`);
   }
 
-  async grow(p: { runId?: unknown; method?: unknown; options?: unknown; propose?: unknown }, kind: 'grow' | 'prune'): Promise<GrowEventParams & { proposalId?: string }> {
-    const run = this.live(p?.runId);
-    if (p.propose !== undefined && typeof p.propose !== 'boolean') throw new RequestError(ErrorCodes.invalidState, 'propose must be a boolean');
-    if (p.method !== undefined && typeof p.method !== 'string') throw new RequestError(ErrorCodes.invalidState, 'method must be a string');
-    if (p.options !== undefined && (typeof p.options !== 'object' || p.options === null || Array.isArray(p.options))) {
-      throw new RequestError(ErrorCodes.invalidState, 'options must be an object');
-    }
-    const options = { ...((p.options as Record<string, unknown>) ?? {}) };
-    const method = kind === 'prune' ? (options.method as string | undefined) : (p.method as string | undefined);
+  /** Grow (or, with kind 'prune', shrink) a live run's model now; `propose` keeps the grow pending. */
+  async grow(p: GrowParams | PruneParams, kind: 'grow' | 'prune'): Promise<GrowResult> {
+    const run = this.live(p.runId);
+    const options: Record<string, unknown> = { ...(p.options ?? {}) };
+    const method = kind === 'prune' ? (options.method as string | undefined) : (p as GrowParams).method;
     delete options.method;
-    try {
-      return await run.requestGrow(kind, method, options, kind === 'grow' && p.propose === true);
-    } catch (e) {
-      if (e instanceof RunFailure) throw new RequestError(ErrorCodes.invalidState, e.message);
-      if (e instanceof GrowthError || e instanceof ModelSpecError) throw new RequestError(ErrorCodes.growthFailed, e.message);
-      throw e;
-    }
+    return run.requestGrow(kind, method, options, kind === 'grow' && (p as GrowParams).propose === true);
   }
 
-  /** Commit (keep) or reject (undo) a run's pending grow proposal; the run resumes either way. */
-  proposal(p: { runId?: unknown; proposalId?: unknown; resume?: unknown } | undefined, action: 'commit' | 'reject'): GrowEventParams | { ok: true } {
-    const run = this.live(p?.runId);
-    if (typeof p?.proposalId !== 'string') throw new RequestError(ErrorCodes.invalidState, 'proposalId must be a string');
-    if (p.resume !== undefined && typeof p.resume !== 'boolean') throw new RequestError(ErrorCodes.invalidState, 'resume must be a boolean');
-    const resume = p.resume !== false;
-    try {
-      if (action === 'commit') return run.commitProposal(p.proposalId, resume);
-      run.rejectProposal(p.proposalId, resume);
-      return { ok: true };
-    } catch (e) {
-      if (e instanceof RunFailure || e instanceof GrowthError) throw new RequestError(ErrorCodes.invalidState, e.message);
-      throw e;
-    }
+  /** Keep a run's pending grow proposal (the grow event, now recorded); the run resumes unless `resume: false`. */
+  commitProposal(p: ProposalParams): GrowEventParams {
+    return this.live(p.runId).commitProposal(p.proposalId, p.resume !== false);
+  }
+
+  /** Undo a run's pending grow proposal (the pre-grow model exactly); the run resumes unless `resume: false`. */
+  rejectProposal(p: ProposalParams): OkResult {
+    this.live(p.runId).rejectProposal(p.proposalId, p.resume !== false);
+    return { ok: true };
   }
 
   listRuns(): RunSummary[] {
-    const all = [...this.stores.values()].flatMap((s) => this.wrap(() => s.listRuns()));
+    const all = [...this.stores.values()].flatMap((s) => s.listRuns());
     return all.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
   }
 
-  history(runId: unknown): RunEvent[] {
+  history(runId: string): RunEvent[] {
     const id = this.checkId(runId);
-    const store = this.requireStore(id);
-    return this.wrap(() => store.readEvents(id).events);
+    return this.requireStore(id).readEvents(id).events;
   }
 
   /**
@@ -200,29 +186,25 @@ export class RunManager {
    * folder is `path` (absolute, or relative to the run's outDir and inside it), default
    * `<outDir>/exports/<runId>/`; existing files need `force`.
    */
-  async export(p: Partial<ExportParams> | undefined): Promise<ExportResult> {
-    const id = this.checkId(p?.runId);
+  async export(p: ExportParams): Promise<ExportResult> {
+    return (await this.exportWithOrigin(p)).result;
+  }
+
+  /** `export`, and where the weights came from (the live model, or which checkpoint). */
+  async exportWithOrigin(p: ExportParams): Promise<{ result: ExportResult; origin: ExportOrigin }> {
+    const id = this.checkId(p.runId);
     const store = this.requireStore(id);
-    if (!isExportFormat(p?.format)) throw new RequestError(ErrorCodes.exportFailed, `format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(p?.format)}`);
-    if (p.force !== undefined && typeof p.force !== 'boolean') throw new RequestError(ErrorCodes.exportFailed, 'force must be a boolean');
-    try {
-      const dir = resolveExportDir(store.outDir, p.path, defaultExportDir(store.outDir, id));
-      const run = this.runs.get(id);
-      const live = run?.active ? run.modelSnapshot() : undefined;
-      const src: ExportSource = live
-        ? {
-          runId: id, name: run!.config.name, spec: live.spec, tensors: live.tensors,
-          origin: { kind: 'live', epoch: live.epoch, step: live.step, growSteps: live.growSteps }, events: readEventsQuietly(store, id),
-        }
-        : this.wrap(() => sourceFromStore(store, id));
-      return await exportModel(src, { format: p.format, dir, force: p.force === true });
-    } catch (e) {
-      if (e instanceof ExportError) {
-        throw new RequestError(e.kind === 'exists' ? ErrorCodes.exportExists : ErrorCodes.exportFailed, e.kind === 'exists' ? `${e.message} (set force to overwrite)` : e.message);
+    if (!isExportFormat(p.format)) throw new RequestError(ErrorCodes.exportFailed, `format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(p.format)}`);
+    const dir = resolveExportDir(store.outDir, p.path, defaultExportDir(store.outDir, id));
+    const run = this.runs.get(id);
+    const live = run?.active ? run.modelSnapshot() : undefined;
+    const src: ExportSource = live
+      ? {
+        runId: id, name: run!.config.name, spec: live.spec, tensors: live.tensors,
+        origin: { kind: 'live', epoch: live.epoch, step: live.step, growSteps: live.growSteps }, events: readEventsQuietly(store, id),
       }
-      if (e instanceof ModelSpecError) throw new RequestError(ErrorCodes.exportFailed, e.message);
-      throw e;
-    }
+      : sourceFromStore(store, id);
+    return { result: await exportModel(src, { format: p.format, dir, force: p.force === true }), origin: src.origin };
   }
 
   async shutdown(): Promise<void> {
@@ -230,9 +212,10 @@ export class RunManager {
     await Promise.all([...this.runs.values()].map((r) => r.done));
   }
 
-  private checkId(runId: unknown): string {
-    if (typeof runId !== 'string' || !runId) throw new RequestError(ErrorCodes.unknownRun, 'runId must be a non-empty string');
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(runId)) throw new RequestError(ErrorCodes.unknownRun, `invalid run id "${runId.slice(0, 120)}"`);
+  /** A run id that is a string but could never name a run folder (the one rule, common/protocol/runId.ts) is unknownRun. */
+  private checkId(runId: string): string {
+    if (!runId) throw new RequestError(ErrorCodes.unknownRun, 'runId must be a non-empty string');
+    if (!RUN_ID_PATTERN.test(runId)) throw new RequestError(ErrorCodes.unknownRun, `invalid run id "${runId.slice(0, 120)}"`);
     return runId;
   }
 
@@ -247,17 +230,5 @@ export class RunManager {
     const s = this.findStore(id);
     if (!s) throw new RequestError(ErrorCodes.unknownRun, `unknown run "${id}"`);
     return s;
-  }
-
-  private wrap<T>(f: () => T): T {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof RunStoreError) {
-        const code = e.kind === 'invalidRunId' || e.kind === 'unknownRun' ? ErrorCodes.unknownRun : e.kind === 'invalidState' ? ErrorCodes.invalidState : ErrorCodes.internal;
-        throw new RequestError(code, e.message);
-      }
-      throw e;
-    }
   }
 }

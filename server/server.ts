@@ -4,16 +4,18 @@
  */
 import * as path from 'path';
 import {
-  createConnection, ResponseError, StreamMessageReader, StreamMessageWriter, TextDocuments, TextDocumentSyncKind,
+  createConnection, ErrorCodes as JsonRpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, TextDocuments, TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { ExportParams, GrowParams, InitializationOptions, ProposalParams, PruneParams, RunIdParams, StartExperimentParams } from '../common/protocol';
-import { ErrorCodes, Methods, NATIVE_TFJS_DIR, Notifications } from '../common/protocol';
+import type { InitializationOptions } from '../common/protocol';
+import { ErrorCodes, NATIVE_TFJS_DIR, Notifications, isRequestMethod } from '../common/protocol';
 import { addNativeTfjsDir } from './engine/tfjsExecutor';
 import { growthLabCapabilities } from './capabilities';
 import { experimentDiagnostics } from './config/diagnostics';
 import { experimentNameFromPath } from './config/defaults';
-import { RequestError, RunManager } from './runManager';
+import { RunManager } from './runManager';
+import { RequestError } from './requestErrors';
+import { handleRequest, requestHandlers } from './requestHandlers';
 import { experimentCodeLenses, experimentCompletions, experimentHover, experimentSemanticDiagnostics } from './language/experimentLanguage';
 import { fileURLToPath } from 'url';
 
@@ -75,31 +77,14 @@ export function runServer(): void {
     if (!manager) throw new RequestError(ErrorCodes.invalidState, 'the backend is not initialized');
     return manager;
   };
-  const handle = <P, R>(method: string, f: (p: P) => R | Promise<R>) =>
-    connection.onRequest(method, async (p: P) => {
-      try {
-        return await f(p);
-      } catch (e) {
-        if (e instanceof RequestError) return new ResponseError(e.code, e.message);
-        process.stderr.write(`${method} failed: ${(e as Error).stack ?? e}\n`);
-        return new ResponseError(ErrorCodes.internal, `${method} failed: ${(e as Error).message ?? e}`);
-      }
-    });
-  const runIdOf = (p: RunIdParams | undefined) => p?.runId;
-
-  handle(Methods.startExperiment, (p: StartExperimentParams) => ({ runId: need().start(p).runId }));
-  handle(Methods.stopExperiment, (p: RunIdParams) => (need().control(runIdOf(p), 'stop'), { ok: true as const }));
-  handle(Methods.pauseExperiment, (p: RunIdParams) => (need().control(runIdOf(p), 'pause'), { ok: true as const }));
-  handle(Methods.resumeExperiment, (p: RunIdParams) => (need().control(runIdOf(p), 'resume'), { ok: true as const }));
-  handle(Methods.getArchitecture, (p: RunIdParams) => need().architecture(runIdOf(p)));
-  handle(Methods.listRuns, () => need().listRuns());
-  handle(Methods.getRunHistory, (p: RunIdParams) => need().history(runIdOf(p)));
-  handle(Methods.grow, (p: GrowParams) => need().grow(p ?? {}, 'grow'));
-  handle(Methods.resumeRun, (p: RunIdParams) => ({ runId: need().resumeRun(runIdOf(p)).runId }));
-  handle(Methods.prune, (p: PruneParams) => need().grow(p ?? {}, 'prune'));
-  handle(Methods.export, (p: ExportParams) => need().export(p));
-  handle(Methods.commitProposal, (p: ProposalParams) => need().proposal(p, 'commit'));
-  handle(Methods.rejectProposal, (p: ProposalParams) => need().proposal(p, 'reject'));
+  // Every growthLab request through the one table. A single handler for the methods no LSP handler takes
+  // sees the params exactly as sent (a per-method handler would get the cancellation token in place of
+  // missing params, and positional params spread out).
+  const handlers = requestHandlers(need);
+  connection.onRequest((method, params) => {
+    if (!isRequestMethod(method)) return new ResponseError(JsonRpcErrorCodes.MethodNotFound, `Unhandled method ${method}`);
+    return handleRequest(handlers, method, params, (message) => process.stderr.write(`${message}\n`));
+  });
 
   connection.onShutdown(async () => {
     await manager?.shutdown();

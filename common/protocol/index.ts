@@ -8,6 +8,7 @@ export * from './names';
 export * from './experiment';
 export * from './architecture';
 export * from './requests';
+export * from './requestValidation';
 export * from './events';
 export * from './capabilities';
 export * from './webview';

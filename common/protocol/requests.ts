@@ -120,14 +120,26 @@ export interface RequestTypes {
   [Methods.commitProposal]: [ProposalParams, GrowEventParams];
   [Methods.rejectProposal]: [ProposalParams, OkResult];
 }
+/** A request method of the table, and its params and result types as the table gives them. */
+export type RequestMethod = keyof RequestTypes;
+export type RequestParams<M extends RequestMethod> = RequestTypes[M][0];
+export type RequestResult<M extends RequestMethod> = RequestTypes[M][1];
+
 export interface NotificationTypes {
   [Notifications.metrics]: MetricsParams;
   [Notifications.runStatus]: RunStatusParams;
   [Notifications.growEvent]: GrowEventParams;
 }
 
-/** Error codes in JSON-RPC error responses (the server's application range). */
+/**
+ * Error codes in JSON-RPC error responses: the standard invalidParams, then the server's application range.
+ * A param of the wrong type (runId: 5, format: 7, options: "x") or missing params is invalidParams; a
+ * well-typed value the backend cannot use gets the method's own code (an unknown run id: unknownRun, a
+ * format it does not write: exportFailed, an invalid experiment: invalidExperiment).
+ */
 export const ErrorCodes = {
+  /** JSON-RPC 2.0 "Invalid params": the params do not have the shape RequestTypes gives the method. */
+  invalidParams: -32602,
   invalidExperiment: -32010,
   unknownRun: -32011,
   invalidState: -32012,

@@ -1,12 +1,15 @@
 /**
  * growth-lab export <runId | run folder> --format tfjs|onnx|pytorch|json [--out DIR] [--force] [--runs DIR] [--json]
- * Exports a run's latest checkpoint (exit 0; 2 usage; 1 the export failed, e.g. files exist without --force).
+ * Exports a run's latest checkpoint through the run manager's export, as the backend's `export` request
+ * does (exit 0; 2 usage; 1 the export failed, e.g. files exist without --force).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EXPORT_FORMATS } from '../../common/protocol';
-import { RunStore, RunStoreError, isValidRunId } from '../runs';
-import { ExportError, defaultExportDir, exportModel, isExportFormat, sourceFromStore } from './index';
+import { EXPORT_FORMATS, ErrorCodes, Methods, type ExportFormat } from '../../common/protocol';
+import { isValidRunId } from '../runs';
+import { RunManager } from '../runManager';
+import { toRequestError } from '../requestErrors';
+import { ExportError, isExportFormat } from './index';
 
 export const EXPORT_USAGE = `  growth-lab export <runId | run folder> --format ${EXPORT_FORMATS.join('|')} [--out DIR] [--force] [--runs DIR] [--json]
       Export a run's model (its latest checkpoint) to DIR (default: <runs DIR>/exports/<runId>/).
@@ -14,7 +17,7 @@ export const EXPORT_USAGE = `  growth-lab export <runId | run folder> --format $
       architecture.json; json: architecture.json. --runs: the folder holding runs/ (default ./.growth-lab).
       Existing files are kept unless --force.`;
 
-interface ExportArgs { run: string; format: string; out?: string; force: boolean; runs?: string; json: boolean }
+interface ExportArgs { run: string; format: ExportFormat; out?: string; force: boolean; runs?: string; json: boolean }
 
 function parse(args: string[]): ExportArgs | string {
   let run: string | undefined, format: string | undefined, out: string | undefined, runs: string | undefined;
@@ -41,18 +44,18 @@ function parse(args: string[]): ExportArgs | string {
   return { run, format, out, force, runs, json };
 }
 
-/** A run folder (…/runs/<id>) or a run id in `runs` (default ./.growth-lab). */
-function locate(run: string, runs: string | undefined): { store: RunStore; runId: string } | string {
+/** A run folder (…/runs/<id>) or a run id in `runs` (default ./.growth-lab): the folder holding runs/, and the id. */
+function locate(run: string, runs: string | undefined): { outDir: string; runId: string } | string {
   const asDir = path.resolve(run);
   const looksLikePath = run.includes('/') || run.includes(path.sep) || run === '.' || run === '..';
   if (looksLikePath || (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory() && (fs.existsSync(path.join(asDir, 'config.json')) || fs.existsSync(path.join(asDir, 'events.jsonl'))))) {
     const runId = path.basename(asDir);
     if (path.basename(path.dirname(asDir)) !== 'runs') return `${asDir} is not a run folder (expected …/runs/<runId>)`;
     if (!isValidRunId(runId)) return `${asDir} is not a run folder (invalid run id)`;
-    return { store: new RunStore(path.dirname(path.dirname(asDir))), runId };
+    return { outDir: path.dirname(path.dirname(asDir)), runId };
   }
   if (!isValidRunId(run)) return `invalid run id "${run}"`;
-  return { store: new RunStore(path.resolve(runs ?? path.join(process.cwd(), '.growth-lab'))), runId: run };
+  return { outDir: path.resolve(runs ?? path.join(process.cwd(), '.growth-lab')), runId: run };
 }
 
 export async function exportCommand(args: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
@@ -66,22 +69,26 @@ export async function exportCommand(args: string[], io = { stdout: process.stdou
     io.stderr.write(`growth-lab export: ${where}\n`);
     return 2;
   }
-  const { store, runId } = where;
+  const { outDir, runId } = where;
+  const manager = new RunManager(outDir, { metrics: () => undefined, status: () => undefined, grow: () => undefined });
   try {
-    const src = sourceFromStore(store, runId);
-    const dir = parsed.out ? path.resolve(parsed.out) : defaultExportDir(store.outDir, runId);
-    const result = await exportModel(src, { format: parsed.format, dir, force: parsed.force });
-    if (parsed.json) io.stdout.write(`${JSON.stringify({ ...result, runId, source: src.origin })}\n`);
+    const { result, origin } = await manager.exportWithOrigin({
+      runId, format: parsed.format, path: parsed.out ? path.resolve(parsed.out) : undefined, force: parsed.force,
+    });
+    if (parsed.json) io.stdout.write(`${JSON.stringify({ ...result, runId, source: origin })}\n`);
     else {
-      const from = src.origin.file ? `checkpoint ${src.origin.file}${src.origin.epoch !== undefined ? `, epoch ${src.origin.epoch}` : ''}` : 'the live model';
+      const from = origin.file ? `checkpoint ${origin.file}${origin.epoch !== undefined ? `, epoch ${origin.epoch}` : ''}` : 'the live model';
       io.stdout.write(`exported run ${runId} (${from}) as ${parsed.format} to ${result.dir}:\n${result.files.map((f) => `  ${path.basename(f)}`).join('\n')}\n`);
     }
     return 0;
   } catch (e) {
-    if (e instanceof ExportError || e instanceof RunStoreError) {
-      io.stderr.write(`growth-lab export: ${e.message}${e instanceof ExportError && e.kind === 'exists' ? '; add --force to overwrite' : ''}\n`);
+    if (e instanceof ExportError && e.kind === 'exists') {
+      io.stderr.write(`growth-lab export: ${e.message}; add --force to overwrite\n`);
       return 1;
     }
-    throw e;
+    const err = toRequestError(e, Methods.export);
+    if (err.code === ErrorCodes.internal) throw e;
+    io.stderr.write(`growth-lab export: ${err.message}\n`);
+    return 1;
   }
 }

@@ -1,19 +1,17 @@
 /**
  * Run ids: `20261123-104512-mnist-a1b2` (UTC start time, sanitized experiment name, 4 random hex digits).
  * They sort by start time and double as folder names, so every id that comes from outside is checked
- * with `assertValidRunId` before it touches a path.
+ * with `assertValidRunId` before it touches a path. The rule itself is the protocol's one run-id rule
+ * (common/protocol/runId.ts), shared with the extension and the webview.
  */
 import { randomBytes } from 'node:crypto';
+import { isRunId } from '../../common/protocol/runId';
 import { RunStoreError } from './errors';
 
-const MAX_RUN_ID_LENGTH = 100;
 const MAX_NAME_LENGTH = 40;
-const RUN_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
-/** Only [A-Za-z0-9._-], no leading dot (so no "." / ".." / hidden folders), at most 100 characters. */
-export function isValidRunId(id: unknown): id is string {
-  return typeof id === 'string' && id.length > 0 && id.length <= MAX_RUN_ID_LENGTH && RUN_ID_PATTERN.test(id);
-}
+/** The one run-id rule: only [A-Za-z0-9._-], no leading dot (so no "." / ".." / hidden folders), 1 to 100 characters. */
+export const isValidRunId: (id: unknown) => id is string = isRunId;
 
 /** Throws `RunStoreError` ('invalidRunId') unless `isValidRunId(id)`. */
 export function assertValidRunId(id: unknown): asserts id is string {

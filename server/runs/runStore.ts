@@ -14,52 +14,24 @@ import * as path from 'node:path';
 import type { ExperimentConfig, RunEvent, RunSummary } from '../../common/protocol';
 import { RunStoreError, errnoCode, ioError } from './errors';
 import { assertValidRunId, isValidRunId, makeRunId, quoteId, runIdTime } from './runId';
-import { fsyncDir, removeStaleTempFiles, writeAll, writeFileAtomic, writeFileAtomicData } from './atomicFile';
-import {
-  type Checkpoint,
-  type CheckpointHeader,
-  checkpointFileName,
-  decodeCheckpoint,
-  encodeCheckpointParts,
-  isCheckpointFileName,
-  readCheckpointHeader,
-} from './checkpointFormat';
+import { fsyncDir, removeStaleTempFiles, writeFileAtomicData } from './atomicFile';
+import { type Checkpoint, type CheckpointHeader, decodeCheckpoint, isCheckpointFileName, readCheckpointHeader } from './checkpointFormat';
 import { EVENTS_FILE, EventsWriter, type EventsWriterIo, readEventsFile } from './eventsFile';
 import { type RunDigest, type RunFacts, digestEvents, summarizeRun } from './runSummary';
+import { type RunHandle, RunHandleImpl } from './runHandle';
+import {
+  CHECKPOINTS_DIR, CONFIG_FILE, LATEST_FILE, RUN_INFO_FILE, type RunInfo, isRunFolder, listCheckpointFiles, readJson, readPointer, statOrUndefined,
+} from './runFolder';
 
 export type { Checkpoint } from './checkpointFormat';
-
-export const CONFIG_FILE = 'config.json';
-export const RUN_INFO_FILE = 'run.json';
-export const CHECKPOINTS_DIR = 'checkpoints';
-export const LATEST_FILE = 'latest';
+export type { RunHandle } from './runHandle';
+export { CONFIG_FILE, RUN_INFO_FILE, CHECKPOINTS_DIR, LATEST_FILE } from './runFolder';
 
 export interface RunStoreOptions {
   /** Whether a run is being driven by this backend right now (runs with an open handle always are). */
   isLive?: (runId: string) => boolean;
   /** Test seam for the events writer (simulating short writes). */
   eventsIo?: EventsWriterIo;
-}
-
-/** Writing side of one run. One handle per run at a time; `close()` when the run ends. */
-export interface RunHandle {
-  readonly runId: string;
-  readonly dir: string;
-  /** Appends one event to events.jsonl (durably for every type but metrics). */
-  append(event: RunEvent): void;
-  /**
-   * Writes `checkpoints/<tag>-<index padded to 4>.ckpt` atomically and points `checkpoints/latest` at it;
-   * returns the file name (e.g. "epoch-0003.ckpt"). Tags: a lowercase word such as "epoch" or "grow".
-   */
-  writeCheckpoint(tag: string, index: number, ckpt: Checkpoint): string;
-  close(): void;
-}
-
-interface RunInfo {
-  formatVersion: 1;
-  runId: string;
-  createdAt: string;
-  configPath?: string;
 }
 
 interface CachedDigest extends RunFacts {
@@ -121,7 +93,7 @@ export class RunStore {
         events.close();
         throw err;
       }
-      const handle = new RunHandleImpl(this, runId, dir, events);
+      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h));
       this.handles.set(runId, handle);
       return handle;
     } catch (err) {
@@ -143,7 +115,7 @@ export class RunStore {
     }
     removeStaleTempFiles(checkpoints);
     removeStaleTempFiles(dir);
-    const handle = new RunHandleImpl(this, runId, dir, new EventsWriter(path.join(dir, EVENTS_FILE), this.eventsIo));
+    const handle = new RunHandleImpl(runId, dir, new EventsWriter(path.join(dir, EVENTS_FILE), this.eventsIo), (h) => this.released(h));
     this.handles.set(runId, handle);
     return handle;
   }
@@ -263,8 +235,8 @@ export class RunStore {
     return this.handles.has(runId) || this.isLiveOutside(runId);
   }
 
-  /** @internal Called by a handle's close(). */
-  released(handle: RunHandleImpl): void {
+  /** Called by a handle's close(). */
+  private released(handle: RunHandleImpl): void {
     if (this.handles.get(handle.runId) === handle) this.handles.delete(handle.runId);
   }
 
@@ -323,113 +295,5 @@ export class RunStore {
     this.digests.set(runId, facts);
     warnings.push(...own);
     return facts;
-  }
-}
-
-class RunHandleImpl implements RunHandle {
-  private nextSeq: number | undefined;
-  private readonly checkpointsDir: string;
-
-  constructor(
-    private readonly store: RunStore,
-    readonly runId: string,
-    readonly dir: string,
-    private readonly events: EventsWriter,
-  ) {
-    this.checkpointsDir = path.join(dir, CHECKPOINTS_DIR);
-  }
-
-  append(event: RunEvent): void {
-    if (this.events.closed) throw new RunStoreError(`run ${quoteId(this.runId)} is closed`, 'invalidState');
-    this.events.append(event);
-  }
-
-  writeCheckpoint(tag: string, index: number, ckpt: Checkpoint): string {
-    if (this.events.closed) throw new RunStoreError(`run ${quoteId(this.runId)} is closed`, 'invalidState');
-    const file = checkpointFileName(tag, index);
-    const seq = (this.nextSeq ??= highestSeq(this.checkpointsDir) + 1);
-    const writtenAt = new Date().toISOString();
-    const { header, chunks } = encodeCheckpointParts(ckpt, { seq, createdAt: writtenAt });
-    writeFileAtomic(this.checkpointsDir, file, 'checkpoint', (fd) => {
-      writeAll(fd, header);
-      for (const chunk of chunks) writeAll(fd, chunk);
-    });
-    this.nextSeq = seq + 1;
-    writeFileAtomicData(this.checkpointsDir, LATEST_FILE, 'checkpoint pointer', `${JSON.stringify({ file, seq, writtenAt })}\n`);
-    return file;
-  }
-
-  close(): void {
-    try {
-      this.events.close();
-    } finally {
-      this.store.released(this);
-    }
-  }
-}
-
-function isRunFolder(dir: string): boolean {
-  try {
-    if (!fs.statSync(dir).isDirectory()) return false;
-  } catch {
-    return false;
-  }
-  return fs.existsSync(path.join(dir, CONFIG_FILE)) || fs.existsSync(path.join(dir, EVENTS_FILE));
-}
-
-function listCheckpointFiles(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter(isCheckpointFileName);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw ioError('cannot list', dir, err);
-  }
-}
-
-/** The pointer's file, or a problem to report (undefined both when there simply is no pointer). */
-function readPointer(dir: string): { file?: string; problem?: string } {
-  const { value, problem, missing } = readJson<{ file?: unknown }>(path.join(dir, LATEST_FILE));
-  if (missing) return {};
-  if (problem !== undefined) return { problem: `${CHECKPOINTS_DIR}/${LATEST_FILE} is unusable: ${problem}` };
-  const file = value?.file;
-  if (!isCheckpointFileName(file)) return { problem: `${CHECKPOINTS_DIR}/${LATEST_FILE} is unusable: it names no checkpoint file` };
-  return { file };
-}
-
-/** The highest seq among existing checkpoints (and the pointer), or 0 when there are none. */
-function highestSeq(dir: string): number {
-  let max = 0;
-  for (const file of listCheckpointFiles(dir)) {
-    try {
-      max = Math.max(max, readCheckpointHeader(path.join(dir, file), file).seq);
-    } catch {
-      /* a damaged checkpoint cannot claim a seq */
-    }
-  }
-  const pointer = readJson<{ seq?: unknown }>(path.join(dir, LATEST_FILE)).value;
-  if (Number.isSafeInteger(pointer?.seq)) max = Math.max(max, pointer?.seq as number);
-  return max;
-}
-
-function readJson<T>(file: string): { value?: T; problem?: string; missing?: boolean } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { missing: true, problem: `${path.basename(file)} is missing` };
-    return { problem: `cannot read ${path.basename(file)}: ${(err as Error).message}` };
-  }
-  try {
-    return { value: JSON.parse(text) as T };
-  } catch {
-    return { problem: `${path.basename(file)} is not valid JSON` };
-  }
-}
-
-function statOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.statSync(file);
-  } catch {
-    return undefined;
   }
 }

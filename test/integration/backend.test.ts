@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
+import { ParameterStructures } from 'vscode-jsonrpc/node';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-it-'));
@@ -53,6 +54,20 @@ test('an invalid experiment is refused with an error naming the field, value and
   );
   await assert.rejects(client.conn.sendRequest(Methods.getRunHistory, { runId: '../../etc' }), (e: any) => e.code === ErrorCodes.unknownRun && /invalid run id/.test(e.message));
   await assert.rejects(client.conn.sendRequest(Methods.stopExperiment, { runId: 'nope' }), (e: any) => e.code === ErrorCodes.unknownRun);
+});
+
+test('params of the wrong type, positional or missing get invalidParams (-32602) naming the field', async () => {
+  const invalidParams = (pattern: RegExp) => (e: any) => e.code === -32602 && e.code === ErrorCodes.invalidParams && pattern.test(e.message);
+  await assert.rejects(client.conn.sendRequest(Methods.stopExperiment, { runId: 5 }), invalidParams(/runId must be a string, got 5/));
+  await assert.rejects(client.conn.sendRequest(Methods.export, { runId: 'nope', format: 7 }), invalidParams(/format must be a string, got 7/));
+  await assert.rejects(client.conn.sendRequest(Methods.grow, { runId: 'nope', options: 'x' }), invalidParams(/options must be an object, got "x"/));
+  await assert.rejects(client.conn.sendRequest(Methods.commitProposal, { runId: 'nope', proposalId: 1 }), invalidParams(/proposalId must be a string, got 1/));
+  await assert.rejects(client.conn.sendRequest(Methods.startExperiment, { config: small, outDir: false }), invalidParams(/outDir must be a non-empty path string/));
+  await assert.rejects(client.conn.sendRequest(Methods.getRunHistory, ParameterStructures.byPosition, { runId: 'nope' }), invalidParams(/params must be an object \{runId\}/));
+  await assert.rejects(client.conn.sendRequest(Methods.pauseExperiment), invalidParams(/needs params \{runId\}, got none/));
+  // a list needs no params; the backend is unharmed and logged no failure
+  assert.ok(Array.isArray(await client.conn.sendRequest<RunSummary[]>(Methods.listRuns)));
+  assert.doesNotMatch(client.stderr, /failed:/);
 });
 
 test('pause, resume and stop take effect within one batch; stop is answered within 200 ms', async () => {

@@ -96,9 +96,10 @@ test('hostile startExperiment configs get invalidExperiment errors naming what i
     t.diagnostic(`${what}: ${msg.split('\n').slice(1, 2).join(' ').slice(0, 160)}`);
   }
   assert.equal(({} as any).polluted, undefined);
-  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, undefined as any), ErrorCodes.invalidExperiment, /config/, 'no params');
-  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 42 }), ErrorCodes.invalidExperiment, /outDir must be a non-empty path string/, 'outDir a number');
-  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, configPath: { evil: true } }), ErrorCodes.invalidExperiment, /configPath must be a non-empty path string/, 'configPath an object');
+  // params of the wrong type (or none) are invalidParams; a path string the backend cannot use is invalidExperiment
+  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, undefined as any), ErrorCodes.invalidParams, /config/, 'no params');
+  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 42 }), ErrorCodes.invalidParams, /outDir must be a non-empty path string/, 'outDir a number');
+  await rejectsWith(client.conn.sendRequest(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, configPath: { evil: true } }), ErrorCodes.invalidParams, /configPath must be a non-empty path string/, 'configPath an object');
   await rejectsWith(client.conn.sendRequest(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 'a\0b' }), ErrorCodes.invalidExperiment, /outDir/, 'outDir with a NUL byte');
   // the backend is alive and well
   const runs = await client.conn.sendRequest<RunSummary[]>(Methods.listRuns, {});
@@ -106,14 +107,15 @@ test('hostile startExperiment configs get invalidExperiment errors naming what i
   assert.equal(client.proc.exitCode, null);
 });
 
-test('run ids that do not exist or try a path are refused with unknownRun for every method', async () => {
+test('run ids that do not exist or try a path are refused with unknownRun for every method; run ids that are not strings with invalidParams', async () => {
   const ids: unknown[] = ['no-such-run', '../../etc', '..', '.', '/etc/passwd', 'a/../../b', '..\\..\\windows', '%2e%2e%2fetc', 'x'.repeat(5000), '', 42, null, { $ne: 1 }, ['a']];
   const methods = [Methods.stopExperiment, Methods.pauseExperiment, Methods.resumeExperiment, Methods.getArchitecture, Methods.getRunHistory, Methods.grow, Methods.prune, Methods.resumeRun];
   for (const runId of ids) {
+    const code = typeof runId === 'string' ? ErrorCodes.unknownRun : ErrorCodes.invalidParams;
     for (const m of methods) {
-      await rejectsWith(client.conn.sendRequest(m, { runId }), ErrorCodes.unknownRun, /run/, `${m} ${JSON.stringify(runId)?.slice(0, 40)}`);
+      await rejectsWith(client.conn.sendRequest(m, { runId }), code, /run/, `${m} ${JSON.stringify(runId)?.slice(0, 40)}`);
     }
-    await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json' }), ErrorCodes.unknownRun, /run/, `export ${JSON.stringify(runId)?.slice(0, 40)}`);
+    await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json' }), code, /run/, `export ${JSON.stringify(runId)?.slice(0, 40)}`);
   }
   assert.ok(!fs.existsSync(path.join(work, '.growth-lab', 'etc')));
 });
@@ -124,8 +126,8 @@ test('export paths outside the run\'s folder are refused; other bad export param
     await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json', path: p }), ErrorCodes.exportFailed, /export path|outside|inside/, `export path ${p}`);
   }
   await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'exe' }), ErrorCodes.exportFailed, /format must be one of/, 'format');
-  await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json', path: 7 }), ErrorCodes.exportFailed, /path must be a string/, 'path type');
-  await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json', force: 'yes' }), ErrorCodes.exportFailed, /force must be a boolean/, 'force type');
+  await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json', path: 7 }), ErrorCodes.invalidParams, /path must be a string/, 'path type');
+  await rejectsWith(client.conn.sendRequest(Methods.export, { runId, format: 'json', force: 'yes' }), ErrorCodes.invalidParams, /force must be a boolean/, 'force type');
   assert.ok(!fs.existsSync(path.join(work, 'outside')));
   assert.ok(!fs.existsSync(path.join(work, 'escape')));
 });
