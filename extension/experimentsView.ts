@@ -7,9 +7,9 @@ import * as vscode from 'vscode';
 import { Methods, type GrowEventParams, type RunEvent, type RunSummary } from '../common/protocol';
 import type { Backend } from './backend';
 import { COMMANDS, VIEWS } from './commands';
-import type { NotificationBus } from './notificationBus';
 import { EXPERIMENT_GLOB, backendErrorText } from './experimentFile';
 import { buildExperimentTree, growNodes, type ExperimentNode, type TreeNode } from './experimentsTree';
+import type { NotificationBus } from './notificationBus';
 
 export const EXPERIMENTS_VIEW_ID = VIEWS.experiments;
 
