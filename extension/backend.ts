@@ -1,6 +1,7 @@
 /**
  * The backend process: a vscode-languageclient over stdio running `dist/cli.js serve`, restarted
- * on crashes under the crash-window policy.
+ * on crashes under the crash-window policy. Its notifications and lifecycle go to the notification
+ * bus (notificationBus.ts); the crash policy's giving up goes to `onGaveUp`.
  */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
@@ -17,9 +18,18 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import type { GrowthLabCapabilities, InitializationOptions, NotificationTypes, RequestTypes } from '../common/protocol';
+import {
+  Notifications,
+  type GrowEventParams,
+  type GrowthLabCapabilities,
+  type InitializationOptions,
+  type MetricsParams,
+  type RequestTypes,
+  type RunStatusParams,
+} from '../common/protocol';
 import { CrashPolicy, crashLimitMessage } from './crashPolicy';
 import { EXPERIMENT_GLOB } from './experimentFile';
+import type { NotificationBus } from './notificationBus';
 import { normalizeSettings, SETTINGS_SECTION, type Settings } from './settings';
 
 export function readSettings(): Settings {
@@ -28,18 +38,6 @@ export function readSettings(): Settings {
 
 export const CLIENT_ID = 'growthLab';
 export const CLIENT_NAME = 'Growth Lab';
-
-type NotificationHandlers = { [N in keyof NotificationTypes]?: (params: NotificationTypes[N]) => void };
-
-export interface BackendEvents {
-  /** The connection closed unexpectedly (the runs of that process are gone). */
-  onCrash(): void;
-  /** The backend (re)started and answers requests. */
-  onReady(): void;
-  /** The crash policy gave up; the backend stays stopped. */
-  onGaveUp(message: string): void;
-  notifications: NotificationHandlers;
-}
 
 export class Backend implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -50,7 +48,9 @@ export class Backend implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     readonly output: vscode.OutputChannel,
-    private readonly events: BackendEvents,
+    private readonly bus: NotificationBus,
+    /** The crash policy gave up; the backend stays stopped. */
+    private readonly onGaveUp: (message: string) => void,
   ) {}
 
   get cliPath(): string {
@@ -131,7 +131,7 @@ export class Backend implements vscode.Disposable {
         action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
       }),
       closed: (): CloseHandlerResult => {
-        this.events.onCrash();
+        this.bus.emit('backendCrashed');
         const decision = this.crashes.recordCrash(Date.now());
         const recent = this.crashes.recentCrashes(Date.now());
         if (decision === 'restart') {
@@ -142,7 +142,7 @@ export class Backend implements vscode.Disposable {
           };
         }
         const message = crashLimitMessage(this.crashes.maxCrashes, this.crashes.windowMs);
-        this.events.onGaveUp(message);
+        this.onGaveUp(message);
         return { action: CloseAction.DoNotRestart, message, handled: true };
       },
     };
@@ -176,11 +176,11 @@ export class Backend implements vscode.Disposable {
       // the backend reports a storage folder it cannot use
     }
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, this.serverOptions(), this.clientOptions());
-    for (const [method, handler] of Object.entries(this.events.notifications)) {
-      if (handler) client.onNotification(method, handler as (params: unknown) => void);
-    }
+    client.onNotification(Notifications.runStatus, (p: RunStatusParams) => this.bus.emit('runStatus', p));
+    client.onNotification(Notifications.metrics, (p: MetricsParams) => this.bus.emit('metrics', p));
+    client.onNotification(Notifications.growEvent, (p: GrowEventParams) => this.bus.emit('growEvent', p));
     client.onDidChangeState((e) => {
-      if (e.newState === State.Running && this.client === client) this.events.onReady();
+      if (e.newState === State.Running && this.client === client) this.bus.emit('backendReady');
     });
     this.client = client;
     const { nodePath, engine, executionProvider } = readSettings();

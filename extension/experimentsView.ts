@@ -1,6 +1,7 @@
 /**
  * The Experiments tree in the Growth Lab side bar (model: experimentsTree.ts). Refreshes on
- * experiment file changes and on the backend's runStatus / metrics / growEvent notifications.
+ * experiment file changes and on the backend's runStatus / metrics / growEvent notifications (from
+ * the notification bus). activate() creates its tree view.
  */
 import * as vscode from 'vscode';
 import { Methods, type GrowEventParams, type RunEvent, type RunSummary } from '../common/protocol';
@@ -8,6 +9,7 @@ import type { Backend } from './backend';
 import { COMMANDS, VIEWS } from './commands';
 import { EXPERIMENT_GLOB, backendErrorText } from './experimentFile';
 import { buildExperimentTree, growNodes, type ExperimentNode, type TreeNode } from './experimentsTree';
+import type { NotificationBus } from './notificationBus';
 
 export const EXPERIMENTS_VIEW_ID = VIEWS.experiments;
 
@@ -20,13 +22,16 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
   private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly backend: Backend) {
+  constructor(private readonly backend: Backend, bus: NotificationBus) {
     const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);
     this.disposables.push(
       watcher,
       watcher.onDidCreate(() => this.refresh()),
       watcher.onDidDelete(() => this.refresh()),
-      vscode.window.createTreeView(EXPERIMENTS_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }),
+      bus.on('runStatus', () => this.refresh()),
+      bus.on('metrics', () => this.refresh(3000)),
+      bus.on('growEvent', (p) => this.onGrow(p)),
+      bus.on('backendReady', () => this.refresh(0)),
     );
   }
 
@@ -41,7 +46,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
   }
 
   /** A grow event arrived: its run's children change. */
-  onGrow(e: GrowEventParams): void {
+  private onGrow(e: GrowEventParams): void {
     const list = this.growCache.get(e.runId);
     if (list) list.push(e);
     this.refresh();

@@ -1,7 +1,8 @@
 /**
- * The Growth Monitor panel (VS Code side): the WebviewPanel, its serializer (the panel comes back
- * after a window reload showing the same run), the `growthLab.openMonitor` command, and forwarding
- * of the backend's notifications. Routing and ordering live in the pure MonitorController.
+ * The Growth Monitor panel (VS Code side): the WebviewPanel and its serializer (the panel comes back
+ * after a window reload showing the same run; activate() registers it), opened by the
+ * `growthLab.openMonitor` command (commands/views.ts), and the backend's notifications (from the
+ * notification bus) forwarded to the page. Routing and ordering live in the pure MonitorController.
  */
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
@@ -9,13 +10,11 @@ import { SETTINGS_SECTION, reviewMode } from './settings';
 import {
   MONITOR_VIEW_TYPE,
   validateWebviewMessage,
-  type GrowEventParams,
-  type MetricsParams,
   type RunEvent,
-  type RunStatusParams,
 } from '../common/protocol';
 import type { Backend } from './backend';
 import { COMMANDS } from './commands';
+import type { Ctx } from './ctx';
 import { backendErrorText } from './experimentFile';
 import { MonitorController, type MonitorHost } from './monitorController';
 import { monitorHtml, nonceFrom } from './monitorHtml';
@@ -97,24 +96,23 @@ export abstract class MonitorSurface implements vscode.Disposable {
   private pageDisposables: vscode.Disposable[] = [];
   private lastActive: string | undefined;
 
-  constructor(
-    protected readonly context: vscode.ExtensionContext,
-    private readonly backend: Backend,
-    protected readonly tracker: RunTracker,
-  ) {
+  constructor(protected readonly ctx: Ctx) {
+    const { tracker, bus } = ctx;
     const unsubscribe = tracker.onDidChange(() => {
       const active = tracker.active?.runId;
       if (active === this.lastActive) return;
       this.lastActive = active;
       this.controller?.onActiveRunChanged(active);
     });
-    this.disposables.push({ dispose: unsubscribe });
+    this.disposables.push(
+      { dispose: unsubscribe },
+      bus.on('metrics', (p) => this.forward({ type: 'metrics', time: new Date().toISOString(), ...p })),
+      bus.on('runStatus', (p) => this.forward({ type: 'status', time: new Date().toISOString(), ...p })),
+      bus.on('growEvent', (p) => this.forward({ type: 'grow', time: new Date().toISOString(), ...p })),
+      // The backend (re)started: its methods may have changed.
+      bus.on('backendReady', () => this.controller?.onBackendReady()),
+    );
   }
-
-  onMetrics(p: MetricsParams): void { this.forward({ type: 'metrics', time: new Date().toISOString(), ...p }); }
-  onStatus(p: RunStatusParams): void { this.forward({ type: 'status', time: new Date().toISOString(), ...p }); }
-  onGrow(p: GrowEventParams): void { this.forward({ type: 'grow', time: new Date().toISOString(), ...p }); }
-  onBackendReady(): void { this.controller?.onBackendReady(); }
 
   private forward(e: RunEvent): void {
     this.controller?.onRunEvent(e);
@@ -128,11 +126,11 @@ export abstract class MonitorSurface implements vscode.Disposable {
    */
   protected connect(webview: vscode.Webview, runId: string | undefined, page: { visible(): boolean; onVisibility: vscode.Event<unknown>; onDispose: vscode.Event<void> }, disposed?: () => void): MonitorController {
     this.releasePage();
-    const host = monitorHost(webview, this.backend, this.tracker, this.context.workspaceState);
+    const host = monitorHost(webview, this.ctx.backend, this.ctx.tracker, this.ctx.extension.workspaceState);
     const controller = new MonitorController(host, runId);
     this.controller = controller;
     if (!page.visible()) controller.setVisible(false); // e.g. restored in a background tab
-    this.lastActive = this.tracker.active?.runId;
+    this.lastActive = this.ctx.tracker.active?.runId;
     this.pageDisposables.push(
       webview.onDidReceiveMessage((raw: unknown) => {
         const v = validateWebviewMessage(raw);
@@ -146,7 +144,7 @@ export abstract class MonitorSurface implements vscode.Disposable {
         disposed?.();
       }),
     );
-    webview.html = monitorPage(webview, this.context.extensionUri);
+    webview.html = monitorPage(webview, this.ctx.extension.extensionUri);
     return controller;
   }
 
@@ -163,20 +161,14 @@ export abstract class MonitorSurface implements vscode.Disposable {
   }
 }
 
-export class MonitorManager extends MonitorSurface {
+/** The Growth Monitor panel; activate() registers it as the serializer of MONITOR_VIEW_TYPE panels. */
+export class MonitorManager extends MonitorSurface implements vscode.WebviewPanelSerializer {
   private panel: vscode.WebviewPanel | undefined;
 
-  constructor(context: vscode.ExtensionContext, backend: Backend, tracker: RunTracker) {
-    super(context, backend, tracker);
-    this.disposables.push(
-      vscode.commands.registerCommand(COMMANDS.openMonitor, (arg?: unknown) => this.open(runIdArg(arg))),
-      vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
-        deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
-          const v = validateWebviewMessage({ type: 'ready', state });
-          this.adopt(panel, v.ok && v.message.type === 'ready' ? v.message.state?.runId : undefined);
-        },
-      }),
-    );
+  /** A panel restored after a window reload, showing the run its page state names. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const v = validateWebviewMessage({ type: 'ready', state });
+    this.adopt(panel, v.ok && v.message.type === 'ready' ? v.message.state?.runId : undefined);
   }
 
   /** Opens (or reveals) the panel; with a run id, shows that run. */
@@ -191,14 +183,14 @@ export class MonitorManager extends MonitorSurface {
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { ...monitorWebviewOptions(this.context.extensionUri), retainContextWhenHidden: false };
+    return { ...monitorWebviewOptions(this.ctx.extension.extensionUri), retainContextWhenHidden: false };
   }
 
   private adopt(panel: vscode.WebviewPanel, runId: string | undefined): void {
     this.disposePanel();
     this.panel = panel;
     panel.title = TITLE;
-    panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'extension', 'media', 'icon.png');
+    panel.iconPath = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'extension', 'media', 'icon.png');
     panel.webview.options = this.webviewOptions();
     this.connect(panel.webview, runId, { visible: () => panel.visible, onVisibility: panel.onDidChangeViewState, onDispose: panel.onDidDispose }, () => {
       if (this.panel === panel) this.panel = undefined;
@@ -216,11 +208,4 @@ export class MonitorManager extends MonitorSurface {
     this.disposePanel();
     super.dispose();
   }
-}
-
-function runIdArg(arg: unknown): string | undefined {
-  const id = typeof arg === 'string' ? arg : (arg as { runId?: unknown } | undefined)?.runId;
-  if (typeof id !== 'string') return undefined;
-  const v = validateWebviewMessage({ type: 'selectRun', runId: id });
-  return v.ok ? id : undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * Inline architecture diff review: grow events' before/after architectures as virtual YAML
- * documents under the `growth-lab:` scheme, opened side by side with `vscode.diff`.
+ * documents under the `growth-lab:` scheme, opened side by side with `vscode.diff`. activate()
+ * registers it as the scheme's content provider.
  */
 import * as vscode from 'vscode';
 import type { GrowEventParams } from '../common/protocol';
@@ -21,12 +22,6 @@ export class ReviewDocuments implements vscode.TextDocumentContentProvider, vsco
   private readonly events = new BoundedStore<StoredEvent>(200);
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  private readonly registration: vscode.Disposable;
-
-  constructor() {
-    this.registration = vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, this);
-  }
-
   /** Remembers an event (a growEvent notification, a grow/prune answer or a proposal) and returns its key. */
   add(event: GrowEventParams, proposalId?: string): string {
     const key = reviewKey(event, proposalId);
@@ -68,7 +63,6 @@ export class ReviewDocuments implements vscode.TextDocumentContentProvider, vsco
   }
 
   dispose(): void {
-    this.registration.dispose();
     this.changed.dispose();
   }
 }

@@ -25,3 +25,16 @@ export type GrowthMethodName =
   | 'random-split'
   | 'random-split-new'
   | 'none';
+/** Every GrowthMethodName, in the order of the schema's enum (test/unit/extensionGrowCommand.test.ts compares them); pickers list them by name when no backend is up. */
+export const GROWTH_METHOD_NAMES = [
+  'firefly',
+  'firefly-deeper',
+  'firefly-split',
+  'splitting',
+  'net2net-wider',
+  'net2net-deeper',
+  'gauss-newton',
+  'random-split',
+  'random-split-new',
+  'none',
+] as const satisfies readonly GrowthMethodName[];

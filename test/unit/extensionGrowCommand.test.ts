@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunSummary } from '../../common/protocol';
+import { readdirSync, readFileSync } from 'fs';
+import * as path from 'path';
+import { GROWTH_METHOD_NAMES, PRUNE_METHODS, type RunSummary } from '../../common/protocol';
+import { growableRuns, methodPickItems, parseBudget, resumableRuns } from '../../extension/growMethods';
 import {
-  CONTINUAL_STREAM_CHOICES, STARTING_MODELS, freeExperimentFileName, growableRuns, methodPickItems, newContinualExperimentText, newExperimentText, parseBudget, resumableRuns,
-} from '../../extension/growCommand';
+  CONTINUAL_STREAM_CHOICES, STARTING_MODELS, freeExperimentFileName, newContinualExperimentText, newExperimentText,
+} from '../../extension/newExperimentText';
 
 function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
   return {
@@ -28,13 +31,40 @@ test('methodPickItems: from the backend details, by kind, preferred first', () =
   assert.deepEqual(methodPickItems('prune', caps).map((i) => i.method), ['prune-taylor']);
 });
 
-test('methodPickItems: names only (older backend) and no backend use the fallback descriptions', () => {
-  const items = methodPickItems('grow', { growthMethods: ['gauss-newton', 'none' as never] });
-  assert.equal(items.length, 1);
-  assert.equal(items[0].label, 'Gauss-Newton');
-  assert.match(items[0].detail, /Gauss-Newton/);
-  assert.deepEqual(methodPickItems('prune', undefined).map((i) => i.method), ['prune-taylor', 'prune-gauss-newton']);
-  assert.ok(methodPickItems('grow', undefined).every((i) => !i.method.startsWith('prune-') && i.detail.length > 0));
+test('methodPickItems: names only (older backend) and no backend list the names, without descriptions', () => {
+  // The descriptions are the backend's (growthMethodDetails); the extension keeps no copy of them.
+  assert.deepEqual(methodPickItems('grow', { growthMethods: ['gauss-newton', 'none' as never] }), [
+    { label: 'Gauss-Newton', description: 'gauss-newton', detail: '', method: 'gauss-newton' },
+  ]);
+  assert.deepEqual(methodPickItems('prune', undefined), [
+    { label: 'Taylor pruning', description: 'prune-taylor', detail: '', method: 'prune-taylor' },
+    { label: 'Gauss-Newton pruning', description: 'prune-gauss-newton', detail: '', method: 'prune-gauss-newton' },
+  ]);
+  const noBackend = methodPickItems('grow', undefined);
+  assert.deepEqual(noBackend.map((i) => i.method), GROWTH_METHOD_NAMES.filter((n) => n !== 'none'));
+  assert.ok(noBackend.every((i) => i.detail === '' && i.label.length > 0));
+  assert.deepEqual(noBackend.find((i) => i.method === 'firefly'), { label: 'Firefly wider', description: 'firefly', detail: '', method: 'firefly' });
+});
+
+test('the protocol\'s growth method names are the experiment schema\'s, and the extension copies no method description', () => {
+  const root = path.join(__dirname, '..', '..');
+  const schema = JSON.parse(readFileSync(path.join(root, 'server', 'config', 'experiment.schema.json'), 'utf8'));
+  const enums: string[][] = [];
+  JSON.stringify(schema, (key, value) => {
+    if (key === 'method' && value && Array.isArray(value.enum)) enums.push(value.enum);
+    return value;
+  });
+  assert.ok(enums.some((e) => JSON.stringify(e) === JSON.stringify(GROWTH_METHOD_NAMES)), JSON.stringify(enums));
+  assert.deepEqual([...PRUNE_METHODS], ['prune-taylor', 'prune-gauss-newton']);
+  const dir = path.join(root, 'extension');
+  const sources = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : []);
+  for (const file of sources(dir)) {
+    const text = readFileSync(file, 'utf8');
+    for (const phrase of ['integrated gradients', 'splitting matrix', 'Taylor score', 'identity-initialised', 'replicating random neurons']) {
+      assert.ok(!text.includes(phrase), `${path.relative(root, file)} describes a growth method ("${phrase}"); take it from the backend's growthMethodDetails`);
+    }
+  }
 });
 
 test('parseBudget: ratios, percentages, neuron counts and errors', () => {

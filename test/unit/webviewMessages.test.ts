@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateWebviewMessage, type ExtensionToWebviewMessage, type GrowEventParams, type RequestTypes, type RunEvent, type RunSummary } from '../../common/protocol';
-import { EXPORT_NOT_AVAILABLE, MonitorController, describeStep, type MonitorHost } from '../../extension/monitorController';
+import { EXPORT_NOT_AVAILABLE, describeStep } from '../../extension/monitorActions';
+import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import { monitorCsp, monitorHtml, nonceFrom } from '../../extension/monitorHtml';
 
 const RUN = '20261123-104512-mnist-a1b2';

@@ -3,22 +3,19 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { GPU_BACKEND_CHOICES, installFailureReason, installPlan } from './gpuBackend';
+import type { Ctx } from '../ctx';
+import { GPU_BACKEND_CHOICES, installFailureReason, installPlan } from '../gpuBackend';
+import { restartBackend } from './backend';
 
-export interface GpuInstallDeps {
-  storageDir: string;
-  log(line: string): void;
-  restartBackend(): Promise<void>;
-  showLogs(): void;
-}
-
-export async function installGpuBackendCommand(deps: GpuInstallDeps): Promise<void> {
+export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
+  const storageDir = ctx.extension.globalStorageUri.fsPath;
+  const log = (line: string): void => ctx.backend.log(line);
   const picked = await vscode.window.showQuickPick(GPU_BACKEND_CHOICES.map((c) => ({ ...c, description: '' })), {
     title: 'Growth Lab: Install GPU Backend',
     placeHolder: 'TensorFlow backend for the tfjs engine (growthLab.engine: tfjs)',
   });
   if (!picked) return;
-  const plan = installPlan(deps.storageDir, picked.variant);
+  const plan = installPlan(storageDir, picked.variant);
   let output = '';
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Growth Lab: installing ${picked.label}…`, cancellable: true },
@@ -26,11 +23,11 @@ export async function installGpuBackendCommand(deps: GpuInstallDeps): Promise<vo
       new Promise<{ code: number | null }>((resolve) => {
         fs.mkdirSync(plan.dir, { recursive: true });
         fs.writeFileSync(path.join(plan.dir, 'package.json'), JSON.stringify(plan.packageJson, null, 2));
-        deps.log(`installing ${picked.label}: ${plan.command} ${plan.args.join(' ')} (in ${plan.dir})`);
+        log(`installing ${picked.label}: ${plan.command} ${plan.args.join(' ')} (in ${plan.dir})`);
         const child = spawn(plan.command, plan.args, { cwd: plan.dir, shell: false, env: { ...process.env, npm_config_yes: 'true' } });
         const collect = (d: Buffer) => {
           output += d.toString();
-          for (const line of d.toString().split('\n')) if (line.trim()) deps.log(`npm: ${line}`);
+          for (const line of d.toString().split('\n')) if (line.trim()) log(`npm: ${line}`);
         };
         child.stdout.on('data', collect);
         child.stderr.on('data', collect);
@@ -47,9 +44,9 @@ export async function installGpuBackendCommand(deps: GpuInstallDeps): Promise<vo
       `Growth Lab: installed ${picked.label}. Restart the backend and set growthLab.engine to "tfjs" to use it.`,
       'Restart Backend',
     );
-    if (action === 'Restart Backend') await deps.restartBackend();
+    if (action === 'Restart Backend') await restartBackend(ctx)();
     return;
   }
   const action = await vscode.window.showErrorMessage(`Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`, 'Show logs');
-  if (action === 'Show logs') deps.showLogs();
-}
+  if (action === 'Show logs') ctx.showLogs();
+};

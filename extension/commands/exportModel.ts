@@ -4,10 +4,10 @@
  * Accepts a run id (string or {runId}) as argument, e.g. from the monitor panel's Export button.
  */
 import * as vscode from 'vscode';
-import { ErrorCodes, Methods, type ExportFormat, type ExportParams, type ExportResult, type RunSummary } from '../common/protocol';
-import type { Backend } from './backend';
-import { backendErrorText } from './experimentFile';
-import { formatPercent, type RunTracker } from './runTracker';
+import { ErrorCodes, Methods, type ExportFormat, type ExportParams, type ExportResult } from '../../common/protocol';
+import type { Ctx } from '../ctx';
+import { backendErrorText } from '../experimentFile';
+import { formatPercent } from '../runTracker';
 
 export const EXPORT_FORMAT_CHOICES: readonly { format: ExportFormat; label: string; description: string; detail: string }[] = [
   { format: 'tfjs', label: 'TF.js Layers', description: 'model.json + group1-shard1of1.bin', detail: 'tf.loadLayersModel in the browser or Node; Keras via tensorflowjs_converter' },
@@ -16,20 +16,13 @@ export const EXPORT_FORMAT_CHOICES: readonly { format: ExportFormat; label: stri
   { format: 'json', label: 'Architecture JSON', description: 'architecture.json', detail: 'the spec, layer summary and grow history (no weights)' },
 ];
 
-export interface ExportCommandDeps {
-  backend: Backend;
-  tracker: RunTracker;
-  refreshRuns(): Promise<RunSummary[] | undefined>;
-  errorWithLogs(message: string): void;
-}
-
 const OVERWRITE = 'Overwrite';
 const REVEAL = 'Reveal';
 
-export async function exportModelCommand(deps: ExportCommandDeps, arg?: unknown): Promise<void> {
-  const { backend: be, tracker } = deps;
+export const exportModel = (ctx: Ctx) => async (arg?: unknown): Promise<void> => {
+  const { backend: be, tracker } = ctx;
   let runId: string | undefined = typeof arg === 'string' ? arg : typeof (arg as { runId?: unknown })?.runId === 'string' ? (arg as { runId: string }).runId : undefined;
-  const summaries = (await deps.refreshRuns()) ?? [];
+  const summaries = (await ctx.refreshRuns()) ?? [];
   if (!runId) {
     if (summaries.length === 0) {
       void vscode.window.showInformationMessage('Growth Lab: there is no run to export yet; start an experiment first.');
@@ -98,7 +91,7 @@ export async function exportModelCommand(deps: ExportCommandDeps, arg?: unknown)
     }
   } catch (err) {
     be.log(`export of ${runId} as ${format.format} failed: ${backendErrorText(err)}`);
-    deps.errorWithLogs(`Growth Lab: could not export ${name} as ${format.label}: ${backendErrorText(err)}`);
+    ctx.errorWithLogs(`Growth Lab: could not export ${name} as ${format.label}: ${backendErrorText(err)}`);
     return;
   }
   be.log(`exported ${runId} as ${result.format} to ${result.dir}: ${result.files.join(', ')}`);
@@ -107,4 +100,4 @@ export async function exportModelCommand(deps: ExportCommandDeps, arg?: unknown)
     REVEAL,
   );
   if (choice === REVEAL && result.files[0]) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.files[0]));
-}
+};

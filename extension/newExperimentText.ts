@@ -1,0 +1,93 @@
+/**
+ * Pure helpers of the New Experiment command (no VS Code imports, unit-tested): the starting models,
+ * datasets and continual-learning streams it offers, the new `*.growth.json`'s text and a free file name.
+ */
+import type { ContinualStreamName, DatasetName } from '../common/protocol';
+
+export interface StartingModel {
+  id: string;
+  label: string;
+  detail: string;
+  /** Hidden layers as written in the file. */
+  layers: Record<string, unknown>[];
+}
+
+export const STARTING_MODELS: readonly StartingModel[] = [
+  { id: 'mlp-small', label: 'Small MLP', detail: 'one dense layer of 16 ReLU neurons (room to grow)', layers: [{ type: 'dense', units: 16, activation: 'relu' }] },
+  { id: 'mlp', label: 'MLP', detail: 'two dense layers of 64 ReLU neurons', layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 64, activation: 'relu' }] },
+  { id: 'mlp-tanh', label: 'Tanh MLP', detail: 'one dense layer of 16 tanh neurons (splitting methods need smooth activations)', layers: [{ type: 'dense', units: 16, activation: 'tanh' }] },
+  { id: 'rbf', label: 'RBF network', detail: 'one dense layer of 10 RBF neurons (the Firefly paper toy network)', layers: [{ type: 'dense', units: 10, activation: 'rbf' }] },
+  {
+    id: 'cnn', label: 'Small CNN', detail: 'conv 8 → maxpool → conv 16 → maxpool → dense 32 (image datasets)',
+    layers: [
+      { type: 'conv2d', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'dense', units: 32, activation: 'relu' },
+    ],
+  },
+];
+
+export const DATASET_DESCRIPTIONS: Record<DatasetName, string> = {
+  mnist: 'MNIST handwritten digits (28×28, 10 classes)',
+  'fashion-mnist': 'Fashion-MNIST clothing images (28×28, 10 classes)',
+  'rbf-toy': 'The Firefly paper toy regression/classification set (small, fast)',
+  csv: 'A CSV file of your own (features and a label column)',
+};
+
+export interface NewExperimentChoice {
+  name: string;
+  dataset: DatasetName;
+  model: StartingModel;
+  /** 'none': no scheduled growth. */
+  method: string;
+  /** Value of "$schema". */
+  schemaUrl: string;
+}
+
+/** The text of a new `*.growth.json` (2-space JSON, trailing newline). */
+export function newExperimentText(c: NewExperimentChoice): string {
+  const dataset: Record<string, unknown> = { name: c.dataset };
+  if (c.dataset === 'csv') { dataset.path = 'data.csv'; dataset.task = 'classification'; }
+  const image = c.dataset === 'mnist' || c.dataset === 'fashion-mnist';
+  const doc: Record<string, unknown> = {
+    $schema: c.schemaUrl,
+    name: c.name,
+    dataset,
+    model: { layers: c.model.layers },
+    training: image
+      ? { epochs: 10, batchSize: 128, optimizer: 'adam', learningRate: 0.001 }
+      : { epochs: 100, batchSize: 100, optimizer: 'adam', learningRate: 0.01 },
+  };
+  if (c.method !== 'none') {
+    doc.growth = { method: c.method, schedule: { every: image ? 2 : 20 }, maxGrowSteps: 3, options: { ratio: 0.5 } };
+  }
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Continual-learning streams New Experiment offers (a custom stream needs its files: written by hand). */
+export const CONTINUAL_STREAM_CHOICES: readonly { stream: Exclude<ContinualStreamName, 'custom'>; detail: string }[] = [
+  { stream: 'split-mnist', detail: 'Continual learning: MNIST in 5 tasks of 2 digits; Firefly CL against fine-tuning, EWC, Progressive Networks, Individual' },
+  { stream: 'split-fashion-mnist', detail: 'Continual learning: Fashion-MNIST in 5 tasks of 2 classes; the same five methods' },
+  { stream: 'permuted-mnist', detail: 'Continual learning: 5 tasks of MNIST under seeded pixel permutations; the same five methods' },
+];
+
+/** The text of a new continual-learning `*.growth.json`: the stream and every method, other fields at their defaults. */
+export function newContinualExperimentText(c: { name: string; stream: Exclude<ContinualStreamName, 'custom'>; schemaUrl: string }): string {
+  const doc = {
+    $schema: c.schemaUrl,
+    name: c.name,
+    continual: { stream: c.stream, methods: ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'], trainPerTask: 4000, testPerTask: 1000, epochs: 4 },
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** `base.growth.json`, else `base-2.growth.json`, … : the first name `exists` says is free. */
+export function freeExperimentFileName(base: string, exists: (fileName: string) => boolean): string {
+  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'experiment';
+  for (let i = 1; ; i++) {
+    const name = `${clean}${i === 1 ? '' : `-${i}`}.growth.json`;
+    if (!exists(name)) return name;
+  }
+}
