@@ -23,7 +23,7 @@ import type { Checkpoint, RunHandle, RunStore } from '../runs';
 import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { createExecutor } from './executors';
 import { Throttle } from './throttle';
-import { Trainer, optimizerSettings } from './trainer';
+import { Trainer, optimizerSettings } from '../trainer/trainer';
 
 export interface RunListener {
   metrics(m: MetricsParams): void;
