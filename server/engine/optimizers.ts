@@ -7,8 +7,7 @@
  * SGD and Adam take weight decay as an L2 term added to the gradient.
  */
 import { Value } from './graph';
-import { add, div, mul, pow, sqrt, sub } from './ops/elementwise';
-import { scalarLike } from './ops/helpers';
+import { add, div, mul, pow, scalarLike, sqrt, sub } from './ops';
 
 /** The optimisers the engine builds. */
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';

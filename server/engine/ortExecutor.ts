@@ -109,7 +109,7 @@ export function probeProvider(provider: OrtProvider): Promise<{ ok: boolean; rea
           return { ok: false, reason: `not in this onnxruntime-node build (supported: ${supported.join(', ')})` };
         }
         const { Graph } = await import('./graph');
-        const { relu } = await import('./ops/elementwise');
+        const { relu } = await import('./ops');
         const g = new Graph('probe');
         const x = g.input('x', 'float32', [2]);
         const model = toOnnxModel(g, [relu(x)], { outputNames: ['y'] });
