@@ -89,6 +89,16 @@ export default tseslint.config(
     },
   },
   {
+    // common/ runs in every part (backend, extension host, browser): it imports common/ and nothing else, no package either.
+    files: ['common/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [vscodeOnlyInExtension], patterns: [{ regex: '^[^.]', message: 'common/ imports only common/ (no packages): it runs in the backend, the extension host and the browser alike.' }] },
+      ],
+    },
+  },
+  {
     // The one exception for 'vscode': the extension, and the test suite that runs inside VS Code.
     files: ['extension/**', 'test/electron/**'],
     rules: {

@@ -67,9 +67,10 @@ test('lint walls: wrong-direction imports and cycles are reported with the rule 
   // Only extension/ imports 'vscode'.
   assert.deepEqual(rules(planted.webview), ['no-restricted-imports'], messages(planted.webview));
   assert.match(messages(planted.webview), /'vscode' import is restricted.*Only extension\/ may import 'vscode'/);
-  // common/ imports only common/, and no Node built-ins.
-  assert.deepEqual(rules(planted.common).sort(), ['import-x/no-nodejs-modules', 'import-x/no-restricted-paths']);
-  assert.match(messages(planted.common), /common\/ imports only common\//);
+  // common/ imports only common/: no other part, no Node built-in, no package.
+  assert.deepEqual(rules(planted.common).sort(), ['import-x/no-nodejs-modules', 'import-x/no-restricted-paths', 'no-restricted-imports']);
+  assert.match(messages(planted.common), /common\/ imports only common\/\./);
+  assert.match(messages(planted.common), /'fs' import is restricted.*no packages/);
   // growth/ sits below training/.
   assert.deepEqual(rules(planted.growth), ['import-x/no-restricted-paths'], messages(planted.growth));
   assert.match(messages(planted.growth), /server\/growth\/ must not import server\/training\//);
