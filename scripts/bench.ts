@@ -10,7 +10,7 @@ import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
 import type { LayerConfig, TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
-import { Trainer } from '../server/training/trainer';
+import { Trainer } from '../server/trainer/trainer';
 import { RunStore } from '../server/runs';
 import { ExperimentRun } from '../server/training/experiment';
 import { validateExperiment } from '../server/config/validate';

@@ -11,7 +11,7 @@ import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
 import type { TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
-import { Trainer } from '../server/training/trainer';
+import { Trainer } from '../server/trainer/trainer';
 
 const args = process.argv.slice(2);
 const widths = args.includes('--quick') ? [64] : [64, 256, 1024];

@@ -29,7 +29,7 @@ import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
 import type { TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
-import { Trainer, optimizerSettings } from '../server/training/trainer';
+import { Trainer, optimizerSettings } from '../server/trainer/trainer';
 import type { GrowOptions, GrowthMethod } from '../server/growth/types';
 
 interface Args { seeds: number; out: string; steps: number; jobs: number; worker?: number[] }

@@ -70,8 +70,8 @@ export function downsampleView(xs: ArrayLike<number>, ys: ArrayLike<number>, vie
         continue;
       }
     }
-    if (y < yLo || yLo !== yLo) { bLo = i; yLo = y; }
-    if (y > yHi || yHi !== yHi) { bHi = i; yHi = y; }
+    if (y < yLo || Number.isNaN(yLo)) { bLo = i; yLo = y; }
+    if (y > yHi || Number.isNaN(yHi)) { bHi = i; yHi = y; }
   }
   if (bucket >= 0) picks.push(bLo, bHi);
   return sortedUnique(picks);

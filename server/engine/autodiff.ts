@@ -2,8 +2,7 @@
 import { Graph, Node, Value } from './graph';
 import { getOp } from './registry';
 import { hostTensor, isFloat, shapeToString } from './types';
-import { add } from './ops/elementwise';
-import { expandAs } from './ops/shape';
+import { add, expandAs } from './ops';
 
 /**
  * Gradients of the scalar `loss` with respect to `wrt` (graph inputs or intermediate values).

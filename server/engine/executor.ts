@@ -1,4 +1,3 @@
-import type { EngineName } from '../../common/protocol';
 import type { Graph, Value } from './graph';
 import type { HostTensor } from './types';
 
@@ -9,8 +8,11 @@ export interface CompiledGraph {
   dispose(): Promise<void>;
 }
 
+/** The engine's executors: ONNX models in onnxruntime-node, or op-by-op interpretation in tfjs. */
+export type ExecutorKind = 'onnxruntime' | 'tfjs';
+
 export interface Executor {
-  readonly engine: EngineName;
+  readonly engine: ExecutorKind;
   /** Execution provider (onnxruntime) or tfjs backend actually in use. */
   readonly provider: string;
   /** Problems met while setting up (e.g. a provider that fell back to cpu). */

@@ -1,8 +1,6 @@
 /** Loss functions as graph fragments (mean over the batch). */
 import { Value } from './graph';
-import { logSoftmax } from './ops/nn';
-import { mul, neg, sub } from './ops/elementwise';
-import { reduceMean, reduceSum } from './ops/reduce';
+import { logSoftmax, mul, neg, reduceMean, reduceSum, sub } from './ops';
 
 /** Softmax cross-entropy of logits [N, C] against one-hot (or soft) targets [N, C]. */
 export function softmaxCrossEntropy(logits: Value, targets: Value): Value {

@@ -4,7 +4,7 @@ import { Graph, Value } from './graph';
 import { getOp } from './registry';
 import { OnnxAttr, OnnxNodeContext } from './onnxContext';
 import { DType, HostTensor, hostTensor } from './types';
-import { onnxDataType } from './ops/logic';
+import { onnxDataType } from './ops';
 
 export const OPSET = 17;
 

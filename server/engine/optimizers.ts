@@ -6,13 +6,26 @@
  * the step count t fed as an input. AdamW decouples weight decay: w ← w − η λ w (Loshchilov & Hutter).
  * SGD and Adam take weight decay as an L2 term added to the gradient.
  */
-import type { OptimizerName, TrainingConfig } from '../../common/protocol';
 import { Value } from './graph';
-import { add, div, mul, pow, sqrt, sub } from './ops/elementwise';
-import { scalarLike } from './ops/helpers';
+import { add, div, mul, pow, scalarLike, sqrt, sub } from './ops';
 
-/** The optimiser's part of the experiment's training settings. */
-export type OptimizerSettings = Pick<TrainingConfig, 'momentum' | 'nesterov' | 'weightDecay' | 'beta1' | 'beta2' | 'epsilon'> & { name: OptimizerName };
+/** The optimisers the engine builds. */
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
+
+/**
+ * What an optimiser step needs (the engine's own type; the server maps an experiment's training
+ * settings onto it). `momentum` and `nesterov` apply to SGD, `beta1`, `beta2` and `epsilon` to
+ * Adam and AdamW, `weightDecay` to all.
+ */
+export interface OptimizerSettings {
+  name: OptimizerKind;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
 
 /** Names of the per-weight state slots an optimiser keeps (each the weight's shape). */
 export function optimizerSlots(o: OptimizerSettings): string[] {

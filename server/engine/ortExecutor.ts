@@ -1,6 +1,5 @@
 /** Executes graphs as ONNX models in onnxruntime-node: one InferenceSession per compiled graph. */
 import * as os from 'os';
-import type { ExecutionProviderName } from '../../common/protocol';
 import { CompiledGraph, Executor } from './executor';
 import { Graph, Value } from './graph';
 import { encodeModel, toOnnxModel } from './onnx';
@@ -18,8 +17,11 @@ const ORT_TYPES: Record<DType, 'float32' | 'float64' | 'int64' | 'bool'> = {
   float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool',
 };
 
+/** onnxruntime execution providers the engine knows how to ask for. */
+export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+
 export interface OrtExecutorOptions {
-  provider?: ExecutionProviderName;
+  provider?: OrtProvider;
   threads?: number;
 }
 
@@ -27,7 +29,7 @@ export class OrtExecutor implements Executor {
   readonly engine = 'onnxruntime' as const;
   readonly warnings: string[] = [];
   private live = 0;
-  private constructor(readonly provider: ExecutionProviderName, private readonly threads: number) {}
+  private constructor(readonly provider: OrtProvider, private readonly threads: number) {}
 
   /**
    * An executor on the requested provider; a provider that fails to load falls back to cpu with the
@@ -84,7 +86,7 @@ export class OrtExecutor implements Executor {
   }
 }
 
-function sessionOptions(provider: ExecutionProviderName, threads: number) {
+function sessionOptions(provider: OrtProvider, threads: number) {
   return {
     executionProviders: [provider],
     intraOpNumThreads: threads,
@@ -96,7 +98,7 @@ function sessionOptions(provider: ExecutionProviderName, threads: number) {
 
 const probes = new Map<string, Promise<{ ok: boolean; reason?: string }>>();
 /** Whether onnxruntime can create a session on a provider on this machine (cached). */
-export function probeProvider(provider: ExecutionProviderName): Promise<{ ok: boolean; reason?: string }> {
+export function probeProvider(provider: OrtProvider): Promise<{ ok: boolean; reason?: string }> {
   let p = probes.get(provider);
   if (!p) {
     p = (async () => {
@@ -107,7 +109,7 @@ export function probeProvider(provider: ExecutionProviderName): Promise<{ ok: bo
           return { ok: false, reason: `not in this onnxruntime-node build (supported: ${supported.join(', ')})` };
         }
         const { Graph } = await import('./graph');
-        const { relu } = await import('./ops/elementwise');
+        const { relu } = await import('./ops');
         const g = new Graph('probe');
         const x = g.input('x', 'float32', [2]);
         const model = toOnnxModel(g, [relu(x)], { outputNames: ['y'] });

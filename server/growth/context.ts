@@ -2,7 +2,7 @@
 import type { Dataset } from '../datasets/types';
 import { HostTensor } from '../engine';
 import { Rng } from '../random';
-import type { Trainer } from '../training/trainer';
+import type { Trainer } from '../trainer/trainer';
 import type { GrowContext } from './types';
 
 /** n training examples drawn without replacement: x [n, ...input], y one-hot (or targets) [n, outputs]. */

@@ -16,7 +16,7 @@
 import type { DataSplit } from '../datasets/types';
 import type { GrowableModel } from '../model/growable';
 import { layerWidth } from '../model/spec';
-import { Trainer } from '../training/trainer';
+import { Trainer } from '../trainer/trainer';
 import { diffFromSources, neuronBudget } from './diff';
 import { DEFAULT_NEW_NEURONS, NEW_NEURON_VARIANCE, commitWidth, grownLayers, intOption } from './firefly';
 import { FIREFLY_DEFAULTS, gaussian } from './fireflyOptimize';

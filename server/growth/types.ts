@@ -4,7 +4,7 @@ import type { Executor, HostTensor } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import type { GrowthMethodName, LayerDiff } from '../../common/protocol';
 import type { Rng } from '../random';
-import type { Trainer } from '../training/trainer';
+import type { Trainer } from '../trainer/trainer';
 
 export interface Candidate {
   /** Layer id (for a new layer: the id it would get). */

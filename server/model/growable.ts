@@ -48,11 +48,10 @@ export class GrowableModel {
       if (!t || t.length !== flatSize(p.shape)) throw new ModelSpecError(`checkpoint: tensor ${p.name} is missing or has the wrong size`);
       m.tensors.set(p.name, t);
       if (p.trainable) {
-        m.slots.set(p.name, m.slotNames.map((s, i) => {
+        m.slots.set(p.name, m.slotNames.map((s) => {
           const v = c.tensors[`slot:${s}:${p.name}`];
           if (!v || v.length !== t.length) throw new ModelSpecError(`checkpoint: optimiser slot ${s} of ${p.name} is missing`);
           return v;
-          void i;
         }));
       }
     }

@@ -1,6 +1,16 @@
-/** Picks the executor a run asked for; an unavailable choice falls back with a warning, never a failure. */
+/**
+ * Picks the executor a run asked for; an unavailable choice falls back with a warning, never a failure.
+ * The protocol names engines and providers (common/protocol); the engine has its own names for what
+ * it implements (server/engine). The two are kept equal, checked below at compile time.
+ */
 import type { EngineName, ExecutionProviderName } from '../../common/protocol';
-import { Executor, OrtExecutor, TfjsExecutor } from '../engine';
+import { Executor, ExecutorKind, OrtExecutor, OrtProvider, TfjsExecutor } from '../engine';
+
+/** `true` when A and B are the same set of names; a name added on one side only fails to compile. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type EngineNamesMatch = Holds<SameNames<EngineName, ExecutorKind>>;
+export type ProviderNamesMatch = Holds<SameNames<ExecutionProviderName, OrtProvider>>;
 
 export async function createExecutor(engine: EngineName, provider: ExecutionProviderName): Promise<Executor> {
   if (engine === 'tfjs') {

@@ -2,9 +2,14 @@
  * One experiment run: loads the data, builds the model and executor, trains epoch by epoch with
  * pause/resume/stop taking effect within one batch, streams throttled metrics, and keeps everything
  * in the run folder (events, checkpoints) so that history survives the process.
+ *
+ * This module holds the run's lifecycle and its controls; the parts live beside it: runTypes.ts
+ * (options, listener, summary), runLog.ts (events and checkpoints), modelSetup.ts (the starting
+ * model), epochLoop.ts (the training loop), growRequests.ts (grow queue and proposals),
+ * continualRun.ts (continual-learning runs).
  */
 import * as path from 'path';
-import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus, RunStatusParams } from '../../common/protocol';
+import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus } from '../../common/protocol';
 import { DEFAULT_MAX_PARAMS } from '../../common/protocol';
 import { growContext } from '../growth/context';
 import { growthMethod } from '../growth';
@@ -14,80 +19,27 @@ import { GrowSchedule } from './schedule';
 import { loadDataset } from '../datasets';
 import type { Dataset } from '../datasets/types';
 import { Executor, optimizerSlots } from '../engine';
-import { GrowableModel, ModelCheckpoint } from '../model/growable';
-import { ModelSpec, architectureOf, specFromConfig } from '../model/spec';
-import { ExportError } from '../export/files';
-import { fitImportToData, importModel, modelFromImport } from '../export/import';
-import { Rng } from '../random';
-import type { Checkpoint, RunHandle, RunStore } from '../runs';
+import { GrowableModel } from '../model/growable';
+import { ModelSpec, architectureOf } from '../model/spec';
+import type { Checkpoint, RunHandle } from '../runs';
 import { noSingleArchitecture, runContinualPhase } from './continualRun';
+import { trainEpochs, type LastMetrics } from './epochLoop';
 import { createExecutor } from './executors';
+import { GrowRequests, type GrowOutcome } from './growRequests';
+import { initialModel, restoreCheckpoint } from './modelSetup';
+import { RunLog } from './runLog';
+import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
 import { Throttle } from './throttle';
-import { Trainer, optimizerSettings } from './trainer';
+import { Trainer, optimizerSettings } from '../trainer/trainer';
 
-export interface RunListener {
-  metrics(m: MetricsParams): void;
-  status(s: RunStatusParams): void;
-  grow?(e: GrowEventParams): void;
-}
-
-/** A grow or prune requested from outside the loop (protocol or schedule). */
-interface GrowRequest {
-  kind: 'grow' | 'prune';
-  method: string;
-  options: GrowOptions;
-  /** Apply to the live model but keep the pre-grow copy until commitProposal / rejectProposal. */
-  propose?: boolean;
-  resolve(e: GrowEventParams & { proposalId?: string }): void;
-  reject(e: Error): void;
-}
-
-/** A grow applied to the live model but not committed (growthLab.review = ask). */
-interface PendingProposal {
-  id: string;
-  backup: GrowableModel;
-  event: GrowEventParams;
-}
-
-export interface RunOptions {
-  /** The experiment (ignored when resuming: the run's own config.json is used). */
-  config: ExperimentConfig;
-  /** Continue an existing run from its latest intact checkpoint instead of starting a new one. */
-  resume?: { runId: string };
-  configPath?: string;
-  store: RunStore;
-  listener: RunListener;
-  /** Minimum time between streamed metrics (default 100 ms: at most 10 per second). */
-  metricsIntervalMs?: number;
-  /** Largest model the run may build or grow to (default DEFAULT_MAX_PARAMS). */
-  maxParams?: number;
-}
-
-export interface RunSummaryResult {
-  runId: string;
-  status: RunStatus;
-  message?: string;
-  finalTestAccuracy?: number;
-  finalTestLoss?: number;
-  finalTrainLoss?: number;
-  params: number;
-  architecture: Architecture;
-  growEvents: number;
-  engine: string;
-  executionProvider: string;
-  wallMs: number;
-  epochs: number;
-}
-
-/** Thrown inside the loop to end it as 'failed' with a message for people. */
-export class RunFailure extends Error {}
+export { RunFailure } from './runTypes';
+export type { RunListener, RunOptions, RunSummaryResult } from './runTypes';
 
 export class ExperimentRun {
   readonly runId: string;
   readonly config: ExperimentConfig;
   status: RunStatus = 'running';
-  private readonly handle: RunHandle;
-  private readonly listener: RunListener;
+  private readonly log: RunLog;
   private model: GrowableModel | undefined;
   private trainer: Trainer | undefined;
   private executor: Executor | undefined;
@@ -95,9 +47,7 @@ export class ExperimentRun {
   private stopRequested = false;
   private pauseRequested = false;
   private resumeWaiter: (() => void) | undefined;
-  private readonly growQueue: GrowRequest[] = [];
-  private proposal: PendingProposal | undefined;
-  private proposalCounter = 0;
+  private readonly grows: GrowRequests;
   private growSteps = 0;
   private epoch = 0;
   private schedule: GrowSchedule | undefined;
@@ -107,27 +57,29 @@ export class ExperimentRun {
   private firstEpoch = 1;
   private readonly startedAt = performance.now();
   private readonly metricsThrottle: Throttle<MetricsParams>;
-  private last: { trainLoss?: number; testLoss?: number; testAccuracy?: number } = {};
+  private last: LastMetrics = {};
   private warnings: string[] = [];
   /** Continual runs: parameters of the method summarised (Firefly CL when it ran). */
   private continualParams: number | undefined;
   done: Promise<RunSummaryResult> | undefined;
 
   constructor(private readonly opts: RunOptions) {
-    this.listener = opts.listener;
+    let handle: RunHandle;
     if (opts.resume) {
       // Fails (unknown run, no intact checkpoint) before anything is written.
       this.config = opts.store.readConfig(opts.resume.runId);
       const latest = opts.store.readLatestCheckpoint(opts.resume.runId);
       if (!latest) throw new RunFailure(`run ${opts.resume.runId} has no checkpoint to resume from`);
       this.resumeFrom = latest;
-      this.handle = opts.store.openRun(opts.resume.runId);
+      handle = opts.store.openRun(opts.resume.runId);
     } else {
       this.config = opts.config;
-      this.handle = opts.store.createRun(opts.config, { configPath: opts.configPath });
+      handle = opts.store.createRun(opts.config, { configPath: opts.configPath });
     }
-    this.runId = this.handle.runId;
-    this.metricsThrottle = new Throttle(opts.metricsIntervalMs ?? 100, (m) => this.emitMetrics(m));
+    this.runId = handle.runId;
+    this.log = new RunLog(handle, opts.listener);
+    this.grows = new GrowRequests(this.runId);
+    this.metricsThrottle = new Throttle(opts.metricsIntervalMs ?? 100, (m) => this.log.metrics(m));
   }
 
   /** Begin training in the background; `done` settles when the run ends (it never rejects). */
@@ -159,7 +111,8 @@ export class ExperimentRun {
 
   resume(): void {
     this.assertActive('resume');
-    if (this.proposal) throw new RunFailure(`run ${this.runId} waits for its proposal ${this.proposal.id} to be committed or rejected`);
+    const p = this.grows.pending;
+    if (p) throw new RunFailure(`run ${this.runId} waits for its proposal ${p.id} to be committed or rejected`);
     this.pauseRequested = false;
     const w = this.resumeWaiter;
     this.resumeWaiter = undefined;
@@ -169,8 +122,8 @@ export class ExperimentRun {
   stop(): void {
     this.assertActive('stop');
     // An uncommitted proposal is undone: the run ends with the model it had before.
-    if (this.proposal) this.model?.assign(this.proposal.backup);
-    this.proposal = undefined;
+    const p = this.grows.discard();
+    if (p) this.model?.assign(p.backup);
     this.stopRequested = true;
     this.resume();
   }
@@ -179,10 +132,9 @@ export class ExperimentRun {
    * Grow (or prune) at the next batch boundary, or at once while paused; resolves with the event.
    * The run continues afterwards.
    */
-  requestGrow(kind: 'grow' | 'prune', method: string | undefined, options: Record<string, unknown> = {}, propose = false): Promise<GrowEventParams & { proposalId?: string }> {
+  requestGrow(kind: 'grow' | 'prune', method: string | undefined, options: Record<string, unknown> = {}, propose = false): Promise<GrowOutcome> {
     this.assertActive(kind);
-    if (this.proposal) throw new GrowthError(`run ${this.runId} has a pending proposal (${this.proposal.id}): commit or reject it first`);
-    if (propose && this.growQueue.some((r) => r.propose)) throw new GrowthError(`run ${this.runId} already has a proposal being computed`);
+    this.grows.assertAccepts(propose);
     if (this.config.continual) {
       throw new GrowthError(`run ${this.runId} is a continual-learning run: its methods grow by themselves (Firefly CL, Algorithm 2); grow and prune apply to ordinary runs`);
     }
@@ -190,7 +142,7 @@ export class ExperimentRun {
     const m = growthMethod(name); // unknown names fail here, before queueing
     if (m.kind !== kind) throw new GrowthError(`${name} is a ${m.kind} method, not a ${kind} method`);
     return new Promise((resolve, reject) => {
-      this.growQueue.push({ kind, method: name, options: { ...(this.config.growth?.options ?? {}), ...options }, propose, resolve, reject });
+      this.grows.push({ kind, method: name, options: { ...(this.config.growth?.options ?? {}), ...options }, propose, resolve, reject });
       const w = this.resumeWaiter;
       if (w && this.status === 'paused') {
         this.resumeWaiter = undefined;
@@ -209,23 +161,7 @@ export class ExperimentRun {
 
   private setStatus(status: RunStatus, message?: string): void {
     this.status = status;
-    const s: RunStatusParams = { runId: this.runId, status, message, warnings: this.warnings.length ? [...this.warnings] : undefined };
-    this.safeAppend({ type: 'status', time: new Date().toISOString(), ...s });
-    this.listener.status(s);
-  }
-
-  private appendError: Error | undefined;
-  private safeAppend(e: Parameters<RunHandle['append']>[0]): void {
-    try {
-      this.handle.append(e);
-    } catch (err) {
-      this.appendError ??= err as Error;
-    }
-  }
-
-  private emitMetrics(m: MetricsParams): void {
-    this.safeAppend({ type: 'metrics', time: new Date().toISOString(), ...m });
-    this.listener.metrics(m);
+    this.log.status({ runId: this.runId, status, message, warnings: this.warnings.length ? [...this.warnings] : undefined });
   }
 
   /** Between batches: run queued grows, wait while paused; true when the run should stop. */
@@ -240,20 +176,8 @@ export class ExperimentRun {
     return this.stopRequested;
   }
 
-  private async drainGrowQueue(): Promise<void> {
-    while (this.growQueue.length) {
-      const r = this.growQueue.shift()!;
-      if (this.proposal) {
-        // Queued before the proposal was made: never grow on top of an uncommitted model.
-        r.reject(new GrowthError(`run ${this.runId} has a pending proposal (${this.proposal.id}): commit or reject it first`));
-        continue;
-      }
-      try {
-        r.resolve(r.propose ? await this.proposeNow(r.method, r.options) : await this.growNow(r.method, r.options));
-      } catch (e) {
-        r.reject(e as Error);
-      }
-    }
+  private drainGrowQueue(): Promise<void> {
+    return this.grows.drain((r) => (r.propose ? this.proposeNow(r.method, r.options) : this.growNow(r.method, r.options)));
   }
 
   /** One grow step on the live model: event, checkpoint, notification. */
@@ -283,29 +207,21 @@ export class ExperimentRun {
    */
   private async proposeNow(method: string, options: GrowOptions): Promise<GrowEventParams & { proposalId: string }> {
     const { event, backup } = await this.applyGrow(method, options);
-    const id = `p${++this.proposalCounter}`;
-    this.proposal = { id, backup, event };
+    const id = this.grows.propose(backup, event);
     this.pauseRequested = true;
     return { ...event, proposalId: id };
   }
 
   /** The pending proposal's id and event, if any. */
   pendingProposal(): { proposalId: string; event: GrowEventParams } | undefined {
-    return this.proposal ? { proposalId: this.proposal.id, event: this.proposal.event } : undefined;
-  }
-
-  private takeProposal(id: unknown): PendingProposal {
-    const p = this.proposal;
-    if (!p) throw new GrowthError(`run ${this.runId} has no pending proposal`);
-    if (id !== p.id) throw new GrowthError(`run ${this.runId} has no proposal "${String(id)}" (pending: ${p.id})`);
-    this.proposal = undefined;
-    return p;
+    const p = this.grows.pending;
+    return p ? { proposalId: p.id, event: p.event } : undefined;
   }
 
   /** Keep the proposed grow: grow event, checkpoint and notification as for a direct grow; the run resumes. */
   commitProposal(id: unknown, resume = true): GrowEventParams {
     this.assertActive('commit a proposal of');
-    const p = this.takeProposal(id);
+    const p = this.grows.take(id);
     this.commitGrow(p.event);
     if (resume) this.resume();
     return p.event;
@@ -314,7 +230,7 @@ export class ExperimentRun {
   /** Undo the proposed grow (the pre-grow weights, optimiser state and architecture, bit for bit); the run resumes. */
   rejectProposal(id: unknown, resume = true): void {
     this.assertActive('reject a proposal of');
-    const p = this.takeProposal(id);
+    const p = this.grows.take(id);
     this.model!.assign(p.backup);
     if (resume) this.resume();
   }
@@ -322,8 +238,7 @@ export class ExperimentRun {
   private commitGrow(event: GrowEventParams): void {
     if (this.config.growth?.optimizerState === 'reset') this.model!.resetSlots();
     this.growSteps++;
-    this.safeAppend({ type: 'grow', time: new Date().toISOString(), ...event });
-    this.listener.grow?.(event);
+    this.log.grow(event);
     this.writeCheckpoint(this.epoch, 'grow', this.growSteps);
   }
 
@@ -334,7 +249,7 @@ export class ExperimentRun {
       const baseDir = this.opts.configPath ? path.dirname(this.opts.configPath) : process.cwd();
       if (cfg.continual) {
         message = await this.continualLoop(cfg.continual, baseDir);
-        this.throwIfStorageFailed();
+        this.log.throwIfFailed();
         this.setStatus(message === 'stopped by request' ? 'stopped' : 'completed', message);
         return this.summary(message);
       }
@@ -344,7 +259,7 @@ export class ExperimentRun {
       this.warnings.push(...this.executor.warnings);
       const outputs = this.data.task === 'classification' ? this.data.numClasses : this.data.targetSize;
       const settings = optimizerSettings(cfg.training);
-      this.model = this.resumeFrom ? this.restore(this.resumeFrom.checkpoint) : this.initialModel(baseDir, outputs, optimizerSlots(settings));
+      this.model = this.resumeFrom ? this.restore(this.resumeFrom.checkpoint) : initialModel(cfg, this.data, baseDir, outputs, optimizerSlots(settings));
       const spec = this.model.spec;
       const limit = this.opts.maxParams ?? DEFAULT_MAX_PARAMS;
       if (this.model.paramCount() > limit) {
@@ -355,7 +270,7 @@ export class ExperimentRun {
       await this.trainer.ensureCompiled();
       if (cfg.growth && cfg.growth.method !== 'none') this.schedule = new GrowSchedule(cfg.growth);
       if (!this.resumeFrom) {
-        this.safeAppend({
+        this.log.append({
           type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg,
           architecture: architectureOf(spec), warnings: [...this.warnings],
         });
@@ -364,15 +279,15 @@ export class ExperimentRun {
       this.setStatus('running', `${from}${this.data.description}; ${this.executor.engine} (${this.executor.provider})`);
       const stopped = await this.trainEpochs();
       message = stopped ? 'stopped by request' : `completed ${cfg.training.epochs} epochs`;
-      this.throwIfStorageFailed();
+      this.log.throwIfFailed();
       this.setStatus(stopped ? 'stopped' : 'completed', message);
     } catch (e) {
       message = e instanceof RunFailure ? e.message : `${(e as Error).message || e}`;
       this.setStatus('failed', message);
     } finally {
-      for (const r of this.growQueue.splice(0)) r.reject(new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));
+      this.grows.rejectAll((r) => new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));
       await this.trainer?.dispose();
-      this.handle.close();
+      this.log.close();
     }
     return this.summary(message);
   }
@@ -392,130 +307,61 @@ export class ExperimentRun {
       resume: this.resumeFrom?.checkpoint,
       control: () => this.checkpointControl(),
       started: (architecture, description) => {
-        if (!this.resumeFrom) this.safeAppend({ type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg, architecture, warnings: [...this.warnings] });
+        if (!this.resumeFrom) this.log.append({ type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg, architecture, warnings: [...this.warnings] });
         const from = this.resumeFrom ? `resumed from ${this.resumeFrom.file}; ` : '';
         this.setStatus('running', `${from}${description}; ${this.executor!.engine} (${this.executor!.provider})`);
       },
       metrics: (m) => {
         this.continualParams = m.params;
         this.last = { trainLoss: m.trainLoss, testAccuracy: m.testAccuracy };
-        this.emitMetrics(m);
+        this.log.metrics(m);
       },
-      checkpoint: (index, ckpt, step) => {
-        const file = this.handle.writeCheckpoint('task', index, ckpt);
-        this.safeAppend({ type: 'checkpoint', time: new Date().toISOString(), runId: this.runId, epoch: index, step, file });
-      },
+      checkpoint: (index, ckpt, step) => this.log.checkpoint(this.runId, 'task', index, ckpt, index, step),
     });
     this.continualParams = out.params;
     this.last = { trainLoss: out.trainLoss, testAccuracy: out.averageAccuracy };
     return out.message;
   }
 
-  private throwIfStorageFailed(): void {
-    if (this.appendError) throw new RunFailure(`cannot write the run's events: ${this.appendError.message}`);
-  }
-
-  /** A seeded random model from the config, or the exported model `model.init.from` names (checked against the dataset). */
-  private initialModel(baseDir: string, outputs: number, slotNames: string[]): GrowableModel {
-    const cfg = this.config, data = this.data!;
-    const init = cfg.model.init;
-    if (typeof init !== 'object' || init === null) return GrowableModel.create(specFromConfig(cfg.model, data.inputShape, data.task, outputs), cfg.seed, slotNames);
-    try {
-      const imported = importModel(init.from, baseDir);
-      const spec = fitImportToData(imported, { inputShape: data.inputShape, outputs, task: data.task });
-      return modelFromImport(spec, imported.tensors, cfg.seed, slotNames);
-    } catch (e) {
-      if (e instanceof ExportError) throw new RunFailure(e.message);
-      throw e;
-    }
-  }
-
   /** The model, step and epoch of a checkpoint (what resuming continues from). */
   private restore(c: Checkpoint): GrowableModel {
-    const meta = c.meta as ModelCheckpoint['meta'] & { epoch?: number; growSteps?: number; epochComplete?: boolean };
-    const model = GrowableModel.fromCheckpoint({ meta, tensors: c.tensors });
-    this.growSteps = meta.growSteps ?? 0;
-    const epoch = meta.epoch ?? 0;
-    this.firstEpoch = meta.epochComplete === false ? Math.max(1, epoch) : epoch + 1;
-    return model;
+    const r = restoreCheckpoint(c);
+    this.growSteps = r.growSteps;
+    this.firstEpoch = r.firstEpoch;
+    return r.model;
   }
 
-  private async trainEpochs(): Promise<boolean> {
-    const cfg = this.config.training;
-    const trainer = this.trainer!, data = this.data!;
-    const n = data.train.n;
-
-    const identity = Int32Array.from({ length: n }, (_, i) => i);
-    for (let epoch = this.firstEpoch; epoch <= cfg.epochs; epoch++) {
-      this.epoch = epoch;
-      this.epochComplete = false;
-      // Each epoch's order depends on the seed and the epoch alone, so a resumed run sees the same data order.
-      const order = cfg.shuffle ? new Rng(this.config.seed * 1000003 + epoch).permutation(n) : identity;
-      let epochLoss = 0, epochCorrect = 0, epochSteps = 0;
-      let windowLoss = 0, windowCorrect = 0, windowSeen = 0, windowSteps = 0, windowStart = performance.now();
-      for (let start = 0; start < n; start += cfg.batchSize) {
-        if (await this.checkpointControl()) return true;
-        const m = Math.min(cfg.batchSize, n - start);
-        const r = await trainer.step(order, start, m);
-        if (!Number.isFinite(r.loss)) {
-          throw new RunFailure(`loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${cfg.learningRate}`);
-        }
-        epochLoss += r.loss; epochCorrect += r.correct; epochSteps++;
-        windowLoss += r.loss; windowCorrect += r.correct; windowSeen += m; windowSteps++;
-        const now = performance.now();
-        const sent = this.metricsThrottle.offer(this.metrics(epoch, {
-          trainLoss: windowLoss / windowSteps,
-          trainAccuracy: data.numClasses ? windowCorrect / windowSeen : undefined,
-          samplesPerSecond: (windowSeen * 1000) / Math.max(1e-3, now - windowStart),
-        }));
-        if (sent) {
-          windowLoss = windowCorrect = windowSeen = windowSteps = 0;
-          windowStart = now;
-        }
-        if (this.executor!.engine === 'tfjs') await new Promise((r2) => setImmediate(r2)); // let requests in
-      }
-      this.epochComplete = true;
-      const trainLoss = epochLoss / epochSteps;
-      this.last.trainLoss = trainLoss;
-      const evaluate = epoch % cfg.evalEvery === 0 || epoch === cfg.epochs;
-      const ev = evaluate ? await trainer.evaluate() : undefined;
-      if (ev) {
-        this.last.testLoss = ev.loss;
-        this.last.testAccuracy = ev.accuracy;
-      }
-      const elapsed = performance.now() - this.startedAt;
-      this.metricsThrottle.offer(this.metrics(epoch, {
-        trainLoss,
-        trainAccuracy: data.numClasses ? epochCorrect / n : undefined,
-        testLoss: ev?.loss,
-        testAccuracy: ev?.accuracy,
-        samplesPerSecond: (n * epoch * 1000) / elapsed,
-      }), true);
-      this.writeCheckpoint(epoch);
-      if (epoch < cfg.epochs && this.schedule?.due(epoch, { trainLoss, testLoss: ev?.loss }, this.model!.paramCount(), this.growSteps)) {
-        await this.growNow(this.config.growth!.method, { ...this.config.growth!.options });
-      }
-    }
-    return false;
-  }
-
-  private metrics(epoch: number, m: Pick<MetricsParams, 'trainLoss' | 'trainAccuracy' | 'testLoss' | 'testAccuracy' | 'samplesPerSecond'>): MetricsParams {
-    return {
-      runId: this.runId, epoch, step: this.trainer!.stepCount, ...m,
-      params: this.model!.paramCount(),
-      engine: this.executor!.engine,
-      executionProvider: this.executor!.provider as MetricsParams['executionProvider'],
-      elapsedMs: Math.round(performance.now() - this.startedAt),
-    };
+  private trainEpochs(): Promise<boolean> {
+    return trainEpochs({
+      runId: this.runId,
+      config: this.config,
+      trainer: this.trainer!,
+      data: this.data!,
+      model: this.model!,
+      executor: this.executor!,
+      firstEpoch: this.firstEpoch,
+      schedule: this.schedule,
+      throttle: this.metricsThrottle,
+      startedAt: this.startedAt,
+      last: this.last,
+      control: () => this.checkpointControl(),
+      progress: (epoch, complete) => {
+        this.epoch = epoch;
+        this.epochComplete = complete;
+      },
+      checkpoint: (epoch) => this.writeCheckpoint(epoch),
+      growSteps: () => this.growSteps,
+      scheduledGrow: () => this.growNow(this.config.growth!.method, { ...this.config.growth!.options }),
+    });
   }
 
   private writeCheckpoint(epoch: number, tag: 'epoch' | 'grow' = 'epoch', index = epoch): void {
     const c = this.model!.toCheckpoint();
-    const file = this.handle.writeCheckpoint(tag, index, {
-      meta: { ...c.meta, epoch, step: this.trainer!.stepCount, growSteps: this.growSteps, epochComplete: this.epochComplete },
+    const step = this.trainer!.stepCount;
+    this.log.checkpoint(this.runId, tag, index, {
+      meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete },
       tensors: c.tensors,
-    });
-    this.safeAppend({ type: 'checkpoint', time: new Date().toISOString(), runId: this.runId, epoch, step: this.trainer!.stepCount, file });
+    }, epoch, step);
   }
 
   private summary(message?: string): RunSummaryResult {

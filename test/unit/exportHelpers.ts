@@ -11,7 +11,7 @@ import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig, type ModelSpec } from '../../server/model/spec';
 import type { LayerConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
-import { buildEvalGraph } from '../../server/training/graphs';
+import { buildEvalGraph } from '../../server/trainer/graphs';
 import type { ExportSource } from '../../server/export';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

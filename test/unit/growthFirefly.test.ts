@@ -7,7 +7,7 @@ import { specFromConfig } from '../../server/model/spec';
 import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import { Trainer, optimizerSettings } from '../../server/training/trainer';
+import { Trainer, optimizerSettings } from '../../server/trainer/trainer';
 import { growContext } from '../../server/growth/context';
 import { growthMethod } from '../../server/growth/registry';
 import { runGrowStep } from '../../server/growth/step';

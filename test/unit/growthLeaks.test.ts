@@ -5,7 +5,7 @@ import { growContext, growthMethod, runGrowStep } from '../../server/growth';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
-import { Trainer } from '../../server/training/trainer';
+import { Trainer } from '../../server/trainer/trainer';
 import { randomDataset, trainingConfig } from './fixtures';
 
 const training = trainingConfig({ optimizer: 'adam', learningRate: 0.01, momentum: 0 });

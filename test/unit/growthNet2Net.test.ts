@@ -6,7 +6,7 @@ import { specFromConfig } from '../../server/model/spec';
 import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import { Trainer } from '../../server/training/trainer';
+import { Trainer } from '../../server/trainer/trainer';
 import { growContext } from '../../server/growth/context';
 import { runGrowStep } from '../../server/growth/step';
 import { net2netDeeper, net2netWider, proportionalShares } from '../../server/growth/net2net';

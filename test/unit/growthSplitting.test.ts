@@ -6,7 +6,7 @@ import { specFromConfig } from '../../server/model/spec';
 import { ACTIVATIONS, type LayerConfig, type TrainingConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
-import { Trainer } from '../../server/training/trainer';
+import { Trainer } from '../../server/trainer/trainer';
 import { growContext } from '../../server/growth/context';
 import { ModelGraph, runOnce } from '../../server/growth/modelGraph';
 import { jacobiEigen, lanczosSmallest, smallestEigenpair, tridiagonalEigen } from '../../server/growth/eigen';

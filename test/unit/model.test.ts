@@ -7,7 +7,7 @@ import { remapAxis } from '../../server/model/remap';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import type { LayerConfig, TrainingConfig } from '../../common/protocol';
-import { Trainer } from '../../server/training/trainer';
+import { Trainer } from '../../server/trainer/trainer';
 import { trainingConfig, randomDataset } from './fixtures';
 
 const training = trainingConfig();

@@ -7,7 +7,7 @@ import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import type { LayerConfig, TrainingConfig } from '../../common/protocol';
-import { Trainer } from '../../server/training/trainer';
+import { Trainer } from '../../server/trainer/trainer';
 import { loadDataset } from '../../server/datasets';
 import { randomDataset, trainingConfig } from './fixtures';
 

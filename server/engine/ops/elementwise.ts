@@ -1,15 +1,15 @@
 /**
  * Element-wise ops: broadcasting binary arithmetic and unary activations.
  * VJPs reduce cotangents back to each operand's shape (sumToShape) for broadcasting.
+ * The builders (add, relu, ...) are in ./builders.
  */
 import { defineOp, Tf, TfTensor } from '../registry';
 import { Node, Value } from '../graph';
 import { broadcastShapes } from '../shapes';
 import { isFloat } from '../types';
-import { sumToShape, scalarLike } from './helpers';
-import { cast, greater } from './logic';
+import { add, cast, div, greater, log, mul, neg, pow, scalarLike, sub, sumToShape } from './builders';
 
-function binary(name: string, tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor, vjp: (n: Node, g: Value) => (Value | undefined)[]) {
+function defineBinary(name: string, tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor, vjp: (n: Node, g: Value) => (Value | undefined)[]) {
   defineOp({
     name,
     infer([a, b]) {
@@ -26,13 +26,9 @@ function binary(name: string, tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => TfTens
     },
     tfjs: (tf, [a, b]) => [tfFn(tf, a, b)],
   });
-  return (a: Value, b: Value | number): Value => {
-    const bv = typeof b === 'number' ? scalarLike(a, b) : b;
-    return a.graph.apply1(name, [a, bv]);
-  };
 }
 
-function unary(name: string, tfFn: (tf: Tf, x: TfTensor, node: Node) => TfTensor, vjp: (n: Node, g: Value) => Value, emitAttrs?: (n: Node) => Record<string, { f: number }>) {
+function defineUnary(name: string, tfFn: (tf: Tf, x: TfTensor, node: Node) => TfTensor, vjp: (n: Node, g: Value) => Value, emitAttrs?: (n: Node) => Record<string, { f: number }>) {
   defineOp({
     name,
     infer([x]) {
@@ -47,28 +43,26 @@ function unary(name: string, tfFn: (tf: Tf, x: TfTensor, node: Node) => TfTensor
   });
 }
 
-export const add = binary('Add', (tf, a, b) => tf.add(a, b), (_n, g) => [g, g]);
-export const sub = binary('Sub', (tf, a, b) => tf.sub(a, b), (_n, g) => [g, neg(g)]);
-export const mul = binary('Mul', (tf, a, b) => tf.mul(a, b), (n, g) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])]);
-export const div = binary('Div', (tf, a, b) => tf.div(a, b), (n, g) => {
+defineBinary('Add', (tf, a, b) => tf.add(a, b), (_n, g) => [g, g]);
+defineBinary('Sub', (tf, a, b) => tf.sub(a, b), (_n, g) => [g, neg(g)]);
+defineBinary('Mul', (tf, a, b) => tf.mul(a, b), (n, g) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])]);
+defineBinary('Div', (tf, a, b) => tf.div(a, b), (n, g) => {
   const [a, b] = n.inputs;
   // d(a/b)/db = -a / b^2 = -(a/b) / b
   return [div(g, b), neg(div(mul(g, n.outputs[0]), b))];
 });
-export const pow = binary('Pow', (tf, a, b) => tf.pow(a, b), (n, g) => {
+defineBinary('Pow', (tf, a, b) => tf.pow(a, b), (n, g) => {
   const [a, b] = n.inputs;
   const y = n.outputs[0];
   // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (only defined for a > 0)
   return [mul(g, mul(b, pow(a, sub(b, 1)))), mul(g, mul(y, log(a)))];
 });
 
-unary('Neg', (tf, x) => tf.neg(x), (_n, g) => neg(g));
-export const neg = (x: Value): Value => x.graph.apply1('Neg', [x]);
+defineUnary('Neg', (tf, x) => tf.neg(x), (_n, g) => neg(g));
 
-unary('Relu', (tf, x) => tf.relu(x), (n, g) => mul(g, cast(greater(n.inputs[0], 0), g.dtype)));
-export const relu = (x: Value): Value => x.graph.apply1('Relu', [x]);
+defineUnary('Relu', (tf, x) => tf.relu(x), (n, g) => mul(g, cast(greater(n.inputs[0], 0), g.dtype)));
 
-unary(
+defineUnary(
   'LeakyRelu',
   (tf, x, node) => tf.leakyRelu(x, node.attrs.alpha as number),
   (n, g) => {
@@ -79,25 +73,19 @@ unary(
   },
   (n) => ({ alpha: { f: n.attrs.alpha as number } }),
 );
-export const leakyRelu = (x: Value, alpha = 0.01): Value => x.graph.apply1('LeakyRelu', [x], { alpha });
 
-unary('Tanh', (tf, x) => tf.tanh(x), (n, g) => {
+defineUnary('Tanh', (tf, x) => tf.tanh(x), (n, g) => {
   const y = n.outputs[0];
   return mul(g, sub(scalarLike(y, 1), mul(y, y)));
 });
-export const tanh = (x: Value): Value => x.graph.apply1('Tanh', [x]);
 
-unary('Sigmoid', (tf, x) => tf.sigmoid(x), (n, g) => {
+defineUnary('Sigmoid', (tf, x) => tf.sigmoid(x), (n, g) => {
   const y = n.outputs[0];
   return mul(g, mul(y, sub(scalarLike(y, 1), y)));
 });
-export const sigmoid = (x: Value): Value => x.graph.apply1('Sigmoid', [x]);
 
-unary('Exp', (tf, x) => tf.exp(x), (n, g) => mul(g, n.outputs[0]));
-export const exp = (x: Value): Value => x.graph.apply1('Exp', [x]);
+defineUnary('Exp', (tf, x) => tf.exp(x), (n, g) => mul(g, n.outputs[0]));
 
-unary('Log', (tf, x) => tf.log(x), (n, g) => div(g, n.inputs[0]));
-export const log = (x: Value): Value => x.graph.apply1('Log', [x]);
+defineUnary('Log', (tf, x) => tf.log(x), (n, g) => div(g, n.inputs[0]));
 
-unary('Sqrt', (tf, x) => tf.sqrt(x), (n, g) => div(mul(g, 0.5), n.outputs[0]));
-export const sqrt = (x: Value): Value => x.graph.apply1('Sqrt', [x]);
+defineUnary('Sqrt', (tf, x) => tf.sqrt(x), (n, g) => div(mul(g, 0.5), n.outputs[0]));

@@ -1,14 +1,14 @@
-/** Comparisons, selection and casts. Comparisons carry no gradient (vjp: null). */
+/** Comparisons, selection and casts. Comparisons carry no gradient (vjp: null). Builders: ./builders. */
 import { defineOp } from '../registry';
 import { Value } from '../graph';
 import { broadcastShapes } from '../shapes';
 import { DType } from '../types';
-import { scalarLike, sumToShape } from './helpers';
+import { cast, scalarLike, sumToShape, where } from './builders';
 
 const ONNX_TYPE: Record<DType, number> = { float32: 1, int64: 7, bool: 9, float64: 11 };
 export const onnxDataType = (d: DType): number => ONNX_TYPE[d];
 
-function comparison(name: 'Greater' | 'Equal', tfName: 'greater' | 'equal') {
+function defineComparison(name: 'Greater' | 'Equal', tfName: 'greater' | 'equal') {
   defineOp({
     name,
     infer([a, b]) {
@@ -21,11 +21,10 @@ function comparison(name: 'Greater' | 'Equal', tfName: 'greater' | 'equal') {
     vjp: null,
     tfjs: (tf, [a, b]) => [tf[tfName](a, b)],
   });
-  return (a: Value, b: Value | number): Value => a.graph.apply1(name, [a, typeof b === 'number' ? scalarLike(a, b) : b]);
 }
 
-export const greater = comparison('Greater', 'greater');
-export const equal = comparison('Equal', 'equal');
+defineComparison('Greater', 'greater');
+defineComparison('Equal', 'equal');
 
 defineOp({
   name: 'Where',
@@ -48,7 +47,6 @@ defineOp({
     return [tf.where(tf.broadcastTo(c, shape), tf.broadcastTo(a, shape), tf.broadcastTo(b, shape))];
   },
 });
-export const where = (c: Value, a: Value, b: Value): Value => c.graph.apply1('Where', [c, a, b]);
 
 defineOp({
   name: 'Cast',
@@ -71,4 +69,3 @@ defineOp({
     return [tf.cast(x, to === 'int64' ? 'int32' : 'float32')];
   },
 });
-export const cast = (x: Value, to: DType): Value => (x.dtype === to ? x : x.graph.apply1('Cast', [x], { to }));

@@ -3,8 +3,7 @@
  * batch of products of two rank-3 tensors with the same leading (batch) dimension.
  */
 import { defineOp } from '../registry';
-import { Value } from '../graph';
-import { transpose } from './shape';
+import { matmul, swapLast } from './builders';
 
 defineOp({
   name: 'MatMul',
@@ -23,7 +22,3 @@ defineOp({
   vjp: (n, [g]) => (g ? [matmul(g, swapLast(n.inputs[1])), matmul(swapLast(n.inputs[0]), g)] : [undefined, undefined]),
   tfjs: (tf, [a, b]) => [tf.matMul(a, b)],
 });
-/** Transpose of the last two axes (each matrix of a batch). */
-export const swapLast = (x: Value): Value => transpose(x, x.rank === 2 ? [1, 0] : [0, 2, 1]);
-
-export const matmul = (a: Value, b: Value): Value => a.graph.apply1('MatMul', [a, b]);

@@ -1,13 +1,12 @@
-/** Neural-network ops: softmax, convolutions, pooling (NCHW, as ONNX). */
+/** Neural-network ops: softmax, convolutions, pooling (NCHW, as ONNX). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
 import { Value } from '../graph';
 import { normAxis, windowOut } from '../shapes';
 import { Dim, isFloat } from '../types';
-import { div, exp, mul, sub } from './elementwise';
-import { cast, equal } from './logic';
-import { reduceSum } from './reduce';
-import { concat, expandAs, gather, pad, reshape, slice, transpose } from './shape';
-import { matmul, swapLast } from './matmul';
+import {
+  ConvAttrs, ConvTAttrs, avgPool, cast, concat, conv, convTranspose, div, equal, exp, expandAs, gather, matmul, mul, pad,
+  reduceSum, reshape, slice, sub, swapLast, transpose, upsampleNearest,
+} from './builders';
 
 // ---- Softmax / LogSoftmax over one axis --------------------------------------------------------
 function softmaxInfer([x]: Value[]) {
@@ -37,7 +36,6 @@ defineOp({
   },
   tfjs: (tf, [x], attrs) => [onLastAxis(tf, x, attrs.axis as number, (t) => tf.softmax(t))],
 });
-export const softmax = (x: Value, axis = -1): Value => x.graph.apply1('Softmax', [x], { axis: normAxis(axis, x.rank) });
 
 defineOp({
   name: 'LogSoftmax',
@@ -53,10 +51,8 @@ defineOp({
   },
   tfjs: (tf, [x], attrs) => [onLastAxis(tf, x, attrs.axis as number, (t) => tf.logSoftmax(t))],
 });
-export const logSoftmax = (x: Value, axis = -1): Value => x.graph.apply1('LogSoftmax', [x], { axis: normAxis(axis, x.rank) });
 
 // ---- Convolution ----------------------------------------------------------------------------------
-interface ConvAttrs { strides: number[]; pads: number[]; dilations: number[] }
 const convAttrs = (a: Attrs) => a as unknown as ConvAttrs;
 const onnxConvAttrs = (a: ConvAttrs) => ({
   strides: { ints: a.strides },
@@ -152,16 +148,6 @@ function kernelGradient(input: Value, kernel: Value, a: ConvAttrs, kh: number, k
   return zh === kh && zw === kw ? z : slice(z, [0, 0], [kh, kw], [2, 3]);
 }
 
-export function conv(x: Value, w: Value, opts: Partial<ConvAttrs> = {}): Value {
-  return x.graph.apply1('Conv', [x, w], {
-    strides: opts.strides ?? [1, 1],
-    pads: opts.pads ?? [0, 0, 0, 0],
-    dilations: opts.dilations ?? [1, 1],
-  });
-}
-
-interface ConvTAttrs extends ConvAttrs { outputPadding: number[] }
-
 defineOp({
   name: 'ConvTranspose',
   infer([x, w], attrs) {
@@ -213,15 +199,6 @@ defineOp({
     return [toNCHW(tf, tf.slice(full, [0, a.pads[0], a.pads[1], 0], [n, oh, ow, cout]))];
   },
 });
-
-export function convTranspose(x: Value, w: Value, opts: Partial<ConvTAttrs> = {}): Value {
-  return x.graph.apply1('ConvTranspose', [x, w], {
-    strides: opts.strides ?? [1, 1],
-    pads: opts.pads ?? [0, 0, 0, 0],
-    dilations: opts.dilations ?? [1, 1],
-    outputPadding: opts.outputPadding ?? [0, 0],
-  });
-}
 
 // ---- Pooling (non-overlapping windows: kernel = stride, no padding) -----------------------------
 function poolInfer([x]: Value[], attrs: Attrs) {
@@ -276,8 +253,6 @@ defineOp({
     return [tf.reshape(tf.tile(wide, [1, 1, k, 1]), [nb, c, h * k, w * k])];
   },
 });
-/** Nearest-neighbour upsampling by an integer factor on both spatial axes. */
-export const upsampleNearest = (x: Value, k: number): Value => x.graph.apply1('Upsample', [x], { scale: k });
 
 defineOp({
   name: 'MaxPool',
@@ -299,7 +274,6 @@ defineOp({
     return [toNCHW(tf, tf.maxPool(toNHWC(tf, x) as any, k, k, 'valid'))];
   },
 });
-export const maxPool = (x: Value, k: number): Value => x.graph.apply1('MaxPool', [x], { kernel: k });
 
 defineOp({
   name: 'AveragePool',
@@ -317,7 +291,6 @@ defineOp({
     return [toNCHW(tf, tf.avgPool(toNHWC(tf, x) as any, k, k, 'valid'))];
   },
 });
-export const avgPool = (x: Value, k: number): Value => x.graph.apply1('AveragePool', [x], { kernel: k });
 
 defineOp({
   name: 'GlobalAveragePool',
@@ -337,4 +310,3 @@ defineOp({
   },
   tfjs: (tf, [x]) => [tf.mean(x, [2, 3], true)],
 });
-export const globalAvgPool = (x: Value): Value => x.graph.apply1('GlobalAveragePool', [x]);

@@ -1,11 +1,8 @@
-/** Reductions over static axes. ReduceSum takes its axes as an input (opset 13+), ReduceMean as an attribute (opset 17). */
+/** Reductions over static axes. ReduceSum takes its axes as an input (opset 13+), ReduceMean as an attribute (opset 17). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
 import { Value } from '../graph';
-import { normAxis } from '../shapes';
 import { Shape, isFloat } from '../types';
-import { div, mul } from './elementwise';
-import { cast } from './logic';
-import { expandAs, gather, reshape, shapeOf } from './shape';
+import { cast, div, expandAs, gather, mul, reshape, shapeOf } from './builders';
 
 function reducedShape(shape: Shape, axes: number[], keepdims: boolean): Shape {
   const out: Shape = [];
@@ -69,10 +66,3 @@ defineOp({
   },
   tfjs: tfReduce('mean'),
 });
-
-function reduceBuilder(op: string) {
-  return (x: Value, axes: number[], keepdims = false): Value =>
-    x.graph.apply1(op, [x], { axes: [...new Set(axes.map((a) => normAxis(a, x.rank)))].sort((p, q) => p - q), keepdims });
-}
-export const reduceSum = reduceBuilder('ReduceSum');
-export const reduceMean = reduceBuilder('ReduceMean');

@@ -1,11 +1,9 @@
-/** Shape manipulation: Reshape, Transpose, Concat, Slice, Pad, Gather, Expand, Shape. */
+/** Shape manipulation: Reshape, Transpose, Concat, Slice, Pad, Gather, Expand, Shape. Builders: ./builders. */
 import { defineOp } from '../registry';
 import { Value } from '../graph';
 import { broadcastShapes, normAxis, staticSize } from '../shapes';
 import { Dim, Shape, hostTensor } from '../types';
-import { sumToShape } from './helpers';
-import { cast, equal } from './logic';
-import { matmul } from './matmul';
+import { cast, equal, matmul, pad, reshape, slice, sumToShape, transpose } from './builders';
 
 const staticPart = (s: Shape) => staticSize(s.filter((d) => d !== 'N'));
 const countN = (s: Shape) => s.filter((d) => d === 'N').length;
@@ -26,7 +24,6 @@ defineOp({
   vjp: (n, [g]) => [g && reshape(g, n.inputs[0].shape)],
   tfjs: (tf, [x], attrs) => [tf.reshape(x, (attrs.shape as Shape).map((d) => (d === 'N' ? -1 : d)))],
 });
-export const reshape = (x: Value, shape: Shape): Value => x.graph.apply1('Reshape', [x], { shape: [...shape] });
 
 defineOp({
   name: 'Transpose',
@@ -47,7 +44,6 @@ defineOp({
   },
   tfjs: (tf, [x], attrs) => [tf.transpose(x, attrs.perm as number[])],
 });
-export const transpose = (x: Value, perm: number[]): Value => x.graph.apply1('Transpose', [x], { perm });
 
 defineOp({
   name: 'Concat',
@@ -84,7 +80,6 @@ defineOp({
   },
   tfjs: (tf, xs, attrs) => [tf.concat(xs, attrs.axis as number)],
 });
-export const concat = (xs: Value[], axis: number): Value => xs[0].graph.apply1('Concat', xs, { axis: normAxis(axis, xs[0].rank) });
 
 defineOp({
   name: 'Slice',
@@ -122,8 +117,6 @@ defineOp({
     return [tf.slice(x, begin, size)];
   },
 });
-export const slice = (x: Value, starts: number[], ends: number[], axes: number[]): Value =>
-  x.graph.apply1('Slice', [x], { starts, ends, axes: axes.map((a) => normAxis(a, x.rank)) });
 
 defineOp({
   name: 'Pad',
@@ -157,7 +150,6 @@ defineOp({
 function fail(): never {
   throw new Error('cannot pad the batch axis');
 }
-export const pad = (x: Value, pads: number[], value = 0): Value => x.graph.apply1('Pad', [x], { pads, value });
 
 defineOp({
   name: 'Shape',
@@ -170,7 +162,6 @@ defineOp({
   vjp: null,
   tfjs: (tf, [x]) => [tf.tensor1d(x.shape, 'int32')],
 });
-export const shapeOf = (x: Value): Value => x.graph.apply1('Shape', [x]);
 
 defineOp({
   name: 'Gather',
@@ -205,11 +196,6 @@ defineOp({
   },
   tfjs: (tf, [data, indices], attrs) => [tf.gather(data, tf.cast(indices, 'int32'), attrs.axis as number)],
 });
-/** Gather with constant indices (the common case in graphs: picking shape entries). */
-export function gather(data: Value, indices: number[] | Value, axis = 0): Value {
-  const idx = Array.isArray(indices) ? data.graph.constant(hostTensor('int64', [indices.length], indices)) : indices;
-  return data.graph.apply1('Gather', [data, idx], { axis: normAxis(axis, data.rank) });
-}
 
 defineOp({
   name: 'Expand',
@@ -227,15 +213,3 @@ defineOp({
     return [tf.broadcastTo(x, shape)];
   },
 });
-/** Broadcast x to ref's shape (ref may have the symbolic batch dimension). */
-export function expandAs(x: Value, ref: Value): Value {
-  return expandTo(x, ref.shape, ref);
-}
-/** Broadcast x to a shape; a symbolic batch dimension is read from `ref` at run time. */
-export function expandTo(x: Value, shape: Shape, ref?: Value): Value {
-  if (x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
-  const dynamic = shape.includes('N');
-  if (dynamic && !ref) throw new Error('expandTo: a shape with the batch dimension needs a reference value');
-  const s = dynamic ? shapeOf(ref!) : x.graph.constant(hostTensor('int64', [shape.length], shape as number[]));
-  return x.graph.apply1('Expand', [x, s], { to: [...shape] });
-}

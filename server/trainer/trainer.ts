@@ -1,7 +1,11 @@
-/** Training and evaluation of a GrowableModel on one executor; recompiles when the architecture changes. */
-import type { TrainingConfig } from '../../common/protocol';
+/**
+ * Training and evaluation of a GrowableModel on one executor; recompiles when the architecture changes.
+ * server/trainer/ sits below both server/growth/ (which trains while it grows) and server/training/
+ * (which runs experiments): both import it, and it imports neither.
+ */
+import type { OptimizerName, TrainingConfig } from '../../common/protocol';
 import type { Dataset, DataSplit } from '../datasets/types';
-import { Executor, HostTensor, OptimizerSettings, hostTensor } from '../engine';
+import { Executor, HostTensor, OptimizerKind, OptimizerSettings, hostTensor } from '../engine';
 import { GrowableModel } from '../model/growable';
 import { BatchAssembler, countCorrect } from './batches';
 import { CompiledModel, compileModel, newName, slotName } from './graphs';
@@ -19,12 +23,18 @@ function identityOrder(n: number): Int32Array {
   return o;
 }
 
+/** The engine's optimiser settings from an experiment's training settings (the protocol's names map one to one). */
 export function optimizerSettings(t: TrainingConfig): OptimizerSettings {
   return {
     name: t.optimizer, momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay,
     beta1: t.beta1, beta2: t.beta2, epsilon: t.epsilon,
   };
 }
+
+/** `true` when A and B are the same set of names; an optimiser added on one side only fails to compile. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type OptimizerNamesMatch = Holds<SameNames<OptimizerName, OptimizerKind>>;
 
 export interface StepResult { loss: number; correct: number; n: number }
 export interface EvalResult { loss: number; accuracy?: number; n: number }
