@@ -405,3 +405,64 @@ test('the schema and the code name the same streams, methods and Firefly CL sett
   assert.deepEqual(schemaAt(['continual', 'methods'])!.default, [...CONTINUAL_METHODS]);
   assert.deepEqual(Object.keys(schemaAt(['continual', 'firefly'])!.properties!).sort(), Object.keys(FIREFLY_CL_DEFAULTS).sort());
 });
+
+test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held at ϵ, δ ← unit(δ − lr ∂L/∂δ) per neuron, integrated gradients at c_z ϵ, the committed run at the chosen ε', async () => {
+  const { optimizeAndScore } = await import('../../server/growth/fireflyOptimize');
+  const { CandidateNetwork } = await import('../../server/continual/fireflyClCandidates');
+  const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
+  const executor = await OrtExecutor.create({ threads: 1 });
+  // logits = x (W + δ diag(ε)): two candidate "neurons", the columns of δ [3, 2].
+  const N = 4, K = 3, eps = 0.1, lr = 0.5, n = 3;
+  const x = Float32Array.of(1, 0.5, -1, 0.2, -0.3, 0.8, -1, 1, 0.5, 0.3, 0.3, -0.2);
+  const labels = [0, 1, 1, 0];
+  const y = Float32Array.from({ length: N * 2 }, (_, i) => (labels[i >> 1] === (i & 1) ? 1 : 0));
+  const W = Float32Array.of(0.2, -0.1, 0.4, 0.3, -0.5, 0.1);
+  const d0 = Float32Array.of(0.6, -0.3, 0.2, 0.9, -0.7, 0.1);
+  const shapes = { W: { shape: [K, 2] }, du: { shape: [K, 2] }, eps: { shape: [2] } };
+  const mg = new CandidateNetwork(shapes, K, 2, (b) => {
+    const Weff = add(b.t('W'), mulV(b.t('du'), b.t('eps')));
+    return { loss: softmaxCrossEntropy(matmul(b.x, Weff), b.y), outputs: { weff: Weff } };
+  });
+  const batch = { x: tensor([N, K], x), y: tensor([N, 2], y) };
+  const chosen = Float32Array.of(-eps, 0);
+  const r = await optimizeAndScore({ executor, scoringBatch: () => batch },
+    { mg, count: 2, deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }], fixed: { W }, tensors: new Map() },
+    { epsilon: eps, steps: 1, integrationPoints: n, scoreBatch: N, epsLr: 0, deltaLr: lr, penalty: 0, stepOne: 'unit-sphere' },
+    () => chosen);
+  // By hand (float64): ∂L/∂W = xᵀ(p − y)/N at W + δ diag(ε); ∂L/∂δ[:, j] = ε_j ∂L/∂W[:, j]; ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W[k, j].
+  const gradW = (d: ArrayLike<number>, e: number[]) => {
+    const g = new Float64Array(K * 2);
+    for (let i = 0; i < N; i++) {
+      const z = [0, 1].map((j) => { let s = 0; for (let k = 0; k < K; k++) s += x[i * K + k] * (W[k * 2 + j] + d[k * 2 + j] * e[j]); return s; });
+      const m = Math.max(...z);
+      const ex = z.map((v) => Math.exp(v - m));
+      for (let j = 0; j < 2; j++) for (let k = 0; k < K; k++) g[k * 2 + j] += (x[i * K + k] * (ex[j] / (ex[0] + ex[1]) - y[i * 2 + j])) / N;
+    }
+    return g;
+  };
+  const g0 = gradW(d0, [eps, eps]);
+  const d1 = Float64Array.from(d0, (v, i) => v - lr * eps * g0[i]);
+  for (let j = 0; j < 2; j++) {
+    const norm = Math.sqrt(d1[j] ** 2 + d1[2 + j] ** 2 + d1[4 + j] ** 2);
+    for (let k = 0; k < K; k++) d1[k * 2 + j] /= norm;
+  }
+  assert.deepEqual([...r.eps], [...Float32Array.of(eps, eps)]);
+  for (let i = 0; i < K * 2; i++) assert.ok(Math.abs(r.deltas.du[i] - d1[i]) < 1e-6, `δ[${i}] ${r.deltas.du[i]} vs ${d1[i]}`);
+  for (let j = 0; j < 2; j++) {
+    const s = [1, 2, 3].reduce((acc, z) => {
+      const c = ((2 * z - 1) / (2 * n)) * eps;
+      const g = gradW(d1, [c, c]);
+      let dot = 0;
+      for (let k = 0; k < K; k++) dot += d1[k * 2 + j] * g[k * 2 + j];
+      return acc + dot / n;
+    }, 0);
+    assert.ok(Math.abs(r.scores[j] - s) < 1e-6, `s[${j}] ${r.scores[j]} vs ${s}`);
+  }
+  // The committed run: W + δ diag(ε̂) at the chosen ε̂ (here −ϵ on the first candidate, 0 on the second).
+  const weff = r.committed!.weff;
+  for (let k = 0; k < K; k++) {
+    assert.ok(Math.abs(weff[k * 2] - (W[k * 2] - eps * r.deltas.du[k * 2])) < 1e-7);
+    assert.equal(weff[k * 2 + 1], W[k * 2 + 1]);
+  }
+  assert.equal(r.committed!.loss.length, 1);
+});
