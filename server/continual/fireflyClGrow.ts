@@ -67,6 +67,8 @@ export async function growRound(
   const E = set.refs.length;
   if (E === 0) return { unlocked: 0, fresh: 0, commitGap: 0 };
   // δ starts as N(0, 1/rows) per entry (about unit norm per neuron; step one keeps it on the unit sphere).
+  // Drawn with std 1/√rows, not fireflyOptimize's gaussian(rng, n, 1/rows): its √(1/rows) differs from
+  // 1/√rows in the last bit for many widths (2, 32, …), which would change every run's δ.
   const unitCols = (rows: number, cols: number): HostTensor =>
     tensor([rows, cols], Float32Array.from({ length: rows * cols }, () => rng.normal(0, 1 / Math.sqrt(rows))));
   const deltas: DeltaSpec[] = [];
