@@ -1,7 +1,7 @@
 /**
  * Training, evaluation and Fisher information of the continual learners' graphs on the main stack:
  * minibatches from the trainer's BatchAssembler, the optimiser the trainer builds from an experiment's
- * `training` settings (Adam with the schema's β and ε; `optimizerStep` in the step graph), and the
+ * `training` settings (Adam with the schema's β and ε) and its step-graph outputs (optimizerUpdate), and the
  * trainer's accuracy (countCorrect). A learner's loss is any graph over its named tensors (masks, EWC
  * penalties, lateral connections), so the step graph is built here, one per call, with the loss, its
  * gradients and the optimiser update; every tensor not in `wrt` is fed unchanged (frozen).
@@ -9,10 +9,10 @@
 import type { TrainingConfig } from '../../common/protocol';
 import { resolveExperiment } from '../config';
 import type { DataSplit } from '../datasets/types';
-import { Executor, HostTensor, OptimizerSettings, Value, gradients, hostTensor, mul, optimizerSlots, optimizerStep, softmax } from '../engine';
+import { Executor, HostTensor, OptimizerSettings, Value, gradients, hostTensor, mul, optimizerSlots, softmax } from '../engine';
 import type { Rng } from '../random';
 import { BatchAssembler, countCorrect } from '../training/batches';
-import { newName, slotName } from '../training/graphs';
+import { newName, optimizerUpdate, slotName } from '../training/graphs';
 import { optimizerSettings } from '../training/trainer';
 import { Builder, Tensors, ceLoss, feedTensors, makeBuilder, tensor, values } from './tensors';
 
@@ -111,9 +111,7 @@ export async function trainTensors(
       return b.g.input(slotName(s, n), 'float32', params[n].shape);
     });
     const step = b.g.input(`step:${n}`, 'float32', []);
-    const r = optimizerStep(o, { param: ws[i], grad: grads[i], slots: sv }, lr, step);
-    outputs[newName(n)] = r.param;
-    r.slots.forEach((v, k) => (outputs[newName(slotName(slotNames[k], n))] = v));
+    Object.assign(outputs, optimizerUpdate(o, slotNames, n, { param: ws[i], grad: grads[i], slots: sv }, lr, step));
   });
   const c = await executor.compile(b.g, outputs);
   const batches = assembler(split, features, classes, opts.batchSize);
