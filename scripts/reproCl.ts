@@ -26,7 +26,7 @@ import { OrtExecutor } from '../server/engine';
 import {
   CONTINUAL_METHODS, FireflyCl, type ContinualMethod, type ContinualResult, type ContinualStreamName, loadStream, makeLearner, runContinual,
 } from '../server/continual';
-import type { LayerInit } from '../server/continual/engineOps';
+import type { LayerInit } from '../server/continual/tensors';
 import { Rng } from '../server/random';
 
 function arg(name: string, def: string): string {

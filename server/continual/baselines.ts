@@ -10,7 +10,8 @@
  * - Individual: an independent network per task.
  */
 import { Value, add, matmul, mul, relu, slice, sub } from '../engine';
-import { Builder, Tensors, accuracy, ceLoss, denseLayer, fisherDiagonal, newOptimizerState, type OptimizerState, sumAll, tensor, trainTensors } from './engineOps';
+import { Builder, Tensors, ceLoss, denseLayer, sumAll, tensor, values } from './tensors';
+import { accuracy, fisherDiagonal, newOptimizerState, type OptimizerState, trainTensors } from './training';
 import type { ContinualTask } from './streams';
 import { type LearnerState, packOptimizer, packTensors, stateMeta, unpackOptimizer, unpackTensors } from './learnerState';
 import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
@@ -135,7 +136,7 @@ export class SharedTrunk implements ContinualLearner {
         (b) => this.logits(b, t), this.ewc.fisherExamples);
       for (const n of this.shared) {
         this.params[`F${this.anchors}:${n}`] = F[n];
-        this.params[`S${this.anchors}:${n}`] = tensor(this.params[n].shape, Float32Array.from(this.params[n].data));
+        this.params[`S${this.anchors}:${n}`] = tensor(this.params[n].shape, Float32Array.from(values(this.params[n])));
       }
       this.anchors++;
     }

@@ -9,7 +9,7 @@ import type { ContinualConfig } from '../../common/protocol';
 import { Rng, type RngState } from '../random';
 import type { LearnerState } from './learnerState';
 import type { AccuracyMatrix } from './metrics';
-import type { TrainHooks } from './engineOps';
+import type { TrainHooks } from './training';
 import { type ContinualMethod, type ContinualResult, type TaskReport, makeLearner, runContinual } from './index';
 import { loadStream, type TaskStream } from './streams';
 import type { ContinualLearner } from './types';

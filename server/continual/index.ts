@@ -14,7 +14,7 @@ import type { ContinualLearner, LearnerContext } from './types';
 export * from './metrics';
 export * from './streams';
 export * from './types';
-export { ContinualStopped, type TrainHooks } from './engineOps';
+export { ContinualStopped, type TrainHooks } from './training';
 export { FireflyCl, FIREFLY_CL_DEFAULTS } from './fireflyCl';
 export type { FireflyClOptions, FireflyClState } from './fireflyCl';
 export type { LearnerState } from './learnerState';

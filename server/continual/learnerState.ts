@@ -3,7 +3,8 @@
  * meta. The baselines keep named tensors (`Tensors`), packed here with their shapes; unpacking checks
  * every tensor against its shape and names the one that is missing or the wrong size.
  */
-import type { OptimizerState, Tensors } from './engineOps';
+import { tensor, values, type Tensors } from './tensors';
+import type { OptimizerState } from './training';
 
 export interface LearnerState<M = unknown> {
   tensors: Record<string, Float32Array>;
@@ -15,7 +16,7 @@ export function packTensors(t: Tensors, prefix = ''): { tensors: Record<string, 
   const tensors: Record<string, Float32Array> = {};
   const shapes: Record<string, number[]> = {};
   for (const [name, v] of Object.entries(t)) {
-    tensors[prefix + name] = Float32Array.from(v.data);
+    tensors[prefix + name] = Float32Array.from(values(v));
     shapes[prefix + name] = [...v.shape];
   }
   return { tensors, shapes };
@@ -30,7 +31,7 @@ export function unpackTensors(method: string, state: LearnerState, shapes: Recor
     const n = shape.reduce((a, b) => a * b, 1);
     if (!(data instanceof Float32Array)) throw new Error(`${method} checkpoint: tensor ${key} is missing`);
     if (data.length !== n) throw new Error(`${method} checkpoint: tensor ${key} has ${data.length} values, its shape [${shape.join(', ')}] needs ${n}`);
-    out[key.slice(prefix.length)] = { shape: [...shape], data: Float32Array.from(data) };
+    out[key.slice(prefix.length)] = tensor(shape, Float32Array.from(data));
   }
   return out;
 }

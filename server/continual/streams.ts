@@ -14,7 +14,7 @@ import { DatasetError } from '../datasets/errors';
 import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../../common/protocol';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
-import type { TaskSplit } from './engineOps';
+import type { TaskSplit } from './training';
 
 export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist', 'custom'];
 export type { ContinualStreamName };
@@ -65,7 +65,7 @@ export function selectTask(split: DataSplit, classes: number[], limit: number | 
     pick = Array.from(p).sort((a, b) => a - b).map((k) => rows[k]);
   }
   const x = new Float32Array(pick.length * features);
-  const y = new Int32Array(pick.length);
+  const y = new Float32Array(pick.length);
   pick.forEach((r, i) => {
     const src = split.x.subarray(r * features, (r + 1) * features);
     if (permutation) for (let k = 0; k < features; k++) x[i * features + k] = src[permutation[k]];

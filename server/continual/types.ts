@@ -1,6 +1,7 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
-import { ADAM, type LayerInit, type TrainHooks, type TrainOptions } from './engineOps';
+import type { LayerInit } from './tensors';
+import { continualOptimizer, type TrainHooks, type TrainOptions } from './training';
 import type { LearnerState } from './learnerState';
 import type { ContinualTask } from './streams';
 
@@ -16,7 +17,7 @@ export interface ContinualSettings {
   optimizerState: 'keep' | 'reset';
   /** The baselines train this many minibatches per task instead of `epochs` (Firefly CL's phases keep epochs). */
   iterations?: number;
-  /** Adam's ε for every method (default ADAM's 1e-7; torch's is 1e-8). */
+  /** Adam's ε for every method (default the experiment schema's training.epsilon, 1e-7; torch's is 1e-8). */
   adamEpsilon?: number;
 }
 
@@ -56,7 +57,7 @@ export function trainingOptions(ctx: LearnerContext, o: Partial<Pick<TrainOption
     iterations: o.epochs === undefined ? s.iterations : undefined,
     batchSize: s.batchSize,
     learningRate: o.learningRate ?? s.learningRate,
-    optimizer: s.adamEpsilon === undefined ? undefined : { ...ADAM, epsilon: s.adamEpsilon },
+    optimizer: continualOptimizer(s.adamEpsilon),
     rng: ctx.rng,
     ...ctx.hooks,
   };

@@ -19,16 +19,36 @@
  * All coordinates are evaluated at once per z (ε = c_z·ε̃ as a whole vector, one backward pass per z):
  * this differs from the per-coordinate integral (other coordinates held at ε̃_¬i) only through the
  * cross terms ∂²L/∂ε_i∂ε_j · O(ϵ), i.e. by O(ϵ) in s_i and O(ϵ²) in the Taylor model L + Σ ε_i s_i.
+ *
+ * Step one `unit-sphere` (settings.stepOne; Firefly continual learning, server/continual): ε is held at
+ * ϵ (not optimised), and each step is plain gradient descent on δ followed by scaling every neuron's
+ * slice of each δ tensor back to unit norm, δ ← unit(δ − deltaLr ∂L/∂δ); no penalty, no projection;
+ * ε̃ = ϵ for every candidate in step two.
+ *
+ * `commitAt` (optional): after step two, the candidate network is run once more on the scoring batch at
+ * the ε it returns from the scores (e.g. the chosen candidates at ±ϵ, the rest at 0); its loss and the
+ * extra outputs the problem's forward pass names come back as `committed` (what a caller writes into
+ * its network, and the loss the committed network must have).
  */
 import {
-  CompiledGraph, HostTensor, OptimizerSettings, Value, add, div, gradients, hostTensor, mul, neg, optimizerStep,
+  CompiledGraph, Graph, HostTensor, OptimizerSettings, Value, add, div, gradients, hostTensor, mul, neg, optimizerStep,
   pad, reduceSum, relu, slice, sqrt, sub,
 } from '../engine';
 import { flatSize } from '../model/spec';
 import type { Rng } from '../random';
 import { perNeuronSqNorm, scalePerNeuron } from './fireflyTensors';
-import type { ModelGraph } from './modelGraph';
 import type { GrowContext } from './types';
+
+/**
+ * The over-grown network as a graph (ModelGraph is one): its loss (and any further outputs the caller
+ * wants back from the committed ε), its extra inputs by name, and the feeds of one run.
+ */
+export interface CandidateGraph {
+  readonly graph: Graph;
+  forward(): { loss: Value; outputs?: Record<string, Value> };
+  extra(name: string, shape: number[]): Value;
+  feeds(tensors: Map<string, Float32Array>, batch: { x: HostTensor; y: HostTensor }, extras: Record<string, Float32Array>): Record<string, HostTensor>;
+}
 
 /** One perturbation tensor δ fed to the candidate graph: `count` neurons along `axis` from candidate `offset`. */
 export interface DeltaSpec {
@@ -46,7 +66,7 @@ export interface DeltaSpec {
 
 export interface FireflyProblem {
   /** The over-grown network; its overrides read ε from extra('eps', [count]) and δ from extra(key, shape). */
-  mg: ModelGraph;
+  mg: CandidateGraph;
   /** Number of candidate neurons (entries of ε). */
   count: number;
   deltas: DeltaSpec[];
@@ -71,6 +91,8 @@ export interface FireflySettings {
   deltaLr: number;
   /** λ of the penalty. */
   penalty: number;
+  /** Step one: penalised Adam on ε and δ (default), or `unit-sphere` (see the file's comment). */
+  stepOne?: 'adam' | 'unit-sphere';
 }
 
 export const FIREFLY_DEFAULTS: FireflySettings = {
@@ -90,7 +112,7 @@ const ADAM: OptimizerSettings = { name: 'adam', momentum: 0, nesterov: false, we
 /** Settings from GrowOptions (numbers only; unknown fields ignored). */
 export function fireflySettings(options: Record<string, unknown>, defaults: Partial<FireflySettings> = {}): FireflySettings {
   const base = { ...FIREFLY_DEFAULTS, ...defaults };
-  const num = (k: keyof FireflySettings, min: number, int = false) => {
+  const num = (k: Exclude<keyof FireflySettings, 'stepOne'>, min: number, int = false) => {
     const v = options[k];
     if (v === undefined) return base[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) {
@@ -119,6 +141,8 @@ export interface FireflyResult {
   /** Loss of the candidate network at the start and the end of step one (scoring batches). */
   lossStart: number;
   lossEnd: number;
+  /** With `commitAt`: the run at the committed ε (its loss and the forward pass's extra outputs). */
+  committed?: Record<string, Float32Array>;
 }
 
 /** Samples for δ: N(0, variance) per entry. */
@@ -133,9 +157,10 @@ interface BuiltGraph {
 
 function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
   const { mg, count } = p;
-  const { loss } = mg.forward();
+  const { loss, outputs: extraOutputs } = mg.forward();
   const eps = mg.extra('eps', [count]);
   const deltas = p.deltas.map((d) => mg.extra(d.key, d.shape));
+  if (s.stepOne === 'unit-sphere') return unitSphereGraph(p, loss, eps, deltas, s, extraOutputs);
   const g = mg.graph;
   const c = (v: number) => g.constant(hostTensor('float32', [], [v]));
 
@@ -158,7 +183,7 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
   const wrt = [eps, ...deltas];
   const gl = gradients(loss, wrt);
   const gp = gradients(penalty, wrt);
-  const outputs: Record<string, Value> = { loss, gEps: gl[0] };
+  const outputs: Record<string, Value> = { ...extraOutputs, loss, gEps: gl[0] };
 
   // Adam step on L + P
   const lrEps = mg.extra('lrEps', []);
@@ -188,11 +213,28 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
   return { outputs };
 }
 
+/** The `unit-sphere` step one's graph: the loss, ∂L/∂ε, and δ ← unit(δ − deltaLr ∂L/∂δ) per neuron of each δ tensor. */
+function unitSphereGraph(p: FireflyProblem, loss: Value, eps: Value, deltas: Value[], s: FireflySettings, extraOutputs: Record<string, Value> = {}): BuiltGraph {
+  const wrt = [eps, ...deltas];
+  const grads = gradients(loss, wrt);
+  const outputs: Record<string, Value> = { gEps: grads[0], loss, ...extraOutputs };
+  p.deltas.forEach((d, k) => {
+    if (d.group !== 1) throw new Error(`internal: unit-sphere step one needs one entry per neuron along the axis (${d.key} has groups of ${d.group})`);
+    const v = sub(deltas[k], mul(grads[k + 1], s.deltaLr));
+    const others = d.shape.map((_, i) => i).filter((i) => i !== d.axis);
+    outputs[`new:${d.key}`] = div(v, sqrt(add(reduceSum(mul(v, v), others, true), 1e-12)));
+  });
+  return { outputs };
+}
+
 /** Step one and step two on the engine; returns ε̃, δ̃ and the scores s. */
-export async function optimizeAndScore(ctx: GrowContext, p: FireflyProblem, s: FireflySettings): Promise<FireflyResult> {
+export async function optimizeAndScore(
+  ctx: Pick<GrowContext, 'executor' | 'scoringBatch'>, p: FireflyProblem, s: FireflySettings, commitAt?: (scores: Float64Array) => Float32Array,
+): Promise<FireflyResult> {
   const { outputs } = buildGraph(p, s);
   const compiled: CompiledGraph = await ctx.executor.compile(p.mg.graph, outputs);
   try {
+    if (s.stepOne === 'unit-sphere') return await unitSphereScore(compiled, p, s, ctx, outputs, commitAt);
     const scalar = (v: number) => Float32Array.of(v);
     let eps: Float32Array = new Float32Array(p.count).fill(s.epsilon);
     const deltas: Record<string, Float32Array> = {};
@@ -244,8 +286,50 @@ export async function optimizeAndScore(ctx: GrowContext, p: FireflyProblem, s: F
       const g = r.get('gEps');
       for (let i = 0; i < p.count; i++) scores[i] += g[i] / n;
     }
-    return { eps: epsTilde, deltas: { ...deltas }, scores, lossStart, lossEnd: last.loss };
+    const result: FireflyResult = { eps: epsTilde, deltas: { ...deltas }, scores, lossStart, lossEnd: last.loss };
+    if (commitAt) {
+      eps = commitAt(scores);
+      const r = await run(scoring, 1);
+      result.committed = Object.fromEntries(Object.keys(outputs).map((k) => [k, r.get(k)]));
+    }
+    return result;
   } finally {
     await compiled.dispose();
   }
+}
+
+function allOutputs(r: Record<string, HostTensor>, outputs: Record<string, Value>): Record<string, Float32Array> {
+  const o: Record<string, Float32Array> = {};
+  for (const k of Object.keys(outputs)) o[k] = Float32Array.from(r[k].data as Float32Array);
+  return o;
+}
+
+/** Step one `unit-sphere` (ε held at ϵ) and step two on its graph. */
+async function unitSphereScore(
+  compiled: CompiledGraph, p: FireflyProblem, s: FireflySettings, ctx: Pick<GrowContext, 'scoringBatch'>,
+  outputs: Record<string, Value>, commitAt?: (scores: Float64Array) => Float32Array,
+): Promise<FireflyResult> {
+  const deltas: Record<string, Float32Array> = {};
+  for (const d of p.deltas) deltas[d.key] = d.init;
+  const run = async (batch: { x: HostTensor; y: HostTensor }, eps: Float32Array) =>
+    allOutputs(await compiled.run(p.mg.feeds(p.tensors, batch, { ...p.fixed, ...deltas, eps })), outputs);
+  const at = (v: number) => new Float32Array(p.count).fill(v);
+  let lossStart = NaN;
+  let lossEnd = NaN;
+  for (let it = 0; it < s.steps; it++) {
+    const r = await run(ctx.scoringBatch(s.scoreBatch), at(s.epsilon));
+    if (it === 0) lossStart = r.loss[0];
+    lossEnd = r.loss[0];
+    for (const d of p.deltas) deltas[d.key] = r[`new:${d.key}`];
+  }
+  const scoring = ctx.scoringBatch(s.scoreBatch);
+  const scores = new Float64Array(p.count);
+  const n = s.integrationPoints;
+  for (let z = 1; z <= n; z++) {
+    const g = (await run(scoring, at(((2 * z - 1) / (2 * n)) * s.epsilon))).gEps;
+    for (let i = 0; i < p.count; i++) scores[i] += g[i] / n;
+  }
+  const result: FireflyResult = { eps: at(s.epsilon), deltas: { ...deltas }, scores, lossStart, lossEnd };
+  if (commitAt) result.committed = await run(scoring, commitAt(scores));
+  return result;
 }

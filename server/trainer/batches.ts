@@ -47,7 +47,7 @@ export class BatchAssembler {
 }
 
 /** Correct predictions: argmax of each row of `pred` [n, c] against labels. */
-export function countCorrect(pred: Float32Array, labels: Float32Array, c: number): number {
+export function countCorrect(pred: Float32Array, labels: ArrayLike<number>, c: number): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
     let best = 0, bv = pred[i * c];

@@ -1,5 +1,5 @@
 /** The compiled training-step and evaluation graphs of one architecture. */
-import { CompiledGraph, Executor, Graph, OptimizerSettings, Value, gradients, meanSquaredError, optimizerStep, softmaxCrossEntropy } from '../engine';
+import { CompiledGraph, Executor, Graph, OptimizerSettings, ParamUpdate, Value, gradients, meanSquaredError, optimizerStep, softmaxCrossEntropy } from '../engine';
 import { GrowableModel } from '../model/growable';
 import { buildForward } from '../model/forward';
 
@@ -27,6 +27,17 @@ function declareInputs(g: Graph, model: GrowableModel, withSlots: boolean) {
   return { x, y, w, slots, get };
 }
 
+/**
+ * The outputs of one optimiser step for weight `name`: `new:<name>` and each slot's `new:slot:<slot>:<name>`
+ * (the slots read from inputs `slot:<slot>:<name>`; `slotNames` as optimizerSlots gives them).
+ */
+export function optimizerUpdate(opt: OptimizerSettings, slotNames: readonly string[], name: string, u: ParamUpdate, lr: Value, t: Value): Record<string, Value> {
+  const r = optimizerStep(opt, u, lr, t);
+  const outputs: Record<string, Value> = { [newName(name)]: r.param };
+  r.slots.forEach((s, k) => (outputs[newName(slotName(slotNames[k], name))] = s));
+  return outputs;
+}
+
 /** One SGD/Adam step: params, slots, state, a batch, lr and t in; loss, predictions and updated tensors out. */
 export function buildTrainGraph(model: GrowableModel, opt: OptimizerSettings): { graph: Graph; outputs: Record<string, Value> } {
   const g = new Graph(`train_v${model.version}`);
@@ -38,11 +49,7 @@ export function buildTrainGraph(model: GrowableModel, opt: OptimizerSettings): {
   const trainable = model.params().filter((p) => p.trainable);
   const grads = gradients(loss, trainable.map((p) => get(p.name)));
   const outputs: Record<string, Value> = { loss, pred: fwd.output };
-  trainable.forEach((p, i) => {
-    const r = optimizerStep(opt, { param: get(p.name), grad: grads[i], slots: slots.get(p.name)! }, lr, t);
-    outputs[newName(p.name)] = r.param;
-    r.slots.forEach((s, k) => (outputs[newName(slotName(model.slotNames[k], p.name))] = s));
-  });
+  trainable.forEach((p, i) => Object.assign(outputs, optimizerUpdate(opt, model.slotNames, p.name, { param: get(p.name), grad: grads[i], slots: slots.get(p.name)! }, lr, t)));
   for (const [name, v] of fwd.stateUpdates) outputs[newName(name)] = v;
   return { graph: g, outputs };
 }

@@ -6,9 +6,8 @@ import {
   FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask, splitClassOrder,
   type ContinualTask, type FireflyClState, type LearnerContext, type TaskStream,
 } from '../../server/continual';
-import {
-  ceLoss, denseLayer, evaluateOutputs, feedTensors, makeBuilder, newOptimizerState, tensor, trainTensors, type TaskSplit, type Tensors,
-} from '../../server/continual/engineOps';
+import { ceLoss, denseLayer, feedTensors, makeBuilder, tensor, values, type Tensors } from '../../server/continual/tensors';
+import { evaluateOutputs, newOptimizerState, trainTensors, type TaskSplit } from '../../server/continual/training';
 import { add, matmul } from '../../server/engine';
 import { loadDataset } from '../../server/datasets';
 
@@ -20,7 +19,7 @@ function synthTask(seed: number, n: number): ContinualTask {
   const w = Array.from({ length: F }, () => rng.normal());
   const split = (m: number): TaskSplit => {
     const x = Float32Array.from({ length: m * F }, () => rng.normal());
-    const y = new Int32Array(m);
+    const y = new Float32Array(m);
     for (let i = 0; i < m; i++) {
       let s = 0;
       for (let k = 0; k < F; k++) s += w[k] * x[i * F + k];
@@ -99,7 +98,7 @@ test('Firefly CL: masks isolate old tasks (bit-identical outputs after growing f
   const f = new FireflyCl(ctx, { initialWidth: [6, 6], targetAccuracy: 1.01, maxGrowRounds: 1, eta: 4, newCandidates: 4, stepOneIterations: 3, maskEpochs: 1, scoreExamples: 64 });
   await f.learnTask(tasks[0], 0);
   const before0 = await taskOutputs(f, ctx, tasks[0], 0);
-  const weights0 = Float32Array.from(f.layers[0].W.data);
+  const weights0 = Float32Array.from(values(f.layers[0].W));
   const n0 = f.layers[0].owner.length;
   await f.learnTask(tasks[1], 1);
   const before1 = await taskOutputs(f, ctx, tasks[1], 1);
@@ -111,7 +110,7 @@ test('Firefly CL: masks isolate old tasks (bit-identical outputs after growing f
   for (const l of f.log) assert.ok(l.commitGap < 1e-4, `commit gap ${l.commitGap}`);
   // Old neurons' weights are untouched (their columns of the first layer).
   const W = f.layers[0].W;
-  for (let r = 0; r < F; r++) for (let j = 0; j < n0; j++) assert.equal(W.data[r * W.shape[1] + j], weights0[r * n0 + j]);
+  for (let r = 0; r < F; r++) for (let j = 0; j < n0; j++) assert.equal(values(W)[r * W.shape[1] + j], weights0[r * n0 + j]);
   assert.deepEqual(await taskOutputs(f, ctx, tasks[0], 0), before0);
   assert.deepEqual(await taskOutputs(f, ctx, tasks[1], 1), before1);
   // Training graphs (mask as 0/1 multiplications over the whole master) and evaluation (the task's
@@ -252,15 +251,15 @@ test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Li
   const { W, b } = denseLayer(new Rng(5), 'uniform', 400, 300);
   const a = 1 / Math.sqrt(400);
   assert.deepEqual([W.shape, b.shape], [[400, 300], [300]]);
-  for (const v of [...W.data, ...b.data]) assert.ok(Math.abs(v) <= a, `${v} outside ±${a}`);
-  const mean = W.data.reduce((s, v) => s + v, 0) / W.data.length;
-  const variance = W.data.reduce((s, v) => s + (v - mean) ** 2, 0) / W.data.length;
+  for (const v of [...values(W), ...values(b)]) assert.ok(Math.abs(v) <= a, `${v} outside ±${a}`);
+  const mean = values(W).reduce((s, v) => s + v, 0) / values(W).length;
+  const variance = values(W).reduce((s, v) => s + (v - mean) ** 2, 0) / values(W).length;
   assert.ok(Math.abs(mean) < 0.01 * a, `mean ${mean}`);
   assert.ok(Math.abs(variance / (a * a / 3) - 1) < 0.01, `variance ${variance} vs a²/3 = ${a * a / 3}`); // U(−a, a): a²/3
-  assert.ok(b.data.some((v) => v !== 0));
+  assert.ok(values(b).some((v) => v !== 0));
   const he = denseLayer(new Rng(5), 'he-normal', 400, 300);
-  assert.ok(he.b.data.every((v) => v === 0));
-  const heVar = he.W.data.reduce((s, v) => s + v * v, 0) / he.W.data.length;
+  assert.ok(values(he.b).every((v) => v === 0));
+  const heVar = values(he.W).reduce((s, v) => s + v * v, 0) / values(he.W).length;
   assert.ok(Math.abs(heVar / (2 / 400) - 1) < 0.02, `he-normal variance ${heVar}`);
 });
 
@@ -287,14 +286,14 @@ test('one optimiser through the stream: two calls with a kept state equal one ca
   assert.deepEqual(state.steps, { W: 5, c: 5 }); // 80 examples in batches of 16
   assert.deepEqual(Object.keys(state.slots).sort(), ['m:W', 'm:c', 'v:W', 'v:c']);
   await trainLinear(kept, ['W', 'c'], task, 1, rng, state);
-  assert.deepEqual([...kept.W.data], [...once.W.data]);
-  assert.deepEqual([...kept.c.data], [...once.c.data]);
+  assert.deepEqual([...values(kept.W)], [...values(once.W)]);
+  assert.deepEqual([...values(kept.c)], [...values(once.c)]);
   // A fresh optimiser for the second call (optimizerState "reset") lands elsewhere.
   const reset = linearParams();
   const rng2 = new Rng(4);
   await trainLinear(reset, ['W', 'c'], task, 1, rng2);
   await trainLinear(reset, ['W', 'c'], task, 1, rng2);
-  assert.notDeepEqual([...reset.W.data], [...once.W.data]);
+  assert.notDeepEqual([...values(reset.W)], [...values(once.W)]);
 });
 
 test('iterations: exactly that many full minibatches, reshuffled after each pass, the last incomplete batch dropped', async () => {
@@ -321,24 +320,24 @@ test('a kept optimiser starts a parameter it has not seen at step 1 (its first A
   const p = linearParams();
   const state = newOptimizerState();
   await trainLinear(p, ['W'], task, 3, new Rng(1), state);
-  const c0 = Float32Array.from(p.c.data);
+  const c0 = Float32Array.from(values(p.c));
   await trainLinear(p, ['W', 'c'], task, 1, new Rng(1), state);
   assert.deepEqual(state.steps, { W: 4, c: 1 });
   // Adam at t = 1: m̂ = g, v̂ = g², so the step is lr · g / (|g| + ε) ≈ lr for every element with g ≠ 0.
-  for (let k = 0; k < 2; k++) assert.ok(Math.abs(Math.abs(p.c.data[k] - c0[k]) - 0.01) < 1e-5, `c[${k}] moved ${p.c.data[k] - c0[k]}`);
+  for (let k = 0; k < 2; k++) assert.ok(Math.abs(Math.abs(values(p.c)[k] - c0[k]) - 0.01) < 1e-5, `c[${k}] moved ${values(p.c)[k] - c0[k]}`);
   await assert.rejects(trainLinear({ W: tensor([F, 3]), c: tensor([3]) }, ['W', 'c'], task, 1, new Rng(1), state),
     /kept optimiser slot m of W is \[12, 2\], the tensor is \[12, 3\]/);
 });
 
 test('EWC Fisher through the engine: exact (expectation over the model\'s predictions) and empirical, against hand computations', async () => {
-  const { fisherDiagonal } = await import('../../server/continual/engineOps');
+  const { fisherDiagonal } = await import('../../server/continual/training');
   const ctx = await context();
-  const split: TaskSplit = { x: Float32Array.from({ length: 2 * F }, (_, i) => ((i % F) - 3 + (i >= F ? 1 : 0)) / 4), y: Int32Array.of(0, 1), n: 2 };
+  const split: TaskSplit = { x: Float32Array.from({ length: 2 * F }, (_, i) => ((i % F) - 3 + (i >= F ? 1 : 0)) / 4), y: Float32Array.of(0, 1), n: 2 };
   // W = 0: p = (1/2, 1/2); ∂L/∂W[k, c] = x_k (p_c − y_c) = ±x_k / 2 for either label, squared x_k² / 4.
   const zero = await fisherDiagonal(ctx.executor, { W: tensor([F, 2]) }, ['W'], split, F, 2, (b) => matmul(b.x, b.t('W')), 2);
   for (let k = 0; k < F; k++) {
     const want = ((split.x[k] ** 2) / 4 + (split.x[F + k] ** 2) / 4) / 2;
-    for (let c = 0; c < 2; c++) assert.ok(Math.abs(zero.W.data[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${zero.W.data[k * 2 + c]} vs ${want}`);
+    for (let c = 0; c < 2; c++) assert.ok(Math.abs(values(zero.W)[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${values(zero.W)[k * 2 + c]} vs ${want}`);
   }
   // W ≠ 0, two classes, example i with p_i = softmax(x_i W): the exact Fisher of W[k, c] is
   // Σ_c' p_c' x_k² (p_c − [c = c'])² = x_k² p_0 p_1; the empirical one x_k² (1 − p_y)².
@@ -347,8 +346,8 @@ test('EWC Fisher through the engine: exact (expectation over the model\'s predic
     let z0 = 0;
     let z1 = 0;
     for (let k = 0; k < F; k++) {
-      z0 += split.x[i * F + k] * W.data[k * 2];
-      z1 += split.x[i * F + k] * W.data[k * 2 + 1];
+      z0 += split.x[i * F + k] * values(W)[k * 2];
+      z1 += split.x[i * F + k] * values(W)[k * 2 + 1];
     }
     return 1 / (1 + Math.exp(z0 - z1));
   };
@@ -364,11 +363,11 @@ test('EWC Fisher through the engine: exact (expectation over the model\'s predic
       wantEmpirical += (split.x[i * F + k] ** 2 * (1 - py) ** 2) / 2;
     }
     for (let c = 0; c < 2; c++) {
-      assert.ok(Math.abs(exact.W.data[k * 2 + c] - wantExact) < 1e-5 * Math.max(1, wantExact), `exact F[${k},${c}] ${exact.W.data[k * 2 + c]} vs ${wantExact}`);
-      assert.ok(Math.abs(empirical.W.data[k * 2 + c] - wantEmpirical) < 1e-5 * Math.max(1, wantEmpirical), `empirical F[${k},${c}] ${empirical.W.data[k * 2 + c]} vs ${wantEmpirical}`);
+      assert.ok(Math.abs(values(exact.W)[k * 2 + c] - wantExact) < 1e-5 * Math.max(1, wantExact), `exact F[${k},${c}] ${values(exact.W)[k * 2 + c]} vs ${wantExact}`);
+      assert.ok(Math.abs(values(empirical.W)[k * 2 + c] - wantEmpirical) < 1e-5 * Math.max(1, wantEmpirical), `empirical F[${k},${c}] ${values(empirical.W)[k * 2 + c]} vs ${wantEmpirical}`);
     }
   }
-  assert.ok(exact.W.data.some((v, i) => Math.abs(v - empirical.W.data[i]) > 1e-3), 'the two Fishers differ away from W = 0');
+  assert.ok(values(exact.W).some((v, i) => Math.abs(v - values(empirical.W)[i]) > 1e-3), 'the two Fishers differ away from W = 0');
 });
 
 test('custom stream: one csv dataset per task; dataset follows the stream; mismatched features are named', async () => {
@@ -405,4 +404,65 @@ test('the schema and the code name the same streams, methods and Firefly CL sett
   assert.deepEqual(schemaAt(['continual', 'methods'])!.items!.enum, [...CONTINUAL_METHODS]);
   assert.deepEqual(schemaAt(['continual', 'methods'])!.default, [...CONTINUAL_METHODS]);
   assert.deepEqual(Object.keys(schemaAt(['continual', 'firefly'])!.properties!).sort(), Object.keys(FIREFLY_CL_DEFAULTS).sort());
+});
+
+test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held at ϵ, δ ← unit(δ − lr ∂L/∂δ) per neuron, integrated gradients at c_z ϵ, the committed run at the chosen ε', async () => {
+  const { optimizeAndScore } = await import('../../server/growth/fireflyOptimize');
+  const { CandidateNetwork } = await import('../../server/continual/fireflyClCandidates');
+  const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
+  const executor = await OrtExecutor.create({ threads: 1 });
+  // logits = x (W + δ diag(ε)): two candidate "neurons", the columns of δ [3, 2].
+  const N = 4, K = 3, eps = 0.1, lr = 0.5, n = 3;
+  const x = Float32Array.of(1, 0.5, -1, 0.2, -0.3, 0.8, -1, 1, 0.5, 0.3, 0.3, -0.2);
+  const labels = [0, 1, 1, 0];
+  const y = Float32Array.from({ length: N * 2 }, (_, i) => (labels[i >> 1] === (i & 1) ? 1 : 0));
+  const W = Float32Array.of(0.2, -0.1, 0.4, 0.3, -0.5, 0.1);
+  const d0 = Float32Array.of(0.6, -0.3, 0.2, 0.9, -0.7, 0.1);
+  const shapes = { W: { shape: [K, 2] }, du: { shape: [K, 2] }, eps: { shape: [2] } };
+  const mg = new CandidateNetwork(shapes, K, 2, (b) => {
+    const Weff = add(b.t('W'), mulV(b.t('du'), b.t('eps')));
+    return { loss: softmaxCrossEntropy(matmul(b.x, Weff), b.y), outputs: { weff: Weff } };
+  });
+  const batch = { x: tensor([N, K], x), y: tensor([N, 2], y) };
+  const chosen = Float32Array.of(-eps, 0);
+  const r = await optimizeAndScore({ executor, scoringBatch: () => batch },
+    { mg, count: 2, deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }], fixed: { W }, tensors: new Map() },
+    { epsilon: eps, steps: 1, integrationPoints: n, scoreBatch: N, epsLr: 0, deltaLr: lr, penalty: 0, stepOne: 'unit-sphere' },
+    () => chosen);
+  // By hand (float64): ∂L/∂W = xᵀ(p − y)/N at W + δ diag(ε); ∂L/∂δ[:, j] = ε_j ∂L/∂W[:, j]; ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W[k, j].
+  const gradW = (d: ArrayLike<number>, e: number[]) => {
+    const g = new Float64Array(K * 2);
+    for (let i = 0; i < N; i++) {
+      const z = [0, 1].map((j) => { let s = 0; for (let k = 0; k < K; k++) s += x[i * K + k] * (W[k * 2 + j] + d[k * 2 + j] * e[j]); return s; });
+      const m = Math.max(...z);
+      const ex = z.map((v) => Math.exp(v - m));
+      for (let j = 0; j < 2; j++) for (let k = 0; k < K; k++) g[k * 2 + j] += (x[i * K + k] * (ex[j] / (ex[0] + ex[1]) - y[i * 2 + j])) / N;
+    }
+    return g;
+  };
+  const g0 = gradW(d0, [eps, eps]);
+  const d1 = Float64Array.from(d0, (v, i) => v - lr * eps * g0[i]);
+  for (let j = 0; j < 2; j++) {
+    const norm = Math.sqrt(d1[j] ** 2 + d1[2 + j] ** 2 + d1[4 + j] ** 2);
+    for (let k = 0; k < K; k++) d1[k * 2 + j] /= norm;
+  }
+  assert.deepEqual([...r.eps], [...Float32Array.of(eps, eps)]);
+  for (let i = 0; i < K * 2; i++) assert.ok(Math.abs(r.deltas.du[i] - d1[i]) < 1e-6, `δ[${i}] ${r.deltas.du[i]} vs ${d1[i]}`);
+  for (let j = 0; j < 2; j++) {
+    const s = [1, 2, 3].reduce((acc, z) => {
+      const c = ((2 * z - 1) / (2 * n)) * eps;
+      const g = gradW(d1, [c, c]);
+      let dot = 0;
+      for (let k = 0; k < K; k++) dot += d1[k * 2 + j] * g[k * 2 + j];
+      return acc + dot / n;
+    }, 0);
+    assert.ok(Math.abs(r.scores[j] - s) < 1e-6, `s[${j}] ${r.scores[j]} vs ${s}`);
+  }
+  // The committed run: W + δ diag(ε̂) at the chosen ε̂ (here −ϵ on the first candidate, 0 on the second).
+  const weff = r.committed!.weff;
+  for (let k = 0; k < K; k++) {
+    assert.ok(Math.abs(weff[k * 2] - (W[k * 2] - eps * r.deltas.du[k * 2])) < 1e-7);
+    assert.equal(weff[k * 2 + 1], W[k * 2 + 1]);
+  }
+  assert.equal(r.committed!.loss.length, 1);
 });

@@ -1,104 +1,39 @@
 /**
- * Small engine helpers for continual learning: named host tensors, training loops and evaluation,
- * all computed as engine graphs run through an executor (OrtExecutor). Plain JS only shuffles
- * indices, copies rows into batches and counts correct predictions.
+ * Training, evaluation and Fisher information of the continual learners' graphs on the main stack:
+ * minibatches from the trainer's BatchAssembler, the optimiser the trainer builds from an experiment's
+ * `training` settings (Adam with the schema's β and ε) and its step-graph outputs (optimizerUpdate), and the
+ * trainer's accuracy (countCorrect). A learner's loss is any graph over its named tensors (masks, EWC
+ * penalties, lateral connections), so the step graph is built here, one per call, with the loss, its
+ * gradients and the optimiser update; every tensor not in `wrt` is fed unchanged (frozen).
  */
-import type { ContinualLayerInit } from '../../common/protocol';
-import {
-  Executor, Graph, HostTensor, Value, gradients, hostTensor, mul, optimizerSlots, optimizerStep, reduceSum,
-  softmax, softmaxCrossEntropy,
-} from '../engine';
-import type { OptimizerSettings } from '../engine';
-import { Rng } from '../random';
+import type { TrainingConfig } from '../../common/protocol';
+import { resolveExperiment } from '../config';
+import type { DataSplit } from '../datasets/types';
+import { Executor, HostTensor, OptimizerSettings, Value, gradients, hostTensor, mul, optimizerSlots, softmax } from '../engine';
+import type { Rng } from '../random';
+import { BatchAssembler, countCorrect } from '../training/batches';
+import { newName, optimizerUpdate, slotName } from '../training/graphs';
+import { optimizerSettings } from '../training/trainer';
+import { Builder, Tensors, ceLoss, feedTensors, makeBuilder, tensor, values } from './tensors';
 
-/** A float32 tensor in host memory. */
-export interface Tensor { shape: number[]; data: Float32Array }
-export type Tensors = Record<string, Tensor>;
+/** A classification split of one task: rows of `features` values, labels 0..classes-1 (as floats). */
+export type TaskSplit = DataSplit;
 
-export function tensor(shape: number[], data?: Float32Array): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (data && data.length !== n) throw new Error(`tensor: ${data.length} values for [${shape.join(', ')}]`);
-  return { shape: [...shape], data: data ?? new Float32Array(n) };
-}
-
-/** He-normal kernel [fanIn, fanOut] (std √(2/fanIn)); zero bias. */
-export function heKernel(rng: Rng, fanIn: number, fanOut: number, scale = 1): Tensor {
-  const std = scale * Math.sqrt(2 / Math.max(1, fanIn));
-  return tensor([fanIn, fanOut], Float32Array.from({ length: fanIn * fanOut }, () => rng.normal(0, std)));
-}
+let trainingDefaults: TrainingConfig | undefined;
 
 /**
- * How a learner initialises a fresh dense layer:
- * - `uniform`: weights and biases U(−1/√fanIn, 1/√fanIn), torch.nn.Linear's default, which the
- *   reference continual-learning code (van de Ven & Tolias) trains its baselines from;
- * - `he-normal`: weights N(0, (scale·√(2/fanIn))²), zero biases (`scale` < 1 for heads and laterals).
+ * The learners' optimiser: Adam as the trainer makes it from the experiment's `training` defaults
+ * (β 0.9/0.999, ε 1e-7, no weight decay); `adamEpsilon` replaces ε (torch's is 1e-8).
  */
-export type LayerInit = ContinualLayerInit;
-
-/** A fresh dense layer: kernel [fanIn, fanOut] and bias [fanOut], drawn from `rng` (kernel first). */
-export function denseLayer(rng: Rng, init: LayerInit, fanIn: number, fanOut: number, scale = 1): { W: Tensor; b: Tensor } {
-  if (init === 'he-normal') return { W: heKernel(rng, fanIn, fanOut, scale), b: tensor([fanOut]) };
-  const a = 1 / Math.sqrt(Math.max(1, fanIn));
-  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-a, a));
-  const W = tensor([fanIn, fanOut], draw(fanIn * fanOut));
-  return { W, b: tensor([fanOut], draw(fanOut)) };
+export function continualOptimizer(adamEpsilon?: number): OptimizerSettings {
+  trainingDefaults ??= resolveExperiment({ continual: { stream: 'split-mnist' } }).training;
+  return optimizerSettings({ ...trainingDefaults, optimizer: 'adam', weightDecay: 0, epsilon: adamEpsilon ?? trainingDefaults.epsilon });
 }
 
-/** A classification split of one task: rows of `features` values, labels 0..classes-1. */
-export interface TaskSplit { x: Float32Array; y: Int32Array; n: number }
-
-/** A graph builder: named tensor inputs by name, the batch inputs x [N, F] and y [N, C] (one-hot). */
-export interface Builder {
-  g: Graph;
-  x: Value;
-  y: Value;
-  /** The named tensor (fixed or trainable) as a graph input. */
-  t(name: string): Value;
+/** Batches of a task split: x [n, F] and one-hot y [n, C], as the trainer assembles them. */
+function assembler(split: TaskSplit, features: number, classes: number, batch: number): BatchAssembler {
+  return new BatchAssembler(split, [features], classes, 1, batch);
 }
-
-export function makeBuilder(name: string, features: number, classes: number, all: Tensors): Builder {
-  const g = new Graph(name);
-  const x = g.input('x', 'float32', ['N', features]);
-  const y = g.input('y', 'float32', ['N', classes]);
-  const made = new Map<string, Value>();
-  return {
-    g, x, y,
-    t(n: string) {
-      let v = made.get(n);
-      if (!v) {
-        const s = all[n];
-        if (!s) throw new Error(`internal: no tensor "${n}"`);
-        v = g.input(`t:${n}`, 'float32', s.shape);
-        made.set(n, v);
-      }
-      return v;
-    },
-  };
-}
-
-export function feedTensors(g: Graph, all: Tensors): Record<string, HostTensor> {
-  const f: Record<string, HostTensor> = {};
-  for (const v of g.inputs) {
-    if (!v.name.startsWith('t:')) continue;
-    const s = all[v.name.slice(2)];
-    f[v.name] = { dtype: 'float32', shape: s.shape, data: s.data };
-  }
-  return f;
-}
-
-function batchOf(split: TaskSplit, idx: ArrayLike<number>, from: number, to: number, features: number, classes: number): { x: HostTensor; y: HostTensor } {
-  const n = to - from;
-  const x = new Float32Array(n * features);
-  const y = new Float32Array(n * classes);
-  for (let i = 0; i < n; i++) {
-    const r = idx[from + i];
-    x.set(split.x.subarray(r * features, (r + 1) * features), i * features);
-    y[i * classes + split.y[r]] = 1;
-  }
-  return { x: hostTensor('float32', [n, features], x), y: hostTensor('float32', [n, classes], y) };
-}
-
-export const ADAM: OptimizerSettings = { name: 'adam', momentum: 0, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
 /** What a run hooks into training: pause/stop between batches, and each epoch's mean loss. */
 export interface TrainHooks {
@@ -126,7 +61,9 @@ export function newOptimizerState(): OptimizerState {
 }
 
 export interface TrainOptions extends TrainHooks {
-  epochs: number; batchSize: number; learningRate: number; rng: Rng; optimizer?: OptimizerSettings;
+  epochs: number; batchSize: number; learningRate: number; rng: Rng;
+  /** Default: continualOptimizer(). */
+  optimizer?: OptimizerSettings;
   /** The optimiser to continue (read at the start, updated after every step); absent: a fresh one. */
   state?: OptimizerState;
   /**
@@ -149,8 +86,9 @@ export async function trainTensors(
   if (opts.iterations !== undefined && split.n < opts.batchSize) {
     throw new Error(`trainTensors: ${split.n} examples make no full batch of ${opts.batchSize} (iterations drop the last incomplete batch)`);
   }
-  const o = opts.optimizer ?? ADAM;
-  for (const n of wrt) for (const s of optimizerSlots(o)) {
+  const o = opts.optimizer ?? continualOptimizer();
+  const slotNames = optimizerSlots(o);
+  for (const n of wrt) for (const s of slotNames) {
     const kept = opts.state?.slots[`${s}:${n}`];
     if (kept && kept.shape.join() !== params[n].shape.join()) {
       throw new Error(`trainTensors: the kept optimiser slot ${s} of ${n} is [${kept.shape.join(', ')}], the tensor is [${params[n].shape.join(', ')}]`);
@@ -161,7 +99,7 @@ export async function trainTensors(
   const L = loss(b);
   const ws = wrt.map((n) => b.t(n));
   const grads = gradients(L, ws);
-  const slotNames = optimizerSlots(o);
+  // Slots as the trainer names them (slot:<slot>:<param>); kept ones continue, new ones start at zero.
   const slots: Tensors = {};
   // Steps taken so far per parameter (each is fed its own t for Adam's bias correction).
   const done: Record<string, number> = {};
@@ -170,14 +108,13 @@ export async function trainTensors(
     done[n] = opts.state?.steps[n] ?? 0;
     const sv = slotNames.map((s) => {
       slots[`${s}:${n}`] = opts.state?.slots[`${s}:${n}`] ?? tensor(params[n].shape);
-      return b.g.input(`slot:${s}:${n}`, 'float32', params[n].shape);
+      return b.g.input(slotName(s, n), 'float32', params[n].shape);
     });
     const step = b.g.input(`step:${n}`, 'float32', []);
-    const r = optimizerStep(o, { param: ws[i], grad: grads[i], slots: sv }, lr, step);
-    outputs[`p:${n}`] = r.param;
-    r.slots.forEach((v, k) => (outputs[`newslot:${slotNames[k]}:${n}`] = v));
+    Object.assign(outputs, optimizerUpdate(o, slotNames, n, { param: ws[i], grad: grads[i], slots: sv }, lr, step));
   });
   const c = await executor.compile(b.g, outputs);
+  const batches = assembler(split, features, classes, opts.batchSize);
   let last = NaN;
   try {
     const byIterations = opts.iterations !== undefined;
@@ -192,7 +129,7 @@ export async function trainTensors(
         if (opts.control && (await opts.control())) throw new ContinualStopped();
         taken++;
         const to = Math.min(split.n, from + opts.batchSize);
-        const batch = batchOf(split, order, from, to, features, classes);
+        const batch = batches.fill(order, from, to - from);
         const feeds = feedTensors(b.g, params);
         for (const [k, v] of Object.entries(slots)) feeds[`slot:${k}`] = { dtype: 'float32', shape: v.shape, data: v.data };
         feeds.x = batch.x;
@@ -200,13 +137,13 @@ export async function trainTensors(
         feeds.lr = hostTensor('float32', [], [opts.learningRate]);
         for (const n of wrt) feeds[`step:${n}`] = hostTensor('float32', [], [++done[n]]);
         const r = await c.run(feeds);
-        for (const n of wrt) params[n] = { shape: params[n].shape, data: Float32Array.from(r[`p:${n}`].data as Float32Array) };
-        for (const k of Object.keys(slots)) slots[k] = { shape: slots[k].shape, data: Float32Array.from(r[`newslot:${k}`].data as Float32Array) };
+        for (const n of wrt) params[n] = tensor(params[n].shape, Float32Array.from(values(r[newName(n)])));
+        for (const k of Object.keys(slots)) slots[k] = tensor(slots[k].shape, Float32Array.from(values(r[newName(`slot:${k}`)])));
         if (opts.state) {
           Object.assign(opts.state.slots, slots);
           Object.assign(opts.state.steps, done);
         }
-        sum += (r.loss.data as Float32Array)[0] * (to - from);
+        sum += values(r.loss)[0] * (to - from);
         count += to - from;
       }
       last = sum / count;
@@ -228,15 +165,15 @@ export async function evaluateOutputs(
   const c = await executor.compile(b.g, { out: o });
   const rows: Float32Array[] = [];
   try {
+    const batches = assembler(split, features, classes, batchSize);
     const idx = Int32Array.from({ length: split.n }, (_, i) => i);
     for (let from = 0; from < split.n; from += batchSize) {
-      const to = Math.min(split.n, from + batchSize);
-      const batch = batchOf(split, idx, from, to, features, classes);
+      const batch = batches.fill(idx, from, Math.min(split.n, from + batchSize) - from);
       const feeds = feedTensors(b.g, params);
       feeds.x = batch.x;
       feeds.y = batch.y;
       const r = await c.run(feeds);
-      rows.push(Float32Array.from(r.out.data as Float32Array));
+      rows.push(Float32Array.from(values(r.out)));
     }
   } finally {
     await c.dispose();
@@ -250,26 +187,12 @@ export async function evaluateOutputs(
   return all;
 }
 
-/** Share of rows whose arg-max logit is the label (bookkeeping on the engine's outputs). */
-export function accuracyOf(logits: Float32Array, y: Int32Array, classes: number): number {
-  let ok = 0;
-  for (let i = 0; i < y.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    if (best === y[i]) ok++;
-  }
-  return y.length ? ok / y.length : 0;
-}
-
+/** Share of the split's rows whose arg-max logit is the label (the trainer's countCorrect). */
 export async function accuracy(
   executor: Executor, params: Tensors, split: TaskSplit, features: number, classes: number, out: (b: Builder) => Value,
 ): Promise<number> {
-  return accuracyOf(await evaluateOutputs(executor, params, split, features, classes, out), split.y, classes);
-}
-
-/** Cross-entropy of logits against the one-hot batch targets. */
-export function ceLoss(b: Builder, logits: Value): Value {
-  return softmaxCrossEntropy(logits, b.y);
+  const logits = await evaluateOutputs(executor, params, split, features, classes, out);
+  return split.n ? countCorrect(logits, split.y, classes) / split.n : 0;
 }
 
 /**
@@ -295,15 +218,16 @@ export async function fisherDiagonal(
   const m = Math.min(maxExamples, split.n);
   const accumulate = (r: Record<string, HostTensor>, weight: number) => {
     for (const n of wrt) {
-      const d = r[n].data as Float32Array;
-      const a = acc[n].data;
+      const d = values(r[n]);
+      const a = values(acc[n]);
       for (let k = 0; k < a.length; k++) a[k] += (weight * d[k]) / m;
     }
   };
   try {
+    const batches = assembler(split, features, classes, 1);
     const idx = Int32Array.from({ length: split.n }, (_, i) => i);
     for (let i = 0; i < m; i++) {
-      const batch = batchOf(split, idx, i, i + 1, features, classes);
+      const batch = batches.fill(idx, i, 1);
       const feeds = feedTensors(b.g, params);
       feeds.x = batch.x;
       if (kind === 'empirical') {
@@ -316,16 +240,11 @@ export async function fisherDiagonal(
         y[k] = 1;
         feeds.y = hostTensor('float32', [1, classes], y);
         const r = await c.run(feeds);
-        accumulate(r, (r.p.data as Float32Array)[k]);
+        accumulate(r, values(r.p)[k]);
       }
     }
   } finally {
     await c.dispose();
   }
   return acc;
-}
-
-/** Σ over a tensor's elements (graph). */
-export function sumAll(v: Value): Value {
-  return reduceSum(v, v.shape.map((_, i) => i));
 }
