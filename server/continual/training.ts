@@ -11,9 +11,9 @@ import { resolveExperiment } from '../config';
 import type { DataSplit } from '../datasets/types';
 import { Executor, HostTensor, OptimizerSettings, Value, gradients, hostTensor, mul, optimizerSlots, softmax } from '../engine';
 import type { Rng } from '../random';
-import { BatchAssembler, countCorrect } from '../training/batches';
-import { newName, optimizerUpdate, slotName } from '../training/graphs';
-import { optimizerSettings } from '../training/trainer';
+import { BatchAssembler, countCorrect } from '../trainer/batches';
+import { newName, optimizerUpdate, slotName } from '../trainer/graphs';
+import { optimizerSettings } from '../trainer/trainer';
 import { Builder, Tensors, ceLoss, feedTensors, makeBuilder, tensor, values } from './tensors';
 
 /** A classification split of one task: rows of `features` values, labels 0..classes-1 (as floats). */
