@@ -13,14 +13,18 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
 const CHROMIUM = process.env.GROWTH_LAB_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Runs scripts/e2eSetup.sh; returns code-server's path, or a reason why the machine cannot run it. */
+/**
+ * Runs the tiers' setup step for this one (scripts/testSetup.sh e2e: chromium, ripgrep, libkrb5-dev,
+ * code-server in GROWTH_LAB_E2E_CACHE); returns code-server's path, or why this machine cannot run it.
+ */
 export function setupCodeServer(): { bin?: string; reason?: string } {
+  if (process.env.GROWTH_LAB_E2E === 'skip') return { reason: 'GROWTH_LAB_E2E=skip' };
   try {
-    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'e2eSetup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60 * 1000 });
+    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'testSetup.sh'), 'e2e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60 * 1000 });
     const bin = out.trim().split('\n').pop()!;
     return fs.existsSync(bin) ? { bin } : { reason: `setup printed no code-server path (${bin})` };
   } catch (e) {
-    return { reason: `scripts/e2eSetup.sh failed: ${(e as Error).message.split('\n')[0]}` };
+    return { reason: `scripts/testSetup.sh e2e failed: ${(e as Error).message.split('\n')[0]}` };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * End-to-end: the packaged extension in a real VS Code (code-server), driven through its UI.
- * GROWTH_LAB_E2E=required (set by .ci/run) turns "this machine cannot run it" into a failure.
+ * GROWTH_LAB_E2E=required (set by .ci/run) turns "this machine cannot run it" into a failure;
+ * GROWTH_LAB_E2E=skip leaves these tests out.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
