@@ -8,6 +8,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { until } from '../helpers/until';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
@@ -101,14 +102,9 @@ export class VsCode {
     await this.page.waitForSelector('#workbench\\.parts\\.statusbar', { timeout: 60000 });
   }
 
-  async waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** The shared until(), checking every 200 ms (each check reads the page through playwright). */
+  waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+    return until(what, cond as () => Promise<NonNullable<T> | undefined>, ms, 200);
   }
 
   async screenshot(name: string): Promise<void> {
@@ -185,9 +181,12 @@ export class VsCode {
   async stop(): Promise<void> {
     await this.browser?.close().catch(() => undefined);
     if (this.proc && this.proc.exitCode === null) {
-      this.proc.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+      const proc = this.proc;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 10000); // when SIGTERM has not ended it
+      await exited;
+      clearTimeout(kill);
     }
   }
 

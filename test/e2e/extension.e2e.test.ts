@@ -42,6 +42,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
+  if (!vscode) return; // the before hook failed before it existed
   if (failed) process.stderr.write(`\nVS Code logs:\n${vscode.logs()}\n`);
   await vscode.stop();
 });

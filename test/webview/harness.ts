@@ -208,10 +208,13 @@ export class ExtensionBridge {
   page!: Page;
   controller!: MonitorController;
   readonly fromWebview: WebviewToExtensionMessage[] = [];
+  /** Messages the extension side has posted to the page so far. */
+  posted = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
   /** MonitorHost.post: after the messages before it (a failure, e.g. a closing page, is dropped). */
   protected post(msg: unknown, send: (page: Page, msg: unknown) => Promise<unknown> = postToPage): Promise<unknown> {
+    this.posted++;
     return (this.chain = this.chain.then(() => send(this.page, msg)).catch(() => undefined));
   }
 
@@ -228,16 +231,7 @@ export class ExtensionBridge {
   }
 }
 
-/** Resolves with f()'s first truthy value, polling every 25 ms; fails naming `what` after `ms`. */
-export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '../helpers/until';
 
 /**
  * A page showing one recorded run: the real MonitorController with a fake backend that answers
