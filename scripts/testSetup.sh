@@ -103,17 +103,24 @@ if [ ! -x "$BIN" ]; then
   fi
   say "installing code-server $CODE_SERVER_VERSION into $CACHE/code-server (a few minutes)"
   mkdir -p "$CACHE/code-server"
-  # Its own package.json makes that folder npm's project there: the project's .npmrc does not apply.
-  # The npm_config_* variables `npm run` exports from it would, so ignore-scripts is set explicitly.
-  [ -f "$CACHE/code-server/package.json" ] || echo '{"name":"e2e-code-server","private":true}' > "$CACHE/code-server/package.json"
+  # Its own package.json makes that folder npm's project there (the project's .npmrc and allowScripts do
+  # not apply), and approves the install scripts code-server needs (its postinstall, which installs VS
+  # Code's native modules and the ripgrep binary; argon2's prebuilt binary) in this private folder only:
+  # npm 11 runs them, older npm runs every script anyway. ignore-scripts is set explicitly, against an
+  # npm_config_ignore_scripts that `npm run` may export.
+  cat > "$CACHE/code-server/package.json" <<JSON
+{"name":"e2e-code-server","private":true,"allowScripts":{"code-server":true,"argon2":true}}
+JSON
   (
     cd "$CACHE/code-server"
-    export npm_config_yes=true npm_config_unsafe_perm=true
+    export npm_config_yes=true
+    # As root, code-server's postinstall refuses to run unless npm_config_unsafe_perm=true (a setting
+    # npm 7 dropped; npm 11 names it an unknown config while it installs code-server, once).
+    if [ "$(id -u)" -eq 0 ]; then export npm_config_unsafe_perm=true; fi
     npm install --ignore-scripts=false --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >&2
-    # npm 11 skips dependencies' install scripts until package.json approves them; code-server needs
-    # its own (native modules, the ripgrep binary): approve them in this private folder only, then run
-    # them. Older npm has already run them.
-    if npm install-scripts ls >/dev/null 2>&1; then
+    # Should a later code-server need another one, approve what npm 11 skipped, then run it.
+    pending='const j = JSON.parse(require("fs").readFileSync(0, "utf8")); process.exit(Object.values(j).some((v) => Array.isArray(v) && v.length) ? 0 : 1)'
+    if npm install-scripts ls --json 2>/dev/null | node -e "$pending" 2>/dev/null; then
       npm install-scripts approve --all >&2
       npm rebuild --ignore-scripts=false >&2
     fi
