@@ -8,19 +8,24 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { until } from '../helpers/until';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
 const CHROMIUM = process.env.GROWTH_LAB_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Runs scripts/e2eSetup.sh; returns code-server's path, or a reason why the machine cannot run it. */
+/**
+ * Runs the tiers' setup step for this one (scripts/testSetup.sh e2e: chromium, ripgrep, libkrb5-dev,
+ * code-server in GROWTH_LAB_E2E_CACHE); returns code-server's path, or why this machine cannot run it.
+ */
 export function setupCodeServer(): { bin?: string; reason?: string } {
+  if (process.env.GROWTH_LAB_E2E === 'skip') return { reason: 'GROWTH_LAB_E2E=skip' };
   try {
-    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'e2eSetup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60 * 1000 });
+    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'testSetup.sh'), 'e2e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60 * 1000 });
     const bin = out.trim().split('\n').pop()!;
     return fs.existsSync(bin) ? { bin } : { reason: `setup printed no code-server path (${bin})` };
   } catch (e) {
-    return { reason: `scripts/e2eSetup.sh failed: ${(e as Error).message.split('\n')[0]}` };
+    return { reason: `scripts/testSetup.sh e2e failed: ${(e as Error).message.split('\n')[0]}` };
   }
 }
 
@@ -97,14 +102,9 @@ export class VsCode {
     await this.page.waitForSelector('#workbench\\.parts\\.statusbar', { timeout: 60000 });
   }
 
-  async waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** The shared until(), checking every 200 ms (each check reads the page through playwright). */
+  waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+    return until(what, cond as () => Promise<NonNullable<T> | undefined>, ms, 200);
   }
 
   async screenshot(name: string): Promise<void> {
@@ -181,9 +181,12 @@ export class VsCode {
   async stop(): Promise<void> {
     await this.browser?.close().catch(() => undefined);
     if (this.proc && this.proc.exitCode === null) {
-      this.proc.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+      const proc = this.proc;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 10000); // when SIGTERM has not ended it
+      await exited;
+      clearTimeout(kill);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * End-to-end: the packaged extension in a real VS Code (code-server), driven through its UI.
- * GROWTH_LAB_E2E=required (set by .ci/run) turns "this machine cannot run it" into a failure.
+ * GROWTH_LAB_E2E=required (set by .ci/run) turns "this machine cannot run it" into a failure;
+ * GROWTH_LAB_E2E=skip leaves these tests out.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +42,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
+  if (!vscode) return; // the before hook failed before it existed
   if (failed) process.stderr.write(`\nVS Code logs:\n${vscode.logs()}\n`);
   await vscode.stop();
 });

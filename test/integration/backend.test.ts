@@ -70,7 +70,7 @@ test('params of the wrong type, positional or missing get invalidParams (-32602)
   assert.doesNotMatch(client.stderr, /failed:/);
 });
 
-test('pause, resume and stop take effect within one batch; stop is answered within 200 ms', async () => {
+test('pause, resume and stop take effect within one batch; stop is answered', async () => {
   const cfg = { dataset: { name: 'mnist' }, training: { epochs: 50, batchSize: 64 } };
   const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: cfg });
   await client.until(() => client.metrics.find((m) => m.runId === runId), 30000, 'first metrics');
@@ -78,14 +78,13 @@ test('pause, resume and stop take effect within one batch; stop is answered with
   await client.until(() => client.statusOf(runId, 'paused'), 5000, 'paused');
   const stepAtPause = Math.max(...client.metrics.filter((m) => m.runId === runId).map((m) => m.step));
   const countAtPause = client.metrics.filter((m) => m.runId === runId).length;
+  // An observation window for a negative check (nothing may arrive), not a wait for something.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(client.metrics.filter((m) => m.runId === runId).length, countAtPause, 'no metrics while paused');
   await client.conn.sendRequest(Methods.resumeExperiment, { runId });
   await client.until(() => client.metrics.find((m) => m.runId === runId && m.step > stepAtPause), 10000, 'metrics after resume');
-  const t0 = performance.now();
-  await client.conn.sendRequest(Methods.stopExperiment, { runId });
-  const answeredMs = performance.now() - t0;
-  assert.ok(answeredMs < 200, `stop answered in ${answeredMs.toFixed(1)} ms`);
+  // How fast stop is answered is measured by `npm run bench` (stopLatencyMs), not asserted here.
+  assert.deepEqual(await client.conn.sendRequest(Methods.stopExperiment, { runId }), { ok: true });
   await client.until(() => client.statusOf(runId, 'stopped'), 5000, 'stopped');
   await assert.rejects(client.conn.sendRequest(Methods.resumeExperiment, { runId }), (e: any) => e.code === ErrorCodes.invalidState && /stopped/.test(e.message));
 });

@@ -13,6 +13,7 @@ import { Rng } from '../../server/random';
 import { RunStore } from '../../server/runs';
 import { architectureOf, ModelSpec } from '../../server/model/spec';
 import { BackendClient } from './backendClient';
+import { until } from '../helpers/until';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-faults-race-'));
 const clients: BackendClient[] = [];
@@ -78,7 +79,7 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
     }
     all.push(...pending);
     if (rng.next() < 0.5) await Promise.all(pending);
-    else await new Promise((r) => setTimeout(r, rng.int(30)));
+    else await new Promise((r) => setTimeout(r, rng.int(30))); // scenario, not a wait: the next burst lands while these are in flight
     assert.equal(c.proc.exitCode, null, 'the backend is alive');
   }
   // let every request of the last bursts answer
@@ -96,15 +97,10 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
   } catch (e: any) {
     assert.equal(e.code, ErrorCodes.invalidState, e.message);
   }
-  const settle = async () => {
-    for (let i = 0; i < 200; i++) {
-      const s = (await c.conn.sendRequest<RunSummary[]>(Methods.listRuns, {})).find((r) => r.runId === runId)!;
-      if (s.status !== 'running' && s.status !== 'paused') return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.fail('the run did not settle');
-  };
-  const summary = await settle();
+  const summary = await until('the run to settle (neither running nor paused)', async () => {
+    const s = (await c.conn.sendRequest<RunSummary[]>(Methods.listRuns, {})).find((r) => r.runId === runId)!;
+    return s.status !== 'running' && s.status !== 'paused' ? s : undefined;
+  }, 30000, 50);
   assert.ok(['stopped', 'failed'].includes(summary.status), summary.status);
   const failedWith = c.statuses.filter((s) => s.runId === runId && s.status === 'failed');
   assert.deepEqual(failedWith, [], 'no session of the run failed');
@@ -153,7 +149,7 @@ test(`a Firefly grow of a 1024-wide dense layer stays under ${FIREFLY_1024_RSS_B
   let base = 0;
   for (let i = 0; i < 5; i++) {
     base = Math.max(base, rss());
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // sampling interval of the measurement, not a wait
   }
   let peak = base;
   const timer = setInterval(() => (peak = Math.max(peak, rss())), 5);

@@ -62,6 +62,7 @@ class Host implements MonitorHost {
   errorText(err: unknown) { return (err as Error).message; }
 }
 
+// One event-loop turn: the controller's batched flush (queued as a microtask) has run; not a timed wait.
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const steps = (msgs: ExtensionToWebviewMessage[]) =>
   msgs.flatMap((m) => (m.type === 'events' ? m.events.map((e) => (e as { step: number }).step) : []));

@@ -589,11 +589,10 @@ test('listRuns: exact summaries, stale detection, newest first, non-runs skipped
   assert.ok(store.warnings.some((w) => w.startsWith(`run ${done}: events.jsonl: dropped a partial last line`)));
 });
 
-test('listRuns: 200 runs x 1000 events (timing)', () => {
+test('listRuns: 200 runs x 1000 events', () => {
+  // How long this takes is measured by `npm run bench` (listRuns), not asserted here.
   const out = tempDir();
   const store = new RunStore(out);
-  const t0 = performance.now();
-  let bytes = 0;
   for (let i = 0; i < 200; i++) {
     const run = store.createRun(config(`perf ${i}`, 1000), { now: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) });
     run.close();
@@ -602,28 +601,15 @@ test('listRuns: 200 runs x 1000 events (timing)', () => {
       lines.push(JSON.stringify(e % 100 === 0 ? ev.grow(run.runId, e / 100, 25450, 26000) : ev.metrics(run.runId, e, e % 10 === 0 ? e / 1000 : undefined)));
     }
     lines.push(JSON.stringify(ev.status(run.runId, 'completed')));
-    const text = `${lines.join('\n')}\n`;
-    bytes += text.length;
-    fs.writeFileSync(path.join(run.dir, 'events.jsonl'), text);
+    fs.writeFileSync(path.join(run.dir, 'events.jsonl'), `${lines.join('\n')}\n`);
   }
-  const t1 = performance.now();
   const runs = store.listRuns();
-  const t2 = performance.now();
-  store.listRuns();
-  const t3 = performance.now();
-  const readAll = performance.now();
-  for (const r of runs) store.readEvents(r.runId);
-  const t4 = performance.now();
-  console.log(
-    `listRuns over 200 runs x 1000 events (${(bytes / 2 ** 20).toFixed(1)} MiB of events): ` +
-      `first call ${(t2 - t1).toFixed(0)} ms, cached call ${(t3 - t2).toFixed(1)} ms; ` +
-      `readEvents of all 200 runs ${(t4 - readAll).toFixed(0)} ms; setup ${(t1 - t0).toFixed(0)} ms`,
-  );
+  assert.deepEqual(store.listRuns(), runs, 'the cached call answers the same');
+  for (const r of runs) assert.equal(store.readEvents(r.runId).events.length, 1000, `${r.runId}: every event read back`);
   assert.equal(runs.length, 200);
   assert.equal(runs[0].name, 'perf 199');
   assert.equal(runs[0].epochsDone, 998);
   assert.equal(runs[0].growSteps, 9);
   assert.equal(runs[0].bestTestAccuracy, 0.99);
   assert.equal(runs[0].status, 'completed');
-  assert.ok(t2 - t1 < 5000, 'listRuns stays well under the 1 s target on a normal machine (5 s bound against CI noise)');
 });

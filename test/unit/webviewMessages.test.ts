@@ -98,6 +98,7 @@ class Host implements MonitorHost {
   types() { return this.posted.map((m) => m.type); }
 }
 
+// One event-loop turn: the controller's batched flush (queued as a microtask) has run; not a timed wait.
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 test('ready: capabilities, runs, then the full history, then live events held back while it was read', async () => {

@@ -88,12 +88,17 @@ class FakeExtension extends ExtensionBridge {
     return new MonitorController(host, GROWN);
   }
 
-  /** Three rounds: answers to the page's requests post more messages after the first ones land. */
+  /**
+   * At least three rounds, and until a round in which neither side posted a message: answers to the
+   * page's requests post more messages after the first ones land.
+   */
   override async settle(page: Page = this.page): Promise<void> {
-    for (let i = 0; i < 3; i++) {
+    let rounds = 0;
+    await until('the page and the extension to stop exchanging messages', async () => {
+      const before = this.posted + this.fromWebview.length;
       await super.settle(page);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return ++rounds >= 3 && this.posted + this.fromWebview.length === before;
+    });
   }
 }
 

@@ -92,11 +92,18 @@ export async function serve(): Promise<Served> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { origin, requests, close: () => new Promise((r) => server.close(() => r())) };
+  // close() also drops Chromium's idle keep-alive connections, which would hold the server open.
+  return { origin, requests, close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+}
+
+function missingChromium(): string {
+  return process.env.GROWTH_LAB_CHROMIUM
+    ? `${CHROMIUM} (GROWTH_LAB_CHROMIUM) is missing`
+    : `${CHROMIUM} is missing: run \`bash scripts/testSetup.sh webview\` (installs Debian's chromium), or point GROWTH_LAB_CHROMIUM at a Chromium`;
 }
 
 export async function launch(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  if (!fs.existsSync(CHROMIUM)) throw new Error(missingChromium());
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
@@ -201,10 +208,13 @@ export class ExtensionBridge {
   page!: Page;
   controller!: MonitorController;
   readonly fromWebview: WebviewToExtensionMessage[] = [];
+  /** Messages the extension side has posted to the page so far. */
+  posted = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
   /** MonitorHost.post: after the messages before it (a failure, e.g. a closing page, is dropped). */
   protected post(msg: unknown, send: (page: Page, msg: unknown) => Promise<unknown> = postToPage): Promise<unknown> {
+    this.posted++;
     return (this.chain = this.chain.then(() => send(this.page, msg)).catch(() => undefined));
   }
 
@@ -221,16 +231,7 @@ export class ExtensionBridge {
   }
 }
 
-/** Resolves with f()'s first truthy value, polling every 25 ms; fails naming `what` after `ms`. */
-export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '../helpers/until';
 
 /**
  * A page showing one recorded run: the real MonitorController with a fake backend that answers
@@ -265,16 +266,29 @@ export async function openRecordedRun(browser: Browser, origin: string, theme: T
   return { page, problems: opened.problems, settle: async () => { await chain; await frames(page, 2); } };
 }
 
-/** Every browser test's setup: results folder, the bundle built, the page server and Chromium up. */
+/**
+ * Every browser test's setup: results folder, the bundle built, the page server and Chromium up.
+ * When a part fails, what was already started is closed before the error is thrown (the test file's
+ * `after` hook gets nothing to stop, and a listening server would keep the test process alive).
+ */
 export async function startBrowser(): Promise<{ server: Served; browser: Browser }> {
   fs.mkdirSync(RESULTS, { recursive: true });
+  if (!fs.existsSync(CHROMIUM)) throw new Error(missingChromium());
   await buildWebview();
   const server = await serve();
-  return { server, browser: await launch() };
+  try {
+    return { server, browser: await launch() };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
 }
 
-/** And its teardown (either may be missing when the setup failed). */
+/** And its teardown (either may be missing when the setup failed); the server closes even when the browser's close fails. */
 export async function stopBrowser(browser: Browser | undefined, server: Served | undefined): Promise<void> {
-  await browser?.close();
-  await server?.close();
+  try {
+    await browser?.close();
+  } finally {
+    await server?.close();
+  }
 }

@@ -105,7 +105,7 @@ class FakeExtension extends ExtensionBridge {
       }
       case 'growthLab/grow':
       case 'growthLab/prune': {
-        await new Promise((r) => setTimeout(r, this.growDelayMs));
+        await new Promise((r) => setTimeout(r, this.growDelayMs)); // the grow step's duration (scenario)
         const kind = method.endsWith('grow') ? 'grow' : 'prune';
         const e = growEvents.find((g) => g.kind === kind)!;
         const { type: _t, time: _time, ...g } = e;
@@ -376,7 +376,7 @@ test('live events at 20 per second are all drawn, none twice', async () => {
   const t0 = Date.now();
   for (const e of liveRest) {
     ext.live(e);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the scenario's rate (20 events per second), not a wait
   }
   const seconds = (Date.now() - t0) / 1000;
   await ext.settle();
@@ -508,7 +508,7 @@ test('100,000 points per series stay responsive (frame time reported)', async ()
       for (let j = 0; j < 10; j++) batch.push(metric(step++));
       window.postMessage({ type: 'events', runId, events: batch }, '*');
       canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: rect.left + rect.width * (0.1 + 0.8 * (k / 30)), clientY: rect.top + rect.height / 2, bubbles: true }));
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // the scenario's rate (10 updates per second)
     }
     running = false;
     const live = stats.renderMs.slice(-(stats.renders - rendersBefore));

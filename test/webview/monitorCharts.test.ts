@@ -387,7 +387,7 @@ test('live data: 10 updates per second re-ask the extension at most 4 times a se
         params: 24000, samplesPerSecond: 2000, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: step * 4,
       } as RunEvent);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // the scenario's rate (10 updates per second), not a wait
   }
   const seconds = (Date.now() - t0) / 1000;
   const s = await until('every live point drawn', async () => {
