@@ -22,7 +22,7 @@ const zone = (target, from, message, except) => ({ target, from, message, ...(ex
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'dist/**', 'out/**', '.vscode-test/**', '.growth-lab/**', 'test-results/**', '**/*.d.ts'],
+    ignores: ['node_modules/**', '.cache/**', 'dist/**', 'out/**', '.vscode-test/**', '.growth-lab/**', 'test-results/**', '**/*.d.ts'],
   },
   {
     files: ['**/*.ts', '**/*.mts', '**/*.cts', '**/*.mjs'],
@@ -49,12 +49,37 @@ export default tseslint.config(
         {
           basePath: import.meta.dirname,
           zones: [
-            zone('./server/engine', './server', 'The engine imports nothing outside server/engine/; the server maps its own types onto the engine\'s.', ['./engine']),
-            zone('./server/engine', ['./common', './extension', './webview', './test', './scripts'], 'The engine imports nothing outside server/engine/; the server maps between the protocol and the engine.'),
-            zone('./server/growth', './server/training', 'Growth sits below training: server/growth/ must not import server/training/ (shared pieces live in server/trainer/).'),
-            zone('./server', ['./extension', './webview'], 'The backend never imports the VS Code client or the webview; share code through common/.'),
-            zone('./extension', './webview', 'The extension never imports the webview (it only loads its bundle); share code through common/.'),
-            zone('./webview', ['./server', './extension'], 'The webview (browser) never imports the backend or the extension; share code through common/.'),
+            zone(
+              './server/engine',
+              './server',
+              "The engine imports nothing outside server/engine/; the server maps its own types onto the engine's.",
+              ['./engine'],
+            ),
+            zone(
+              './server/engine',
+              ['./common', './extension', './webview', './test', './scripts'],
+              'The engine imports nothing outside server/engine/; the server maps between the protocol and the engine.',
+            ),
+            zone(
+              './server/growth',
+              './server/training',
+              'Growth sits below training: server/growth/ must not import server/training/ (shared pieces live in server/trainer/).',
+            ),
+            zone(
+              './server',
+              ['./extension', './webview'],
+              'The backend never imports the VS Code client or the webview; share code through common/.',
+            ),
+            zone(
+              './extension',
+              './webview',
+              'The extension never imports the webview (it only loads its bundle); share code through common/.',
+            ),
+            zone(
+              './webview',
+              ['./server', './extension'],
+              'The webview (browser) never imports the backend or the extension; share code through common/.',
+            ),
             zone('./common', ['./server', './extension', './webview', './test', './scripts'], 'common/ imports only common/.'),
           ],
         },
@@ -94,7 +119,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [vscodeOnlyInExtension], patterns: [{ regex: '^[^.]', message: 'common/ imports only common/ (no packages): it runs in the backend, the extension host and the browser alike.' }] },
+        {
+          paths: [vscodeOnlyInExtension],
+          patterns: [
+            {
+              regex: '^[^.]',
+              message: 'common/ imports only common/ (no packages): it runs in the backend, the extension host and the browser alike.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -83,7 +83,9 @@ export function reviewKey(e: Pick<GrowEventParams, 'runId' | 'step' | 'kind' | '
 }
 
 /** The parts of a reviewKey (run ids and method names never contain "~"). */
-export function parseReviewKey(key: string): { runId: string; step: number; kind: string; method: string; proposalId?: string } | undefined {
+export function parseReviewKey(
+  key: string,
+): { runId: string; step: number; kind: string; method: string; proposalId?: string } | undefined {
   const parts = key.split('~');
   if (parts.length !== 4 && parts.length !== 5) return undefined;
   const step = Number(parts[1]);
@@ -98,7 +100,9 @@ export function reviewDocument(e: GrowEventParams, side: ReviewSide, proposed = 
     `${side === 'before' ? 'Before' : 'After'} ${proposed ? 'proposed ' : ''}${e.kind} with ${e.method}: run ${e.runId}, step ${e.step}, epoch ${e.epoch}`,
   ];
   if (side === 'after') {
-    header.push(`loss ${e.lossBefore.toPrecision(4)} -> ${e.lossAfter.toPrecision(4)}, max output change ${e.maxOutputChange.toPrecision(3)}`);
+    header.push(
+      `loss ${e.lossBefore.toPrecision(4)} -> ${e.lossAfter.toPrecision(4)}, max output change ${e.maxOutputChange.toPrecision(3)}`,
+    );
     header.push('per layer:', ...layerDeltaText(layerDeltaRows(e)).map((l) => `  ${l}`));
   }
   return architectureYaml(arch, header.join('\n'), side === 'after' ? diffNotes(e.diff) : undefined);
@@ -113,7 +117,13 @@ export class BoundedStore<V> {
     this.map.set(key, value);
     while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
-  get(key: string): V | undefined { return this.map.get(key); }
-  delete(key: string): void { this.map.delete(key); }
-  get size(): number { return this.map.size; }
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+  get size(): number {
+    return this.map.size;
+  }
 }

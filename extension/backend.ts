@@ -72,7 +72,9 @@ export class Backend implements vscode.Disposable {
     if (this.disposed) throw new Error('Growth Lab is shutting down');
     if (this.client?.isRunning()) return this.client;
     if (this.starting) return this.starting;
-    this.starting = this.startNew().finally(() => { this.starting = undefined; });
+    this.starting = this.startNew().finally(() => {
+      this.starting = undefined;
+    });
     return this.starting;
   }
 
@@ -184,7 +186,9 @@ export class Backend implements vscode.Disposable {
     });
     this.client = client;
     const { nodePath, engine, executionProvider } = readSettings();
-    this.log(`starting the backend: ${nodePath || 'VS Code\'s Node'} ${this.cliPath} serve (engine ${engine}, execution provider ${executionProvider})`);
+    this.log(
+      `starting the backend: ${nodePath || "VS Code's Node"} ${this.cliPath} serve (engine ${engine}, execution provider ${executionProvider})`,
+    );
     try {
       await client.start();
     } catch (err) {
@@ -197,7 +201,9 @@ export class Backend implements vscode.Disposable {
     if (caps) {
       const list = <N extends string>(items: { name: N; available: boolean; reason?: string }[]): string =>
         items.map((a) => (a.available ? a.name : `${a.name} (unavailable${a.reason ? `: ${a.reason}` : ''})`)).join(', ');
-      this.log(`backend ${caps.version} ready: engine ${caps.engine}; engines ${list(caps.engines)}; providers ${list(caps.executionProviders)}; datasets ${list(caps.datasets)}`);
+      this.log(
+        `backend ${caps.version} ready: engine ${caps.engine}; engines ${list(caps.engines)}; providers ${list(caps.executionProviders)}; datasets ${list(caps.datasets)}`,
+      );
     }
     return client;
   }

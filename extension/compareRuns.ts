@@ -38,7 +38,8 @@ export function parseCompareState(raw: unknown): CompareState {
   if (!raw || typeof raw !== 'object') return out;
   const r = raw as { selected?: unknown; colors?: unknown };
   if (Array.isArray(r.selected)) {
-    for (const id of r.selected) if (isRunId(id) && !out.selected.includes(id) && out.selected.length < COMPARE_MAX_RUNS) out.selected.push(id);
+    for (const id of r.selected)
+      if (isRunId(id) && !out.selected.includes(id) && out.selected.length < COMPARE_MAX_RUNS) out.selected.push(id);
   }
   if (r.colors && typeof r.colors === 'object' && !Array.isArray(r.colors)) {
     for (const [id, c] of Object.entries(r.colors as Record<string, unknown>)) {

@@ -47,14 +47,23 @@ export class Ctx implements vscode.Disposable {
     this.push({ dispose: () => void this.backend.dispose() });
     this.bus.onError = (event, err) => this.backend.log(`${event} listener failed: ${backendErrorText(err)}`);
     this.push(this.reviews);
-    this.proposals = new ProposalManager(this.backend, this.reviews, (m) => this.errorWithLogs(m), (runId) => this.tracker.get(runId)?.name ?? runId);
+    this.proposals = new ProposalManager(
+      this.backend,
+      this.reviews,
+      (m) => this.errorWithLogs(m),
+      (runId) => this.tracker.get(runId)?.name ?? runId,
+    );
 
     // The bus calls its listeners in the order they subscribe: these first, then the views.
     this.push(
-      this.bus.on('runStatus', (p) => { if (!isLive(p.status)) this.proposals.forget(p.runId); }),
+      this.bus.on('runStatus', (p) => {
+        if (!isLive(p.status)) this.proposals.forget(p.runId);
+      }),
       this.bus.on('backendCrashed', () => this.proposals.forget()),
       ...trackRuns(this.bus, this.tracker, () => this.showLogs()),
-      this.bus.on('growEvent', (p) => { this.reviews.add(p); }),
+      this.bus.on('growEvent', (p) => {
+        this.reviews.add(p);
+      }),
       this.bus.on('backendReady', () => void this.refreshRuns()),
     );
   }
@@ -81,7 +90,9 @@ export class Ctx implements vscode.Disposable {
 
   /** An error notification with a "Show logs" button. */
   errorWithLogs(message: string): void {
-    void vscode.window.showErrorMessage(message, SHOW_LOGS).then((c) => { if (c === SHOW_LOGS) this.showLogs(); });
+    void vscode.window.showErrorMessage(message, SHOW_LOGS).then((c) => {
+      if (c === SHOW_LOGS) this.showLogs();
+    });
   }
 
   /** The backend's runs (listRuns), merged into the tracker; undefined (and logged) when the request failed. */

@@ -18,9 +18,13 @@ export type ParsedExperiment = { ok: true; config: unknown } | { ok: false; mess
 
 /** 1-based line and column of `offset` in `text`. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1, start = 0;
+  let line = 1,
+    start = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) { line++; start = i + 1; }
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
   }
   return { line, column: offset - start + 1 };
 }

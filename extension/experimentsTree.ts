@@ -48,7 +48,13 @@ export interface GrowNode {
   event: GrowEventParams;
 }
 
-export interface MessageNode { kind: 'message'; id: string; label: string; icon?: string; contextValue: 'message' }
+export interface MessageNode {
+  kind: 'message';
+  id: string;
+  label: string;
+  icon?: string;
+  contextValue: 'message';
+}
 
 export const STATUS_ICONS: Record<RunStatus, { icon: string; color?: string }> = {
   running: { icon: 'sync~spin', color: 'charts.blue' },
@@ -62,20 +68,33 @@ const byNewest = (a: RunSummary, b: RunSummary) => (b.startedAt > a.startedAt ? 
 const norm = (p: string) => path.normalize(p).replace(/\\/g, '/').toLowerCase();
 
 export function runNode(r: RunSummary): RunNode {
-  const { icon, color } = r.stale && (r.status === 'running' || r.status === 'paused') ? { icon: 'warning', color: 'list.warningForeground' } : STATUS_ICONS[r.status];
+  const { icon, color } =
+    r.stale && (r.status === 'running' || r.status === 'paused')
+      ? { icon: 'warning', color: 'list.warningForeground' }
+      : STATUS_ICONS[r.status];
   const parts = [`epoch ${r.epochsDone}/${r.epochs}`, `${formatCount(r.params)} params`];
   if (r.bestTestAccuracy !== undefined) parts.push(`best ${formatPercent(r.bestTestAccuracy)}`);
   if (r.growSteps > 0) parts.push(`${r.growSteps} grow${r.growSteps === 1 ? '' : 's'}`);
   const tip = [
     `${r.name} (${r.runId}): ${r.status}${r.stale ? ' (left by a backend that no longer runs)' : ''}`,
     `epoch ${r.epochsDone} of ${r.epochs} · ${formatCount(r.params)} parameters`,
-    r.bestTestAccuracy !== undefined ? `best test accuracy ${formatPercent(r.bestTestAccuracy)}${r.lastTestAccuracy !== undefined ? `, last ${formatPercent(r.lastTestAccuracy)}` : ''}` : undefined,
+    r.bestTestAccuracy !== undefined
+      ? `best test accuracy ${formatPercent(r.bestTestAccuracy)}${r.lastTestAccuracy !== undefined ? `, last ${formatPercent(r.lastTestAccuracy)}` : ''}`
+      : undefined,
     `${r.dataset} · ${r.engine}/${r.executionProvider}`,
     `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}`,
   ].filter((x): x is string => x !== undefined);
   return {
-    kind: 'run', id: `run:${r.runId}`, runId: r.runId, label: r.runId, description: parts.join(' · '), tooltip: tip.join('\n'),
-    icon, color, status: r.status, contextValue: r.stale ? 'run.stale' : `run.${r.status}`,
+    kind: 'run',
+    id: `run:${r.runId}`,
+    runId: r.runId,
+    label: r.runId,
+    description: parts.join(' · '),
+    tooltip: tip.join('\n'),
+    icon,
+    color,
+    status: r.status,
+    contextValue: r.stale ? 'run.stale' : `run.${r.status}`,
   };
 }
 
@@ -83,7 +102,11 @@ export function runNode(r: RunSummary): RunNode {
  * Experiments (sorted by file name, then folder) with their runs (newest first); runs whose
  * configPath matches no file go under "Other runs" (last). `relative` shows a file's folder.
  */
-export function buildExperimentTree(files: readonly string[], runs: readonly RunSummary[], relative: (file: string) => string = (f) => f): ExperimentNode[] {
+export function buildExperimentTree(
+  files: readonly string[],
+  runs: readonly RunSummary[],
+  relative: (file: string) => string = (f) => f,
+): ExperimentNode[] {
   const byFile = new Map<string, RunSummary[]>();
   for (const f of files) byFile.set(norm(f), []);
   const other: RunSummary[] = [];
@@ -95,23 +118,38 @@ export function buildExperimentTree(files: readonly string[], runs: readonly Run
     .map((f) => {
       const list = [...(byFile.get(norm(f)) ?? [])].sort(byNewest);
       const live = list.filter((r) => (r.status === 'running' || r.status === 'paused') && !r.stale).length;
-      const best = list.reduce<number | undefined>((m, r) => (r.bestTestAccuracy !== undefined && (m === undefined || r.bestTestAccuracy > m) ? r.bestTestAccuracy : m), undefined);
+      const best = list.reduce<number | undefined>(
+        (m, r) => (r.bestTestAccuracy !== undefined && (m === undefined || r.bestTestAccuracy > m) ? r.bestTestAccuracy : m),
+        undefined,
+      );
       const desc = [list.length ? `${list.length} run${list.length === 1 ? '' : 's'}` : 'no runs'];
       if (live) desc.push(`${live} live`);
       if (best !== undefined) desc.push(`best ${formatPercent(best)}`);
       const rel = relative(f);
       const dir = path.dirname(rel);
       return {
-        kind: 'experiment' as const, id: `exp:${f}`, label: path.basename(f), description: `${dir !== '.' ? `${dir} · ` : ''}${desc.join(' · ')}`,
-        tooltip: rel, path: f, icon: live ? 'beaker~spin' : 'beaker', contextValue: 'experiment' as const, runs: list.map(runNode),
+        kind: 'experiment' as const,
+        id: `exp:${f}`,
+        label: path.basename(f),
+        description: `${dir !== '.' ? `${dir} · ` : ''}${desc.join(' · ')}`,
+        tooltip: rel,
+        path: f,
+        icon: live ? 'beaker~spin' : 'beaker',
+        contextValue: 'experiment' as const,
+        runs: list.map(runNode),
       };
     })
     .sort((a, b) => a.label.localeCompare(b.label) || a.description.localeCompare(b.description));
   if (other.length) {
     nodes.push({
-      kind: 'experiment', id: 'exp:(other)', label: 'Other runs', description: `${other.length} run${other.length === 1 ? '' : 's'} without a workspace file`,
-      tooltip: 'Runs whose experiment file is not in this workspace (e.g. started by the CLI or from a deleted file)', icon: 'history',
-      contextValue: 'otherRuns', runs: [...other].sort(byNewest).map(runNode),
+      kind: 'experiment',
+      id: 'exp:(other)',
+      label: 'Other runs',
+      description: `${other.length} run${other.length === 1 ? '' : 's'} without a workspace file`,
+      tooltip: 'Runs whose experiment file is not in this workspace (e.g. started by the CLI or from a deleted file)',
+      icon: 'history',
+      contextValue: 'otherRuns',
+      runs: [...other].sort(byNewest).map(runNode),
     });
   }
   return nodes;

@@ -22,7 +22,10 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
   private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly backend: Backend, bus: NotificationBus) {
+  constructor(
+    private readonly backend: Backend,
+    bus: NotificationBus,
+  ) {
     const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);
     this.disposables.push(
       watcher,
@@ -60,11 +63,16 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
       item.contextValue = n.contextValue;
       return item;
     }
-    const collapsible = n.kind === 'experiment'
-      ? (n.runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None)
-      : n.kind === 'run'
-        ? (this.runs.find((r) => r.runId === n.runId)?.growSteps ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None)
-        : vscode.TreeItemCollapsibleState.None;
+    const collapsible =
+      n.kind === 'experiment'
+        ? n.runs.length
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.None
+        : n.kind === 'run'
+          ? this.runs.find((r) => r.runId === n.runId)?.growSteps
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.None
+          : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(n.label, collapsible);
     item.id = n.id;
     item.description = n.description;
@@ -107,7 +115,9 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
     if (cached) return cached;
     try {
       const history = await this.backend.request(Methods.getRunHistory, { runId });
-      const events = history.filter((e): e is Extract<RunEvent, { type: 'grow' }> => e.type === 'grow').map(({ type: _t, time: _time, ...e }) => e as GrowEventParams);
+      const events = history
+        .filter((e): e is Extract<RunEvent, { type: 'grow' }> => e.type === 'grow')
+        .map(({ type: _t, time: _time, ...e }) => e as GrowEventParams);
       this.growCache.set(runId, events);
       return events;
     } catch (err) {

@@ -45,8 +45,13 @@ export function installFailureReason(output: string, code: number | null): strin
     return 'there is no network access to download it (npm or the TensorFlow binaries could not be reached)';
   }
   if (/ENOENT.*npm|npm: not found|spawn npm/i.test(output)) return 'npm was not found on this machine (install Node.js with npm)';
-  if (/libcuda|CUDA|cudnn/i.test(output)) return 'CUDA is not available (tfjs-node-gpu needs an NVIDIA GPU with CUDA and cuDNN); try @tensorflow/tfjs-node instead';
-  if (/EACCES|EPERM/.test(output)) return 'the extension\'s storage folder is not writable';
-  const last = output.trim().split('\n').filter((l) => /error/i.test(l)).pop();
+  if (/libcuda|CUDA|cudnn/i.test(output))
+    return 'CUDA is not available (tfjs-node-gpu needs an NVIDIA GPU with CUDA and cuDNN); try @tensorflow/tfjs-node instead';
+  if (/EACCES|EPERM/.test(output)) return "the extension's storage folder is not writable";
+  const last = output
+    .trim()
+    .split('\n')
+    .filter((l) => /error/i.test(l))
+    .pop();
   return `npm exited with code ${code}${last ? `: ${last.replace(/^npm (ERR!|error)\s*/, '')}` : ''}`;
 }

@@ -6,12 +6,7 @@
  * capabilities); they are not copied here. Without a backend the pickers list the protocol's method
  * names only.
  */
-import {
-  GROWTH_METHOD_NAMES,
-  PRUNE_METHODS,
-  type GrowthMethodInfo,
-  type RunSummary,
-} from '../common/protocol';
+import { GROWTH_METHOD_NAMES, PRUNE_METHODS, type GrowthMethodInfo, type RunSummary } from '../common/protocol';
 
 /** Short labels for the quick pick (a method not listed shows its name; its description comes from the backend). */
 export const METHOD_LABELS: Record<string, string> = {

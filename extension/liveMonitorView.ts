@@ -13,6 +13,10 @@ export const LIVE_MONITOR_VIEW_ID = VIEWS.liveMonitor;
 export class LiveMonitorView extends MonitorSurface implements vscode.WebviewViewProvider {
   resolveWebviewView(view: vscode.WebviewView): void {
     view.webview.options = monitorWebviewOptions(this.ctx.extension.extensionUri);
-    this.connect(view.webview, this.ctx.tracker.active?.runId, { visible: () => view.visible, onVisibility: view.onDidChangeVisibility, onDispose: view.onDidDispose });
+    this.connect(view.webview, this.ctx.tracker.active?.runId, {
+      visible: () => view.visible,
+      onVisibility: view.onDidChangeVisibility,
+      onDispose: view.onDidDispose,
+    });
   }
 }

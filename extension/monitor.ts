@@ -7,11 +7,7 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import { SETTINGS_SECTION, reviewMode } from './settings';
-import {
-  MONITOR_VIEW_TYPE,
-  validateWebviewMessage,
-  type RunEvent,
-} from '../common/protocol';
+import { MONITOR_VIEW_TYPE, validateWebviewMessage, type RunEvent } from '../common/protocol';
 import type { Backend } from './backend';
 import { COMMANDS } from './commands';
 import type { Ctx } from './ctx';
@@ -124,7 +120,12 @@ export abstract class MonitorSurface implements vscode.Disposable {
    * history); while it is hidden the controller keeps what it posts and replays it on show (a hidden
    * webview receives no message; without retainContextWhenHidden the page reloads on show).
    */
-  protected connect(webview: vscode.Webview, runId: string | undefined, page: { visible(): boolean; onVisibility: vscode.Event<unknown>; onDispose: vscode.Event<void> }, disposed?: () => void): MonitorController {
+  protected connect(
+    webview: vscode.Webview,
+    runId: string | undefined,
+    page: { visible(): boolean; onVisibility: vscode.Event<unknown>; onDispose: vscode.Event<void> },
+    disposed?: () => void,
+  ): MonitorController {
     this.releasePage();
     const host = monitorHost(webview, this.ctx.backend, this.ctx.tracker, this.ctx.extension.workspaceState);
     const controller = new MonitorController(host, runId);
@@ -192,9 +193,14 @@ export class MonitorManager extends MonitorSurface implements vscode.WebviewPane
     panel.title = TITLE;
     panel.iconPath = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'extension', 'media', 'icon.png');
     panel.webview.options = this.webviewOptions();
-    this.connect(panel.webview, runId, { visible: () => panel.visible, onVisibility: panel.onDidChangeViewState, onDispose: panel.onDidDispose }, () => {
-      if (this.panel === panel) this.panel = undefined;
-    });
+    this.connect(
+      panel.webview,
+      runId,
+      { visible: () => panel.visible, onVisibility: panel.onDidChangeViewState, onDispose: panel.onDidDispose },
+      () => {
+        if (this.panel === panel) this.panel = undefined;
+      },
+    );
   }
 
   private disposePanel(): void {

@@ -12,7 +12,7 @@ import {
 import type { MonitorHost } from './monitorController';
 
 export const EXPORT_NOT_AVAILABLE =
-  'Growth Lab: exporting a model is not available yet (it comes with the export feature). The run\'s checkpoints are kept in its folder, .growth-lab/runs/<runId>/checkpoints/.';
+  "Growth Lab: exporting a model is not available yet (it comes with the export feature). The run's checkpoints are kept in its folder, .growth-lab/runs/<runId>/checkpoints/.";
 
 /** The webview messages that are controls. */
 export type ActionMessage = Extract<WebviewToExtensionMessage, { type: MonitorAction }>;
@@ -48,13 +48,23 @@ export class MonitorActions {
           return;
         }
         if (await this.host.proposeGrow?.(msg.runId, msg.method)) {
-          this.post({ type: 'actionResult', action: 'grow', runId: msg.runId, ok: true, message: `Proposed a grow with ${msg.method}: review the diff, then Accept or Reject.` });
+          this.post({
+            type: 'actionResult',
+            action: 'grow',
+            runId: msg.runId,
+            ok: true,
+            message: `Proposed a grow with ${msg.method}: review the diff, then Accept or Reject.`,
+          });
           return;
         }
-        return this.run('grow', msg.runId, async () => describeStep(await this.host.request(Methods.grow, { runId: msg.runId, method: msg.method })));
+        return this.run('grow', msg.runId, async () =>
+          describeStep(await this.host.request(Methods.grow, { runId: msg.runId, method: msg.method })),
+        );
       }
       case 'prune':
-        return this.run('prune', msg.runId, async () => describeStep(await this.host.request(Methods.prune, { runId: msg.runId, options: { method: msg.method } })));
+        return this.run('prune', msg.runId, async () =>
+          describeStep(await this.host.request(Methods.prune, { runId: msg.runId, options: { method: msg.method } })),
+        );
       case 'export':
         return this.exportRun(msg.runId);
     }
@@ -92,7 +102,8 @@ export class MonitorActions {
 
 /** One line for a grow or prune answer, e.g. "firefly: +12 / −0 neurons, loss 0.41 → 0.40, 310 ms". */
 export function describeStep(e: GrowEventParams): string {
-  let added = 0, removed = 0;
+  let added = 0,
+    removed = 0;
   for (const d of e.diff) {
     added += d.added.length + d.split.length - new Set(d.split.map((s) => s.parent)).size;
     removed += d.removed.length;

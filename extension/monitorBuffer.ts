@@ -25,7 +25,10 @@ export class MonitorBuffer {
   /** Live events were dropped while hidden: the run's history must be sent again. */
   overflowed = false;
 
-  constructor(private readonly send: (msg: ExtensionToWebviewMessage) => void, private readonly maxEvents = HIDDEN_EVENTS_LIMIT) {}
+  constructor(
+    private readonly send: (msg: ExtensionToWebviewMessage) => void,
+    private readonly maxEvents = HIDDEN_EVENTS_LIMIT,
+  ) {}
 
   get isVisible(): boolean {
     return this.visible;

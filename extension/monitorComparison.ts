@@ -38,7 +38,10 @@ export class MonitorComparison {
   private readonly compareCache = new Map<string, CompareRun>();
   private compareToken = 0;
 
-  constructor(private readonly host: MonitorHost, private readonly source: ComparisonSource) {
+  constructor(
+    private readonly host: MonitorHost,
+    private readonly source: ComparisonSource,
+  ) {
     this.compare = new CompareRunsState(host.workspaceState);
   }
 
@@ -61,7 +64,9 @@ export class MonitorComparison {
   /** Test accuracy against parameters for the most recent runs (finished runs are read once). */
   async refreshComparison(): Promise<void> {
     const token = ++this.pathToken;
-    const runs = [...this.source.runs()].sort((a, b) => (b.startedAt > a.startedAt ? 1 : b.startedAt < a.startedAt ? -1 : 0)).slice(0, COMPARISON_RUNS);
+    const runs = [...this.source.runs()]
+      .sort((a, b) => (b.startedAt > a.startedAt ? 1 : b.startedAt < a.startedAt ? -1 : 0))
+      .slice(0, COMPARISON_RUNS);
     const paths: RunAccuracyPath[] = [];
     for (const r of runs) {
       let path = this.pathCache.get(r.runId);

@@ -83,7 +83,10 @@ export class MonitorController {
   private readonly comparison: MonitorComparison;
   private readonly exports: MonitorExports;
 
-  constructor(private readonly host: MonitorHost, runId?: string) {
+  constructor(
+    private readonly host: MonitorHost,
+    runId?: string,
+  ) {
     this.runId = runId;
     this.out = new MonitorBuffer((msg) => this.send(msg));
     const post = (msg: ExtensionToWebviewMessage): void => this.post(msg);
@@ -248,7 +251,7 @@ export class MonitorController {
   /** The active run changed: follow it when the panel shows nothing live. */
   onActiveRunChanged(runId: string | undefined): void {
     if (!runId || runId === this.runId) return;
-    const shown = this.runId ? this.statuses.get(this.runId) ?? this.runs.find((r) => r.runId === this.runId)?.status : undefined;
+    const shown = this.runId ? (this.statuses.get(this.runId) ?? this.runs.find((r) => r.runId === this.runId)?.status) : undefined;
     if (shown && isLive(shown)) return;
     this.statuses.set(runId, this.statuses.get(runId) ?? 'running');
     void this.showRun(runId).then(() => this.scheduleRunsRefresh(false));
@@ -314,7 +317,9 @@ export class MonitorController {
     try {
       const r = this.host.post(msg);
       if (r && typeof (r as PromiseLike<unknown>).then === 'function') {
-        (r as PromiseLike<unknown>).then(undefined, (err: unknown) => this.host.log(`monitor: posting ${msg.type} failed: ${this.host.errorText(err)}`));
+        (r as PromiseLike<unknown>).then(undefined, (err: unknown) =>
+          this.host.log(`monitor: posting ${msg.type} failed: ${this.host.errorText(err)}`),
+        );
       }
     } catch (err) {
       this.host.log(`monitor: posting ${msg.type} failed: ${this.host.errorText(err)}`);

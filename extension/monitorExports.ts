@@ -43,7 +43,11 @@ export class MonitorExports {
       let run = this.series.get(runId);
       if (!run) {
         try {
-          run = RunSeries.fromEvents(runId, await this.host.request(Methods.getRunHistory, { runId }), this.runs().find((r) => r.runId === runId)?.name);
+          run = RunSeries.fromEvents(
+            runId,
+            await this.host.request(Methods.getRunHistory, { runId }),
+            this.runs().find((r) => r.runId === runId)?.name,
+          );
         } catch (err) {
           const message = `Growth Lab: could not read the history of run ${runId} for the export: ${this.host.errorText(err)}`;
           this.post({ type: 'exportResult', ok: false, message });
@@ -80,5 +84,10 @@ export class MonitorExports {
 
 /** A run name as a file name: letters, digits, dot, dash and underscore. */
 export function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 80) || 'run';
+  return (
+    name
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^[-.]+|-+$/g, '')
+      .slice(0, 80) || 'run'
+  );
 }

@@ -13,12 +13,37 @@ export interface StartingModel {
 }
 
 export const STARTING_MODELS: readonly StartingModel[] = [
-  { id: 'mlp-small', label: 'Small MLP', detail: 'one dense layer of 16 ReLU neurons (room to grow)', layers: [{ type: 'dense', units: 16, activation: 'relu' }] },
-  { id: 'mlp', label: 'MLP', detail: 'two dense layers of 64 ReLU neurons', layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 64, activation: 'relu' }] },
-  { id: 'mlp-tanh', label: 'Tanh MLP', detail: 'one dense layer of 16 tanh neurons (splitting methods need smooth activations)', layers: [{ type: 'dense', units: 16, activation: 'tanh' }] },
-  { id: 'rbf', label: 'RBF network', detail: 'one dense layer of 10 RBF neurons (the Firefly paper toy network)', layers: [{ type: 'dense', units: 10, activation: 'rbf' }] },
   {
-    id: 'cnn', label: 'Small CNN', detail: 'conv 8 → maxpool → conv 16 → maxpool → dense 32 (image datasets)',
+    id: 'mlp-small',
+    label: 'Small MLP',
+    detail: 'one dense layer of 16 ReLU neurons (room to grow)',
+    layers: [{ type: 'dense', units: 16, activation: 'relu' }],
+  },
+  {
+    id: 'mlp',
+    label: 'MLP',
+    detail: 'two dense layers of 64 ReLU neurons',
+    layers: [
+      { type: 'dense', units: 64, activation: 'relu' },
+      { type: 'dense', units: 64, activation: 'relu' },
+    ],
+  },
+  {
+    id: 'mlp-tanh',
+    label: 'Tanh MLP',
+    detail: 'one dense layer of 16 tanh neurons (splitting methods need smooth activations)',
+    layers: [{ type: 'dense', units: 16, activation: 'tanh' }],
+  },
+  {
+    id: 'rbf',
+    label: 'RBF network',
+    detail: 'one dense layer of 10 RBF neurons (the Firefly paper toy network)',
+    layers: [{ type: 'dense', units: 10, activation: 'rbf' }],
+  },
+  {
+    id: 'cnn',
+    label: 'Small CNN',
+    detail: 'conv 8 → maxpool → conv 16 → maxpool → dense 32 (image datasets)',
     layers: [
       { type: 'conv2d', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' },
       { type: 'maxpool', size: 2 },
@@ -49,7 +74,10 @@ export interface NewExperimentChoice {
 /** The text of a new `*.growth.json` (2-space JSON, trailing newline). */
 export function newExperimentText(c: NewExperimentChoice): string {
   const dataset: Record<string, unknown> = { name: c.dataset };
-  if (c.dataset === 'csv') { dataset.path = 'data.csv'; dataset.task = 'classification'; }
+  if (c.dataset === 'csv') {
+    dataset.path = 'data.csv';
+    dataset.task = 'classification';
+  }
   const image = c.dataset === 'mnist' || c.dataset === 'fashion-mnist';
   const doc: Record<string, unknown> = {
     $schema: c.schemaUrl,
@@ -68,7 +96,10 @@ export function newExperimentText(c: NewExperimentChoice): string {
 
 /** Continual-learning streams New Experiment offers (a custom stream needs its files: written by hand). */
 export const CONTINUAL_STREAM_CHOICES: readonly { stream: Exclude<ContinualStreamName, 'custom'>; detail: string }[] = [
-  { stream: 'split-mnist', detail: 'Continual learning: MNIST in 5 tasks of 2 digits; Firefly CL against fine-tuning, EWC, Progressive Networks, Individual' },
+  {
+    stream: 'split-mnist',
+    detail: 'Continual learning: MNIST in 5 tasks of 2 digits; Firefly CL against fine-tuning, EWC, Progressive Networks, Individual',
+  },
   { stream: 'split-fashion-mnist', detail: 'Continual learning: Fashion-MNIST in 5 tasks of 2 classes; the same five methods' },
   { stream: 'permuted-mnist', detail: 'Continual learning: 5 tasks of MNIST under seeded pixel permutations; the same five methods' },
 ];
@@ -78,7 +109,13 @@ export function newContinualExperimentText(c: { name: string; stream: Exclude<Co
   const doc = {
     $schema: c.schemaUrl,
     name: c.name,
-    continual: { stream: c.stream, methods: ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'], trainPerTask: 4000, testPerTask: 1000, epochs: 4 },
+    continual: {
+      stream: c.stream,
+      methods: ['firefly-cl', 'finetune', 'ewc', 'progressive', 'individual'],
+      trainPerTask: 4000,
+      testPerTask: 1000,
+      epochs: 4,
+    },
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

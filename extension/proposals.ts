@@ -14,7 +14,11 @@ const REJECT = 'Reject';
 const SHOW_DIFF = 'Show diff';
 export const PROPOSAL_CONTEXT_KEY = 'growthLab.proposalPending';
 
-interface Pending { runId: string; proposalId: string; event: GrowEventParams }
+interface Pending {
+  runId: string;
+  proposalId: string;
+  event: GrowEventParams;
+}
 
 export class ProposalManager {
   private readonly pending = new Map<string, Pending>();
@@ -57,7 +61,9 @@ export class ProposalManager {
     const e = p.event;
     const choice = await vscode.window.showInformationMessage(
       `Growth Lab: ${this.runName(runId)} paused with a proposed ${e.method} grow: ${e.before.params.toLocaleString('en-US')} → ${e.after.params.toLocaleString('en-US')} parameters. Accept it?`,
-      ACCEPT, REJECT, SHOW_DIFF,
+      ACCEPT,
+      REJECT,
+      SHOW_DIFF,
     );
     if (choice === ACCEPT) await this.decide('commit', runId);
     else if (choice === REJECT) await this.decide('reject', runId);
@@ -83,7 +89,9 @@ export class ProposalManager {
   async command(action: 'commit' | 'reject', arg?: unknown): Promise<void> {
     const runId = this.target(arg);
     if (!runId) {
-      void vscode.window.showInformationMessage(this.pending.size ? 'Growth Lab: open the proposal\'s diff to accept or reject it.' : 'Growth Lab: no grow proposal is pending.');
+      void vscode.window.showInformationMessage(
+        this.pending.size ? "Growth Lab: open the proposal's diff to accept or reject it." : 'Growth Lab: no grow proposal is pending.',
+      );
       return;
     }
     await this.decide(action, runId);
@@ -96,7 +104,10 @@ export class ProposalManager {
     try {
       if (action === 'commit') await this.backend.request(Methods.commitProposal, { runId, proposalId: p.proposalId });
       else await this.backend.request(Methods.rejectProposal, { runId, proposalId: p.proposalId });
-      vscode.window.setStatusBarMessage(`Growth Lab: ${action === 'commit' ? 'accepted' : 'rejected'} the ${p.event.method} grow of ${name}; training resumes`, 4000);
+      vscode.window.setStatusBarMessage(
+        `Growth Lab: ${action === 'commit' ? 'accepted' : 'rejected'} the ${p.event.method} grow of ${name}; training resumes`,
+        4000,
+      );
       this.pending.delete(runId);
     } catch (err) {
       this.errorWithLogs(`Growth Lab: could not ${action} the proposal of ${name}: ${backendErrorText(err)}`);

@@ -16,7 +16,10 @@ import {
   type ReviewSide,
 } from './architectureYaml';
 
-interface StoredEvent { event: GrowEventParams; proposalId?: string }
+interface StoredEvent {
+  event: GrowEventParams;
+  proposalId?: string;
+}
 
 export class ReviewDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly events = new BoundedStore<StoredEvent>(200);

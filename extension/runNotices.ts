@@ -15,7 +15,9 @@ const RESUME_RUN = 'Resume';
 export function trackRuns(bus: NotificationBus, tracker: RunTracker, showLogs: () => void): Subscription[] {
   return [
     bus.on('runStatus', (p) => onRunStatus(tracker, p, showLogs)),
-    bus.on('metrics', (p) => { tracker.onMetrics(p); }),
+    bus.on('metrics', (p) => {
+      tracker.onMetrics(p);
+    }),
     // The runs of a crashed backend are gone.
     bus.on('backendCrashed', () => tracker.clear()),
   ];

@@ -171,10 +171,7 @@ export class RunTracker {
 // Choosing the run a command acts on
 // ---------------------------------------------------------------------------------------------
 
-export type RunTarget =
-  | { kind: 'run'; runId: string }
-  | { kind: 'pick'; runs: RunSummary[] }
-  | { kind: 'none' };
+export type RunTarget = { kind: 'run'; runId: string } | { kind: 'pick'; runs: RunSummary[] } | { kind: 'none' };
 
 /**
  * The run a stop/pause/resume command acts on: the active run when its status fits; otherwise the
@@ -195,9 +192,12 @@ export function chooseRunTarget(action: RunAction, active: TrackedRun | undefine
 /** Text for "nothing to act on", e.g. "No running experiment to pause." */
 export function noRunMessage(action: RunAction): string {
   switch (action) {
-    case 'stop': return 'Growth Lab: no running or paused experiment to stop.';
-    case 'pause': return 'Growth Lab: no running experiment to pause.';
-    case 'resume': return 'Growth Lab: no paused experiment to resume.';
+    case 'stop':
+      return 'Growth Lab: no running or paused experiment to stop.';
+    case 'pause':
+      return 'Growth Lab: no running experiment to pause.';
+    case 'resume':
+      return 'Growth Lab: no paused experiment to resume.';
   }
 }
 
@@ -250,9 +250,14 @@ export function statusBarView(run: TrackedRun | undefined): StatusBarView | unde
 
   const tip: string[] = [`Growth Lab run ${run.runId} (${run.name}): ${run.status}`];
   if (m) {
-    if (cl && m.task !== undefined) tip.push(`${cl.method}: task ${m.task + 1} of ${cl.tasks} (${cl.taskName}) learnt; average accuracy over the tasks seen ${formatPercent(cl.averageAccuracy)}, forgetting ${(cl.forgetting * 100).toFixed(2)} points`);
+    if (cl && m.task !== undefined)
+      tip.push(
+        `${cl.method}: task ${m.task + 1} of ${cl.tasks} (${cl.taskName}) learnt; average accuracy over the tasks seen ${formatPercent(cl.averageAccuracy)}, forgetting ${(cl.forgetting * 100).toFixed(2)} points`,
+      );
     else tip.push(`epoch ${m.epoch}${run.epochs !== undefined ? ` of ${run.epochs}` : ''}, step ${m.step}`);
-    tip.push(`train loss ${m.trainLoss.toPrecision(4)}${m.trainAccuracy !== undefined ? `, train accuracy ${formatPercent(m.trainAccuracy)}` : ''}`);
+    tip.push(
+      `train loss ${m.trainLoss.toPrecision(4)}${m.trainAccuracy !== undefined ? `, train accuracy ${formatPercent(m.trainAccuracy)}` : ''}`,
+    );
     if (testAcc !== undefined) tip.push(`test accuracy ${formatPercent(testAcc)}`);
     tip.push(`${formatCount(m.params)} parameters · ${formatCount(m.samplesPerSecond)} samples/s · ${m.engine}/${m.executionProvider}`);
   }

@@ -10,8 +10,18 @@ import { METRIC_SERIES, type MetricSeriesName } from '../common/protocol';
 import type { RunSeries } from './seriesStore';
 
 export const CSV_COLUMNS = [
-  'run_id', 'run_name', 'step', 'epoch', 'wall_time_s', 'params', 'flops_estimate',
-  'train_loss', 'test_loss', 'train_accuracy', 'test_accuracy', 'samples_per_second',
+  'run_id',
+  'run_name',
+  'step',
+  'epoch',
+  'wall_time_s',
+  'params',
+  'flops_estimate',
+  'train_loss',
+  'test_loss',
+  'train_accuracy',
+  'test_accuracy',
+  'samples_per_second',
 ] as const;
 
 function num(v: number): string {
@@ -28,12 +38,25 @@ export function seriesCsv(runs: readonly RunSeries[]): string {
   const lines: string[] = [CSV_COLUMNS.join(',')];
   for (const run of runs) {
     const flops = run.xColumn('flops');
-    const id = csvCell(run.runId), name = csvCell(run.name);
+    const id = csvCell(run.runId),
+      name = csvCell(run.name);
     run.rows.forEach((r, i) => {
-      lines.push([
-        id, name, num(r.step), num(r.epoch), num(r.elapsedMs / 1000), num(r.params), num(flops[i]),
-        num(r.values.trainLoss), num(r.values.testLoss), num(r.values.trainAccuracy), num(r.values.testAccuracy), num(r.values.samplesPerSecond),
-      ].join(','));
+      lines.push(
+        [
+          id,
+          name,
+          num(r.step),
+          num(r.epoch),
+          num(r.elapsedMs / 1000),
+          num(r.params),
+          num(flops[i]),
+          num(r.values.trainLoss),
+          num(r.values.testLoss),
+          num(r.values.trainAccuracy),
+          num(r.values.testAccuracy),
+          num(r.values.samplesPerSecond),
+        ].join(','),
+      );
     });
   }
   return `${lines.join('\r\n')}\r\n`;
@@ -52,7 +75,11 @@ export interface SeriesJson {
 }
 
 export function seriesJsonValue(runs: readonly RunSeries[]): SeriesJson {
-  const col = (run: RunSeries, f: (i: number) => number) => run.rows.map((_, i) => { const v = f(i); return Number.isFinite(v) ? v : null; });
+  const col = (run: RunSeries, f: (i: number) => number) =>
+    run.rows.map((_, i) => {
+      const v = f(i);
+      return Number.isFinite(v) ? v : null;
+    });
   return {
     format: 'growth-lab-series',
     version: 1,
@@ -70,7 +97,13 @@ export function seriesJsonValue(runs: readonly RunSeries[]): SeriesJson {
         runId: run.runId,
         name: run.name,
         columns,
-        growEvents: run.grows.map((g) => ({ step: g.step, kind: g.kind, method: g.method, paramsBefore: g.paramsBefore, paramsAfter: g.paramsAfter })),
+        growEvents: run.grows.map((g) => ({
+          step: g.step,
+          kind: g.kind,
+          method: g.method,
+          paramsBefore: g.paramsBefore,
+          paramsAfter: g.paramsAfter,
+        })),
       };
     }),
   };

@@ -62,7 +62,8 @@ export function trainingFlops(steps: ArrayLike<number>, phases: readonly Archite
   const sorted = [...phases].sort((a, b) => a.step - b.step);
   // Cumulative FLOPs at the start of each phase.
   const startFlops: number[] = [0];
-  for (let p = 1; p < sorted.length; p++) startFlops.push(startFlops[p - 1] + (sorted[p].step - sorted[p - 1].step) * 6 * sorted[p - 1].multAdds * batchSize);
+  for (let p = 1; p < sorted.length; p++)
+    startFlops.push(startFlops[p - 1] + (sorted[p].step - sorted[p - 1].step) * 6 * sorted[p - 1].multAdds * batchSize);
   let p = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
@@ -88,7 +89,10 @@ export function fractionalEpochs(steps: ArrayLike<number>, epochs: ArrayLike<num
   if (!per) for (const [e, s] of lastStep) if (lastStep.has(e + 1)) per = Math.max(per, s - (lastStep.get(e - 1) ?? 0));
   for (let i = 0; i < n; i++) {
     const e = epochs[i];
-    if (!per) { out[i] = e; continue; }
+    if (!per) {
+      out[i] = e;
+      continue;
+    }
     const before = lastStep.get(e - 1) ?? (e - 1) * per;
     out[i] = Math.min(e, e - 1 + (steps[i] - before) / per);
   }
@@ -109,7 +113,10 @@ export class RunSeries {
   private cache = new Map<string, { version: number; xs: Float64Array; ys: Float64Array }>();
   private columnsCache: { version: number; axis: ChartXAxis; xs: Float64Array } | undefined;
 
-  constructor(readonly runId: string, name?: string) {
+  constructor(
+    readonly runId: string,
+    name?: string,
+  ) {
     this.name = name ?? runId;
   }
 
@@ -134,7 +141,14 @@ export class RunSeries {
       const key = `g${e.step}|${e.kind}|${e.method}|${e.after.params}|${e.durationMs}|${e.lossAfter}`;
       if (this.seen.has(key)) return false;
       this.seen.add(key);
-      const g: RunGrow = { step: e.step, kind: e.kind, method: e.method, paramsBefore: e.before.params, paramsAfter: e.after.params, multAddsAfter: e.after.flops };
+      const g: RunGrow = {
+        step: e.step,
+        kind: e.kind,
+        method: e.method,
+        paramsBefore: e.before.params,
+        paramsAfter: e.after.params,
+        multAddsAfter: e.after.flops,
+      };
       let at = this.grows.length;
       while (at > 0 && this.grows[at - 1].step > g.step) at--;
       this.grows.splice(at, 0, g);
@@ -173,8 +187,18 @@ export class RunSeries {
     if (this.columnsCache && this.columnsCache.version === this.version && this.columnsCache.axis === axis) return this.columnsCache.xs;
     const n = this.rows.length;
     let xs: Float64Array;
-    if (axis === 'flops') xs = trainingFlops(Float64Array.from(this.rows, (r) => r.step), this.phases(), this.batchSize);
-    else if (axis === 'epoch') xs = fractionalEpochs(Float64Array.from(this.rows, (r) => r.step), Float64Array.from(this.rows, (r) => r.epoch), this.stepsPerEpoch);
+    if (axis === 'flops')
+      xs = trainingFlops(
+        Float64Array.from(this.rows, (r) => r.step),
+        this.phases(),
+        this.batchSize,
+      );
+    else if (axis === 'epoch')
+      xs = fractionalEpochs(
+        Float64Array.from(this.rows, (r) => r.step),
+        Float64Array.from(this.rows, (r) => r.epoch),
+        this.stepsPerEpoch,
+      );
     else {
       xs = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -194,11 +218,16 @@ export class RunSeries {
     const col = this.xColumn(axis);
     let m = 0;
     for (let i = 0; i < this.rows.length; i++) if (Number.isFinite(this.rows[i].values[name]) && Number.isFinite(col[i])) m++;
-    const xs = new Float64Array(m), ys = new Float64Array(m);
+    const xs = new Float64Array(m),
+      ys = new Float64Array(m);
     let k = 0;
     for (let i = 0; i < this.rows.length; i++) {
       const y = this.rows[i].values[name];
-      if (Number.isFinite(y) && Number.isFinite(col[i])) { xs[k] = col[i]; ys[k] = y; k++; }
+      if (Number.isFinite(y) && Number.isFinite(col[i])) {
+        xs[k] = col[i];
+        ys[k] = y;
+        k++;
+      }
     }
     const entry = { version: this.version, xs, ys };
     this.cache.set(key, entry);
@@ -210,7 +239,8 @@ export class RunSeries {
     if (axis === 'step') return step;
     if (axis === 'flops') return trainingFlops([step], this.phases(), this.batchSize)[0];
     const col = this.xColumn(axis);
-    let a = 0, b = this.rows.length;
+    let a = 0,
+      b = this.rows.length;
     while (a < b) {
       const mid = (a + b) >> 1;
       if (this.rows[mid].step < step) a = mid + 1;
@@ -251,7 +281,8 @@ export class SeriesStore {
     if (!run) return undefined;
     const markerXs = run.grows.map((g) => run.xAtStep(g.step, req.xAxis));
     const keep = markerXs.filter((x) => Number.isFinite(x));
-    let dataMin = Infinity, dataMax = -Infinity;
+    let dataMin = Infinity,
+      dataMax = -Infinity;
     const window = { xMin: req.xMin, xMax: req.xMax, pixels: req.pixels };
     const series: ChartSeriesPoints[] = req.series.map((name) => {
       const { xs, ys } = run.series(name, req.xAxis);
@@ -260,7 +291,14 @@ export class SeriesStore {
         if (xs[i] > dataMax) dataMax = xs[i];
       }
       const idx = downsampleView(xs, ys, window, keep);
-      const out: ChartSeriesPoints = { name, total: xs.length, visible: countInside(xs, req.xMin, req.xMax), drawn: idx.length, xs: pick(xs, idx), ys: pick(ys, idx) };
+      const out: ChartSeriesPoints = {
+        name,
+        total: xs.length,
+        visible: countInside(xs, req.xMin, req.xMax),
+        drawn: idx.length,
+        xs: pick(xs, idx),
+        ys: pick(ys, idx),
+      };
       if (req.smoothing > 0) {
         const sm = this.smoothed(run, name, req.xAxis, ys, req.smoothing);
         const sIdx = downsampleView(xs, sm, window, keep);
@@ -268,10 +306,22 @@ export class SeriesStore {
       }
       return out;
     });
-    const msg: ChartDataMessage = { type: 'chartData', runId: req.runId, chart: req.chart, seq: req.seq, xAxis: req.xAxis, smoothing: req.smoothing, series, markerXs };
+    const msg: ChartDataMessage = {
+      type: 'chartData',
+      runId: req.runId,
+      chart: req.chart,
+      seq: req.seq,
+      xAxis: req.xAxis,
+      smoothing: req.smoothing,
+      series,
+      markerXs,
+    };
     if (req.xMin !== undefined) msg.xMin = req.xMin;
     if (req.xMax !== undefined) msg.xMax = req.xMax;
-    if (dataMin <= dataMax) { msg.dataMin = dataMin; msg.dataMax = dataMax; }
+    if (dataMin <= dataMax) {
+      msg.dataMin = dataMin;
+      msg.dataMax = dataMax;
+    }
     return msg;
   }
 

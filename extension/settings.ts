@@ -1,7 +1,14 @@
 /**
  * The extension's settings (pure: no VS Code imports, unit-tested). `growthLab.*` in package.json.
  */
-import { DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_PARAMS, ENGINE_NAMES, EXECUTION_PROVIDERS, type EngineName, type ExecutionProviderName } from '../common/protocol';
+import {
+  DEFAULT_MAX_CONCURRENT_RUNS,
+  DEFAULT_MAX_PARAMS,
+  ENGINE_NAMES,
+  EXECUTION_PROVIDERS,
+  type EngineName,
+  type ExecutionProviderName,
+} from '../common/protocol';
 
 export const SETTINGS_SECTION = 'growthLab';
 /** Settings that only take effect when the backend starts. */
@@ -28,7 +35,13 @@ export interface Settings {
   maxParams: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { engine: 'onnxruntime', executionProvider: 'cpu', nodePath: '', maxConcurrentRuns: DEFAULT_MAX_CONCURRENT_RUNS, maxParams: DEFAULT_MAX_PARAMS };
+export const DEFAULT_SETTINGS: Settings = {
+  engine: 'onnxruntime',
+  executionProvider: 'cpu',
+  nodePath: '',
+  maxConcurrentRuns: DEFAULT_MAX_CONCURRENT_RUNS,
+  maxParams: DEFAULT_MAX_PARAMS,
+};
 
 const positiveInt = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : fallback);
 

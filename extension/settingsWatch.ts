@@ -10,7 +10,12 @@ export function watchBackendSettings(backend: Backend): vscode.Disposable {
     if (!BACKEND_SETTINGS.some((k) => e.affectsConfiguration(`${SETTINGS_SECTION}.${k}`))) return;
     if (!backend.isRunning()) return; // the next start uses the new settings
     void vscode.window
-      .showInformationMessage('Growth Lab: restart the backend to use the new engine, execution provider or Node settings.', RESTART_BACKEND)
-      .then((choice) => { if (choice === RESTART_BACKEND) void vscode.commands.executeCommand(COMMANDS.restartBackend); });
+      .showInformationMessage(
+        'Growth Lab: restart the backend to use the new engine, execution provider or Node settings.',
+        RESTART_BACKEND,
+      )
+      .then((choice) => {
+        if (choice === RESTART_BACKEND) void vscode.commands.executeCommand(COMMANDS.restartBackend);
+      });
   });
 }

@@ -19,7 +19,10 @@ export class RunStatusBar implements vscode.Disposable {
 
   private update(): void {
     const view = statusBarView(this.tracker.active);
-    if (!view) { this.item.hide(); return; }
+    if (!view) {
+      this.item.hide();
+      return;
+    }
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
     this.item.backgroundColor = view.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

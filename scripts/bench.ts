@@ -26,18 +26,32 @@ import * as path from 'path';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 
 const training = (batchSize: number): TrainingConfig => ({
-  epochs: 1, batchSize, optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, nesterov: false,
-  weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, evalEvery: 1, shuffle: true,
+  epochs: 1,
+  batchSize,
+  optimizer: 'sgd',
+  learningRate: 0.01,
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  evalEvery: 1,
+  shuffle: true,
 });
 
 const MODELS: { name: string; batch: number; layers: LayerConfig[] }[] = [
   { name: 'mlp 784-256-10', batch: 128, layers: [{ type: 'dense', units: 256, activation: 'relu' }] },
   { name: 'mlp 784-1024-10', batch: 256, layers: [{ type: 'dense', units: 1024, activation: 'relu' }] },
   {
-    name: 'cnn conv32-conv64-maxpool-dense10', batch: 128,
+    name: 'cnn conv32-conv64-maxpool-dense10',
+    batch: 128,
     layers: [
       { type: 'conv2d', filters: 32, kernelSize: 3, stride: 1, padding: 'valid', activation: 'relu' },
       { type: 'conv2d', filters: 64, kernelSize: 3, stride: 1, padding: 'valid', activation: 'relu' },
@@ -128,7 +142,11 @@ async function stopLatency(n: number) {
 function listRunsTiming() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-bench-runs-'));
   try {
-    const v = validateExperiment({ dataset: { name: 'mnist' }, model: { layers: [{ type: 'dense', units: 32, activation: 'relu' }] }, training: { epochs: 1000 } });
+    const v = validateExperiment({
+      dataset: { name: 'mnist' },
+      model: { layers: [{ type: 'dense', units: 32, activation: 'relu' }] },
+      training: { epochs: 1000 },
+    });
     if (!v.ok) throw new Error('bench config invalid');
     const arch = (params: number): Architecture => ({ inputShape: [784], outputSize: 10, layers: [], params, flops: params });
     const store = new RunStore(dir);
@@ -138,15 +156,46 @@ function listRunsTiming() {
       const run = store.createRun({ ...v.config, name: `bench ${i}` }, { now: time });
       run.close();
       const runId = run.runId;
-      const events: RunEvent[] = [{ type: 'start', time: time.toISOString(), runId, config: v.config, architecture: arch(25450), warnings: [] }];
+      const events: RunEvent[] = [
+        { type: 'start', time: time.toISOString(), runId, config: v.config, architecture: arch(25450), warnings: [] },
+      ];
       for (let e = 1; e < 999; e++) {
-        events.push(e % 100 === 0
-          ? { type: 'grow', time: time.toISOString(), runId, step: e / 100, epoch: e / 100, kind: 'grow', method: 'firefly', before: arch(25450), after: arch(26000), diff: [], selected: [], rejected: [], lossBefore: 0.5, lossAfter: 0.49, maxOutputChange: 1e-3, durationMs: 12 }
-          : {
-            type: 'metrics', time: time.toISOString(), runId, epoch: e, step: e * 100, trainLoss: 1 / e, trainAccuracy: 0.5,
-            ...(e % 10 === 0 ? { testLoss: 0.3, testAccuracy: e / 1000 } : {}),
-            params: 25450, samplesPerSecond: 1234.5, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: e * 1000,
-          });
+        events.push(
+          e % 100 === 0
+            ? {
+                type: 'grow',
+                time: time.toISOString(),
+                runId,
+                step: e / 100,
+                epoch: e / 100,
+                kind: 'grow',
+                method: 'firefly',
+                before: arch(25450),
+                after: arch(26000),
+                diff: [],
+                selected: [],
+                rejected: [],
+                lossBefore: 0.5,
+                lossAfter: 0.49,
+                maxOutputChange: 1e-3,
+                durationMs: 12,
+              }
+            : {
+                type: 'metrics',
+                time: time.toISOString(),
+                runId,
+                epoch: e,
+                step: e * 100,
+                trainLoss: 1 / e,
+                trainAccuracy: 0.5,
+                ...(e % 10 === 0 ? { testLoss: 0.3, testAccuracy: e / 1000 } : {}),
+                params: 25450,
+                samplesPerSecond: 1234.5,
+                engine: 'onnxruntime',
+                executionProvider: 'cpu',
+                elapsedMs: e * 1000,
+              },
+        );
       }
       events.push({ type: 'status', time: time.toISOString(), runId, status: 'completed' });
       const text = `${events.map((e) => JSON.stringify(e)).join('\n')}\n`;
@@ -163,9 +212,14 @@ function listRunsTiming() {
     const t4 = performance.now();
     if (runs.length !== 200) throw new Error(`listRuns found ${runs.length} runs`);
     return {
-      runs: 200, eventsPerRun: 1000, mib: +(bytes / 2 ** 20).toFixed(1),
-      firstCallMs: Math.round(t2 - t1), cachedCallMs: +(t3 - t2).toFixed(1), readEventsAllMs: Math.round(t4 - t3),
-      target: 'first call < 1 s', met: t2 - t1 < 1000,
+      runs: 200,
+      eventsPerRun: 1000,
+      mib: +(bytes / 2 ** 20).toFixed(1),
+      firstCallMs: Math.round(t2 - t1),
+      cachedCallMs: +(t3 - t2).toFixed(1),
+      readEventsAllMs: Math.round(t4 - t3),
+      target: 'first call < 1 s',
+      met: t2 - t1 < 1000,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -187,12 +241,21 @@ async function main() {
   for (const m of MODELS) {
     const onnx = await throughput(data, m.layers, m.batch, ort, quick ? 1 : 3);
     const tf = await throughput(data, m.layers, m.batch, tfjs, quick ? 1 : 3);
-    models.push({ model: m.name, batch: m.batch, onnxruntimeCpuSamplesPerSec: Math.round(onnx), tfjsSamplesPerSec: Math.round(tf), tfjsBackend: tfjs.provider, speedup: +(onnx / tf).toFixed(1), target: '>= 10x' });
+    models.push({
+      model: m.name,
+      batch: m.batch,
+      onnxruntimeCpuSamplesPerSec: Math.round(onnx),
+      tfjsSamplesPerSec: Math.round(tf),
+      tfjsBackend: tfjs.provider,
+      speedup: +(onnx / tf).toFixed(1),
+      target: '>= 10x',
+    });
   }
 
   // Streaming overhead: alternate runs with and without metric streaming; compare medians.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-bench-'));
-  const on: number[] = [], off: number[] = [];
+  const on: number[] = [],
+    off: number[] = [];
   for (let i = 0; i < (quick ? 2 : 6); i++) {
     off.push(await epochMs(false, dir));
     on.push(await epochMs(true, dir));
@@ -219,7 +282,13 @@ async function main() {
   const result = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     models,
-    streaming: { epochMsWithMetrics: median(on), epochMsWithout: median(off), pairs: on.length, overheadPercent: +(overhead * 100).toFixed(2), target: '< 2%' },
+    streaming: {
+      epochMsWithMetrics: median(on),
+      epochMsWithout: median(off),
+      pairs: on.length,
+      overheadPercent: +(overhead * 100).toFixed(2),
+      target: '< 2%',
+    },
     sessionBuildAfterWidthChangeMs: { median: +median(builds).toFixed(1), min: +Math.min(...builds).toFixed(1) },
     stopLatency: stop,
     listRuns,

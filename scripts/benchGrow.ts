@@ -19,8 +19,18 @@ const widths = args.includes('--quick') ? [64] : [64, 256, 1024];
 const SPLITTING_MAX_WIDTH = args.includes('--all') ? Infinity : 256;
 
 const training: TrainingConfig = {
-  epochs: 1, batchSize: 128, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, nesterov: false,
-  weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, evalEvery: 1, shuffle: true,
+  epochs: 1,
+  batchSize: 128,
+  optimizer: 'sgd',
+  learningRate: 0.05,
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  evalEvery: 1,
+  shuffle: true,
 };
 
 async function main() {
@@ -28,7 +38,12 @@ async function main() {
   const ex = await OrtExecutor.create();
   const rows = [];
   for (const width of widths) {
-    const spec = specFromConfig({ layers: [{ type: 'dense', units: width, activation: 'tanh' }], init: 'he' }, data.inputShape, 'classification', 10);
+    const spec = specFromConfig(
+      { layers: [{ type: 'dense', units: width, activation: 'tanh' }], init: 'he' },
+      data.inputShape,
+      'classification',
+      10,
+    );
     const base = GrowableModel.create(spec, 1, ['momentum']);
     // one real training epoch at this width (timed), which also gives the methods a trained model
     const trainer = new Trainer(base, data, training, ex);
@@ -58,7 +73,8 @@ async function main() {
       methods[m.name] = Math.round(performance.now() - t1);
       await tr.dispose();
     }
-    const ff = methods.firefly, sp = methods.splitting;
+    const ff = methods.firefly,
+      sp = methods.splitting;
     rows.push({
       width,
       epochMs: Math.round(epochMs),
@@ -68,13 +84,20 @@ async function main() {
     });
   }
   const at256 = rows.find((r) => r.width === 256);
-  process.stdout.write(JSON.stringify({
-    rows,
-    targets: {
-      fireflyStepBelowOneEpoch: rows.every((r) => r.fireflyStepOverEpoch === undefined || r.fireflyStepOverEpoch < 1),
-      fireflyAtLeast5xFasterThanSplittingAt256: at256?.splittingOverFirefly === undefined ? 'not measured' : at256.splittingOverFirefly >= 5,
-    },
-  }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify(
+      {
+        rows,
+        targets: {
+          fireflyStepBelowOneEpoch: rows.every((r) => r.fireflyStepOverEpoch === undefined || r.fireflyStepOverEpoch < 1),
+          fireflyAtLeast5xFasterThanSplittingAt256:
+            at256?.splittingOverFirefly === undefined ? 'not measured' : at256.splittingOverFirefly >= 5,
+        },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
 }
 
 main().catch((e) => {

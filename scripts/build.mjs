@@ -55,7 +55,9 @@ const importMetaShim = {
 
 function copySchema() {
   if (!existsSync(SCHEMA_SOURCE)) {
-    console.warn(`build: warning: ${relative(ROOT, SCHEMA_SOURCE)} is missing; dist/experiment.schema.json not written (jsonValidation will find no schema)`);
+    console.warn(
+      `build: warning: ${relative(ROOT, SCHEMA_SOURCE)} is missing; dist/experiment.schema.json not written (jsonValidation will find no schema)`,
+    );
     return;
   }
   mkdirSync(DIST, { recursive: true });

@@ -90,7 +90,9 @@ function installedPackages(nodeModules = join(ROOT, 'node_modules'), out = []) {
   for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
     if (entry.name.startsWith('.') || !entry.isDirectory()) continue;
     const dirs = entry.name.startsWith('@')
-      ? readdirSync(join(nodeModules, entry.name), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(nodeModules, entry.name, e.name))
+      ? readdirSync(join(nodeModules, entry.name), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => join(nodeModules, entry.name, e.name))
       : [join(nodeModules, entry.name)];
     for (const dir of dirs) {
       if (!existsSync(join(dir, 'package.json'))) continue;
@@ -104,7 +106,8 @@ function installedPackages(nodeModules = join(ROOT, 'node_modules'), out = []) {
 export function ignoreFileFor(target) {
   const base = readFileSync(join(ROOT, '.vscodeignore'), 'utf8');
   const keep = ORT_FOLDERS[target];
-  if (!existsSync(join(ROOT, ORT_BIN, keep))) throw new Error(`${ORT_BIN}/${keep} is missing: onnxruntime-node has no ${target} binaries here`);
+  if (!existsSync(join(ROOT, ORT_BIN, keep)))
+    throw new Error(`${ORT_BIN}/${keep} is missing: onnxruntime-node has no ${target} binaries here`);
   const ortLines = [];
   for (const platform of readdirSync(join(ROOT, ORT_BIN))) {
     for (const arch of readdirSync(join(ROOT, ORT_BIN, platform))) {
@@ -136,7 +139,10 @@ export function zipEntries(file) {
   const buf = readFileSync(file);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new Error(`${file} is not a zip file`);
   let count = buf.readUInt16LE(eocd + 10);
@@ -152,13 +158,19 @@ export function zipEntries(file) {
   for (let i = 0, p = offset; i < count; i++) {
     if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('bad central directory');
     let size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28), extraLen = buf.readUInt16LE(p + 30), commentLen = buf.readUInt16LE(p + 32);
+    const nameLen = buf.readUInt16LE(p + 28),
+      extraLen = buf.readUInt16LE(p + 30),
+      commentLen = buf.readUInt16LE(p + 32);
     const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
     if (size === 0xffffffff) {
       // zip64 extended information extra field: uncompressed size first
       for (let e = p + 46 + nameLen; e < p + 46 + nameLen + extraLen;) {
-        const id = buf.readUInt16LE(e), len = buf.readUInt16LE(e + 2);
-        if (id === 0x0001) { size = Number(buf.readBigUInt64LE(e + 4)); break; }
+        const id = buf.readUInt16LE(e),
+          len = buf.readUInt16LE(e + 2);
+        if (id === 0x0001) {
+          size = Number(buf.readBigUInt64LE(e + 4));
+          break;
+        }
         e += 4 + len;
       }
     }
@@ -259,13 +271,31 @@ async function main() {
   const vsce = createRequire(import.meta.url).resolve('@vscode/vsce/vsce');
   // The README's screenshots (docs/screenshots/, not shipped) are relative images, which vsce refuses
   // without a repository URL: the packaged README names them instead of embedding them.
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-    .replace(/!\[([^\]]*)\]\(((?!https?:)[^)\s]+)\)/g, (_m, alt, src) => `*Screenshot: ${alt} (\`${src}\` in the source tree).*`);
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(
+    /!\[([^\]]*)\]\(((?!https?:)[^)\s]+)\)/g,
+    (_m, alt, src) => `*Screenshot: ${alt} (\`${src}\` in the source tree).*`,
+  );
   const readmeFile = join(cache, 'README-vsix.md');
   writeFileSync(readmeFile, readme);
-  const args = [vsce, 'package', '--target', opts.target, '--ignoreFile', ignoreFile, '--readme-path', relative(ROOT, readmeFile), '--out', out];
+  const args = [
+    vsce,
+    'package',
+    '--target',
+    opts.target,
+    '--ignoreFile',
+    ignoreFile,
+    '--readme-path',
+    relative(ROOT, readmeFile),
+    '--out',
+    out,
+  ];
   if (!pkg.repository) args.push('--allow-missing-repository');
-  console.log(`package: vsce ${args.slice(1).map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}`);
+  console.log(
+    `package: vsce ${args
+      .slice(1)
+      .map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a))
+      .join(' ')}`,
+  );
   const res = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (res.status !== 0) throw new Error(`vsce exited with ${res.status ?? res.signal}`);
 

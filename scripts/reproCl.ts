@@ -24,7 +24,14 @@
  */
 import { OrtExecutor } from '../server/engine';
 import {
-  CONTINUAL_METHODS, FireflyCl, type ContinualMethod, type ContinualResult, type ContinualStreamName, loadStream, makeLearner, runContinual,
+  CONTINUAL_METHODS,
+  FireflyCl,
+  type ContinualMethod,
+  type ContinualResult,
+  type ContinualStreamName,
+  loadStream,
+  makeLearner,
+  runContinual,
 } from '../server/continual';
 import type { LayerInit } from '../server/continual/tensors';
 import { Rng } from '../server/random';
@@ -59,7 +66,8 @@ async function main(): Promise<void> {
   const optimizerState = arg('optimizer-state', 'keep');
   if (optimizerState !== 'keep' && optimizerState !== 'reset') throw new Error(`--optimizer-state: ${optimizerState} is not keep or reset`);
   const iterations = process.argv.includes('--iterations') ? Number(arg('iterations', '')) : undefined;
-  if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0)) throw new Error('--iterations: a positive integer (minibatches per task for the baselines)');
+  if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0))
+    throw new Error('--iterations: a positive integer (minibatches per task for the baselines)');
   const adamEpsilon = process.argv.includes('--adam-epsilon') ? Number(arg('adam-epsilon', '')) : undefined;
   if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new Error('--adam-epsilon: a positive number');
   const classOrder = arg('class-order', 'shuffled');
@@ -76,11 +84,17 @@ async function main(): Promise<void> {
     taskNames.push(names);
     process.stderr.write(`seed ${seed} tasks: ${names.join(', ')}\n`);
     for (const m of methods) {
-      const learner = makeLearner(m, { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: new Rng(seed), settings }, { ewcLambda });
+      const learner = makeLearner(
+        m,
+        { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: new Rng(seed), settings },
+        { ewcLambda },
+      );
       const r = await runContinual(learner, stream);
       if (learner instanceof FireflyCl) fireflyLogs.push(learner.log);
       results.set(m, [...(results.get(m) ?? []), r]);
-      process.stderr.write(`seed ${seed} ${m}: average ${(100 * r.averageAccuracy).toFixed(2)}%, forgetting ${(100 * r.forgetting).toFixed(2)} points, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s\n`);
+      process.stderr.write(
+        `seed ${seed} ${m}: average ${(100 * r.averageAccuracy).toFixed(2)}%, forgetting ${(100 * r.forgetting).toFixed(2)} points, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s\n`,
+      );
     }
   }
   const table = [...results.entries()].map(([method, rs]) => ({
@@ -91,17 +105,33 @@ async function main(): Promise<void> {
     backwardTransfer: round2(mean(rs.map((r) => pts(r.backwardTransfer)))),
     parameters: Math.round(mean(rs.map((r) => r.parameters))),
     seconds: round2(mean(rs.map((r) => r.seconds))),
-    perSeed: rs.map((r) => ({ averageAccuracy: pts(r.averageAccuracy), forgetting: pts(r.forgetting), parameters: r.parameters, taskParameters: r.taskParameters, seconds: round2(r.seconds) })),
+    perSeed: rs.map((r) => ({
+      averageAccuracy: pts(r.averageAccuracy),
+      forgetting: pts(r.forgetting),
+      parameters: r.parameters,
+      taskParameters: r.taskParameters,
+      seconds: round2(r.seconds),
+    })),
   }));
   const out = {
-    command: `npm run repro:cl -- --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}`
-      + ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}`
-      + ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}`
-      + (iterations !== undefined ? ` --iterations ${iterations}` : '') + (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : ''),
+    command:
+      `npm run repro:cl -- --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}` +
+      ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}` +
+      ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}` +
+      (iterations !== undefined ? ` --iterations ${iterations}` : '') +
+      (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : ''),
     stream: streamName,
-    settings: { ...settings, classOrder, trainPerTask, testPerTask, seeds: Array.from({ length: seeds }, (_, s) => firstSeed + s), ewcLambda },
+    settings: {
+      ...settings,
+      classOrder,
+      trainPerTask,
+      testPerTask,
+      seeds: Array.from({ length: seeds }, (_, s) => firstSeed + s),
+      ewcLambda,
+    },
     tasks: taskNames,
-    units: 'accuracy, forgetting and backward transfer in points (%); forgetting per task = best earlier accuracy − final; seconds of wall time per run',
+    units:
+      'accuracy, forgetting and backward transfer in points (%); forgetting per task = best earlier accuracy − final; seconds of wall time per run',
     table,
     fireflyCl: fireflyLogs.map((log) => log.map((l) => ({ ...l, trainAccuracy: pts(l.trainAccuracy) }))),
     accuracyMatrices: Object.fromEntries([...results.entries()].map(([m, rs]) => [m, rs[0].accuracyMatrix.map((row) => row.map(pts))])),

@@ -32,7 +32,13 @@ import { Rng } from '../server/random';
 import { Trainer, optimizerSettings } from '../server/trainer/trainer';
 import type { GrowOptions, GrowthMethod } from '../server/growth/types';
 
-interface Args { seeds: number; out: string; steps: number; jobs: number; worker?: number[] }
+interface Args {
+  seeds: number;
+  out: string;
+  steps: number;
+  jobs: number;
+  worker?: number[];
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { seeds: 20, out: 'test-results/repro-rbf', steps: 400, jobs: 2 };
@@ -52,8 +58,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--worker') {
       a.worker = (v ?? '').split(',').map(Number);
       i++;
-    }
-    else if (k === '--out') {
+    } else if (k === '--out') {
       if (!v) throw new Error('--out needs a folder');
       a.out = v;
       i++;
@@ -64,8 +69,18 @@ function parseArgs(argv: string[]): Args {
 
 const SIZES = 10;
 const TRAIN: TrainingConfig = {
-  epochs: 1, batchSize: 100, optimizer: 'adam', learningRate: 0.01, momentum: 0, nesterov: false,
-  weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, evalEvery: 1, shuffle: true,
+  epochs: 1,
+  batchSize: 100,
+  optimizer: 'adam',
+  learningRate: 0.01,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  evalEvery: 1,
+  shuffle: true,
 };
 /** Grow settings: one neuron per grow; App. B.1's 100 iterations for Firefly's step one and RandSearch's fine-tuning. */
 const GROW: Record<string, GrowOptions> = {
@@ -109,7 +124,10 @@ async function trainLoss(tr: Trainer): Promise<number> {
   return (await tr.evaluate(tr.data.train)).loss;
 }
 
-interface Run { losses: number[]; widths: number[] }
+interface Run {
+  losses: number[];
+  widths: number[];
+}
 
 /**
  * Grow steps 1..9 with training in between; losses[g] and widths[g] after the training that follows
@@ -197,25 +215,35 @@ async function runSeeds(args: Args, methods: GrowthMethod[], t0: number): Promis
     return out;
   }
   const bySeed = new Map<number, Record<string, Run>>();
-  await Promise.all(Array.from({ length: jobs }, (_, j) => new Promise<void>((resolve, reject) => {
-    const mine = seeds.filter((_, i) => i % jobs === j);
-    const child = spawn(process.execPath, [...process.execArgv, __filename, '--worker', mine.join(','), '--steps', String(args.steps)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.trim()) {
-          const { seed, runs } = JSON.parse(line) as { seed: number; runs: Record<string, Run> };
-          bySeed.set(seed, runs);
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${j} exited with ${code}`))));
-  })));
+  await Promise.all(
+    Array.from(
+      { length: jobs },
+      (_, j) =>
+        new Promise<void>((resolve, reject) => {
+          const mine = seeds.filter((_, i) => i % jobs === j);
+          const child = spawn(
+            process.execPath,
+            [...process.execArgv, __filename, '--worker', mine.join(','), '--steps', String(args.steps)],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          let buf = '';
+          child.stdout.on('data', (d: Buffer) => {
+            buf += d.toString();
+            let nl;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line.trim()) {
+                const { seed, runs } = JSON.parse(line) as { seed: number; runs: Record<string, Run> };
+                bySeed.set(seed, runs);
+              }
+            }
+          });
+          child.on('error', reject);
+          child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${j} exited with ${code}`))));
+        }),
+    ),
+  );
   return seeds.map((s) => {
     const r = bySeed.get(s);
     if (!r) throw new Error(`no result for seed ${s}`);
@@ -246,14 +274,27 @@ async function loadMethods(quiet = false): Promise<{ methods: GrowthMethod[]; sk
 }
 
 const COLORS: Record<string, string> = {
-  firefly: '#d62728', 'firefly-split': '#ff7f0e', splitting: '#9467bd', 'random-split': '#2ca02c', 'random-split-new': '#1f77b4', scratch: '#7f7f7f',
+  firefly: '#d62728',
+  'firefly-split': '#ff7f0e',
+  splitting: '#9467bd',
+  'random-split': '#2ca02c',
+  'random-split-new': '#1f77b4',
+  scratch: '#7f7f7f',
 };
 
 /** Mean loss against the mean number of neurons, log-scale y, as a hand-written SVG. */
 export function lossPlot(series: Record<string, number[]>, neurons: Record<string, number[]>, title: string): string {
-  const W = 640, H = 420, L = 70, R = 200, T = 40, B = 50;
-  const all = Object.values(series).flat().filter((v) => v > 0 && Number.isFinite(v));
-  const lo = Math.floor(Math.log10(Math.min(...all))), hi = Math.ceil(Math.log10(Math.max(...all)));
+  const W = 640,
+    H = 420,
+    L = 70,
+    R = 200,
+    T = 40,
+    B = 50;
+  const all = Object.values(series)
+    .flat()
+    .filter((v) => v > 0 && Number.isFinite(v));
+  const lo = Math.floor(Math.log10(Math.min(...all))),
+    hi = Math.ceil(Math.log10(Math.max(...all)));
   const x = (n: number) => L + ((n - 1) / (SIZES - 1)) * (W - L - R);
   const y = (v: number) => T + ((hi - Math.log10(Math.max(v, 10 ** lo))) / Math.max(1, hi - lo)) * (H - T - B);
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -267,21 +308,32 @@ export function lossPlot(series: Record<string, number[]>, neurons: Record<strin
     `<text x="18" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(T + H - B) / 2})">mean training loss (MSE, log scale)</text>`,
   ];
   for (let n = 1; n <= SIZES; n++) {
-    out.push(`<line x1="${x(n).toFixed(1)}" y1="${H - B}" x2="${x(n).toFixed(1)}" y2="${H - B + 5}" stroke="black"/>`, `<text x="${x(n).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${n}</text>`);
+    out.push(
+      `<line x1="${x(n).toFixed(1)}" y1="${H - B}" x2="${x(n).toFixed(1)}" y2="${H - B + 5}" stroke="black"/>`,
+      `<text x="${x(n).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${n}</text>`,
+    );
   }
   for (let e = lo; e <= hi; e++) {
-    out.push(`<line x1="${L - 5}" y1="${y(10 ** e).toFixed(1)}" x2="${W - R}" y2="${y(10 ** e).toFixed(1)}" stroke="#ddd"/>`, `<text x="${L - 8}" y="${(y(10 ** e) + 4).toFixed(1)}" text-anchor="end">1e${e}</text>`);
+    out.push(
+      `<line x1="${L - 5}" y1="${y(10 ** e).toFixed(1)}" x2="${W - R}" y2="${y(10 ** e).toFixed(1)}" stroke="#ddd"/>`,
+      `<text x="${L - 8}" y="${(y(10 ** e) + 4).toFixed(1)}" text-anchor="end">1e${e}</text>`,
+    );
   }
   Object.entries(series).forEach(([name, vals], k) => {
     const c = COLORS[name] ?? '#000';
     const pts = vals.map((v, i) => `${x(neurons[name][i]).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"${name === 'scratch' ? ' stroke-dasharray="5,4"' : ''}/>`);
+    out.push(
+      `<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"${name === 'scratch' ? ' stroke-dasharray="5,4"' : ''}/>`,
+    );
     for (const p of pts.split(' ')) {
       const [px, py] = p.split(',');
       out.push(`<circle cx="${px}" cy="${py}" r="2.5" fill="${c}"/>`);
     }
     const ly = T + 10 + k * 20;
-    out.push(`<line x1="${W - R + 15}" y1="${ly}" x2="${W - R + 40}" y2="${ly}" stroke="${c}" stroke-width="2"/>`, `<text x="${W - R + 46}" y="${ly + 4}">${esc(LABELS[name] ?? name)}</text>`);
+    out.push(
+      `<line x1="${W - R + 15}" y1="${ly}" x2="${W - R + 40}" y2="${ly}" stroke="${c}" stroke-width="2"/>`,
+      `<text x="${W - R + 46}" y="${ly + 4}">${esc(LABELS[name] ?? name)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');
@@ -289,7 +341,10 @@ export function lossPlot(series: Record<string, number[]>, neurons: Record<strin
 
 /** JSON with two-space indentation and arrays of numbers on one line. */
 function compactJson(v: unknown): string {
-  return JSON.stringify(v, null, 2).replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.split(/,\s+/).join(', ')}]`);
+  return JSON.stringify(v, null, 2).replace(
+    /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
+    (_m, inner: string) => `[${inner.split(/,\s+/).join(', ')}]`,
+  );
 }
 
 async function main() {
@@ -303,9 +358,15 @@ async function main() {
   const settings = {
     seeds: args.seeds,
     sizes: `1..${SIZES} neurons, one per grow`,
-    network: "1 -> dense(n, rbf: exp(-t^2/2)) -> dense(1), He init (App. B.1 eq. 6, plus an output bias)",
+    network: '1 -> dense(n, rbf: exp(-t^2/2)) -> dense(1), He init (App. B.1 eq. 6, plus an output bias)',
     data: 'rbf-toy: 1000 training points per seed (seed = ground truth)',
-    training: { optimizer: TRAIN.optimizer, learningRate: TRAIN.learningRate, batchSize: TRAIN.batchSize, stepsBetweenGrows: args.steps, paper: '10,000 iterations between grows (scaled down)' },
+    training: {
+      optimizer: TRAIN.optimizer,
+      learningRate: TRAIN.learningRate,
+      batchSize: TRAIN.batchSize,
+      stepsBetweenGrows: args.steps,
+      paper: '10,000 iterations between grows (scaled down)',
+    },
     scratch: `size n trained from scratch for n x ${args.steps} steps (the steps a growing run has taken at size n)`,
     grow: GROW,
     jobs: Math.min(args.jobs, args.seeds),
@@ -333,14 +394,19 @@ async function main() {
   const last = (n: string) => mean[n][SIZES - 1];
   const findings: Record<string, boolean> = {};
   if (has('firefly') && has('firefly-split')) findings['Firefly ends below Firefly (split)'] = last('firefly') < last('firefly-split');
-  if (has('random-split') && has('random-split-new')) findings['RandSearch (split+new) ends below RandSearch (split)'] = last('random-split-new') < last('random-split');
+  if (has('random-split') && has('random-split-new'))
+    findings['RandSearch (split+new) ends below RandSearch (split)'] = last('random-split-new') < last('random-split');
   const newer = ['firefly', 'random-split-new'].filter(has);
   const splitOnly = ['firefly-split', 'splitting', 'random-split'].filter(has);
   findings['every new-neuron method ends below every split-only method'] = newer.every((a) => splitOnly.every((b) => last(a) < last(b)));
-  findings['new-neuron methods drive the loss down (10 neurons below a tenth of 1 neuron)'] = newer.every((n) => last(n) < 0.1 * mean[n][0]);
+  findings['new-neuron methods drive the loss down (10 neurons below a tenth of 1 neuron)'] = newer.every(
+    (n) => last(n) < 0.1 * mean[n][0],
+  );
   findings['split-only methods stall (10 neurons above a third of 2 neurons)'] = splitOnly.every((n) => last(n) > mean[n][1] / 3);
-  if (has('firefly') && has('random-split-new')) findings['Firefly at or below RandSearch (split+new) at 10 neurons'] = last('firefly') <= last('random-split-new');
-  if (has('firefly-split') && has('random-split')) findings['Firefly (split) at or below RandSearch (split) at 10 neurons'] = last('firefly-split') <= last('random-split');
+  if (has('firefly') && has('random-split-new'))
+    findings['Firefly at or below RandSearch (split+new) at 10 neurons'] = last('firefly') <= last('random-split-new');
+  if (has('firefly-split') && has('random-split'))
+    findings['Firefly (split) at or below RandSearch (split) at 10 neurons'] = last('firefly-split') <= last('random-split');
   const r4 = (x: number) => Number(x.toPrecision(4));
   const result = {
     settings,
@@ -356,7 +422,10 @@ async function main() {
   fs.mkdirSync(args.out, { recursive: true });
   const text = compactJson(result);
   fs.writeFileSync(path.join(args.out, 'results.json'), text + '\n');
-  fs.writeFileSync(path.join(args.out, 'loss.svg'), lossPlot(mean, widths, `Toy RBF network: mean training loss over ${args.seeds} seeds`) + '\n');
+  fs.writeFileSync(
+    path.join(args.out, 'loss.svg'),
+    lossPlot(mean, widths, `Toy RBF network: mean training loss over ${args.seeds} seeds`) + '\n',
+  );
   console.log(text);
 }
 

@@ -34,7 +34,9 @@ export async function growthLabCapabilities(engine: EngineName): Promise<GrowthL
     engines,
     executionProviders,
     datasets: datasetAvailability(),
-    growthMethods: growthMethods().filter((m) => m.kind === 'grow').map((m) => m.name as GrowthMethodName),
+    growthMethods: growthMethods()
+      .filter((m) => m.kind === 'grow')
+      .map((m) => m.name as GrowthMethodName),
     growthMethodDetails: growthMethods().map((m) => ({ name: m.name, kind: m.kind, description: m.description })),
   };
 }

@@ -32,10 +32,16 @@ ${EXPORT_USAGE}
       Start the JSON-RPC backend on stdio (what the VS Code extension spawns).
 Exit codes: 0 success, 1 the run failed, 2 invalid experiment or usage, 130 interrupted.`;
 
-interface RunArgs { file: string; out: string; json: boolean }
+interface RunArgs {
+  file: string;
+  out: string;
+  json: boolean;
+}
 
 function parseRunArgs(args: string[]): RunArgs | string {
-  let file: string | undefined, out: string | undefined, json = false;
+  let file: string | undefined,
+    out: string | undefined,
+    json = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') json = true;
@@ -100,10 +106,19 @@ export async function runCommand(args: string[], io = { stdout: process.stdout, 
   }
   if (parsed.json) {
     emit({
-      type: 'summary', runId: summary.runId, status: summary.status, message: summary.message,
-      finalTestAccuracy: summary.finalTestAccuracy, finalTestLoss: summary.finalTestLoss, finalTrainLoss: summary.finalTrainLoss,
-      params: summary.params, architecture: summary.architecture, growEvents: summary.growEvents,
-      engine: summary.engine, executionProvider: summary.executionProvider, wallMs: summary.wallMs,
+      type: 'summary',
+      runId: summary.runId,
+      status: summary.status,
+      message: summary.message,
+      finalTestAccuracy: summary.finalTestAccuracy,
+      finalTestLoss: summary.finalTestLoss,
+      finalTrainLoss: summary.finalTrainLoss,
+      params: summary.params,
+      architecture: summary.architecture,
+      growEvents: summary.growEvents,
+      engine: summary.engine,
+      executionProvider: summary.executionProvider,
+      wallMs: summary.wallMs,
       runDir: path.join(out, 'runs', summary.runId),
     });
   } else printer.summary(summary, path.join(out, 'runs', summary.runId));

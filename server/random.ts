@@ -3,7 +3,10 @@
  * dataset subsets and splits, synthetic data) draws from one of these so that a config and seed
  * reproduce a run exactly.
  */
-export interface RngState { state: number; spare?: number }
+export interface RngState {
+  state: number;
+  spare?: number;
+}
 
 export class Rng {
   private state: number;

@@ -16,7 +16,10 @@ import { RunFailure } from './training/experiment';
 /** An error with a JSON-RPC code (ErrorCodes), turned into a ResponseError by the transport. */
 export class RequestError extends Error {
   override readonly name = 'RequestError';
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -24,7 +27,10 @@ export class RequestError extends Error {
 /** An experiment that does not pass validation: every error, each naming the field, the value and the rule. */
 export class InvalidExperimentError extends Error {
   override readonly name = 'InvalidExperimentError';
-  constructor(readonly errors: ConfigError[], readonly configPath?: string) {
+  constructor(
+    readonly errors: ConfigError[],
+    readonly configPath?: string,
+  ) {
     super(`invalid experiment${configPath ? ` ${configPath}` : ''}:\n${formatErrors(errors)}`);
   }
 }
@@ -46,9 +52,11 @@ export function toRequestError(err: unknown, method: RequestMethod | string): Re
       : new RequestError(ErrorCodes.exportFailed, err.message);
   }
   // A proposal that is not pending is a matter of the run's state, not of growing.
-  if (err instanceof GrowthError) return new RequestError(PROPOSAL_METHODS.has(method) ? ErrorCodes.invalidState : ErrorCodes.growthFailed, err.message);
+  if (err instanceof GrowthError)
+    return new RequestError(PROPOSAL_METHODS.has(method) ? ErrorCodes.invalidState : ErrorCodes.growthFailed, err.message);
   // A model the spec rules refuse: while exporting it cannot be written, otherwise it cannot be grown so.
-  if (err instanceof ModelSpecError) return new RequestError(method === Methods.export ? ErrorCodes.exportFailed : ErrorCodes.growthFailed, err.message);
+  if (err instanceof ModelSpecError)
+    return new RequestError(method === Methods.export ? ErrorCodes.exportFailed : ErrorCodes.growthFailed, err.message);
   const message = err instanceof Error ? err.message : String(err);
   return new RequestError(ErrorCodes.internal, `${method} failed: ${message}`);
 }

@@ -4,9 +4,7 @@
  * the params' shape (invalidParams, -32602), calls the handler, and maps any error to its JSON-RPC code.
  */
 import { ResponseError } from 'vscode-languageserver/node';
-import {
-  ErrorCodes, Methods, checkParams, type RequestMethod, type RequestParams, type RequestResult,
-} from '../common/protocol';
+import { ErrorCodes, Methods, checkParams, type RequestMethod, type RequestParams, type RequestResult } from '../common/protocol';
 import { isUnexpectedError, toRequestError } from './requestErrors';
 import type { RunManager } from './runManager';
 

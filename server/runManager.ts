@@ -8,8 +8,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type {
-  Architecture, ExportParams, ExportResult, GrowEventParams, GrowParams, GrowResult, OkResult, ProposalParams, PruneParams,
-  RunEvent, RunSummary, StartExperimentParams,
+  Architecture,
+  ExportParams,
+  ExportResult,
+  GrowEventParams,
+  GrowParams,
+  GrowResult,
+  OkResult,
+  ProposalParams,
+  PruneParams,
+  RunEvent,
+  RunSummary,
+  StartExperimentParams,
 } from '../common/protocol';
 import { DEFAULT_MAX_CONCURRENT_RUNS, EXPORT_FORMATS, ErrorCodes, RUN_ID_PATTERN } from '../common/protocol';
 import { validateExperiment } from './config/validate';
@@ -19,7 +29,16 @@ import { ExperimentRun, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
 import type { ModelSpec } from './model/spec';
-import { ExportOrigin, ExportSource, defaultExportDir, exportModel, isExportFormat, readEventsQuietly, resolveExportDir, sourceFromStore } from './export';
+import {
+  ExportOrigin,
+  ExportSource,
+  defaultExportDir,
+  exportModel,
+  isExportFormat,
+  readEventsQuietly,
+  resolveExportDir,
+  sourceFromStore,
+} from './export';
 import { InvalidExperimentError, RequestError } from './requestErrors';
 
 export { RequestError } from './requestErrors';
@@ -68,7 +87,10 @@ export class RunManager {
     for (const key of ['configPath', 'outDir'] as const) {
       const v = p[key];
       if (v !== undefined && (!v || v.length > MAX_PATH_LENGTH || v.includes('\0'))) {
-        throw new RequestError(ErrorCodes.invalidExperiment, `${key} must be a non-empty path string (at most ${MAX_PATH_LENGTH} characters), got ${v.length} characters`);
+        throw new RequestError(
+          ErrorCodes.invalidExperiment,
+          `${key} must be a non-empty path string (at most ${MAX_PATH_LENGTH} characters), got ${v.length} characters`,
+        );
       }
     }
     const name = p.configPath ? experimentNameFromPath(p.configPath) : undefined;
@@ -76,7 +98,13 @@ export class RunManager {
     if (!v.ok) throw new InvalidExperimentError(v.errors, p.configPath);
     this.checkCapacity();
     const store = this.store(p.outDir ?? this.defaultOutDir);
-    const run = new ExperimentRun({ config: v.config, configPath: p.configPath, store, listener: this.listener, maxParams: this.defaults.maxParams });
+    const run = new ExperimentRun({
+      config: v.config,
+      configPath: p.configPath,
+      store,
+      listener: this.listener,
+      maxParams: this.defaults.maxParams,
+    });
     this.runs.set(run.runId, run);
     this.runStore.set(run.runId, store);
     void run.start();
@@ -96,12 +124,20 @@ export class RunManager {
   /** Continue a run that is not live from its latest intact checkpoint (same run folder, same step numbering). */
   resumeRun(runId: string): ExperimentRun {
     const id = this.checkId(runId);
-    if (this.runs.get(id)?.active) throw new RequestError(ErrorCodes.invalidState, `run ${id} is ${this.runs.get(id)!.status}; resume it with resumeExperiment`);
+    if (this.runs.get(id)?.active)
+      throw new RequestError(ErrorCodes.invalidState, `run ${id} is ${this.runs.get(id)!.status}; resume it with resumeExperiment`);
     const store = this.requireStore(id);
     const summary = store.listRuns().find((r) => r.runId === id);
-    if (summary?.status === 'completed') throw new RequestError(ErrorCodes.invalidState, `run ${id} has completed; there is nothing to resume`);
+    if (summary?.status === 'completed')
+      throw new RequestError(ErrorCodes.invalidState, `run ${id} has completed; there is nothing to resume`);
     this.checkCapacity();
-    const run = new ExperimentRun({ resume: { runId: id }, config: undefined as never, store, listener: this.listener, maxParams: this.defaults.maxParams });
+    const run = new ExperimentRun({
+      resume: { runId: id },
+      config: undefined as never,
+      store,
+      listener: this.listener,
+      maxParams: this.defaults.maxParams,
+    });
     this.runs.set(id, run);
     this.runStore.set(id, store);
     void run.start();
@@ -113,7 +149,10 @@ export class RunManager {
     const max = this.defaults.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
     const active = [...this.runs.values()].filter((r) => r.active);
     if (active.length >= max) {
-      throw new RequestError(ErrorCodes.invalidState, `${active.length} runs are already active (${active.map((r) => r.runId).join(', ')}) and growthLab.maxConcurrentRuns is ${max}: stop one or raise the setting`);
+      throw new RequestError(
+        ErrorCodes.invalidState,
+        `${active.length} runs are already active (${active.map((r) => r.runId).join(', ')}) and growthLab.maxConcurrentRuns is ${max}: stop one or raise the setting`,
+      );
     }
   }
 
@@ -194,15 +233,23 @@ export class RunManager {
   async exportWithOrigin(p: ExportParams): Promise<{ result: ExportResult; origin: ExportOrigin }> {
     const id = this.checkId(p.runId);
     const store = this.requireStore(id);
-    if (!isExportFormat(p.format)) throw new RequestError(ErrorCodes.exportFailed, `format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(p.format)}`);
+    if (!isExportFormat(p.format))
+      throw new RequestError(
+        ErrorCodes.exportFailed,
+        `format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(p.format)}`,
+      );
     const dir = resolveExportDir(store.outDir, p.path, defaultExportDir(store.outDir, id));
     const run = this.runs.get(id);
     const live = run?.active ? run.modelSnapshot() : undefined;
     const src: ExportSource = live
       ? {
-        runId: id, name: run!.config.name, spec: live.spec, tensors: live.tensors,
-        origin: { kind: 'live', epoch: live.epoch, step: live.step, growSteps: live.growSteps }, events: readEventsQuietly(store, id),
-      }
+          runId: id,
+          name: run!.config.name,
+          spec: live.spec,
+          tensors: live.tensors,
+          origin: { kind: 'live', epoch: live.epoch, step: live.step, growSteps: live.growSteps },
+          events: readEventsQuietly(store, id),
+        }
       : sourceFromStore(store, id);
     return { result: await exportModel(src, { format: p.format, dir, force: p.force === true }), origin: src.origin };
   }

@@ -4,7 +4,13 @@
  */
 import * as path from 'path';
 import {
-  createConnection, ErrorCodes as JsonRpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, TextDocuments, TextDocumentSyncKind,
+  createConnection,
+  ErrorCodes as JsonRpcErrorCodes,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  TextDocuments,
+  TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { InitializationOptions } from '../common/protocol';
@@ -19,10 +25,10 @@ import { handleRequest, requestHandlers } from './requestHandlers';
 import { experimentCodeLenses, experimentCompletions, experimentHover, experimentSemanticDiagnostics } from './language/experimentLanguage';
 import { fileURLToPath } from 'url';
 
-
 /** Send everything console.* prints to stderr so that stdout carries protocol messages only. */
 export function keepStdoutClean(): void {
-  const toErr = (...a: unknown[]) => process.stderr.write(a.map((x) => (typeof x === 'string' ? x : require('util').inspect(x))).join(' ') + '\n');
+  const toErr = (...a: unknown[]) =>
+    process.stderr.write(a.map((x) => (typeof x === 'string' ? x : require('util').inspect(x))).join(' ') + '\n');
   console.log = console.info = console.debug = console.warn = toErr;
 }
 
@@ -37,7 +43,11 @@ export function runServer(): void {
 
   process.on('uncaughtException', (e) => {
     process.stderr.write(`Growth Lab backend: uncaught error: ${e.stack ?? e}\n`);
-    try { connection.console.error(`uncaught error: ${e.message}`); } catch { /* connection gone */ }
+    try {
+      connection.console.error(`uncaught error: ${e.message}`);
+    } catch {
+      /* connection gone */
+    }
   });
   process.on('unhandledRejection', (e) => {
     process.stderr.write(`Growth Lab backend: unhandled rejection: ${(e as Error)?.stack ?? e}\n`);
@@ -47,18 +57,32 @@ export function runServer(): void {
     const opts = (params.initializationOptions ?? {}) as InitializationOptions;
     if (opts.storageDir) addNativeTfjsDir(path.join(opts.storageDir, NATIVE_TFJS_DIR));
     const folder = params.workspaceFolders?.[0]?.uri;
-    const workspaceDir = opts.workspaceDir ?? (folder?.startsWith('file://') ? decodeURIComponent(new URL(folder).pathname) : undefined) ?? process.cwd();
-    manager = new RunManager(path.join(workspaceDir, '.growth-lab'), {
-      metrics: (m) => void connection.sendNotification(Notifications.metrics, m),
-      status: (s) => {
-        void connection.sendNotification(Notifications.runStatus, s);
-        log(`run ${s.runId}: ${s.status}${s.message ? ` (${s.message})` : ''}${s.warnings?.length ? ` warnings: ${s.warnings.join('; ')}` : ''}`);
+    const workspaceDir =
+      opts.workspaceDir ?? (folder?.startsWith('file://') ? decodeURIComponent(new URL(folder).pathname) : undefined) ?? process.cwd();
+    manager = new RunManager(
+      path.join(workspaceDir, '.growth-lab'),
+      {
+        metrics: (m) => void connection.sendNotification(Notifications.metrics, m),
+        status: (s) => {
+          void connection.sendNotification(Notifications.runStatus, s);
+          log(
+            `run ${s.runId}: ${s.status}${s.message ? ` (${s.message})` : ''}${s.warnings?.length ? ` warnings: ${s.warnings.join('; ')}` : ''}`,
+          );
+        },
+        grow: (e) => {
+          void connection.sendNotification(Notifications.growEvent, e);
+          log(
+            `run ${e.runId}: ${e.kind} by ${e.method}: ${e.before.params} -> ${e.after.params} parameters, loss ${e.lossBefore.toFixed(4)} -> ${e.lossAfter.toFixed(4)} (${e.durationMs} ms)`,
+          );
+        },
       },
-      grow: (e) => {
-        void connection.sendNotification(Notifications.growEvent, e);
-        log(`run ${e.runId}: ${e.kind} by ${e.method}: ${e.before.params} -> ${e.after.params} parameters, loss ${e.lossBefore.toFixed(4)} -> ${e.lossAfter.toFixed(4)} (${e.durationMs} ms)`);
+      {
+        engine: opts.engine,
+        executionProvider: opts.executionProvider,
+        maxConcurrentRuns: opts.maxConcurrentRuns,
+        maxParams: opts.maxParams,
       },
-    }, { engine: opts.engine, executionProvider: opts.executionProvider, maxConcurrentRuns: opts.maxConcurrentRuns, maxParams: opts.maxParams });
+    );
     const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime');
     unavailableDatasets = new Map(growthLab.datasets.filter((d) => !d.available).map((d) => [d.name, d.reason ?? 'not available']));
     return {
@@ -117,7 +141,7 @@ export function runServer(): void {
   });
   connection.onHover((p) => {
     const doc = experimentDoc(p.textDocument.uri);
-    return doc ? experimentHover(doc.getText(), doc.offsetAt(p.position)) ?? null : null;
+    return doc ? (experimentHover(doc.getText(), doc.offsetAt(p.position)) ?? null) : null;
   });
   connection.onCodeLens((p) => {
     const doc = experimentDoc(p.textDocument.uri);

@@ -9,7 +9,13 @@
  * charts and their tools), comparisonChart.ts, compare.ts, continualView.ts, archSection.ts,
  * growEventList.ts, growDetail.ts, tooltips.ts and chartA11yUpdates.ts (screen-reader summaries).
  */
-import type { ExtensionToWebviewMessage, MonitorWebviewState, RunAccuracyPath, RunSummary, WebviewToExtensionMessage } from '../common/protocol';
+import type {
+  ExtensionToWebviewMessage,
+  MonitorWebviewState,
+  RunAccuracyPath,
+  RunSummary,
+  WebviewToExtensionMessage,
+} from '../common/protocol';
 import { RunModel, type GrowEvent } from '../common/monitor/runModel';
 import { accuracyPaths } from './accuracyPaths';
 import { ArchSection } from './archSection';
@@ -78,31 +84,65 @@ export class MonitorApp {
   private dirty = { structure: true, charts: true, themed: false };
   private renderedVersion = -1;
 
-  constructor(private readonly root: HTMLElement, private readonly vscode: VsCodeApi) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly vscode: VsCodeApi,
+  ) {
     root.innerHTML = SKELETON;
     this.theme = readTheme();
     const tip = this.$('tip');
-    for (const spec of STEP_CHARTS) this.stepCharts.push(new StepChart(spec, this.$<HTMLCanvasElement>(`chart-${spec.id}`), this.theme, (h) => showMarkerTip(tip, h)));
+    for (const spec of STEP_CHARTS)
+      this.stepCharts.push(new StepChart(spec, this.$<HTMLCanvasElement>(`chart-${spec.id}`), this.theme, (h) => showMarkerTip(tip, h)));
     this.comparisonChart = new ComparisonChart(this.$<HTMLCanvasElement>('chart-comparison'), this.theme);
     this.scoresChart = new ScoresChart(this.$<HTMLCanvasElement>('chart-scores'), this.theme);
     const ui = bindUiState(this.root, this.vscode); // before the Table toggles: they open as the user left them
-    for (const id of [...STEP_CHARTS.map((s) => s.id), 'comparison']) this.chartA11y.set(id, new ChartA11y(id, this.$<HTMLCanvasElement>(`chart-${id}`)));
-    this.compareView = new CompareView(this.$('compare'), this.theme, (m) => this.post(m), () => this.schedule());
+    for (const id of [...STEP_CHARTS.map((s) => s.id), 'comparison'])
+      this.chartA11y.set(id, new ChartA11y(id, this.$<HTMLCanvasElement>(`chart-${id}`)));
+    this.compareView = new CompareView(
+      this.$('compare'),
+      this.theme,
+      (m) => this.post(m),
+      () => this.schedule(),
+    );
     this.compareView.restore(ui);
     this.continualView = new ContinualView(this.$('continual'), this.theme);
-    this.archSection = new ArchSection((id) => this.$(id), this.theme, (p) => {
-      const last = (this.model?.grows.length ?? 0) - 1;
-      this.select(p.growIndex === last ? undefined : p.growIndex);
-    }, (layer) => {
-      this.selectedLayer = layer;
-      this.invalidate();
+    this.archSection = new ArchSection(
+      (id) => this.$(id),
+      this.theme,
+      (p) => {
+        const last = (this.model?.grows.length ?? 0) - 1;
+        this.select(p.growIndex === last ? undefined : p.growIndex);
+      },
+      (layer) => {
+        this.selectedLayer = layer;
+        this.invalidate();
+      },
+    );
+    this.chartPanel = new ChartPanel(
+      root,
+      this.stepCharts,
+      (m) => this.post(m),
+      () => this.schedule(),
+      () => [...new Set([...(this.model ? [this.model.runId] : []), ...this.compareView.selected])],
+      (t, e) => this.notice(t, e),
+      ui,
+    );
+    this.controls = new RunControls((id) => this.$(id), {
+      runId: () => this.model?.runId,
+      post: (m) => this.post(m),
+      invalidate: () => this.invalidate(),
     });
-    this.chartPanel = new ChartPanel(root, this.stepCharts, (m) => this.post(m), () => this.schedule(), () => [...new Set([...(this.model ? [this.model.runId] : []), ...this.compareView.selected])], (t, e) => this.notice(t, e), ui);
-    this.controls = new RunControls((id) => this.$(id), { runId: () => this.model?.runId, post: (m) => this.post(m), invalidate: () => this.invalidate() });
     this.growList = new GrowEventList(this.$('timeline'), (g) => this.select(g));
-    this.a11y = new ChartA11yUpdates(root, this.chartA11y, { model: () => this.model, paths: () => this.paths(), columnsOf: (p) => this.comparisonChart.columnsOf(p) });
+    this.a11y = new ChartA11yUpdates(root, this.chartA11y, {
+      model: () => this.model,
+      paths: () => this.paths(),
+      columnsOf: (p) => this.comparisonChart.columnsOf(p),
+    });
     wireArchHover(this.$('arch'), tip);
-    watchTheme(() => { this.dirty.themed = true; this.schedule(); });
+    watchTheme(() => {
+      this.dirty.themed = true;
+      this.schedule();
+    });
     new ResizeObserver(() => this.schedule()).observe(root);
     this.schedule();
   }
@@ -260,7 +300,12 @@ export class MonitorApp {
     this.growList.render(model?.runId, !!model, model?.grows ?? [], this.markers, ev);
     const atStart = this.selectedGrow === -1 && !!model?.grows.length;
     if (this.archSection.render({ model, ev, atStart, selectedLayer: this.selectedLayer, themeKind: this.theme.kind })) {
-      renderGrowDetail({ title: this.$('detail-title'), stats: this.$('detail-stats'), table: this.$('detail-layers') }, this.scoresChart, ev, atStart);
+      renderGrowDetail(
+        { title: this.$('detail-title'), stats: this.$('detail-stats'), table: this.$('detail-layers') },
+        this.scoresChart,
+        ev,
+        atStart,
+      );
     }
   }
 
@@ -279,7 +324,9 @@ export class MonitorApp {
       charts: Object.fromEntries(this.stepCharts.map((c) => [c.spec.id, c.inspect()])),
       comparison: this.comparisonChart.inspect(),
       markers: this.markers,
-      arch: this.archSection.lastArch ? { counts: this.archSection.lastArch.counts, ignored: this.archSection.lastArch.view.ignored } : undefined,
+      arch: this.archSection.lastArch
+        ? { counts: this.archSection.lastArch.counts, ignored: this.archSection.lastArch.view.ignored }
+        : undefined,
       timeline: this.archSection.timeline.inspect(),
       continual: this.continualView.inspect(),
       layerDetail: this.archSection.lastLayerDetail,

@@ -33,7 +33,12 @@ export class ArchSection {
   private key = '';
 
   /** `onScrub`: the timeline point the user moved to; `onPickLayer`: the layer the user picked. */
-  constructor(private readonly $: (id: string) => HTMLElement, theme: ThemeColors, onScrub: (point: TimelinePoint) => void, onPickLayer: (id: string | undefined) => void) {
+  constructor(
+    private readonly $: (id: string) => HTMLElement,
+    theme: ThemeColors,
+    onScrub: (point: TimelinePoint) => void,
+    onPickLayer: (id: string | undefined) => void,
+  ) {
     this.timeline = new ArchTimeline($('arch-timeline'), $('arch-tracks'), theme, (_pos, p) => onScrub(p));
     const host = $('arch');
     const pick = (target: EventTarget | null): boolean => {
@@ -42,7 +47,9 @@ export class ArchSection {
       onPickLayer(g.dataset.layer);
       return true;
     };
-    host.addEventListener('click', (e) => { pick(e.target); });
+    host.addEventListener('click', (e) => {
+      pick(e.target);
+    });
     host.addEventListener('keydown', (e) => {
       if ((e.key === 'Enter' || e.key === ' ') && pick(e.target)) e.preventDefault();
     });
@@ -56,7 +63,7 @@ export class ArchSection {
   /** Moves the scrubber; redraws the architecture when what is shown changed (returns whether it did). */
   render(s: ArchShown): boolean {
     const { model, ev, atStart } = s;
-    const arch = atStart ? model?.startArchitecture ?? model?.grows[0].before : model?.architecture;
+    const arch = atStart ? (model?.startArchitecture ?? model?.grows[0].before) : model?.architecture;
     this.renderTimeline(model, ev);
     const key = `${model?.runId}|${ev ? `${ev.step}|${ev.method}|${ev.after.params}` : `${atStart ? 'start' : 'none'}|${arch?.params}`}|${s.selectedLayer}|${s.themeKind}`;
     if (key === this.key) return false;
@@ -66,16 +73,18 @@ export class ArchSection {
     this.renderLayer(ev, ev?.after ?? arch, s.selectedLayer);
     const legend = this.$('arch-legend');
     const counts = this.lastArch?.counts;
-    legend.replaceChildren(...DIFF_CLASSES.map((c) => {
-      const li = document.createElement('li');
-      li.dataset.class = c;
-      const sw = document.createElement('span');
-      sw.className = `swatch ${c}`;
-      const label = document.createElement('span');
-      label.textContent = `${CLASS_LABELS[c]}${counts ? ` (${counts[c]})` : ''}`;
-      li.append(sw, label);
-      return li;
-    }));
+    legend.replaceChildren(
+      ...DIFF_CLASSES.map((c) => {
+        const li = document.createElement('li');
+        li.dataset.class = c;
+        const sw = document.createElement('span');
+        sw.className = `swatch ${c}`;
+        const label = document.createElement('span');
+        label.textContent = `${CLASS_LABELS[c]}${counts ? ` (${counts[c]})` : ''}`;
+        li.append(sw, label);
+        return li;
+      }),
+    );
     return true;
   }
 

@@ -9,7 +9,11 @@ import type { Architecture } from '../common/protocol';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent?: Element): SVGElementTagNameMap[K] {
+function el<K extends keyof SVGElementTagNameMap>(
+  name: K,
+  attrs: Record<string, string | number>,
+  parent?: Element,
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   parent?.appendChild(e);
@@ -36,7 +40,12 @@ export interface ArchRender {
 }
 
 /** Replaces the content of `host` with the architecture after `event` (or `arch` when there is no event). */
-export function renderArchitecture(host: HTMLElement, arch: Architecture | undefined, event: GrowEvent | undefined, height = 320): ArchRender | undefined {
+export function renderArchitecture(
+  host: HTMLElement,
+  arch: Architecture | undefined,
+  event: GrowEvent | undefined,
+  height = 320,
+): ArchRender | undefined {
   host.replaceChildren();
   const after = event?.after ?? arch;
   if (!after) {
@@ -48,11 +57,15 @@ export function renderArchitecture(host: HTMLElement, arch: Architecture | undef
   }
   const view = classifyArchitecture(after, event);
   const layout = layoutArchitecture(view, { height });
-  const svg = el('svg', { width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: 'group', class: 'arch' }); // a group, not an img: its layers are buttons
+  const svg = el('svg', {
+    width: layout.width,
+    height: layout.height,
+    viewBox: `0 0 ${layout.width} ${layout.height}`,
+    role: 'group',
+    class: 'arch',
+  }); // a group, not an img: its layers are buttons
   const title = el('title', {}, svg);
-  title.textContent = event
-    ? `Architecture after ${event.kind} ${event.method} at step ${event.step}`
-    : 'Architecture';
+  title.textContent = event ? `Architecture after ${event.kind} ${event.method} at step ${event.step}` : 'Architecture';
 
   const bands = el('g', { class: 'bands' }, svg);
   for (const [x1, t1, b1, x2, t2, b2] of layout.bands) {
@@ -67,24 +80,72 @@ export function renderArchitecture(host: HTMLElement, arch: Architecture | undef
   for (const lg of layout.layers) {
     const v = lg.view;
     // Each layer is a button: click, or focus it and press Enter or Space, for its details (the panel wires it).
-    const g = el('g', {
-      class: `layer${v.inserted ? ' inserted' : ''}`, 'data-layer': v.id, 'data-width': v.width ?? '', tabindex: 0, role: 'button',
-      'aria-label': `${v.id}: ${v.type}${v.width !== undefined ? `, width ${v.width}` : ''}, ${v.params} parameters. Show details`,
-    }, svg);
+    const g = el(
+      'g',
+      {
+        class: `layer${v.inserted ? ' inserted' : ''}`,
+        'data-layer': v.id,
+        'data-width': v.width ?? '',
+        tabindex: 0,
+        role: 'button',
+        'aria-label': `${v.id}: ${v.type}${v.width !== undefined ? `, width ${v.width}` : ''}, ${v.params} parameters. Show details`,
+      },
+      svg,
+    );
     const b = lg.box;
-    el('rect', { class: `layer-box${v.width === undefined ? ' width-free' : ''}${v.inserted ? ' inserted' : ''}`, x: b.x - 2, y: b.y - 2, width: b.w + 4, height: b.h + 4, rx: 2 }, g);
+    el(
+      'rect',
+      {
+        class: `layer-box${v.width === undefined ? ' width-free' : ''}${v.inserted ? ' inserted' : ''}`,
+        x: b.x - 2,
+        y: b.y - 2,
+        width: b.w + 4,
+        height: b.h + 4,
+        rx: 2,
+      },
+      g,
+    );
     const cells = el('g', { class: 'neurons' }, g);
     for (const c of lg.cells) {
-      const r = el('rect', { class: `neuron ${c.cls}`, x: c.x, y: c.y, width: c.size, height: c.size, 'data-layer': c.layer, 'data-index': c.index, 'data-state': c.cls }, cells);
+      const r = el(
+        'rect',
+        {
+          class: `neuron ${c.cls}`,
+          x: c.x,
+          y: c.y,
+          width: c.size,
+          height: c.size,
+          'data-layer': c.layer,
+          'data-index': c.index,
+          'data-state': c.cls,
+        },
+        cells,
+      );
       if (c.parent !== undefined) r.setAttribute('data-parent', String(c.parent));
     }
     for (const c of lg.removedCells) {
-      el('rect', { class: 'neuron removed', x: c.x, y: c.y, width: c.size, height: c.size, 'data-layer': c.layer, 'data-index': c.index, 'data-state': 'removed' }, cells);
+      el(
+        'rect',
+        {
+          class: 'neuron removed',
+          x: c.x,
+          y: c.y,
+          width: c.size,
+          height: c.size,
+          'data-layer': c.layer,
+          'data-index': c.index,
+          'data-state': 'removed',
+        },
+        cells,
+      );
     }
     text(g, lg.labelX, b.y - 10, v.id, 'layer-label');
-    const widths = v.width === undefined
-      ? v.type
-      : v.beforeWidth !== undefined && v.beforeWidth !== v.width ? `${v.beforeWidth} → ${v.width}` : String(v.width);
+    const widths =
+      v.width === undefined
+        ? v.type
+        : v.beforeWidth !== undefined && v.beforeWidth !== v.width
+          ? `${v.beforeWidth} → ${v.width}`
+          : String(v.width);
     text(g, lg.labelX, b.y + b.h + 16, widths, 'layer-sub');
     const act = v.activation && v.activation !== 'linear' ? v.activation : '';
     const detail = v.width === undefined ? '' : v.type === 'output' ? act : `${v.type}${act ? ` ${act}` : ''}`;
@@ -94,14 +155,18 @@ export function renderArchitecture(host: HTMLElement, arch: Architecture | undef
   const links = el('g', { class: 'links' }, svg);
   for (const l of layout.links) {
     const cx = Math.min(l.x1, l.x2) - Math.max(8, Math.abs(l.y2 - l.y1) * 0.25);
-    el('path', {
-      class: 'split-link',
-      d: `M ${l.x1} ${l.y1} Q ${cx} ${(l.y1 + l.y2) / 2} ${l.x2} ${l.y2}`,
-      'data-layer': l.layer,
-      'data-parent': l.parent,
-      'data-from': l.from,
-      'data-to': l.to,
-    }, links);
+    el(
+      'path',
+      {
+        class: 'split-link',
+        d: `M ${l.x1} ${l.y1} Q ${cx} ${(l.y1 + l.y2) / 2} ${l.x2} ${l.y2}`,
+        'data-layer': l.layer,
+        'data-parent': l.parent,
+        'data-from': l.from,
+        'data-to': l.to,
+      },
+      links,
+    );
   }
   host.appendChild(svg);
   return { view, counts: classCounts(view) };
@@ -114,10 +179,15 @@ export function describeCell(target: Element): string | undefined {
   const state = target.getAttribute('data-state');
   if (layer === null || index === null || !state) return undefined;
   switch (state) {
-    case 'split': return `${layer} #${index}: split from #${target.getAttribute('data-parent')}`;
-    case 'new': return `${layer} #${index}: new neuron`;
-    case 'removed': return `${layer}: neuron #${index} of the previous model was removed`;
-    case 'inserted': return `${layer} #${index}: in an inserted layer`;
-    default: return `${layer} #${index}`;
+    case 'split':
+      return `${layer} #${index}: split from #${target.getAttribute('data-parent')}`;
+    case 'new':
+      return `${layer} #${index}: new neuron`;
+    case 'removed':
+      return `${layer}: neuron #${index} of the previous model was removed`;
+    case 'inserted':
+      return `${layer} #${index}: in an inserted layer`;
+    default:
+      return `${layer} #${index}`;
   }
 }

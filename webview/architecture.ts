@@ -114,7 +114,12 @@ export function classCounts(view: ArchitectureView): Record<DiffClass, number> {
 // Layout
 // ---------------------------------------------------------------------------------------------
 
-export interface Rect { x: number; y: number; w: number; h: number }
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 export interface CellGeom {
   layer: string;
@@ -132,7 +137,10 @@ export interface LinkGeom {
   /** Index of the split copy drawn as the parent's anchor, and of the copy it links to. */
   from: number;
   to: number;
-  x1: number; y1: number; x2: number; y2: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
 }
 
 export interface LayerGeom {
@@ -161,7 +169,13 @@ export interface LayoutOptions {
   maxCell?: number;
 }
 
-const TOP = 34, BOTTOM = 46, MARGIN = 12, GAP = 40, MIN_COLUMN = 64, INPUT_W = 44, FREE_W = 14;
+const TOP = 34,
+  BOTTOM = 46,
+  MARGIN = 12,
+  GAP = 40,
+  MIN_COLUMN = 64,
+  INPUT_W = 44,
+  FREE_W = 14;
 
 export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions = {}): ArchLayout {
   const height = opts.height ?? 320;
@@ -190,9 +204,19 @@ export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions =
     const rows = Math.min(n, rowsCap);
     const cols = Math.ceil(n / rowsCap);
     const box = { x, y: mid - (rows * cell) / 2, w: cols * cell, h: rows * cell };
-    const at = (i: number, x0: number, y0: number): { x: number; y: number } => ({ x: x0 + Math.floor(i / rowsCap) * cell + inset, y: y0 + (i % rowsCap) * cell + inset });
+    const at = (i: number, x0: number, y0: number): { x: number; y: number } => ({
+      x: x0 + Math.floor(i / rowsCap) * cell + inset,
+      y: y0 + (i % rowsCap) * cell + inset,
+    });
     const size = cell - 2 * inset;
-    const cells = v.neurons.map((nv): CellGeom => ({ layer: v.id, index: nv.index, cls: nv.state, parent: nv.parent, size, ...at(nv.index, box.x, box.y) }));
+    const cells = v.neurons.map((nv): CellGeom => ({
+      layer: v.id,
+      index: nv.index,
+      cls: nv.state,
+      parent: nv.parent,
+      size,
+      ...at(nv.index, box.x, box.y),
+    }));
     const removedX = box.x + box.w + Math.max(4, cell);
     const removedCells = v.removed.map((r, k): CellGeom => ({ layer: v.id, index: r, cls: 'removed', size, ...at(k, removedX, box.y) }));
     const removedW = v.removed.length ? Math.max(4, cell) + Math.ceil(v.removed.length / rowsCap) * cell : 0;
@@ -203,7 +227,16 @@ export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions =
       const anchor = copies.find((c) => c.index === parent) ?? copies[0];
       for (const c of copies) {
         if (c === anchor) continue;
-        links.push({ layer: v.id, parent, from: anchor.index, to: c.index, x1: anchor.x + size / 2, y1: anchor.y + size / 2, x2: c.x + size / 2, y2: c.y + size / 2 });
+        links.push({
+          layer: v.id,
+          parent,
+          from: anchor.index,
+          to: c.index,
+          x1: anchor.x + size / 2,
+          y1: anchor.y + size / 2,
+          x2: c.x + size / 2,
+          y2: c.y + size / 2,
+        });
       }
     }
     layers.push({ view: v, box, cells, removedCells, labelX: box.x + box.w / 2 });
@@ -212,8 +245,14 @@ export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions =
   const columns: Rect[] = [input, ...layers.map((l) => l.box)];
   const bands: ArchLayout['bands'] = [];
   for (let i = 0; i + 1 < columns.length; i++) {
-    const a = columns[i], b = columns[i + 1];
-    const aRight = i === 0 ? a.x + a.w : a.x + a.w + (layers[i - 1].removedCells.length ? Math.max(4, cell) + Math.ceil(layers[i - 1].removedCells.length / rowsCap) * cell : 0);
+    const a = columns[i],
+      b = columns[i + 1];
+    const aRight =
+      i === 0
+        ? a.x + a.w
+        : a.x +
+          a.w +
+          (layers[i - 1].removedCells.length ? Math.max(4, cell) + Math.ceil(layers[i - 1].removedCells.length / rowsCap) * cell : 0);
     bands.push([aRight + 3, a.y, a.y + a.h, b.x - 3, b.y, b.y + b.h]);
   }
   return { width: x - GAP + MARGIN + 40, height, input, layers, links, bands, cell };

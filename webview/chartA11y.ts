@@ -5,7 +5,15 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { Chart } from 'chart.js';
-import { categoryTable, chartTable, formatSignificant, summarizeCategories, summarizeChart, type ChartA11yData, type TableData } from './chartSummary';
+import {
+  categoryTable,
+  chartTable,
+  formatSignificant,
+  summarizeCategories,
+  summarizeChart,
+  type ChartA11yData,
+  type TableData,
+} from './chartSummary';
 
 export { stepChartA11yData, type ChartA11yData } from './chartSummary';
 
@@ -25,7 +33,15 @@ interface A11ySource {
 /** Changes when what a chart.js chart draws changes (counts and last values of its datasets). */
 export function chartKey(chart: Chart | undefined): string {
   if (!chart) return '';
-  return JSON.stringify([chart.data.labels?.length, chart.data.datasets.map((d) => [d.label, d.data.length, JSON.stringify(d.data[0] ?? null), JSON.stringify(d.data[d.data.length - 1] ?? null)])]);
+  return JSON.stringify([
+    chart.data.labels?.length,
+    chart.data.datasets.map((d) => [
+      d.label,
+      d.data.length,
+      JSON.stringify(d.data[0] ?? null),
+      JSON.stringify(d.data[d.data.length - 1] ?? null),
+    ]),
+  ]);
 }
 
 export class ChartA11y {
@@ -41,7 +57,11 @@ export class ChartA11y {
   private readonly initialLabel: string | null;
   private labelOwnedElsewhere = false;
 
-  constructor(readonly id: string, readonly canvas: HTMLCanvasElement, private readonly maxRows = 200) {
+  constructor(
+    readonly id: string,
+    readonly canvas: HTMLCanvasElement,
+    private readonly maxRows = 200,
+  ) {
     canvas.setAttribute('role', 'img');
     this.initialLabel = canvas.getAttribute('aria-label');
     const figure = canvas.closest('figure');
@@ -53,7 +73,7 @@ export class ChartA11y {
     this.toggle.textContent = 'Table';
     this.toggle.setAttribute('aria-pressed', 'false');
     this.toggle.setAttribute('aria-controls', `table-${id}`);
-    this.toggle.title = 'Show the chart\'s data as a table';
+    this.toggle.title = "Show the chart's data as a table";
     this.tableBox = document.createElement('div');
     this.tableBox.id = `table-${id}`;
     this.tableBox.className = 'chart-table';
@@ -113,14 +133,24 @@ export class ChartA11y {
       const labels = (chart?.data.labels ?? []).map(String);
       const datasets = (chart?.data.datasets ?? []).filter((d) => !(d as { growthLab?: { band?: string } }).growthLab?.band);
       if (chart && (chart.config as { type?: string }).type === 'bar') {
-        const series = datasets.map((d) => ({ label: String(d.label ?? ''), values: (d.data as (number | null)[]).map((v) => (typeof v === 'number' ? v : undefined)) }));
+        const series = datasets.map((d) => ({
+          label: String(d.label ?? ''),
+          values: (d.data as (number | null)[]).map((v) => (typeof v === 'number' ? v : undefined)),
+        }));
         return { label: summarizeCategories(title, labels, series), title, table: () => categoryTable(xLabel, labels, series), xLabel };
       }
       const series = datasets.map((d) => {
-        const pts = (d.data as ({ x: number; y: number | null } | null)[]).filter((p): p is { x: number; y: number } => !!p && typeof p.y === 'number');
+        const pts = (d.data as ({ x: number; y: number | null } | null)[]).filter(
+          (p): p is { x: number; y: number } => !!p && typeof p.y === 'number',
+        );
         return { label: String(d.label ?? ''), xs: pts.map((p) => p.x), ys: pts.map((p) => p.y) };
       });
-      return { label: summarizeChart(title, series, { xUnit: `${xLabel}s` }), title, table: () => chartTable(xLabel, series, this.maxRows), xLabel };
+      return {
+        label: summarizeChart(title, series, { xUnit: `${xLabel}s` }),
+        title,
+        table: () => chartTable(xLabel, series, this.maxRows),
+        xLabel,
+      };
     }, key);
   }
 
@@ -154,9 +184,10 @@ export class ChartA11y {
     const fmt = d.format ?? formatSignificant;
     const table = document.createElement('table');
     const caption = document.createElement('caption');
-    caption.textContent = t.rows.length < t.total
-      ? `${d.title}: ${t.rows.length.toLocaleString('en-US')} of ${t.total.toLocaleString('en-US')} rows (evenly spaced by ${d.xLabel}, with the first, the last and every grow step)`
-      : `${d.title}: all ${t.total.toLocaleString('en-US')} rows`;
+    caption.textContent =
+      t.rows.length < t.total
+        ? `${d.title}: ${t.rows.length.toLocaleString('en-US')} of ${t.total.toLocaleString('en-US')} rows (evenly spaced by ${d.xLabel}, with the first, the last and every grow step)`
+        : `${d.title}: all ${t.total.toLocaleString('en-US')} rows`;
     const thead = document.createElement('thead');
     const hr = document.createElement('tr');
     for (const c of t.columns) {
@@ -182,13 +213,17 @@ export class ChartA11y {
   }
 }
 
-
 /**
  * Gives every other chart.js canvas under `root` (charts drawn by other views: the architecture
  * timeline's, the candidates' scores, continual learning's) a ChartA11y fed from what it draws.
  * `registry` holds the ChartA11y of each canvas id (without "chart-"); ids in `own` are fed elsewhere.
  */
-export function describeOtherCharts(root: HTMLElement, registry: Map<string, ChartA11y>, own: ReadonlySet<string>, titles: Readonly<Record<string, string>> = {}): void {
+export function describeOtherCharts(
+  root: HTMLElement,
+  registry: Map<string, ChartA11y>,
+  own: ReadonlySet<string>,
+  titles: Readonly<Record<string, string>> = {},
+): void {
   for (const canvas of Array.from(root.querySelectorAll<HTMLCanvasElement>('canvas[id]'))) {
     const id = canvas.id.replace(/^chart-/, '');
     if (own.has(id)) continue;

@@ -27,7 +27,11 @@ export class ChartA11yUpdates {
   private at = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly root: HTMLElement, private readonly charts: Map<string, ChartA11y>, private readonly source: A11ySource) {}
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly charts: Map<string, ChartA11y>,
+    private readonly source: A11ySource,
+  ) {}
 
   /** `now`: the view changed (update at once); else at most once a second. */
   schedule(now: boolean): void {
@@ -51,12 +55,15 @@ export class ChartA11yUpdates {
     const key = `${model?.runId}|${model?.version}`;
     for (const spec of STEP_CHARTS) this.charts.get(spec.id)?.update(() => stepChartA11yData(spec, model?.series, model?.grows ?? []), key);
     const paths = this.source.paths();
-    this.charts.get('comparison')?.update(() => ({
-      title: 'Test accuracy against parameters (all runs)',
-      series: paths.map((p) => ({ label: p.name, ...this.source.columnsOf(p) })),
-      options: { xUnit: 'parameters', format: formatPercent },
-      xLabel: 'parameters',
-    }), `${key}|${paths.map((p) => `${p.runId}:${p.points.length}`).join(',')}`);
+    this.charts.get('comparison')?.update(
+      () => ({
+        title: 'Test accuracy against parameters (all runs)',
+        series: paths.map((p) => ({ label: p.name, ...this.source.columnsOf(p) })),
+        options: { xUnit: 'parameters', format: formatPercent },
+        xLabel: 'parameters',
+      }),
+      `${key}|${paths.map((p) => `${p.runId}:${p.points.length}`).join(',')}`,
+    );
     describeOtherCharts(this.root, this.charts, OWN_A11Y, { scores: 'Candidate scores' });
   }
 }

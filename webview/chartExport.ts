@@ -29,19 +29,28 @@ export function chartPngBase64(chart: Chart<'line', XY[]>, title: string, theme:
 }
 
 /** The step chart as an SVG document built from the drawn points (its k lines, then their k faint raw lines). */
-export function stepChartSvg(chart: Chart<'line', XY[]>, spec: StepChartSpec, settings: ChartSettings, theme: ThemeColors, st: MarkerState): string {
-  const x = chart.scales.x, y = chart.scales.y;
+export function stepChartSvg(
+  chart: Chart<'line', XY[]>,
+  spec: StepChartSpec,
+  settings: ChartSettings,
+  theme: ThemeColors,
+  st: MarkerState,
+): string {
+  const x = chart.scales.x,
+    y = chart.scales.y;
   const a = chart.chartArea;
   const k = spec.series.length;
-  const lines: SvgLine[] = chart.data.datasets.map((d, i) => ({
-    label: String(d.label),
-    color: i < k ? theme[spec.series[i].color] : theme[spec.series[i - k].color],
-    width: Number(d.borderWidth ?? 1.5),
-    opacity: i < k ? undefined : FAINT_ALPHA,
-    points: d.data.map((p) => [x.getPixelForValue(p.x), y.getPixelForValue(p.y)] as const),
-    dots: i < k && spec.series[i].sparse && sparseRadius(d.data.length) > 0 ? sparseRadius(d.data.length) : undefined,
-    legend: i < k,
-  })).filter((l) => l.points.length > 0);
+  const lines: SvgLine[] = chart.data.datasets
+    .map((d, i) => ({
+      label: String(d.label),
+      color: i < k ? theme[spec.series[i].color] : theme[spec.series[i - k].color],
+      width: Number(d.borderWidth ?? 1.5),
+      opacity: i < k ? undefined : FAINT_ALPHA,
+      points: d.data.map((p) => [x.getPixelForValue(p.x), y.getPixelForValue(p.y)] as const),
+      dots: i < k && spec.series[i].sparse && sparseRadius(d.data.length) > 0 ? sparseRadius(d.data.length) : undefined,
+      legend: i < k,
+    }))
+    .filter((l) => l.points.length > 0);
   const tickLabel = (t: { label?: string | string[] | number }) => (Array.isArray(t.label) ? t.label.join(' ') : String(t.label ?? ''));
   return chartSvg({
     width: chart.width,

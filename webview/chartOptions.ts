@@ -19,7 +19,19 @@ import {
 } from 'chart.js';
 import type { ThemeColors } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, BarController, BarElement, CategoryScale, Tooltip, Legend, Decimation);
+Chart.register(
+  LineController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  LogarithmicScale,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Tooltip,
+  Legend,
+  Decimation,
+);
 
 /** Options every chart of the panel shares: no parsing or animation, sized by its box, themed legend. */
 export function baseOptions(theme: ThemeColors) {
@@ -33,7 +45,9 @@ export function baseOptions(theme: ThemeColors) {
     interaction: { mode: 'nearest' as const, axis: 'x' as const, intersect: false },
     layout: { padding: { top: 8 } },
     plugins: {
-      legend: { labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, font: { family: theme.fontFamily, size: theme.fontSize - 1 } } },
+      legend: {
+        labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, font: { family: theme.fontFamily, size: theme.fontSize - 1 } },
+      },
       tooltip: { animation: false as const },
     },
   };

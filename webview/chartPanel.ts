@@ -4,11 +4,24 @@
  * It also numbers the charts' viewport requests and hands the extension's answers to the charts.
  * The page cannot write files: exports are posted to the extension, which asks where to save.
  */
-import { CHART_X_AXES, MAX_SMOOTHING, type ChartDataMessage, type ChartXAxis, type MonitorUiState, type WebviewToExtensionMessage } from '../common/protocol';
+import {
+  CHART_X_AXES,
+  MAX_SMOOTHING,
+  type ChartDataMessage,
+  type ChartXAxis,
+  type MonitorUiState,
+  type WebviewToExtensionMessage,
+} from '../common/protocol';
 import type { StepChart } from './stepChart';
 import { X_AXIS_TITLES, type ChartSettings } from './stepChartSpec';
 
-const AXIS_LABELS: Record<ChartXAxis, string> = { step: 'Step', epoch: 'Epoch', time: 'Wall time', params: 'Parameters', flops: 'FLOPs (estimate)' };
+const AXIS_LABELS: Record<ChartXAxis, string> = {
+  step: 'Step',
+  epoch: 'Epoch',
+  time: 'Wall time',
+  params: 'Parameters',
+  flops: 'FLOPs (estimate)',
+};
 
 type Button = HTMLElement & { disabled: boolean; secondary: boolean };
 
@@ -156,7 +169,10 @@ export class ChartPanel {
     const json = button('btn-export-json', 'Export JSON', 'Save the full series of the selected runs as one JSON file');
     const exportData = (format: 'csv' | 'json') => {
       const runIds = this.exportRunIds();
-      if (!runIds.length) { this.notice('No run to export.', true); return; }
+      if (!runIds.length) {
+        this.notice('No run to export.', true);
+        return;
+      }
       this.post({ type: 'exportSeries', format, runIds });
     };
     csv.addEventListener('click', () => exportData('csv'));
@@ -186,7 +202,10 @@ export class ChartPanel {
     const svg = button(`btn-svg-${c.spec.id}`, 'SVG', `Save the ${c.spec.title.toLowerCase()} chart as SVG`);
     const exportChart = (format: 'png' | 'svg') => {
       const runId = this.exportRunIds()[0];
-      if (!runId) { this.notice('No run to export.', true); return; }
+      if (!runId) {
+        this.notice('No run to export.', true);
+        return;
+      }
       this.post({ type: 'exportChart', format, runId, chart: c.spec.id, data: format === 'png' ? c.pngBase64() : c.svg() });
     };
     png.addEventListener('click', () => exportChart('png'));

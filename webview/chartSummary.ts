@@ -35,7 +35,11 @@ export function summarizeChart(title: string, series: readonly SummarySeries[], 
   const fmt = opts.format ?? formatSignificant;
   const unit = opts.xUnit ?? 'steps';
   const parts = series.map((s) => {
-    let first = -1, last = -1, min = Infinity, max = -Infinity, points = 0;
+    let first = -1,
+      last = -1,
+      min = Infinity,
+      max = -Infinity,
+      points = 0;
     const n = Math.min(s.xs.length, s.ys.length);
     for (let i = 0; i < n; i++) {
       const y = s.ys[i];
@@ -47,7 +51,8 @@ export function summarizeChart(title: string, series: readonly SummarySeries[], 
       if (y > max) max = y;
     }
     if (first < 0) return `${s.label}: no data`;
-    const y0 = s.ys[first], y1 = s.ys[last];
+    const y0 = s.ys[first],
+      y1 = s.ys[last];
     let text = `${s.label} ${fmt(y0)} → ${fmt(y1)}`;
     const extremes: string[] = [];
     if (min < Math.min(y0, y1)) extremes.push(`min ${fmt(min)}`);
@@ -136,9 +141,16 @@ export interface CategorySeries {
  * A bar chart by category, e.g. "Candidate scores: selected 3 bars, highest 0.9 (d1#2 split),
  * lowest 0.5 (d1#0 split); best rejected 2 bars, highest 0.3 (d2#1 new), lowest 0.2 (d2#0 new)".
  */
-export function summarizeCategories(title: string, categories: readonly string[], series: readonly CategorySeries[], format: (v: number) => string = formatSignificant): string {
+export function summarizeCategories(
+  title: string,
+  categories: readonly string[],
+  series: readonly CategorySeries[],
+  format: (v: number) => string = formatSignificant,
+): string {
   const parts = series.map((s) => {
-    let hi = -1, lo = -1, n = 0;
+    let hi = -1,
+      lo = -1,
+      n = 0;
     s.values.forEach((v, i) => {
       if (v === undefined || !Number.isFinite(v)) return;
       n++;

@@ -43,13 +43,19 @@ const METRIC_LABELS: Record<CompareMetric, string> = {
 const PERCENT: ReadonlySet<CompareMetric> = new Set(['trainAccuracy', 'testAccuracy']);
 
 type CompareMessage = Extract<ExtensionToWebviewMessage, { type: 'compare' }>;
-type Line = ChartDataset<'line', { x: number; y: number }[]> & { growthLab?: { runId?: string; group?: string; band?: 'upper' | 'lower'; color: ChartColorName } };
+type Line = ChartDataset<'line', { x: number; y: number }[]> & {
+  growthLab?: { runId?: string; group?: string; band?: 'upper' | 'lower'; color: ChartColorName };
+};
 
 /** Colour of every selected run: the fixed one, else the first auto colour no other selected run uses (cycling when all are taken). */
 export function runColors(selected: readonly string[], fixed: Readonly<Record<string, ChartColorName>>): Record<string, ChartColorName> {
   const out: Record<string, ChartColorName> = {};
   const used = new Set<ChartColorName>();
-  for (const id of selected) if (fixed[id]) { out[id] = fixed[id]; used.add(fixed[id]); }
+  for (const id of selected)
+    if (fixed[id]) {
+      out[id] = fixed[id];
+      used.add(fixed[id]);
+    }
   let k = 0;
   for (const id of selected) {
     if (out[id]) continue;
@@ -93,7 +99,12 @@ export class CompareView {
   private listKey = '';
   private fieldsKey = '';
 
-  constructor(private readonly root: HTMLElement, theme: ThemeColors, private readonly post: (m: WebviewToExtensionMessage) => void, private readonly onDirty: () => void = () => undefined) {
+  constructor(
+    private readonly root: HTMLElement,
+    theme: ThemeColors,
+    private readonly post: (m: WebviewToExtensionMessage) => void,
+    private readonly onDirty: () => void = () => undefined,
+  ) {
     this.theme = theme;
     root.innerHTML = SKELETON;
     const canvas = this.$<HTMLCanvasElement>('chart-compare');
@@ -110,7 +121,14 @@ export class CompareView {
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: { x: this.axis('step'), y: this.axis(METRIC_LABELS[this.metric]) },
         plugins: {
-          legend: { labels: { color: theme.foreground, boxWidth: 12, boxHeight: 2, filter: (item, data) => !(data.datasets[item.datasetIndex ?? 0] as Line).growthLab?.band } },
+          legend: {
+            labels: {
+              color: theme.foreground,
+              boxWidth: 12,
+              boxHeight: 2,
+              filter: (item, data) => !(data.datasets[item.datasetIndex ?? 0] as Line).growthLab?.band,
+            },
+          },
           tooltip: { animation: false, filter: (item) => !(item.dataset as Line).growthLab?.band },
         },
       },
@@ -120,13 +138,22 @@ export class CompareView {
     this.fillGroup();
     this.$('compare-metric').addEventListener('change', (e) => {
       const v = (e.target as HTMLElement & { value: string }).value as CompareMetric;
-      if (COMPARE_METRICS.includes(v)) { this.metric = v; this.changed(); this.saveUi(); }
+      if (COMPARE_METRICS.includes(v)) {
+        this.metric = v;
+        this.changed();
+        this.saveUi();
+      }
     });
     this.$('compare-group').addEventListener('change', (e) => {
       const v = (e.target as HTMLElement & { value: string }).value;
       const regex = this.$<HTMLElement & { value: string }>('compare-regex');
       regex.hidden = v !== '@regex';
-      this.groupBy = v === '' ? { kind: 'none' } : v === '@regex' ? { kind: 'regex', pattern: regex.value || DEFAULT_REGEX } : { kind: 'field', field: v.slice(1) };
+      this.groupBy =
+        v === ''
+          ? { kind: 'none' }
+          : v === '@regex'
+            ? { kind: 'regex', pattern: regex.value || DEFAULT_REGEX }
+            : { kind: 'field', field: v.slice(1) };
       this.changed();
       this.saveUi();
     });
@@ -151,7 +178,11 @@ export class CompareView {
       title: { display: true, text: title, color: t.muted },
       grid: { color: t.grid },
       border: { color: t.grid },
-      ticks: { color: t.foreground, maxTicksLimit: 7, ...(percent ? { callback: (v: number | string) => `${+(Number(v) * 100).toFixed(1)}%` } : {}) },
+      ticks: {
+        color: t.foreground,
+        maxTicksLimit: 7,
+        ...(percent ? { callback: (v: number | string) => `${+(Number(v) * 100).toFixed(1)}%` } : {}),
+      },
     };
   }
 
@@ -166,7 +197,12 @@ export class CompareView {
     const regex = this.$<HTMLElement & { value: string }>('compare-regex');
     if (ui.compareRegex !== undefined) regex.value = ui.compareRegex;
     const g = ui.compareGroup ?? '';
-    this.groupBy = g === '@regex' ? { kind: 'regex', pattern: regex.value || DEFAULT_REGEX } : g.startsWith('=') ? { kind: 'field', field: g.slice(1) } : { kind: 'none' };
+    this.groupBy =
+      g === '@regex'
+        ? { kind: 'regex', pattern: regex.value || DEFAULT_REGEX }
+        : g.startsWith('=')
+          ? { kind: 'field', field: g.slice(1) }
+          : { kind: 'none' };
     regex.hidden = this.groupBy.kind !== 'regex';
     this.fillMetric();
     this.fillGroup();
@@ -176,11 +212,16 @@ export class CompareView {
 
   private saveUi(): void {
     const g = this.groupBy;
-    this.root.dispatchEvent(new CustomEvent(COMPARE_UI_EVENT, { bubbles: true, detail: {
-      compareMetric: this.metric,
-      compareGroup: g.kind === 'none' ? '' : g.kind === 'regex' ? '@regex' : `=${g.field}`,
-      compareRegex: this.$<HTMLElement & { value: string }>('compare-regex').value,
-    } }));
+    this.root.dispatchEvent(
+      new CustomEvent(COMPARE_UI_EVENT, {
+        bubbles: true,
+        detail: {
+          compareMetric: this.metric,
+          compareGroup: g.kind === 'none' ? '' : g.kind === 'regex' ? '@regex' : `=${g.field}`,
+          compareRegex: this.$<HTMLElement & { value: string }>('compare-regex').value,
+        },
+      }),
+    );
   }
 
   /** The workspace's runs (the checklist). */
@@ -237,45 +278,47 @@ export class CompareView {
       ul.replaceChildren(li);
       return;
     }
-    ul.replaceChildren(...ids.map((runId) => {
-      const name = names.get(runId) ?? this.data.get(runId)?.name ?? runId;
-      const on = this.selected.includes(runId);
-      const li = document.createElement('li');
-      li.dataset.runId = runId;
-      const box = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean; label: string };
-      box.id = `compare-run-${cssId(runId)}`;
-      box.checked = on;
-      box.label = `${name} · ${runId}`;
-      box.setAttribute('aria-label', `Overlay run ${name} (${runId})`);
-      box.addEventListener('change', () => this.toggleRun(runId, box.checked));
-      const swatch = document.createElement('span');
-      swatch.className = 'swatch';
-      swatch.dataset.color = on ? colors[runId] : '';
-      swatch.setAttribute('aria-hidden', 'true');
-      const pick = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-      pick.id = `compare-color-${cssId(runId)}`;
-      pick.className = 'compare-color';
-      pick.setAttribute('aria-label', `Colour of run ${name}`);
-      const current = this.fixed[runId] ?? '';
-      for (const [value, label] of [['', on ? `auto (${colors[runId]})` : 'auto'], ...AUTO_COLORS.map((c) => [c, c])]) {
-        const o = document.createElement('vscode-option') as HTMLElement & { value: string };
-        o.setAttribute('value', value);
-        o.textContent = label;
-        if (value === current) o.setAttribute('selected', '');
-        pick.appendChild(o);
-      }
-      pick.value = current;
-      pick.addEventListener('change', () => {
-        const v = pick.value as ChartColorName | '';
-        if ((this.fixed[runId] ?? '') === v) return;
-        if (v) this.fixed[runId] = v;
-        else delete this.fixed[runId];
-        this.post({ type: 'setRunColor', runId, color: v || null });
-        this.changed();
-      });
-      li.append(box, swatch, pick);
-      return li;
-    }));
+    ul.replaceChildren(
+      ...ids.map((runId) => {
+        const name = names.get(runId) ?? this.data.get(runId)?.name ?? runId;
+        const on = this.selected.includes(runId);
+        const li = document.createElement('li');
+        li.dataset.runId = runId;
+        const box = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean; label: string };
+        box.id = `compare-run-${cssId(runId)}`;
+        box.checked = on;
+        box.label = `${name} · ${runId}`;
+        box.setAttribute('aria-label', `Overlay run ${name} (${runId})`);
+        box.addEventListener('change', () => this.toggleRun(runId, box.checked));
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.dataset.color = on ? colors[runId] : '';
+        swatch.setAttribute('aria-hidden', 'true');
+        const pick = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+        pick.id = `compare-color-${cssId(runId)}`;
+        pick.className = 'compare-color';
+        pick.setAttribute('aria-label', `Colour of run ${name}`);
+        const current = this.fixed[runId] ?? '';
+        for (const [value, label] of [['', on ? `auto (${colors[runId]})` : 'auto'], ...AUTO_COLORS.map((c) => [c, c])]) {
+          const o = document.createElement('vscode-option') as HTMLElement & { value: string };
+          o.setAttribute('value', value);
+          o.textContent = label;
+          if (value === current) o.setAttribute('selected', '');
+          pick.appendChild(o);
+        }
+        pick.value = current;
+        pick.addEventListener('change', () => {
+          const v = pick.value as ChartColorName | '';
+          if ((this.fixed[runId] ?? '') === v) return;
+          if (v) this.fixed[runId] = v;
+          else delete this.fixed[runId];
+          this.post({ type: 'setRunColor', runId, color: v || null });
+          this.changed();
+        });
+        li.append(box, swatch, pick);
+        return li;
+      }),
+    );
   }
 
   private renderFields(): void {
@@ -296,7 +339,11 @@ export class CompareView {
   private fillGroup(fields: string[] = []): void {
     const s = this.$<HTMLElement & { value: string }>('compare-group');
     const current = this.groupBy.kind === 'none' ? '' : this.groupBy.kind === 'regex' ? '@regex' : `=${this.groupBy.field}`;
-    const items: [string, string][] = [['', 'no grouping (one line per run)'], ['@regex', 'run name (regular expression)'], ...fields.map((f): [string, string] => [`=${f}`, `config: ${f}`])];
+    const items: [string, string][] = [
+      ['', 'no grouping (one line per run)'],
+      ['@regex', 'run name (regular expression)'],
+      ...fields.map((f): [string, string] => [`=${f}`, `config: ${f}`]),
+    ];
     if (this.groupBy.kind === 'field' && !fields.includes(this.groupBy.field)) items.push([current, `config: ${this.groupBy.field}`]);
     s.replaceChildren(...items.map(([v, l]) => option(v, l, v === current)));
     s.value = current;
@@ -326,7 +373,16 @@ export class CompareView {
         const s = r.series[this.metric];
         const color = colors[r.runId];
         const data = s ? s.steps.map((x, i) => ({ x, y: s.values[i] })) : [];
-        datasets.push({ label: r.name === r.runId ? r.runId : `${r.name} (${r.runId.slice(0, 15)})`, data, borderColor: t[color], backgroundColor: t[color], borderWidth: 1.5, pointRadius: data.length > 60 ? 0 : 2, tension: 0, growthLab: { runId: r.runId, color } });
+        datasets.push({
+          label: r.name === r.runId ? r.runId : `${r.name} (${r.runId.slice(0, 15)})`,
+          data,
+          borderColor: t[color],
+          backgroundColor: t[color],
+          borderWidth: 1.5,
+          pointRadius: data.length > 60 ? 0 : 2,
+          tension: 0,
+          growthLab: { runId: r.runId, color },
+        });
         if (s) summary.push({ label: r.name, xs: s.steps, ys: s.values });
       }
       note.textContent = this.error ?? (runs.length ? '' : 'Tick runs below to overlay them.');
@@ -338,12 +394,39 @@ export class CompareView {
         const band = seedBand(members.map((r) => ({ xs: r.series[this.metric]!.steps, ys: r.series[this.metric]!.values })));
         const pts = (f: (i: number) => number) => band.xs.map((x, i) => ({ x, y: f(i) }));
         const base = { borderWidth: 0, pointRadius: 0, tension: 0 };
-        datasets.push({ ...base, label: `${g.key} + std`, data: pts((i) => band.mean[i] + band.std[i]), borderColor: withAlpha(t[color], 0.25), backgroundColor: withAlpha(t[color], 0.18), fill: false, growthLab: { group: g.key, band: 'upper', color } });
-        datasets.push({ ...base, label: `${g.key} − std`, data: pts((i) => band.mean[i] - band.std[i]), borderColor: withAlpha(t[color], 0.25), backgroundColor: withAlpha(t[color], 0.18), fill: '-1', growthLab: { group: g.key, band: 'lower', color } });
-        datasets.push({ label: `${g.key} (mean of ${members.length} run${members.length === 1 ? '' : 's'})`, data: pts((i) => band.mean[i]), borderColor: t[color], backgroundColor: t[color], borderWidth: 2, pointRadius: 0, tension: 0, growthLab: { group: g.key, color } });
+        datasets.push({
+          ...base,
+          label: `${g.key} + std`,
+          data: pts((i) => band.mean[i] + band.std[i]),
+          borderColor: withAlpha(t[color], 0.25),
+          backgroundColor: withAlpha(t[color], 0.18),
+          fill: false,
+          growthLab: { group: g.key, band: 'upper', color },
+        });
+        datasets.push({
+          ...base,
+          label: `${g.key} − std`,
+          data: pts((i) => band.mean[i] - band.std[i]),
+          borderColor: withAlpha(t[color], 0.25),
+          backgroundColor: withAlpha(t[color], 0.18),
+          fill: '-1',
+          growthLab: { group: g.key, band: 'lower', color },
+        });
+        datasets.push({
+          label: `${g.key} (mean of ${members.length} run${members.length === 1 ? '' : 's'})`,
+          data: pts((i) => band.mean[i]),
+          borderColor: t[color],
+          backgroundColor: t[color],
+          borderWidth: 2,
+          pointRadius: 0,
+          tension: 0,
+          growthLab: { group: g.key, color },
+        });
         summary.push({ label: `${g.key} mean (${members.length} runs)`, xs: band.xs, ys: band.mean });
       }
-      note.textContent = this.error ?? 'Bands: mean ± sample standard deviation (n − 1) of the group\'s runs, on the union of their steps (linear interpolation inside each run).';
+      note.textContent =
+        this.error ??
+        "Bands: mean ± sample standard deviation (n − 1) of the group's runs, on the union of their steps (linear interpolation inside each run).";
     }
     this.chart.data.datasets = datasets;
     // No empty axes while nothing is overlaid.
@@ -351,7 +434,10 @@ export class CompareView {
     figure.hidden = this.selected.length === 0;
     this.chart.update('none');
     const fmt = percent ? (v: number) => `${+(v * 100).toFixed(1)}%` : undefined;
-    this.a11y.update(() => ({ title: `Runs compared, ${METRIC_LABELS[this.metric]}`, series: summary, options: { format: fmt } }), JSON.stringify([this.metric, this.groupBy, this.selected, [...this.data.values()].map((r) => r.series[this.metric]?.total)]));
+    this.a11y.update(
+      () => ({ title: `Runs compared, ${METRIC_LABELS[this.metric]}`, series: summary, options: { format: fmt } }),
+      JSON.stringify([this.metric, this.groupBy, this.selected, [...this.data.values()].map((r) => r.series[this.metric]?.total)]),
+    );
   }
 
   inspect(): { label: string; color: string; colorName: string; points: number; band?: string; runId?: string }[] {

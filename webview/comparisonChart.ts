@@ -34,7 +34,8 @@ export class ComparisonChart {
           tooltip: {
             animation: false,
             callbacks: {
-              label: (item) => `${item.dataset.label}: ${formatPercent(item.parsed.y ?? NaN)} at ${(item.parsed.x ?? 0).toLocaleString('en-US')} parameters`,
+              label: (item) =>
+                `${item.dataset.label}: ${formatPercent(item.parsed.y ?? NaN)} at ${(item.parsed.x ?? 0).toLocaleString('en-US')} parameters`,
             },
           },
         },

@@ -35,7 +35,10 @@ export class ContinualView {
   private readonly paramsChart: LineChart;
   private drawn = -1;
 
-  constructor(private readonly host: HTMLElement, private theme: ThemeColors) {
+  constructor(
+    private readonly host: HTMLElement,
+    private theme: ThemeColors,
+  ) {
     host.innerHTML = `
 <h2>Continual learning</h2>
 <ul class="cl-summary" id="cl-summary"></ul>
@@ -56,7 +59,13 @@ export class ContinualView {
       data: { datasets: [] },
       options: {
         ...baseOptions(this.theme),
-        plugins: { ...baseOptions(this.theme).plugins, tooltip: { animation: false, callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` } } },
+        plugins: {
+          ...baseOptions(this.theme).plugins,
+          tooltip: {
+            animation: false,
+            callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y ?? NaN)} after task ${item.parsed.x}` },
+          },
+        },
       },
     });
     this.axes.set(chart, { yTitle, format });
@@ -68,7 +77,8 @@ export class ContinualView {
 
   /** Scales and legend in the theme's colours; the x axis counts tasks, the y range is kept. */
   private applyTheme(c: LineChart): void {
-    const t = this.theme, a = this.axes.get(c)!;
+    const t = this.theme,
+      a = this.axes.get(c)!;
     const old = c.options.scales as { x?: { min?: number; max?: number }; y?: { min?: number; max?: number } } | undefined;
     const x = axis(t, 'tasks learnt');
     const y = axis(t, a.yTitle, a.format);
@@ -87,23 +97,36 @@ export class ContinualView {
     if (!force && record.version === this.drawn) return false;
     this.drawn = record.version;
     const tracks = [...record.tracks.values()];
-    this.summary.replaceChildren(...tracks.map((t) => {
-      const li = document.createElement('li');
-      li.textContent = describeTrack(t).replace(t.method, methodLabel(t.method));
-      return li;
-    }));
+    this.summary.replaceChildren(
+      ...tracks.map((t) => {
+        const li = document.createElement('li');
+        li.textContent = describeTrack(t).replace(t.method, methodLabel(t.method));
+        return li;
+      }),
+    );
     const names = record.taskNames();
     this.matrices.replaceChildren(...tracks.map((t) => this.matrix(t, names)));
-    const lines = (pick: (t: ContinualTrack) => (number | undefined)[]) => tracks.map((t, i) => {
-      const color = this.theme[PALETTE[i % PALETTE.length]];
-      const data = pick(t).flatMap((y, task) => (y === undefined ? [] : [{ x: task + 1, y }]));
-      return { label: methodLabel(t.method), data, borderColor: color, backgroundColor: color, borderWidth: 2, pointRadius: 3, tension: 0 };
-    });
+    const lines = (pick: (t: ContinualTrack) => (number | undefined)[]) =>
+      tracks.map((t, i) => {
+        const color = this.theme[PALETTE[i % PALETTE.length]];
+        const data = pick(t).flatMap((y, task) => (y === undefined ? [] : [{ x: task + 1, y }]));
+        return {
+          label: methodLabel(t.method),
+          data,
+          borderColor: color,
+          backgroundColor: color,
+          borderWidth: 2,
+          pointRadius: 3,
+          tension: 0,
+        };
+      });
     this.accuracyChart.data.datasets = lines((t) => t.averageAccuracy);
     this.paramsChart.data.datasets = lines((t) => t.params);
     // Accuracy differences that matter here are a few points: the y axis starts just below the lowest value.
     const lowest = Math.min(...tracks.flatMap((t) => t.averageAccuracy.filter((v): v is number => v !== undefined)));
-    (this.accuracyChart.options.scales!.y as { min?: number; max?: number }).min = Number.isFinite(lowest) ? Math.max(0, Math.floor((lowest - 0.01) * 50) / 50) : 0;
+    (this.accuracyChart.options.scales!.y as { min?: number; max?: number }).min = Number.isFinite(lowest)
+      ? Math.max(0, Math.floor((lowest - 0.01) * 50) / 50)
+      : 0;
     (this.accuracyChart.options.scales!.y as { min?: number; max?: number }).max = 1;
     for (const c of [this.accuracyChart, this.paramsChart]) {
       (c.options.scales!.x as { max?: number; min?: number }).min = 1;
@@ -162,14 +185,26 @@ export class ContinualView {
   }
 
   /** For tests: the drawn matrices (per method, as percentages) and the lines' points. */
-  inspect(): { matrices: Record<string, (number | null)[][]>; accuracy: Record<string, { x: number; y: number }[]>; params: Record<string, { x: number; y: number }[]>; colors: string[] } {
+  inspect(): {
+    matrices: Record<string, (number | null)[][]>;
+    accuracy: Record<string, { x: number; y: number }[]>;
+    params: Record<string, { x: number; y: number }[]>;
+    colors: string[];
+  } {
     const matrices: Record<string, (number | null)[][]> = {};
     this.matrices.querySelectorAll<HTMLElement>('figure.cl-matrix').forEach((fig) => {
       const rows: (number | null)[][] = [];
-      fig.querySelectorAll('tbody tr').forEach((tr) => rows.push(Array.from(tr.querySelectorAll('td')).map((td) => (td.textContent ? Number(td.textContent) : null))));
+      fig
+        .querySelectorAll('tbody tr')
+        .forEach((tr) => rows.push(Array.from(tr.querySelectorAll('td')).map((td) => (td.textContent ? Number(td.textContent) : null))));
       matrices[fig.dataset.method!] = rows;
     });
     const lines = (c: LineChart) => Object.fromEntries(c.data.datasets.map((d) => [String(d.label), d.data as { x: number; y: number }[]]));
-    return { matrices, accuracy: lines(this.accuracyChart), params: lines(this.paramsChart), colors: this.accuracyChart.data.datasets.map((d) => String(d.borderColor)) };
+    return {
+      matrices,
+      accuracy: lines(this.accuracyChart),
+      params: lines(this.paramsChart),
+      colors: this.accuracyChart.data.datasets.map((d) => String(d.borderColor)),
+    };
   }
 }

@@ -19,19 +19,26 @@ export function definitionItems(items: readonly DefItem[]): DocumentFragment[] {
 }
 
 /** A vscode-single-select's options (left alone when neither they nor the value changed). */
-export function setOptions(select: HTMLElement, items: { value: string; label: string }[], value: string | undefined, emptyLabel: string): void {
+export function setOptions(
+  select: HTMLElement,
+  items: { value: string; label: string }[],
+  value: string | undefined,
+  emptyLabel: string,
+): void {
   const s = select as HTMLElement & { value: string; disabled: boolean };
   const key = JSON.stringify([items, value]);
   if (s.dataset.key === key) return;
   s.dataset.key = key;
   const options = items.length ? items : [{ value: '', label: emptyLabel }];
-  s.replaceChildren(...options.map((i) => {
-    const o = document.createElement('vscode-option') as HTMLElement & { value: string };
-    o.setAttribute('value', i.value);
-    o.textContent = i.label;
-    if (i.value === value) o.setAttribute('selected', '');
-    return o;
-  }));
+  s.replaceChildren(
+    ...options.map((i) => {
+      const o = document.createElement('vscode-option') as HTMLElement & { value: string };
+      o.setAttribute('value', i.value);
+      o.textContent = i.label;
+      if (i.value === value) o.setAttribute('selected', '');
+      return o;
+    }),
+  );
   if (value !== undefined) s.value = value;
 }
 

@@ -11,14 +11,23 @@ export class GrowEventList {
   private key = '';
 
   /** `onPick`: the grow index the user clicked; undefined for the latest event (follow the latest). */
-  constructor(private readonly ol: HTMLElement, private readonly onPick: (selected: number | undefined) => void) {}
+  constructor(
+    private readonly ol: HTMLElement,
+    private readonly onPick: (selected: number | undefined) => void,
+  ) {}
 
   /** Forget what was drawn (theme change): the next render rebuilds the list. */
   reset(): void {
     this.key = '';
   }
 
-  render(runId: string | undefined, hasRun: boolean, grows: readonly GrowEvent[], markers: readonly GrowMarker[], current: GrowEvent | undefined): void {
+  render(
+    runId: string | undefined,
+    hasRun: boolean,
+    grows: readonly GrowEvent[],
+    markers: readonly GrowMarker[],
+    current: GrowEvent | undefined,
+  ): void {
     const key = `${runId}|${grows.length}|${current ? grows.indexOf(current) : -1}`;
     if (key === this.key) return;
     this.key = key;
@@ -29,24 +38,26 @@ export class GrowEventList {
       this.ol.replaceChildren(li);
       return;
     }
-    this.ol.replaceChildren(...markers.map((m) => {
-      const li = document.createElement('li');
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = `timeline-item ${m.kind}`;
-      b.dataset.index = String(m.index);
-      b.setAttribute('aria-pressed', String(grows[m.index] === current));
-      const text = growEntryText(m);
-      const head = document.createElement('span');
-      head.className = 'head';
-      head.textContent = text.head;
-      const sub = document.createElement('span');
-      sub.className = 'sub';
-      sub.textContent = text.sub;
-      b.append(head, sub);
-      b.addEventListener('click', () => this.onPick(m.index === grows.length - 1 ? undefined : m.index));
-      li.appendChild(b);
-      return li;
-    }));
+    this.ol.replaceChildren(
+      ...markers.map((m) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = `timeline-item ${m.kind}`;
+        b.dataset.index = String(m.index);
+        b.setAttribute('aria-pressed', String(grows[m.index] === current));
+        const text = growEntryText(m);
+        const head = document.createElement('span');
+        head.className = 'head';
+        head.textContent = text.head;
+        const sub = document.createElement('span');
+        sub.className = 'sub';
+        sub.textContent = text.sub;
+        b.append(head, sub);
+        b.addEventListener('click', () => this.onPick(m.index === grows.length - 1 ? undefined : m.index));
+        li.appendChild(b);
+        return li;
+      }),
+    );
   }
 }

@@ -14,7 +14,8 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
  */
 export function convKernelSize(l: Pick<LayerSummary, 'type' | 'width' | 'inputShape' | 'params'>): number | undefined {
   if (l.type !== 'conv2d' || l.width === undefined || l.inputShape.length !== 3) return undefined;
-  const filters = l.width, cin = l.inputShape[0];
+  const filters = l.width,
+    cin = l.inputShape[0];
   const k2 = (l.params - filters) / (filters * cin);
   const k = Math.round(Math.sqrt(k2));
   return k >= 1 && k * k === k2 ? k : undefined;
@@ -127,7 +128,7 @@ function neuronOrigins(l: LayerSummary, event: Pick<GrowEventParams, 'before' | 
 export function indexRanges(xs: readonly number[]): string {
   const s = [...xs].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
     parts.push(j === i ? String(s[i]) : `${s[i]}–${s[j]}`);
@@ -140,7 +141,10 @@ export function indexRanges(xs: readonly number[]): string {
 export function splitText(split: readonly { index: number; parent: number }[]): string {
   const byParent = new Map<number, number[]>();
   for (const s of split) byParent.set(s.parent, [...(byParent.get(s.parent) ?? []), s.index]);
-  return [...byParent].sort((a, b) => a[0] - b[0]).map(([p, xs]) => `#${p} → ${xs.sort((a, b) => a - b).join(', ')}`).join('; ');
+  return [...byParent]
+    .sort((a, b) => a[0] - b[0])
+    .map(([p, xs]) => `#${p} → ${xs.sort((a, b) => a - b).join(', ')}`)
+    .join('; ');
 }
 
 /** The layer's shape as torchinfo writes it: [1, 28, 28] → "1×28×28". */

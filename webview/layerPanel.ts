@@ -18,7 +18,12 @@ function row(term: string, value: string, key: string): DocumentFragment {
 }
 
 /** Fills `host` with the details of layer `id` of `arch` (after `event` when given); returns them. */
-export function renderLayerDetail(host: HTMLElement, arch: Architecture | undefined, id: string | undefined, event?: Pick<GrowEventParams, 'before' | 'diff'>): LayerDetail | undefined {
+export function renderLayerDetail(
+  host: HTMLElement,
+  arch: Architecture | undefined,
+  id: string | undefined,
+  event?: Pick<GrowEventParams, 'before' | 'diff'>,
+): LayerDetail | undefined {
   const title = document.createElement('h3');
   title.className = 'layer-detail-title';
   if (!id || !arch) {
@@ -43,7 +48,11 @@ export function renderLayerDetail(host: HTMLElement, arch: Architecture | undefi
   const dl = document.createElement('dl');
   dl.className = 'stats';
   dl.append(
-    row('Type', `${d.type}${d.kernelSize ? ` ${d.kernelSize}×${d.kernelSize}` : ''}${d.activation && d.activation !== 'linear' ? ` · ${d.activation}` : ''}`, 'type'),
+    row(
+      'Type',
+      `${d.type}${d.kernelSize ? ` ${d.kernelSize}×${d.kernelSize}` : ''}${d.activation && d.activation !== 'linear' ? ` · ${d.activation}` : ''}`,
+      'type',
+    ),
     row('Width', d.width === undefined ? '–' : String(d.width), 'width'),
     row('Input shape', shapeText(d.inputShape), 'inputShape'),
     row('Output shape', shapeText(d.outputShape), 'outputShape'),
@@ -57,7 +66,8 @@ export function renderLayerDetail(host: HTMLElement, arch: Architecture | undefi
       dl.append(row('Kept', o.kept.length ? `${o.kept.length}: ${indexRanges(o.kept)}` : '0', 'origin-kept'));
       if (o.split.length) dl.append(row('Split (parent → copies)', `${o.split.length}: ${splitText(o.split)}`, 'origin-split'));
       if (o.added.length) dl.append(row('New', `${o.added.length}: ${indexRanges(o.added)}`, 'origin-new'));
-      if (o.removed.length) dl.append(row('Removed (of the previous layer)', `${o.removed.length}: ${indexRanges(o.removed)}`, 'origin-removed'));
+      if (o.removed.length)
+        dl.append(row('Removed (of the previous layer)', `${o.removed.length}: ${indexRanges(o.removed)}`, 'origin-removed'));
     }
   }
   host.replaceChildren(title, dl);

@@ -31,7 +31,18 @@ const vscode = acquireVsCodeApi();
 const app = new MonitorApp(document.getElementById('app') ?? document.body, vscode);
 window.growthLabMonitor = { app, inspect: () => app.inspect() };
 
-const KNOWN = new Set<ExtensionToWebviewMessage['type']>(['runs', 'history', 'events', 'capabilities', 'comparison', 'actionResult', 'noRun', 'chartData', 'exportResult', 'compare']);
+const KNOWN = new Set<ExtensionToWebviewMessage['type']>([
+  'runs',
+  'history',
+  'events',
+  'capabilities',
+  'comparison',
+  'actionResult',
+  'noRun',
+  'chartData',
+  'exportResult',
+  'compare',
+]);
 
 window.addEventListener('message', (e: MessageEvent) => {
   const msg = e.data as ExtensionToWebviewMessage | undefined;

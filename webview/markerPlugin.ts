@@ -47,7 +47,12 @@ export const growMarkerPlugin: Plugin<'line'> = {
     if (!st || !x) return;
     const { left, right, top, bottom } = chart.chartArea;
     const xs = st.markerXs;
-    st.pixels = markerPixels(xs ? st.markers.map((m) => ({ ...m, step: xs[m.index] ?? NaN })) : st.markers, (s) => x.getPixelForValue(s), left, right);
+    st.pixels = markerPixels(
+      xs ? st.markers.map((m) => ({ ...m, step: xs[m.index] ?? NaN })) : st.markers,
+      (s) => x.getPixelForValue(s),
+      left,
+      right,
+    );
     const ctx = chart.ctx;
     ctx.save();
     ctx.lineWidth = 1.5;
@@ -76,12 +81,19 @@ export const growMarkerPlugin: Plugin<'line'> = {
     const st = markerStates.get(chart);
     if (!st?.onHover) return;
     const e = args.event;
-    if (e.type === 'mouseout') { st.onMarker = false; st.onHover(undefined); return; }
+    if (e.type === 'mouseout') {
+      st.onMarker = false;
+      st.onHover(undefined);
+      return;
+    }
     if (e.type !== 'mousemove' || e.x === null || e.y === null) return;
     const { top, bottom } = chart.chartArea;
     const hit = e.y >= top - 8 && e.y <= bottom ? markerAt(st.pixels, e.x, 5) : undefined;
     st.onMarker = !!hit;
-    if (!hit) { st.onHover(undefined); return; }
+    if (!hit) {
+      st.onHover(undefined);
+      return;
+    }
     const rect = chart.canvas.getBoundingClientRect();
     st.onHover({ marker: st.markers[hit.index], chartId: st.chartId, clientX: rect.left + hit.px, clientY: rect.top + top });
   },

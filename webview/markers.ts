@@ -92,7 +92,12 @@ export interface MarkerPixel {
 }
 
 /** Pixel x of every marker inside [left, right] (markers outside the plotted range are not drawn). */
-export function markerPixels(markers: readonly GrowMarker[], toPixel: (step: number) => number, left: number, right: number): MarkerPixel[] {
+export function markerPixels(
+  markers: readonly GrowMarker[],
+  toPixel: (step: number) => number,
+  left: number,
+  right: number,
+): MarkerPixel[] {
   const out: MarkerPixel[] = [];
   for (const m of markers) {
     const px = toPixel(m.step);

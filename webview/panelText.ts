@@ -54,7 +54,9 @@ export function growEntryText(m: GrowMarker): { head: string; sub: string } {
 export function archTitle(ev: GrowEvent | undefined, atStart: boolean): string {
   return ev
     ? `Architecture after ${ev.kind === 'prune' ? 'pruning' : 'growing'} with ${ev.method} (step ${ev.step})`
-    : atStart ? 'Architecture at the start of the run' : 'Architecture';
+    : atStart
+      ? 'Architecture at the start of the run'
+      : 'Architecture';
 }
 
 /** The grow-event detail's heading. */
@@ -68,11 +70,17 @@ export function growStatsItems(ev: GrowEvent): DefItem[] {
   const c = neuronChanges(ev.diff);
   const dLoss = ev.lossAfter - ev.lossBefore;
   return [
-    { term: 'Loss before → after', value: `${formatNumber(ev.lossBefore)} → ${formatNumber(ev.lossAfter)} (${dLoss >= 0 ? '+' : ''}${formatNumber(dLoss, 3)})` },
+    {
+      term: 'Loss before → after',
+      value: `${formatNumber(ev.lossBefore)} → ${formatNumber(ev.lossAfter)} (${dLoss >= 0 ? '+' : ''}${formatNumber(dLoss, 3)})`,
+    },
     { term: 'Max output change', value: formatNumber(ev.maxOutputChange) },
     { term: 'Time', value: formatDuration(ev.durationMs) },
     { term: 'Parameters', value: `${formatInt(ev.before.params)} → ${formatInt(ev.after.params)}` },
-    { term: 'Neurons', value: `+${c.added} / −${c.removed}${c.insertedLayers ? ` · ${c.insertedLayers} inserted layer${c.insertedLayers === 1 ? '' : 's'}` : ''}` },
+    {
+      term: 'Neurons',
+      value: `+${c.added} / −${c.removed}${c.insertedLayers ? ` · ${c.insertedLayers} inserted layer${c.insertedLayers === 1 ? '' : 's'}` : ''}`,
+    },
     { term: 'Candidates', value: `${ev.selected.length} selected · ${ev.rejected.length} rejected shown` },
   ];
 }
@@ -83,23 +91,25 @@ export const LAYER_TABLE_HEAD = ['layer', 'before', 'after', 'kept', 'split', 'n
 export function growLayerRows(ev: GrowEvent): { inserted: boolean; cells: string[] }[] {
   const before = new Map(ev.before.layers.map((l) => [l.id, l]));
   const diffs = new Map(ev.diff.map((d) => [d.id, d]));
-  return ev.after.layers.filter((l) => l.width !== undefined || diffs.has(l.id)).map((l) => {
-    const d = diffs.get(l.id);
-    const b = before.get(l.id);
-    const inserted = !!d?.inserted || !b;
-    return {
-      inserted,
-      cells: [
-        inserted ? `${l.id} (inserted)` : l.id,
-        b?.width !== undefined ? String(b.width) : b ? '–' : 'new',
-        l.width !== undefined ? String(l.width) : '–',
-        d ? String(d.kept) : l.width !== undefined ? String(l.width) : '–',
-        d ? String(d.split.length) : '0',
-        d ? String(d.added.length) : '0',
-        d ? String(d.removed.length) : '0',
-        signedCount(l.params - (b?.params ?? 0)),
-        signedCount(l.flops - (b?.flops ?? 0)),
-      ],
-    };
-  });
+  return ev.after.layers
+    .filter((l) => l.width !== undefined || diffs.has(l.id))
+    .map((l) => {
+      const d = diffs.get(l.id);
+      const b = before.get(l.id);
+      const inserted = !!d?.inserted || !b;
+      return {
+        inserted,
+        cells: [
+          inserted ? `${l.id} (inserted)` : l.id,
+          b?.width !== undefined ? String(b.width) : b ? '–' : 'new',
+          l.width !== undefined ? String(l.width) : '–',
+          d ? String(d.kept) : l.width !== undefined ? String(l.width) : '–',
+          d ? String(d.split.length) : '0',
+          d ? String(d.added.length) : '0',
+          d ? String(d.removed.length) : '0',
+          signedCount(l.params - (b?.params ?? 0)),
+          signedCount(l.flops - (b?.flops ?? 0)),
+        ],
+      };
+    });
 }

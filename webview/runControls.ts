@@ -4,7 +4,13 @@
  * (controls.ts decides which apply and what they post) and stays disabled until the extension's
  * actionResult, or a timeout, frees it.
  */
-import { PRUNE_METHODS, type MonitorAction, type PruneMethodName, type RunSummary, type WebviewToExtensionMessage } from '../common/protocol';
+import {
+  PRUNE_METHODS,
+  type MonitorAction,
+  type PruneMethodName,
+  type RunSummary,
+  type WebviewToExtensionMessage,
+} from '../common/protocol';
 import { summaryView, type RunModel } from '../common/monitor/runModel';
 import { controlMessage, controlStates } from './controls';
 import { setOptions } from './domHelpers';
@@ -34,7 +40,10 @@ export class RunControls {
   private readonly buttons = new Map<MonitorAction, Button>();
   private readonly busyTimers = new Map<MonitorAction, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly $: (id: string) => HTMLElement, private readonly host: RunControlsHost) {
+  constructor(
+    private readonly $: (id: string) => HTMLElement,
+    private readonly host: RunControlsHost,
+  ) {
     const bar = $('run-buttons');
     for (const b of BUTTONS) {
       const btn = document.createElement('vscode-button') as Button & { secondary: boolean };
@@ -66,7 +75,10 @@ export class RunControls {
     this.host.post(msg);
     this.busy.add(action);
     // The extension answers every control with actionResult; never leave a button stuck if it does not.
-    this.busyTimers.set(action, setTimeout(() => this.clearBusy(action), action === 'grow' || action === 'prune' ? 120_000 : 15_000));
+    this.busyTimers.set(
+      action,
+      setTimeout(() => this.clearBusy(action), action === 'grow' || action === 'prune' ? 120_000 : 15_000),
+    );
     this.host.invalidate();
   }
 
@@ -86,12 +98,25 @@ export class RunControls {
   }
 
   private fillMethodPickers(): void {
-    setOptions(this.$('grow-method'), this.growthMethods.map((m) => ({ value: m, label: m })), this.growthMethods[0], 'no growth method');
-    setOptions(this.$('prune-method'), this.pruneMethods.map((m) => ({ value: m, label: m })), this.pruneMethods[0], 'no pruning method');
+    setOptions(
+      this.$('grow-method'),
+      this.growthMethods.map((m) => ({ value: m, label: m })),
+      this.growthMethods[0],
+      'no growth method',
+    );
+    setOptions(
+      this.$('prune-method'),
+      this.pruneMethods.map((m) => ({ value: m, label: m })),
+      this.pruneMethods[0],
+      'no pruning method',
+    );
   }
 
   fillRunPicker(runs: readonly RunSummary[], selected: string | undefined): void {
-    const items = runs.map((r) => ({ value: r.runId, label: `${r.name} · ${r.runId.slice(0, 15)} · ${r.status}${r.stale ? ' (stale)' : ''}` }));
+    const items = runs.map((r) => ({
+      value: r.runId,
+      label: `${r.name} · ${r.runId.slice(0, 15)} · ${r.status}${r.stale ? ' (stale)' : ''}`,
+    }));
     if (selected && !items.some((i) => i.value === selected)) items.unshift({ value: selected, label: selected });
     setOptions(this.$('run-select'), items, selected, 'no runs');
   }

@@ -5,7 +5,12 @@ import { definitionItem, definitionItems } from './domHelpers';
 import { runSummaryItems } from './panelText';
 
 /** `noRunMessage`: why no run is shown (the extension's noRun message). */
-export function renderRunSummary(dl: HTMLElement, model: RunModel | undefined, runSummary: RunSummary | undefined, noRunMessage: string | undefined): void {
+export function renderRunSummary(
+  dl: HTMLElement,
+  model: RunModel | undefined,
+  runSummary: RunSummary | undefined,
+  noRunMessage: string | undefined,
+): void {
   if (!model) {
     dl.replaceChildren(definitionItem('Run', noRunMessage ?? 'none selected'));
     return;

@@ -23,10 +23,20 @@ export class ScoresChart {
         responsive: true,
         maintainAspectRatio: false,
         scales: {
-          x: { grid: { display: false }, ticks: { color: theme.foreground, autoSkip: false, maxRotation: 60, minRotation: 45, font: { size: 10 } } },
-          y: { grid: { color: theme.grid }, ticks: { color: theme.foreground, maxTicksLimit: 5 }, title: { display: true, text: 'score', color: theme.muted } },
+          x: {
+            grid: { display: false },
+            ticks: { color: theme.foreground, autoSkip: false, maxRotation: 60, minRotation: 45, font: { size: 10 } },
+          },
+          y: {
+            grid: { color: theme.grid },
+            ticks: { color: theme.foreground, maxTicksLimit: 5 },
+            title: { display: true, text: 'score', color: theme.muted },
+          },
         },
-        plugins: { legend: { labels: { color: theme.foreground, boxWidth: 12, font: { family: theme.fontFamily } } }, tooltip: { animation: false } },
+        plugins: {
+          legend: { labels: { color: theme.foreground, boxWidth: 12, font: { family: theme.fontFamily } } },
+          tooltip: { animation: false },
+        },
       },
     });
   }
@@ -39,7 +49,12 @@ export class ScoresChart {
     this.chart.data.labels = [...sel.map(label), ...rej.map(label)];
     this.chart.data.datasets = [
       { label: 'selected', data: [...sel.map((c) => c.score), ...rej.map(() => null)], backgroundColor: this.theme.green, grouped: false },
-      { label: 'best rejected', data: [...sel.map(() => null), ...rej.map((c) => c.score)], backgroundColor: withAlpha(this.theme.muted, 0.7), grouped: false },
+      {
+        label: 'best rejected',
+        data: [...sel.map(() => null), ...rej.map((c) => c.score)],
+        backgroundColor: withAlpha(this.theme.muted, 0.7),
+        grouped: false,
+      },
     ];
     this.chart.update('none');
     return { selected: sel.length, rejected: rej.length };

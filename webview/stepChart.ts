@@ -52,7 +52,12 @@ export class StepChart {
   private lastModel: RunModel | undefined;
   private theme: ThemeColors;
 
-  constructor(readonly spec: StepChartSpec, canvas: HTMLCanvasElement, theme: ThemeColors, onMarkerHover: (h: MarkerHover | undefined) => void) {
+  constructor(
+    readonly spec: StepChartSpec,
+    canvas: HTMLCanvasElement,
+    theme: ThemeColors,
+    onMarkerHover: (h: MarkerHover | undefined) => void,
+  ) {
     this.theme = theme;
     applyThemeDefaults(theme);
     const k = spec.series.length;
@@ -71,15 +76,26 @@ export class StepChart {
             animation: false,
             filter: (item) => item.datasetIndex < k && !markerState(this.chart)?.onMarker,
             callbacks: {
-              title: (items) => (items.length ? `${X_AXIS_TITLES[this.settings.xAxis]} ${this.settings.xAxis === 'step' ? items[0].parsed.x : formatCompact(items[0].parsed.x ?? NaN)}` : ''),
-              label: (item) => `${item.dataset.label}: ${spec.percent ? formatPercent(item.parsed.y ?? NaN) : formatCompact(item.parsed.y ?? NaN)}`,
+              title: (items) =>
+                items.length
+                  ? `${X_AXIS_TITLES[this.settings.xAxis]} ${this.settings.xAxis === 'step' ? items[0].parsed.x : formatCompact(items[0].parsed.x ?? NaN)}`
+                  : '',
+              label: (item) =>
+                `${item.dataset.label}: ${spec.percent ? formatPercent(item.parsed.y ?? NaN) : formatCompact(item.parsed.y ?? NaN)}`,
             },
           },
         },
       },
       plugins: [growMarkerPlugin],
     });
-    attachMarkers(this.chart, { markers: [], pixels: [], onMarker: false, colors: { grow: theme.green, prune: theme.red }, onHover: onMarkerHover, chartId: spec.id });
+    attachMarkers(this.chart, {
+      markers: [],
+      pixels: [],
+      onMarker: false,
+      colors: { grow: theme.green, prune: theme.red },
+      onHover: onMarkerHover,
+      chartId: spec.id,
+    });
     wireZoomPan(canvas, this);
   }
 
@@ -97,12 +113,21 @@ export class StepChart {
   }
 
   private matchesView(d: ChartDataMessage, runId: string | undefined): boolean {
-    return d.runId === runId && d.xAxis === this.settings.xAxis && d.smoothing === this.settings.smoothing && d.xMin === this.zoom?.min && d.xMax === this.zoom?.max;
+    return (
+      d.runId === runId &&
+      d.xAxis === this.settings.xAxis &&
+      d.smoothing === this.settings.smoothing &&
+      d.xMin === this.zoom?.min &&
+      d.xMax === this.zoom?.max
+    );
   }
 
   /** Redraws when the data, the view, the width or the markers changed. */
   render(model: RunModel | undefined, markers: GrowMarker[], force = false): boolean {
-    if (model?.runId !== this.lastModel?.runId) { this.zoom = undefined; this.remote = undefined; }
+    if (model?.runId !== this.lastModel?.runId) {
+      this.zoom = undefined;
+      this.remote = undefined;
+    }
     this.lastModel = model;
     this.viewport.ask(model);
     const remote = this.remote && this.matchesView(this.remote, model?.runId) ? this.remote : undefined;
@@ -128,7 +153,7 @@ export class StepChart {
     }
     if (points) this.draw(points);
     st.markers = markers;
-    st.markerXs = this.settings.xAxis === 'step' ? undefined : points?.markerXs ?? st.markerXs;
+    st.markerXs = this.settings.xAxis === 'step' ? undefined : (points?.markerXs ?? st.markerXs);
     const isStep = this.settings.xAxis === 'step';
     const extent = xExtent(markers, st.markerXs, points?.dataMin ?? Infinity, points?.dataMax ?? -Infinity, isStep);
     if (extent.bounds) this.bounds = extent.bounds;
@@ -171,7 +196,10 @@ export class StepChart {
     const axisChanged = s.xAxis !== this.settings.xAxis;
     const logChanged = s.logY !== this.settings.logY;
     this.settings = { ...s };
-    if (axisChanged) { this.zoom = undefined; this.bounds = undefined; }
+    if (axisChanged) {
+      this.zoom = undefined;
+      this.bounds = undefined;
+    }
     if (axisChanged || logChanged) {
       const o = this.chart.options;
       o.scales!.x = stepXScale(this.theme, this.settings);
@@ -250,7 +278,11 @@ export class StepChart {
     const a = this.chart.chartArea;
     const k = this.spec.series.length;
     return {
-      datasets: this.spec.series.map((s, i) => ({ label: String(this.chart.data.datasets[i].label), total: this.totals[i] ?? 0, drawn: this.drawn[i] ?? 0 })),
+      datasets: this.spec.series.map((s, i) => ({
+        label: String(this.chart.data.datasets[i].label),
+        total: this.totals[i] ?? 0,
+        drawn: this.drawn[i] ?? 0,
+      })),
       markers: markerState(this.chart)?.pixels ?? [],
       area: { left: a.left, right: a.right, top: a.top, bottom: a.bottom },
       xMin: x.min,
@@ -262,7 +294,9 @@ export class StepChart {
       zoom: this.zoom,
       settings: this.settings,
       badge: this.badge?.textContent ?? '',
-      smoothedDrawn: this.spec.series.map((_, i) => (this.chart.data.datasets[k + i].data.length ? this.chart.data.datasets[i].data.length : 0)),
+      smoothedDrawn: this.spec.series.map((_, i) =>
+        this.chart.data.datasets[k + i].data.length ? this.chart.data.datasets[i].data.length : 0,
+      ),
       yType: (this.chart.options.scales!.y as { type?: string }).type,
     };
   }

@@ -33,13 +33,24 @@ export interface ChartPoints {
 export function toPoints(xs: ArrayLike<number>, ys: ArrayLike<number>, idx?: readonly number[]): XY[] {
   const n = idx ? idx.length : xs.length;
   const out = new Array<XY>(n);
-  for (let j = 0; j < n; j++) { const i = idx ? idx[j] : j; out[j] = { x: xs[i], y: ys[i] }; }
+  for (let j = 0; j < n; j++) {
+    const i = idx ? idx[j] : j;
+    out[j] = { x: xs[i], y: ys[i] };
+  }
   return out;
 }
 
 /** The extension's answer as the chart's points. */
 export function remotePoints(spec: StepChartSpec, remote: ChartDataMessage): ChartPoints {
-  const out: ChartPoints = { lines: [], faint: [], totals: [], drawn: [], dataMin: remote.dataMin ?? Infinity, dataMax: remote.dataMax ?? -Infinity, markerXs: remote.markerXs };
+  const out: ChartPoints = {
+    lines: [],
+    faint: [],
+    totals: [],
+    drawn: [],
+    dataMin: remote.dataMin ?? Infinity,
+    dataMax: remote.dataMax ?? -Infinity,
+    markerXs: remote.markerXs,
+  };
   spec.series.forEach((s, i) => {
     const r = remote.series.find((x) => x.name === s.name);
     const raw = r ? toPoints(r.xs, r.ys) : [];
@@ -52,13 +63,23 @@ export function remotePoints(spec: StepChartSpec, remote: ChartDataMessage): Cha
 }
 
 /** The panel's own copy downsampled to the visible range (step axis), grow steps kept. */
-export function localPoints(spec: StepChartSpec, model: RunModel, smoothing: number, zoom: XRange | undefined, pixels: number, markers: readonly GrowMarker[]): ChartPoints {
+export function localPoints(
+  spec: StepChartSpec,
+  model: RunModel,
+  smoothing: number,
+  zoom: XRange | undefined,
+  pixels: number,
+  markers: readonly GrowMarker[],
+): ChartPoints {
   const out: ChartPoints = { lines: [], faint: [], totals: [], drawn: [], dataMin: Infinity, dataMax: -Infinity };
   const window = { xMin: zoom?.min, xMax: zoom?.max, pixels };
   const keep = markers.map((m) => m.step);
   spec.series.forEach((s, i) => {
     const series = model.series[s.name];
-    if (series.length) { out.dataMin = Math.min(out.dataMin, series.xs[0]); out.dataMax = Math.max(out.dataMax, series.xs[series.length - 1]); }
+    if (series.length) {
+      out.dataMin = Math.min(out.dataMin, series.xs[0]);
+      out.dataMax = Math.max(out.dataMax, series.xs[series.length - 1]);
+    }
     const raw = toPoints(series.xs, series.ys, downsampleView(series.xs, series.ys, window, keep));
     if (smoothing > 0) {
       const sm = emaSmooth(series.ys, smoothing);
@@ -78,7 +99,13 @@ export function localPoints(spec: StepChartSpec, model: RunModel, smoothing: num
  * The x extent to zoom and pan in: from 0 (step axis) or the data's first x, to its last x or the
  * last marker's; `bounds` undefined where that is no range. `lastMarker`: keep it in view.
  */
-export function xExtent(markers: readonly GrowMarker[], markerXs: readonly number[] | undefined, dataMin: number, dataMax: number, isStep: boolean): { bounds: XRange | undefined; lastMarker: number | undefined } {
+export function xExtent(
+  markers: readonly GrowMarker[],
+  markerXs: readonly number[] | undefined,
+  dataMin: number,
+  dataMax: number,
+  isStep: boolean,
+): { bounds: XRange | undefined; lastMarker: number | undefined } {
   const mx = markers.map((m) => (markerXs ? markerXs[m.index] : m.step)).filter((v) => Number.isFinite(v));
   const lastMarker = mx.length ? Math.max(...mx) : undefined;
   const lo = isStep ? 0 : dataMin;
@@ -87,9 +114,16 @@ export function xExtent(markers: readonly GrowMarker[], markerXs: readonly numbe
 }
 
 /** The badge's "N of M points" and its title. */
-export function pointsBadge(totals: readonly number[], drawn: readonly number[], source: 'extension' | 'local' | 'none'): { text: string; title: string } {
+export function pointsBadge(
+  totals: readonly number[],
+  drawn: readonly number[],
+  source: 'extension' | 'local' | 'none',
+): { text: string; title: string } {
   const total = totals.reduce((a, b) => a + b, 0);
   const n = drawn.reduce((a, b) => a + b, 0);
   const text = `${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} points`;
-  return { text, title: `${text} drawn (${source === 'extension' ? 'downsampled by the extension' : source === 'local' ? 'downsampled in the panel' : 'no data'}: min and max per pixel, grow steps kept)` };
+  return {
+    text,
+    title: `${text} drawn (${source === 'extension' ? 'downsampled by the extension' : source === 'local' ? 'downsampled in the panel' : 'no data'}: min and max per pixel, grow steps kept)`,
+  };
 }

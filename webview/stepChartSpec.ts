@@ -44,8 +44,36 @@ export const X_AXIS_TITLES: Record<ChartXAxis, string> = {
 
 /** The panel's step charts, in the order of their canvases (`chart-<id>`). */
 export const STEP_CHARTS: StepChartSpec[] = [
-  { id: 'loss', title: 'Loss', yTitle: 'loss', series: [{ name: 'trainLoss', label: 'train loss', color: 'blue' }, { name: 'testLoss', label: 'test loss', color: 'orange', sparse: true }] },
-  { id: 'accuracy', title: 'Accuracy', yTitle: 'accuracy', percent: true, series: [{ name: 'trainAccuracy', label: 'train accuracy', color: 'blue' }, { name: 'testAccuracy', label: 'test accuracy', color: 'orange', sparse: true }] },
-  { id: 'params', title: 'Parameters', yTitle: 'parameters', integer: true, series: [{ name: 'params', label: 'parameters', color: 'purple' }] },
-  { id: 'throughput', title: 'Throughput', yTitle: 'samples/s', series: [{ name: 'samplesPerSecond', label: 'samples/s', color: 'yellow' }] },
+  {
+    id: 'loss',
+    title: 'Loss',
+    yTitle: 'loss',
+    series: [
+      { name: 'trainLoss', label: 'train loss', color: 'blue' },
+      { name: 'testLoss', label: 'test loss', color: 'orange', sparse: true },
+    ],
+  },
+  {
+    id: 'accuracy',
+    title: 'Accuracy',
+    yTitle: 'accuracy',
+    percent: true,
+    series: [
+      { name: 'trainAccuracy', label: 'train accuracy', color: 'blue' },
+      { name: 'testAccuracy', label: 'test accuracy', color: 'orange', sparse: true },
+    ],
+  },
+  {
+    id: 'params',
+    title: 'Parameters',
+    yTitle: 'parameters',
+    integer: true,
+    series: [{ name: 'params', label: 'parameters', color: 'purple' }],
+  },
+  {
+    id: 'throughput',
+    title: 'Throughput',
+    yTitle: 'samples/s',
+    series: [{ name: 'samplesPerSecond', label: 'samples/s', color: 'yellow' }],
+  },
 ];

@@ -51,7 +51,10 @@ export function linePath(points: readonly (readonly [number, number])[], dy = 0)
   const parts: string[] = [];
   let pen = false;
   for (const [x, y] of points) {
-    if (!Number.isFinite(x) || !Number.isFinite(y)) { pen = false; continue; }
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      pen = false;
+      continue;
+    }
     parts.push(`${pen ? 'L' : 'M'}${c(x)} ${c(y + dy)}`);
     pen = true;
   }
@@ -65,7 +68,9 @@ export function chartSvg(ch: SvgChart): string {
   const fs = ch.font.size;
   const out: string[] = [];
   const attr = (s: string) => escapeXml(s);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${c(ch.width)}" height="${c(ch.height + H)}" viewBox="0 0 ${c(ch.width)} ${c(ch.height + H)}" font-family="${attr(ch.font.family)}" font-size="${fs}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${c(ch.width)}" height="${c(ch.height + H)}" viewBox="0 0 ${c(ch.width)} ${c(ch.height + H)}" font-family="${attr(ch.font.family)}" font-size="${fs}">`,
+  );
   out.push(`<title>${escapeXml(ch.title)}</title>`);
   out.push(`<rect width="100%" height="100%" fill="${attr(col.background)}"/>`);
   out.push(`<text x="${c(left)}" y="16" fill="${attr(col.foreground)}" font-weight="600">${escapeXml(ch.title)}</text>`);
@@ -79,7 +84,8 @@ export function chartSvg(ch: SvgChart): string {
     lx += 21 + Math.ceil(l.label.length * fs * 0.6) + 16;
   }
   out.push('</g>');
-  const T = top + H, B = bottom + H;
+  const T = top + H,
+    B = bottom + H;
   // Grid and ticks.
   out.push(`<g class="grid" stroke="${attr(col.grid)}" stroke-width="1">`);
   for (const t of ch.yTicks) out.push(`<line x1="${c(left)}" y1="${c(t.py + H)}" x2="${c(right)}" y2="${c(t.py + H)}"/>`);
@@ -87,11 +93,16 @@ export function chartSvg(ch: SvgChart): string {
   out.push(`<rect x="${c(left)}" y="${c(T)}" width="${c(right - left)}" height="${c(B - T)}" fill="none"/>`);
   out.push('</g>');
   out.push(`<g class="ticks" fill="${attr(col.foreground)}">`);
-  for (const t of ch.yTicks) out.push(`<text x="${c(left - 6)}" y="${c(t.py + H + fs * 0.35)}" text-anchor="end">${escapeXml(t.label)}</text>`);
+  for (const t of ch.yTicks)
+    out.push(`<text x="${c(left - 6)}" y="${c(t.py + H + fs * 0.35)}" text-anchor="end">${escapeXml(t.label)}</text>`);
   for (const t of ch.xTicks) out.push(`<text x="${c(t.px)}" y="${c(B + fs + 4)}" text-anchor="middle">${escapeXml(t.label)}</text>`);
   out.push('</g>');
-  out.push(`<text x="${c((left + right) / 2)}" y="${c(ch.height + H - 4)}" text-anchor="middle" fill="${attr(col.muted)}">${escapeXml(ch.xTitle)}</text>`);
-  out.push(`<text transform="translate(${c(fs)} ${c((T + B) / 2)}) rotate(-90)" text-anchor="middle" fill="${attr(col.muted)}">${escapeXml(ch.yTitle)}</text>`);
+  out.push(
+    `<text x="${c((left + right) / 2)}" y="${c(ch.height + H - 4)}" text-anchor="middle" fill="${attr(col.muted)}">${escapeXml(ch.xTitle)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(${c(fs)} ${c((T + B) / 2)}) rotate(-90)" text-anchor="middle" fill="${attr(col.muted)}">${escapeXml(ch.yTitle)}</text>`,
+  );
   // Lines, clipped to the plot area; the faint ones first (beneath).
   out.push(`<clipPath id="plot"><rect x="${c(left)}" y="${c(T)}" width="${c(right - left)}" height="${c(B - T)}"/></clipPath>`);
   out.push('<g class="lines" clip-path="url(#plot)" fill="none" stroke-linejoin="round">');
@@ -100,11 +111,17 @@ export function chartSvg(ch: SvgChart): string {
     const d = linePath(l.points, H);
     const op = l.opacity !== undefined && l.opacity < 1 ? ` stroke-opacity="${l.opacity}"` : '';
     if (d) out.push(`<path d="${d}" stroke="${attr(l.color)}" stroke-width="${l.width}"${op}><title>${escapeXml(l.label)}</title></path>`);
-    if (l.dots) for (const [x, y] of l.points) if (Number.isFinite(x) && Number.isFinite(y)) out.push(`<circle cx="${c(x)}" cy="${c(y + H)}" r="${l.dots}" fill="${attr(l.color)}"/>`);
+    if (l.dots)
+      for (const [x, y] of l.points)
+        if (Number.isFinite(x) && Number.isFinite(y))
+          out.push(`<circle cx="${c(x)}" cy="${c(y + H)}" r="${l.dots}" fill="${attr(l.color)}"/>`);
   }
   out.push('</g>');
   out.push('<g class="markers" stroke-width="1.5" stroke-dasharray="5 3">');
-  for (const m of ch.markers) out.push(`<line x1="${c(m.px)}" y1="${c(T)}" x2="${c(m.px)}" y2="${c(B)}" stroke="${attr(m.color)}"><title>${escapeXml(m.label)}</title></line>`);
+  for (const m of ch.markers)
+    out.push(
+      `<line x1="${c(m.px)}" y1="${c(T)}" x2="${c(m.px)}" y2="${c(B)}" stroke="${attr(m.color)}"><title>${escapeXml(m.label)}</title></line>`,
+    );
   out.push('</g>');
   out.push('</svg>');
   return `${out.join('\n')}\n`;

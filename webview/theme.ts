@@ -47,7 +47,7 @@ export function readTheme(): ThemeColors {
     foreground,
     muted: cssVar(style, '--vscode-descriptionForeground', foreground),
     // High contrast: grid lines in the theme's contrast border colour, unblended.
-    grid: hc ? contrastBorder ?? foreground : withAlpha(cssVar(style, '--vscode-charts-lines', foreground), 0.18),
+    grid: hc ? (contrastBorder ?? foreground) : withAlpha(cssVar(style, '--vscode-charts-lines', foreground), 0.18),
     background: cssVar(style, '--vscode-editor-background', body.backgroundColor),
     fontFamily: cssVar(style, '--vscode-font-family', body.fontFamily || 'sans-serif'),
     fontSize: parseFloat(cssVar(style, '--vscode-font-size', '13')) || 13,
@@ -68,7 +68,9 @@ export function withAlpha(color: string, alpha: number): string {
   if (hex) {
     let h = hex[1];
     if (h.length === 3 || h.length === 4) h = [...h].map((ch) => ch + ch).join('');
-    const r = parseInt(h.slice(0, 2), 16), g = parseInt(h.slice(2, 4), 16), b = parseInt(h.slice(4, 6), 16);
+    const r = parseInt(h.slice(0, 2), 16),
+      g = parseInt(h.slice(2, 4), 16),
+      b = parseInt(h.slice(4, 6), 16);
     const a = h.length === 8 ? parseInt(h.slice(6, 8), 16) / 255 : 1;
     return `rgba(${r}, ${g}, ${b}, ${+(a * alpha).toFixed(3)})`;
   }
@@ -86,7 +88,10 @@ export function watchTheme(onChange: () => void): () => void {
   const fire = (): void => {
     if (pending) return;
     pending = true;
-    queueMicrotask(() => { pending = false; onChange(); });
+    queueMicrotask(() => {
+      pending = false;
+      onChange();
+    });
   };
   const observer = new MutationObserver(fire);
   observer.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind'] });

@@ -120,7 +120,11 @@ export function layerTracks(points: readonly TimelinePoint[]): LayerTrack[] {
  * A track as stepped (x, y) points against training step: one point per timeline point, plus one at
  * `endStep` (the run's latest step) holding the last value, so the line reaches the present.
  */
-export function trackPoints(points: readonly TimelinePoint[], values: readonly (number | null)[], endStep?: number): { x: number; y: number | null }[] {
+export function trackPoints(
+  points: readonly TimelinePoint[],
+  values: readonly (number | null)[],
+  endStep?: number,
+): { x: number; y: number | null }[] {
   const out = points.map((p, i) => ({ x: p.step, y: values[i] ?? null }));
   const last = points[points.length - 1];
   if (last && endStep !== undefined && endStep > last.step) out.push({ x: endStep, y: values[values.length - 1] ?? null });

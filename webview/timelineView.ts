@@ -13,7 +13,14 @@ import type { ThemeColors } from './theme';
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Legend);
 
 type Pt = { x: number; y: number | null };
-const COLORS: (keyof ThemeColors & ('blue' | 'orange' | 'green' | 'purple' | 'yellow' | 'red'))[] = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'];
+const COLORS: (keyof ThemeColors & ('blue' | 'orange' | 'green' | 'purple' | 'yellow' | 'red'))[] = [
+  'blue',
+  'orange',
+  'green',
+  'purple',
+  'yellow',
+  'red',
+];
 const cursorSteps = new WeakMap<Chart, { step?: number; color: string }>();
 
 /** A vertical line at the scrubbed step. */
@@ -45,7 +52,12 @@ class TrackChart {
   private maxX: number | undefined;
 
   /** `log`: a logarithmic y axis (parameters: the input layer would flatten every other line). */
-  constructor(private readonly canvas: HTMLCanvasElement, private theme: ThemeColors, private readonly yTitle: string, private readonly log = false) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private theme: ThemeColors,
+    private readonly yTitle: string,
+    private readonly log = false,
+  ) {
     this.chart = new Chart<'line', Pt[]>(canvas, {
       type: 'line',
       data: { datasets: [] },
@@ -63,7 +75,11 @@ class TrackChart {
       return { ...a, ticks: { ...a.ticks, maxTicksLimit: 6 } };
     };
     const y = this.log
-      ? { ...themed(this.yTitle), type: 'logarithmic' as const, ticks: { ...themed(this.yTitle).ticks, callback: (v: number | string) => (/^[125]/.test(String(v)) ? formatInt(Number(v)) : '') } }
+      ? {
+          ...themed(this.yTitle),
+          type: 'logarithmic' as const,
+          ticks: { ...themed(this.yTitle).ticks, callback: (v: number | string) => (/^[125]/.test(String(v)) ? formatInt(Number(v)) : '') },
+        }
       : { ...themed(this.yTitle), beginAtZero: true, ticks: { ...themed(this.yTitle).ticks, precision: 0 } };
     this.chart.options.scales = { x: { ...themed('step'), min: 0, max: this.maxX }, y };
     this.chart.options.plugins = {
@@ -135,7 +151,12 @@ export class ArchTimeline {
   private drawnEnd: number | undefined;
 
   /** `host`: the scrubber and its labels; `chartsHost`: the width and parameter charts. */
-  constructor(private readonly host: HTMLElement, private readonly chartsHost: HTMLElement, theme: ThemeColors, onScrub: (position: number, point: TimelinePoint) => void) {
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly chartsHost: HTMLElement,
+    theme: ThemeColors,
+    onScrub: (position: number, point: TimelinePoint) => void,
+  ) {
     host.innerHTML = `
       <div class="scrubber">
         <label for="arch-scrubber">Architecture at</label>
@@ -191,24 +212,37 @@ export class ArchTimeline {
     if (ticksKey !== this.ticksKey) {
       this.ticksKey = ticksKey;
       const n = points.length;
-      this.ticks.replaceChildren(...tickPositions(n, 12).map((i) => {
-        const s = document.createElement('span');
-        s.className = `tick ${points[i].kind}`;
-        s.dataset.position = String(i);
-        s.textContent = tickLabel(points[i]);
-        s.title = pointLabel(points[i]);
-        s.style.left = n > 1 ? `${(i / (n - 1)) * 100}%` : '0';
-        return s;
-      }));
+      this.ticks.replaceChildren(
+        ...tickPositions(n, 12).map((i) => {
+          const s = document.createElement('span');
+          s.className = `tick ${points[i].kind}`;
+          s.dataset.position = String(i);
+          s.textContent = tickLabel(points[i]);
+          s.title = pointLabel(points[i]);
+          s.style.left = n > 1 ? `${(i / (n - 1)) * 100}%` : '0';
+          return s;
+        }),
+      );
     }
     this.describe();
     // Live runs move the end step with every metrics event: redraw the charts for it only when it moved
     // by more than 1% (a pixel or two), so streaming costs no chart update per frame.
-    if (endStep === undefined || this.drawnEnd === undefined || endStep < this.drawnEnd || endStep - this.drawnEnd > 0.01 * endStep) this.drawnEnd = endStep;
+    if (endStep === undefined || this.drawnEnd === undefined || endStep < this.drawnEnd || endStep - this.drawnEnd > 0.01 * endStep)
+      this.drawnEnd = endStep;
     endStep = this.drawnEnd;
     const step = points[this.position]?.step;
-    this.widthChart.render(this.tracks.filter((t) => t.widths.some((w) => w !== null)).map((t) => ({ id: t.id, points: trackPoints(points, t.widths, endStep) })), step);
-    this.paramsChart.render(this.tracks.filter((t) => t.params.some((p) => p !== null && p > 0)).map((t) => ({ id: t.id, points: trackPoints(points, t.params, endStep) })), step);
+    this.widthChart.render(
+      this.tracks
+        .filter((t) => t.widths.some((w) => w !== null))
+        .map((t) => ({ id: t.id, points: trackPoints(points, t.widths, endStep) })),
+      step,
+    );
+    this.paramsChart.render(
+      this.tracks
+        .filter((t) => t.params.some((p) => p !== null && p > 0))
+        .map((t) => ({ id: t.id, points: trackPoints(points, t.params, endStep) })),
+      step,
+    );
   }
 
   private describe(): void {
@@ -216,7 +250,8 @@ export class ArchTimeline {
     const text = p ? `${pointLabel(p)} (${this.position + 1} of ${this.points.length})` : '';
     this.value.textContent = text;
     this.input.setAttribute('aria-valuetext', text);
-    for (const t of Array.from(this.ticks.querySelectorAll<HTMLElement>('.tick'))) t.classList.toggle('current', t.dataset.position === String(this.position));
+    for (const t of Array.from(this.ticks.querySelectorAll<HTMLElement>('.tick')))
+      t.classList.toggle('current', t.dataset.position === String(this.position));
   }
 
   inspect() {

@@ -8,7 +8,8 @@ import { markerLines } from './markers';
 
 /** Places the tooltip near (x, y), inside the window. */
 function placeTip(tip: HTMLElement, x: number, y: number): void {
-  const w = tip.offsetWidth, h = tip.offsetHeight;
+  const w = tip.offsetWidth,
+    h = tip.offsetHeight;
   const left = Math.max(4, Math.min(x, window.innerWidth - w - 4));
   const top = Math.max(4, Math.min(y, window.innerHeight - h - 4));
   tip.style.left = `${left}px`;
@@ -24,12 +25,14 @@ export function showMarkerTip(tip: HTMLElement, h: MarkerHover | undefined): voi
   tip.dataset.source = 'marker';
   tip.dataset.chart = h.chartId;
   tip.dataset.step = String(h.marker.step);
-  tip.replaceChildren(...markerLines(h.marker).map((line, i) => {
-    const d = document.createElement('div');
-    d.textContent = line;
-    if (i === 0) d.className = 'tip-title';
-    return d;
-  }));
+  tip.replaceChildren(
+    ...markerLines(h.marker).map((line, i) => {
+      const d = document.createElement('div');
+      d.textContent = line;
+      if (i === 0) d.className = 'tip-title';
+      return d;
+    }),
+  );
   tip.hidden = false;
   placeTip(tip, h.clientX + 8, h.clientY);
 }
@@ -47,7 +50,15 @@ export function wireArchHover(host: HTMLElement, tip: HTMLElement): void {
     tip.hidden = false;
     placeTip(tip, e.clientX + 12, e.clientY + 12);
   });
-  host.addEventListener('mouseleave', () => { if (tip.dataset.source === 'arch') tip.hidden = true; });
+  host.addEventListener('mouseleave', () => {
+    if (tip.dataset.source === 'arch') tip.hidden = true;
+  });
   // A tooltip placed for a pointer position means nothing once the page scrolls under it.
-  window.addEventListener('scroll', () => { tip.hidden = true; }, { passive: true });
+  window.addEventListener(
+    'scroll',
+    () => {
+      tip.hidden = true;
+    },
+    { passive: true },
+  );
 }

@@ -42,8 +42,18 @@ export class ViewportRequests {
     this.requestKey = key;
     this.requestedVersion = model.version;
     this.lastRequestAt = performance.now();
-    const req: ViewportRequest = { runId: model.runId, chart: h.spec.id, series: h.spec.series.map((s) => s.name), xAxis: h.settings.xAxis, pixels: h.pixels(), smoothing: h.settings.smoothing };
-    if (h.zoom) { req.xMin = h.zoom.min; req.xMax = h.zoom.max; }
+    const req: ViewportRequest = {
+      runId: model.runId,
+      chart: h.spec.id,
+      series: h.spec.series.map((s) => s.name),
+      xAxis: h.settings.xAxis,
+      pixels: h.pixels(),
+      smoothing: h.settings.smoothing,
+    };
+    if (h.zoom) {
+      req.xMin = h.zoom.min;
+      req.xMax = h.zoom.max;
+    }
     if (h.requester) this.requestedSeq = h.requester(req);
   }
 
@@ -61,7 +71,10 @@ export class ViewportRequests {
     }
     if (model.version === this.requestedVersion || this.throttle) return;
     const wait = LIVE_REQUEST_MS - (performance.now() - this.lastRequestAt);
-    if (wait <= 0) { this.request(model, key); return; }
+    if (wait <= 0) {
+      this.request(model, key);
+      return;
+    }
     this.throttle = setTimeout(() => {
       this.throttle = undefined;
       const m = this.latest;

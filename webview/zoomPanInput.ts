@@ -28,11 +28,15 @@ export function wireZoomPan(canvas: HTMLCanvasElement, t: ZoomTarget): void {
     return !!a && e.offsetX >= a.left && e.offsetX <= a.right && e.offsetY >= a.top && e.offsetY <= a.bottom;
   };
   // As in TensorBoard: Alt (or Ctrl, which trackpad pinches send) + wheel zooms; a plain wheel scrolls the page.
-  canvas.addEventListener('wheel', (e) => {
-    if (!(e.altKey || e.ctrlKey || e.metaKey) || !inArea(e) || e.deltaY === 0) return;
-    e.preventDefault();
-    t.zoomBy(e.deltaY < 0 ? 0.8 : 1.25, t.chart.scales.x.getValueForPixel(e.offsetX));
-  }, { passive: false });
+  canvas.addEventListener(
+    'wheel',
+    (e) => {
+      if (!(e.altKey || e.ctrlKey || e.metaKey) || !inArea(e) || e.deltaY === 0) return;
+      e.preventDefault();
+      t.zoomBy(e.deltaY < 0 ? 0.8 : 1.25, t.chart.scales.x.getValueForPixel(e.offsetX));
+    },
+    { passive: false },
+  );
   canvas.addEventListener('pointerdown', (e) => {
     const r = t.range();
     if (e.button !== 0 || !inArea(e) || !r || !t.zoom) return;
@@ -58,8 +62,13 @@ export function wireZoomPan(canvas: HTMLCanvasElement, t: ZoomTarget): void {
   canvas.addEventListener('dblclick', () => t.resetZoom());
   canvas.addEventListener('keydown', (e) => {
     const act: Record<string, () => void> = {
-      '+': () => t.zoomBy(0.5), '=': () => t.zoomBy(0.5), '-': () => t.zoomBy(2),
-      ArrowLeft: () => t.panBy(-0.1), ArrowRight: () => t.panBy(0.1), '0': () => t.resetZoom(), Home: () => t.resetZoom(),
+      '+': () => t.zoomBy(0.5),
+      '=': () => t.zoomBy(0.5),
+      '-': () => t.zoomBy(2),
+      ArrowLeft: () => t.panBy(-0.1),
+      ArrowRight: () => t.panBy(0.1),
+      '0': () => t.resetZoom(),
+      Home: () => t.resetZoom(),
     };
     const f = act[e.key];
     if (!f) return;

@@ -35,11 +35,12 @@ export function flattenConfig(config: unknown, prefix = '', out: Record<string, 
 /** The config fields of `runs`, those whose value differs between runs first (then alphabetical). */
 export function configFields(runs: readonly Pick<CompareRun, 'config'>[]): string[] {
   const values = new Map<string, Set<string>>();
-  for (const r of runs) for (const [k, v] of Object.entries(r.config)) {
-    let s = values.get(k);
-    if (!s) values.set(k, (s = new Set()));
-    s.add(JSON.stringify(v));
-  }
+  for (const r of runs)
+    for (const [k, v] of Object.entries(r.config)) {
+      let s = values.get(k);
+      if (!s) values.set(k, (s = new Set()));
+      s.add(JSON.stringify(v));
+    }
   const varies = (k: string): boolean => (values.get(k)?.size ?? 0) > 1 || runs.some((r) => !(k in r.config));
   return [...values.keys()].sort((a, b) => Number(varies(b)) - Number(varies(a)) || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -117,8 +118,13 @@ export function seedBand(runs: readonly XY[]): Band {
   for (const r of runs) for (let i = 0; i < r.xs.length; i++) if (Number.isFinite(r.ys[i])) steps.add(r.xs[i]);
   const xs = [...steps].sort((a, b) => a - b);
   const clean = runs.map((r) => {
-    const px: number[] = [], py: number[] = [];
-    for (let i = 0; i < r.xs.length; i++) if (Number.isFinite(r.ys[i]) && Number.isFinite(r.xs[i])) { px.push(r.xs[i]); py.push(r.ys[i]); }
+    const px: number[] = [],
+      py: number[] = [];
+    for (let i = 0; i < r.xs.length; i++)
+      if (Number.isFinite(r.ys[i]) && Number.isFinite(r.xs[i])) {
+        px.push(r.xs[i]);
+        py.push(r.ys[i]);
+      }
     return { xs: px, ys: py };
   });
   const cursor = clean.map(() => 0);
@@ -132,8 +138,14 @@ export function seedBand(runs: readonly XY[]): Band {
       let i = cursor[k];
       while (i < n - 1 && r.xs[i + 1] <= x) i++;
       cursor[k] = i;
-      if (r.xs[i] === x) { vals.push(r.ys[i]); return; }
-      const x0 = r.xs[i], x1 = r.xs[i + 1], y0 = r.ys[i], y1 = r.ys[i + 1];
+      if (r.xs[i] === x) {
+        vals.push(r.ys[i]);
+        return;
+      }
+      const x0 = r.xs[i],
+        x1 = r.xs[i + 1],
+        y0 = r.ys[i],
+        y1 = r.ys[i + 1];
       vals.push(y0 + ((y1 - y0) * (x - x0)) / (x1 - x0));
     });
     const { mean, std } = meanStd(vals);

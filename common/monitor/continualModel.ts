@@ -56,7 +56,11 @@ export class ContinualRecord {
   taskNames(): string[] {
     const names: string[] = [];
     for (let j = 0; j < this.tasks; j++) {
-      for (const t of this.tracks.values()) if (t.taskNames[j] !== undefined) { names[j] = t.taskNames[j]; break; }
+      for (const t of this.tracks.values())
+        if (t.taskNames[j] !== undefined) {
+          names[j] = t.taskNames[j];
+          break;
+        }
       names[j] ??= `task ${j + 1}`;
     }
     return names;

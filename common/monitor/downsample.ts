@@ -34,10 +34,12 @@ export function downsampleView(xs: ArrayLike<number>, ys: ArrayLike<number>, vie
   if (n === 0) return [];
   const pixels = Math.max(1, Math.floor(view.pixels));
   const monotonic = isNonDecreasing(xs, n);
-  const lo = view.xMin ?? -Infinity, hi = view.xMax ?? Infinity;
+  const lo = view.xMin ?? -Infinity,
+    hi = view.xMax ?? Infinity;
   if (!monotonic) return downsampleByOrder(xs, ys, n, lo, hi, pixels);
   // [from, to]: the range with one point beyond each edge.
-  let from = lowerBound(xs, n, lo), to = upperBound(xs, n, hi) - 1;
+  let from = lowerBound(xs, n, lo),
+    to = upperBound(xs, n, hi) - 1;
   if (from > 0) from--;
   if (to < n - 1) to++;
   if (to < from) return [];
@@ -48,7 +50,8 @@ export function downsampleView(xs: ArrayLike<number>, ys: ArrayLike<number>, vie
     if (at >= from && at <= to) picks.push(at);
     if (at - 1 >= from && at - 1 <= to) picks.push(at - 1);
   }
-  const x0 = Math.max(lo, xs[from]), x1 = Math.min(hi, xs[to]);
+  const x0 = Math.max(lo, xs[from]),
+    x1 = Math.min(hi, xs[to]);
   const span = x1 - x0;
   if (!(span > 0)) {
     picks.push(argExtreme(ys, from, to + 1, -1), argExtreme(ys, from, to + 1, 1));
@@ -56,9 +59,15 @@ export function downsampleView(xs: ArrayLike<number>, ys: ArrayLike<number>, vie
   }
   // Buckets in x order: a point past the current bucket's upper edge starts the next one.
   const scale = pixels / span;
-  let bucket = -1, edge = -Infinity, bLo = -1, bHi = -1, yLo = NaN, yHi = NaN;
+  let bucket = -1,
+    edge = -Infinity,
+    bLo = -1,
+    bHi = -1,
+    yLo = NaN,
+    yHi = NaN;
   for (let i = from; i <= to; i++) {
-    const x = xs[i], y = ys[i];
+    const x = xs[i],
+      y = ys[i];
     if (x >= edge) {
       const b = Math.max(0, Math.min(pixels - 1, Math.floor((x - x0) * scale)));
       if (b !== bucket) {
@@ -70,8 +79,14 @@ export function downsampleView(xs: ArrayLike<number>, ys: ArrayLike<number>, vie
         continue;
       }
     }
-    if (y < yLo || Number.isNaN(yLo)) { bLo = i; yLo = y; }
-    if (y > yHi || Number.isNaN(yHi)) { bHi = i; yHi = y; }
+    if (y < yLo || Number.isNaN(yLo)) {
+      bLo = i;
+      yLo = y;
+    }
+    if (y > yHi || Number.isNaN(yHi)) {
+      bHi = i;
+      yHi = y;
+    }
   }
   if (bucket >= 0) picks.push(bLo, bHi);
   return sortedUnique(picks);
@@ -84,9 +99,11 @@ function downsampleByOrder(xs: ArrayLike<number>, ys: ArrayLike<number>, n: numb
   if (m <= 2 * pixels) return inside;
   const picks: number[] = [inside[0], inside[m - 1]];
   for (let b = 0; b < pixels; b++) {
-    const first = Math.floor((b * m) / pixels), last = Math.floor(((b + 1) * m) / pixels) - 1;
+    const first = Math.floor((b * m) / pixels),
+      last = Math.floor(((b + 1) * m) / pixels) - 1;
     if (last < first) continue;
-    let bLo = inside[first], bHi = inside[first];
+    let bLo = inside[first],
+      bHi = inside[first];
     for (let k = first + 1; k <= last; k++) {
       const i = inside[k];
       if (ys[i] < ys[bLo]) bLo = i;
@@ -104,7 +121,8 @@ function isNonDecreasing(xs: ArrayLike<number>, n: number): boolean {
 
 /** First index with xs[i] >= v (xs non-decreasing). */
 function lowerBound(xs: ArrayLike<number>, n: number, v: number): number {
-  let a = 0, b = n;
+  let a = 0,
+    b = n;
   while (a < b) {
     const mid = (a + b) >> 1;
     if (xs[mid] < v) a = mid + 1;
@@ -115,7 +133,8 @@ function lowerBound(xs: ArrayLike<number>, n: number, v: number): number {
 
 /** First index with xs[i] > v (xs non-decreasing). */
 function upperBound(xs: ArrayLike<number>, n: number, v: number): number {
-  let a = 0, b = n;
+  let a = 0,
+    b = n;
   while (a < b) {
     const mid = (a + b) >> 1;
     if (xs[mid] <= v) a = mid + 1;

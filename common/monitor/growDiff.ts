@@ -38,26 +38,50 @@ export function layerDeltaRows(e: Pick<GrowEventParams, 'before' | 'after' | 'di
     const b = before.get(l.id);
     const d = diffs.get(l.id);
     const inserted = !!d?.inserted || !b;
-    const kept = inserted ? 0 : d ? d.kept : l.width ?? 0;
+    const kept = inserted ? 0 : d ? d.kept : (l.width ?? 0);
     const split = d ? d.split.length : 0;
-    const added = d ? d.added.length : inserted ? l.width ?? 0 : 0;
+    const added = d ? d.added.length : inserted ? (l.width ?? 0) : 0;
     const removed = d ? d.removed.length : 0;
-    const paramsBefore = b?.params ?? 0, flopsBefore = b?.flops ?? 0;
-    const changed = inserted || split > 0 || added > 0 || removed > 0 || paramsBefore !== l.params || flopsBefore !== l.flops || b?.width !== l.width;
+    const paramsBefore = b?.params ?? 0,
+      flopsBefore = b?.flops ?? 0;
+    const changed =
+      inserted || split > 0 || added > 0 || removed > 0 || paramsBefore !== l.params || flopsBefore !== l.flops || b?.width !== l.width;
     return {
-      id: l.id, type: l.type, change: inserted ? 'inserted' : changed ? 'changed' : 'unchanged',
-      beforeWidth: b?.width, afterWidth: l.width, kept, split, added, removed,
-      paramsBefore, paramsAfter: l.params, paramsDelta: l.params - paramsBefore,
-      flopsBefore, flopsAfter: l.flops, flopsDelta: l.flops - flopsBefore,
+      id: l.id,
+      type: l.type,
+      change: inserted ? 'inserted' : changed ? 'changed' : 'unchanged',
+      beforeWidth: b?.width,
+      afterWidth: l.width,
+      kept,
+      split,
+      added,
+      removed,
+      paramsBefore,
+      paramsAfter: l.params,
+      paramsDelta: l.params - paramsBefore,
+      flopsBefore,
+      flopsAfter: l.flops,
+      flopsDelta: l.flops - flopsBefore,
     };
   });
   for (const b of e.before.layers) {
     if (afterIds.has(b.id)) continue;
     rows.push({
-      id: b.id, type: b.type, change: 'removed', beforeWidth: b.width, afterWidth: undefined,
-      kept: 0, split: 0, added: 0, removed: b.width ?? 0,
-      paramsBefore: b.params, paramsAfter: 0, paramsDelta: -b.params,
-      flopsBefore: b.flops, flopsAfter: 0, flopsDelta: -b.flops,
+      id: b.id,
+      type: b.type,
+      change: 'removed',
+      beforeWidth: b.width,
+      afterWidth: undefined,
+      kept: 0,
+      split: 0,
+      added: 0,
+      removed: b.width ?? 0,
+      paramsBefore: b.params,
+      paramsAfter: 0,
+      paramsDelta: -b.params,
+      flopsBefore: b.flops,
+      flopsAfter: 0,
+      flopsDelta: -b.flops,
     });
   }
   return rows;
@@ -82,10 +106,19 @@ export function layerDeltaText(rows: readonly LayerDeltaRow[]): string[] {
   const head = ['layer', 'width', 'kept', 'split', 'new', 'removed', 'params Δ', 'FLOPs Δ'];
   const body = rows.map((r) => [
     r.change === 'inserted' ? `${r.id} (inserted)` : r.change === 'removed' ? `${r.id} (removed)` : r.id,
-    widthChange(r), String(r.kept), String(r.split), String(r.added), String(r.removed),
-    signedCount(r.paramsDelta), signedCount(r.flopsDelta),
+    widthChange(r),
+    String(r.kept),
+    String(r.split),
+    String(r.added),
+    String(r.removed),
+    signedCount(r.paramsDelta),
+    signedCount(r.flopsDelta),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...body.map(line)];
 }

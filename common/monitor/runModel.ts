@@ -24,7 +24,9 @@ export type SeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccur
 export class Series {
   readonly xs: number[] = [];
   readonly ys: number[] = [];
-  get length(): number { return this.xs.length; }
+  get length(): number {
+    return this.xs.length;
+  }
 
   /** Appends (x, y); a point older than the last one is inserted in step order. */
   push(x: number, y: number): void {
@@ -34,7 +36,8 @@ export class Series {
       this.ys.push(y);
       return;
     }
-    let lo = 0, hi = n;
+    let lo = 0,
+      hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.xs[mid] <= x) lo = mid + 1;
@@ -58,8 +61,12 @@ export function growKey(g: GrowEventParams): string {
 
 export class RunModel {
   readonly series: Record<SeriesName, Series> = {
-    trainLoss: new Series(), testLoss: new Series(), trainAccuracy: new Series(),
-    testAccuracy: new Series(), params: new Series(), samplesPerSecond: new Series(),
+    trainLoss: new Series(),
+    testLoss: new Series(),
+    trainAccuracy: new Series(),
+    testAccuracy: new Series(),
+    params: new Series(),
+    samplesPerSecond: new Series(),
   };
   readonly grows: GrowEvent[] = [];
   /** Continual-learning runs: the accuracy matrices and per-task lines of each method. */

@@ -12,7 +12,11 @@ export function emaSmooth(ys: ArrayLike<number>, weight: number): Float64Array {
   const out = new Float64Array(n);
   const w = Math.min(Math.max(weight, 0), 1);
   let constant = true;
-  for (let i = 1; i < n; i++) if (ys[i] !== ys[0]) { constant = false; break; }
+  for (let i = 1; i < n; i++)
+    if (ys[i] !== ys[0]) {
+      constant = false;
+      break;
+    }
   let last = 0;
   let counted = 0;
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,11 @@
 
 import type { DatasetName, EngineName, ExecutionProviderName, GrowthMethodName } from './names';
 
-export interface Availability<N extends string> { name: N; available: boolean; reason?: string }
+export interface Availability<N extends string> {
+  name: N;
+  available: boolean;
+  reason?: string;
+}
 export interface GrowthLabCapabilities {
   version: string;
   engine: EngineName;
@@ -13,7 +17,11 @@ export interface GrowthLabCapabilities {
   /** Every grow and prune method with its one-line description (for pickers and completions). */
   growthMethodDetails?: GrowthMethodInfo[];
 }
-export interface GrowthMethodInfo { name: string; kind: 'grow' | 'prune'; description: string }
+export interface GrowthMethodInfo {
+  name: string;
+  kind: 'grow' | 'prune';
+  description: string;
+}
 
 /** `initializationOptions` the client sends with LSP initialize (from its settings). */
 export interface InitializationOptions {

@@ -83,5 +83,5 @@ export type RunEvent =
   | ({ type: 'metrics'; time: string } & MetricsParams)
   | ({ type: 'status'; time: string } & RunStatusParams)
   | ({ type: 'grow'; time: string } & GrowEventParams)
-  | ({ type: 'checkpoint'; time: string; runId: string; epoch: number; step: number; file: string });
+  | { type: 'checkpoint'; time: string; runId: string; epoch: number; step: number; file: string };
 export type RunEventType = RunEvent['type'];

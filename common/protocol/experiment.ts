@@ -2,7 +2,11 @@
 
 import type { Activation, DatasetName, EngineName, ExecutionProviderName, GrowthMethodName, OptimizerName } from './names';
 
-export interface DenseLayerConfig { type: 'dense'; units: number; activation: Activation }
+export interface DenseLayerConfig {
+  type: 'dense';
+  units: number;
+  activation: Activation;
+}
 export interface Conv2dLayerConfig {
   type: 'conv2d';
   filters: number;
@@ -11,13 +15,31 @@ export interface Conv2dLayerConfig {
   padding: 'same' | 'valid';
   activation: Activation;
 }
-export interface MaxPoolLayerConfig { type: 'maxpool'; size: number }
-export interface AvgPoolLayerConfig { type: 'avgpool'; size: number }
-export interface GlobalAvgPoolLayerConfig { type: 'globalavgpool' }
-export interface BatchNormLayerConfig { type: 'batchnorm'; momentum: number; epsilon: number }
-export interface FlattenLayerConfig { type: 'flatten' }
+export interface MaxPoolLayerConfig {
+  type: 'maxpool';
+  size: number;
+}
+export interface AvgPoolLayerConfig {
+  type: 'avgpool';
+  size: number;
+}
+export interface GlobalAvgPoolLayerConfig {
+  type: 'globalavgpool';
+}
+export interface BatchNormLayerConfig {
+  type: 'batchnorm';
+  momentum: number;
+  epsilon: number;
+}
+export interface FlattenLayerConfig {
+  type: 'flatten';
+}
 /** x + h(x) where h is a dense (or 1x1-free conv) block of `units` hidden neurons back to the input width. */
-export interface ResidualLayerConfig { type: 'residual'; units: number; activation: Activation }
+export interface ResidualLayerConfig {
+  type: 'residual';
+  units: number;
+  activation: Activation;
+}
 export type LayerConfig =
   | DenseLayerConfig
   | Conv2dLayerConfig
@@ -48,7 +70,9 @@ export interface DatasetConfig {
 
 export type InitMethod = 'he' | 'glorot';
 /** Start from an exported model: a Growth Lab TF.js `model.json` or `architecture.json` (relative to the experiment file). */
-export interface ModelInitFrom { from: string }
+export interface ModelInitFrom {
+  from: string;
+}
 
 export interface ModelConfig {
   /** Hidden layers; the output layer (dense, one unit per class or target) is appended by the backend. Ignored with `init: {from}`. */

@@ -107,9 +107,12 @@ function checkFields(shape: Shape, obj: Record<string, unknown>, prefix: string)
 
 function hasType(field: Field, v: unknown): boolean {
   switch (field.type) {
-    case 'any': return true;
-    case 'object': return isObject(v);
-    default: return typeof v === field.type;
+    case 'any':
+      return true;
+    case 'object':
+      return isObject(v);
+    default:
+      return typeof v === field.type;
   }
 }
 
@@ -123,7 +126,9 @@ function article(type: Field['type']): string {
 
 /** `{runId, format, path?, force?}` */
 function describeShape(shape: Shape): string {
-  return `{${Object.entries(shape).map(([k, f]) => `${k}${f.optional ? '?' : ''}`).join(', ')}}`;
+  return `{${Object.entries(shape)
+    .map(([k, f]) => `${k}${f.optional ? '?' : ''}`)
+    .join(', ')}}`;
 }
 
 /** The value as shown in a message: JSON, at most 80 characters. */

@@ -43,7 +43,9 @@ export interface StartExperimentParams {
   /** Folder that receives `runs/<runId>/`; default `<workspace>/.growth-lab`. */
   outDir?: string;
 }
-export interface StartExperimentResult { runId: string }
+export interface StartExperimentResult {
+  runId: string;
+}
 
 export type ExportFormat = 'tfjs' | 'onnx' | 'pytorch' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx', 'pytorch', 'json'];
@@ -62,8 +64,12 @@ export interface ExportResult {
   /** The folder they were written to. */
   dir: string;
 }
-export interface RunIdParams { runId: string }
-export interface OkResult { ok: true }
+export interface RunIdParams {
+  runId: string;
+}
+export interface OkResult {
+  ok: true;
+}
 export interface GrowParams {
   runId: string;
   method?: string;
@@ -79,7 +85,10 @@ export interface ProposalParams {
   /** Resume the run afterwards (default true); false leaves it paused. */
   resume?: boolean;
 }
-export interface PruneParams { runId: string; options?: Record<string, unknown> & { method?: 'prune-gauss-newton' | 'prune-taylor' } }
+export interface PruneParams {
+  runId: string;
+  options?: Record<string, unknown> & { method?: 'prune-gauss-newton' | 'prune-taylor' };
+}
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'stopped';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'paused', 'completed', 'failed', 'stopped'];

@@ -103,7 +103,14 @@ export type WebviewMessageValidation = { ok: true; message: WebviewToExtensionMe
 
 /** The metrics a step chart can draw (one series each; x and y as the run's metrics events give them). */
 export type MetricSeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
-export const METRIC_SERIES: readonly MetricSeriesName[] = ['trainLoss', 'testLoss', 'trainAccuracy', 'testAccuracy', 'params', 'samplesPerSecond'];
+export const METRIC_SERIES: readonly MetricSeriesName[] = [
+  'trainLoss',
+  'testLoss',
+  'trainAccuracy',
+  'testAccuracy',
+  'params',
+  'samplesPerSecond',
+];
 
 /**
  * What a chart's x axis measures: training step; epoch (fractional: step within the epoch);
@@ -167,11 +174,26 @@ export interface ChartDataMessage {
 }
 
 /** Webview -> extension: save the full series of these runs as one file. */
-export interface ExportSeriesMessage { type: 'exportSeries'; format: 'csv' | 'json'; runIds: string[] }
+export interface ExportSeriesMessage {
+  type: 'exportSeries';
+  format: 'csv' | 'json';
+  runIds: string[];
+}
 /** Webview -> extension: save a chart the panel rendered (png: base64 without the data: prefix; svg: the document). */
-export interface ExportChartMessage { type: 'exportChart'; format: 'png' | 'svg'; runId: string; chart: string; data: string }
+export interface ExportChartMessage {
+  type: 'exportChart';
+  format: 'png' | 'svg';
+  runId: string;
+  chart: string;
+  data: string;
+}
 /** Extension -> webview: where an export went (or why it did not). */
-export interface ExportResultMessage { type: 'exportResult'; ok: boolean; message: string; path?: string }
+export interface ExportResultMessage {
+  type: 'exportResult';
+  ok: boolean;
+  message: string;
+  path?: string;
+}
 
 /** Limits on what the panel may ask to save. */
 export const MAX_EXPORT_PNG_BASE64 = 48 * 1024 * 1024;

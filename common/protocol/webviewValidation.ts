@@ -3,7 +3,24 @@
  * `validateWebviewMessage` has checked it and returned a fresh copy.
  */
 
-import { CHART_COLOR_NAMES, CHART_X_AXES, COMPARE_MAX_RUNS, type ChartColorName, type ChartViewportMessage, type ChartXAxis, MAX_CHART_PIXELS, MAX_EXPORT_PNG_BASE64, MAX_EXPORT_RUNS, MAX_EXPORT_SVG, MAX_SMOOTHING, METRIC_SERIES, type MetricSeriesName, PRUNE_METHODS, type PruneMethodName, type WebviewMessageValidation } from './webview';
+import {
+  CHART_COLOR_NAMES,
+  CHART_X_AXES,
+  COMPARE_MAX_RUNS,
+  type ChartColorName,
+  type ChartViewportMessage,
+  type ChartXAxis,
+  MAX_CHART_PIXELS,
+  MAX_EXPORT_PNG_BASE64,
+  MAX_EXPORT_RUNS,
+  MAX_EXPORT_SVG,
+  MAX_SMOOTHING,
+  METRIC_SERIES,
+  type MetricSeriesName,
+  PRUNE_METHODS,
+  type PruneMethodName,
+  type WebviewMessageValidation,
+} from './webview';
 import { isRunId } from './runId';
 
 const WEBVIEW_METHOD = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -66,11 +83,15 @@ export function validateWebviewMessage(value: unknown): WebviewMessageValidation
     case 'setRunColor': {
       const id = runId();
       if (!id) return fail('runId is not a valid run id');
-      if (v.color !== null && !CHART_COLOR_NAMES.includes(v.color as ChartColorName)) return fail(`color must be null or one of ${CHART_COLOR_NAMES.join(', ')}`);
-      return { ok: true, message: { type: 'setRunColor', runId: id, color: (v.color as ChartColorName | null) } };
+      if (v.color !== null && !CHART_COLOR_NAMES.includes(v.color as ChartColorName))
+        return fail(`color must be null or one of ${CHART_COLOR_NAMES.join(', ')}`);
+      return { ok: true, message: { type: 'setRunColor', runId: id, color: v.color as ChartColorName | null } };
     }
     default:
-      return { ok: false, error: `unknown message type ${typeof v.type === 'string' ? JSON.stringify(v.type.slice(0, 40)) : typeof v.type}` };
+      return {
+        ok: false,
+        error: `unknown message type ${typeof v.type === 'string' ? JSON.stringify(v.type.slice(0, 40)) : typeof v.type}`,
+      };
   }
 }
 
@@ -85,27 +106,43 @@ export function validateChartMessage(v: Record<string, unknown>): WebviewMessage
     case 'viewport': {
       if (!runIdOk(v.runId)) return fail('runId is not a valid run id');
       if (typeof v.chart !== 'string' || !CHART_ID.test(v.chart)) return fail('chart is not a chart id');
-      if (!Array.isArray(v.series) || v.series.length === 0 || v.series.length > METRIC_SERIES.length) return fail('series must list 1 to 6 metric names');
+      if (!Array.isArray(v.series) || v.series.length === 0 || v.series.length > METRIC_SERIES.length)
+        return fail('series must list 1 to 6 metric names');
       const series: MetricSeriesName[] = [];
       for (const s of v.series) {
         if (!METRIC_SERIES.includes(s as MetricSeriesName)) return fail('series holds an unknown metric');
         if (!series.includes(s as MetricSeriesName)) series.push(s as MetricSeriesName);
       }
       if (!CHART_X_AXES.includes(v.xAxis as ChartXAxis)) return fail(`xAxis must be one of ${CHART_X_AXES.join(', ')}`);
-      for (const k of ['xMin', 'xMax'] as const) if (v[k] !== undefined && v[k] !== null && !(typeof v[k] === 'number' && Number.isFinite(v[k]))) return fail(`${k} is not a finite number`);
-      const xMin = typeof v.xMin === 'number' ? v.xMin : undefined, xMax = typeof v.xMax === 'number' ? v.xMax : undefined;
+      for (const k of ['xMin', 'xMax'] as const)
+        if (v[k] !== undefined && v[k] !== null && !(typeof v[k] === 'number' && Number.isFinite(v[k])))
+          return fail(`${k} is not a finite number`);
+      const xMin = typeof v.xMin === 'number' ? v.xMin : undefined,
+        xMax = typeof v.xMax === 'number' ? v.xMax : undefined;
       if (xMin !== undefined && xMax !== undefined && !(xMin < xMax)) return fail('xMin must be below xMax');
-      if (!Number.isInteger(v.pixels) || (v.pixels as number) < 1 || (v.pixels as number) > MAX_CHART_PIXELS) return fail(`pixels must be an integer from 1 to ${MAX_CHART_PIXELS}`);
-      if (typeof v.smoothing !== 'number' || !(v.smoothing >= 0 && v.smoothing <= MAX_SMOOTHING)) return fail(`smoothing must be from 0 to ${MAX_SMOOTHING}`);
+      if (!Number.isInteger(v.pixels) || (v.pixels as number) < 1 || (v.pixels as number) > MAX_CHART_PIXELS)
+        return fail(`pixels must be an integer from 1 to ${MAX_CHART_PIXELS}`);
+      if (typeof v.smoothing !== 'number' || !(v.smoothing >= 0 && v.smoothing <= MAX_SMOOTHING))
+        return fail(`smoothing must be from 0 to ${MAX_SMOOTHING}`);
       if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) return fail('seq is not a non-negative integer');
-      const message: ChartViewportMessage = { type: 'viewport', runId: v.runId, chart: v.chart, series, xAxis: v.xAxis as ChartXAxis, pixels: v.pixels as number, smoothing: v.smoothing, seq: v.seq as number };
+      const message: ChartViewportMessage = {
+        type: 'viewport',
+        runId: v.runId,
+        chart: v.chart,
+        series,
+        xAxis: v.xAxis as ChartXAxis,
+        pixels: v.pixels as number,
+        smoothing: v.smoothing,
+        seq: v.seq as number,
+      };
       if (xMin !== undefined) message.xMin = xMin;
       if (xMax !== undefined) message.xMax = xMax;
       return { ok: true, message };
     }
     case 'exportSeries': {
       if (v.format !== 'csv' && v.format !== 'json') return fail('format must be csv or json');
-      if (!Array.isArray(v.runIds) || v.runIds.length === 0 || v.runIds.length > MAX_EXPORT_RUNS) return fail(`runIds must list 1 to ${MAX_EXPORT_RUNS} runs`);
+      if (!Array.isArray(v.runIds) || v.runIds.length === 0 || v.runIds.length > MAX_EXPORT_RUNS)
+        return fail(`runIds must list 1 to ${MAX_EXPORT_RUNS} runs`);
       const ids: string[] = [];
       for (const id of v.runIds) {
         if (!runIdOk(id)) return fail('runIds holds an invalid run id');
@@ -118,9 +155,11 @@ export function validateChartMessage(v: Record<string, unknown>): WebviewMessage
       if (!runIdOk(v.runId)) return fail('runId is not a valid run id');
       if (typeof v.chart !== 'string' || !CHART_ID.test(v.chart)) return fail('chart is not a chart id');
       if (typeof v.data !== 'string' || v.data.length === 0) return fail('data is not a string');
-      if (v.format === 'png' && (v.data.length > MAX_EXPORT_PNG_BASE64 || v.data.length % 4 !== 0 || !BASE64.test(v.data))) return fail('data is not base64 PNG of an accepted size');
+      if (v.format === 'png' && (v.data.length > MAX_EXPORT_PNG_BASE64 || v.data.length % 4 !== 0 || !BASE64.test(v.data)))
+        return fail('data is not base64 PNG of an accepted size');
       if (v.format === 'png' && !v.data.startsWith('iVBORw0KGgo')) return fail('data is not a PNG');
-      if (v.format === 'svg' && (v.data.length > MAX_EXPORT_SVG || !/^<svg[\s>]/.test(v.data))) return fail('data is not an SVG document of an accepted size');
+      if (v.format === 'svg' && (v.data.length > MAX_EXPORT_SVG || !/^<svg[\s>]/.test(v.data)))
+        return fail('data is not an SVG document of an accepted size');
       return { ok: true, message: { type: 'exportChart', format: v.format, runId: v.runId, chart: v.chart, data: v.data } };
     }
     default:

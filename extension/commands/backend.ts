@@ -17,9 +17,8 @@ export const restartBackend = (ctx: Ctx) => async (): Promise<void> => {
   ctx.tracker.clear();
   ctx.proposals.forget();
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Growth Lab: restarting the backend' },
-      () => be.restart(),
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Growth Lab: restarting the backend' }, () =>
+      be.restart(),
     );
     vscode.window.setStatusBarMessage('Growth Lab: backend restarted', 3000);
   } catch (err) {

@@ -10,10 +10,13 @@ import { restartBackend } from './backend';
 export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
   const storageDir = ctx.extension.globalStorageUri.fsPath;
   const log = (line: string): void => ctx.backend.log(line);
-  const picked = await vscode.window.showQuickPick(GPU_BACKEND_CHOICES.map((c) => ({ ...c, description: '' })), {
-    title: 'Growth Lab: Install GPU Backend',
-    placeHolder: 'TensorFlow backend for the tfjs engine (growthLab.engine: tfjs)',
-  });
+  const picked = await vscode.window.showQuickPick(
+    GPU_BACKEND_CHOICES.map((c) => ({ ...c, description: '' })),
+    {
+      title: 'Growth Lab: Install GPU Backend',
+      placeHolder: 'TensorFlow backend for the tfjs engine (growthLab.engine: tfjs)',
+    },
+  );
   if (!picked) return;
   const plan = installPlan(storageDir, picked.variant);
   let output = '';
@@ -47,6 +50,9 @@ export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
     if (action === 'Restart Backend') await restartBackend(ctx)();
     return;
   }
-  const action = await vscode.window.showErrorMessage(`Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`, 'Show logs');
+  const action = await vscode.window.showErrorMessage(
+    `Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`,
+    'Show logs',
+  );
   if (action === 'Show logs') ctx.showLogs();
 };

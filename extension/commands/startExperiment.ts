@@ -18,44 +18,47 @@ import {
   parseExperimentText,
 } from '../experimentFile';
 
-export const startExperiment = (ctx: Ctx) => async (arg?: unknown): Promise<void> => {
-  const uri = await resolveExperimentUri(arg);
-  if (!uri) return;
-  const label = path.basename(uri.fsPath);
-  const doc = await vscode.workspace.openTextDocument(uri);
-  if (doc.isDirty && !(await doc.save())) {
-    void vscode.window.showErrorMessage(`Growth Lab: ${label} could not be saved; the experiment was not started.`);
-    return;
-  }
-  const parsed = parseExperimentText(doc.getText(), label);
-  if (!parsed.ok) {
-    void vscode.window.showErrorMessage(`Growth Lab: ${parsed.message}`);
-    return;
-  }
-  const workspaceDir = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const params: StartExperimentParams = { config: parsed.config, configPath: uri.fsPath, outDir: outDirFor(workspaceDir, uri.fsPath) };
-  const name = experimentName(parsed.config, uri.fsPath);
-  const be = ctx.backend;
-  try {
-    const pending = be.request(Methods.startExperiment, params);
-    vscode.window.setStatusBarMessage(`$(sync~spin) Growth Lab: starting ${name}…`, pending);
-    const { runId } = await pending;
-    ctx.tracker.started(runId, { name, epochs: configuredEpochs(parsed.config), configPath: uri.fsPath });
-    be.log(`started ${name} from ${uri.fsPath} as run ${runId}`);
-    void vscode.window.showInformationMessage(`Growth Lab: started ${name} (run ${runId}).`);
-    void ctx.refreshRuns();
-  } catch (err) {
-    const text = backendErrorText(err);
-    be.log(`startExperiment ${uri.fsPath} failed: ${text}`);
-    const message = `Growth Lab: ${label}: ${text}`;
-    if (isInvalidExperimentError(err)) void vscode.window.showErrorMessage(message);
-    else ctx.errorWithLogs(message);
-  }
-};
+export const startExperiment =
+  (ctx: Ctx) =>
+  async (arg?: unknown): Promise<void> => {
+    const uri = await resolveExperimentUri(arg);
+    if (!uri) return;
+    const label = path.basename(uri.fsPath);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (doc.isDirty && !(await doc.save())) {
+      void vscode.window.showErrorMessage(`Growth Lab: ${label} could not be saved; the experiment was not started.`);
+      return;
+    }
+    const parsed = parseExperimentText(doc.getText(), label);
+    if (!parsed.ok) {
+      void vscode.window.showErrorMessage(`Growth Lab: ${parsed.message}`);
+      return;
+    }
+    const workspaceDir = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const params: StartExperimentParams = { config: parsed.config, configPath: uri.fsPath, outDir: outDirFor(workspaceDir, uri.fsPath) };
+    const name = experimentName(parsed.config, uri.fsPath);
+    const be = ctx.backend;
+    try {
+      const pending = be.request(Methods.startExperiment, params);
+      vscode.window.setStatusBarMessage(`$(sync~spin) Growth Lab: starting ${name}…`, pending);
+      const { runId } = await pending;
+      ctx.tracker.started(runId, { name, epochs: configuredEpochs(parsed.config), configPath: uri.fsPath });
+      be.log(`started ${name} from ${uri.fsPath} as run ${runId}`);
+      void vscode.window.showInformationMessage(`Growth Lab: started ${name} (run ${runId}).`);
+      void ctx.refreshRuns();
+    } catch (err) {
+      const text = backendErrorText(err);
+      be.log(`startExperiment ${uri.fsPath} failed: ${text}`);
+      const message = `Growth Lab: ${label}: ${text}`;
+      if (isInvalidExperimentError(err)) void vscode.window.showErrorMessage(message);
+      else ctx.errorWithLogs(message);
+    }
+  };
 
 async function resolveExperimentUri(arg: unknown): Promise<vscode.Uri | undefined> {
   // An Experiments tree item carries the file's path.
-  if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && typeof (arg as { path?: unknown }).path === 'string') arg = (arg as { path: string }).path;
+  if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && typeof (arg as { path?: unknown }).path === 'string')
+    arg = (arg as { path: string }).path;
   if (arg instanceof vscode.Uri) {
     if (isExperimentFile(arg.path)) return arg;
     void vscode.window.showErrorMessage(`Growth Lab: ${path.basename(arg.path)} is not an experiment file (*.growth.json).`);

@@ -49,7 +49,9 @@ function continualDataset(input: unknown): unknown {
     const first = (c as Record<string, unknown>).datasets;
     return Array.isArray(first) && typeof first[0] === 'object' && first[0] !== null ? structuredClone(first[0]) : undefined;
   }
-  return typeof stream === 'string' && hasOwn(DATASET_BY_CONTINUAL_STREAM, stream) ? structuredClone(DATASET_BY_CONTINUAL_STREAM[stream]) : undefined;
+  return typeof stream === 'string' && hasOwn(DATASET_BY_CONTINUAL_STREAM, stream)
+    ? structuredClone(DATASET_BY_CONTINUAL_STREAM[stream])
+    : undefined;
 }
 
 export interface DefaultOptions {

@@ -4,13 +4,29 @@ import { MAX_ERRORS } from './limits';
 
 /** What was broken: a JSON Schema keyword, a hostile-input guard, or a problem in the file's text. */
 export type ConfigErrorKeyword =
-  | 'type' | 'enum' | 'const' | 'minimum' | 'maximum' | 'exclusiveMinimum' | 'exclusiveMaximum'
-  | 'minLength' | 'maxLength' | 'minItems' | 'maxItems' | 'maxProperties' | 'required' | 'additionalProperties'
+  | 'type'
+  | 'enum'
+  | 'const'
+  | 'minimum'
+  | 'maximum'
+  | 'exclusiveMinimum'
+  | 'exclusiveMaximum'
+  | 'minLength'
+  | 'maxLength'
+  | 'minItems'
+  | 'maxItems'
+  | 'maxProperties'
+  | 'required'
+  | 'additionalProperties'
   | 'oneOf'
   /** guards (limits.ts) */
-  | 'depth' | 'reserved' | 'keyLength' | 'json'
+  | 'depth'
+  | 'reserved'
+  | 'keyLength'
+  | 'json'
   /** file text (parseExperimentText / experimentDiagnostics) */
-  | 'syntax' | 'duplicate'
+  | 'syntax'
+  | 'duplicate'
   /** the summary that stands for errors beyond MAX_ERRORS */
   | 'tooManyErrors';
 
@@ -38,7 +54,9 @@ export class ErrorSink {
   readonly errors: ConfigError[] = [];
   dropped = 0;
   constructor(readonly limit = MAX_ERRORS) {}
-  get count(): number { return this.errors.length + this.dropped; }
+  get count(): number {
+    return this.errors.length + this.dropped;
+  }
   /** `message` follows the path: add(['training','epochs'], 'must be >= 1, got 0'). */
   add(path: ConfigPath, message: string, keyword: ConfigErrorKeyword): void {
     if (this.errors.length < this.limit) this.errors.push(configError(path, `${formatPath(path)} ${message}`, keyword));

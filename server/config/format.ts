@@ -45,25 +45,55 @@ export function preview(value: unknown): string {
   let full = false;
   const put = (s: string): boolean => {
     if (full) return false;
-    if (used + s.length > PREVIEW_BUDGET) { parts.push('…'); full = true; return false; }
-    parts.push(s); used += s.length; return true;
+    if (used + s.length > PREVIEW_BUDGET) {
+      parts.push('…');
+      full = true;
+      return false;
+    }
+    parts.push(s);
+    used += s.length;
+    return true;
   };
   const visit = (v: unknown): void => {
     if (full) return;
-    if (v === null || typeof v === 'number' || typeof v === 'boolean') { put(String(v)); return; }
-    if (typeof v === 'string') { put(v.length <= 20 ? JSON.stringify(v) : quote(v, 20)); return; }
-    if (typeof v === 'bigint') { put(`${v}n`); return; }
-    if (typeof v === 'undefined') { put('undefined'); return; }
-    if (typeof v === 'function') { put('a function'); return; }
-    if (typeof v === 'symbol') { put(v === INVALID ? '…' : 'a symbol'); return; }
+    if (v === null || typeof v === 'number' || typeof v === 'boolean') {
+      put(String(v));
+      return;
+    }
+    if (typeof v === 'string') {
+      put(v.length <= 20 ? JSON.stringify(v) : quote(v, 20));
+      return;
+    }
+    if (typeof v === 'bigint') {
+      put(`${v}n`);
+      return;
+    }
+    if (typeof v === 'undefined') {
+      put('undefined');
+      return;
+    }
+    if (typeof v === 'function') {
+      put('a function');
+      return;
+    }
+    if (typeof v === 'symbol') {
+      put(v === INVALID ? '…' : 'a symbol');
+      return;
+    }
     if (Array.isArray(v)) {
       if (!put('[')) return;
-      for (let i = 0; i < v.length && !full; i++) { if (i > 0 && !put(',')) return; visit(v[i]); }
+      for (let i = 0; i < v.length && !full; i++) {
+        if (i > 0 && !put(',')) return;
+        visit(v[i]);
+      }
       put(']');
       return;
     }
     const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) { put(`a ${constructorName(v)}`); return; }
+    if (proto !== Object.prototype && proto !== null) {
+      put(`a ${constructorName(v)}`);
+      return;
+    }
     if (!put('{')) return;
     let first = true;
     for (const k of Object.keys(v as object)) {
@@ -137,7 +167,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
     if (c[0]?.toLowerCase() !== lower[0]) continue; // typos rarely hit the first letter (and gelu is not relu)
     const max = Math.max(1, Math.floor(Math.min(c.length, word.length) / 3));
     const d = distance(lower, c.toLowerCase(), max);
-    if (d <= max && d < bestD) { best = c; bestD = d; }
+    if (d <= max && d < bestD) {
+      best = c;
+      bestD = d;
+    }
   }
   return best;
 }

@@ -40,7 +40,8 @@ export function parseJsonText(text: string): ParsedText {
   for (const e of [...errors].sort((a, b) => a.offset - b.offset)) {
     if (problems.length >= MAX_ERRORS) break;
     // `"seed": tru}` also gives "Expected a value" at the `}`: only the first error of a run is news
-    const cascade = previous?.error === ParseErrorCode.InvalidSymbol && text.slice(previous.offset + previous.length, e.offset).trim() === '';
+    const cascade =
+      previous?.error === ParseErrorCode.InvalidSymbol && text.slice(previous.offset + previous.length, e.offset).trim() === '';
     previous = e;
     if (cascade) continue;
     const comma = pre.trailingCommas.get(e.offset);
@@ -139,7 +140,12 @@ function toValue(node: Node, path: ConfigPath, problems: TextProblem[]): unknown
           problems.push({ offset: keyNode.offset, length: keyNode.length, message, keyword: 'duplicate', path: childPath });
         }
         seen.add(key);
-        Object.defineProperty(out, key, { value: toValue(valueNode, childPath, problems), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: toValue(valueNode, childPath, problems),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }

@@ -2,7 +2,10 @@
 import type { Node } from 'jsonc-parser';
 import type { ConfigError } from './errors';
 
-export interface Span { offset: number; length: number }
+export interface Span {
+  offset: number;
+  length: number;
+}
 
 /** The span of the error's target in the tree; falls back to the nearest enclosing node that exists. */
 export function locate(root: Node | undefined, error: ConfigError): Span {

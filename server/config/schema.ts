@@ -38,14 +38,44 @@ export interface SchemaNode {
 
 /** Keywords the validator enforces (walk.ts). */
 export const VALIDATION_KEYWORDS: readonly string[] = [
-  '$ref', 'type', 'enum', 'const', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
-  'minLength', 'maxLength', 'minItems', 'maxItems', 'maxProperties', 'properties', 'additionalProperties',
-  'required', 'items', 'oneOf', 'allOf', 'if', 'then', 'else', 'definitions',
+  '$ref',
+  'type',
+  'enum',
+  'const',
+  'default',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'maxProperties',
+  'properties',
+  'additionalProperties',
+  'required',
+  'items',
+  'oneOf',
+  'allOf',
+  'if',
+  'then',
+  'else',
+  'definitions',
 ];
 /** Keywords that only annotate (for people and editors); the validator ignores them. */
 export const ANNOTATION_KEYWORDS: readonly string[] = [
-  '$schema', '$id', '$comment', 'title', 'description', 'markdownDescription', 'examples', 'enumDescriptions',
-  'markdownEnumDescriptions', 'defaultSnippets', 'deprecationMessage',
+  '$schema',
+  '$id',
+  '$comment',
+  'title',
+  'description',
+  'markdownDescription',
+  'examples',
+  'enumDescriptions',
+  'markdownEnumDescriptions',
+  'defaultSnippets',
+  'deprecationMessage',
 ];
 export const SUPPORTED_KEYWORDS: readonly string[] = [...VALIDATION_KEYWORDS, ...ANNOTATION_KEYWORDS];
 

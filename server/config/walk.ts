@@ -45,7 +45,11 @@ class Walker {
       return value;
     }
     if (node.enum !== undefined && !node.enum.some((e) => jsonEqual(e, value))) {
-      this.sink.add(path, `must be one of ${node.enum.map(show).join(', ')}, got ${preview(value)}${didYouMean(value, node.enum)}${this.when}`, 'enum');
+      this.sink.add(
+        path,
+        `must be one of ${node.enum.map(show).join(', ')}, got ${preview(value)}${didYouMean(value, node.enum)}${this.when}`,
+        'enum',
+      );
       return value;
     }
     if (typeof value === 'string' && !this.checkString(node, value, path)) return value;
@@ -89,7 +93,12 @@ class Walker {
   }
 
   private checkNumber(node: SchemaNode, value: number, path: ConfigPath): boolean {
-    const rules: [number | undefined, (limit: number) => boolean, string, 'minimum' | 'maximum' | 'exclusiveMinimum' | 'exclusiveMaximum'][] = [
+    const rules: [
+      number | undefined,
+      (limit: number) => boolean,
+      string,
+      'minimum' | 'maximum' | 'exclusiveMinimum' | 'exclusiveMaximum',
+    ][] = [
       [node.minimum, (m) => value >= m, '>=', 'minimum'],
       [node.maximum, (m) => value <= m, '<=', 'maximum'],
       [node.exclusiveMinimum, (m) => value > m, '>', 'exclusiveMinimum'],
@@ -182,7 +191,11 @@ class Walker {
       }
       const index = tag.values.findIndex((t) => jsonEqual(t, given));
       if (index < 0) {
-        this.sink.add([...path, tag.key], `must be one of ${tag.values.map(show).join(', ')}, got ${preview(given)}${didYouMean(given, tag.values)}`, 'enum');
+        this.sink.add(
+          [...path, tag.key],
+          `must be one of ${tag.values.map(show).join(', ')}, got ${preview(given)}${didYouMean(given, tag.values)}`,
+          'enum',
+        );
         return value;
       }
       return this.walk(alts[index], value, path);
@@ -216,13 +229,20 @@ class Walker {
 
 function isType(value: unknown, type: JsonType): boolean {
   switch (type) {
-    case 'object': return isObject(value);
-    case 'array': return Array.isArray(value);
-    case 'string': return typeof value === 'string';
-    case 'number': return typeof value === 'number';
-    case 'integer': return typeof value === 'number' && Number.isInteger(value);
-    case 'boolean': return typeof value === 'boolean';
-    case 'null': return value === null;
+    case 'object':
+      return isObject(value);
+    case 'array':
+      return Array.isArray(value);
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'null':
+      return value === null;
   }
 }
 
@@ -243,11 +263,17 @@ function show(v: unknown): string {
 
 function didYouMean(value: unknown, options: readonly unknown[]): string {
   if (typeof value !== 'string') return '';
-  const guess = closest(value, options.filter((o): o is string => typeof o === 'string'));
+  const guess = closest(
+    value,
+    options.filter((o): o is string => typeof o === 'string'),
+  );
   return guess !== undefined && guess !== value ? ` (did you mean "${guess}"?)` : '';
 }
 
-interface Discriminator { key: string; values: unknown[] }
+interface Discriminator {
+  key: string;
+  values: unknown[];
+}
 const discriminators = new WeakMap<SchemaNode[], Discriminator | null>();
 
 /** A property that every alternative fixes with `const` to a different value (e.g. a layer's `type`). */
@@ -259,7 +285,10 @@ function discriminator(alternatives: SchemaNode[], alts: SchemaNode[]): Discrimi
   for (const key of Object.keys(first)) {
     const values = alts.map((a) => (a.properties && hasOwn(a.properties, key) ? a.properties[key].const : undefined));
     const distinct = values.every((v, i) => v !== undefined && values.findIndex((w) => jsonEqual(v, w)) === i);
-    if (distinct && alts.every((a) => a.required?.includes(key))) { found = { key, values }; break; }
+    if (distinct && alts.every((a) => a.required?.includes(key))) {
+      found = { key, values };
+      break;
+    }
   }
   discriminators.set(alternatives, found);
   return found ?? undefined;

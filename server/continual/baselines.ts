@@ -85,7 +85,11 @@ export class SharedTrunk implements ContinualLearner {
   /** One optimiser through the stream when settings.optimizerState is `keep`. */
   private readonly optimizer?: OptimizerState;
   /** `from`: a checkpointed state to continue from (no random draws then). */
-  constructor(private readonly ctx: LearnerContext, private readonly ewc?: { lambda: number; fisherExamples: number }, from?: LearnerState) {
+  constructor(
+    private readonly ctx: LearnerContext,
+    private readonly ewc?: { lambda: number; fisherExamples: number },
+    from?: LearnerState,
+  ) {
     this.method = ewc ? 'ewc' : 'finetune';
     const H = ctx.settings.hidden;
     const units = ctx.tasks * ctx.classes;
@@ -95,7 +99,8 @@ export class SharedTrunk implements ContinualLearner {
       Object.assign(this.params, unpackTensors(this.method, from, m.shapes));
       this.trunk = H.flatMap((_, l) => [`W${l}`, `b${l}`]);
       for (const n of [...this.trunk, 'V', 'c']) if (!this.params[n]) throw new Error(`${this.method} checkpoint: tensor ${n} is missing`);
-      if (this.params.V.shape[1] !== units) throw new Error(`${this.method} checkpoint: its output layer has ${this.params.V.shape[1]} units, the stream needs ${units}`);
+      if (this.params.V.shape[1] !== units)
+        throw new Error(`${this.method} checkpoint: its output layer has ${this.params.V.shape[1]} units, the stream needs ${units}`);
       this.anchors = m.anchors;
       this.learned = m.learned;
       kept = unpackOptimizer(this.method, from, m.optimizerShapes, m.optimizerSteps);
@@ -112,12 +117,20 @@ export class SharedTrunk implements ContinualLearner {
     const o = packOptimizer(this.optimizer);
     return {
       tensors: { ...p.tensors, ...o.tensors },
-      meta: { kind: 'shared-trunk', shapes: p.shapes, anchors: this.anchors, learned: this.learned, optimizerShapes: o.shapes, optimizerSteps: o.steps },
+      meta: {
+        kind: 'shared-trunk',
+        shapes: p.shapes,
+        anchors: this.anchors,
+        learned: this.learned,
+        optimizerShapes: o.shapes,
+        optimizerSteps: o.steps,
+      },
     };
   }
 
   private logits(b: Builder, t: number): Value {
-    if (t >= this.ctx.tasks) throw new Error(`${this.method}: task ${t + 1} is beyond the ${this.ctx.tasks} tasks its output layer was made for`);
+    if (t >= this.ctx.tasks)
+      throw new Error(`${this.method}: task ${t + 1} is beyond the ${this.ctx.tasks} tasks its output layer was made for`);
     const all = add(matmul(trunk(b, '', this.ctx.settings.hidden.length), b.t('V')), b.t('c'));
     const C = this.ctx.classes;
     return slice(all, [t * C], [(t + 1) * C], [1]);
@@ -125,15 +138,32 @@ export class SharedTrunk implements ContinualLearner {
 
   async learnTask(task: ContinualTask, t: number): Promise<void> {
     const { ctx } = this;
-    await trainTensors(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes, (b) => {
-      const ce = ceLoss(b, this.logits(b, t));
-      const pen = this.ewc ? ewcPenalty(b, this.shared, this.anchors, this.ewc.lambda) : undefined;
-      return pen ? add(ce, pen) : ce;
-    }, { ...trainingOptions(ctx), state: this.optimizer });
+    await trainTensors(
+      ctx.executor,
+      this.params,
+      this.shared,
+      task.train,
+      ctx.features,
+      ctx.classes,
+      (b) => {
+        const ce = ceLoss(b, this.logits(b, t));
+        const pen = this.ewc ? ewcPenalty(b, this.shared, this.anchors, this.ewc.lambda) : undefined;
+        return pen ? add(ce, pen) : ce;
+      },
+      { ...trainingOptions(ctx), state: this.optimizer },
+    );
     this.learned = Math.max(this.learned, t + 1);
     if (this.ewc) {
-      const F = await fisherDiagonal(ctx.executor, this.params, this.shared, task.train, ctx.features, ctx.classes,
-        (b) => this.logits(b, t), this.ewc.fisherExamples);
+      const F = await fisherDiagonal(
+        ctx.executor,
+        this.params,
+        this.shared,
+        task.train,
+        ctx.features,
+        ctx.classes,
+        (b) => this.logits(b, t),
+        this.ewc.fisherExamples,
+      );
       for (const n of this.shared) {
         this.params[`F${this.anchors}:${n}`] = F[n];
         this.params[`S${this.anchors}:${n}`] = tensor(this.params[n].shape, Float32Array.from(values(this.params[n])));
@@ -195,7 +225,10 @@ export class Progressive implements ContinualLearner {
   readonly params: Tensors = {};
   private readonly names: string[][] = [];
   /** `from`: a checkpointed state to continue from. */
-  constructor(private readonly ctx: LearnerContext, from?: LearnerState) {
+  constructor(
+    private readonly ctx: LearnerContext,
+    from?: LearnerState,
+  ) {
     if (from) restoreColumns(this.method, from, this.params, this.names);
   }
 
@@ -229,10 +262,11 @@ export class Progressive implements ContinualLearner {
     H.forEach((w, l) => {
       addDense(ctx, this.params, `P${k}W${l}`, `P${k}b${l}`, fanIn, w);
       own.push(`P${k}W${l}`, `P${k}b${l}`);
-      if (l > 0) for (let j = 0; j < k; j++) {
-        this.params[`P${k}U${j}W${l}`] = lateral(ctx, H[l - 1], w, 0.5);
-        own.push(`P${k}U${j}W${l}`);
-      }
+      if (l > 0)
+        for (let j = 0; j < k; j++) {
+          this.params[`P${k}U${j}W${l}`] = lateral(ctx, H[l - 1], w, 0.5);
+          own.push(`P${k}U${j}W${l}`);
+        }
       fanIn = w;
     });
     addDense(ctx, this.params, `P${k}V`, `P${k}c`, fanIn, ctx.classes, 0.5);
@@ -242,8 +276,16 @@ export class Progressive implements ContinualLearner {
       own.push(`P${k}U${j}V`);
     }
     this.names[k] = own;
-    await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.columnLogits(b, k)), trainingOptions(ctx));
+    await trainTensors(
+      ctx.executor,
+      this.params,
+      own,
+      task.train,
+      ctx.features,
+      ctx.classes,
+      (b) => ceLoss(b, this.columnLogits(b, k)),
+      trainingOptions(ctx),
+    );
   }
 
   evaluate(task: ContinualTask, k: number): Promise<number> {
@@ -267,7 +309,10 @@ export class Individual implements ContinualLearner {
   readonly params: Tensors = {};
   private readonly names: string[][] = [];
   /** `from`: a checkpointed state to continue from. */
-  constructor(private readonly ctx: LearnerContext, from?: LearnerState) {
+  constructor(
+    private readonly ctx: LearnerContext,
+    from?: LearnerState,
+  ) {
     if (from) restoreColumns(this.method, from, this.params, this.names);
   }
 
@@ -286,8 +331,16 @@ export class Individual implements ContinualLearner {
     addDense(ctx, this.params, `I${t}V`, `I${t}c`, H[H.length - 1], ctx.classes, 0.5);
     own.push(`I${t}V`, `I${t}c`);
     this.names[t] = own;
-    await trainTensors(ctx.executor, this.params, own, task.train, ctx.features, ctx.classes,
-      (b) => ceLoss(b, this.logits(b, t)), trainingOptions(ctx));
+    await trainTensors(
+      ctx.executor,
+      this.params,
+      own,
+      task.train,
+      ctx.features,
+      ctx.classes,
+      (b) => ceLoss(b, this.logits(b, t)),
+      trainingOptions(ctx),
+    );
   }
 
   evaluate(task: ContinualTask, t: number): Promise<number> {

@@ -48,22 +48,55 @@ export interface ContinualRunOptions {
 /** Runs every configured method through the stream; `onTask` after each task of each method. */
 export async function runContinualExperiment(cfg: ContinualConfig, executor: Executor, o: ContinualRunOptions): Promise<ContinualResult[]> {
   const stream = await loadStream(cfg.stream, {
-    seed: o.seed, trainPerTask: cfg.trainPerTask, testPerTask: cfg.testPerTask, tasks: cfg.tasks, datasets: cfg.datasets, classOrder: cfg.classOrder, baseDir: o.baseDir,
+    seed: o.seed,
+    trainPerTask: cfg.trainPerTask,
+    testPerTask: cfg.testPerTask,
+    tasks: cfg.tasks,
+    datasets: cfg.datasets,
+    classOrder: cfg.classOrder,
+    baseDir: o.baseDir,
   });
   o.onStream?.(stream);
   const settings = {
-    hidden: cfg.hidden, epochs: cfg.epochs, batchSize: cfg.batchSize, learningRate: cfg.learningRate, init: cfg.init, optimizerState: cfg.optimizerState,
+    hidden: cfg.hidden,
+    epochs: cfg.epochs,
+    batchSize: cfg.batchSize,
+    learningRate: cfg.learningRate,
+    init: cfg.init,
+    optimizerState: cfg.optimizerState,
   };
   const results: ContinualResult[] = [];
   for (const m of cfg.methods) {
     if (o.skip?.has(m)) continue;
     // Each method starts from the same seed, so a method's numbers do not depend on which others ran.
     let lastLoss = NaN;
-    const hooks: TrainHooks = { control: o.hooks?.control, onEpochLoss: (l) => { lastLoss = l; o.hooks?.onEpochLoss?.(l); } };
+    const hooks: TrainHooks = {
+      control: o.hooks?.control,
+      onEpochLoss: (l) => {
+        lastLoss = l;
+        o.hooks?.onEpochLoss?.(l);
+      },
+    };
     const from = m === o.from?.method ? o.from : undefined;
-    const ctx = { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: from ? Rng.restore(from.rng) : new Rng(o.seed), settings, hooks };
+    const ctx = {
+      executor,
+      features: stream.features,
+      classes: stream.classesPerTask,
+      tasks: stream.tasks.length,
+      rng: from ? Rng.restore(from.rng) : new Rng(o.seed),
+      settings,
+      hooks,
+    };
     const learner = makeLearner(m, ctx, { ewcLambda: cfg.ewcLambda, firefly: cfg.firefly }, from?.state);
-    results.push(await runContinual(learner, stream, (r) => o.onTask?.(m, r, stream, learner, ctx), () => lastLoss, from));
+    results.push(
+      await runContinual(
+        learner,
+        stream,
+        (r) => o.onTask?.(m, r, stream, learner, ctx),
+        () => lastLoss,
+        from,
+      ),
+    );
   }
   return results;
 }

@@ -87,10 +87,21 @@ export class FireflyCl implements ContinualLearner {
   readonly method = 'firefly-cl';
   readonly net: ClNetwork;
   /** Per task: grow rounds, neurons added (copies + new), training accuracy after each stage. */
-  readonly log: { task: number; maskKept: number[]; rounds: number; unlocked: number; fresh: number; trainAccuracy: number; commitGap: number }[] = [];
+  readonly log: {
+    task: number;
+    maskKept: number[];
+    rounds: number;
+    unlocked: number;
+    fresh: number;
+    trainAccuracy: number;
+    commitGap: number;
+  }[] = [];
   private readonly o: FireflyClOptions;
 
-  constructor(private readonly ctx: LearnerContext, opts: Partial<FireflyClOptions> = {}) {
+  constructor(
+    private readonly ctx: LearnerContext,
+    opts: Partial<FireflyClOptions> = {},
+  ) {
     this.o = { ...FIREFLY_CL_DEFAULTS, ...opts };
     this.net = new ClNetwork(ctx.features, ctx.classes, this.o.initialWidth.length);
   }
@@ -121,7 +132,9 @@ export class FireflyCl implements ContinualLearner {
   }
 
   async evaluate(task: ContinualTask, t: number): Promise<number> {
-    return accuracy(this.ctx.executor, this.net.masterTensors(), task.test, this.ctx.features, this.ctx.classes, (b) => this.net.taskLogits(b, t));
+    return accuracy(this.ctx.executor, this.net.masterTensors(), task.test, this.ctx.features, this.ctx.classes, (b) =>
+      this.net.taskLogits(b, t),
+    );
   }
 
   /**
@@ -131,21 +144,36 @@ export class FireflyCl implements ContinualLearner {
   async maskedOutputs(split: TaskSplit): Promise<Float32Array> {
     const t = this.net.masks.length - 1;
     const { params } = this.net.taskTensors(t, this.net.masks[t]);
-    return evaluateOutputs(this.ctx.executor, params, split, this.ctx.features, this.ctx.classes, (b) => this.net.maskedLogits(b, params, (l) => b.t(`m${l}`)));
+    return evaluateOutputs(this.ctx.executor, params, split, this.ctx.features, this.ctx.classes, (b) =>
+      this.net.maskedLogits(b, params, (l) => b.t(`m${l}`)),
+    );
   }
 
   private async trainAccuracy(t: number, mask: Uint8Array[], split: TaskSplit): Promise<number> {
     const { params } = this.net.taskTensors(t, mask);
-    return accuracy(this.ctx.executor, params, split, this.ctx.features, this.ctx.classes, (b) => this.net.maskedLogits(b, params, (l) => b.t(`m${l}`)));
+    return accuracy(this.ctx.executor, params, split, this.ctx.features, this.ctx.classes, (b) =>
+      this.net.maskedLogits(b, params, (l) => b.t(`m${l}`)),
+    );
   }
 
   // ---------- learning ----------
 
   private async train(t: number, mask: Uint8Array[], split: TaskSplit, epochs: number): Promise<void> {
     const { params, trainable, nOld } = this.net.taskTensors(t, mask);
-    await trainTensors(this.ctx.executor, params, trainable, split, this.ctx.features, this.ctx.classes,
-      (b) => ceLoss(b, this.net.maskedLogits(b, params, (l) => b.t(`m${l}`))),
-      trainingOptions(this.ctx, { epochs }));
+    await trainTensors(
+      this.ctx.executor,
+      params,
+      trainable,
+      split,
+      this.ctx.features,
+      this.ctx.classes,
+      (b) =>
+        ceLoss(
+          b,
+          this.net.maskedLogits(b, params, (l) => b.t(`m${l}`)),
+        ),
+      trainingOptions(this.ctx, { epochs }),
+    );
     this.net.writeBack(t, params, nOld);
   }
 
@@ -157,7 +185,11 @@ export class FireflyCl implements ContinualLearner {
     if (t === 0) {
       let fanIn = features;
       for (const w of this.o.initialWidth) {
-        net.layers.push({ ...denseLayer(rng, this.ctx.settings.init, fanIn, w), owner: new Array(w).fill(0), parent: new Array(w).fill(-1) });
+        net.layers.push({
+          ...denseLayer(rng, this.ctx.settings.init, fanIn, w),
+          owner: new Array(w).fill(0),
+          parent: new Array(w).fill(-1),
+        });
         fanIn = w;
       }
     }
@@ -168,8 +200,14 @@ export class FireflyCl implements ContinualLearner {
     if (t === 0) {
       await this.train(t, mask, split, this.ctx.settings.epochs);
     } else {
-      const kept = await learnMask(this.ctx.executor, net, t, split, this.o,
-        trainingOptions(this.ctx, { epochs: this.o.maskEpochs, learningRate: this.o.maskLearningRate }));
+      const kept = await learnMask(
+        this.ctx.executor,
+        net,
+        t,
+        split,
+        this.o,
+        trainingOptions(this.ctx, { epochs: this.o.maskEpochs, learningRate: this.o.maskLearningRate }),
+      );
       kept.forEach((m, l) => mask[l].set(m));
       maskKept = kept.map((m) => m.reduce((a, v) => a + v, 0));
       await this.train(t, mask, split, this.ctx.settings.epochs);

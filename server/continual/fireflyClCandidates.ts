@@ -16,7 +16,11 @@ import type { ClNetwork } from './fireflyClNetwork';
 import { Builder, Tensors, ceLoss, makeBuilder } from './tensors';
 
 /** One candidate: unlocking the k-th unlockable neuron of layer l, or the k-th new neuron of layer l. */
-export interface CandidateRef { kind: 'unlock' | 'fresh'; l: number; k: number }
+export interface CandidateRef {
+  kind: 'unlock' | 'fresh';
+  l: number;
+  k: number;
+}
 
 /** The candidates of a round: which old neurons may unlock, how many new ones per layer, in ε order. */
 export interface CandidateSet {
@@ -44,7 +48,13 @@ export function consumerWidth(net: ClNetwork, nOld: number[], l: number): number
  * The candidate network's loss and its commit outputs, over task t's training tensors `params` (with
  * `eps`, `du{l}`, `dfi{l}`, `dfo{l}`) and the task's mask `m{l}`.
  */
-export function candidateLoss(net: ClNetwork, params: Tensors, nOld: number[], set: CandidateSet, b: Builder): { loss: Value; outputs: Record<string, Value> } {
+export function candidateLoss(
+  net: ClNetwork,
+  params: Tensors,
+  nOld: number[],
+  set: CandidateSet,
+  b: Builder,
+): { loss: Value; outputs: Record<string, Value> } {
   const { unlock, mNew } = set;
   const L = net.depth;
   const eps = b.t('eps');
@@ -57,7 +67,11 @@ export function candidateLoss(net: ClNetwork, params: Tensors, nOld: number[], s
     const width = net.layers[l].owner.length;
     const nu = unlock[l].length;
     if (nu) {
-      const e = gather(eps, Array.from({ length: nu }, (_, k) => base + k), 0);
+      const e = gather(
+        eps,
+        Array.from({ length: nu }, (_, k) => base + k),
+        0,
+      );
       const scaled = mul(b.t(`du${l}`), e); // [in, nu] columns scaled by ε
       W = add(W, matmul(scaled, placement(unlock[l], width, W)));
       outputs[`ucol${l}`] = gather(W, unlock[l], 1);
@@ -67,7 +81,11 @@ export function candidateLoss(net: ClNetwork, params: Tensors, nOld: number[], s
     const hNext = mul(relu(pre), b.t(`m${l}`));
     carry = undefined;
     if (mNew[l]) {
-      const e = gather(eps, Array.from({ length: mNew[l] }, (_, k) => base + nu + k), 0);
+      const e = gather(
+        eps,
+        Array.from({ length: mNew[l] }, (_, k) => base + nu + k),
+        0,
+      );
       const f = mul(relu(matmul(h, b.t(`dfi${l}`))), e); // [N, m']
       outputs[`fout${l}`] = mul(b.t(`dfo${l}`), e); // [consumer, m']
       const out = matmul(f, transpose(b.t(`dfo${l}`), [1, 0])); // [N, consumer]
@@ -94,7 +112,9 @@ export class CandidateNetwork implements CandidateGraph {
   private readonly b: Builder;
 
   constructor(
-    shapes: Record<string, { shape: number[] }>, features: number, classes: number,
+    shapes: Record<string, { shape: number[] }>,
+    features: number,
+    classes: number,
     private readonly build: (b: Builder) => { loss: Value; outputs: Record<string, Value> },
   ) {
     this.b = makeBuilder('firefly-cl-candidates', features, classes, shapes);
@@ -110,11 +130,16 @@ export class CandidateNetwork implements CandidateGraph {
 
   extra(name: string, shape: number[]): Value {
     const v = this.b.t(name);
-    if (v.shape.join() !== shape.join()) throw new Error(`internal: candidate input ${name} is [${v.shape.join(', ')}], asked as [${shape.join(', ')}]`);
+    if (v.shape.join() !== shape.join())
+      throw new Error(`internal: candidate input ${name} is [${v.shape.join(', ')}], asked as [${shape.join(', ')}]`);
     return v;
   }
 
-  feeds(_tensors: Map<string, Float32Array>, batch: { x: HostTensor; y: HostTensor }, extras: Record<string, Float32Array>): Record<string, HostTensor> {
+  feeds(
+    _tensors: Map<string, Float32Array>,
+    batch: { x: HostTensor; y: HostTensor },
+    extras: Record<string, Float32Array>,
+  ): Record<string, HostTensor> {
     const f: Record<string, HostTensor> = { x: batch.x, y: batch.y };
     for (const v of this.graph.inputs) {
       if (!v.name.startsWith('t:')) continue;

@@ -15,8 +15,14 @@ import { Tensors, tensor, values } from './tensors';
  * after step one (`dfi{l}`, `dfo{l}` by name); `unlock`: each layer's unlockable neurons of the round.
  */
 export function commitCandidates(
-  net: ClNetwork, t: number, mask: Uint8Array[], nOld: number[], chosen: CandidateRef[],
-  deltas: Tensors, committed: Record<string, Float32Array>, unlock: number[][],
+  net: ClNetwork,
+  t: number,
+  mask: Uint8Array[],
+  nOld: number[],
+  chosen: CandidateRef[],
+  deltas: Tensors,
+  committed: Record<string, Float32Array>,
+  unlock: number[][],
 ): { unlocked: number; fresh: number } {
   let unlocked = 0;
   let fresh = 0;

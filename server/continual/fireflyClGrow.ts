@@ -26,7 +26,11 @@ export interface GrowRoundOptions {
   scoreExamples: number;
 }
 
-export interface GrowRoundResult { unlocked: number; fresh: number; commitGap: number }
+export interface GrowRoundResult {
+  unlocked: number;
+  fresh: number;
+  commitGap: number;
+}
 
 /** Points of the integrated-gradient rule (n = 3, as the growth methods' default). */
 const INTEGRATION_POINTS = 3;
@@ -59,7 +63,13 @@ function candidates(net: ClNetwork, mask: Uint8Array[], nOld: number[], newCandi
 
 /** One grow round: candidates, scores, the top η committed into the master (and the task's mask). */
 export async function growRound(
-  executor: Executor, rng: Rng, net: ClNetwork, t: number, mask: Uint8Array[], split: TaskSplit, o: GrowRoundOptions,
+  executor: Executor,
+  rng: Rng,
+  net: ClNetwork,
+  t: number,
+  mask: Uint8Array[],
+  split: TaskSplit,
+  o: GrowRoundOptions,
 ): Promise<GrowRoundResult> {
   const { features, classes } = net;
   const { params, nOld } = net.taskTensors(t, mask);
@@ -70,7 +80,10 @@ export async function growRound(
   // Drawn with std 1/√rows, not fireflyOptimize's gaussian(rng, n, 1/rows): its √(1/rows) differs from
   // 1/√rows in the last bit for many widths (2, 32, …), which would change every run's δ.
   const unitCols = (rows: number, cols: number): HostTensor =>
-    tensor([rows, cols], Float32Array.from({ length: rows * cols }, () => rng.normal(0, 1 / Math.sqrt(rows))));
+    tensor(
+      [rows, cols],
+      Float32Array.from({ length: rows * cols }, () => rng.normal(0, 1 / Math.sqrt(rows))),
+    );
   const deltas: DeltaSpec[] = [];
   const delta = (key: string, v: HostTensor, offset: number) => {
     params[key] = v;
@@ -92,17 +105,32 @@ export async function growRound(
   const scoreSplit = subset(split, o.scoreExamples);
   const batch = scoringBatch(scoreSplit, features, classes);
   const settings: FireflySettings = {
-    epsilon: o.epsilon, steps: o.stepOneIterations, integrationPoints: INTEGRATION_POINTS, scoreBatch: scoreSplit.n,
-    epsLr: 0, deltaLr: o.stepOneLearningRate, penalty: 0, stepOne: 'unit-sphere',
+    epsilon: o.epsilon,
+    steps: o.stepOneIterations,
+    integrationPoints: INTEGRATION_POINTS,
+    scoreBatch: scoreSplit.n,
+    epsLr: 0,
+    deltaLr: o.stepOneLearningRate,
+    penalty: 0,
+    stepOne: 'unit-sphere',
   };
   let order: number[] = [];
   const r = await optimizeAndScore(
     { executor, scoringBatch: () => batch },
-    { mg: new CandidateNetwork(params, features, classes, (b) => candidateLoss(net, params, nOld, set, b)), count: E, deltas, fixed, tensors: new Map() },
+    {
+      mg: new CandidateNetwork(params, features, classes, (b) => candidateLoss(net, params, nOld, set, b)),
+      count: E,
+      deltas,
+      fixed,
+      tensors: new Map(),
+    },
     settings,
     // The top η by |s_i|, each committed at ε̂_i = −ϵ sign(s_i) (a first-order decrease ϵ|s_i|); 0 elsewhere.
     (scores) => {
-      order = Array.from(scores, (v, i) => [Math.abs(v), i] as const).sort((a, b) => b[0] - a[0]).slice(0, o.eta).map((q) => q[1]);
+      order = Array.from(scores, (v, i) => [Math.abs(v), i] as const)
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, o.eta)
+        .map((q) => q[1]);
       const chosen = new Float32Array(E);
       for (const i of order) chosen[i] = -o.epsilon * Math.sign(scores[i] || 1);
       return chosen;
@@ -111,9 +139,30 @@ export async function growRound(
   const committed = r.committed!;
   const stepped: Tensors = {};
   for (const d of deltas) stepped[d.key] = tensor(d.shape, r.deltas[d.key]);
-  const added = commitCandidates(net, t, mask, nOld, order.map((i) => set.refs[i]), stepped, committed, set.unlock);
+  const added = commitCandidates(
+    net,
+    t,
+    mask,
+    nOld,
+    order.map((i) => set.refs[i]),
+    stepped,
+    committed,
+    set.unlock,
+  );
   // The candidate network with only the chosen candidates is the committed network: the loss gap.
   const { params: after } = net.taskTensors(t, mask);
-  const got = await evaluateOutputs(executor, after, scoreSplit, features, classes, (b) => ceLoss(b, net.maskedLogits(b, after, (l) => b.t(`m${l}`))), scoreSplit.n);
+  const got = await evaluateOutputs(
+    executor,
+    after,
+    scoreSplit,
+    features,
+    classes,
+    (b) =>
+      ceLoss(
+        b,
+        net.maskedLogits(b, after, (l) => b.t(`m${l}`)),
+      ),
+    scoreSplit.n,
+  );
   return { ...added, commitGap: Math.abs(got[0] - committed.loss[0]) };
 }

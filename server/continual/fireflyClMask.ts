@@ -14,18 +14,37 @@ export interface MaskOptions {
 }
 
 /** Learns task t's gates (and trains its head, written back), returns the binarised mask per layer. */
-export async function learnMask(executor: Executor, net: ClNetwork, t: number, split: TaskSplit, o: MaskOptions, train: TrainOptions): Promise<Uint8Array[]> {
+export async function learnMask(
+  executor: Executor,
+  net: ClNetwork,
+  t: number,
+  split: TaskSplit,
+  o: MaskOptions,
+  train: TrainOptions,
+): Promise<Uint8Array[]> {
   const ones = net.layers.map((ly) => Uint8Array.from(ly.owner, () => 1));
   const { params, nOld } = net.taskTensors(t, ones);
   net.layers.forEach((_, l) => (params[`s${l}`] = tensor([nOld[l]], new Float32Array(nOld[l]).fill(o.maskInit))));
   const wrt = [...net.layers.map((_, l) => `s${l}`), 'V', 'c'];
   const alpha = o.maskSparsity;
-  await trainTensors(executor, params, wrt, split, net.features, net.classes, (b) => {
-    const gates = net.layers.map((_, l) => sigmoid(b.t(`s${l}`)));
-    let loss = ceLoss(b, net.maskedLogits(b, params, (l) => gates[l]));
-    for (const g of gates) loss = add(loss, mul(reduceSum(g, [0]), alpha / (g.shape[0] as number)));
-    return loss;
-  }, train);
+  await trainTensors(
+    executor,
+    params,
+    wrt,
+    split,
+    net.features,
+    net.classes,
+    (b) => {
+      const gates = net.layers.map((_, l) => sigmoid(b.t(`s${l}`)));
+      let loss = ceLoss(
+        b,
+        net.maskedLogits(b, params, (l) => gates[l]),
+      );
+      for (const g of gates) loss = add(loss, mul(reduceSum(g, [0]), alpha / (g.shape[0] as number)));
+      return loss;
+    },
+    train,
+  );
   net.heads[t] = { V: params.V, c: params.c };
   return net.layers.map((_, l) => {
     const m = Uint8Array.from(values(params[`s${l}`]), (v) => (v > 0 ? 1 : 0));

@@ -22,10 +22,17 @@ export interface Layer {
   parent: number[];
 }
 
-export interface Head { V: HostTensor; c: HostTensor }
+export interface Head {
+  V: HostTensor;
+  c: HostTensor;
+}
 
 /** Task t's training tensors, which of them train, and each layer's count of locked (older) neurons. */
-export interface TaskTensors { params: Tensors; trainable: string[]; nOld: number[] }
+export interface TaskTensors {
+  params: Tensors;
+  trainable: string[];
+  nOld: number[];
+}
 
 export class ClNetwork {
   layers: Layer[] = [];
@@ -33,7 +40,11 @@ export class ClNetwork {
   /** masks[t][l][i]: neuron i of layer l belongs to task t (length: layer width when t was recorded). */
   masks: Uint8Array[][] = [];
 
-  constructor(readonly features: number, readonly classes: number, readonly depth: number) {}
+  constructor(
+    readonly features: number,
+    readonly classes: number,
+    readonly depth: number,
+  ) {}
 
   /** Inputs of layer l (the features, or the previous layer's width). */
   inputs(l: number): number {

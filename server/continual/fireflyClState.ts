@@ -58,7 +58,8 @@ export function restoreNetwork(net: ClNetwork, state: FireflyClState): void {
 /** The state's meta, or an error when it is not a Firefly CL state of this stream. */
 export function checkState(state: FireflyClState, features: number, classes: number): FireflyClState['meta'] {
   const m = state.meta;
-  if (!m || !Array.isArray(m.layers) || !Array.isArray(m.heads) || !Array.isArray(m.masks)) throw new Error('firefly-cl checkpoint: not a Firefly CL state');
+  if (!m || !Array.isArray(m.layers) || !Array.isArray(m.heads) || !Array.isArray(m.masks))
+    throw new Error('firefly-cl checkpoint: not a Firefly CL state');
   if (m.features !== features || m.classes !== classes) throw new Error('firefly-cl checkpoint: features/classes differ');
   return m;
 }

@@ -32,11 +32,16 @@ export interface MethodOptions {
 /** A fresh learner, or (with `from`) one continuing from a checkpointed state. */
 export function makeLearner(method: ContinualMethod, ctx: LearnerContext, o: MethodOptions = {}, from?: LearnerState): ContinualLearner {
   switch (method) {
-    case 'firefly-cl': return from ? FireflyCl.restore(ctx, from as FireflyClState, o.firefly) : new FireflyCl(ctx, o.firefly);
-    case 'finetune': return new SharedTrunk(ctx, undefined, from);
-    case 'ewc': return new SharedTrunk(ctx, { lambda: o.ewcLambda ?? 1e5, fisherExamples: o.fisherExamples ?? 500 }, from);
-    case 'progressive': return new Progressive(ctx, from);
-    case 'individual': return new Individual(ctx, from);
+    case 'firefly-cl':
+      return from ? FireflyCl.restore(ctx, from as FireflyClState, o.firefly) : new FireflyCl(ctx, o.firefly);
+    case 'finetune':
+      return new SharedTrunk(ctx, undefined, from);
+    case 'ewc':
+      return new SharedTrunk(ctx, { lambda: o.ewcLambda ?? 1e5, fisherExamples: o.fisherExamples ?? 500 }, from);
+    case 'progressive':
+      return new Progressive(ctx, from);
+    case 'individual':
+      return new Individual(ctx, from);
   }
 }
 
@@ -73,7 +78,10 @@ export interface ContinualResult {
  * of the accuracy matrix; reports are made for the remaining tasks only.
  */
 export async function runContinual(
-  learner: ContinualLearner, stream: TaskStream, onTask?: (r: TaskReport) => void, lastLoss?: () => number,
+  learner: ContinualLearner,
+  stream: TaskStream,
+  onTask?: (r: TaskReport) => void,
+  lastLoss?: () => number,
   from?: { matrix: AccuracyMatrix },
 ): Promise<ContinualResult> {
   const start = Date.now();
@@ -97,7 +105,10 @@ export async function runContinual(
     onTask?.(r);
   }
   const T = matrix.length - 1;
-  const last = reports[reports.length - 1] ?? { parameters: learner.parameterCount(), taskParameters: matrix[T].map((_, j) => learner.taskParameterCount(j)) };
+  const last = reports[reports.length - 1] ?? {
+    parameters: learner.parameterCount(),
+    taskParameters: matrix[T].map((_, j) => learner.taskParameterCount(j)),
+  };
   return {
     method: learner.method,
     accuracyMatrix: matrix,

@@ -30,19 +30,29 @@ export function unpackTensors(method: string, state: LearnerState, shapes: Recor
     const data = state.tensors[key];
     const n = shape.reduce((a, b) => a * b, 1);
     if (!(data instanceof Float32Array)) throw new Error(`${method} checkpoint: tensor ${key} is missing`);
-    if (data.length !== n) throw new Error(`${method} checkpoint: tensor ${key} has ${data.length} values, its shape [${shape.join(', ')}] needs ${n}`);
+    if (data.length !== n)
+      throw new Error(`${method} checkpoint: tensor ${key} has ${data.length} values, its shape [${shape.join(', ')}] needs ${n}`);
     out[key.slice(prefix.length)] = tensor(shape, Float32Array.from(data));
   }
   return out;
 }
 
 /** The optimiser a learner keeps through the stream, packed under `opt:` with its step counts. */
-export function packOptimizer(o: OptimizerState | undefined): { tensors: Record<string, Float32Array>; shapes: Record<string, number[]>; steps?: Record<string, number> } {
+export function packOptimizer(o: OptimizerState | undefined): {
+  tensors: Record<string, Float32Array>;
+  shapes: Record<string, number[]>;
+  steps?: Record<string, number>;
+} {
   if (!o) return { tensors: {}, shapes: {} };
   return { ...packTensors(o.slots, 'opt:'), steps: { ...o.steps } };
 }
 
-export function unpackOptimizer(method: string, state: LearnerState, shapes: Record<string, number[]>, steps: Record<string, number> | undefined): OptimizerState | undefined {
+export function unpackOptimizer(
+  method: string,
+  state: LearnerState,
+  shapes: Record<string, number[]>,
+  steps: Record<string, number> | undefined,
+): OptimizerState | undefined {
   if (!steps) return undefined;
   return { slots: unpackTensors(method, state, shapes, 'opt:'), steps: { ...steps } };
 }

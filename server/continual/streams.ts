@@ -56,13 +56,22 @@ export interface StreamOptions {
 }
 
 /** Seeded subsample (without replacement, kept in order) of the rows of `split` whose label is in `classes`. */
-export function selectTask(split: DataSplit, classes: number[], limit: number | undefined, rng: Rng, features: number, permutation?: Int32Array): TaskSplit {
+export function selectTask(
+  split: DataSplit,
+  classes: number[],
+  limit: number | undefined,
+  rng: Rng,
+  features: number,
+  permutation?: Int32Array,
+): TaskSplit {
   const rows: number[] = [];
   for (let i = 0; i < split.n; i++) if (classes.includes(split.y[i])) rows.push(i);
   let pick = rows;
   if (limit !== undefined && limit < rows.length) {
     const p = rng.permutation(rows.length).subarray(0, limit);
-    pick = Array.from(p).sort((a, b) => a - b).map((k) => rows[k]);
+    pick = Array.from(p)
+      .sort((a, b) => a - b)
+      .map((k) => rows[k]);
   }
   const x = new Float32Array(pick.length * features);
   const y = new Float32Array(pick.length);
@@ -79,7 +88,8 @@ export function selectTask(split: DataSplit, classes: number[], limit: number | 
 export async function loadStream(name: ContinualStreamName, opts: StreamOptions): Promise<TaskStream> {
   const stream = await loadFullStream(name, opts);
   if (opts.tasks !== undefined && name !== 'permuted-mnist') {
-    if (opts.tasks > stream.tasks.length) throw new DatasetError(`continual.tasks: ${name} has ${stream.tasks.length} tasks, ${opts.tasks} asked for`);
+    if (opts.tasks > stream.tasks.length)
+      throw new DatasetError(`continual.tasks: ${name} has ${stream.tasks.length} tasks, ${opts.tasks} asked for`);
     stream.tasks = stream.tasks.slice(0, opts.tasks);
   }
   return stream;
@@ -129,13 +139,15 @@ async function loadCustomStream(opts: StreamOptions, rng: Rng): Promise<TaskStre
   const loaded = [];
   for (let t = 0; t < configs.length; t++) {
     const ds = await loadDataset(configs[t], { seed: opts.seed + t, baseDir: opts.baseDir });
-    if (ds.task !== 'classification') throw new DatasetError(`continual.datasets[${t}]: ${ds.description} is a regression dataset; continual tasks are classification`);
+    if (ds.task !== 'classification')
+      throw new DatasetError(`continual.datasets[${t}]: ${ds.description} is a regression dataset; continual tasks are classification`);
     loaded.push(ds);
   }
   const features = loaded[0].inputShape.reduce((a, b) => a * b, 1);
   loaded.forEach((ds, t) => {
     const f = ds.inputShape.reduce((a, b) => a * b, 1);
-    if (f !== features) throw new DatasetError(`continual.datasets[${t}]: ${f} input features, but task 0 has ${features}; every task needs the same number`);
+    if (f !== features)
+      throw new DatasetError(`continual.datasets[${t}]: ${f} input features, but task 0 has ${features}; every task needs the same number`);
   });
   const classesPerTask = Math.max(...loaded.map((ds) => ds.numClasses));
   const tasks: ContinualTask[] = loaded.map((ds, t) => {

@@ -52,7 +52,9 @@ export function makeBuilder(name: string, features: number, classes: number, all
   const y = g.input('y', 'float32', ['N', classes]);
   const made = new Map<string, Value>();
   return {
-    g, x, y,
+    g,
+    x,
+    y,
     t(n: string) {
       let v = made.get(n);
       if (!v) {
@@ -84,5 +86,8 @@ export function ceLoss(b: Builder, logits: Value): Value {
 
 /** Σ over a tensor's elements (graph). */
 export function sumAll(v: Value): Value {
-  return reduceSum(v, v.shape.map((_, i) => i));
+  return reduceSum(
+    v,
+    v.shape.map((_, i) => i),
+  );
 }

@@ -54,14 +54,20 @@ export class ContinualStopped extends Error {
  * stepped through every task): each parameter's slots (`slot:param`) and its own step count, which
  * Adam's bias correction uses; a parameter seen for the first time starts with zero slots at step 1.
  */
-export interface OptimizerState { slots: Tensors; steps: Record<string, number> }
+export interface OptimizerState {
+  slots: Tensors;
+  steps: Record<string, number>;
+}
 
 export function newOptimizerState(): OptimizerState {
   return { slots: {}, steps: {} };
 }
 
 export interface TrainOptions extends TrainHooks {
-  epochs: number; batchSize: number; learningRate: number; rng: Rng;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  rng: Rng;
   /** Default: continualOptimizer(). */
   optimizer?: OptimizerSettings;
   /** The optimiser to continue (read at the start, updated after every step); absent: a fresh one. */
@@ -79,21 +85,32 @@ export interface TrainOptions extends TrainHooks {
  * (frozen). Returns the mean loss of the last epoch.
  */
 export async function trainTensors(
-  executor: Executor, params: Tensors, wrt: string[], split: TaskSplit, features: number, classes: number,
-  loss: (b: Builder) => Value, opts: TrainOptions,
+  executor: Executor,
+  params: Tensors,
+  wrt: string[],
+  split: TaskSplit,
+  features: number,
+  classes: number,
+  loss: (b: Builder) => Value,
+  opts: TrainOptions,
 ): Promise<number> {
   if (wrt.length === 0 || (opts.iterations === undefined ? opts.epochs <= 0 : opts.iterations <= 0)) return NaN;
   if (opts.iterations !== undefined && split.n < opts.batchSize) {
-    throw new Error(`trainTensors: ${split.n} examples make no full batch of ${opts.batchSize} (iterations drop the last incomplete batch)`);
+    throw new Error(
+      `trainTensors: ${split.n} examples make no full batch of ${opts.batchSize} (iterations drop the last incomplete batch)`,
+    );
   }
   const o = opts.optimizer ?? continualOptimizer();
   const slotNames = optimizerSlots(o);
-  for (const n of wrt) for (const s of slotNames) {
-    const kept = opts.state?.slots[`${s}:${n}`];
-    if (kept && kept.shape.join() !== params[n].shape.join()) {
-      throw new Error(`trainTensors: the kept optimiser slot ${s} of ${n} is [${kept.shape.join(', ')}], the tensor is [${params[n].shape.join(', ')}]`);
+  for (const n of wrt)
+    for (const s of slotNames) {
+      const kept = opts.state?.slots[`${s}:${n}`];
+      if (kept && kept.shape.join() !== params[n].shape.join()) {
+        throw new Error(
+          `trainTensors: the kept optimiser slot ${s} of ${n} is [${kept.shape.join(', ')}], the tensor is [${params[n].shape.join(', ')}]`,
+        );
+      }
     }
-  }
   const b = makeBuilder('cl-train', features, classes, params);
   const lr = b.g.input('lr', 'float32', []);
   const L = loss(b);
@@ -157,8 +174,13 @@ export async function trainTensors(
 
 /** Runs `out(builder)` (e.g. logits [N, C]) over a split in batches; returns the rows concatenated. */
 export async function evaluateOutputs(
-  executor: Executor, params: Tensors, split: TaskSplit, features: number, classes: number,
-  out: (b: Builder) => Value, batchSize = 500,
+  executor: Executor,
+  params: Tensors,
+  split: TaskSplit,
+  features: number,
+  classes: number,
+  out: (b: Builder) => Value,
+  batchSize = 500,
 ): Promise<Float32Array> {
   const b = makeBuilder('cl-eval', features, classes, params);
   const o = out(b);
@@ -189,7 +211,12 @@ export async function evaluateOutputs(
 
 /** Share of the split's rows whose arg-max logit is the label (the trainer's countCorrect). */
 export async function accuracy(
-  executor: Executor, params: Tensors, split: TaskSplit, features: number, classes: number, out: (b: Builder) => Value,
+  executor: Executor,
+  params: Tensors,
+  split: TaskSplit,
+  features: number,
+  classes: number,
+  out: (b: Builder) => Value,
 ): Promise<number> {
   const logits = await evaluateOutputs(executor, params, split, features, classes, out);
   return split.n ? countCorrect(logits, split.y, classes) / split.n : 0;
@@ -204,12 +231,22 @@ export async function accuracy(
  *   times the exact one per example, so on a well-fit task the same λ regularises far less.
  */
 export async function fisherDiagonal(
-  executor: Executor, params: Tensors, wrt: string[], split: TaskSplit, features: number, classes: number,
-  logits: (b: Builder) => Value, maxExamples: number, kind: 'exact' | 'empirical' = 'exact',
+  executor: Executor,
+  params: Tensors,
+  wrt: string[],
+  split: TaskSplit,
+  features: number,
+  classes: number,
+  logits: (b: Builder) => Value,
+  maxExamples: number,
+  kind: 'exact' | 'empirical' = 'exact',
 ): Promise<Tensors> {
   const b = makeBuilder('cl-fisher', features, classes, params);
   const z = logits(b);
-  const grads = gradients(ceLoss(b, z), wrt.map((n) => b.t(n)));
+  const grads = gradients(
+    ceLoss(b, z),
+    wrt.map((n) => b.t(n)),
+  );
   const outputs: Record<string, Value> = { p: softmax(z) };
   wrt.forEach((n, i) => (outputs[n] = mul(grads[i], grads[i])));
   const c = await executor.compile(b.g, outputs);

@@ -28,13 +28,18 @@ function chooseDelimiter(text: string, file: string): string {
   const end = text.indexOf('\n');
   const first = end < 0 ? text : text.slice(0, end);
   const count = (ch: string) => first.split(ch).length - 1;
-  const c = count(','), t = count('\t'), s = count(';');
+  const c = count(','),
+    t = count('\t'),
+    s = count(';');
   if (t > c && t >= s) return '\t';
   if (s > c && s > t) return ';';
   return ',';
 }
 
-interface RawRecord { cells: string[]; line: number }
+interface RawRecord {
+  cells: string[];
+  line: number;
+}
 
 function splitSimple(text: string, delim: string): RawRecord[] {
   const out: RawRecord[] = [];
@@ -73,7 +78,13 @@ function splitQuoted(text: string, delim: string, file: string): RawRecord[] {
       for (i++; i < text.length; i++) {
         const d = text[i];
         if (d === '"') {
-          if (text[i + 1] === '"') { field += '"'; i++; } else { closed = true; break; }
+          if (text[i + 1] === '"') {
+            field += '"';
+            i++;
+          } else {
+            closed = true;
+            break;
+          }
         } else {
           if (d === '\n') line++;
           field += d;
@@ -119,9 +130,7 @@ export function parseCsvText(text: string, file: string): CsvTable {
   }
   const first = records[0].cells;
   const second = records[1]?.cells;
-  const hasHeader = second
-    ? first.some((cell, j) => !isNumber(cell) && isNumber(second[j]))
-    : first.every((cell) => !isNumber(cell));
+  const hasHeader = second ? first.some((cell, j) => !isNumber(cell) && isNumber(second[j])) : first.every((cell) => !isNumber(cell));
   const data = hasHeader ? records.slice(1) : records;
   if (data.length === 0) throw new DatasetError(`${file}: has a header row but no data rows`);
   return {
@@ -231,7 +240,8 @@ export async function loadCsvSources(cfg: DatasetConfig, baseDir: string, seed: 
   }
   const trainPath = path.resolve(baseDir, cfg.path);
   const train = await readTable(trainPath, 'path', cfg.path, baseDir);
-  if (train.width < 2) throw new DatasetError(`${trainPath}: needs at least one feature column besides the label column, has ${train.width} column`);
+  if (train.width < 2)
+    throw new DatasetError(`${trainPath}: needs at least one feature column besides the label column, has ${train.width} column`);
   const label = resolveLabelColumn(train, cfg.labelColumn);
   const labelName = train.header ? train.header[label] : `column ${label}`;
 
@@ -295,7 +305,10 @@ export async function loadCsvSources(cfg: DatasetConfig, baseDir: string, seed: 
     trainSrc.rows = trainRows;
     details = `seeded testFraction ${f} split of ${n} rows`;
   }
-  const shown = (classNames ?? []).slice(0, 10).map((c, i) => `${c}=${i}`).join(', ');
+  const shown = (classNames ?? [])
+    .slice(0, 10)
+    .map((c, i) => `${c}=${i}`)
+    .join(', ');
   const classes = classNames ? `, ${classNames.length} classes (${shown}${classNames.length > 10 ? ', ...' : ''})` : '';
   return {
     train: trainSrc,

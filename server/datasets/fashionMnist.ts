@@ -15,7 +15,16 @@ import type { RowSource } from './subset';
  */
 export const FASHION_PACKAGE = 'fashion-mnist';
 export const FASHION_CLASS_NAMES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 export const FASHION_TRAIN_PER_CLASS = 6000;
 export const FASHION_TEST_PER_CLASS = 1000;
@@ -99,8 +108,15 @@ const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 export function scanClassFile(buf: Uint8Array, file: string): { images: Uint8Array; rows: number; skipped: number } | undefined {
   const n = buf.length;
   let i = 0;
-  const skipWs = () => { while (i < n && isWs(buf[i])) i++; };
-  const expect = (ch: string) => { skipWs(); if (buf[i] !== ch.charCodeAt(0)) return false; i++; return true; };
+  const skipWs = () => {
+    while (i < n && isWs(buf[i])) i++;
+  };
+  const expect = (ch: string) => {
+    skipWs();
+    if (buf[i] !== ch.charCodeAt(0)) return false;
+    i++;
+    return true;
+  };
   if (n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3; // UTF-8 BOM
   if (!expect('{')) return undefined;
   skipWs();
@@ -115,7 +131,9 @@ export function scanClassFile(buf: Uint8Array, file: string): { images: Uint8Arr
   let skipped = 0;
   let row = 0; // index of the JSON row (for messages)
   skipWs();
-  if (buf[i] === 0x5d) { i++; } else {
+  if (buf[i] === 0x5d) {
+    i++;
+  } else {
     for (;;) {
       if (!expect('[')) return undefined;
       const rowStart = o;
@@ -127,14 +145,28 @@ export function scanClassFile(buf: Uint8Array, file: string): { images: Uint8Arr
           let c = buf[i];
           let v = 0;
           let digits = 0;
-          while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); digits++; c = buf[++i]; }
+          while (c >= 0x30 && c <= 0x39) {
+            v = v * 10 + (c - 0x30);
+            digits++;
+            c = buf[++i];
+          }
           if (digits === 0) return undefined;
           if (v > 255) throw new DatasetError(`${file}: row ${row}: pixel value ${v} is outside 0-255`);
           if (o - rowStart >= PIXELS) throw new DatasetError(`${file}: row ${row} has more than ${PIXELS} values`);
           out[o++] = v;
-          if (isWs(c)) { skipWs(); c = buf[i]; }
-          if (c === 0x2c) { i++; skipWs(); continue; }
-          if (c === 0x5d) { i++; break; }
+          if (isWs(c)) {
+            skipWs();
+            c = buf[i];
+          }
+          if (c === 0x2c) {
+            i++;
+            skipWs();
+            continue;
+          }
+          if (c === 0x5d) {
+            i++;
+            break;
+          }
           return undefined;
         }
       }
@@ -144,8 +176,14 @@ export function scanClassFile(buf: Uint8Array, file: string): { images: Uint8Arr
       else rows++;
       row++;
       skipWs();
-      if (buf[i] === 0x2c) { i++; continue; }
-      if (buf[i] === 0x5d) { i++; break; }
+      if (buf[i] === 0x2c) {
+        i++;
+        continue;
+      }
+      if (buf[i] === 0x5d) {
+        i++;
+        break;
+      }
       return undefined;
     }
   }
@@ -169,7 +207,10 @@ function parseClassFileSlow(buf: Uint8Array, file: string): { images: Uint8Array
   let skipped = 0;
   data.forEach((r: unknown, k) => {
     if (!Array.isArray(r)) throw new DatasetError(`${file}: row ${k} is not an array`);
-    if (r.length === 0) { skipped++; return; }
+    if (r.length === 0) {
+      skipped++;
+      return;
+    }
     if (r.length !== PIXELS) throw new DatasetError(`${file}: row ${k} has ${r.length} values, expected ${PIXELS} (28x28)`);
     for (let j = 0; j < PIXELS; j++) {
       const v = r[j];

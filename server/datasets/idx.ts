@@ -20,7 +20,11 @@ export interface IdxTensor {
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 const describeMagic = (m: number) =>
-  m === IDX_MAGIC_LABELS ? 'uint8 1-D labels' : m === IDX_MAGIC_IMAGES ? 'uint8 3-D images' : `type 0x${((m >>> 8) & 0xff).toString(16)}, ${m & 0xff}-D`;
+  m === IDX_MAGIC_LABELS
+    ? 'uint8 1-D labels'
+    : m === IDX_MAGIC_IMAGES
+      ? 'uint8 3-D images'
+      : `type 0x${((m >>> 8) & 0xff).toString(16)}, ${m & 0xff}-D`;
 
 /** Parses an IDX buffer; `name` (the file) starts every error message. */
 export function parseIdx(buf: Uint8Array, name: string, expectedMagic: number): IdxTensor {

@@ -45,10 +45,7 @@ async function readMnist(): Promise<MnistRaw> {
 }
 
 async function readPair(imagesFile: string, labelsFile: string): Promise<RowSource> {
-  const [images, labels] = await Promise.all([
-    readIdxFile(imagesFile, IDX_MAGIC_IMAGES),
-    readIdxFile(labelsFile, IDX_MAGIC_LABELS),
-  ]);
+  const [images, labels] = await Promise.all([readIdxFile(imagesFile, IDX_MAGIC_IMAGES), readIdxFile(labelsFile, IDX_MAGIC_LABELS)]);
   const [n, rows, cols] = images.dims;
   if (rows !== 28 || cols !== 28) {
     throw new DatasetError(`${imagesFile}: expected 28x28 images, header says ${rows}x${cols}`);

@@ -2,7 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError } from './errors';
 
-export interface PackageInfo { dir: string; version: string }
+export interface PackageInfo {
+  dir: string;
+  version: string;
+}
 
 /** Finds an installed npm package by name (its folder and version) or says why not. */
 export function findPackage(name: string): PackageInfo | { error: string } {

@@ -71,8 +71,15 @@ function samples(truth: RbfTruth, n: number, rng: Rng): RowSource {
 
 const MAX_POINTS = 10_000_000;
 
-export function rbfToySources(seed: number, trainSize = RBF_DEFAULT_TRAIN, testSize = RBF_DEFAULT_TEST): { train: RowSource; test: RowSource } {
-  for (const [field, v] of [['trainSize', trainSize], ['testSize', testSize]] as const) {
+export function rbfToySources(
+  seed: number,
+  trainSize = RBF_DEFAULT_TRAIN,
+  testSize = RBF_DEFAULT_TEST,
+): { train: RowSource; test: RowSource } {
+  for (const [field, v] of [
+    ['trainSize', trainSize],
+    ['testSize', testSize],
+  ] as const) {
     if (v > MAX_POINTS) throw new DatasetError(`rbf-toy: ${field} is ${v}, more than the ${MAX_POINTS} points this generator makes`);
   }
   const truth = rbfGroundTruth(seed);

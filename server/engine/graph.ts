@@ -70,9 +70,7 @@ export class Graph {
       throw new Error(`${op}(${desc}): ${(e as Error).message}`);
     }
     const node: Node = { id: this.nextId++, op, inputs, attrs, outputs: [] };
-    node.outputs = types.map(
-      (t, i) => new Value(this, this.nextId++, t.dtype, t.shape, node, i, `${op.toLowerCase()}_${node.id}_${i}`),
-    );
+    node.outputs = types.map((t, i) => new Value(this, this.nextId++, t.dtype, t.shape, node, i, `${op.toLowerCase()}_${node.id}_${i}`));
     this.nodes.push(node);
     return node.outputs;
   }

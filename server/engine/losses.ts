@@ -10,5 +10,8 @@ export function softmaxCrossEntropy(logits: Value, targets: Value): Value {
 /** Mean squared error over every element. */
 export function meanSquaredError(pred: Value, targets: Value): Value {
   const d = sub(pred, targets);
-  return reduceMean(mul(d, d), pred.shape.map((_, i) => i));
+  return reduceMean(
+    mul(d, d),
+    pred.shape.map((_, i) => i),
+  );
 }

@@ -1,11 +1,6 @@
 import type { DType } from './types';
 
-export type OnnxAttr =
-  | { i: number }
-  | { f: number }
-  | { ints: number[] }
-  | { floats: number[] }
-  | { s: string };
+export type OnnxAttr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 
 /** What an op's ONNX emission sees: names of its inputs and outputs, and ways to add nodes and constants. */
 export interface OnnxNodeContext {

@@ -14,7 +14,10 @@ export function loadOrt(): Ort {
 }
 
 const ORT_TYPES: Record<DType, 'float32' | 'float64' | 'int64' | 'bool'> = {
-  float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool',
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  bool: 'bool',
 };
 
 /** onnxruntime execution providers the engine knows how to ask for. */
@@ -29,7 +32,10 @@ export class OrtExecutor implements Executor {
   readonly engine = 'onnxruntime' as const;
   readonly warnings: string[] = [];
   private live = 0;
-  private constructor(readonly provider: OrtProvider, private readonly threads: number) {}
+  private constructor(
+    readonly provider: OrtProvider,
+    private readonly threads: number,
+  ) {}
 
   /**
    * An executor on the requested provider; a provider that fails to load falls back to cpu with the

@@ -49,7 +49,10 @@ export function loadTfjs(prefer?: 'wasm' | 'cpu'): Promise<TfjsRuntime> {
 async function pickTfjs(prefer?: 'wasm' | 'cpu'): Promise<TfjsRuntime> {
   const warnings: string[] = [];
   if (!prefer) {
-    for (const [pkg, backend] of [['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'], ['@tensorflow/tfjs-node', 'tensorflow']] as const) {
+    for (const [pkg, backend] of [
+      ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
+      ['@tensorflow/tfjs-node', 'tensorflow'],
+    ] as const) {
       try {
         const tf = requireNative(pkg) as Tf;
         await tf.ready();
@@ -84,7 +87,11 @@ function toTf(tf: Tf, t: HostTensor): TfTensor {
     case 'float64':
       return tf.tensor(Float32Array.from(t.data as Float32Array), t.shape, 'float32');
     case 'int64':
-      return tf.tensor(Int32Array.from(t.data as BigInt64Array, (v) => Number(v)), t.shape, 'int32');
+      return tf.tensor(
+        Int32Array.from(t.data as BigInt64Array, (v) => Number(v)),
+        t.shape,
+        'int32',
+      );
     case 'bool':
       return tf.tensor(Uint8Array.from(t.data as Uint8Array), t.shape, 'bool');
   }
@@ -94,10 +101,14 @@ export function fromTf(t: TfTensor, dtype: DType): HostTensor {
   const v = t.dataSync();
   const shape = [...t.shape];
   switch (dtype) {
-    case 'float32': return { dtype, shape, data: Float32Array.from(v as Float32Array) };
-    case 'float64': return { dtype, shape, data: Float64Array.from(v as Float32Array) };
-    case 'int64': return { dtype, shape, data: BigInt64Array.from(v as Int32Array, (x) => BigInt(x)) };
-    case 'bool': return { dtype, shape, data: Uint8Array.from(v as Uint8Array) };
+    case 'float32':
+      return { dtype, shape, data: Float32Array.from(v as Float32Array) };
+    case 'float64':
+      return { dtype, shape, data: Float64Array.from(v as Float32Array) };
+    case 'int64':
+      return { dtype, shape, data: BigInt64Array.from(v as Int32Array, (x) => BigInt(x)) };
+    case 'bool':
+      return { dtype, shape, data: Uint8Array.from(v as Uint8Array) };
   }
 }
 

@@ -17,11 +17,19 @@ export const EXPORT_USAGE = `  growth-lab export <runId | run folder> --format $
       architecture.json; json: architecture.json. --runs: the folder holding runs/ (default ./.growth-lab).
       Existing files are kept unless --force.`;
 
-interface ExportArgs { run: string; format: ExportFormat; out?: string; force: boolean; runs?: string; json: boolean }
+interface ExportArgs {
+  run: string;
+  format: ExportFormat;
+  out?: string;
+  force: boolean;
+  runs?: string;
+  json: boolean;
+}
 
 function parse(args: string[]): ExportArgs | string {
   let run: string | undefined, format: string | undefined, out: string | undefined, runs: string | undefined;
-  let force = false, json = false;
+  let force = false,
+    json = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (name: string): string | undefined => {
@@ -31,10 +39,16 @@ function parse(args: string[]): ExportArgs | string {
     };
     if (a === '--force') force = true;
     else if (a === '--json') json = true;
-    else if (a === '--format' || a.startsWith('--format=')) { format = value('--format'); if (!format) return '--format needs a value'; }
-    else if (a === '--out' || a.startsWith('--out=')) { out = value('--out'); if (!out) return '--out needs a folder'; }
-    else if (a === '--runs' || a.startsWith('--runs=')) { runs = value('--runs'); if (!runs) return '--runs needs a folder'; }
-    else if (a.startsWith('-')) return `unknown option ${a}`;
+    else if (a === '--format' || a.startsWith('--format=')) {
+      format = value('--format');
+      if (!format) return '--format needs a value';
+    } else if (a === '--out' || a.startsWith('--out=')) {
+      out = value('--out');
+      if (!out) return '--out needs a folder';
+    } else if (a === '--runs' || a.startsWith('--runs=')) {
+      runs = value('--runs');
+      if (!runs) return '--runs needs a folder';
+    } else if (a.startsWith('-')) return `unknown option ${a}`;
     else if (run) return `unexpected argument ${a}`;
     else run = a;
   }
@@ -48,7 +62,12 @@ function parse(args: string[]): ExportArgs | string {
 function locate(run: string, runs: string | undefined): { outDir: string; runId: string } | string {
   const asDir = path.resolve(run);
   const looksLikePath = run.includes('/') || run.includes(path.sep) || run === '.' || run === '..';
-  if (looksLikePath || (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory() && (fs.existsSync(path.join(asDir, 'config.json')) || fs.existsSync(path.join(asDir, 'events.jsonl'))))) {
+  if (
+    looksLikePath ||
+    (fs.existsSync(asDir) &&
+      fs.statSync(asDir).isDirectory() &&
+      (fs.existsSync(path.join(asDir, 'config.json')) || fs.existsSync(path.join(asDir, 'events.jsonl'))))
+  ) {
     const runId = path.basename(asDir);
     if (path.basename(path.dirname(asDir)) !== 'runs') return `${asDir} is not a run folder (expected …/runs/<runId>)`;
     if (!isValidRunId(runId)) return `${asDir} is not a run folder (invalid run id)`;
@@ -73,12 +92,19 @@ export async function exportCommand(args: string[], io = { stdout: process.stdou
   const manager = new RunManager(outDir, { metrics: () => undefined, status: () => undefined, grow: () => undefined });
   try {
     const { result, origin } = await manager.exportWithOrigin({
-      runId, format: parsed.format, path: parsed.out ? path.resolve(parsed.out) : undefined, force: parsed.force,
+      runId,
+      format: parsed.format,
+      path: parsed.out ? path.resolve(parsed.out) : undefined,
+      force: parsed.force,
     });
     if (parsed.json) io.stdout.write(`${JSON.stringify({ ...result, runId, source: origin })}\n`);
     else {
-      const from = origin.file ? `checkpoint ${origin.file}${origin.epoch !== undefined ? `, epoch ${origin.epoch}` : ''}` : 'the live model';
-      io.stdout.write(`exported run ${runId} (${from}) as ${parsed.format} to ${result.dir}:\n${result.files.map((f) => `  ${path.basename(f)}`).join('\n')}\n`);
+      const from = origin.file
+        ? `checkpoint ${origin.file}${origin.epoch !== undefined ? `, epoch ${origin.epoch}` : ''}`
+        : 'the live model';
+      io.stdout.write(
+        `exported run ${runId} (${from}) as ${parsed.format} to ${result.dir}:\n${result.files.map((f) => `  ${path.basename(f)}`).join('\n')}\n`,
+      );
     }
     return 0;
   } catch (e) {

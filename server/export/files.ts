@@ -22,7 +22,11 @@ export type ExportErrorKind =
 
 export class ExportError extends Error {
   override readonly name = 'ExportError';
-  constructor(message: string, readonly kind: ExportErrorKind = 'io', readonly files: string[] = []) {
+  constructor(
+    message: string,
+    readonly kind: ExportErrorKind = 'io',
+    readonly files: string[] = [],
+  ) {
     super(message);
   }
 }
@@ -49,7 +53,10 @@ export function resolveInside(root: string, rel: string, what = 'path'): string 
   const base = path.resolve(root);
   const target = path.resolve(base, rel);
   if (!isInside(base, target)) {
-    throw new ExportError(`${what} ${JSON.stringify(rel)} leaves the folder ${base} (resolved to ${target}); use a path inside it`, 'invalidPath');
+    throw new ExportError(
+      `${what} ${JSON.stringify(rel)} leaves the folder ${base} (resolved to ${target}); use a path inside it`,
+      'invalidPath',
+    );
   }
   return target;
 }
@@ -64,7 +71,8 @@ export function writeExportFiles(dir: string, files: ExportFile[], opts: { force
   const targets = files.map((f) => resolveInside(dest, f.name, 'export file name'));
   if (new Set(targets).size !== targets.length) throw new ExportError('export file names must be distinct', 'invalidArgument');
   for (const t of targets) {
-    if (path.dirname(t) !== dest) throw new ExportError(`export file ${path.relative(dest, t)} must be directly in the export folder`, 'invalidPath');
+    if (path.dirname(t) !== dest)
+      throw new ExportError(`export file ${path.relative(dest, t)} must be directly in the export folder`, 'invalidPath');
   }
 
   let destStat: fs.Stats | undefined;
@@ -76,11 +84,7 @@ export function writeExportFiles(dir: string, files: ExportFile[], opts: { force
   if (destStat && !destStat.isDirectory()) throw new ExportError(`${dest} exists and is not a folder`, 'invalidPath');
   const existing = destStat ? targets.filter((t) => fs.existsSync(t)) : [];
   if (existing.length && !opts.force) {
-    throw new ExportError(
-      `${existing.length === 1 ? 'file exists' : 'files exist'}: ${existing.join(', ')}`,
-      'exists',
-      existing,
-    );
+    throw new ExportError(`${existing.length === 1 ? 'file exists' : 'files exist'}: ${existing.join(', ')}`, 'exists', existing);
   }
   for (const t of existing) {
     if (!fs.lstatSync(t).isFile()) throw new ExportError(`${t} exists and is not a regular file; not replacing it`, 'invalidPath');
@@ -99,7 +103,9 @@ export function writeExportFiles(dir: string, files: ExportFile[], opts: { force
     throw ioError('cannot create a temp folder in', parent, err);
   }
   try {
-    files.forEach((f) => fs.writeFileSync(path.join(temp, path.basename(f.name)), typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data));
+    files.forEach((f) =>
+      fs.writeFileSync(path.join(temp, path.basename(f.name)), typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data),
+    );
   } catch (err) {
     removeQuietly(temp);
     throw ioError('cannot write the export in', parent, err);
@@ -132,10 +138,18 @@ export function writeExportFiles(dir: string, files: ExportFile[], opts: { force
     }
   } catch (err) {
     for (const t of movedIn) {
-      try { fs.unlinkSync(t); } catch { /* best effort */ }
+      try {
+        fs.unlinkSync(t);
+      } catch {
+        /* best effort */
+      }
     }
     for (const t of movedAside) {
-      try { fs.renameSync(path.join(backup, path.basename(t)), t); } catch { /* best effort */ }
+      try {
+        fs.renameSync(path.join(backup, path.basename(t)), t);
+      } catch {
+        /* best effort */
+      }
     }
     removeQuietly(temp);
     throw ioError('cannot move the export to', dest, err);

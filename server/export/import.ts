@@ -44,13 +44,15 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
     throw bad(file, `spec.inputShape must be [F] or [C, H, W] of positive integers, got ${JSON.stringify(inputShape)}`);
   }
   const task = raw.task;
-  if (task !== 'classification' && task !== 'regression') throw bad(file, `spec.task must be classification or regression, got ${JSON.stringify(task)}`);
+  if (task !== 'classification' && task !== 'regression')
+    throw bad(file, `spec.task must be classification or regression, got ${JSON.stringify(task)}`);
   const output = raw.output;
   if (!isObj(output) || !posInt(output.units)) throw bad(file, 'spec.output.units must be a positive integer');
   if (!Array.isArray(raw.layers)) throw bad(file, 'spec.layers must be an array');
   const ids = new Set<string>();
   const act = (v: unknown, where: string) => {
-    if (!(ACTIVATIONS as readonly unknown[]).includes(v)) throw bad(file, `${where}.activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(v)}`);
+    if (!(ACTIVATIONS as readonly unknown[]).includes(v))
+      throw bad(file, `${where}.activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(v)}`);
   };
   const int = (v: unknown, where: string) => {
     if (!posInt(v)) throw bad(file, `${where} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -58,29 +60,54 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
   const layers = raw.layers.map((l, i): LayerSpec => {
     const where = `spec.layers[${i}]`;
     if (!isObj(l)) throw bad(file, `${where} must be an object`);
-    if (typeof l.id !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(l.id) || l.id === 'output') throw bad(file, `${where}.id ${JSON.stringify(l.id)} is not a usable layer id`);
+    if (typeof l.id !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(l.id) || l.id === 'output')
+      throw bad(file, `${where}.id ${JSON.stringify(l.id)} is not a usable layer id`);
     if (ids.has(l.id)) throw bad(file, `layer id ${l.id} is used twice`);
     ids.add(l.id);
     switch (l.type) {
-      case 'dense': int(l.units, `${where}.units`); act(l.activation, where); return { id: l.id, type: 'dense', units: l.units as number, activation: l.activation as never };
+      case 'dense':
+        int(l.units, `${where}.units`);
+        act(l.activation, where);
+        return { id: l.id, type: 'dense', units: l.units as number, activation: l.activation as never };
       case 'conv2d':
-        int(l.filters, `${where}.filters`); int(l.kernelSize, `${where}.kernelSize`); int(l.stride, `${where}.stride`); act(l.activation, where);
+        int(l.filters, `${where}.filters`);
+        int(l.kernelSize, `${where}.kernelSize`);
+        int(l.stride, `${where}.stride`);
+        act(l.activation, where);
         if (l.padding !== 'same' && l.padding !== 'valid') throw bad(file, `${where}.padding must be same or valid`);
-        return { id: l.id, type: 'conv2d', filters: l.filters as number, kernelSize: l.kernelSize as number, stride: l.stride as number, padding: l.padding, activation: l.activation as never };
+        return {
+          id: l.id,
+          type: 'conv2d',
+          filters: l.filters as number,
+          kernelSize: l.kernelSize as number,
+          stride: l.stride as number,
+          padding: l.padding,
+          activation: l.activation as never,
+        };
       case 'maxpool':
-      case 'avgpool': int(l.size, `${where}.size`); return { id: l.id, type: l.type, size: l.size as number };
+      case 'avgpool':
+        int(l.size, `${where}.size`);
+        return { id: l.id, type: l.type, size: l.size as number };
       case 'globalavgpool':
-      case 'flatten': return { id: l.id, type: l.type };
+      case 'flatten':
+        return { id: l.id, type: l.type };
       case 'batchnorm':
         if (typeof l.momentum !== 'number' || !(l.momentum >= 0 && l.momentum < 1)) throw bad(file, `${where}.momentum must be in [0, 1)`);
         if (typeof l.epsilon !== 'number' || !(l.epsilon > 0)) throw bad(file, `${where}.epsilon must be > 0`);
         return { id: l.id, type: 'batchnorm', momentum: l.momentum, epsilon: l.epsilon };
-      case 'residual': int(l.units, `${where}.units`); act(l.activation, where); return { id: l.id, type: 'residual', units: l.units as number, activation: l.activation as never };
-      default: throw bad(file, `${where}.type ${JSON.stringify(l.type)} is not a layer type Growth Lab knows`);
+      case 'residual':
+        int(l.units, `${where}.units`);
+        act(l.activation, where);
+        return { id: l.id, type: 'residual', units: l.units as number, activation: l.activation as never };
+      default:
+        throw bad(file, `${where}.type ${JSON.stringify(l.type)} is not a layer type Growth Lab knows`);
     }
   });
   const spec: ModelSpec = {
-    inputShape: [...(inputShape as number[])], task, layers, output: { id: 'output', units: output.units as number },
+    inputShape: [...(inputShape as number[])],
+    task,
+    layers,
+    output: { id: 'output', units: output.units as number },
     init: raw.init === 'glorot' ? 'glorot' : 'he',
   };
   try {
@@ -109,7 +136,10 @@ function readFileIn(dir: string, rel: unknown, file: string, what: string): Buff
 function importTfjs(json: Record<string, unknown>, file: string): ImportedModel {
   const meta = isObj(json.userDefinedMetadata) ? json.userDefinedMetadata[TFJS_METADATA_KEY] : undefined;
   if (!isObj(meta)) {
-    throw bad(file, 'this TF.js model was not exported by Growth Lab (model.json has no userDefinedMetadata.growthLab); export it from Growth Lab, or describe it in an architecture.json');
+    throw bad(
+      file,
+      'this TF.js model was not exported by Growth Lab (model.json has no userDefinedMetadata.growthLab); export it from Growth Lab, or describe it in an architecture.json',
+    );
   }
   const spec = checkImportedSpec(meta.spec, file);
   const plan = kerasPlan(spec);
@@ -118,7 +148,8 @@ function importTfjs(json: Record<string, unknown>, file: string): ImportedModel 
   const dir = path.dirname(file);
   const byName = new Map<string, Float32Array>();
   for (const group of manifest) {
-    if (!isObj(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw bad(file, 'weightsManifest entries need paths and weights');
+    if (!isObj(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw bad(file, 'weightsManifest entries need paths and weights');
     const data = Buffer.concat(group.paths.map((p) => readFileIn(dir, p, file, 'weight file')));
     let offset = 0;
     for (const w of group.weights) {
@@ -135,7 +166,8 @@ function importTfjs(json: Record<string, unknown>, file: string): ImportedModel 
   for (const kw of plan.weights) {
     const t = byName.get(kw.name);
     if (!t) throw bad(file, `weight ${kw.name} is missing`);
-    if (t.length !== flatSize(kw.shape)) throw bad(file, `weight ${kw.name} has ${t.length} values, needs ${flatSize(kw.shape)} [${kw.shape.join(', ')}]`);
+    if (t.length !== flatSize(kw.shape))
+      throw bad(file, `weight ${kw.name} has ${t.length} values, needs ${flatSize(kw.shape)} [${kw.shape.join(', ')}]`);
     tensors.set(kw.ours, kw.fromKeras(t));
   }
   return { spec, tensors, file, kind: 'tfjs', runId: typeof meta.runId === 'string' ? meta.runId : undefined };
@@ -168,7 +200,10 @@ export function importModel(file: string, baseDir = process.cwd()): ImportedMode
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new ExportError(`cannot import ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'unsupported');
+    throw new ExportError(
+      `cannot import ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      'unsupported',
+    );
   }
   let json: unknown;
   try {
@@ -199,12 +234,18 @@ export function fitImportToData(m: ImportedModel, data: { inputShape: number[]; 
 }
 
 /** A GrowableModel holding the imported weights (fresh optimiser state), or a fresh one for an architecture only. */
-export function modelFromImport(spec: ModelSpec, tensors: Map<string, Float32Array> | undefined, seed: number, slotNames: string[]): GrowableModel {
+export function modelFromImport(
+  spec: ModelSpec,
+  tensors: Map<string, Float32Array> | undefined,
+  seed: number,
+  slotNames: string[],
+): GrowableModel {
   if (!tensors) return GrowableModel.create(spec, seed, slotNames);
   const all: Record<string, Float32Array> = {};
   for (const p of allParamShapes(spec)) {
     const t = tensors.get(p.name);
-    if (!t || t.length !== flatSize(p.shape)) throw new ExportError(`imported model: tensor ${p.name} is missing or has the wrong size`, 'unsupported');
+    if (!t || t.length !== flatSize(p.shape))
+      throw new ExportError(`imported model: tensor ${p.name} is missing or has the wrong size`, 'unsupported');
     all[p.name] = Float32Array.from(t);
     if (p.trainable) for (const s of slotNames) all[`slot:${s}:${p.name}`] = new Float32Array(t.length);
   }

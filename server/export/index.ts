@@ -51,17 +51,24 @@ export function resolveExportDir(base: string, requested: unknown, fallback: str
 export async function buildExport(src: ExportSource, format: ExportFormat): Promise<ExportFile[]> {
   checkSource(src);
   switch (format) {
-    case 'tfjs': return buildTfjsExport(src);
-    case 'onnx': return buildOnnxExport(src);
-    case 'pytorch': return buildPytorchExport(src);
-    case 'json': return buildArchitectureExport(src);
+    case 'tfjs':
+      return buildTfjsExport(src);
+    case 'onnx':
+      return buildOnnxExport(src);
+    case 'pytorch':
+      return buildPytorchExport(src);
+    case 'json':
+      return buildArchitectureExport(src);
   }
 }
 
 /** Builds the files, then writes them into `dir` as one unit (see writeExportFiles). */
 export async function exportModel(src: ExportSource, opts: { format: unknown; dir: string; force?: boolean }): Promise<ExportResult> {
   if (!isExportFormat(opts.format)) {
-    throw new ExportError(`unknown export format ${JSON.stringify(opts.format)} (formats: ${EXPORT_FORMATS.join(', ')})`, 'invalidArgument');
+    throw new ExportError(
+      `unknown export format ${JSON.stringify(opts.format)} (formats: ${EXPORT_FORMATS.join(', ')})`,
+      'invalidArgument',
+    );
   }
   const files = await buildExport(src, opts.format);
   const dir = path.resolve(opts.dir);
@@ -74,7 +81,8 @@ export function sourceFromStore(store: RunStore, runId: string): ExportSource {
   const latest = store.readLatestCheckpoint(runId);
   if (!latest) throw new ExportError(`run ${runId} has no checkpoint yet (one is written after every epoch and grow step)`, 'unsupported');
   const meta = latest.checkpoint.meta as { spec?: ModelSpec; epoch?: number; step?: number; growSteps?: number };
-  if (latest.checkpoint.meta.continual) throw new ExportError(`${noSingleArchitecture(runId)}; export applies to ordinary runs`, 'unsupported');
+  if (latest.checkpoint.meta.continual)
+    throw new ExportError(`${noSingleArchitecture(runId)}; export applies to ordinary runs`, 'unsupported');
   if (!meta.spec) throw new ExportError(`checkpoint ${latest.file} of run ${runId} holds no model spec`, 'unsupported');
   const tensors = new Map<string, Float32Array>();
   for (const [k, v] of Object.entries(latest.checkpoint.tensors)) if (!k.startsWith('slot:')) tensors.set(k, v as Float32Array);

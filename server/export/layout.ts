@@ -33,7 +33,8 @@ export function hwioToOihw(t: Float32Array, [o, c, kh, kw]: number[]): Float32Ar
  */
 export function hwcToChwPerm(c: number, h: number, w: number): Int32Array {
   const perm = new Int32Array(c * h * w);
-  for (let hi = 0; hi < h; hi++) for (let wi = 0; wi < w; wi++) for (let ci = 0; ci < c; ci++) perm[(hi * w + wi) * c + ci] = ci * h * w + hi * w + wi;
+  for (let hi = 0; hi < h; hi++)
+    for (let wi = 0; wi < w; wi++) for (let ci = 0; ci < c; ci++) perm[(hi * w + wi) * c + ci] = ci * h * w + hi * w + wi;
   return perm;
 }
 
@@ -56,14 +57,16 @@ export function scatterRows(t: Float32Array, cols: number, perm: Int32Array | un
 /** Columns of a [rows, cols] matrix in the order `perm`. */
 export function gatherCols(t: Float32Array, rows: number, perm: Int32Array | undefined): Float32Array {
   if (!perm) return Float32Array.from(t);
-  const cols = perm.length, out = new Float32Array(t.length);
+  const cols = perm.length,
+    out = new Float32Array(t.length);
   for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) out[r * cols + k] = t[r * cols + perm[k]];
   return out;
 }
 
 export function scatterCols(t: Float32Array, rows: number, perm: Int32Array | undefined): Float32Array {
   if (!perm) return Float32Array.from(t);
-  const cols = perm.length, out = new Float32Array(t.length);
+  const cols = perm.length,
+    out = new Float32Array(t.length);
   for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) out[r * cols + perm[k]] = t[r * cols + k];
   return out;
 }

@@ -5,9 +5,7 @@
 import { crc32 } from '../runs/crc32';
 import { ExportError } from './files';
 
-export type NpyArray =
-  | { dtype: 'float32'; shape: number[]; data: Float32Array }
-  | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
+export type NpyArray = { dtype: 'float32'; shape: number[]; data: Float32Array } | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
 
 const DESCR = { float32: '<f4', int64: '<i8' } as const;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -46,7 +44,11 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw new ExportError(`${what}: unreadable .npy header`, 'unsupported');
   if (fortran === 'True') throw new ExportError(`${what}: Fortran-order arrays are not supported`, 'unsupported');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   const n = shape.reduce((x, y) => x * y, 1);
   const data = bytes.slice(start + headerLen);
   if (descr === '<f4') {
@@ -68,7 +70,8 @@ export function encodeNpz(arrays: [string, NpyArray][]): Uint8Array {
   for (const [key, a] of arrays) {
     const name = Buffer.from(`${key}.npy`, 'utf8');
     const data = encodeNpy(a);
-    if (offset + data.length > 0xfffffff0) throw new ExportError('npz: weights over 4 GiB need ZIP64, which is not supported', 'unsupported');
+    if (offset + data.length > 0xfffffff0)
+      throw new ExportError('npz: weights over 4 GiB need ZIP64, which is not supported', 'unsupported');
     const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
@@ -114,23 +117,31 @@ export function decodeNpz(bytes: Uint8Array, what = 'npz'): Map<string, NpyArray
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new ExportError(`${what}: not a ZIP archive`, 'unsupported');
   const count = buf.readUInt16LE(eocd + 10);
   let p = buf.readUInt32LE(eocd + 16);
   const out = new Map<string, NpyArray>();
   for (let k = 0; k < count; k++) {
-    if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50) throw new ExportError(`${what}: damaged central directory`, 'unsupported');
+    if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50)
+      throw new ExportError(`${what}: damaged central directory`, 'unsupported');
     const method = buf.readUInt16LE(p + 10);
     const crc = buf.readUInt32LE(p + 16);
     const size = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28), extraLen = buf.readUInt16LE(p + 30), commentLen = buf.readUInt16LE(p + 32);
+    const nameLen = buf.readUInt16LE(p + 28),
+      extraLen = buf.readUInt16LE(p + 30),
+      commentLen = buf.readUInt16LE(p + 32);
     const localAt = buf.readUInt32LE(p + 42);
     const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
     p += 46 + nameLen + extraLen + commentLen;
-    if (method !== 0) throw new ExportError(`${what}: entry ${name} is compressed (np.savez_compressed); save with np.savez`, 'unsupported');
-    if (localAt + 30 > buf.length || buf.readUInt32LE(localAt) !== 0x04034b50) throw new ExportError(`${what}: damaged entry ${name}`, 'unsupported');
+    if (method !== 0)
+      throw new ExportError(`${what}: entry ${name} is compressed (np.savez_compressed); save with np.savez`, 'unsupported');
+    if (localAt + 30 > buf.length || buf.readUInt32LE(localAt) !== 0x04034b50)
+      throw new ExportError(`${what}: damaged entry ${name}`, 'unsupported');
     const dataAt = localAt + 30 + buf.readUInt16LE(localAt + 26) + buf.readUInt16LE(localAt + 28);
     if (dataAt + size > buf.length) throw new ExportError(`${what}: entry ${name} is truncated`, 'unsupported');
     const data = new Uint8Array(buf.subarray(dataAt, dataAt + size)); // copy: aligned for typed arrays

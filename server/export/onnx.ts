@@ -26,11 +26,16 @@ export function buildOnnxBytes(src: ExportSource): Uint8Array {
     weights.set(p.name, v);
     initializers.set(v, { dtype: 'float32', shape: p.shape, data: tensorOf(src, p.name, p.shape) });
   }
-  const fwd = buildForward(src.spec, x, (name) => {
-    const v = weights.get(name);
-    if (!v) throw new Error(`internal: no weight ${name}`);
-    return v;
-  }, 'eval');
+  const fwd = buildForward(
+    src.spec,
+    x,
+    (name) => {
+      const v = weights.get(name);
+      if (!v) throw new Error(`internal: no weight ${name}`);
+      return v;
+    },
+    'eval',
+  );
   const model = toOnnxModel(g, [fwd.output], {
     outputNames: [ONNX_OUTPUT],
     initializers,

@@ -5,7 +5,16 @@
  */
 import type { Activation } from '../../common/protocol';
 import { LEAKY_RELU_ALPHA } from '../model/forward';
-import { ModelSpec, architectureOf, flatSize, layerOutputShape, layerParamShapes, layerShapes, outputParamShapes, samePads } from '../model/spec';
+import {
+  ModelSpec,
+  architectureOf,
+  flatSize,
+  layerOutputShape,
+  layerParamShapes,
+  layerShapes,
+  outputParamShapes,
+  samePads,
+} from '../model/spec';
 import { buildArchitectureDocument, ARCHITECTURE_FILE } from './architecture';
 import { ExportError, ExportFile } from './files';
 import { transpose2d } from './layout';
@@ -27,10 +36,60 @@ export interface TorchWeight {
 }
 
 const PY_RESERVED = new Set([
-  'False', 'None', 'True', 'and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del', 'elif', 'else',
-  'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not', 'or', 'pass', 'raise',
-  'return', 'try', 'while', 'with', 'yield', 'forward', 'training', 'eval', 'train', 'parameters', 'modules', 'children', 'state_dict',
-  'load_state_dict', 'to', 'cuda', 'cpu', 'type', 'float', 'double', 'half', 'apply', 'zero_grad', 'register_buffer',
+  'False',
+  'None',
+  'True',
+  'and',
+  'as',
+  'assert',
+  'async',
+  'await',
+  'break',
+  'class',
+  'continue',
+  'def',
+  'del',
+  'elif',
+  'else',
+  'except',
+  'finally',
+  'for',
+  'from',
+  'global',
+  'if',
+  'import',
+  'in',
+  'is',
+  'lambda',
+  'nonlocal',
+  'not',
+  'or',
+  'pass',
+  'raise',
+  'return',
+  'try',
+  'while',
+  'with',
+  'yield',
+  'forward',
+  'training',
+  'eval',
+  'train',
+  'parameters',
+  'modules',
+  'children',
+  'state_dict',
+  'load_state_dict',
+  'to',
+  'cuda',
+  'cpu',
+  'type',
+  'float',
+  'double',
+  'half',
+  'apply',
+  'zero_grad',
+  'register_buffer',
 ]);
 
 function checkIds(spec: ModelSpec): void {
@@ -50,7 +109,14 @@ export function torchPlan(spec: ModelSpec): TorchWeight[] {
   const { inputs, outputInput } = layerShapes(spec);
   const linear = (key: string, W: { name: string; shape: number[] }, b: { name: string; shape: number[] }) => {
     const [fin, fout] = W.shape;
-    out.push({ key: `${key}.weight`, shape: [fout, fin], ours: W.name, oursShape: W.shape, toTorch: (t) => transpose2d(t, fin, fout), fromTorch: (t) => transpose2d(t, fout, fin) });
+    out.push({
+      key: `${key}.weight`,
+      shape: [fout, fin],
+      ours: W.name,
+      oursShape: W.shape,
+      toTorch: (t) => transpose2d(t, fin, fout),
+      fromTorch: (t) => transpose2d(t, fout, fin),
+    });
     out.push({ key: `${key}.bias`, shape: b.shape, ours: b.name, oursShape: b.shape, toTorch: copy, fromTorch: copy });
   };
   const conv = (key: string, W: { name: string; shape: number[] }, b: { name: string; shape: number[] }) => {
@@ -61,15 +127,36 @@ export function torchPlan(spec: ModelSpec): TorchWeight[] {
     const ps = layerParamShapes(l, inputs[i]);
     const p = (leaf: string) => ps.find((q) => q.name === `${l.id}/${leaf}`)!;
     switch (l.type) {
-      case 'dense': linear(l.id, p('W'), p('b')); break;
-      case 'conv2d': conv(l.id, p('W'), p('b')); break;
+      case 'dense':
+        linear(l.id, p('W'), p('b'));
+        break;
+      case 'conv2d':
+        conv(l.id, p('W'), p('b'));
+        break;
       case 'residual':
-        if (inputs[i].length === 1) { linear(`${l.id}.fc1`, p('W1'), p('b1')); linear(`${l.id}.fc2`, p('W2'), p('b2')); }
-        else { conv(`${l.id}.conv1`, p('W1'), p('b1')); conv(`${l.id}.conv2`, p('W2'), p('b2')); }
+        if (inputs[i].length === 1) {
+          linear(`${l.id}.fc1`, p('W1'), p('b1'));
+          linear(`${l.id}.fc2`, p('W2'), p('b2'));
+        } else {
+          conv(`${l.id}.conv1`, p('W1'), p('b1'));
+          conv(`${l.id}.conv2`, p('W2'), p('b2'));
+        }
         break;
       case 'batchnorm':
-        for (const [leaf, key] of [['gamma', 'weight'], ['beta', 'bias'], ['mean', 'running_mean'], ['var', 'running_var']]) {
-          out.push({ key: `${l.id}.${key}`, shape: p(leaf).shape, ours: p(leaf).name, oursShape: p(leaf).shape, toTorch: copy, fromTorch: copy });
+        for (const [leaf, key] of [
+          ['gamma', 'weight'],
+          ['beta', 'bias'],
+          ['mean', 'running_mean'],
+          ['var', 'running_var'],
+        ]) {
+          out.push({
+            key: `${l.id}.${key}`,
+            shape: p(leaf).shape,
+            ours: p(leaf).name,
+            oursShape: p(leaf).shape,
+            toTorch: copy,
+            fromTorch: copy,
+          });
         }
         out.push({ key: `${l.id}.num_batches_tracked`, shape: [], toTorch: copy, fromTorch: copy });
         break;
@@ -84,9 +171,11 @@ export function torchPlan(spec: ModelSpec): TorchWeight[] {
 
 /** The state_dict as `.npz` arrays. */
 export function torchArrays(src: Pick<ExportSource, 'spec' | 'tensors'>): [string, NpyArray][] {
-  return torchPlan(src.spec).map((w): [string, NpyArray] => w.ours
-    ? [w.key, { dtype: 'float32', shape: w.shape, data: w.toTorch(tensorOf(src, w.ours, w.oursShape!)) }]
-    : [w.key, { dtype: 'int64', shape: [], data: new BigInt64Array(1) }]);
+  return torchPlan(src.spec).map((w): [string, NpyArray] =>
+    w.ours
+      ? [w.key, { dtype: 'float32', shape: w.shape, data: w.toTorch(tensorOf(src, w.ours, w.oursShape!)) }]
+      : [w.key, { dtype: 'int64', shape: [], data: new BigInt64Array(1) }],
+  );
 }
 
 const pyNum = (x: number) => (Number.isInteger(x) ? `${x}.0` : `${x}`);
@@ -94,25 +183,43 @@ const pyTuple = (s: number[]) => (s.length === 1 ? `(${s[0]},)` : `(${s.join(', 
 
 function act(a: Activation, x: string): string {
   switch (a) {
-    case 'relu': return `F.relu(${x})`;
-    case 'leaky_relu': return `F.leaky_relu(${x}, LEAKY_RELU_SLOPE)`;
-    case 'tanh': return `torch.tanh(${x})`;
-    case 'sigmoid': return `torch.sigmoid(${x})`;
-    case 'rbf': return `_rbf(${x})`;
-    case 'linear': return x;
+    case 'relu':
+      return `F.relu(${x})`;
+    case 'leaky_relu':
+      return `F.leaky_relu(${x}, LEAKY_RELU_SLOPE)`;
+    case 'tanh':
+      return `torch.tanh(${x})`;
+    case 'sigmoid':
+      return `torch.sigmoid(${x})`;
+    case 'rbf':
+      return `_rbf(${x})`;
+    case 'linear':
+      return x;
   }
 }
 
 /** The source of model.py. */
-export function generateModelPy(src: Pick<ExportSource, 'spec' | 'runId' | 'name'>, opts: { weightsFile?: string; generatedAt?: string } = {}): string {
+export function generateModelPy(
+  src: Pick<ExportSource, 'spec' | 'runId' | 'name'>,
+  opts: { weightsFile?: string; generatedAt?: string } = {},
+): string {
   const spec = src.spec;
   checkIds(spec);
   const arch = architectureOf(spec);
   const { inputs, outputInput } = layerShapes(spec);
   const init: string[] = [];
   const fwd: string[] = [];
-  const flat = (s: number[]) => { if (s.length > 1) fwd.push('x = torch.flatten(x, 1)'); };
-  const convExpr = (mod: string, k: number, stride: number, pad: 'same' | 'valid', cin: number, cout: number): { ctor: string; call: string } => {
+  const flat = (s: number[]) => {
+    if (s.length > 1) fwd.push('x = torch.flatten(x, 1)');
+  };
+  const convExpr = (
+    mod: string,
+    k: number,
+    stride: number,
+    pad: 'same' | 'valid',
+    cin: number,
+    cout: number,
+  ): { ctor: string; call: string } => {
     if (pad === 'valid') return { ctor: `nn.Conv2d(${cin}, ${cout}, ${k}, stride=${stride})`, call: `${mod}(x)` };
     const [pb, pe] = samePads(k);
     if (pb === pe) return { ctor: `nn.Conv2d(${cin}, ${cout}, ${k}, stride=${stride}, padding=${pb})`, call: `${mod}(x)` };
@@ -135,19 +242,31 @@ export function generateModelPy(src: Pick<ExportSource, 'spec' | 'runId' | 'name
         fwd.push(`x = ${act(l.activation, c.call)}`);
         break;
       }
-      case 'maxpool': fwd.push(`x = F.max_pool2d(x, ${l.size})`); break;
-      case 'avgpool': fwd.push(`x = F.avg_pool2d(x, ${l.size})`); break;
-      case 'globalavgpool': fwd.push('x = x.mean(dim=(2, 3))'); break;
-      case 'flatten': flat(s); break;
+      case 'maxpool':
+        fwd.push(`x = F.max_pool2d(x, ${l.size})`);
+        break;
+      case 'avgpool':
+        fwd.push(`x = F.avg_pool2d(x, ${l.size})`);
+        break;
+      case 'globalavgpool':
+        fwd.push('x = x.mean(dim=(2, 3))');
+        break;
+      case 'flatten':
+        flat(s);
+        break;
       case 'batchnorm':
         // Our momentum weighs the old running value (Keras convention); PyTorch's weighs the new one.
-        init.push(`self.${l.id} = nn.BatchNorm${s.length === 1 ? '1d' : '2d'}(${s[0]}, eps=${pyNum(l.epsilon)}, momentum=${pyNum(+(1 - l.momentum).toPrecision(12))})`);
+        init.push(
+          `self.${l.id} = nn.BatchNorm${s.length === 1 ? '1d' : '2d'}(${s[0]}, eps=${pyNum(l.epsilon)}, momentum=${pyNum(+(1 - l.momentum).toPrecision(12))})`,
+        );
         fwd.push(`x = self.${l.id}(x)`);
         break;
       case 'residual':
-        init.push(s.length === 1
-          ? `self.${l.id} = DenseResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`
-          : `self.${l.id} = ConvResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`);
+        init.push(
+          s.length === 1
+            ? `self.${l.id} = DenseResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`
+            : `self.${l.id} = ConvResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`,
+        );
         fwd.push(`x = self.${l.id}(x)`);
         break;
     }
@@ -160,14 +279,17 @@ export function generateModelPy(src: Pick<ExportSource, 'spec' | 'runId' | 'name
   const usesConvRes = spec.layers.some((l, i) => l.type === 'residual' && inputs[i].length === 3);
   const weightsFile = opts.weightsFile ?? NPZ_FILE;
   const exampleShape = pyTuple([2, ...spec.inputShape]);
-  const widths = arch.layers.filter((l) => l.width !== undefined).map((l) => `${l.id}=${l.width}`).join(', ');
+  const widths = arch.layers
+    .filter((l) => l.width !== undefined)
+    .map((l) => `${l.id}=${l.width}`)
+    .join(', ');
 
   const lines = [
     '"""',
     `Growth Lab export of run ${src.runId} (${src.name}): ${arch.params} parameters.`,
     `Widths: ${widths}.`,
     '',
-    'A PyTorch nn.Module with the grown widths and Growth Lab\'s forward semantics: inputs are',
+    "A PyTorch nn.Module with the grown widths and Growth Lab's forward semantics: inputs are",
     `${spec.inputShape.length === 3 ? '(N, C, H, W) images (NCHW, like Growth Lab)' : '(N, F) feature vectors'} of shape (N,) + INPUT_SHAPE; the output is`,
     `raw (${spec.task === 'classification' ? 'logits: apply softmax for probabilities' : 'regression targets'}). Batch norm uses its running statistics in eval().`,
     '',
@@ -210,7 +332,7 @@ export function generateModelPy(src: Pick<ExportSource, 'spec' | 'runId' | 'name
     '',
     '',
     'def _rbf(x):',
-    "    # Gaussian radial basis exp(-x^2 / 2)",
+    '    # Gaussian radial basis exp(-x^2 / 2)',
     '    return torch.exp(-0.5 * x * x)',
     '',
   ];
@@ -294,6 +416,9 @@ export function buildPytorchExport(src: ExportSource, generatedAt = new Date().t
   return [
     { name: PYTORCH_MODEL_FILE, data: generateModelPy(src, { generatedAt }) },
     { name: NPZ_FILE, data: encodeNpz(arrays) },
-    { name: ARCHITECTURE_FILE, data: buildArchitectureDocument(src, { weights: { file: NPZ_FILE, layout: 'pytorch-state-dict' }, exportedAt: generatedAt }) },
+    {
+      name: ARCHITECTURE_FILE,
+      data: buildArchitectureDocument(src, { weights: { file: NPZ_FILE, layout: 'pytorch-state-dict' }, exportedAt: generatedAt }),
+    },
   ];
 }

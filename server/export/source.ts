@@ -29,7 +29,8 @@ export interface ExportSource {
 export function tensorOf(src: Pick<ExportSource, 'tensors'>, name: string, shape: number[]): Float32Array {
   const t = src.tensors.get(name);
   if (!t) throw new ExportError(`the model has no tensor ${name}`, 'unsupported');
-  if (t.length !== flatSize(shape)) throw new ExportError(`tensor ${name} has ${t.length} values, its shape [${shape.join(', ')}] needs ${flatSize(shape)}`, 'unsupported');
+  if (t.length !== flatSize(shape))
+    throw new ExportError(`tensor ${name} has ${t.length} values, its shape [${shape.join(', ')}] needs ${flatSize(shape)}`, 'unsupported');
   return t;
 }
 

@@ -21,7 +21,16 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { Activation } from '../../common/protocol';
 import { loadTfjs } from '../engine';
 import { LEAKY_RELU_ALPHA } from '../model/forward';
-import { LayerSpec, ModelSpec, flatSize, layerOutputShape, layerParamShapes, layerShapes, outputParamShapes, samePads } from '../model/spec';
+import {
+  LayerSpec,
+  ModelSpec,
+  flatSize,
+  layerOutputShape,
+  layerParamShapes,
+  layerShapes,
+  outputParamShapes,
+  samePads,
+} from '../model/spec';
 import { ExportError, ExportFile } from './files';
 import { gatherCols, gatherRows, hwcToChwPerm, hwioToOihw, oihwToHwio, scatterCols, scatterRows } from './layout';
 import { ExportSource, checkSource, tensorOf } from './source';
@@ -44,8 +53,16 @@ export interface KerasWeight {
 }
 
 export type KerasClass =
-  | 'Dense' | 'Conv2D' | 'ZeroPadding2D' | 'MaxPooling2D' | 'AveragePooling2D' | 'GlobalAveragePooling2D'
-  | 'BatchNormalization' | 'Flatten' | 'Permute' | 'LeakyReLU';
+  | 'Dense'
+  | 'Conv2D'
+  | 'ZeroPadding2D'
+  | 'MaxPooling2D'
+  | 'AveragePooling2D'
+  | 'GlobalAveragePooling2D'
+  | 'BatchNormalization'
+  | 'Flatten'
+  | 'Permute'
+  | 'LeakyReLU';
 
 export type PlanOp =
   | { op: 'layer'; cls: KerasClass; name: string; args: Record<string, unknown>; weights: KerasWeight[] }
@@ -64,7 +81,10 @@ const IDENT = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 function kerasActivation(a: Activation): string {
   if (a === 'rbf') {
-    throw new ExportError('the rbf activation (exp(-x^2/2)) has no built-in TF.js / Keras layer, so this model cannot be exported as tfjs; export it as onnx or pytorch', 'unsupported');
+    throw new ExportError(
+      'the rbf activation (exp(-x^2/2)) has no built-in TF.js / Keras layer, so this model cannot be exported as tfjs; export it as onnx or pytorch',
+      'unsupported',
+    );
   }
   return a === 'leaky_relu' ? 'linear' : a;
 }
@@ -74,7 +94,8 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
   if (spec.inputShape.length !== 1 && spec.inputShape.length !== 3) {
     throw new ExportError(`TF.js export supports [F] and [C, H, W] inputs, not [${spec.inputShape.join(', ')}]`, 'unsupported');
   }
-  for (const l of spec.layers) if (!IDENT.test(l.id)) throw new ExportError(`layer id ${JSON.stringify(l.id)} is not usable as a Keras layer name`, 'unsupported');
+  for (const l of spec.layers)
+    if (!IDENT.test(l.id)) throw new ExportError(`layer id ${JSON.stringify(l.id)} is not usable as a Keras layer name`, 'unsupported');
   const weights: KerasWeight[] = [];
   const names = new Set<string>();
   const layer = (cls: KerasClass, name: string, args: Record<string, unknown>, ws: KerasWeight[] = []): PlanOp => {
@@ -104,34 +125,104 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
     layout = 'vec';
   };
 
-  const w = (name: string, shape: number[], ours: string, oursShape: number[], to: (t: Float32Array) => Float32Array, from: (t: Float32Array) => Float32Array): KerasWeight =>
-    ({ name, shape, ours, oursShape, toKeras: to, fromKeras: from });
+  const w = (
+    name: string,
+    shape: number[],
+    ours: string,
+    oursShape: number[],
+    to: (t: Float32Array) => Float32Array,
+    from: (t: Float32Array) => Float32Array,
+  ): KerasWeight => ({ name, shape, ours, oursShape, toKeras: to, fromKeras: from });
 
-  const denseOp = (name: string, ourW: string, ourB: string, fanIn: number, units: number, activation: Activation, into: PlanOp[], inPerm: Int32Array | undefined, outPerm?: Int32Array) => {
-    into.push(layer('Dense', name, { units, activation: kerasActivation(activation), useBias: true, kernelInitializer: 'zeros' }, [
-      w(`${name}/kernel`, [fanIn, units], ourW, [fanIn, units],
-        (t) => gatherCols(gatherRows(t, units, inPerm), fanIn, outPerm), (t) => scatterRows(scatterCols(t, fanIn, outPerm), units, inPerm)),
-      w(`${name}/bias`, [units], ourB, [units], (t) => gatherRows(t, 1, outPerm), (t) => scatterRows(t, 1, outPerm)),
-    ]));
+  const denseOp = (
+    name: string,
+    ourW: string,
+    ourB: string,
+    fanIn: number,
+    units: number,
+    activation: Activation,
+    into: PlanOp[],
+    inPerm: Int32Array | undefined,
+    outPerm?: Int32Array,
+  ) => {
+    into.push(
+      layer('Dense', name, { units, activation: kerasActivation(activation), useBias: true, kernelInitializer: 'zeros' }, [
+        w(
+          `${name}/kernel`,
+          [fanIn, units],
+          ourW,
+          [fanIn, units],
+          (t) => gatherCols(gatherRows(t, units, inPerm), fanIn, outPerm),
+          (t) => scatterRows(scatterCols(t, fanIn, outPerm), units, inPerm),
+        ),
+        w(
+          `${name}/bias`,
+          [units],
+          ourB,
+          [units],
+          (t) => gatherRows(t, 1, outPerm),
+          (t) => scatterRows(t, 1, outPerm),
+        ),
+      ]),
+    );
     if (activation === 'leaky_relu') into.push(layer('LeakyReLU', `${name}_leaky_relu`, { alpha: LEAKY_RELU_ALPHA }));
   };
 
-  const convOp = (name: string, ourW: string, ourB: string, cin: number, filters: number, k: number, stride: number, pad: 'same' | 'valid', activation: Activation, into: PlanOp[]) => {
+  const convOp = (
+    name: string,
+    ourW: string,
+    ourB: string,
+    cin: number,
+    filters: number,
+    k: number,
+    stride: number,
+    pad: 'same' | 'valid',
+    activation: Activation,
+    into: PlanOp[],
+  ) => {
     let padding: 'same' | 'valid' = pad;
     if (pad === 'same' && stride !== 1) {
       // Keras 'same' with a stride pads by the input size; ours pads samePads(k) always.
       const [pb, pe] = samePads(k);
-      into.push(layer('ZeroPadding2D', `${name}_pad`, { padding: [[pb, pe], [pb, pe]], dataFormat: 'channelsLast' }));
+      into.push(
+        layer('ZeroPadding2D', `${name}_pad`, {
+          padding: [
+            [pb, pe],
+            [pb, pe],
+          ],
+          dataFormat: 'channelsLast',
+        }),
+      );
       padding = 'valid';
     }
     const oihw = [filters, cin, k, k];
-    into.push(layer('Conv2D', name, {
-      filters, kernelSize: k, strides: stride, padding, dataFormat: 'channelsLast', activation: kerasActivation(activation),
-      useBias: true, kernelInitializer: 'zeros',
-    }, [
-      w(`${name}/kernel`, [k, k, cin, filters], ourW, oihw, (t) => oihwToHwio(t, oihw), (t) => hwioToOihw(t, oihw)),
-      w(`${name}/bias`, [filters], ourB, [filters], same, same),
-    ]));
+    into.push(
+      layer(
+        'Conv2D',
+        name,
+        {
+          filters,
+          kernelSize: k,
+          strides: stride,
+          padding,
+          dataFormat: 'channelsLast',
+          activation: kerasActivation(activation),
+          useBias: true,
+          kernelInitializer: 'zeros',
+        },
+        [
+          w(
+            `${name}/kernel`,
+            [k, k, cin, filters],
+            ourW,
+            oihw,
+            (t) => oihwToHwio(t, oihw),
+            (t) => hwioToOihw(t, oihw),
+          ),
+          w(`${name}/bias`, [filters], ourB, [filters], same, same),
+        ],
+      ),
+    );
     if (activation === 'leaky_relu') into.push(layer('LeakyReLU', `${name}_leaky_relu`, { alpha: LEAKY_RELU_ALPHA }));
   };
 
@@ -151,7 +242,14 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
         break;
       case 'maxpool':
       case 'avgpool':
-        ops.push(layer(l.type === 'maxpool' ? 'MaxPooling2D' : 'AveragePooling2D', l.id, { poolSize: l.size, strides: l.size, padding: 'valid', dataFormat: 'channelsLast' }));
+        ops.push(
+          layer(l.type === 'maxpool' ? 'MaxPooling2D' : 'AveragePooling2D', l.id, {
+            poolSize: l.size,
+            strides: l.size,
+            padding: 'valid',
+            dataFormat: 'channelsLast',
+          }),
+        );
         break;
       case 'globalavgpool':
         ops.push(layer('GlobalAveragePooling2D', l.id, { dataFormat: 'channelsLast' }));
@@ -168,11 +266,29 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
       case 'batchnorm': {
         const vp = layout === 'vec' ? perm : undefined;
         const c = s[0] ?? 0;
-        const v = (ours: string, keras: string) => w(`${l.id}/${keras}`, [layout === 'vec' ? flatSize(s) : c], p(ours).name, p(ours).shape,
-          (t) => gatherRows(t, 1, vp), (t) => scatterRows(t, 1, vp));
-        ops.push(layer('BatchNormalization', l.id, {
-          axis: -1, momentum: l.momentum, epsilon: l.epsilon, center: true, scale: true,
-        }, [v('gamma', 'gamma'), v('beta', 'beta'), v('mean', 'moving_mean'), v('var', 'moving_variance')]));
+        const v = (ours: string, keras: string) =>
+          w(
+            `${l.id}/${keras}`,
+            [layout === 'vec' ? flatSize(s) : c],
+            p(ours).name,
+            p(ours).shape,
+            (t) => gatherRows(t, 1, vp),
+            (t) => scatterRows(t, 1, vp),
+          );
+        ops.push(
+          layer(
+            'BatchNormalization',
+            l.id,
+            {
+              axis: -1,
+              momentum: l.momentum,
+              epsilon: l.epsilon,
+              center: true,
+              scale: true,
+            },
+            [v('gamma', 'gamma'), v('beta', 'beta'), v('mean', 'moving_mean'), v('var', 'moving_variance')],
+          ),
+        );
         break;
       }
       case 'residual': {
@@ -206,16 +322,26 @@ type SymbolicTensor = tfjs.SymbolicTensor;
 function makeLayer(tf: Tf, op: Extract<PlanOp, { op: 'layer' }>, inputShape?: number[]): tfjs.layers.Layer {
   const a = { ...op.args, ...(inputShape ? { inputShape } : {}) } as never;
   switch (op.cls) {
-    case 'Dense': return tf.layers.dense(a);
-    case 'Conv2D': return tf.layers.conv2d(a);
-    case 'ZeroPadding2D': return tf.layers.zeroPadding2d(a);
-    case 'MaxPooling2D': return tf.layers.maxPooling2d(a);
-    case 'AveragePooling2D': return tf.layers.averagePooling2d(a);
-    case 'GlobalAveragePooling2D': return tf.layers.globalAveragePooling2d(a);
-    case 'BatchNormalization': return tf.layers.batchNormalization(a);
-    case 'Flatten': return tf.layers.flatten(a);
-    case 'Permute': return tf.layers.permute(a);
-    case 'LeakyReLU': return tf.layers.leakyReLU(a);
+    case 'Dense':
+      return tf.layers.dense(a);
+    case 'Conv2D':
+      return tf.layers.conv2d(a);
+    case 'ZeroPadding2D':
+      return tf.layers.zeroPadding2d(a);
+    case 'MaxPooling2D':
+      return tf.layers.maxPooling2d(a);
+    case 'AveragePooling2D':
+      return tf.layers.averagePooling2d(a);
+    case 'GlobalAveragePooling2D':
+      return tf.layers.globalAveragePooling2d(a);
+    case 'BatchNormalization':
+      return tf.layers.batchNormalization(a);
+    case 'Flatten':
+      return tf.layers.flatten(a);
+    case 'Permute':
+      return tf.layers.permute(a);
+    case 'LeakyReLU':
+      return tf.layers.leakyReLU(a);
   }
 }
 
@@ -275,15 +401,21 @@ export async function buildTfjsExport(src: ExportSource, tf?: Tf): Promise<Expor
   const model = buildTfjsModel(t, src, plan);
   let artifacts: tfjs.io.ModelArtifacts | undefined;
   try {
-    await model.save(t.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      t.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
   } finally {
     model.dispose();
   }
-  if (!artifacts?.modelTopology || !artifacts.weightSpecs || !artifacts.weightData) throw new ExportError('tfjs produced no model artifacts', 'io');
-  const data = artifacts.weightData instanceof ArrayBuffer ? new Uint8Array(artifacts.weightData) : new Uint8Array(t.io.concatenateArrayBuffers(artifacts.weightData));
+  if (!artifacts?.modelTopology || !artifacts.weightSpecs || !artifacts.weightData)
+    throw new ExportError('tfjs produced no model artifacts', 'io');
+  const data =
+    artifacts.weightData instanceof ArrayBuffer
+      ? new Uint8Array(artifacts.weightData)
+      : new Uint8Array(t.io.concatenateArrayBuffers(artifacts.weightData));
   const modelJson = {
     format: 'layers-model',
     generatedBy: `TensorFlow.js tfjs-layers v${t.version_layers}`,
@@ -296,7 +428,7 @@ export async function buildTfjsExport(src: ExportSource, tf?: Tf): Promise<Expor
         runId: src.runId,
         name: src.name,
         inputLayout: src.spec.inputShape.length === 3 ? 'NCHW' : 'NF',
-        note: 'inputs are shaped like Growth Lab\'s ([N, C, H, W] or [N, F]); outputs are raw (logits for classification)',
+        note: "inputs are shaped like Growth Lab's ([N, C, H, W] or [N, F]); outputs are raw (logits for classification)",
         spec: src.spec,
       },
     },

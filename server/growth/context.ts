@@ -11,7 +11,8 @@ export function sampleBatch(data: Dataset, rng: Rng, n: number): { x: HostTensor
   const rows = rng.permutation(data.train.n).subarray(0, m);
   const f = data.inputShape.reduce((a, b) => a * b, 1);
   const w = data.numClasses > 0 ? data.numClasses : data.targetSize;
-  const x = new Float32Array(m * f), y = new Float32Array(m * w);
+  const x = new Float32Array(m * f),
+    y = new Float32Array(m * w);
   rows.forEach((r, i) => {
     x.set(data.train.x.subarray(r * f, (r + 1) * f), i * f);
     if (data.numClasses > 0) y[i * w + data.train.y[r]] = 1;

@@ -30,7 +30,8 @@ export interface EigenPair {
 export const JACOBI_MAX_N = 48;
 
 function checkSquare(a: ArrayLike<number>, n: number): void {
-  if (!Number.isInteger(n) || n < 1 || a.length !== n * n) throw new Error(`eigen: need an ${n}x${n} matrix (${n * n} values), got ${a.length}`);
+  if (!Number.isInteger(n) || n < 1 || a.length !== n * n)
+    throw new Error(`eigen: need an ${n}x${n} matrix (${n * n} values), got ${a.length}`);
 }
 
 /** Sort eigenpairs ascending; `vecs` holds eigenvector k in column k of a row-major n x n matrix. */
@@ -67,7 +68,8 @@ export function jacobiEigen(matrix: ArrayLike<number>, n: number, maxSweeps = 10
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (apq === 0) continue;
-        const app = a[p * n + p], aqq = a[q * n + q];
+        const app = a[p * n + p],
+          aqq = a[q * n + q];
         // After the first sweeps, skip entries too small to change either diagonal entry.
         if (sweeps > 3 && Math.abs(apq) * 1e18 < Math.abs(app) && Math.abs(apq) * 1e18 < Math.abs(aqq)) {
           a[p * n + q] = a[q * n + p] = 0;
@@ -80,8 +82,10 @@ export function jacobiEigen(matrix: ArrayLike<number>, n: number, maxSweeps = 10
         const s = t * c;
         for (let k = 0; k < n; k++) {
           if (k === p || k === q) continue;
-          const akp = a[k * n + p], akq = a[k * n + q];
-          const np = c * akp - s * akq, nq = s * akp + c * akq;
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
+          const np = c * akp - s * akq,
+            nq = s * akp + c * akq;
           a[k * n + p] = a[p * n + k] = np;
           a[k * n + q] = a[q * n + k] = nq;
         }
@@ -89,7 +93,8 @@ export function jacobiEigen(matrix: ArrayLike<number>, n: number, maxSweeps = 10
         a[q * n + q] = aqq + t * apq;
         a[p * n + q] = a[q * n + p] = 0;
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
+          const vkp = v[k * n + p],
+            vkq = v[k * n + q];
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }
@@ -107,14 +112,17 @@ export function jacobiEigen(matrix: ArrayLike<number>, n: number, maxSweeps = 10
  */
 export function tridiagonalEigen(diag: ArrayLike<number>, sub: ArrayLike<number>): EigenDecomposition {
   const n = diag.length;
-  if (sub.length !== Math.max(0, n - 1)) throw new Error(`tridiagonalEigen: ${n} diagonal entries need ${n - 1} sub-diagonal ones, got ${sub.length}`);
+  if (sub.length !== Math.max(0, n - 1))
+    throw new Error(`tridiagonalEigen: ${n} diagonal entries need ${n - 1} sub-diagonal ones, got ${sub.length}`);
   const d = Float64Array.from(diag);
   const e = new Float64Array(n);
   for (let i = 0; i < n - 1; i++) e[i] = sub[i];
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   const eps = 2 ** -52;
-  let f = 0, tst1 = 0, iterations = 0;
+  let f = 0,
+    tst1 = 0,
+    iterations = 0;
   for (let l = 0; l < n; l++) {
     tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
     let m = l;
@@ -133,7 +141,11 @@ export function tridiagonalEigen(diag: ArrayLike<number>, sub: ArrayLike<number>
         for (let i = l + 2; i < n; i++) d[i] -= h;
         f += h;
         p = d[m];
-        let c = 1, c2 = 1, c3 = 1, s = 0, s2 = 0;
+        let c = 1,
+          c2 = 1,
+          c3 = 1,
+          s = 0,
+          s2 = 0;
         const el1 = e[l + 1];
         for (let i = m - 1; i >= l; i--) {
           c3 = c2;
@@ -148,7 +160,8 @@ export function tridiagonalEigen(diag: ArrayLike<number>, sub: ArrayLike<number>
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
           for (let k = 0; k < n; k++) {
-            const vk1 = v[k * n + i + 1], vk = v[k * n + i];
+            const vk1 = v[k * n + i + 1],
+              vk = v[k * n + i];
             v[k * n + i + 1] = s * vk + c * vk1;
             v[k * n + i] = c * vk - s * vk1;
           }
@@ -168,7 +181,8 @@ export function tridiagonalEigen(diag: ArrayLike<number>, sub: ArrayLike<number>
 function symMatVec(a: ArrayLike<number>, n: number, x: Float64Array, y: Float64Array): void {
   y.fill(0);
   for (let i = 0; i < n; i++) {
-    const row = i * n, xi = x[i];
+    const row = i * n,
+      xi = x[i];
     let s = a[row + i] * xi;
     for (let j = i + 1; j < n; j++) {
       const aij = a[row + j];
@@ -214,7 +228,8 @@ export function lanczosSmallest(a: ArrayLike<number>, n: number, opts: LanczosOp
   }
   norm = Math.sqrt(norm);
   for (let i = 0; i < n; i++) q[i] /= norm;
-  const alpha: number[] = [], beta: number[] = [];
+  const alpha: number[] = [],
+    beta: number[] = [];
   const w = new Float64Array(n);
   let nextCheck = Math.min(8, maxIt);
   let best: { value: number; s: Float64Array; k: number; residual: number } | undefined;
@@ -262,7 +277,11 @@ export function lanczosSmallest(a: ArrayLike<number>, n: number, opts: LanczosOp
  * The smallest eigenpair of a symmetric matrix, taken from its upper triangle (float32 products are
  * symmetric only up to rounding): Jacobi up to JACOBI_MAX_N, Lanczos above.
  */
-export function smallestEigenpair(matrix: ArrayLike<number>, n: number, opts: LanczosOptions & { method?: 'jacobi' | 'lanczos' } = {}): EigenPair {
+export function smallestEigenpair(
+  matrix: ArrayLike<number>,
+  n: number,
+  opts: LanczosOptions & { method?: 'jacobi' | 'lanczos' } = {},
+): EigenPair {
   checkSquare(matrix, n);
   const method = opts.method ?? (n <= JACOBI_MAX_N ? 'jacobi' : 'lanczos');
   if (method === 'lanczos') return lanczosSmallest(matrix, n, opts);

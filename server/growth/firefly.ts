@@ -44,11 +44,13 @@ export const DEFAULT_NEW_NEURONS = 5;
 export function grownLayers(model: GrowableModel, options: GrowOptions): string[] {
   const all = model.spec.layers.filter((l) => l.type === 'dense' || l.type === 'conv2d').map((l) => l.id);
   if (options.layers === undefined) return all;
-  if (!Array.isArray(options.layers) || options.layers.length === 0) throw new GrowthError('option layers must be a non-empty list of layer ids');
+  if (!Array.isArray(options.layers) || options.layers.length === 0)
+    throw new GrowthError('option layers must be a non-empty list of layer ids');
   for (const id of options.layers) {
     const l = model.spec.layers.find((x) => x.id === id);
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${model.spec.layers.map((x) => x.id).join(', ')})`);
-    if (l.type !== 'dense' && l.type !== 'conv2d') throw new GrowthError(`layer "${id}" is a ${l.type} layer; only dense and conv2d layers can grow wider`);
+    if (l.type !== 'dense' && l.type !== 'conv2d')
+      throw new GrowthError(`layer "${id}" is a ${l.type} layer; only dense and conv2d layers can grow wider`);
   }
   // model order, no duplicates
   return all.filter((id) => (options.layers as string[]).includes(id));
@@ -57,7 +59,8 @@ export function grownLayers(model: GrowableModel, options: GrowOptions): string[
 export function intOption(options: GrowOptions, key: string, fallback: number, min = 0): number {
   const v = options[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new GrowthError(`option ${key} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new GrowthError(`option ${key} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -84,7 +87,15 @@ function initialDeltas(layout: WidthLayout, ctx: GrowContext): DeltaSpec[] {
   return specs.map((d) => {
     const n = d.shape.reduce((a, b) => a * b, 1);
     const variance = d.kind === 'split' ? 1 / dims.get(d.offset)! : NEW_NEURON_VARIANCE;
-    return { key: d.key, shape: d.shape, axis: d.axis, group: d.group, offset: d.offset, count: d.count, init: gaussian(ctx.rng, n, variance) };
+    return {
+      key: d.key,
+      shape: d.shape,
+      axis: d.axis,
+      group: d.group,
+      offset: d.offset,
+      count: d.count,
+      init: gaussian(ctx.rng, n, variance),
+    };
   });
 }
 
@@ -164,7 +175,9 @@ export function overGrown(ctx: GrowContext, plans: WidthPlan[]): OverGrown {
   return { plans, layout, clone, mg, count, deltas: initialDeltas(layout, ctx), fixed };
 }
 
-export interface FireflyWiderOptions { splitOnly: boolean }
+export interface FireflyWiderOptions {
+  splitOnly: boolean;
+}
 
 export async function fireflyWider(ctx: GrowContext, options: GrowOptions, how: FireflyWiderOptions): Promise<GrowPlanResult> {
   const model = ctx.model;
@@ -192,8 +205,10 @@ export async function fireflyWider(ctx: GrowContext, options: GrowOptions, how: 
   // 3. one selection across the grown layers, then commit
   const cands: (Candidate & { index: number })[] = [];
   for (const p of plans) {
-    for (let i = 0; i < p.m; i++) cands.push({ layer: p.id, neuron: i, score: Math.abs(r.scores[p.offset + i]), kind: 'split', index: p.offset + i });
-    for (let j = 0; j < p.mNew; j++) cands.push({ layer: p.id, neuron: p.m + j, score: Math.abs(r.scores[p.offset + p.m + j]), kind: 'new', index: p.offset + p.m + j });
+    for (let i = 0; i < p.m; i++)
+      cands.push({ layer: p.id, neuron: i, score: Math.abs(r.scores[p.offset + i]), kind: 'split', index: p.offset + i });
+    for (let j = 0; j < p.mNew; j++)
+      cands.push({ layer: p.id, neuron: p.m + j, score: Math.abs(r.scores[p.offset + p.m + j]), kind: 'new', index: p.offset + p.m + j });
   }
   const { selected, rejected } = topK(cands, budget, (c) => c.score);
   const epsHat = new Float32Array(count);
@@ -232,7 +247,8 @@ export const firefly: GrowthMethod = registerMethod({
   name: 'firefly',
   kind: 'grow',
   description: 'Firefly: split neurons and add brand-new ones, picked by integrated gradients (Wu et al. 2020, §2.2)',
-  unsupported: (m) => (m.spec.layers.some((l) => l.type === 'dense' || l.type === 'conv2d') ? undefined : 'no dense or conv2d hidden layer'),
+  unsupported: (m) =>
+    m.spec.layers.some((l) => l.type === 'dense' || l.type === 'conv2d') ? undefined : 'no dense or conv2d hidden layer',
   apply: (ctx, options) => fireflyWider(ctx, options, { splitOnly: false }),
 });
 

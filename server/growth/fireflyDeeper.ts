@@ -98,13 +98,21 @@ export async function fireflyDeeper(ctx: GrowContext, options: GrowOptions): Pro
   const mNew = intOption(options, 'newNeurons', DEFAULT_NEW_NEURONS, 1);
   const maxLayers = intOption(options, 'maxLayers', 1);
   const act = options.activation;
-  if (act !== undefined && !ACTIVATIONS.includes(act as Activation)) throw new GrowthError(`option activation must be one of ${ACTIVATIONS.join(', ')}`);
+  if (act !== undefined && !ACTIVATIONS.includes(act as Activation))
+    throw new GrowthError(`option activation must be one of ${ACTIVATIONS.join(', ')}`);
   const cands = depthCandidates(model.spec, mNew, act as Activation | undefined);
   if (cands.length === 0) throw new GrowthError('the model has no hidden layer to insert a residual layer after');
   const width = model.spec.layers.reduce((a, l) => a + (l.type === 'dense' ? l.units : l.type === 'conv2d' ? l.filters : 0), 0);
   const count = cands.length * mNew;
   const neurons = Math.min(neuronBudget(width, options), count, maxLayers * mNew);
-  const notes = { epsilon: s.epsilon, steps: s.steps, integrationPoints: s.integrationPoints, newNeurons: mNew, maxLayers, budget: neurons };
+  const notes = {
+    epsilon: s.epsilon,
+    steps: s.steps,
+    integrationPoints: s.integrationPoints,
+    newNeurons: mNew,
+    maxLayers,
+    budget: neurons,
+  };
   if (neurons === 0) return { diff: [], selected: [], rejected: [], notes };
 
   const seed = () => ctx.rng.int(0x7fffffff);
@@ -116,7 +124,15 @@ export async function fireflyDeeper(ctx: GrowContext, options: GrowOptions): Pro
     for (const leaf of ['W1', 'b1', 'W2'] as const) {
       const shape = clone.shapeOf(`${c.id}/${leaf}`);
       const n = shape.reduce((x, y) => x * y, 1);
-      deltas.push({ key: depthKey(c.id, leaf), shape, axis: a[leaf], group: 1, offset: c.offset, count: mNew, init: gaussian(ctx.rng, n, NEW_NEURON_VARIANCE) });
+      deltas.push({
+        key: depthKey(c.id, leaf),
+        shape,
+        axis: a[leaf],
+        group: 1,
+        offset: c.offset,
+        count: mNew,
+        init: gaussian(ctx.rng, n, NEW_NEURON_VARIANCE),
+      });
     }
   }
   const byName = new Map(cands.map((c) => [c.id, c]));
@@ -135,8 +151,13 @@ export async function fireflyDeeper(ctx: GrowContext, options: GrowOptions): Pro
 
   // selection under the two budgets (§2.3)
   const all: (Candidate & { index: number })[] = [];
-  for (const c of cands) for (let i = 0; i < mNew; i++) all.push({ layer: c.id, neuron: i, score: Math.abs(r.scores[c.offset + i]), kind: 'new', index: c.offset + i });
-  const order = all.map((c, i) => ({ c, i })).sort((a, b) => b.c.score - a.c.score || a.i - b.i).map((o) => o.c);
+  for (const c of cands)
+    for (let i = 0; i < mNew; i++)
+      all.push({ layer: c.id, neuron: i, score: Math.abs(r.scores[c.offset + i]), kind: 'new', index: c.offset + i });
+  const order = all
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => b.c.score - a.c.score || a.i - b.i)
+    .map((o) => o.c);
   const open = new Set<string>();
   const selected: typeof all = [];
   const rejected: typeof all = [];
@@ -152,8 +173,19 @@ export async function fireflyDeeper(ctx: GrowContext, options: GrowOptions): Pro
   const diff: LayerDiff[] = [];
   const chosen = cands.filter((c) => open.has(c.id)).sort((a, b) => b.position - a.position);
   for (const c of chosen) {
-    const sel = selected.filter((x) => x.layer === c.id).map((x) => x.neuron).sort((a, b) => a - b);
-    const init = await blockWeights(ctx, c, sel, (n) => clone.shapeOf(n), axes.get(c.id)!, r.deltas, sel.map((i) => -s.epsilon * Math.sign(r.scores[c.offset + i] || 1)));
+    const sel = selected
+      .filter((x) => x.layer === c.id)
+      .map((x) => x.neuron)
+      .sort((a, b) => a - b);
+    const init = await blockWeights(
+      ctx,
+      c,
+      sel,
+      (n) => clone.shapeOf(n),
+      axes.get(c.id)!,
+      r.deltas,
+      sel.map((i) => -s.epsilon * Math.sign(r.scores[c.offset + i] || 1)),
+    );
     model.insertLayer(c.position, residualSpec(c, sel.length), seed(), init);
     diff.push(insertedDiff(c.id, sel.length));
   }

@@ -31,8 +31,24 @@
  * its network, and the loss the committed network must have).
  */
 import {
-  CompiledGraph, Graph, HostTensor, OptimizerSettings, Value, add, div, gradients, hostTensor, mul, neg, optimizerStep,
-  pad, reduceSum, relu, slice, sqrt, sub,
+  CompiledGraph,
+  Graph,
+  HostTensor,
+  OptimizerSettings,
+  Value,
+  add,
+  div,
+  gradients,
+  hostTensor,
+  mul,
+  neg,
+  optimizerStep,
+  pad,
+  reduceSum,
+  relu,
+  slice,
+  sqrt,
+  sub,
 } from '../engine';
 import { flatSize } from '../model/spec';
 import type { Rng } from '../random';
@@ -47,7 +63,11 @@ export interface CandidateGraph {
   readonly graph: Graph;
   forward(): { loss: Value; outputs?: Record<string, Value> };
   extra(name: string, shape: number[]): Value;
-  feeds(tensors: Map<string, Float32Array>, batch: { x: HostTensor; y: HostTensor }, extras: Record<string, Float32Array>): Record<string, HostTensor>;
+  feeds(
+    tensors: Map<string, Float32Array>,
+    batch: { x: HostTensor; y: HostTensor },
+    extras: Record<string, Float32Array>,
+  ): Record<string, HostTensor>;
 }
 
 /** One perturbation tensor δ fed to the candidate graph: `count` neurons along `axis` from candidate `offset`. */
@@ -198,7 +218,12 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
     const key = k === 0 ? 'eps' : p.deltas[k - 1].key;
     const lr = k === 0 ? lrEps : mul(lrDelta, c(1 / Math.sqrt(dims[p.deltas[k - 1].offset])));
     const shape = v.shape as number[];
-    const r = optimizerStep(ADAM, { param: v, grad: add(gl[k], gp[k]), slots: [mg.extra(`m:${key}`, shape), mg.extra(`v:${key}`, shape)] }, lr, t);
+    const r = optimizerStep(
+      ADAM,
+      { param: v, grad: add(gl[k], gp[k]), slots: [mg.extra(`m:${key}`, shape), mg.extra(`v:${key}`, shape)] },
+      lr,
+      t,
+    );
     outputs[`new:${key}`] = r.param;
     outputs[`newm:${key}`] = r.slots[0];
     outputs[`newv:${key}`] = r.slots[1];
@@ -214,12 +239,20 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
 }
 
 /** The `unit-sphere` step one's graph: the loss, ∂L/∂ε, and δ ← unit(δ − deltaLr ∂L/∂δ) per neuron of each δ tensor. */
-function unitSphereGraph(p: FireflyProblem, loss: Value, eps: Value, deltas: Value[], s: FireflySettings, extraOutputs: Record<string, Value> = {}): BuiltGraph {
+function unitSphereGraph(
+  p: FireflyProblem,
+  loss: Value,
+  eps: Value,
+  deltas: Value[],
+  s: FireflySettings,
+  extraOutputs: Record<string, Value> = {},
+): BuiltGraph {
   const wrt = [eps, ...deltas];
   const grads = gradients(loss, wrt);
   const outputs: Record<string, Value> = { gEps: grads[0], loss, ...extraOutputs };
   p.deltas.forEach((d, k) => {
-    if (d.group !== 1) throw new Error(`internal: unit-sphere step one needs one entry per neuron along the axis (${d.key} has groups of ${d.group})`);
+    if (d.group !== 1)
+      throw new Error(`internal: unit-sphere step one needs one entry per neuron along the axis (${d.key} has groups of ${d.group})`);
     const v = sub(deltas[k], mul(grads[k + 1], s.deltaLr));
     const others = d.shape.map((_, i) => i).filter((i) => i !== d.axis);
     outputs[`new:${d.key}`] = div(v, sqrt(add(reduceSum(mul(v, v), others, true), 1e-12)));
@@ -229,7 +262,10 @@ function unitSphereGraph(p: FireflyProblem, loss: Value, eps: Value, deltas: Val
 
 /** Step one and step two on the engine; returns ε̃, δ̃ and the scores s. */
 export async function optimizeAndScore(
-  ctx: Pick<GrowContext, 'executor' | 'scoringBatch'>, p: FireflyProblem, s: FireflySettings, commitAt?: (scores: Float64Array) => Float32Array,
+  ctx: Pick<GrowContext, 'executor' | 'scoringBatch'>,
+  p: FireflyProblem,
+  s: FireflySettings,
+  commitAt?: (scores: Float64Array) => Float32Array,
 ): Promise<FireflyResult> {
   const { outputs } = buildGraph(p, s);
   const compiled: CompiledGraph = await ctx.executor.compile(p.mg.graph, outputs);
@@ -246,7 +282,15 @@ export async function optimizeAndScore(
       slots[`v:${key}`] = new Float32Array(n);
     }
     const run = async (batch: { x: HostTensor; y: HostTensor }, t: number) => {
-      const extras: Record<string, Float32Array> = { ...p.fixed, ...deltas, ...slots, eps, lrEps: scalar(s.epsLr * s.epsilon), lrDelta: scalar(s.deltaLr), t: scalar(Math.max(1, t)) };
+      const extras: Record<string, Float32Array> = {
+        ...p.fixed,
+        ...deltas,
+        ...slots,
+        eps,
+        lrEps: scalar(s.epsLr * s.epsilon),
+        lrDelta: scalar(s.deltaLr),
+        t: scalar(Math.max(1, t)),
+      };
       const feeds = p.mg.feeds(p.tensors, batch, extras);
       const r = await compiled.run(feeds);
       const get = (k: string) => Float32Array.from(r[k].data as Float32Array);
@@ -306,8 +350,12 @@ function allOutputs(r: Record<string, HostTensor>, outputs: Record<string, Value
 
 /** Step one `unit-sphere` (ε held at ϵ) and step two on its graph. */
 async function unitSphereScore(
-  compiled: CompiledGraph, p: FireflyProblem, s: FireflySettings, ctx: Pick<GrowContext, 'scoringBatch'>,
-  outputs: Record<string, Value>, commitAt?: (scores: Float64Array) => Float32Array,
+  compiled: CompiledGraph,
+  p: FireflyProblem,
+  s: FireflySettings,
+  ctx: Pick<GrowContext, 'scoringBatch'>,
+  outputs: Record<string, Value>,
+  commitAt?: (scores: Float64Array) => Float32Array,
 ): Promise<FireflyResult> {
   const deltas: Record<string, Float32Array> = {};
   for (const d of p.deltas) deltas[d.key] = d.init;

@@ -75,7 +75,11 @@ export const deltaKey = {
   out: (id: string) => `dout:${id}`,
 };
 
-interface Role { plan: WidthPlan; axis: number; group: number }
+interface Role {
+  plan: WidthPlan;
+  axis: number;
+  group: number;
+}
 
 /** The grown layers' tensors, shapes and roles for a set of plans on the model before growing. */
 export class WidthLayout {
@@ -88,7 +92,8 @@ export class WidthLayout {
   constructor(model: GrowableModel, plans: WidthPlan[]) {
     this.layers = plans.map((plan) => {
       const { layer } = model.layer(plan.id);
-      if (layer.type !== 'dense' && layer.type !== 'conv2d') throw new Error(`${plan.id} is a ${layer.type} layer; only dense and conv2d layers grow wider here`);
+      if (layer.type !== 'dense' && layer.type !== 'conv2d')
+        throw new Error(`${plan.id} is a ${layer.type} layer; only dense and conv2d layers grow wider here`);
       if (layerWidth(layer) !== plan.m) throw new Error(`internal: ${plan.id} has ${layerWidth(layer)} neurons, plan says ${plan.m}`);
       return { plan, t: layerTensors(model.spec, plan.id) };
     });
@@ -115,11 +120,37 @@ export class WidthLayout {
   deltas(): { key: string; shape: number[]; axis: number; group: number; offset: number; count: number; kind: 'split' | 'new' }[] {
     const out: ReturnType<WidthLayout['deltas']> = [];
     for (const { plan, t } of this.layers) {
-      for (const e of t.ins) out.push({ key: deltaKey.split(e.name), shape: this.shapeOf(e.name), axis: e.axis, group: 1, offset: plan.offset, count: plan.m, kind: 'split' });
+      for (const e of t.ins)
+        out.push({
+          key: deltaKey.split(e.name),
+          shape: this.shapeOf(e.name),
+          axis: e.axis,
+          group: 1,
+          offset: plan.offset,
+          count: plan.m,
+          kind: 'split',
+        });
       if (plan.mNew === 0) continue;
-      for (const e of t.ins) out.push({ key: deltaKey.fresh(e.name), shape: withAxis(this.shapeOf(e.name), e.axis, plan.mNew), axis: e.axis, group: 1, offset: plan.offset + plan.m, count: plan.mNew, kind: 'new' });
+      for (const e of t.ins)
+        out.push({
+          key: deltaKey.fresh(e.name),
+          shape: withAxis(this.shapeOf(e.name), e.axis, plan.mNew),
+          axis: e.axis,
+          group: 1,
+          offset: plan.offset + plan.m,
+          count: plan.mNew,
+          kind: 'new',
+        });
       const c = t.consumer;
-      out.push({ key: deltaKey.out(plan.id), shape: withAxis(this.shapeOf(c.name), c.axis, plan.mNew * c.group), axis: c.axis, group: c.group, offset: plan.offset + plan.m, count: plan.mNew, kind: 'new' });
+      out.push({
+        key: deltaKey.out(plan.id),
+        shape: withAxis(this.shapeOf(c.name), c.axis, plan.mNew * c.group),
+        axis: c.axis,
+        group: c.group,
+        offset: plan.offset + plan.m,
+        count: plan.mNew,
+        kind: 'new',
+      });
     }
     return out;
   }
@@ -136,8 +167,12 @@ export class WidthLayout {
   }
 
   private epsSlice(v: WidthValues, start: number, sources: readonly number[]): Value {
-    if (sources.every((s, i) => s === sources[0] + i)) return slice(v.eps(), [start + sources[0]], [start + sources[0] + sources.length], [0]);
-    return gather(v.eps(), sources.map((s) => start + s));
+    if (sources.every((s, i) => s === sources[0] + i))
+      return slice(v.eps(), [start + sources[0]], [start + sources[0] + sources.length], [0]);
+    return gather(
+      v.eps(),
+      sources.map((s) => start + s),
+    );
   }
 
   private producerPart(x: Value, name: string, r: Role, v: WidthValues): Value {
@@ -160,7 +195,16 @@ export class WidthLayout {
     const replicas = new Map<number, number>();
     for (const s of rows) replicas.set(s, (replicas.get(s) ?? 0) + 1);
     let kept = isIdentity(rows, p.m) ? x : gatherNeurons(x, rows, r.axis, r.group);
-    if (p.split.length) kept = scalePerNeuron(kept, constVector(kept, rows.map((s) => 1 / replicas.get(s)!)), r.axis, r.group);
+    if (p.split.length)
+      kept = scalePerNeuron(
+        kept,
+        constVector(
+          kept,
+          rows.map((s) => 1 / replicas.get(s)!),
+        ),
+        r.axis,
+        r.group,
+      );
     if (!p.fresh.length) return kept;
     const c = this.layers.find((l) => l.plan === p)!.t.consumer;
     let dout = v.delta(deltaKey.out(p.id), withAxis(this.shapeOf(c.name), r.axis, p.mNew * r.group));

@@ -98,7 +98,13 @@ export async function learnMorphisms(ctx: GrowContext, layers: string[], o: Grow
         l.prune.update(r.prune);
       }
     }
-    return learned.map((l) => ({ layer: l.g.layer, split: l.split.value(), prune: l.prune.value(), state: l.state, thetaShape: l.g.thetaShape }));
+    return learned.map((l) => ({
+      layer: l.g.layer,
+      split: l.split.value(),
+      prune: l.prune.value(),
+      state: l.state,
+      thetaShape: l.g.thetaShape,
+    }));
   } finally {
     for (const g of graphs) await g.dispose();
   }
@@ -148,7 +154,9 @@ export const gaussNewton: GrowthMethod = registerMethod({
         lambda,
         topFraction,
         widthsAfter: Object.fromEntries(layers.map((id) => [id, layerWidth(ctx.model.layer(id).layer)])),
-        positive: Object.fromEntries(learned.map((l) => [l.layer, morphisms.filter((m) => m.layer === l.layer && -m.deltaL - lambda * m.deltaParams > 0).length])),
+        positive: Object.fromEntries(
+          learned.map((l) => [l.layer, morphisms.filter((m) => m.layer === l.layer && -m.deltaL - lambda * m.deltaParams > 0).length]),
+        ),
       },
     };
   },

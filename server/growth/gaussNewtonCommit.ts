@@ -29,12 +29,22 @@ export function commitSources(width: number, splits: readonly number[], prunes: 
 }
 
 /** Adds sign·θ[.., from, ..] to t[.., to, ..] along `axis` (θ has `thetaLen` entries on that axis). */
-function addSlice(t: Float32Array, shape: number[], axis: number, to: number, theta: Float32Array, thetaLen: number, from: number, sign: number): void {
+function addSlice(
+  t: Float32Array,
+  shape: number[],
+  axis: number,
+  to: number,
+  theta: Float32Array,
+  thetaLen: number,
+  from: number,
+  sign: number,
+): void {
   const outer = flatSize(shape.slice(0, axis));
   const inner = flatSize(shape.slice(axis + 1));
   const len = shape[axis];
   for (let o = 0; o < outer; o++) {
-    const dst = (o * len + to) * inner, src = (o * thetaLen + from) * inner;
+    const dst = (o * len + to) * inner,
+      src = (o * thetaLen + from) * inner;
     for (let k = 0; k < inner; k++) t[dst + k] += sign * theta[src + k];
   }
 }

@@ -9,7 +9,10 @@ export class Ema {
   private readonly sum: Float64Array;
   private t = 0;
 
-  constructor(size: number, readonly decay: number) {
+  constructor(
+    size: number,
+    readonly decay: number,
+  ) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`EMA decay must be in [0, 1), got ${decay}`);
     this.sum = new Float64Array(size);
   }

@@ -11,12 +11,40 @@
  * independently in the one graph, and d(Σ_i ΔL_i)/dθ_i = dΔL_i/dθ_i. The Adam step (§4) is followed
  * by a projection onto ‖θ_i‖ ≤ ρ‖w_in,i‖ (a trust region the paper does not have; see gaussNewton.ts).
  */
-import { CompiledGraph, Executor, HostTensor, OptimizerSettings, Value, add, concat, div, gradients, greater, mul, neg, optimizerStep, reduceMean, reduceSum, slice, sqrt, sub, where } from '../engine';
+import {
+  CompiledGraph,
+  Executor,
+  HostTensor,
+  OptimizerSettings,
+  Value,
+  add,
+  concat,
+  div,
+  gradients,
+  greater,
+  mul,
+  neg,
+  optimizerStep,
+  reduceMean,
+  reduceSum,
+  slice,
+  sqrt,
+  sub,
+  where,
+} from '../engine';
 import type { GrowableModel } from '../model/growable';
 import { flatSize, layerWidth } from '../model/spec';
 import { widthEdits } from '../model/widthEdits';
 import { ModelGraph } from './modelGraph';
-import { GnForm, byChannel, channelSum, gaussNewtonDeltaL, gaussNewtonDeltaLPerExample, perExampleLoss, probeIndex } from './gaussNewtonProbe';
+import {
+  GnForm,
+  byChannel,
+  channelSum,
+  gaussNewtonDeltaL,
+  gaussNewtonDeltaLPerExample,
+  perExampleLoss,
+  probeIndex,
+} from './gaussNewtonProbe';
 
 export type Batch = { x: HostTensor; y: HostTensor };
 
@@ -39,7 +67,15 @@ export interface GnScores {
 }
 
 /** Adam with the usual defaults; the paper learns θ with Adam (§4, App. B) and gives only the rate. */
-export const THETA_ADAM: OptimizerSettings = { name: 'adam', momentum: 0, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+export const THETA_ADAM: OptimizerSettings = {
+  name: 'adam',
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+};
 
 /** The incoming kernel of a dense or conv2d layer and the axis of its neurons (from widthEdits). */
 export function inKernel(model: GrowableModel, layerId: string): { name: string; axis: number } {
@@ -89,14 +125,17 @@ export class GaussNewtonLayerGraph {
     const g = add(first(gOver), second(gOver));
     const u = first(u0);
     const uBar = mul(add(first(f1.layerOutputs[j]), second(f1.layerOutputs[j])), 0.5);
-    const estimate = (dzg: Value) => (lossN ? gaussNewtonDeltaLPerExample(reduceSum(dzg, [2]), lossN) : gaussNewtonDeltaL(channelSum(dzg), f0.loss));
+    const estimate = (dzg: Value) =>
+      lossN ? gaussNewtonDeltaLPerExample(reduceSum(dzg, [2]), lossN) : gaussNewtonDeltaL(channelSum(dzg), f0.loss);
     const split = estimate(mul(g, sub(uBar, u)));
     const prune = estimate(neg(mul(g, u)));
 
     const theta = mg.extra('theta', thetaShape);
     const [gTheta] = gradients(reduceSum(split, [0]), [theta]);
-    const m = mg.extra('m', thetaShape), v = mg.extra('v', thetaShape);
-    const lr = mg.extra('lr', []), t = mg.extra('t', []);
+    const m = mg.extra('m', thetaShape),
+      v = mg.extra('v', thetaShape);
+    const lr = mg.extra('lr', []),
+      t = mg.extra('t', []);
     const next = optimizerStep(THETA_ADAM, { param: theta, grad: gTheta, slots: [m, v] }, lr, t);
     // trust region: ‖θ_i‖ ≤ ρ ‖w_in,i‖ per neuron (projection after the step; see GaussNewtonOptions.thetaMax)
     const others = thetaShape.map((_, a) => a).filter((a) => a !== kernel.axis);
@@ -104,7 +143,14 @@ export class GaussNewtonLayerGraph {
     const limit = mul(norm(slice(mg.base(kernel.name), [0], [n], [kernel.axis])), mg.extra('rho', []));
     const nTheta = norm(next.param);
     const projected = where(greater(nTheta, limit), mul(next.param, div(limit, nTheta)), next.param);
-    const compiled = await executor.compile(mg.graph, { split, prune, loss: f0.loss, theta: projected, m: next.slots[0], v: next.slots[1] });
+    const compiled = await executor.compile(mg.graph, {
+      split,
+      prune,
+      loss: f0.loss,
+      theta: projected,
+      m: next.slots[0],
+      v: next.slots[1],
+    });
     return new GaussNewtonLayerGraph(layerId, n, thetaShape, kernel.axis, mg, over.tensors, compiled);
   }
 
@@ -115,7 +161,12 @@ export class GaussNewtonLayerGraph {
   async step(batch: Batch, state: ThetaState, lr: number, rho = Infinity): Promise<GnScores> {
     const t = state.t + 1;
     const feeds = this.graph.feeds(this.tensors, batch, {
-      theta: state.theta, m: state.m, v: state.v, lr: Float32Array.of(lr), t: Float32Array.of(t), rho: Float32Array.of(Math.min(rho, 3e38)),
+      theta: state.theta,
+      m: state.m,
+      v: state.v,
+      lr: Float32Array.of(lr),
+      t: Float32Array.of(t),
+      rho: Float32Array.of(Math.min(rho, 3e38)),
     });
     const r = await this.compiled.run(feeds);
     const copy = (k: string) => Float32Array.from(r[k].data as Float32Array);
@@ -166,7 +217,10 @@ export class PruneGraph {
       return { id, n: layerWidth(layer)!, u: f.layerOutputs[probeIndex(model.spec, index)] };
     });
     const lossN = form === 'example' ? perExampleLoss(model.spec.task, f.output, mg.y) : undefined;
-    const grads = gradients(lossN ? reduceSum(lossN, [0]) : f.loss, probes.map((p) => p.u));
+    const grads = gradients(
+      lossN ? reduceSum(lossN, [0]) : f.loss,
+      probes.map((p) => p.u),
+    );
     const outputs: Record<string, Value> = { loss: f.loss };
     probes.forEach((p, k) => {
       const dzg = neg(mul(byChannel(grads[k], p.n), byChannel(p.u, p.n)));

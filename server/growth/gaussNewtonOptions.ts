@@ -13,7 +13,7 @@ export function gnForm(o: GrowOptions): GnForm {
 export function num(o: GrowOptions, key: string, fallback: number, check: (v: number) => boolean, what: string): number {
   const v = o[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) throw new GrowthError(`option ${key} must be ${what}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v))
+    throw new GrowthError(`option ${key} must be ${what}, got ${JSON.stringify(v)}`);
   return v;
 }
-

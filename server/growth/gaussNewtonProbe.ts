@@ -19,7 +19,8 @@ const PER_CHANNEL = new Set(['batchnorm', 'maxpool', 'avgpool', 'globalavgpool',
 /** Index (into ForwardResult.layerOutputs) of the tensor u that the layer's consumer reads. */
 export function probeIndex(spec: ModelSpec, layerIndex: number): number {
   const l = spec.layers[layerIndex];
-  if (!l || (l.type !== 'dense' && l.type !== 'conv2d')) throw new ModelSpecError(`layer ${l?.id ?? layerIndex} is not a dense or conv2d layer`);
+  if (!l || (l.type !== 'dense' && l.type !== 'conv2d'))
+    throw new ModelSpecError(`layer ${l?.id ?? layerIndex} is not a dense or conv2d layer`);
   let k = layerIndex + 1;
   while (k < spec.layers.length && PER_CHANNEL.has(spec.layers[k].type)) k++;
   return k - 1;
@@ -53,7 +54,8 @@ export function targetLayers(spec: ModelSpec, ids?: readonly string[]): string[]
   for (const id of ids) {
     const l = spec.layers.find((x) => x.id === id);
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${spec.layers.map((x) => x.id).join(', ')})`);
-    if (l.type !== 'dense' && l.type !== 'conv2d') throw new GrowthError(`layer "${id}" is ${l.type}: only dense and conv2d layers have split and prune morphisms here`);
+    if (l.type !== 'dense' && l.type !== 'conv2d')
+      throw new GrowthError(`layer "${id}" is ${l.type}: only dense and conv2d layers have split and prune morphisms here`);
   }
   return [...ids];
 }

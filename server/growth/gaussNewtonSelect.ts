@@ -42,7 +42,12 @@ export interface Selection {
  * ⌈topFraction × count⌉ of them are applied, except that a neuron takes one morphism (the better one)
  * and a layer keeps at least one neuron. `widths` gives each layer's current width.
  */
-export function selectMorphisms(morphisms: Morphism[], widths: ReadonlyMap<string, number>, lambda: number, topFraction: number): Selection {
+export function selectMorphisms(
+  morphisms: Morphism[],
+  widths: ReadonlyMap<string, number>,
+  lambda: number,
+  topFraction: number,
+): Selection {
   const selected: Morphism[] = [];
   const rejected: Selection['rejected'] = [];
   const layers = [...new Set(morphisms.map((m) => m.layer))];

@@ -64,7 +64,11 @@ export class ModelGraph {
   }
 
   /** Feeds: the model's weights used by the graph, the batch, and the extras by name. */
-  feeds(tensors: Map<string, Float32Array>, batch: { x: HostTensor; y: HostTensor }, extras: Record<string, Float32Array>): Record<string, HostTensor> {
+  feeds(
+    tensors: Map<string, Float32Array>,
+    batch: { x: HostTensor; y: HostTensor },
+    extras: Record<string, Float32Array>,
+  ): Record<string, HostTensor> {
     const f: Record<string, HostTensor> = { x: batch.x, y: batch.y };
     for (const [name, v] of this.weights) {
       const t = tensors.get(name);
@@ -81,7 +85,12 @@ export class ModelGraph {
 }
 
 /** Compile, run once per feed set, and release: for graphs used a handful of times. */
-export async function runOnce(executor: Executor, graph: Graph, outputs: Record<string, Value>, feedSets: Record<string, HostTensor>[]): Promise<Record<string, Float32Array>[]> {
+export async function runOnce(
+  executor: Executor,
+  graph: Graph,
+  outputs: Record<string, Value>,
+  feedSets: Record<string, HostTensor>[],
+): Promise<Record<string, Float32Array>[]> {
   const c = await executor.compile(graph, outputs);
   try {
     const results: Record<string, Float32Array>[] = [];

@@ -72,7 +72,9 @@ export function addCompensatedNoise(model: GrowableModel, layerId: string, sourc
   for (const e of widthEdits(model.spec, model.layer(layerId).index).filter((x) => x.role === 'out')) {
     const t = model.tensors.get(e.name)!;
     const shape = model.shapeOf(e.name);
-    const outer = flatSize(shape.slice(0, e.axis)), len = shape[e.axis], inner = flatSize(shape.slice(e.axis + 1));
+    const outer = flatSize(shape.slice(0, e.axis)),
+      len = shape[e.axis],
+      inner = flatSize(shape.slice(e.axis + 1));
     let ss = 0;
     for (let i = 0; i < t.length; i++) ss += t[i] * t[i];
     const std = noise * (ss > 0 ? Math.sqrt(ss / t.length) : 1);
@@ -82,7 +84,7 @@ export function addCompensatedNoise(model: GrowableModel, layerId: string, sourc
         for (let q = 0; q < e.group; q++) {
           for (let i = 0; i < inner; i++) {
             let mean = 0;
-            for (let m = 0; m < js.length; m++) mean += (draws[m] = rng.normal(0, std));
+            for (let m = 0; m < js.length; m++) mean += draws[m] = rng.normal(0, std);
             mean /= js.length;
             js.forEach((j, m) => (t[(o * len + j * e.group + q) * inner + i] += draws[m] - mean));
           }
@@ -96,7 +98,8 @@ function wideningLayers(model: GrowableModel, options: GrowOptions): string[] {
   if (options.layers) {
     for (const id of options.layers) {
       const { layer } = model.layer(id);
-      if (!growable(layer) && layer.type !== 'residual') throw new GrowthError(`net2net-wider: layer "${id}" is ${layer.type}; it widens dense, conv2d and residual layers`);
+      if (!growable(layer) && layer.type !== 'residual')
+        throw new GrowthError(`net2net-wider: layer "${id}" is ${layer.type}; it widens dense, conv2d and residual layers`);
     }
     return [...options.layers];
   }
@@ -113,11 +116,18 @@ export const net2netWider: GrowthMethod = registerMethod({
   async apply(ctx: GrowContext, options: GrowOptions) {
     const { model, rng } = ctx;
     const noise = options.noise ?? 0;
-    if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0) throw new GrowthError(`net2net-wider: option noise must be a number ≥ 0, got ${JSON.stringify(noise)}`);
+    if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0)
+      throw new GrowthError(`net2net-wider: option noise must be a number ≥ 0, got ${JSON.stringify(noise)}`);
     const layers = wideningLayers(model, options);
     if (layers.length === 0) throw new GrowthError('net2net-wider: no layer to widen');
     const widths = layers.map((id) => layerWidth(model.layer(id).layer)!);
-    const shares = proportionalShares(neuronBudget(widths.reduce((a, b) => a + b, 0), options), widths);
+    const shares = proportionalShares(
+      neuronBudget(
+        widths.reduce((a, b) => a + b, 0),
+        options,
+      ),
+      widths,
+    );
     const diff: LayerDiff[] = [];
     const selected: Candidate[] = [];
     layers.forEach((id, li) => {
@@ -139,18 +149,34 @@ export const net2netWider: GrowthMethod = registerMethod({
 });
 
 /** The identity layer Net2DeeperNet inserts after a layer with output shape `shape`. */
-function identityLayer(model: GrowableModel, shape: number[], act: Activation): { layer: LayerSpec; init: Record<string, Float32Array>; width: number } {
+function identityLayer(
+  model: GrowableModel,
+  shape: number[],
+  act: Activation,
+): { layer: LayerSpec; init: Record<string, Float32Array>; width: number } {
   if (shape.length === 1) {
     const u = shape[0];
     const W = new Float32Array(u * u);
     for (let i = 0; i < u; i++) W[i * u + i] = 1;
-    return { layer: { id: freshLayerId(model.spec, 'dense'), type: 'dense', units: u, activation: act }, init: { W, b: new Float32Array(u) }, width: u };
+    return {
+      layer: { id: freshLayerId(model.spec, 'dense'), type: 'dense', units: u, activation: act },
+      init: { W, b: new Float32Array(u) },
+      width: u,
+    };
   }
   const c = shape[0];
   const W = new Float32Array(c * c * 9);
   for (let i = 0; i < c; i++) W[(i * c + i) * 9 + 4] = 1; // centre tap of channel i → i
   return {
-    layer: { id: freshLayerId(model.spec, 'conv2d'), type: 'conv2d', filters: c, kernelSize: 3, stride: 1, padding: 'same', activation: act },
+    layer: {
+      id: freshLayerId(model.spec, 'conv2d'),
+      type: 'conv2d',
+      filters: c,
+      kernelSize: 3,
+      stride: 1,
+      padding: 'same',
+      activation: act,
+    },
     init: { W, b: new Float32Array(c) },
     width: c,
   };
@@ -159,14 +185,16 @@ function identityLayer(model: GrowableModel, shape: number[], act: Activation): 
 export const net2netDeeper: GrowthMethod = registerMethod({
   name: 'net2net-deeper',
   kind: 'grow',
-  description: 'Net2DeeperNet (Chen et al. 2016): insert an identity-initialised layer (or a zero-output residual block) after a hidden layer',
+  description:
+    'Net2DeeperNet (Chen et al. 2016): insert an identity-initialised layer (or a zero-output residual block) after a hidden layer',
   unsupported(model) {
     return model.spec.layers.length > 0 ? undefined : 'the model has no hidden layer to insert after';
   },
   async apply(ctx: GrowContext, options: GrowOptions) {
     const { model, rng } = ctx;
     const block = options.block ?? 'auto';
-    if (block !== 'auto' && block !== 'identity' && block !== 'residual') throw new GrowthError(`net2net-deeper: option block must be auto, identity or residual, got ${JSON.stringify(block)}`);
+    if (block !== 'auto' && block !== 'identity' && block !== 'residual')
+      throw new GrowthError(`net2net-deeper: option block must be auto, identity or residual, got ${JSON.stringify(block)}`);
     const layers = model.spec.layers;
     let after: string;
     if (options.after !== undefined) {
@@ -204,11 +232,13 @@ export const net2netDeeper: GrowthMethod = registerMethod({
         after,
         inserted: inserted.type,
         exact,
-        ...(exact ? {} : {
-          warning: activation
-            ? `${activation} is not idempotent (φ(φ(v)) ≠ φ(v)): the identity layer changes the function (block: 'residual' keeps it)`
-            : `the inserted ReLU identity layer sees ${layer.type} outputs that may be negative: the function may change (block: 'residual' keeps it)`,
-        }),
+        ...(exact
+          ? {}
+          : {
+              warning: activation
+                ? `${activation} is not idempotent (φ(φ(v)) ≠ φ(v)): the identity layer changes the function (block: 'residual' keeps it)`
+                : `the inserted ReLU identity layer sees ${layer.type} outputs that may be negative: the function may change (block: 'residual' keeps it)`,
+            }),
       },
     };
   },

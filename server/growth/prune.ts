@@ -47,10 +47,16 @@ export interface PruneScoresByLayer {
 
 type Scorer = (ctx: GrowContext, layers: string[], o: GrowOptions) => Promise<PruneScoresByLayer>;
 
-const minibatch = (ctx: GrowContext, o: GrowOptions) => Math.floor(num(o, 'batchSize', ctx.trainer.cfg.batchSize, (v) => v >= 1, 'a positive integer'));
+const minibatch = (ctx: GrowContext, o: GrowOptions) =>
+  Math.floor(num(o, 'batchSize', ctx.trainer.cfg.batchSize, (v) => v >= 1, 'a positive integer'));
 
 /** Runs the prune graph over scoreBatch examples in minibatches, handing each layer's s (times the minibatch size) and GN ΔL to `each`. */
-async function overMinibatches(ctx: GrowContext, layers: string[], o: GrowOptions, each: (id: string, s: Float32Array, dl: Float32Array) => void): Promise<number> {
+async function overMinibatches(
+  ctx: GrowContext,
+  layers: string[],
+  o: GrowOptions,
+  each: (id: string, s: Float32Array, dl: Float32Array) => void,
+): Promise<number> {
   const total = Math.floor(num(o, 'scoreBatch', 512, (v) => v >= 1, 'a positive integer'));
   const batch = minibatch(ctx, o);
   const g = await PruneGraph.create(ctx.model, ctx.executor, layers, gnForm(o));
@@ -62,7 +68,11 @@ async function overMinibatches(ctx: GrowContext, layers: string[], o: GrowOption
       const n = b.x.shape[0] as number;
       for (const id of layers) {
         const l = r.layers.get(id)!;
-        each(id, l.s.map((v) => v * n), l.deltaL);
+        each(
+          id,
+          l.s.map((v) => v * n),
+          l.deltaL,
+        );
       }
       seen += n;
       if (n === 0) break;
@@ -77,7 +87,14 @@ const gaussNewtonScores: Scorer = async (ctx, layers, o) => {
   const decay = num(o, 'emaDecay', Ema.paperDecay(minibatch(ctx, o), ctx.data.train.n), (v) => v >= 0 && v < 1, 'in [0, 1)');
   const emas = new Map(layers.map((id) => [id, new Ema(layerWidth(ctx.model.layer(id).layer)!, decay)]));
   await overMinibatches(ctx, layers, o, (id, _s, dl) => emas.get(id)!.update(dl));
-  return { layers: new Map(layers.map((id) => { const v = emas.get(id)!.value(); return [id, { rank: v, score: v }]; })) };
+  return {
+    layers: new Map(
+      layers.map((id) => {
+        const v = emas.get(id)!.value();
+        return [id, { rank: v, score: v }];
+      }),
+    ),
+  };
 };
 
 const taylorScores: Scorer = async (ctx, layers, o) => {
@@ -87,14 +104,22 @@ const taylorScores: Scorer = async (ctx, layers, o) => {
     const acc = sums.get(id)!;
     s.forEach((v, i) => (acc[i] -= v));
   });
-  return { layers: new Map(layers.map((id) => { const v = sums.get(id)!.map((x) => Math.abs(x) / seen); return [id, { rank: v, score: v }]; })) };
+  return {
+    layers: new Map(
+      layers.map((id) => {
+        const v = sums.get(id)!.map((x) => Math.abs(x) / seen);
+        return [id, { rank: v, score: v }];
+      }),
+    ),
+  };
 };
 
 /** Score, pick each layer's budget of lowest-ranked neurons, remove them (deepest layer first). */
 async function prune(ctx: GrowContext, options: GrowOptions, scorer: Scorer, what: string): Promise<GrowPlanResult> {
   const layers = targetLayers(ctx.model.spec, options.layers);
   const scores = await scorer(ctx, layers, options);
-  const selected: Candidate[] = [], rejected: Candidate[] = [];
+  const selected: Candidate[] = [],
+    rejected: Candidate[] = [];
   const plans = layers.map((id) => {
     const { rank, score } = scores.layers.get(id)!;
     const width = rank.length;
@@ -120,7 +145,8 @@ export const pruneGaussNewton: GrowthMethod = registerMethod({
   kind: 'prune',
   description: 'Prune the neurons whose removal the Gauss-Newton approximation says costs least (Lawton et al.)',
   unsupported,
-  apply: (ctx, options) => prune(ctx, options, gaussNewtonScores, 'estimated ΔL of removing the neuron (Gauss-Newton, EMA over minibatches)'),
+  apply: (ctx, options) =>
+    prune(ctx, options, gaussNewtonScores, 'estimated ΔL of removing the neuron (Gauss-Newton, EMA over minibatches)'),
 });
 
 export const pruneTaylor: GrowthMethod = registerMethod({

@@ -24,7 +24,11 @@ import { WidthLayout, WidthPlan, planSources, range } from './fireflyWidth';
 import { registerMethod } from './registry';
 import { Candidate, GrowContext, GrowOptions, GrowPlanResult, GrowthError, GrowthMethod } from './types';
 
-interface Op { layer: string; kind: 'split' | 'new'; neuron: number }
+interface Op {
+  layer: string;
+  kind: 'split' | 'new';
+  neuron: number;
+}
 
 export const RANDSEARCH_DEFAULTS = { k: 3, fineTuneSteps: 100, scoreBatch: 512 };
 
@@ -35,7 +39,8 @@ export function sampleSplit(ctx: GrowContext, n: number): DataSplit {
   const f = ctx.data.inputShape.reduce((a, b) => a * b, 1);
   const w = ctx.data.numClasses > 0 ? 1 : ctx.data.targetSize;
   const rows = ctx.rng.permutation(train.n).subarray(0, m);
-  const x = new Float32Array(m * f), y = new Float32Array(m * w);
+  const x = new Float32Array(m * f),
+    y = new Float32Array(m * w);
   rows.forEach((r, i) => {
     x.set(train.x.subarray(r * f, (r + 1) * f), i * f);
     y.set(train.y.subarray(r * w, (r + 1) * w), i * w);
@@ -68,14 +73,19 @@ export async function fineTune(ctx: GrowContext, model: GrowableModel, steps: nu
 /** Plans of one random candidate: the chosen splits and the number of new neurons per layer. */
 function plansOf(model: GrowableModel, ids: string[], ops: Op[]): WidthPlan[] {
   let offset = 0;
-  return ids.map((id) => {
-    const m = layerWidth(model.layer(id).layer)!;
-    const split = ops.filter((o) => o.layer === id && o.kind === 'split').map((o) => o.neuron).sort((a, b) => a - b);
-    const fresh = ops.filter((o) => o.layer === id && o.kind === 'new').length;
-    const p: WidthPlan = { id, m, split, fresh: range(fresh), mNew: fresh, offset };
-    offset += m + fresh;
-    return p;
-  }).filter((p) => p.split.length + p.fresh.length > 0);
+  return ids
+    .map((id) => {
+      const m = layerWidth(model.layer(id).layer)!;
+      const split = ops
+        .filter((o) => o.layer === id && o.kind === 'split')
+        .map((o) => o.neuron)
+        .sort((a, b) => a - b);
+      const fresh = ops.filter((o) => o.layer === id && o.kind === 'new').length;
+      const p: WidthPlan = { id, m, split, fresh: range(fresh), mNew: fresh, offset };
+      offset += m + fresh;
+      return p;
+    })
+    .filter((p) => p.split.length + p.fresh.length > 0);
 }
 
 export async function randSearch(ctx: GrowContext, options: GrowOptions, withNew: boolean): Promise<GrowPlanResult> {
@@ -87,7 +97,8 @@ export async function randSearch(ctx: GrowContext, options: GrowOptions, withNew
   const scoreBatch = intOption(options, 'scoreBatch', RANDSEARCH_DEFAULTS.scoreBatch, 1);
   const mNew = withNew ? intOption(options, 'newNeurons', DEFAULT_NEW_NEURONS) : 0;
   const epsilon = options.epsilon ?? FIREFLY_DEFAULTS.epsilon;
-  if (typeof epsilon !== 'number' || !(epsilon >= 0)) throw new GrowthError(`option epsilon must be a number ≥ 0, got ${JSON.stringify(epsilon)}`);
+  if (typeof epsilon !== 'number' || !(epsilon >= 0))
+    throw new GrowthError(`option epsilon must be a number ≥ 0, got ${JSON.stringify(epsilon)}`);
 
   const pool: Op[] = [];
   let total = 0;
@@ -118,7 +129,12 @@ export async function randSearch(ctx: GrowContext, options: GrowOptions, withNew
     const dims = new Map<number, number>();
     for (const d of specs) dims.set(d.offset, (dims.get(d.offset) ?? 0) + d.shape.reduce((a, b) => a * b, 1) / d.count);
     const deltas: Record<string, Float32Array> = {};
-    for (const d of specs) deltas[d.key] = gaussian(ctx.rng, d.shape.reduce((a, b) => a * b, 1), d.kind === 'split' ? 1 / dims.get(d.offset)! : NEW_NEURON_VARIANCE);
+    for (const d of specs)
+      deltas[d.key] = gaussian(
+        ctx.rng,
+        d.shape.reduce((a, b) => a * b, 1),
+        d.kind === 'split' ? 1 / dims.get(d.offset)! : NEW_NEURON_VARIANCE,
+      );
     const cand = model.clone();
     await commitWidth(ctx, layout, eps, deltas, cand);
     const loss = await fineTune(ctx, cand, fineTuneSteps, score);
@@ -130,7 +146,8 @@ export async function randSearch(ctx: GrowContext, options: GrowOptions, withNew
   for (const p of best.plans) model.splitNeurons(p.id, planSources(p), ctx.rng.int(0x7fffffff));
   for (const p of model.params()) model.tensors.set(p.name, Float32Array.from(best.model.tensors.get(p.name)!));
 
-  const cands = (t: (typeof trials)[number]): Candidate[] => t.ops.map((o) => ({ layer: o.layer, neuron: o.neuron, score: t.loss, kind: o.kind }));
+  const cands = (t: (typeof trials)[number]): Candidate[] =>
+    t.ops.map((o) => ({ layer: o.layer, neuron: o.neuron, score: t.loss, kind: o.kind }));
   return {
     diff: best.plans.map((p) => diffFromSources(p.id, p.m, planSources(p))),
     selected: cands(best),
@@ -143,7 +160,8 @@ export const randomSplit: GrowthMethod = registerMethod({
   name: 'random-split',
   kind: 'grow',
   description: 'RandSearch (split): best of k random splits after fine-tuning (Firefly paper baseline, §3)',
-  unsupported: (m) => (m.spec.layers.some((l) => l.type === 'dense' || l.type === 'conv2d') ? undefined : 'no dense or conv2d hidden layer'),
+  unsupported: (m) =>
+    m.spec.layers.some((l) => l.type === 'dense' || l.type === 'conv2d') ? undefined : 'no dense or conv2d hidden layer',
   apply: (ctx, options) => randSearch(ctx, options, false),
 });
 

@@ -32,8 +32,24 @@
  * - `scoreBatch` (default 256): examples averaged in S_i.
  */
 import {
-  Graph, HostTensor, Value, add, concat, conv, exp, expandAs, gradients, hostTensor, matmul, mul,
-  reshape, sigmoid, slice, sub, tanh, transpose,
+  Graph,
+  HostTensor,
+  Value,
+  add,
+  concat,
+  conv,
+  exp,
+  expandAs,
+  gradients,
+  hostTensor,
+  matmul,
+  mul,
+  reshape,
+  sigmoid,
+  slice,
+  sub,
+  tanh,
+  transpose,
 } from '../engine';
 import type { Executor } from '../engine';
 import type { LayerDiff } from '../../common/protocol';
@@ -78,7 +94,8 @@ const SMOOTH = new Set(['tanh', 'sigmoid', 'rbf']);
 
 /** Why splitting cannot use this layer, or undefined when it can. */
 export function splitUnsupportedReason(layer: LayerSpec): string | undefined {
-  if (layer.type !== 'dense' && layer.type !== 'conv2d') return `layer "${layer.id}" is ${layer.type}; splitting grows dense and conv2d layers`;
+  if (layer.type !== 'dense' && layer.type !== 'conv2d')
+    return `layer "${layer.id}" is ${layer.type}; splitting grows dense and conv2d layers`;
   if (!SMOOTH.has(layer.activation)) {
     return `layer "${layer.id}" uses ${layer.activation}: σ'' = 0 almost everywhere, so its splitting matrices vanish and no split lowers the loss at second order (Liu et al. 2019 need a smooth activation: tanh, sigmoid or rbf)`;
   }
@@ -115,7 +132,10 @@ function activeColumns(x: Float32Array, rows: number, d: number): { columns: Int
   return { columns, x: out };
 }
 
-function ingredientGraph(model: GrowableModel, index: number): { mg: ModelGraph; outputs: Record<string, Value>; rowsPerExample: number; d: number; width: number } {
+function ingredientGraph(
+  model: GrowableModel,
+  index: number,
+): { mg: ModelGraph; outputs: Record<string, Value>; rowsPerExample: number; d: number; width: number } {
   const layer = model.spec.layers[index];
   if (layer.type !== 'dense' && layer.type !== 'conv2d') throw new GrowthError(splitUnsupportedReason(layer)!);
   const mg = ModelGraph.of(model);
@@ -125,7 +145,8 @@ function ingredientGraph(model: GrowableModel, index: number): { mg: ModelGraph;
   const h = fwd.layerOutputs[index];
   const [gh] = gradients(fwd.loss, [h]);
   const scale = mg.extra('scale', []);
-  const W = mg.w(`${layer.id}/W`), b = mg.w(`${layer.id}/b`);
+  const W = mg.w(`${layer.id}/W`),
+    b = mg.w(`${layer.id}/b`);
   const one = (rank: number) => g.constant(hostTensor('float32', new Array(rank).fill(1), [1]));
   if (layer.type === 'dense') {
     const flat = inp.rank === 2 ? inp : reshape(inp, ['N', flatSize(inp.shape.slice(1) as number[])]);
@@ -180,7 +201,8 @@ export async function splitIngredients(executor: Executor, model: GrowableModel,
   }
   const results = await runOnce(executor, mg.graph, outputs, feedSets);
   const rows = n * rowsPerExample;
-  const x = new Float32Array(rows * d), c = new Float32Array(rows * width);
+  const x = new Float32Array(rows * d),
+    c = new Float32Array(rows * width);
   let r = 0;
   for (const res of results) {
     x.set(res.xtilde, r * d);
@@ -266,24 +288,29 @@ export async function splitScores(executor: Executor, model: GrowableModel, laye
   const scores: NeuronSplitScore[] = [];
   let eigenMs = 0;
   const dropped = ing.fullD - ing.d;
-  await forEachSplittingMatrix(executor, ing, Array.from({ length: ing.width }, (_, i) => i), (neuron, s) => {
-    const e0 = performance.now();
-    const e = smallestEigenpair(s, ing.d);
-    eigenMs += performance.now() - e0;
-    const vector = new Float64Array(ing.fullD);
-    let lambda = e.value;
-    if (dropped > 0 && lambda > 0) {
-      // the dropped coordinates carry eigenvalue 0 < λ: λ_min = 0 along the first of them
-      lambda = 0;
-      const kept = new Set(ing.columns);
-      let first = 0;
-      while (kept.has(first)) first++;
-      vector[first] = 1;
-    } else {
-      ing.columns.forEach((c, k) => (vector[c] = e.vector[k]));
-    }
-    scores.push({ layer: layerId, neuron, lambda, vector, eigen: { method: e.method, iterations: e.iterations, residual: e.residual } });
-  });
+  await forEachSplittingMatrix(
+    executor,
+    ing,
+    Array.from({ length: ing.width }, (_, i) => i),
+    (neuron, s) => {
+      const e0 = performance.now();
+      const e = smallestEigenpair(s, ing.d);
+      eigenMs += performance.now() - e0;
+      const vector = new Float64Array(ing.fullD);
+      let lambda = e.value;
+      if (dropped > 0 && lambda > 0) {
+        // the dropped coordinates carry eigenvalue 0 < λ: λ_min = 0 along the first of them
+        lambda = 0;
+        const kept = new Set(ing.columns);
+        let first = 0;
+        while (kept.has(first)) first++;
+        vector[first] = 1;
+      } else {
+        ing.columns.forEach((c, k) => (vector[c] = e.vector[k]));
+      }
+      scores.push({ layer: layerId, neuron, lambda, vector, eigen: { method: e.method, iterations: e.iterations, residual: e.residual } });
+    },
+  );
   const t2 = performance.now();
   return { scores, examples: ing.examples, d: ing.d, ingredientsMs: t1 - t0, matricesMs: t2 - t1 - eigenMs, eigenMs };
 }
@@ -293,19 +320,32 @@ export async function splitScores(executor: Executor, model: GrowableModel, laye
  * copies' outgoing weights, so the function is kept), then θ_p += ε v and θ_q −= ε v. Returns the
  * layer's diff (each split neuron and its replica listed with parent p).
  */
-export function commitSplits(model: GrowableModel, layerId: string, splits: { neuron: number; vector: ArrayLike<number> }[], epsilon: number, seed: number): LayerDiff {
+export function commitSplits(
+  model: GrowableModel,
+  layerId: string,
+  splits: { neuron: number; vector: ArrayLike<number> }[],
+  epsilon: number,
+  seed: number,
+): LayerDiff {
   const { layer } = model.layer(layerId);
   if (layer.type !== 'dense' && layer.type !== 'conv2d') throw new GrowthError(splitUnsupportedReason(layer)!);
   const width = layer.type === 'dense' ? layer.units : layer.filters;
   const sources = [...Array.from({ length: width }, (_, i) => i), ...splits.map((s) => s.neuron)];
   model.splitNeurons(layerId, sources, seed);
-  const W = model.tensors.get(`${layerId}/W`)!, b = model.tensors.get(`${layerId}/b`)!;
+  const W = model.tensors.get(`${layerId}/W`)!,
+    b = model.tensors.get(`${layerId}/b`)!;
   const total = sources.length;
   const fanIn = W.length / total;
   splits.forEach((sp, k) => {
-    if (sp.vector.length !== fanIn + 1) throw new GrowthError(`split direction of ${layerId}:${sp.neuron} has ${sp.vector.length} entries, the neuron has ${fanIn + 1} parameters`);
+    if (sp.vector.length !== fanIn + 1)
+      throw new GrowthError(
+        `split direction of ${layerId}:${sp.neuron} has ${sp.vector.length} entries, the neuron has ${fanIn + 1} parameters`,
+      );
     const copy = width + k;
-    for (const [j, sign] of [[sp.neuron, 1], [copy, -1]] as const) {
+    for (const [j, sign] of [
+      [sp.neuron, 1],
+      [copy, -1],
+    ] as const) {
       for (let a = 0; a < fanIn; a++) {
         // dense W [in, out]: column j; conv W [O, C, k, k]: block j
         const at = layer.type === 'dense' ? a * total + j : j * fanIn + a;
@@ -320,7 +360,8 @@ export function commitSplits(model: GrowableModel, layerId: string, splits: { ne
 function numberOption(options: GrowOptions, key: string, fallback: number, check: (v: number) => boolean, what: string): number {
   const v = options[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) throw new GrowthError(`splitting: option ${key} must be ${what}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v))
+    throw new GrowthError(`splitting: option ${key} must be ${what}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -333,7 +374,8 @@ function chooseLayers(model: GrowableModel, options: GrowOptions): { layers: str
     }
     return { layers: [...options.layers], skipped: [] };
   }
-  const layers: string[] = [], skipped: { layer: string; reason: string }[] = [];
+  const layers: string[] = [],
+    skipped: { layer: string; reason: string }[] = [];
   for (const l of model.spec.layers) {
     if (l.type !== 'dense' && l.type !== 'conv2d') continue;
     const reason = splitUnsupportedReason(l);
@@ -346,12 +388,13 @@ function chooseLayers(model: GrowableModel, options: GrowOptions): { layers: str
 export const splitting: GrowthMethod = registerMethod({
   name: 'splitting',
   kind: 'grow',
-  description: 'Splitting steepest descent (Liu et al. 2019): split the neurons whose splitting matrix has the most negative eigenvalue, along its eigenvector',
+  description:
+    'Splitting steepest descent (Liu et al. 2019): split the neurons whose splitting matrix has the most negative eigenvalue, along its eigenvector',
   unsupported(model) {
     const hidden = model.spec.layers.filter((l) => l.type === 'dense' || l.type === 'conv2d');
     if (hidden.length === 0) return 'the model has no hidden dense or conv2d layer to split';
     if (hidden.every((l) => splitUnsupportedReason(l))) {
-      return 'every hidden dense/conv2d layer uses a piecewise-linear activation (relu, leaky_relu, linear): σ\'\' = 0, so all splitting matrices vanish (Liu et al. 2019 need tanh, sigmoid or rbf)';
+      return "every hidden dense/conv2d layer uses a piecewise-linear activation (relu, leaky_relu, linear): σ'' = 0, so all splitting matrices vanish (Liu et al. 2019 need tanh, sigmoid or rbf)";
     }
     return undefined;
   },
@@ -363,7 +406,11 @@ export const splitting: GrowthMethod = registerMethod({
     if (layers.length === 0) throw new GrowthError(`splitting: no layer to split (${skipped.map((s) => s.reason).join('; ')})`);
     const batch = ctx.scoringBatch(scoreBatch);
     const all: NeuronSplitScore[] = [];
-    let ingredientsMs = 0, matricesMs = 0, eigenMs = 0, maxIterations = 0, maxResidual = 0;
+    let ingredientsMs = 0,
+      matricesMs = 0,
+      eigenMs = 0,
+      maxIterations = 0,
+      maxResidual = 0;
     const sizes: Record<string, { examples: number; d: number }> = {};
     for (const id of layers) {
       const r = await splitScores(ctx.executor, model, id, batch);
@@ -392,10 +439,26 @@ export const splitting: GrowthMethod = registerMethod({
       const here = selected.filter((s) => s.layer === id).sort((a, b) => a.neuron - b.neuron);
       if (here.length === 0) {
         const w = widthOf(model, id);
-        diffs.set(id, diffFromSources(id, w, Array.from({ length: w }, (_, i) => i)));
+        diffs.set(
+          id,
+          diffFromSources(
+            id,
+            w,
+            Array.from({ length: w }, (_, i) => i),
+          ),
+        );
         continue;
       }
-      diffs.set(id, commitSplits(model, id, here.map((s) => ({ neuron: s.neuron, vector: s.vector })), epsilon, seed + model.layer(id).index));
+      diffs.set(
+        id,
+        commitSplits(
+          model,
+          id,
+          here.map((s) => ({ neuron: s.neuron, vector: s.vector })),
+          epsilon,
+          seed + model.layer(id).index,
+        ),
+      );
     }
     return {
       diff: layers.map((id) => diffs.get(id)!),

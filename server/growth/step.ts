@@ -9,7 +9,11 @@ import { GrowContext, GrowOptions, GrowthError, GrowthMethod } from './types';
 /** Examples of the test split used to measure every grow step of a run (the same ones each time). */
 export const FIXED_EVAL_EXAMPLES = 512;
 
-export interface StepInfo { runId: string; step: number; epoch: number }
+export interface StepInfo {
+  runId: string;
+  step: number;
+  epoch: number;
+}
 
 export async function runGrowStep(ctx: GrowContext, method: GrowthMethod, options: GrowOptions, info: StepInfo): Promise<GrowEventParams> {
   const reason = method.unsupported?.(ctx.model);
@@ -37,7 +41,10 @@ export async function runGrowStep(ctx: GrowContext, method: GrowthMethod, option
     after: model.architecture(),
     diff: plan.diff,
     selected: plan.selected,
-    rejected: plan.rejected.slice().sort((a, b) => Math.abs(b.score) - Math.abs(a.score)).slice(0, 20),
+    rejected: plan.rejected
+      .slice()
+      .sort((a, b) => Math.abs(b.score) - Math.abs(a.score))
+      .slice(0, 20),
     lossBefore,
     lossAfter,
     maxOutputChange,

@@ -52,8 +52,10 @@ function nodeValue(n: Node): unknown {
       }
       return o;
     }
-    case 'array': return (n.children ?? []).map(nodeValue);
-    default: return n.value;
+    case 'array':
+      return (n.children ?? []).map(nodeValue);
+    default:
+      return n.value;
   }
 }
 
@@ -71,7 +73,7 @@ export interface LanguageContext {
 const DATASET_DOCS: Record<DatasetName, string> = {
   mnist: 'MNIST handwritten digits: 28×28 grey images, 10 classes (60,000 train / 10,000 test).',
   'fashion-mnist': 'Fashion-MNIST: 28×28 grey images of clothing, 10 classes (60,000 train / 10,000 test).',
-  'rbf-toy': 'A small synthetic regression problem generated from the seed (the Firefly paper\'s toy network, App. B.1); quick to train.',
+  'rbf-toy': "A small synthetic regression problem generated from the seed (the Firefly paper's toy network, App. B.1); quick to train.",
   csv: 'Your own CSV file (set `path`); one row per example, one column holds the label.',
 };
 
@@ -91,11 +93,24 @@ export function experimentCompletions(text: string, offset: number, ctx: Languag
   const d = doc(text);
   const root = parseTree(text, [], { allowTrailingComma: true });
   const at = root ? findNodeAtOffset(root, offset, true) : undefined;
-  const replace: Range = at && (at.type === 'string' || at.type === 'number' || at.type === 'boolean' || at.type === 'null') && at.parent?.type === 'property' && at.parent.children?.[1] === at
-    ? nodeRange(d, at)
-    : { start: d.positionAt(offset), end: d.positionAt(offset) };
-  const item = (label: string, documentation: string, detail: string, sortText: string, kind: CompletionItem['kind'] = COMPLETION_VALUE): CompletionItem => ({
-    label, kind, detail, sortText,
+  const replace: Range =
+    at &&
+    (at.type === 'string' || at.type === 'number' || at.type === 'boolean' || at.type === 'null') &&
+    at.parent?.type === 'property' &&
+    at.parent.children?.[1] === at
+      ? nodeRange(d, at)
+      : { start: d.positionAt(offset), end: d.positionAt(offset) };
+  const item = (
+    label: string,
+    documentation: string,
+    detail: string,
+    sortText: string,
+    kind: CompletionItem['kind'] = COMPLETION_VALUE,
+  ): CompletionItem => ({
+    label,
+    kind,
+    detail,
+    sortText,
     documentation: { kind: MARKDOWN, value: documentation },
     textEdit: { range: replace, newText: JSON.stringify(label) },
     filterText: JSON.stringify(label),
@@ -103,14 +118,26 @@ export function experimentCompletions(text: string, offset: number, ctx: Languag
   if (p.length === 2 && p[0] === 'dataset' && p[1] === 'name') {
     return DATASET_NAMES.map((name, i) => {
       const why = ctx.unavailableDatasets?.get(name);
-      return item(name, DATASET_DOCS[name] + (why ? `\n\n⚠ Not available here: ${why}` : ''), why ? 'dataset (unavailable)' : 'dataset', `${i}`, COMPLETION_ENUM_MEMBER);
+      return item(
+        name,
+        DATASET_DOCS[name] + (why ? `\n\n⚠ Not available here: ${why}` : ''),
+        why ? 'dataset (unavailable)' : 'dataset',
+        `${i}`,
+        COMPLETION_ENUM_MEMBER,
+      );
     });
   }
   if (p.length === 2 && p[0] === 'growth' && p[1] === 'method') {
     const grow = methodInfos(ctx).filter((m) => m.kind === 'grow');
     return [
       ...grow.map((m, i) => item(m.name, m.description, 'growth method', `${String(i).padStart(2, '0')}`, COMPLETION_ENUM_MEMBER)),
-      item('none', 'Never grow (train the starting network only); manual grows still work.', 'no scheduled growth', '99', COMPLETION_ENUM_MEMBER),
+      item(
+        'none',
+        'Never grow (train the starting network only); manual grows still work.',
+        'no scheduled growth',
+        '99',
+        COMPLETION_ENUM_MEMBER,
+      ),
     ];
   }
   return [];
@@ -224,11 +251,19 @@ export function experimentSemanticDiagnostics(text: string, opts: SemanticOption
       params = undefined;
     }
     if (params !== undefined && growth.maxParams !== undefined && growth.maxParams <= params) {
-      warn(['growth', 'maxParams'], `The starting model already has ${params.toLocaleString('en-US')} parameters, so maxParams ${growth.maxParams.toLocaleString('en-US')} stops every scheduled grow.`, 'budgetNeverMet');
+      warn(
+        ['growth', 'maxParams'],
+        `The starting model already has ${params.toLocaleString('en-US')} parameters, so maxParams ${growth.maxParams.toLocaleString('en-US')} stops every scheduled grow.`,
+        'budgetNeverMet',
+      );
     }
     const hasSchedule = growth.schedule.every !== undefined || growth.schedule.plateau !== undefined;
     if (hasSchedule && growth.schedule.every !== undefined && growth.schedule.every >= cfg.training.epochs) {
-      warn(['growth', 'schedule', 'every'], `Grows come after every ${growth.schedule.every} epochs but training has ${cfg.training.epochs}: no scheduled grow happens before the last epoch.`, 'scheduleNeverDue');
+      warn(
+        ['growth', 'schedule', 'every'],
+        `Grows come after every ${growth.schedule.every} epochs but training has ${cfg.training.epochs}: no scheduled grow happens before the last epoch.`,
+        'scheduleNeverDue',
+      );
     }
   }
   return out;

@@ -32,8 +32,9 @@ function branches(node: SchemaNode, value: Json, root: SchemaNode): SchemaNode[]
     else out.push(...options.filter((o) => o.properties).flatMap((o) => branches(o, value, root)));
   }
   if (n.if) {
-    if (matchesIf(deref(n.if, root), value)) { if (n.then) out.push(...branches(n.then, value, root)); }
-    else if (n.else) out.push(...branches(n.else, value, root));
+    if (matchesIf(deref(n.if, root), value)) {
+      if (n.then) out.push(...branches(n.then, value, root));
+    } else if (n.else) out.push(...branches(n.else, value, root));
   }
   return out;
 }

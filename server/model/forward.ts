@@ -1,19 +1,44 @@
 /** Builds a model's forward pass as engine ops (training mode carries batch-norm statistics as state). */
 import type { Activation } from '../../common/protocol';
-import { Value, add, conv, div, exp, globalAvgPool, leakyRelu, matmul, maxPool, avgPool, mul, reduceMean, relu, reshape, sigmoid, sqrt, sub, tanh } from '../engine';
+import {
+  Value,
+  add,
+  conv,
+  div,
+  exp,
+  globalAvgPool,
+  leakyRelu,
+  matmul,
+  maxPool,
+  avgPool,
+  mul,
+  reduceMean,
+  relu,
+  reshape,
+  sigmoid,
+  sqrt,
+  sub,
+  tanh,
+} from '../engine';
 import { LayerSpec, ModelSpec, flatSize, samePads } from './spec';
 
 export const LEAKY_RELU_ALPHA = 0.01;
 
 export function activate(x: Value, a: Activation): Value {
   switch (a) {
-    case 'relu': return relu(x);
-    case 'leaky_relu': return leakyRelu(x, LEAKY_RELU_ALPHA);
-    case 'tanh': return tanh(x);
-    case 'sigmoid': return sigmoid(x);
-    case 'linear': return x;
+    case 'relu':
+      return relu(x);
+    case 'leaky_relu':
+      return leakyRelu(x, LEAKY_RELU_ALPHA);
+    case 'tanh':
+      return tanh(x);
+    case 'sigmoid':
+      return sigmoid(x);
+    case 'linear':
+      return x;
     // Gaussian radial basis σ(t) = exp(−t²/2) (Firefly App. B.1, eq. 6)
-    case 'rbf': return exp(mul(mul(x, x), -0.5));
+    case 'rbf':
+      return exp(mul(mul(x, x), -0.5));
   }
 }
 
@@ -72,14 +97,16 @@ function applyLayer(l: LayerSpec, h: Value, w: (name: string) => Value, mode: 't
       return flatten(h);
     case 'residual': {
       // x + h(x): a block of `units` hidden neurons mapping back to the input width (Firefly §2.3).
-      const inner = h.rank === 2
-        ? dense(activate(dense(h, p('W1'), p('b1')), l.activation), p('W2'), p('b2'))
-        : conv2d(activate(conv2d(h, p('W1'), p('b1'), 3, 1, true), l.activation), p('W2'), p('b2'), 3, 1, true);
+      const inner =
+        h.rank === 2
+          ? dense(activate(dense(h, p('W1'), p('b1')), l.activation), p('W2'), p('b2'))
+          : conv2d(activate(conv2d(h, p('W1'), p('b1'), 3, 1, true), l.activation), p('W2'), p('b2'), 3, 1, true);
       return add(h, inner);
     }
     case 'batchnorm': {
       const axes = h.rank === 2 ? [0] : [0, 2, 3];
-      const gamma = channelShape(h, p('gamma')), beta = channelShape(h, p('beta'));
+      const gamma = channelShape(h, p('gamma')),
+        beta = channelShape(h, p('beta'));
       if (mode === 'eval') {
         const xhat = div(sub(h, channelShape(h, p('mean'))), sqrt(add(channelShape(h, p('var')), l.epsilon)));
         return add(mul(xhat, gamma), beta);

@@ -10,7 +10,11 @@ import { remapAxis, slotSources } from './remap';
 import { LayerSpec, ModelSpec, ModelSpecError, allParamShapes, architectureOf, flatSize, layerShapes, layerWidth } from './spec';
 import { widthEdits } from './widthEdits';
 
-export interface ParamInfo { name: string; shape: number[]; trainable: boolean }
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
 
 export interface ModelCheckpoint {
   meta: { spec: ModelSpec; slotNames: string[]; version: number };
@@ -26,7 +30,10 @@ export class GrowableModel {
   version = 0;
   private info: ParamInfo[] = [];
 
-  private constructor(public spec: ModelSpec, readonly slotNames: string[]) {}
+  private constructor(
+    public spec: ModelSpec,
+    readonly slotNames: string[],
+  ) {}
 
   static create(spec: ModelSpec, seed: number, slotNames: string[]): GrowableModel {
     const m = new GrowableModel(structuredClone(spec), slotNames);
@@ -34,7 +41,11 @@ export class GrowableModel {
     m.info = allParamShapes(m.spec);
     for (const p of m.info) {
       m.tensors.set(p.name, initTensor(p.name, p.shape, spec.init, rng));
-      if (p.trainable) m.slots.set(p.name, slotNames.map(() => new Float32Array(flatSize(p.shape))));
+      if (p.trainable)
+        m.slots.set(
+          p.name,
+          slotNames.map(() => new Float32Array(flatSize(p.shape))),
+        );
     }
     return m;
   }
@@ -48,11 +59,14 @@ export class GrowableModel {
       if (!t || t.length !== flatSize(p.shape)) throw new ModelSpecError(`checkpoint: tensor ${p.name} is missing or has the wrong size`);
       m.tensors.set(p.name, t);
       if (p.trainable) {
-        m.slots.set(p.name, m.slotNames.map((s) => {
-          const v = c.tensors[`slot:${s}:${p.name}`];
-          if (!v || v.length !== t.length) throw new ModelSpecError(`checkpoint: optimiser slot ${s} of ${p.name} is missing`);
-          return v;
-        }));
+        m.slots.set(
+          p.name,
+          m.slotNames.map((s) => {
+            const v = c.tensors[`slot:${s}:${p.name}`];
+            if (!v || v.length !== t.length) throw new ModelSpecError(`checkpoint: optimiser slot ${s} of ${p.name} is missing`);
+            return v;
+          }),
+        );
       }
     }
     return m;
@@ -116,7 +130,12 @@ export class GrowableModel {
     this.resizeLayer(id, sources, seed);
     const replicas = sources.map((s) => (s >= 0 ? counts.get(s)! : 1));
     for (const e of widthEdits(this.spec, index).filter((x) => x.role === 'out')) {
-      this.scaleSlices(e.name, e.axis, e.group, replicas.map((r) => 1 / r));
+      this.scaleSlices(
+        e.name,
+        e.axis,
+        e.group,
+        replicas.map((r) => 1 / r),
+      );
     }
     return replicas;
   }
@@ -129,7 +148,8 @@ export class GrowableModel {
     const outer = flatSize(info.shape.slice(0, axis));
     const inner = flatSize(info.shape.slice(axis + 1));
     const len = info.shape[axis];
-    if (len !== factors.length * group) throw new ModelSpecError(`scaleSlices: ${name} axis ${axis} has ${len} entries, ${factors.length}x${group} given`);
+    if (len !== factors.length * group)
+      throw new ModelSpecError(`scaleSlices: ${name} axis ${axis} has ${len} entries, ${factors.length}x${group} given`);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < len; j++) {
         const f = factors[Math.floor(j / group)];
@@ -162,7 +182,10 @@ export class GrowableModel {
     const slots = this.slots.get(name);
     if (slots) {
       const kept = slotSources(sources);
-      this.slots.set(name, slots.map((s) => remapAxis(s, info.shape, axis, kept, () => 0, group).data));
+      this.slots.set(
+        name,
+        slots.map((s) => remapAxis(s, info.shape, axis, kept, () => 0, group).data),
+      );
     }
   }
 
@@ -171,7 +194,8 @@ export class GrowableModel {
    * output weights are zero); other layers take `init` tensors (by leaf name, e.g. {W, b}) or defaults.
    */
   insertLayer(index: number, layer: LayerSpec, seed: number, init: Record<string, Float32Array> = {}): void {
-    if (index < 0 || index > this.spec.layers.length) throw new ModelSpecError(`cannot insert at ${index}: the model has ${this.spec.layers.length} hidden layers`);
+    if (index < 0 || index > this.spec.layers.length)
+      throw new ModelSpecError(`cannot insert at ${index}: the model has ${this.spec.layers.length} hidden layers`);
     if (this.spec.layers.some((l) => l.id === layer.id)) throw new ModelSpecError(`layer id "${layer.id}" is taken`);
     const rng = new Rng(seed);
     const spec = structuredClone(this.spec);
@@ -185,10 +209,15 @@ export class GrowableModel {
     for (const p of newInfo) {
       const leaf = p.name.slice(layer.id.length + 1);
       const given = init[leaf];
-      if (given && given.length !== flatSize(p.shape)) throw new ModelSpecError(`init ${leaf} of ${layer.id} has ${given.length} values, needs ${flatSize(p.shape)}`);
+      if (given && given.length !== flatSize(p.shape))
+        throw new ModelSpecError(`init ${leaf} of ${layer.id} has ${given.length} values, needs ${flatSize(p.shape)}`);
       const fill: Fill | undefined = layer.type === 'residual' && leaf === 'W2' ? 'zero' : undefined;
       this.tensors.set(p.name, given ? Float32Array.from(given) : initTensor(p.name, p.shape, spec.init, rng, fill));
-      if (p.trainable) this.slots.set(p.name, this.slotNames.map(() => new Float32Array(flatSize(p.shape))));
+      if (p.trainable)
+        this.slots.set(
+          p.name,
+          this.slotNames.map(() => new Float32Array(flatSize(p.shape))),
+        );
     }
     this.spec = spec;
     this.afterChange();
@@ -201,20 +230,29 @@ export class GrowableModel {
     this.tensors.clear();
     for (const [k, v] of other.tensors) this.tensors.set(k, Float32Array.from(v));
     this.slots.clear();
-    for (const [k, vs] of other.slots) this.slots.set(k, vs.map((v) => Float32Array.from(v)));
+    for (const [k, vs] of other.slots)
+      this.slots.set(
+        k,
+        vs.map((v) => Float32Array.from(v)),
+      );
     this.afterChange();
   }
 
   /** Replace optimiser state (e.g. reset on request). */
   resetSlots(): void {
-    for (const [k, vs] of this.slots) this.slots.set(k, vs.map((v) => new Float32Array(v.length)));
+    for (const [k, vs] of this.slots)
+      this.slots.set(
+        k,
+        vs.map((v) => new Float32Array(v.length)),
+      );
   }
 
   private afterChange(): void {
     this.info = allParamShapes(this.spec);
     for (const p of this.info) {
       const t = this.tensors.get(p.name);
-      if (!t || t.length !== flatSize(p.shape)) throw new ModelSpecError(`internal: ${p.name} has ${t?.length} values after the change, needs ${flatSize(p.shape)}`);
+      if (!t || t.length !== flatSize(p.shape))
+        throw new ModelSpecError(`internal: ${p.name} has ${t?.length} values after the change, needs ${flatSize(p.shape)}`);
     }
     this.version++;
   }

@@ -42,7 +42,13 @@ export type DenseInit = ModelSpec['init'] | 'torch-uniform';
  * first: `he` / `glorot` kernels (spread × `gain`) with zero bias, or `torch-uniform`, torch.nn.Linear's
  * default, kernel and bias U(−1/√fanIn, 1/√fanIn) (`gain` unused).
  */
-export function initDense(init: DenseInit, fanIn: number, fanOut: number, rng: Rng, gain = 1): { kernel: Float32Array; bias: Float32Array } {
+export function initDense(
+  init: DenseInit,
+  fanIn: number,
+  fanOut: number,
+  rng: Rng,
+  gain = 1,
+): { kernel: Float32Array; bias: Float32Array } {
   if (init === 'torch-uniform') {
     const a = 1 / Math.sqrt(fanIn);
     const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-a, a));

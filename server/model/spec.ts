@@ -2,7 +2,10 @@
 import type { Activation, Architecture, InitMethod, LayerConfig, LayerSummary, ModelConfig } from '../../common/protocol';
 
 export type LayerSpec = LayerConfig & { id: string };
-export interface OutputSpec { id: 'output'; units: number }
+export interface OutputSpec {
+  id: 'output';
+  units: number;
+}
 
 export interface ModelSpec {
   /** Per-example input shape: [C, H, W] for images, [F] for feature vectors. */
@@ -22,7 +25,13 @@ export function specFromConfig(model: ModelConfig, inputShape: number[], task: M
     counters[l.type] = (counters[l.type] ?? 0) + 1;
     return { ...l, id: `${l.type}_${counters[l.type]}` } as LayerSpec;
   });
-  const spec: ModelSpec = { inputShape: [...inputShape], task, layers, output: { id: 'output', units: outputSize }, init: typeof model.init === 'string' ? model.init : 'he' };
+  const spec: ModelSpec = {
+    inputShape: [...inputShape],
+    task,
+    layers,
+    output: { id: 'output', units: outputSize },
+    init: typeof model.init === 'string' ? model.init : 'he',
+  };
   layerShapes(spec); // validates
   return spec;
 }
@@ -77,7 +86,8 @@ export function layerOutputShape(l: LayerSpec, s: number[]): number[] {
 
 /** Input and output shapes of every hidden layer, then the output layer's input size. */
 export function layerShapes(spec: ModelSpec): { inputs: number[][]; outputs: number[][]; outputInput: number } {
-  const inputs: number[][] = [], outputs: number[][] = [];
+  const inputs: number[][] = [],
+    outputs: number[][] = [];
   let s = spec.inputShape;
   for (const l of spec.layers) {
     inputs.push(s);
@@ -143,17 +153,33 @@ function layerFlops(l: LayerSpec, input: number[], output: number[]): number {
 export function architectureOf(spec: ModelSpec): Architecture {
   const { inputs, outputs, outputInput } = layerShapes(spec);
   const layers: LayerSummary[] = spec.layers.map((l, i) => {
-    const params = layerParamShapes(l, inputs[i]).filter((p) => p.trainable).reduce((a, p) => a + flatSize(p.shape), 0);
+    const params = layerParamShapes(l, inputs[i])
+      .filter((p) => p.trainable)
+      .reduce((a, p) => a + flatSize(p.shape), 0);
     const activation = 'activation' in l ? (l.activation as Activation) : undefined;
     return {
-      id: l.id, index: i, type: l.type, width: layerWidth(l), activation,
-      inputShape: inputs[i], outputShape: outputs[i], params, flops: layerFlops(l, inputs[i], outputs[i]),
+      id: l.id,
+      index: i,
+      type: l.type,
+      width: layerWidth(l),
+      activation,
+      inputShape: inputs[i],
+      outputShape: outputs[i],
+      params,
+      flops: layerFlops(l, inputs[i], outputs[i]),
     };
   });
   const outParams = outputInput * spec.output.units + spec.output.units;
   layers.push({
-    id: 'output', index: spec.layers.length, type: 'output', width: spec.output.units, activation: 'linear',
-    inputShape: [outputInput], outputShape: [spec.output.units], params: outParams, flops: outputInput * spec.output.units,
+    id: 'output',
+    index: spec.layers.length,
+    type: 'output',
+    width: spec.output.units,
+    activation: 'linear',
+    inputShape: [outputInput],
+    outputShape: [spec.output.units],
+    params: outParams,
+    flops: outputInput * spec.output.units,
   });
   return {
     inputShape: [...spec.inputShape],

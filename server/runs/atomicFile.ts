@@ -27,9 +27,17 @@ export function writeFileAtomic(dir: string, name: string, what: string, write: 
     fs.renameSync(temp, path.join(dir, name));
   } catch (err) {
     if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing */ }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     }
-    try { fs.unlinkSync(temp); } catch { /* never created, or already renamed */ }
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      /* never created, or already renamed */
+    }
     throw ioError(`cannot write ${what} in`, dir, err);
   }
   fsyncDir(dir);
@@ -82,7 +90,11 @@ export function removeStaleTempFiles(dir: string): void {
   }
   for (const name of names) {
     if (TEMP_FILE_PATTERN.test(name)) {
-      try { fs.unlinkSync(path.join(dir, name)); } catch { /* another writer's, or gone */ }
+      try {
+        fs.unlinkSync(path.join(dir, name));
+      } catch {
+        /* another writer's, or gone */
+      }
     }
   }
 }

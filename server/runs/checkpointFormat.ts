@@ -45,7 +45,10 @@ export const CHECKPOINT_FILE_PATTERN = /^[a-z][a-z0-9_]{0,31}-\d{4,16}\.ckpt$/;
 /** `checkpointFileName('epoch', 3)` is "epoch-0003.ckpt". Tags: lowercase letter, then [a-z0-9_], at most 32. */
 export function checkpointFileName(tag: string, index: number): string {
   if (typeof tag !== 'string' || !TAG_PATTERN.test(tag)) {
-    throw new RunStoreError(`invalid checkpoint tag ${JSON.stringify(tag)} (use a lowercase word such as "epoch" or "grow")`, 'invalidArgument');
+    throw new RunStoreError(
+      `invalid checkpoint tag ${JSON.stringify(tag)} (use a lowercase word such as "epoch" or "grow")`,
+      'invalidArgument',
+    );
   }
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new RunStoreError(`invalid checkpoint index ${String(index)} (use a non-negative integer)`, 'invalidArgument');
@@ -58,7 +61,10 @@ export function isCheckpointFileName(file: unknown): file is string {
 }
 
 /** The header (padded) and the data chunks of a checkpoint, ready to be written in order. */
-export function encodeCheckpointParts(ckpt: Checkpoint, info: { seq: number; createdAt: string }): { header: Buffer; chunks: Uint8Array[] } {
+export function encodeCheckpointParts(
+  ckpt: Checkpoint,
+  info: { seq: number; createdAt: string },
+): { header: Buffer; chunks: Uint8Array[] } {
   if (ckpt === null || typeof ckpt !== 'object' || ckpt.meta === null || typeof ckpt.meta !== 'object' || Array.isArray(ckpt.meta)) {
     throw new RunStoreError('checkpoint meta must be a plain object', 'invalidArgument');
   }
@@ -97,7 +103,10 @@ export function encodeCheckpointParts(ckpt: Checkpoint, info: { seq: number; cre
 }
 
 /** The whole file as one buffer (tests and small checkpoints; the store writes the parts directly). */
-export function encodeCheckpoint(ckpt: Checkpoint, info: { seq: number; createdAt: string } = { seq: 0, createdAt: new Date(0).toISOString() }): Buffer {
+export function encodeCheckpoint(
+  ckpt: Checkpoint,
+  info: { seq: number; createdAt: string } = { seq: 0, createdAt: new Date(0).toISOString() },
+): Buffer {
   const { header, chunks } = encodeCheckpointParts(ckpt, info);
   return Buffer.concat([header, ...chunks]);
 }
@@ -136,10 +145,12 @@ export function readCheckpointHeader(filePath: string, file: string): Checkpoint
 
 function checkPreamble(bytes: Uint8Array, fileSize: number, file: string): number {
   if (bytes.length < PREAMBLE_BYTES) throw corrupt(file, `truncated (file is ${fileSize} bytes)`);
-  if (Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') !== CHECKPOINT_MAGIC) throw corrupt(file, 'bad magic (not a Growth Lab checkpoint)');
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') !== CHECKPOINT_MAGIC)
+    throw corrupt(file, 'bad magic (not a Growth Lab checkpoint)');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (headerLength > MAX_HEADER_BYTES) throw corrupt(file, `implausible header length ${headerLength}`);
-  if (PREAMBLE_BYTES + headerLength > fileSize) throw corrupt(file, `truncated (file is ${fileSize} bytes, the header alone needs ${PREAMBLE_BYTES + headerLength})`);
+  if (PREAMBLE_BYTES + headerLength > fileSize)
+    throw corrupt(file, `truncated (file is ${fileSize} bytes, the header alone needs ${PREAMBLE_BYTES + headerLength})`);
   return headerLength;
 }
 
@@ -155,9 +166,17 @@ function parseHeader(bytes: Uint8Array, fileSize: number, file: string): Checkpo
   const h = parsed as Partial<CheckpointHeader> | null;
   const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (
-    h === null || typeof h !== 'object' || !isUint(h.seq) || typeof h.createdAt !== 'string' ||
-    h.meta === null || typeof h.meta !== 'object' || Array.isArray(h.meta) || !Array.isArray(h.tensors) ||
-    !isUint(h.dataBytes) || !isUint(h.crc32) || !isUint(h.headerCrc32)
+    h === null ||
+    typeof h !== 'object' ||
+    !isUint(h.seq) ||
+    typeof h.createdAt !== 'string' ||
+    h.meta === null ||
+    typeof h.meta !== 'object' ||
+    Array.isArray(h.meta) ||
+    !Array.isArray(h.tensors) ||
+    !isUint(h.dataBytes) ||
+    !isUint(h.crc32) ||
+    !isUint(h.headerCrc32)
   ) {
     throw corrupt(file, 'header is missing fields');
   }

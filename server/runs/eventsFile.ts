@@ -26,7 +26,10 @@ export class EventsWriter {
   private size: number;
 
   /** Opens (creating if needed) `filePath` for appending. */
-  constructor(readonly filePath: string, private readonly io: EventsWriterIo = fs) {
+  constructor(
+    readonly filePath: string,
+    private readonly io: EventsWriterIo = fs,
+  ) {
     try {
       this.fd = fs.openSync(filePath, 'a', 0o644);
       this.size = fs.fstatSync(this.fd).size;
@@ -81,7 +84,8 @@ export class EventsWriter {
       if (sync) fs.fdatasyncSync(fd);
     } catch (err) {
       this.undo(fd, before);
-      const cause = errnoCode(err) === 'ENOSPC' && written > 0 ? `disk full (ENOSPC): wrote ${written} of ${line.length} bytes` : describeCause(err);
+      const cause =
+        errnoCode(err) === 'ENOSPC' && written > 0 ? `disk full (ENOSPC): wrote ${written} of ${line.length} bytes` : describeCause(err);
       throw new RunStoreError(`cannot append to ${this.filePath}: ${cause}`, 'io', errnoCode(err), { cause: err });
     }
     this.size = before + written;
@@ -125,7 +129,9 @@ export function parseEvents(text: string): { events: RunEvent[]; warnings: strin
     if (event) {
       events.push(event);
     } else if (i === last) {
-      warnings.push(`${EVENTS_FILE}: dropped a partial last line (line ${i + 1}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`);
+      warnings.push(
+        `${EVENTS_FILE}: dropped a partial last line (line ${i + 1}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`,
+      );
     } else {
       warnings.push(`${EVENTS_FILE}: skipped corrupt line ${i + 1}: ${describeBadLine(line)}`);
     }

@@ -27,7 +27,10 @@ export function quoteId(id: unknown): string {
 /** Lowercase, [a-z0-9-] only (accents dropped, other runs of characters become one dash), at most 40 characters. */
 export function sanitizeName(name: string): string {
   const ascii = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
-  const slug = ascii.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = ascii
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return slug.slice(0, MAX_NAME_LENGTH).replace(/-+$/, '') || 'run';
 }
 

@@ -20,7 +20,16 @@ import { EVENTS_FILE, EventsWriter, type EventsWriterIo, readEventsFile } from '
 import { type RunDigest, type RunFacts, digestEvents, summarizeRun } from './runSummary';
 import { type RunHandle, RunHandleImpl } from './runHandle';
 import {
-  CHECKPOINTS_DIR, CONFIG_FILE, LATEST_FILE, RUN_INFO_FILE, type RunInfo, isRunFolder, listCheckpointFiles, readJson, readPointer, statOrUndefined,
+  CHECKPOINTS_DIR,
+  CONFIG_FILE,
+  LATEST_FILE,
+  RUN_INFO_FILE,
+  type RunInfo,
+  isRunFolder,
+  listCheckpointFiles,
+  readJson,
+  readPointer,
+  statOrUndefined,
 } from './runFolder';
 
 export type { Checkpoint } from './checkpointFormat';
@@ -48,7 +57,10 @@ export class RunStore {
   private readonly digests = new Map<string, CachedDigest>();
   private lastWarnings: string[] = [];
 
-  constructor(readonly outDir: string, opts: RunStoreOptions = {}) {
+  constructor(
+    readonly outDir: string,
+    opts: RunStoreOptions = {},
+  ) {
     this.runsDir = path.resolve(outDir, 'runs');
     this.isLiveOutside = opts.isLive ?? (() => false);
     this.eventsIo = opts.eventsIo;
@@ -98,7 +110,11 @@ export class RunStore {
       return handle;
     } catch (err) {
       // Nothing of the run was recorded yet: do not leave a half-made folder behind.
-      try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
       throw ioError('cannot create run folder', dir, err);
     }
   }
@@ -280,7 +296,10 @@ export class RunStore {
     let config = readJson<ExperimentConfig>(path.join(dir, CONFIG_FILE));
     if (config.value === undefined || config.value === null || typeof config.value !== 'object') {
       if (!digest.startConfig) {
-        warnings.push(...own, `skipped runs/${runId}: ${config.problem ?? `${CONFIG_FILE} is not an object`}, and no start event holds the config`);
+        warnings.push(
+          ...own,
+          `skipped runs/${runId}: ${config.problem ?? `${CONFIG_FILE} is not an object`}, and no start event holds the config`,
+        );
         this.digests.delete(runId);
         return undefined;
       }
@@ -290,7 +309,8 @@ export class RunStore {
     const info = readJson<Partial<RunInfo>>(path.join(dir, RUN_INFO_FILE)).value;
     const facts: CachedDigest = { key, runId, config: config.value as ExperimentConfig, digest, warnings: own };
     if (typeof info?.configPath === 'string') facts.configPath = info.configPath;
-    const createdAt = typeof info?.createdAt === 'string' ? info.createdAt : runIdTime(runId) ?? (configStat ?? eventsStat)?.mtime.toISOString();
+    const createdAt =
+      typeof info?.createdAt === 'string' ? info.createdAt : (runIdTime(runId) ?? (configStat ?? eventsStat)?.mtime.toISOString());
     if (createdAt !== undefined) facts.createdAt = createdAt;
     this.digests.set(runId, facts);
     warnings.push(...own);

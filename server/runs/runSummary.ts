@@ -97,7 +97,7 @@ export function summarizeRun(facts: RunFacts, live: boolean): RunSummary {
     params: digest.params ?? 0,
     growSteps: digest.growSteps,
   };
-  const endedAt = stale ? digest.lastEventAt ?? facts.createdAt : ACTIVE.has(status) ? undefined : digest.statusAt;
+  const endedAt = stale ? (digest.lastEventAt ?? facts.createdAt) : ACTIVE.has(status) ? undefined : digest.statusAt;
   if (endedAt !== undefined) summary.endedAt = endedAt;
   if (digest.bestTestAccuracy !== undefined) summary.bestTestAccuracy = digest.bestTestAccuracy;
   if (digest.lastTestAccuracy !== undefined) summary.lastTestAccuracy = digest.lastTestAccuracy;

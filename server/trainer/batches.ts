@@ -27,7 +27,8 @@ export class BatchAssembler {
 
   /** Copy rows `order[start..start+n)` into the buffers; returns feeds viewing them (valid until the next call). */
   fill(order: ArrayLike<number>, start: number, n: number): { x: HostTensor; y: HostTensor; labels: Float32Array } {
-    const f = this.featureSize, w = this.outputWidth;
+    const f = this.featureSize,
+      w = this.outputWidth;
     const { x: src, y: ys } = this.split;
     if (this.numClasses > 0) this.y.fill(0, 0, n * w);
     for (let i = 0; i < n; i++) {
@@ -50,8 +51,13 @@ export class BatchAssembler {
 export function countCorrect(pred: Float32Array, labels: ArrayLike<number>, c: number): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
-    let best = 0, bv = pred[i * c];
-    for (let j = 1; j < c; j++) if (pred[i * c + j] > bv) { bv = pred[i * c + j]; best = j; }
+    let best = 0,
+      bv = pred[i * c];
+    for (let j = 1; j < c; j++)
+      if (pred[i * c + j] > bv) {
+        bv = pred[i * c + j];
+        best = j;
+      }
     if (best === labels[i]) correct++;
   }
   return correct;

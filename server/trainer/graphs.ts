@@ -1,5 +1,16 @@
 /** The compiled training-step and evaluation graphs of one architecture. */
-import { CompiledGraph, Executor, Graph, OptimizerSettings, ParamUpdate, Value, gradients, meanSquaredError, optimizerStep, softmaxCrossEntropy } from '../engine';
+import {
+  CompiledGraph,
+  Executor,
+  Graph,
+  OptimizerSettings,
+  ParamUpdate,
+  Value,
+  gradients,
+  meanSquaredError,
+  optimizerStep,
+  softmaxCrossEntropy,
+} from '../engine';
 import { GrowableModel } from '../model/growable';
 import { buildForward } from '../model/forward';
 
@@ -17,7 +28,11 @@ function declareInputs(g: Graph, model: GrowableModel, withSlots: boolean) {
   const slots = new Map<string, Value[]>();
   for (const p of model.params()) {
     w.set(p.name, g.input(p.name, 'float32', p.shape));
-    if (withSlots && p.trainable) slots.set(p.name, model.slotNames.map((s) => g.input(slotName(s, p.name), 'float32', p.shape)));
+    if (withSlots && p.trainable)
+      slots.set(
+        p.name,
+        model.slotNames.map((s) => g.input(slotName(s, p.name), 'float32', p.shape)),
+      );
   }
   const get = (name: string) => {
     const v = w.get(name);
@@ -31,7 +46,14 @@ function declareInputs(g: Graph, model: GrowableModel, withSlots: boolean) {
  * The outputs of one optimiser step for weight `name`: `new:<name>` and each slot's `new:slot:<slot>:<name>`
  * (the slots read from inputs `slot:<slot>:<name>`; `slotNames` as optimizerSlots gives them).
  */
-export function optimizerUpdate(opt: OptimizerSettings, slotNames: readonly string[], name: string, u: ParamUpdate, lr: Value, t: Value): Record<string, Value> {
+export function optimizerUpdate(
+  opt: OptimizerSettings,
+  slotNames: readonly string[],
+  name: string,
+  u: ParamUpdate,
+  lr: Value,
+  t: Value,
+): Record<string, Value> {
   const r = optimizerStep(opt, u, lr, t);
   const outputs: Record<string, Value> = { [newName(name)]: r.param };
   r.slots.forEach((s, k) => (outputs[newName(slotName(slotNames[k], name))] = s));
@@ -47,9 +69,17 @@ export function buildTrainGraph(model: GrowableModel, opt: OptimizerSettings): {
   const fwd = buildForward(model.spec, x, get, 'train');
   const loss = lossOf(model, fwd.output, y);
   const trainable = model.params().filter((p) => p.trainable);
-  const grads = gradients(loss, trainable.map((p) => get(p.name)));
+  const grads = gradients(
+    loss,
+    trainable.map((p) => get(p.name)),
+  );
   const outputs: Record<string, Value> = { loss, pred: fwd.output };
-  trainable.forEach((p, i) => Object.assign(outputs, optimizerUpdate(opt, model.slotNames, p.name, { param: get(p.name), grad: grads[i], slots: slots.get(p.name)! }, lr, t)));
+  trainable.forEach((p, i) =>
+    Object.assign(
+      outputs,
+      optimizerUpdate(opt, model.slotNames, p.name, { param: get(p.name), grad: grads[i], slots: slots.get(p.name)! }, lr, t),
+    ),
+  );
   for (const [name, v] of fwd.stateUpdates) outputs[newName(name)] = v;
   return { graph: g, outputs };
 }

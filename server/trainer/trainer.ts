@@ -26,8 +26,13 @@ function identityOrder(n: number): Int32Array {
 /** The engine's optimiser settings from an experiment's training settings (the protocol's names map one to one). */
 export function optimizerSettings(t: TrainingConfig): OptimizerSettings {
   return {
-    name: t.optimizer, momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay,
-    beta1: t.beta1, beta2: t.beta2, epsilon: t.epsilon,
+    name: t.optimizer,
+    momentum: t.momentum,
+    nesterov: t.nesterov,
+    weightDecay: t.weightDecay,
+    beta1: t.beta1,
+    beta2: t.beta2,
+    epsilon: t.epsilon,
   };
 }
 
@@ -36,8 +41,16 @@ type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : fals
 type Holds<T extends true> = T;
 export type OptimizerNamesMatch = Holds<SameNames<OptimizerName, OptimizerKind>>;
 
-export interface StepResult { loss: number; correct: number; n: number }
-export interface EvalResult { loss: number; accuracy?: number; n: number }
+export interface StepResult {
+  loss: number;
+  correct: number;
+  n: number;
+}
+export interface EvalResult {
+  loss: number;
+  accuracy?: number;
+  n: number;
+}
 
 export class Trainer {
   private compiled: CompiledModel | undefined;
@@ -117,7 +130,8 @@ export class Trainer {
     if (!asm) this.evalBatches.set(split, (asm = this.assembler(split, EVAL_BATCH)));
     const n = Math.min(limit, split.n);
     const identity = identityOrder(n);
-    let lossSum = 0, correct = 0;
+    let lossSum = 0,
+      correct = 0;
     for (let start = 0; start < n; start += EVAL_BATCH) {
       const m = Math.min(EVAL_BATCH, n - start);
       const batch = asm.fill(identity, start, m);

@@ -54,7 +54,8 @@ export function noSingleArchitecture(runId: string): string {
  * CL's under `fireflyCl`) are read too.
  */
 export function interruptedMethod(c: Checkpoint | undefined, finished: ReadonlySet<ContinualMethod>): InterruptedMethod | undefined {
-  const m = c?.meta.continual as { method?: string; learner?: unknown; fireflyCl?: unknown; rng?: RngState; matrix?: AccuracyMatrix } | undefined;
+  const m = c?.meta.continual as
+    { method?: string; learner?: unknown; fireflyCl?: unknown; rng?: RngState; matrix?: AccuracyMatrix } | undefined;
   if (!c || !m || typeof m.method !== 'string' || !(CONTINUAL_METHODS as readonly string[]).includes(m.method)) return undefined;
   const method = m.method as ContinualMethod;
   const meta = m.learner ?? (method === 'firefly-cl' ? m.fireflyCl : undefined);
@@ -76,10 +77,21 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
   const rows = new Map<ContinualMethod, AccuracyMatrix>();
   let tasks = 0;
   let best: { method: ContinualMethod; report: TaskReport } | undefined;
-  if (from) rows.set(from.method, from.matrix.map((r) => [...r]));
+  if (from)
+    rows.set(
+      from.method,
+      from.matrix.map((r) => [...r]),
+    );
   let checkpoints = Number((host.resume?.meta.continual as { checkpoints?: number } | undefined)?.checkpoints) || 0;
   let previousSeconds = 0;
-  const onTask = (method: ContinualMethod, r: TaskReport, streamTasks: string[], learner: ContinualLearner, trainExamples: number, rng: Rng): void => {
+  const onTask = (
+    method: ContinualMethod,
+    r: TaskReport,
+    streamTasks: string[],
+    learner: ContinualLearner,
+    trainExamples: number,
+    rng: Rng,
+  ): void => {
     if (r.task === 0 || (from && method === from.method && r.task === from.matrix.length)) previousSeconds = 0;
     // Training examples seen per second of the task's wall time (evaluation included).
     const samplesPerSecond = (trainExamples * cfg.epochs) / Math.max(1e-3, r.seconds - previousSeconds);
@@ -118,10 +130,14 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
     // baseline's last task only records that it finished; Firefly CL's keeps its state (the masks).
     const state = !last || method === 'firefly-cl' ? learner.state() : undefined;
     const more = state ? { learner: state.meta, rng: rng.snapshot(), matrix: matrix.slice(0, r.task + 1) } : {};
-    host.checkpoint(++checkpoints, {
-      meta: { continual: { finished: [...finished], method, task: r.task, checkpoints, ...more } },
-      tensors: state?.tensors ?? {},
-    }, step);
+    host.checkpoint(
+      ++checkpoints,
+      {
+        meta: { continual: { finished: [...finished], method, task: r.task, checkpoints, ...more } },
+        tensors: state?.tensors ?? {},
+      },
+      step,
+    );
     if (last && (method === 'firefly-cl' || best?.method !== 'firefly-cl')) best = { method, report: r };
   };
   try {
@@ -133,14 +149,36 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
       from,
       onStream: (stream) => {
         tasks = stream.tasks.length;
-        const spec = specFromConfig({ layers: cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' })), init: 'he' }, [stream.features], 'classification', stream.classesPerTask);
+        const spec = specFromConfig(
+          { layers: cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' })), init: 'he' },
+          [stream.features],
+          'classification',
+          stream.classesPerTask,
+        );
         const names = stream.tasks.map((t) => t.name).join(', ');
-        host.started(architectureOf(spec), `continual ${stream.name}: ${tasks} tasks (${names}), ${stream.tasks[0].train.n} training examples in task 1; methods ${cfg.methods.join(', ')}`);
+        host.started(
+          architectureOf(spec),
+          `continual ${stream.name}: ${tasks} tasks (${names}), ${stream.tasks[0].train.n} training examples in task 1; methods ${cfg.methods.join(', ')}`,
+        );
       },
-      onTask: (method, r, stream, learner, ctx) => onTask(method, r, stream.tasks.map((t) => t.name), learner, stream.tasks[r.task].train.n, ctx.rng),
+      onTask: (method, r, stream, learner, ctx) =>
+        onTask(
+          method,
+          r,
+          stream.tasks.map((t) => t.name),
+          learner,
+          stream.tasks[r.task].train.n,
+          ctx.rng,
+        ),
     });
   } catch (e) {
-    if (e instanceof ContinualStopped) return { stopped: true, params: best?.report.parameters ?? 0, averageAccuracy: best?.report.averageAccuracy, message: 'stopped by request' };
+    if (e instanceof ContinualStopped)
+      return {
+        stopped: true,
+        params: best?.report.parameters ?? 0,
+        averageAccuracy: best?.report.averageAccuracy,
+        message: 'stopped by request',
+      };
     throw e;
   }
   const ran = cfg.methods.filter((m) => !skip.has(m));

@@ -14,7 +14,11 @@ import type { GrowSchedule } from './schedule';
 import type { Throttle } from './throttle';
 
 /** The latest losses and accuracy (the run's summary reads them). */
-export interface LastMetrics { trainLoss?: number; testLoss?: number; testAccuracy?: number }
+export interface LastMetrics {
+  trainLoss?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+}
 
 /** What the loop trains, and the run's hooks it calls. */
 export interface EpochLoop {
@@ -53,23 +57,38 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
     h.progress(epoch, false);
     // Each epoch's order depends on the seed and the epoch alone, so a resumed run sees the same data order.
     const order = cfg.shuffle ? new Rng(h.config.seed * 1000003 + epoch).permutation(n) : identity;
-    let epochLoss = 0, epochCorrect = 0, epochSteps = 0;
-    let windowLoss = 0, windowCorrect = 0, windowSeen = 0, windowSteps = 0, windowStart = performance.now();
+    let epochLoss = 0,
+      epochCorrect = 0,
+      epochSteps = 0;
+    let windowLoss = 0,
+      windowCorrect = 0,
+      windowSeen = 0,
+      windowSteps = 0,
+      windowStart = performance.now();
     for (let start = 0; start < n; start += cfg.batchSize) {
       if (await h.control()) return true;
       const m = Math.min(cfg.batchSize, n - start);
       const r = await trainer.step(order, start, m);
       if (!Number.isFinite(r.loss)) {
-        throw new RunFailure(`loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${cfg.learningRate}`);
+        throw new RunFailure(
+          `loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${cfg.learningRate}`,
+        );
       }
-      epochLoss += r.loss; epochCorrect += r.correct; epochSteps++;
-      windowLoss += r.loss; windowCorrect += r.correct; windowSeen += m; windowSteps++;
+      epochLoss += r.loss;
+      epochCorrect += r.correct;
+      epochSteps++;
+      windowLoss += r.loss;
+      windowCorrect += r.correct;
+      windowSeen += m;
+      windowSteps++;
       const now = performance.now();
-      const sent = h.throttle.offer(metricsAt(h, epoch, {
-        trainLoss: windowLoss / windowSteps,
-        trainAccuracy: data.numClasses ? windowCorrect / windowSeen : undefined,
-        samplesPerSecond: (windowSeen * 1000) / Math.max(1e-3, now - windowStart),
-      }));
+      const sent = h.throttle.offer(
+        metricsAt(h, epoch, {
+          trainLoss: windowLoss / windowSteps,
+          trainAccuracy: data.numClasses ? windowCorrect / windowSeen : undefined,
+          samplesPerSecond: (windowSeen * 1000) / Math.max(1e-3, now - windowStart),
+        }),
+      );
       if (sent) {
         windowLoss = windowCorrect = windowSeen = windowSteps = 0;
         windowStart = now;
@@ -86,13 +105,16 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
       h.last.testAccuracy = ev.accuracy;
     }
     const elapsed = performance.now() - h.startedAt;
-    h.throttle.offer(metricsAt(h, epoch, {
-      trainLoss,
-      trainAccuracy: data.numClasses ? epochCorrect / n : undefined,
-      testLoss: ev?.loss,
-      testAccuracy: ev?.accuracy,
-      samplesPerSecond: (n * epoch * 1000) / elapsed,
-    }), true);
+    h.throttle.offer(
+      metricsAt(h, epoch, {
+        trainLoss,
+        trainAccuracy: data.numClasses ? epochCorrect / n : undefined,
+        testLoss: ev?.loss,
+        testAccuracy: ev?.accuracy,
+        samplesPerSecond: (n * epoch * 1000) / elapsed,
+      }),
+      true,
+    );
     h.checkpoint(epoch);
     if (epoch < cfg.epochs && h.schedule?.due(epoch, { trainLoss, testLoss: ev?.loss }, h.model.paramCount(), h.growSteps())) {
       await h.scheduledGrow();
@@ -101,9 +123,16 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
   return false;
 }
 
-function metricsAt(h: EpochLoop, epoch: number, m: Pick<MetricsParams, 'trainLoss' | 'trainAccuracy' | 'testLoss' | 'testAccuracy' | 'samplesPerSecond'>): MetricsParams {
+function metricsAt(
+  h: EpochLoop,
+  epoch: number,
+  m: Pick<MetricsParams, 'trainLoss' | 'trainAccuracy' | 'testLoss' | 'testAccuracy' | 'samplesPerSecond'>,
+): MetricsParams {
   return {
-    runId: h.runId, epoch, step: h.trainer.stepCount, ...m,
+    runId: h.runId,
+    epoch,
+    step: h.trainer.stepCount,
+    ...m,
     params: h.model.paramCount(),
     engine: h.executor.engine,
     executionProvider: h.executor.provider as MetricsParams['executionProvider'],

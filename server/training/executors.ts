@@ -15,7 +15,8 @@ export type ProviderNamesMatch = Holds<SameNames<ExecutionProviderName, OrtProvi
 export async function createExecutor(engine: EngineName, provider: ExecutionProviderName): Promise<Executor> {
   if (engine === 'tfjs') {
     const ex = await TfjsExecutor.create();
-    if (provider !== 'cpu') ex.warnings.push(`executionProvider "${provider}" applies to the onnxruntime engine; tfjs uses its ${ex.provider} backend`);
+    if (provider !== 'cpu')
+      ex.warnings.push(`executionProvider "${provider}" applies to the onnxruntime engine; tfjs uses its ${ex.provider} backend`);
     return ex;
   }
   return OrtExecutor.create({ provider });

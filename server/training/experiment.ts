@@ -132,13 +132,20 @@ export class ExperimentRun {
    * Grow (or prune) at the next batch boundary, or at once while paused; resolves with the event.
    * The run continues afterwards.
    */
-  requestGrow(kind: 'grow' | 'prune', method: string | undefined, options: Record<string, unknown> = {}, propose = false): Promise<GrowOutcome> {
+  requestGrow(
+    kind: 'grow' | 'prune',
+    method: string | undefined,
+    options: Record<string, unknown> = {},
+    propose = false,
+  ): Promise<GrowOutcome> {
     this.assertActive(kind);
     this.grows.assertAccepts(propose);
     if (this.config.continual) {
-      throw new GrowthError(`run ${this.runId} is a continual-learning run: its methods grow by themselves (Firefly CL, Algorithm 2); grow and prune apply to ordinary runs`);
+      throw new GrowthError(
+        `run ${this.runId} is a continual-learning run: its methods grow by themselves (Firefly CL, Algorithm 2); grow and prune apply to ordinary runs`,
+      );
     }
-    const name = method ?? (kind === 'prune' ? 'prune-taylor' : this.config.growth?.method ?? 'firefly');
+    const name = method ?? (kind === 'prune' ? 'prune-taylor' : (this.config.growth?.method ?? 'firefly'));
     const m = growthMethod(name); // unknown names fail here, before queueing
     if (m.kind !== kind) throw new GrowthError(`${name} is a ${m.kind} method, not a ${kind} method`);
     return new Promise((resolve, reject) => {
@@ -196,7 +203,9 @@ export class ExperimentRun {
     const limit = this.opts.maxParams ?? DEFAULT_MAX_PARAMS;
     if (event.after.params > limit) {
       this.model!.assign(backup);
-      throw new GrowthError(`${method} would grow the model to ${event.after.params.toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); the model is unchanged`);
+      throw new GrowthError(
+        `${method} would grow the model to ${event.after.params.toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); the model is unchanged`,
+      );
     }
     return { event, backup };
   }
@@ -259,11 +268,15 @@ export class ExperimentRun {
       this.warnings.push(...this.executor.warnings);
       const outputs = this.data.task === 'classification' ? this.data.numClasses : this.data.targetSize;
       const settings = optimizerSettings(cfg.training);
-      this.model = this.resumeFrom ? this.restore(this.resumeFrom.checkpoint) : initialModel(cfg, this.data, baseDir, outputs, optimizerSlots(settings));
+      this.model = this.resumeFrom
+        ? this.restore(this.resumeFrom.checkpoint)
+        : initialModel(cfg, this.data, baseDir, outputs, optimizerSlots(settings));
       const spec = this.model.spec;
       const limit = this.opts.maxParams ?? DEFAULT_MAX_PARAMS;
       if (this.model.paramCount() > limit) {
-        throw new RunFailure(`the model has ${this.model.paramCount().toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); make it smaller or raise the setting`);
+        throw new RunFailure(
+          `the model has ${this.model.paramCount().toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); make it smaller or raise the setting`,
+        );
       }
       this.trainer = new Trainer(this.model, this.data, cfg.training, this.executor);
       if (this.resumeFrom) this.trainer.stepCount = Number(this.resumeFrom.checkpoint.meta.step) || 0;
@@ -271,11 +284,17 @@ export class ExperimentRun {
       if (cfg.growth && cfg.growth.method !== 'none') this.schedule = new GrowSchedule(cfg.growth);
       if (!this.resumeFrom) {
         this.log.append({
-          type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg,
-          architecture: architectureOf(spec), warnings: [...this.warnings],
+          type: 'start',
+          time: new Date().toISOString(),
+          runId: this.runId,
+          config: cfg,
+          architecture: architectureOf(spec),
+          warnings: [...this.warnings],
         });
       }
-      const from = this.resumeFrom ? `resumed from ${this.resumeFrom.file} (epoch ${this.firstEpoch}, step ${this.trainer.stepCount})${this.resumeFrom.warnings.length ? `; ${this.resumeFrom.warnings.join('; ')}` : ''}; ` : '';
+      const from = this.resumeFrom
+        ? `resumed from ${this.resumeFrom.file} (epoch ${this.firstEpoch}, step ${this.trainer.stepCount})${this.resumeFrom.warnings.length ? `; ${this.resumeFrom.warnings.join('; ')}` : ''}; `
+        : '';
       this.setStatus('running', `${from}${this.data.description}; ${this.executor.engine} (${this.executor.provider})`);
       const stopped = await this.trainEpochs();
       message = stopped ? 'stopped by request' : `completed ${cfg.training.epochs} epochs`;
@@ -307,7 +326,15 @@ export class ExperimentRun {
       resume: this.resumeFrom?.checkpoint,
       control: () => this.checkpointControl(),
       started: (architecture, description) => {
-        if (!this.resumeFrom) this.log.append({ type: 'start', time: new Date().toISOString(), runId: this.runId, config: cfg, architecture, warnings: [...this.warnings] });
+        if (!this.resumeFrom)
+          this.log.append({
+            type: 'start',
+            time: new Date().toISOString(),
+            runId: this.runId,
+            config: cfg,
+            architecture,
+            warnings: [...this.warnings],
+          });
         const from = this.resumeFrom ? `resumed from ${this.resumeFrom.file}; ` : '';
         this.setStatus('running', `${from}${description}; ${this.executor!.engine} (${this.executor!.provider})`);
       },
@@ -358,10 +385,17 @@ export class ExperimentRun {
   private writeCheckpoint(epoch: number, tag: 'epoch' | 'grow' = 'epoch', index = epoch): void {
     const c = this.model!.toCheckpoint();
     const step = this.trainer!.stepCount;
-    this.log.checkpoint(this.runId, tag, index, {
-      meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete },
-      tensors: c.tensors,
-    }, epoch, step);
+    this.log.checkpoint(
+      this.runId,
+      tag,
+      index,
+      {
+        meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete },
+        tensors: c.tensors,
+      },
+      epoch,
+      step,
+    );
   }
 
   private summary(message?: string): RunSummaryResult {

@@ -11,7 +11,8 @@ import { RunFailure } from './runTypes';
 /** A seeded random model from the config, or the exported model `model.init.from` names (checked against the dataset). */
 export function initialModel(cfg: ExperimentConfig, data: Dataset, baseDir: string, outputs: number, slotNames: string[]): GrowableModel {
   const init = cfg.model.init;
-  if (typeof init !== 'object' || init === null) return GrowableModel.create(specFromConfig(cfg.model, data.inputShape, data.task, outputs), cfg.seed, slotNames);
+  if (typeof init !== 'object' || init === null)
+    return GrowableModel.create(specFromConfig(cfg.model, data.inputShape, data.task, outputs), cfg.seed, slotNames);
   try {
     const imported = importModel(init.from, baseDir);
     const spec = fitImportToData(imported, { inputShape: data.inputShape, outputs, task: data.task });

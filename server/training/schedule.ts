@@ -12,7 +12,7 @@ export class GrowSchedule {
     const { every, plateau } = this.cfg.schedule;
     let due = every !== undefined && epoch % every === 0;
     if (plateau) {
-      const v = plateau.metric === 'trainLoss' ? losses.trainLoss : losses.testLoss ?? losses.trainLoss;
+      const v = plateau.metric === 'trainLoss' ? losses.trainLoss : (losses.testLoss ?? losses.trainLoss);
       if (v < this.best - plateau.minDelta) {
         this.best = v;
         this.sinceBest = 0;

@@ -1,7 +1,11 @@
 /** At most one event per interval; the latest value wins and a forced send always goes out. */
 export class Throttle<T> {
   private last = -Infinity;
-  constructor(private readonly intervalMs: number, private readonly send: (v: T) => void, private readonly now = () => performance.now()) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly send: (v: T) => void,
+    private readonly now = () => performance.now(),
+  ) {}
 
   offer(v: T, force = false): boolean {
     const t = this.now();

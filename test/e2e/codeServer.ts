@@ -21,7 +21,11 @@ const CHROMIUM = process.env.GROWTH_LAB_CHROMIUM ?? '/usr/bin/chromium';
 export function setupCodeServer(): { bin?: string; reason?: string } {
   if (process.env.GROWTH_LAB_E2E === 'skip') return { reason: 'GROWTH_LAB_E2E=skip' };
   try {
-    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'testSetup.sh'), 'e2e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60 * 1000 });
+    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'testSetup.sh'), 'e2e'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 15 * 60 * 1000,
+    });
     const bin = out.trim().split('\n').pop()!;
     return fs.existsSync(bin) ? { bin } : { reason: `setup printed no code-server path (${bin})` };
   } catch (e) {
@@ -31,7 +35,11 @@ export function setupCodeServer(): { bin?: string; reason?: string } {
 
 /** The packaged extension (npm run package), built once per test run. */
 export function packageExtension(): string {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 10 * 60 * 1000 });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 10 * 60 * 1000,
+  });
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const vsix = path.join(ROOT, `${pkg.name}-linux-x64-${pkg.version}.vsix`);
   if (!fs.existsSync(vsix)) throw new Error(`${vsix} was not produced`);
@@ -64,33 +72,65 @@ export class VsCode {
   constructor(private readonly bin: string) {
     fs.mkdirSync(this.workspace, { recursive: true });
     fs.mkdirSync(path.join(this.userData, 'User'), { recursive: true });
-    fs.writeFileSync(path.join(this.userData, 'User', 'settings.json'), JSON.stringify({
-      'security.workspace.trust.enabled': false,
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'extensions.autoUpdate': false,
-      'extensions.autoCheckUpdates': false,
-    }, null, 2));
+    fs.writeFileSync(
+      path.join(this.userData, 'User', 'settings.json'),
+      JSON.stringify(
+        {
+          'security.workspace.trust.enabled': false,
+          'workbench.startupEditor': 'none',
+          'workbench.tips.enabled': false,
+          'extensions.autoUpdate': false,
+          'extensions.autoCheckUpdates': false,
+        },
+        null,
+        2,
+      ),
+    );
     fs.mkdirSync(RESULTS, { recursive: true });
   }
 
   install(vsix: string): void {
-    execFileSync(this.bin, ['--extensions-dir', this.extensions, '--user-data-dir', this.userData, '--install-extension', vsix], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60 * 1000 });
+    execFileSync(this.bin, ['--extensions-dir', this.extensions, '--user-data-dir', this.userData, '--install-extension', vsix], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 5 * 60 * 1000,
+    });
   }
 
   async start(): Promise<void> {
     this.port = await freePort();
-    this.proc = spawn(this.bin, [
-      '--auth', 'none', '--bind-addr', `127.0.0.1:${this.port}`, '--extensions-dir', this.extensions,
-      '--user-data-dir', this.userData, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', this.workspace,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(
+      this.bin,
+      [
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${this.port}`,
+        '--extensions-dir',
+        this.extensions,
+        '--user-data-dir',
+        this.userData,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        this.workspace,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.proc.stdout!.on('data', (d) => (this.log += d));
     this.proc.stderr!.on('data', (d) => (this.log += d));
     await this.waitFor(() => /HTTP server listening on/.test(this.log), 60000, 'code-server to listen');
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     this.page = await this.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await this.open();
@@ -166,16 +206,20 @@ export class VsCode {
 
   /** The webview frame whose document has `selector` (webviews live in nested iframes). */
   async webviewFrame(selector: string, ms = 60000): Promise<Frame> {
-    return this.waitFor(async () => {
-      for (const f of this.page.frames()) {
-        try {
-          if (await f.$(selector)) return f;
-        } catch {
-          /* a frame that is navigating */
+    return this.waitFor(
+      async () => {
+        for (const f of this.page.frames()) {
+          try {
+            if (await f.$(selector)) return f;
+          } catch {
+            /* a frame that is navigating */
+          }
         }
-      }
-      return undefined;
-    }, ms, `a webview with ${selector}`);
+        return undefined;
+      },
+      ms,
+      `a webview with ${selector}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -195,7 +239,9 @@ export class VsCode {
     const parts = [`--- code-server ---\n${this.log.slice(-6000)}`];
     const logsDir = path.join(this.userData, 'logs');
     if (fs.existsSync(logsDir)) {
-      for (const f of walk(logsDir).filter((p) => /exthost|Growth Lab|remoteagent|renderer/.test(p)).slice(-6)) {
+      for (const f of walk(logsDir)
+        .filter((p) => /exthost|Growth Lab|remoteagent|renderer/.test(p))
+        .slice(-6)) {
         parts.push(`--- ${path.relative(logsDir, f)} ---\n${fs.readFileSync(f, 'utf8').slice(-4000)}`);
       }
     }
@@ -204,5 +250,7 @@ export class VsCode {
 }
 
 function walk(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }

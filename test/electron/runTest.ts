@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   } catch (e) {
     process.stderr.write(
       `test:electron: could not download VS Code ${VSCODE_VERSION} (${(e as Error).message.split('\n')[0]}).\n` +
-        'This suite needs a machine that can reach VS Code\'s download servers. The same scenarios run here in\n' +
+        "This suite needs a machine that can reach VS Code's download servers. The same scenarios run here in\n" +
         'code-server with `npm run test:e2e`.\n',
     );
     return 1;
@@ -28,17 +28,29 @@ async function main(): Promise<number> {
   const outDir = path.join(ROOT, '.cache', 'electron');
   await esbuild.build({
     entryPoints: [path.join(__dirname, 'suite.ts')],
-    bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    outfile: path.join(outDir, 'suite.js'), external: ['vscode', 'mocha'], logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: path.join(outDir, 'suite.js'),
+    external: ['vscode', 'mocha'],
+    logLevel: 'error',
   });
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-electron-'));
-  fs.writeFileSync(path.join(workspace, 'small.growth.json'), JSON.stringify({
-    name: 'electron-small',
-    dataset: { name: 'mnist', trainSize: 3000, testSize: 500 },
-    model: { layers: [{ type: 'dense', units: 16, activation: 'relu' }] },
-    training: { epochs: 10000, batchSize: 100 },
-    growth: { method: 'net2net-wider', schedule: { every: 1 }, maxGrowSteps: 1, options: { neurons: 8 } },
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(workspace, 'small.growth.json'),
+    JSON.stringify(
+      {
+        name: 'electron-small',
+        dataset: { name: 'mnist', trainSize: 3000, testSize: 500 },
+        model: { layers: [{ type: 'dense', units: 16, activation: 'relu' }] },
+        training: { epochs: 10000, batchSize: 100 },
+        growth: { method: 'net2net-wider', schedule: { every: 1 }, maxGrowSteps: 1, options: { neurons: 8 } },
+      },
+      null,
+      2,
+    ),
+  );
   await runTests({
     vscodeExecutablePath: executable,
     extensionDevelopmentPath: ROOT,

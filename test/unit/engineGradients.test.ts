@@ -28,9 +28,26 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CompiledGraph, DType, Graph, HostTensor, OrtExecutor, Shape, TfjsExecutor, Value,
-  cast, concreteShape, getOp, gradients, hostTensor, interpret, isFloat, loadTfjs, mul, reduceSum,
-  registeredOps, sizeOf,
+  CompiledGraph,
+  DType,
+  Graph,
+  HostTensor,
+  OrtExecutor,
+  Shape,
+  TfjsExecutor,
+  Value,
+  cast,
+  concreteShape,
+  getOp,
+  gradients,
+  hostTensor,
+  interpret,
+  isFloat,
+  loadTfjs,
+  mul,
+  reduceSum,
+  registeredOps,
+  sizeOf,
 } from '../../server/engine';
 import type { Tf, TfTensor } from '../../server/engine/registry';
 import { Rng } from '../../server/random';
@@ -75,14 +92,18 @@ const awayFromZero: Gen = (r, n) => Array.from({ length: n }, () => (r.next() < 
 const distinct: Gen = (r, n) => Array.from(r.permutation(n), (p) => (p - n / 2) * 0.1 + r.uniform(0, 0.02));
 /** Small integers: Equal sees ties. */
 const smallInts: Gen = (r, n) => Array.from({ length: n }, () => r.int(3));
-const fixed = (values: number[] | ((batch: number) => number[])): Gen => (_r, _n, b) => (typeof values === 'function' ? values(b) : values);
+const fixed =
+  (values: number[] | ((batch: number) => number[])): Gen =>
+  (_r, _n, b) =>
+    typeof values === 'function' ? values(b) : values;
 const bools: Gen = (r, n) => Array.from({ length: n }, () => (r.next() < 0.5 ? 1 : 0));
 
 const f = (shape: Shape, gen: Gen = normal): In => ({ shape, gen });
 const i64 = (shape: Shape, gen: Gen): In => ({ shape, dtype: 'int64', gen });
 
 // ---- the table --------------------------------------------------------------------------------------
-const F64 = 'float64' as const, F32 = 'float32' as const;
+const F64 = 'float64' as const,
+  F32 = 'float32' as const;
 const CASES: Case[] = [
   // binary arithmetic, with broadcasting
   { name: 'Add [N,3]+[3]', op: 'Add', dtype: F64, inputs: [f(['N', 3]), f([3])] },
@@ -105,10 +126,35 @@ const CASES: Case[] = [
   { name: 'Log', op: 'Log', dtype: F64, inputs: [f(['N', 4], positive)] },
   { name: 'Sqrt', op: 'Sqrt', dtype: F64, inputs: [f(['N', 4], positive)] },
   // comparisons, selection, casts
-  { name: 'Greater (no gradient)', op: 'Greater', dtype: F64, noGrad: true, noTfGrad: true, inputs: [f(['N', 3], awayFromZero), f([3], () => [0, 0, 0])] },
-  { name: 'Equal (no gradient)', op: 'Equal', dtype: F64, noGrad: true, noTfGrad: true, noFd: true, inputs: [f(['N', 3], smallInts), f([3], smallInts)] },
-  { name: 'Where bool[N,3] ? [N,3] : [3]', op: 'Where', dtype: F64, inputs: [{ shape: ['N', 3], dtype: 'bool', gen: bools }, f(['N', 3]), f([3])] },
-  { name: 'Where bool[3] ? [2,1] : [2,3]', op: 'Where', dtype: F64, inputs: [{ shape: [3], dtype: 'bool', gen: fixed([1, 0, 1]) }, f([2, 1]), f([2, 3])] },
+  {
+    name: 'Greater (no gradient)',
+    op: 'Greater',
+    dtype: F64,
+    noGrad: true,
+    noTfGrad: true,
+    inputs: [f(['N', 3], awayFromZero), f([3], () => [0, 0, 0])],
+  },
+  {
+    name: 'Equal (no gradient)',
+    op: 'Equal',
+    dtype: F64,
+    noGrad: true,
+    noTfGrad: true,
+    noFd: true,
+    inputs: [f(['N', 3], smallInts), f([3], smallInts)],
+  },
+  {
+    name: 'Where bool[N,3] ? [N,3] : [3]',
+    op: 'Where',
+    dtype: F64,
+    inputs: [{ shape: ['N', 3], dtype: 'bool', gen: bools }, f(['N', 3]), f([3])],
+  },
+  {
+    name: 'Where bool[3] ? [2,1] : [2,3]',
+    op: 'Where',
+    dtype: F64,
+    inputs: [{ shape: [3], dtype: 'bool', gen: fixed([1, 0, 1]) }, f([2, 1]), f([2, 3])],
+  },
   { name: 'Cast float32->float64', op: 'Cast', dtype: F64, attrs: { to: 'float64' }, inputs: [{ shape: ['N', 3], dtype: 'float32' }] },
   { name: 'Cast float64->float32', op: 'Cast', dtype: F64, attrs: { to: 'float32' }, inputs: [f(['N', 3])] },
   // matmul
@@ -121,8 +167,20 @@ const CASES: Case[] = [
   { name: 'ReduceMean axis N keepdims', op: 'ReduceMean', dtype: F64, attrs: { axes: [0], keepdims: true }, inputs: [f(['N', 3])] },
   { name: 'ReduceMean axis N', op: 'ReduceMean', dtype: F64, attrs: { axes: [0], keepdims: false }, inputs: [f(['N', 3])] },
   { name: 'ReduceMean axis 1', op: 'ReduceMean', dtype: F64, attrs: { axes: [1], keepdims: false }, inputs: [f(['N', 3, 4])] },
-  { name: 'ReduceMean axes [0,2] keepdims', op: 'ReduceMean', dtype: F64, attrs: { axes: [0, 2], keepdims: true }, inputs: [f(['N', 3, 4])] },
-  { name: 'ReduceMean axes [0,2,3] keepdims (batch norm)', op: 'ReduceMean', dtype: F64, attrs: { axes: [0, 2, 3], keepdims: true }, inputs: [f(['N', 2, 3, 3])] },
+  {
+    name: 'ReduceMean axes [0,2] keepdims',
+    op: 'ReduceMean',
+    dtype: F64,
+    attrs: { axes: [0, 2], keepdims: true },
+    inputs: [f(['N', 3, 4])],
+  },
+  {
+    name: 'ReduceMean axes [0,2,3] keepdims (batch norm)',
+    op: 'ReduceMean',
+    dtype: F64,
+    attrs: { axes: [0, 2, 3], keepdims: true },
+    inputs: [f(['N', 2, 3, 3])],
+  },
   // shapes
   { name: 'Reshape [N,2,3]->[N,6]', op: 'Reshape', dtype: F64, attrs: { shape: ['N', 6] }, inputs: [f(['N', 2, 3])] },
   { name: 'Reshape [N,6]->[3,N,2]', op: 'Reshape', dtype: F64, attrs: { shape: [3, 'N', 2] }, inputs: [f(['N', 6])] },
@@ -132,24 +190,98 @@ const CASES: Case[] = [
   { name: 'Slice axes [1,2]', op: 'Slice', dtype: F64, attrs: { starts: [1, 0], ends: [4, 3], axes: [1, 2] }, inputs: [f(['N', 5, 4])] },
   { name: 'Pad [N,2,3] value 0.5', op: 'Pad', dtype: F64, attrs: { pads: [0, 1, 0, 0, 2, 1], value: 0.5 }, inputs: [f(['N', 2, 3])] },
   { name: 'Shape (no gradient)', op: 'Shape', dtype: F64, noGrad: true, noTfGrad: true, inputs: [f(['N', 3])] },
-  { name: 'Gather axis 0, repeated indices', op: 'Gather', dtype: F64, attrs: { axis: 0 }, inputs: [f([5, 3]), i64([4], fixed([4, 0, 4, 2]))] },
+  {
+    name: 'Gather axis 0, repeated indices',
+    op: 'Gather',
+    dtype: F64,
+    attrs: { axis: 0 },
+    inputs: [f([5, 3]), i64([4], fixed([4, 0, 4, 2]))],
+  },
   { name: 'Gather axis 1 of [2,4,3]', op: 'Gather', dtype: F64, attrs: { axis: 1 }, inputs: [f([2, 4, 3]), i64([3], fixed([3, 1, 3]))] },
   { name: 'Expand [3,1]->[2,3,4]', op: 'Expand', dtype: F64, attrs: { to: [2, 3, 4] }, inputs: [f([3, 1]), i64([3], fixed([2, 3, 4]))] },
-  { name: 'Expand [1,3]->[N,3]', op: 'Expand', dtype: F64, attrs: { to: ['N', 3] }, inputs: [f([1, 3]), i64([2], fixed((b) => [b, 3]))] },
+  {
+    name: 'Expand [1,3]->[N,3]',
+    op: 'Expand',
+    dtype: F64,
+    attrs: { to: ['N', 3] },
+    inputs: [
+      f([1, 3]),
+      i64(
+        [2],
+        fixed((b) => [b, 3]),
+      ),
+    ],
+  },
   // nn
   { name: 'Softmax axis 1', op: 'Softmax', dtype: F64, attrs: { axis: 1 }, inputs: [f(['N', 4])] },
   { name: 'Softmax axis 0 (batch)', op: 'Softmax', dtype: F64, attrs: { axis: 0 }, inputs: [f(['N', 4])] },
   { name: 'LogSoftmax axis 1', op: 'LogSoftmax', dtype: F64, attrs: { axis: 1 }, inputs: [f(['N', 4])] },
   { name: 'LogSoftmax axis 0 (batch)', op: 'LogSoftmax', dtype: F64, attrs: { axis: 0 }, inputs: [f(['N', 4])] },
-  { name: 'Conv 3x3 stride 1 pad 1', op: 'Conv', dtype: F32, batch: 2, attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] }, inputs: [f(['N', 2, 5, 5]), f([3, 2, 3, 3])] },
-  { name: 'Conv 3x3 stride 2 pads [1,0,0,1] on 6x5', op: 'Conv', dtype: F32, batch: 2, attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1] }, inputs: [f(['N', 2, 6, 5]), f([3, 2, 3, 3])] },
-  { name: 'Conv 2x3 stride [2,1] no pad', op: 'Conv', dtype: F32, batch: 2, attrs: { strides: [2, 1], pads: [0, 0, 0, 0], dilations: [1, 1] }, inputs: [f(['N', 1, 5, 4]), f([2, 1, 2, 3])] },
-  { name: 'Conv 2x2 pads [0,0,1,1] (same, even kernel)', op: 'Conv', dtype: F32, batch: 2, attrs: { strides: [1, 1], pads: [0, 0, 1, 1], dilations: [1, 1] }, inputs: [f(['N', 2, 4, 4]), f([2, 2, 2, 2])] },
-  { name: 'ConvTranspose 3x3 stride 2 pad 1 outpad 1', op: 'ConvTranspose', dtype: F32, batch: 2, attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], outputPadding: [1, 1] }, inputs: [f(['N', 3, 3, 3]), f([3, 2, 3, 3])] },
-  { name: 'ConvTranspose 3x3 stride 2 pads [1,0,0,1] outpad [1,0]', op: 'ConvTranspose', dtype: F32, batch: 2, attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1], outputPadding: [1, 0] }, inputs: [f(['N', 2, 3, 3]), f([2, 3, 3, 3])] },
-  { name: 'ConvTranspose 2x2 stride 2', op: 'ConvTranspose', dtype: F32, batch: 2, attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] }, inputs: [f(['N', 2, 3, 2]), f([2, 3, 2, 2])] },
+  {
+    name: 'Conv 3x3 stride 1 pad 1',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 2, 5, 5]), f([3, 2, 3, 3])],
+  },
+  {
+    name: 'Conv 3x3 stride 2 pads [1,0,0,1] on 6x5',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1] },
+    inputs: [f(['N', 2, 6, 5]), f([3, 2, 3, 3])],
+  },
+  {
+    name: 'Conv 2x3 stride [2,1] no pad',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 1, 5, 4]), f([2, 1, 2, 3])],
+  },
+  {
+    name: 'Conv 2x2 pads [0,0,1,1] (same, even kernel)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [0, 0, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 2, 4, 4]), f([2, 2, 2, 2])],
+  },
+  {
+    name: 'ConvTranspose 3x3 stride 2 pad 1 outpad 1',
+    op: 'ConvTranspose',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], outputPadding: [1, 1] },
+    inputs: [f(['N', 3, 3, 3]), f([3, 2, 3, 3])],
+  },
+  {
+    name: 'ConvTranspose 3x3 stride 2 pads [1,0,0,1] outpad [1,0]',
+    op: 'ConvTranspose',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1], outputPadding: [1, 0] },
+    inputs: [f(['N', 2, 3, 3]), f([2, 3, 3, 3])],
+  },
+  {
+    name: 'ConvTranspose 2x2 stride 2',
+    op: 'ConvTranspose',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] },
+    inputs: [f(['N', 2, 3, 2]), f([2, 3, 2, 2])],
+  },
   { name: 'MaxPool 2x2 on 4x4', op: 'MaxPool', dtype: F32, attrs: { kernel: 2 }, inputs: [f(['N', 2, 4, 4], distinct)] },
-  { name: 'MaxPool 2x2 on 5x5', op: 'MaxPool', dtype: F32, attrs: { kernel: 2 }, wasmTfGradWrong: true, inputs: [f(['N', 1, 5, 5], distinct)] },
+  {
+    name: 'MaxPool 2x2 on 5x5',
+    op: 'MaxPool',
+    dtype: F32,
+    attrs: { kernel: 2 },
+    wasmTfGradWrong: true,
+    inputs: [f(['N', 1, 5, 5], distinct)],
+  },
   { name: 'MaxPool 3x3 on 7x6', op: 'MaxPool', dtype: F32, batch: 2, attrs: { kernel: 3 }, inputs: [f(['N', 1, 7, 6], distinct)] },
   { name: 'AveragePool 2x2 on 5x5', op: 'AveragePool', dtype: F32, attrs: { kernel: 2 }, inputs: [f(['N', 2, 5, 5])] },
   { name: 'GlobalAveragePool', op: 'GlobalAveragePool', dtype: F32, inputs: [f(['N', 3, 3, 4])] },
@@ -182,7 +314,10 @@ before(async () => {
 
 after(() => {
   const fmt = (x: number) => (Number.isNaN(x) ? '-' : x.toExponential(1));
-  const lines = report.map((r) => `${r.name.padEnd(44)} ${r.dtype.padEnd(8)} fd ${fmt(r.fd).padEnd(8)} tf.grads ${fmt(r.tfGrad).padEnd(8)} ort-vs-tfjs ${fmt(r.exec).padEnd(8)} ${r.ms} ms`);
+  const lines = report.map(
+    (r) =>
+      `${r.name.padEnd(44)} ${r.dtype.padEnd(8)} fd ${fmt(r.fd).padEnd(8)} tf.grads ${fmt(r.tfGrad).padEnd(8)} ort-vs-tfjs ${fmt(r.exec).padEnd(8)} ${r.ms} ms`,
+  );
   if (process.env.ENGINE_GRAD_REPORT) console.log(lines.join('\n'));
 });
 
@@ -211,7 +346,10 @@ function build(c: Case): Built {
   let y = graph.apply1(c.op, ins, c.attrs ?? {});
   if (c.noGrad) y = cast(y, c.dtype);
   const cot = graph.input('cot', y.dtype, y.shape);
-  const loss = reduceSum(mul(y, cot), y.shape.map((_, i) => i));
+  const loss = reduceSum(
+    mul(y, cot),
+    y.shape.map((_, i) => i),
+  );
   const wrt = ins.filter((v) => isFloat(v.dtype));
   return { graph, ins, cot, loss, wrt, grads: gradients(loss, wrt) };
 }
@@ -227,7 +365,11 @@ function makeFeeds(c: Case, b: Built, rng: Rng): Record<string, HostTensor> {
   });
   // The cotangent: random and non-uniform (a plain sum would make e.g. softmax's gradient vanish).
   const cshape = concreteShape(b.cot.shape, batch);
-  feeds[b.cot.name] = hostTensor(b.cot.dtype, cshape, Array.from({ length: sizeOf(cshape) }, () => rng.normal()));
+  feeds[b.cot.name] = hostTensor(
+    b.cot.dtype,
+    cshape,
+    Array.from({ length: sizeOf(cshape) }, () => rng.normal()),
+  );
   return feeds;
 }
 
@@ -286,7 +428,10 @@ async function checkCase(c: Case, seed: number): Promise<void> {
   const fwd = await ort.compile(b.graph, { loss: b.loss });
   const vjpOrt = await ort.compile(b.graph, gradOutputs);
   const vjpTf = await tfx.compile(b.graph, gradOutputs);
-  let fdErr = NaN, tfErr = NaN, execErr = 0, tfGradThrew = false;
+  let fdErr = NaN,
+    tfErr = NaN,
+    execErr = 0,
+    tfGradThrew = false;
   try {
     const ours = await vjpOrt.run(feeds);
     const oursTf = await vjpTf.run(feeds);
@@ -318,7 +463,10 @@ async function checkCase(c: Case, seed: number): Promise<void> {
         const e = relErr(numbers(ours[`grad_${v.name}`]), fd);
         fdErr = Math.max(fdErr, e);
         const tol = FD_TOL[fdDtype(v)];
-        assert.ok(e <= tol, `${c.name}: gradient wrt ${v.name} vs finite differences (${v.dtype}, h=${h}): ${e.toExponential(2)} > ${tol}\nours ${numbers(ours[`grad_${v.name}`]).slice(0, 12)}\nfd   ${fd.slice(0, 12)}`);
+        assert.ok(
+          e <= tol,
+          `${c.name}: gradient wrt ${v.name} vs finite differences (${v.dtype}, h=${h}): ${e.toExponential(2)} > ${tol}\nours ${numbers(ours[`grad_${v.name}`]).slice(0, 12)}\nfd   ${fd.slice(0, 12)}`,
+        );
       }
     }
 
@@ -338,10 +486,21 @@ async function checkCase(c: Case, seed: number): Promise<void> {
       b.wrt.forEach((v, k) => {
         const e = relErr(numbers(ours[`grad_${v.name}`]), tg![k]);
         tfErr = Math.max(tfErr, e);
-        assert.ok(e <= TF_TOL, `${c.name}: gradient wrt ${v.name} vs tf.grads: ${e.toExponential(2)} > ${TF_TOL}\nours ${numbers(ours[`grad_${v.name}`]).slice(0, 12)}\ntfjs ${tg![k].slice(0, 12)}`);
+        assert.ok(
+          e <= TF_TOL,
+          `${c.name}: gradient wrt ${v.name} vs tf.grads: ${e.toExponential(2)} > ${TF_TOL}\nours ${numbers(ours[`grad_${v.name}`]).slice(0, 12)}\ntfjs ${tg![k].slice(0, 12)}`,
+        );
       });
     }
-    report.push({ name: c.name, op: c.op, dtype: dtype + (c.noFd ? ' (no fd)' : ''), fd: fdErr, tfGrad: tfErr, exec: execErr, ms: Date.now() - t0 });
+    report.push({
+      name: c.name,
+      op: c.op,
+      dtype: dtype + (c.noFd ? ' (no fd)' : ''),
+      fd: fdErr,
+      tfGrad: tfErr,
+      exec: execErr,
+      ms: Date.now() - t0,
+    });
   } finally {
     await fwd.dispose();
     await vjpOrt.dispose();
@@ -358,10 +517,17 @@ test('every registered op has a gradient case; vjp: null ops have a no-gradient 
   for (const op of registeredOps()) {
     const rule = getOp(op).vjp;
     const cases = CASES.filter((c) => c.op === op);
-    if (rule === null) assert.ok(cases.every((c) => c.noGrad), `${op} has vjp: null; its cases must assert no gradient`);
+    if (rule === null)
+      assert.ok(
+        cases.every((c) => c.noGrad),
+        `${op} has vjp: null; its cases must assert no gradient`,
+      );
     else {
       assert.equal(typeof rule, 'function', `${op} has no VJP rule`);
-      assert.ok(cases.every((c) => !c.noGrad), `${op} has a VJP rule but a no-gradient case`);
+      assert.ok(
+        cases.every((c) => !c.noGrad),
+        `${op} has a VJP rule but a no-gradient case`,
+      );
     }
   }
 });

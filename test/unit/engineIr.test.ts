@@ -7,8 +7,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
 import {
-  Graph, OPSET, OrtExecutor, TfjsExecutor, add, encodeModel, hostTensor, matmul, mul, probeProvider, relu,
-  toNumbers, toOnnxModel,
+  Graph,
+  OPSET,
+  OrtExecutor,
+  TfjsExecutor,
+  add,
+  encodeModel,
+  hostTensor,
+  matmul,
+  mul,
+  probeProvider,
+  relu,
+  toNumbers,
+  toOnnxModel,
 } from '../../server/engine';
 import type { ExecutionProviderName } from '../../common/protocol';
 
@@ -16,7 +27,10 @@ test('graph input names are unique', () => {
   const g = new Graph('names');
   g.input('x', 'float32', ['N', 3]);
   g.input('y', 'float32', [3]);
-  assert.throws(() => g.input('x', 'float64', [2]), (e: Error) => e.message.includes('"x"') && e.message.includes('twice'));
+  assert.throws(
+    () => g.input('x', 'float64', [2]),
+    (e: Error) => e.message.includes('"x"') && e.message.includes('twice'),
+  );
   assert.equal(g.inputs.length, 2);
   // Node output names never collide with input names in the emitted model either.
   const h = new Graph('names2');
@@ -37,7 +51,10 @@ test('nodesFor returns exactly the needed nodes, in topological (creation) order
   const side = mul(h, h); // not needed for y
   const y = add(relu(h), x);
   const nodes = g.nodesFor([y]);
-  assert.deepEqual(nodes.map((n) => n.op), ['MatMul', 'Relu', 'Add']);
+  assert.deepEqual(
+    nodes.map((n) => n.op),
+    ['MatMul', 'Relu', 'Add'],
+  );
   const seen = new Set<number>();
   for (const n of nodes) {
     for (const v of n.inputs) if (v.producer) assert.ok(seen.has(v.producer.id), `${n.op} before its input's producer`);
@@ -46,7 +63,10 @@ test('nodesFor returns exactly the needed nodes, in topological (creation) order
   assert.ok(!nodes.includes(unused.producer!) && !nodes.includes(side.producer!));
   assert.deepEqual(g.nodesFor([x]), []);
   // Several outputs: the union, still in creation order.
-  assert.deepEqual(g.nodesFor([side, unused]).map((n) => n.op), ['Relu', 'MatMul', 'Mul']);
+  assert.deepEqual(
+    g.nodesFor([side, unused]).map((n) => n.op),
+    ['Relu', 'MatMul', 'Mul'],
+  );
 });
 
 test('ONNX emission declares opset 17 and the batch dimension as dimParam N', () => {
@@ -56,13 +76,22 @@ test('ONNX emission declares opset 17 and the batch dimension as dimParam N', ()
   const w = g.input('w', 'float32', [4, 2]);
   const y = relu(matmul(x, w));
   const decoded = onnx.ModelProto.decode(encodeModel(toOnnxModel(g, [y], { outputNames: ['y'] })));
-  assert.deepEqual(decoded.opsetImport.map((o) => [o.domain ?? '', Number(o.version)]), [['', 17]]);
+  assert.deepEqual(
+    decoded.opsetImport.map((o) => [o.domain ?? '', Number(o.version)]),
+    [['', 17]],
+  );
   const dims = (vi: onnx.IValueInfoProto) => vi.type!.tensorType!.shape!.dim!.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
   const graph = decoded.graph!;
   const inputs = Object.fromEntries(graph.input!.map((i) => [i.name, dims(i)]));
   assert.deepEqual(inputs, { x: ['N', 4], w: [4, 2] });
-  assert.deepEqual(graph.output!.map((o) => [o.name, dims(o)]), [['y', ['N', 2]]]);
-  assert.deepEqual(graph.node!.map((n) => n.opType), ['MatMul', 'Relu']);
+  assert.deepEqual(
+    graph.output!.map((o) => [o.name, dims(o)]),
+    [['y', ['N', 2]]],
+  );
+  assert.deepEqual(
+    graph.node!.map((n) => n.opType),
+    ['MatMul', 'Relu'],
+  );
 });
 
 test('an output that is a graph input (or repeated, or a constant) gets an Identity and runs', async () => {
@@ -72,8 +101,14 @@ test('an output that is a graph input (or repeated, or a constant) gets an Ident
   const k = g.constant(hostTensor('float32', [2], [7, 8]));
   const model = toOnnxModel(g, [x, y, y, k], { outputNames: ['same', 'y', 'y2', 'k'] });
   const identities = model.graph!.node!.filter((n) => n.opType === 'Identity').map((n) => [n.input![0], n.output![0]]);
-  assert.deepEqual(identities.find(([, o]) => o === 'same'), ['x', 'same']);
-  assert.deepEqual(identities.find(([, o]) => o === 'y2'), ['y', 'y2']);
+  assert.deepEqual(
+    identities.find(([, o]) => o === 'same'),
+    ['x', 'same'],
+  );
+  assert.deepEqual(
+    identities.find(([, o]) => o === 'y2'),
+    ['y', 'y2'],
+  );
   assert.ok(identities.some(([, o]) => o === 'k'));
   assert.ok(!identities.some(([, o]) => o === 'y'), 'a node output takes the output name directly');
 

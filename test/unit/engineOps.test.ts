@@ -6,8 +6,24 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DType, Graph, HostTensor, OrtExecutor, Shape, TfjsExecutor, Value,
-  concreteShape, conv, gather, gradients, hostTensor, matmul, mul, reduceSum, registeredOps, relu, toNumbers,
+  DType,
+  Graph,
+  HostTensor,
+  OrtExecutor,
+  Shape,
+  TfjsExecutor,
+  Value,
+  concreteShape,
+  conv,
+  gather,
+  gradients,
+  hostTensor,
+  matmul,
+  mul,
+  reduceSum,
+  registeredOps,
+  relu,
+  toNumbers,
 } from '../../server/engine';
 import { defineOp } from '../../server/engine/registry';
 
@@ -33,8 +49,18 @@ const LN3 = Math.log(3);
 const c1 = (values: number[], shape: Shape = [values.length]): In => ({ shape, values });
 
 const CASES: Case[] = [
-  { name: 'Add [N,3]+[3]', op: 'Add', inputs: [c1(iota(6), ['N', 3]), c1([10, 20, 30])], expect: { shape: [2, 3], values: [11, 22, 33, 14, 25, 36] } },
-  { name: 'Sub [2,1]-[3]', op: 'Sub', inputs: [c1([1, 2], [2, 1]), c1([1, 2, 3])], expect: { shape: [2, 3], values: [0, -1, -2, 1, 0, -1] } },
+  {
+    name: 'Add [N,3]+[3]',
+    op: 'Add',
+    inputs: [c1(iota(6), ['N', 3]), c1([10, 20, 30])],
+    expect: { shape: [2, 3], values: [11, 22, 33, 14, 25, 36] },
+  },
+  {
+    name: 'Sub [2,1]-[3]',
+    op: 'Sub',
+    inputs: [c1([1, 2], [2, 1]), c1([1, 2, 3])],
+    expect: { shape: [2, 3], values: [0, -1, -2, 1, 0, -1] },
+  },
   { name: 'Mul [2,2]*[]', op: 'Mul', inputs: [c1(iota(4), [2, 2]), c1([2], [])], expect: { shape: [2, 2], values: [2, 4, 6, 8] } },
   { name: 'Div', op: 'Div', inputs: [c1([1, 2, 3, 4]), c1([2, 4, -1, 8])], expect: { shape: [4], values: [0.5, 0.5, -3, 0.5] } },
   { name: 'Pow', op: 'Pow', inputs: [c1([2, 3, 4]), c1([3, 2, 0.5])], expect: { shape: [3], values: [8, 9, 2] }, tol: 1e-6 },
@@ -47,63 +73,254 @@ const CASES: Case[] = [
   { name: 'Log', op: 'Log', inputs: [c1([1, Math.E, 0.5])], expect: { shape: [3], values: [0, 1, -Math.LN2] }, tol: 1e-6 },
   { name: 'Sqrt', op: 'Sqrt', inputs: [c1([4, 9, 0.25])], expect: { shape: [3], values: [2, 3, 0.5] } },
   { name: 'Greater', op: 'Greater', inputs: [c1([1, 2, 3]), c1([2], [1])], expect: { dtype: 'bool', shape: [3], values: [0, 0, 1] } },
-  { name: 'Equal', op: 'Equal', inputs: [c1([1, 2, 3], [1, 3]), c1([2, 3], [2, 1])], expect: { dtype: 'bool', shape: [2, 3], values: [0, 1, 0, 0, 0, 1] } },
-  { name: 'Where', op: 'Where', inputs: [{ shape: [3], values: [1, 0, 1], dtype: 'bool' }, c1([1, 2, 3, 4, 5, 6], [2, 3]), c1([10], [1])], expect: { shape: [2, 3], values: [1, 10, 3, 4, 10, 6] } },
-  { name: 'Cast float->int64 truncates', op: 'Cast', attrs: { to: 'int64' }, inputs: [c1([1.7, -1.7, 2])], expect: { dtype: 'int64', shape: [3], values: [1, -1, 2] } },
-  { name: 'Cast float->bool', op: 'Cast', attrs: { to: 'bool' }, inputs: [c1([0, 0.5, -2])], expect: { dtype: 'bool', shape: [3], values: [0, 1, 1] } },
-  { name: 'Cast int64->float32', op: 'Cast', attrs: { to: 'float32' }, inputs: [{ shape: [2], values: [3, -4], dtype: 'int64' }], expect: { dtype: 'float32', shape: [2], values: [3, -4] } },
-  { name: 'MatMul', op: 'MatMul', inputs: [c1([1, 2, 3, 4], [2, 2]), c1([5, 6, 7, 8], [2, 2])], expect: { shape: [2, 2], values: [19, 22, 43, 50] } },
-  { name: 'MatMul [N,3]x[3,1]', op: 'MatMul', inputs: [c1(iota(6), ['N', 3]), c1([1, 0, -1], [3, 1])], expect: { shape: [2, 1], values: [-2, -2] } },
-  { name: 'ReduceSum axis N', op: 'ReduceSum', attrs: { axes: [0], keepdims: false }, inputs: [c1(iota(6), ['N', 3])], expect: { shape: [3], values: [5, 7, 9] } },
-  { name: 'ReduceSum axis 1 keepdims', op: 'ReduceSum', attrs: { axes: [1], keepdims: true }, inputs: [c1(iota(6), [2, 3])], expect: { shape: [2, 1], values: [6, 15] } },
-  { name: 'ReduceMean axis 1', op: 'ReduceMean', attrs: { axes: [1], keepdims: false }, inputs: [c1(iota(6), [2, 3])], expect: { shape: [2], values: [2, 5] } },
-  { name: 'ReduceMean axes [0,2] keepdims', op: 'ReduceMean', attrs: { axes: [0, 2], keepdims: true }, inputs: [c1(iota(8), ['N', 2, 2])], expect: { shape: [1, 2, 1], values: [3.5, 5.5] } },
-  { name: 'Reshape [N,2,2]->[N,4]', op: 'Reshape', attrs: { shape: ['N', 4] }, inputs: [c1(iota(8), ['N', 2, 2])], expect: { shape: [2, 4], values: iota(8) } },
-  { name: 'Transpose', op: 'Transpose', attrs: { perm: [1, 0] }, inputs: [c1(iota(6), [2, 3])], expect: { shape: [3, 2], values: [1, 4, 2, 5, 3, 6] } },
-  { name: 'Concat axis 1', op: 'Concat', attrs: { axis: 1 }, inputs: [c1([1, 2], [2, 1]), c1([3, 4, 5, 6], [2, 2])], expect: { shape: [2, 3], values: [1, 3, 4, 2, 5, 6] } },
-  { name: 'Slice', op: 'Slice', attrs: { starts: [1], ends: [3], axes: [1] }, inputs: [c1(iota(6), [2, 3])], expect: { shape: [2, 2], values: [2, 3, 5, 6] } },
-  { name: 'Pad', op: 'Pad', attrs: { pads: [1, 0, 0, 1], value: 9 }, inputs: [c1(iota(4), [2, 2])], expect: { shape: [3, 3], values: [9, 9, 9, 1, 2, 9, 3, 4, 9] } },
+  {
+    name: 'Equal',
+    op: 'Equal',
+    inputs: [c1([1, 2, 3], [1, 3]), c1([2, 3], [2, 1])],
+    expect: { dtype: 'bool', shape: [2, 3], values: [0, 1, 0, 0, 0, 1] },
+  },
+  {
+    name: 'Where',
+    op: 'Where',
+    inputs: [{ shape: [3], values: [1, 0, 1], dtype: 'bool' }, c1([1, 2, 3, 4, 5, 6], [2, 3]), c1([10], [1])],
+    expect: { shape: [2, 3], values: [1, 10, 3, 4, 10, 6] },
+  },
+  {
+    name: 'Cast float->int64 truncates',
+    op: 'Cast',
+    attrs: { to: 'int64' },
+    inputs: [c1([1.7, -1.7, 2])],
+    expect: { dtype: 'int64', shape: [3], values: [1, -1, 2] },
+  },
+  {
+    name: 'Cast float->bool',
+    op: 'Cast',
+    attrs: { to: 'bool' },
+    inputs: [c1([0, 0.5, -2])],
+    expect: { dtype: 'bool', shape: [3], values: [0, 1, 1] },
+  },
+  {
+    name: 'Cast int64->float32',
+    op: 'Cast',
+    attrs: { to: 'float32' },
+    inputs: [{ shape: [2], values: [3, -4], dtype: 'int64' }],
+    expect: { dtype: 'float32', shape: [2], values: [3, -4] },
+  },
+  {
+    name: 'MatMul',
+    op: 'MatMul',
+    inputs: [c1([1, 2, 3, 4], [2, 2]), c1([5, 6, 7, 8], [2, 2])],
+    expect: { shape: [2, 2], values: [19, 22, 43, 50] },
+  },
+  {
+    name: 'MatMul [N,3]x[3,1]',
+    op: 'MatMul',
+    inputs: [c1(iota(6), ['N', 3]), c1([1, 0, -1], [3, 1])],
+    expect: { shape: [2, 1], values: [-2, -2] },
+  },
+  {
+    name: 'ReduceSum axis N',
+    op: 'ReduceSum',
+    attrs: { axes: [0], keepdims: false },
+    inputs: [c1(iota(6), ['N', 3])],
+    expect: { shape: [3], values: [5, 7, 9] },
+  },
+  {
+    name: 'ReduceSum axis 1 keepdims',
+    op: 'ReduceSum',
+    attrs: { axes: [1], keepdims: true },
+    inputs: [c1(iota(6), [2, 3])],
+    expect: { shape: [2, 1], values: [6, 15] },
+  },
+  {
+    name: 'ReduceMean axis 1',
+    op: 'ReduceMean',
+    attrs: { axes: [1], keepdims: false },
+    inputs: [c1(iota(6), [2, 3])],
+    expect: { shape: [2], values: [2, 5] },
+  },
+  {
+    name: 'ReduceMean axes [0,2] keepdims',
+    op: 'ReduceMean',
+    attrs: { axes: [0, 2], keepdims: true },
+    inputs: [c1(iota(8), ['N', 2, 2])],
+    expect: { shape: [1, 2, 1], values: [3.5, 5.5] },
+  },
+  {
+    name: 'Reshape [N,2,2]->[N,4]',
+    op: 'Reshape',
+    attrs: { shape: ['N', 4] },
+    inputs: [c1(iota(8), ['N', 2, 2])],
+    expect: { shape: [2, 4], values: iota(8) },
+  },
+  {
+    name: 'Transpose',
+    op: 'Transpose',
+    attrs: { perm: [1, 0] },
+    inputs: [c1(iota(6), [2, 3])],
+    expect: { shape: [3, 2], values: [1, 4, 2, 5, 3, 6] },
+  },
+  {
+    name: 'Concat axis 1',
+    op: 'Concat',
+    attrs: { axis: 1 },
+    inputs: [c1([1, 2], [2, 1]), c1([3, 4, 5, 6], [2, 2])],
+    expect: { shape: [2, 3], values: [1, 3, 4, 2, 5, 6] },
+  },
+  {
+    name: 'Slice',
+    op: 'Slice',
+    attrs: { starts: [1], ends: [3], axes: [1] },
+    inputs: [c1(iota(6), [2, 3])],
+    expect: { shape: [2, 2], values: [2, 3, 5, 6] },
+  },
+  {
+    name: 'Pad',
+    op: 'Pad',
+    attrs: { pads: [1, 0, 0, 1], value: 9 },
+    inputs: [c1(iota(4), [2, 2])],
+    expect: { shape: [3, 3], values: [9, 9, 9, 1, 2, 9, 3, 4, 9] },
+  },
   { name: 'Shape of [N,3]', op: 'Shape', inputs: [c1(iota(6), ['N', 3])], expect: { dtype: 'int64', shape: [2], values: [2, 3] } },
-  { name: 'Gather axis 0', op: 'Gather', attrs: { axis: 0 }, inputs: [c1(iota(6), [3, 2]), { shape: [3], values: [2, 0, 2], dtype: 'int64' }], expect: { shape: [3, 2], values: [5, 6, 1, 2, 5, 6] } },
-  { name: 'Gather axis 1', op: 'Gather', attrs: { axis: 1 }, inputs: [c1(iota(6), ['N', 3]), { shape: [2], values: [2, 1], dtype: 'int64' }], expect: { shape: [2, 2], values: [3, 2, 6, 5] } },
-  { name: 'Expand [3,1]->[2,3,2]', op: 'Expand', attrs: { to: [2, 3, 2] }, inputs: [c1([1, 2, 3], [3, 1]), { shape: [3], values: [2, 3, 2], dtype: 'int64' }], expect: { shape: [2, 3, 2], values: [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3] } },
-  { name: 'Softmax axis 1', op: 'Softmax', attrs: { axis: 1 }, inputs: [c1([0, LN3, 1, 1], [2, 2])], expect: { shape: [2, 2], values: [0.25, 0.75, 0.5, 0.5] }, tol: 1e-6 },
-  { name: 'Softmax axis 0', op: 'Softmax', attrs: { axis: 0 }, inputs: [c1([0, 1, LN3, 1], [2, 2])], expect: { shape: [2, 2], values: [0.25, 0.5, 0.75, 0.5] }, tol: 1e-6 },
-  { name: 'LogSoftmax axis 1', op: 'LogSoftmax', attrs: { axis: 1 }, inputs: [c1([0, LN3], [1, 2])], expect: { shape: [1, 2], values: [Math.log(0.25), Math.log(0.75)] }, tol: 1e-6 },
-  { name: 'LogSoftmax axis 0', op: 'LogSoftmax', attrs: { axis: 0 }, inputs: [c1([0, LN3], [2, 1])], expect: { shape: [2, 1], values: [Math.log(0.25), Math.log(0.75)] }, tol: 1e-6 },
   {
-    name: 'Conv 2x2 valid', op: 'Conv', attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
-    inputs: [c1(iota(9), [1, 1, 3, 3]), c1([1, 2, 3, 4], [1, 1, 2, 2])], expect: { shape: [1, 1, 2, 2], values: [37, 47, 67, 77] },
+    name: 'Gather axis 0',
+    op: 'Gather',
+    attrs: { axis: 0 },
+    inputs: [c1(iota(6), [3, 2]), { shape: [3], values: [2, 0, 2], dtype: 'int64' }],
+    expect: { shape: [3, 2], values: [5, 6, 1, 2, 5, 6] },
   },
   {
-    name: 'Conv 2x2 stride 2 pad 1', op: 'Conv', attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] },
-    inputs: [c1(iota(9), [1, 1, 3, 3]), c1([1, 1, 1, 1], [1, 1, 2, 2])], expect: { shape: [1, 1, 2, 2], values: [1, 5, 11, 28] },
+    name: 'Gather axis 1',
+    op: 'Gather',
+    attrs: { axis: 1 },
+    inputs: [c1(iota(6), ['N', 3]), { shape: [2], values: [2, 1], dtype: 'int64' }],
+    expect: { shape: [2, 2], values: [3, 2, 6, 5] },
   },
   {
-    name: 'Conv 2 channels in, 2 out', op: 'Conv', attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    name: 'Expand [3,1]->[2,3,2]',
+    op: 'Expand',
+    attrs: { to: [2, 3, 2] },
+    inputs: [c1([1, 2, 3], [3, 1]), { shape: [3], values: [2, 3, 2], dtype: 'int64' }],
+    expect: { shape: [2, 3, 2], values: [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3] },
+  },
+  {
+    name: 'Softmax axis 1',
+    op: 'Softmax',
+    attrs: { axis: 1 },
+    inputs: [c1([0, LN3, 1, 1], [2, 2])],
+    expect: { shape: [2, 2], values: [0.25, 0.75, 0.5, 0.5] },
+    tol: 1e-6,
+  },
+  {
+    name: 'Softmax axis 0',
+    op: 'Softmax',
+    attrs: { axis: 0 },
+    inputs: [c1([0, 1, LN3, 1], [2, 2])],
+    expect: { shape: [2, 2], values: [0.25, 0.5, 0.75, 0.5] },
+    tol: 1e-6,
+  },
+  {
+    name: 'LogSoftmax axis 1',
+    op: 'LogSoftmax',
+    attrs: { axis: 1 },
+    inputs: [c1([0, LN3], [1, 2])],
+    expect: { shape: [1, 2], values: [Math.log(0.25), Math.log(0.75)] },
+    tol: 1e-6,
+  },
+  {
+    name: 'LogSoftmax axis 0',
+    op: 'LogSoftmax',
+    attrs: { axis: 0 },
+    inputs: [c1([0, LN3], [2, 1])],
+    expect: { shape: [2, 1], values: [Math.log(0.25), Math.log(0.75)] },
+    tol: 1e-6,
+  },
+  {
+    name: 'Conv 2x2 valid',
+    op: 'Conv',
+    attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [c1(iota(9), [1, 1, 3, 3]), c1([1, 2, 3, 4], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 2, 2], values: [37, 47, 67, 77] },
+  },
+  {
+    name: 'Conv 2x2 stride 2 pad 1',
+    op: 'Conv',
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [c1(iota(9), [1, 1, 3, 3]), c1([1, 1, 1, 1], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 2, 2], values: [1, 5, 11, 28] },
+  },
+  {
+    name: 'Conv 2 channels in, 2 out',
+    op: 'Conv',
+    attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
     // out0 = in0 + in1, out1 = in0 - in1 (1x1 kernels)
-    inputs: [c1([1, 2, 3, 4, 10, 20, 30, 40], [1, 2, 2, 2]), c1([1, 1, 1, -1], [2, 2, 1, 1])], expect: { shape: [1, 2, 2, 2], values: [11, 22, 33, 44, -9, -18, -27, -36] },
+    inputs: [c1([1, 2, 3, 4, 10, 20, 30, 40], [1, 2, 2, 2]), c1([1, 1, 1, -1], [2, 2, 1, 1])],
+    expect: { shape: [1, 2, 2, 2], values: [11, 22, 33, 44, -9, -18, -27, -36] },
   },
   {
-    name: 'ConvTranspose stride 1', op: 'ConvTranspose', attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] },
-    inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2]), c1([1, 2, 3, 4], [1, 1, 2, 2])], expect: { shape: [1, 1, 3, 3], values: [1, 4, 4, 6, 20, 16, 9, 24, 16] },
+    name: 'ConvTranspose stride 1',
+    op: 'ConvTranspose',
+    attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] },
+    inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2]), c1([1, 2, 3, 4], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 3, 3], values: [1, 4, 4, 6, 20, 16, 9, 24, 16] },
   },
   {
-    name: 'ConvTranspose stride 2', op: 'ConvTranspose', attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] },
-    inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2]), c1([1, 1, 1, 1], [1, 1, 2, 2])], expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] },
+    name: 'ConvTranspose stride 2',
+    op: 'ConvTranspose',
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [0, 0] },
+    inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2]), c1([1, 1, 1, 1], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] },
   },
   {
-    name: 'ConvTranspose stride 2 pad 1 outpad 1', op: 'ConvTranspose', attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], outputPadding: [1, 1] },
+    name: 'ConvTranspose stride 2 pad 1 outpad 1',
+    op: 'ConvTranspose',
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], outputPadding: [1, 1] },
     // full 6x6 output: x[i,j] * w[a,b] at (2i+a, 2j+b) with w 3x3 of ones; cropped to rows/cols 1..4
     inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2]), c1(new Array(9).fill(1), [1, 1, 3, 3])],
     expect: { shape: [1, 1, 4, 4], values: [1, 3, 2, 2, 4, 10, 6, 6, 3, 7, 4, 4, 3, 7, 4, 4] },
   },
-  { name: 'MaxPool 2 on 4x4', op: 'MaxPool', attrs: { kernel: 2 }, inputs: [c1(iota(16), [1, 1, 4, 4])], expect: { shape: [1, 1, 2, 2], values: [6, 8, 14, 16] } },
-  { name: 'MaxPool 2 on 5x5', op: 'MaxPool', attrs: { kernel: 2 }, inputs: [c1(iota(25).reverse(), [1, 1, 5, 5])], expect: { shape: [1, 1, 2, 2], values: [25, 23, 15, 13] } },
-  { name: 'AveragePool 2 on 4x4', op: 'AveragePool', attrs: { kernel: 2 }, inputs: [c1(iota(16), [1, 1, 4, 4])], expect: { shape: [1, 1, 2, 2], values: [3.5, 5.5, 11.5, 13.5] } },
-  { name: 'AveragePool 2 on 5x5', op: 'AveragePool', attrs: { kernel: 2 }, inputs: [c1(iota(25), [1, 1, 5, 5])], expect: { shape: [1, 1, 2, 2], values: [4, 6, 14, 16] } },
-  { name: 'GlobalAveragePool', op: 'GlobalAveragePool', inputs: [c1(iota(8), ['N', 2, 1, 2])], batch: 2, expect: { shape: [2, 2, 1, 1], values: [1.5, 3.5, 5.5, 7.5] } },
-  { name: 'Upsample x2', op: 'Upsample', attrs: { scale: 2 }, inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2])], expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] } },
+  {
+    name: 'MaxPool 2 on 4x4',
+    op: 'MaxPool',
+    attrs: { kernel: 2 },
+    inputs: [c1(iota(16), [1, 1, 4, 4])],
+    expect: { shape: [1, 1, 2, 2], values: [6, 8, 14, 16] },
+  },
+  {
+    name: 'MaxPool 2 on 5x5',
+    op: 'MaxPool',
+    attrs: { kernel: 2 },
+    inputs: [c1(iota(25).reverse(), [1, 1, 5, 5])],
+    expect: { shape: [1, 1, 2, 2], values: [25, 23, 15, 13] },
+  },
+  {
+    name: 'AveragePool 2 on 4x4',
+    op: 'AveragePool',
+    attrs: { kernel: 2 },
+    inputs: [c1(iota(16), [1, 1, 4, 4])],
+    expect: { shape: [1, 1, 2, 2], values: [3.5, 5.5, 11.5, 13.5] },
+  },
+  {
+    name: 'AveragePool 2 on 5x5',
+    op: 'AveragePool',
+    attrs: { kernel: 2 },
+    inputs: [c1(iota(25), [1, 1, 5, 5])],
+    expect: { shape: [1, 1, 2, 2], values: [4, 6, 14, 16] },
+  },
+  {
+    name: 'GlobalAveragePool',
+    op: 'GlobalAveragePool',
+    inputs: [c1(iota(8), ['N', 2, 1, 2])],
+    batch: 2,
+    expect: { shape: [2, 2, 1, 1], values: [1.5, 3.5, 5.5, 7.5] },
+  },
+  {
+    name: 'Upsample x2',
+    op: 'Upsample',
+    attrs: { scale: 2 },
+    inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] },
+  },
 ];
 
 let ort: OrtExecutor;
@@ -147,7 +364,10 @@ for (const c of CASES) {
         const got = toNumbers(out);
         const tol = c.tol ?? 0;
         got.forEach((v, i) => {
-          assert.ok(Math.abs(v - c.expect.values[i]) <= tol, `${ex.engine}: ${c.name}[${i}] = ${v}, expected ${c.expect.values[i]} (tol ${tol})\ngot ${got}`);
+          assert.ok(
+            Math.abs(v - c.expect.values[i]) <= tol,
+            `${ex.engine}: ${c.name}[${i}] = ${v}, expected ${c.expect.values[i]} (tol ${tol})\ngot ${got}`,
+          );
         });
         results.push(out);
       } finally {
@@ -167,7 +387,10 @@ test('forward values agree in float64 on the OrtExecutor', async () => {
   const y = reduceSum(matmul(relu(x), w), [0, 1]);
   const compiled = await ort.compile(g, { y });
   try {
-    const out = await compiled.run({ x: hostTensor('float64', [1, 3], [1 + 2 ** -40, -1, 3]), w: hostTensor('float64', [3, 1], [1, 1, 1]) });
+    const out = await compiled.run({
+      x: hostTensor('float64', [1, 3], [1 + 2 ** -40, -1, 3]),
+      w: hostTensor('float64', [3, 1], [1, 1, 1]),
+    });
     assert.equal(out.y.dtype, 'float64');
     assert.equal(toNumbers(out.y)[0], 4 + 2 ** -40);
   } finally {
@@ -178,24 +401,41 @@ test('forward values agree in float64 on the OrtExecutor', async () => {
 // ---- errors -------------------------------------------------------------------------------------
 function shapeError(build: (g: Graph) => unknown, ...fragments: string[]) {
   const g = new Graph('errors');
-  assert.throws(() => build(g), (e: Error) => {
-    for (const f of fragments) assert.ok(e.message.includes(f), `"${e.message}" should contain "${f}"`);
-    return true;
-  });
+  assert.throws(
+    () => build(g),
+    (e: Error) => {
+      for (const f of fragments) assert.ok(e.message.includes(f), `"${e.message}" should contain "${f}"`);
+      return true;
+    },
+  );
 }
 
 test('shape-rule errors name the op and the problem', () => {
-  shapeError((g) => matmul(g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [4, 5])), 'MatMul', 'inner dimensions', '[2, 3]', '[4, 5]');
+  shapeError(
+    (g) => matmul(g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [4, 5])),
+    'MatMul',
+    'inner dimensions',
+    '[2, 3]',
+    '[4, 5]',
+  );
   shapeError((g) => g.apply1('Add', [g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [4])]), 'Add', 'do not broadcast');
   shapeError((g) => g.apply1('Mul', [g.input('a', 'float32', [2]), g.input('b', 'float64', [2])]), 'Mul', 'types differ');
   shapeError((g) => conv(g.input('x', 'float32', ['N', 3, 5, 5]), g.input('w', 'float32', [4, 2, 3, 3])), 'Conv', 'channels');
   shapeError((g) => conv(g.input('x', 'float32', ['N', 1, 2, 2]), g.input('w', 'float32', [1, 1, 3, 3])), 'Conv', 'kernel larger');
   shapeError((g) => g.apply1('Reshape', [g.input('x', 'float32', ['N', 6])], { shape: ['N', 4] }), 'Reshape', 'cannot reshape');
-  shapeError((g) => g.apply1('Concat', [g.input('a', 'float32', ['N', 2]), g.input('b', 'float32', ['N', 2])], { axis: 0 }), 'Concat', 'batch axis');
+  shapeError(
+    (g) => g.apply1('Concat', [g.input('a', 'float32', ['N', 2]), g.input('b', 'float32', ['N', 2])], { axis: 0 }),
+    'Concat',
+    'batch axis',
+  );
   shapeError((g) => g.apply1('Slice', [g.input('x', 'float32', [2, 3])], { starts: [1], ends: [4], axes: [1] }), 'Slice', 'out of range');
   shapeError((g) => g.apply1('Transpose', [g.input('x', 'float32', [2, 3])], { perm: [0, 0] }), 'Transpose', 'permutation');
   shapeError((g) => g.apply1('Gather', [g.input('x', 'float32', [2, 3]), g.input('i', 'float32', [1])], { axis: 0 }), 'Gather', 'int64');
-  shapeError((g) => g.apply1('Where', [g.input('c', 'float32', [2]), g.input('a', 'float32', [2]), g.input('b', 'float32', [2])]), 'Where', 'bool');
+  shapeError(
+    (g) => g.apply1('Where', [g.input('c', 'float32', [2]), g.input('a', 'float32', [2]), g.input('b', 'float32', [2])]),
+    'Where',
+    'bool',
+  );
   shapeError((g) => g.apply1('Pad', [g.input('x', 'float32', ['N', 2])], { pads: [1, 0, 0, 0], value: 0 }), 'Pad', 'batch axis');
   shapeError((g) => g.apply1('MaxPool', [g.input('x', 'float32', ['N', 1, 1, 3])], { kernel: 2 }), 'MaxPool', 'larger than the input');
   shapeError((g) => g.apply1('Relu', [g.input('x', 'int64', [2])]), 'Relu', 'float');
@@ -214,7 +454,10 @@ test('an op without a VJP rule used in gradients() throws an error naming it', (
   const x = g.input('x', 'float32', ['N', 3]);
   const w = g.input('w', 'float32', [3, 2]);
   const loss = reduceSum(g.apply1(THROWAWAY, [matmul(x, w)]), [0, 1]);
-  assert.throws(() => gradients(loss, [w]), (e: Error) => e.message.includes(THROWAWAY) && /gradient/.test(e.message));
+  assert.throws(
+    () => gradients(loss, [w]),
+    (e: Error) => e.message.includes(THROWAWAY) && /gradient/.test(e.message),
+  );
   // An op off the path from the loss to the wrt values needs no rule.
   const b = g.input('b', 'float32', [3]);
   const loss2 = reduceSum(mul(g.apply1(THROWAWAY, [x]), b), [0, 1]);
@@ -225,7 +468,10 @@ test('an error inside a gradient rule names the op', () => {
   const g = new Graph('gather-grad');
   const x = g.input('x', 'float32', ['N', 4]);
   const loss = reduceSum(gather(x, [1, 3], 1), [0, 1]);
-  assert.throws(() => gradients(loss, [x]), (e: Error) => e.message.includes('Gather'));
+  assert.throws(
+    () => gradients(loss, [x]),
+    (e: Error) => e.message.includes('Gather'),
+  );
 });
 
 test('gradients() rejects a non-scalar loss without a seed and a non-float loss', () => {
@@ -247,7 +493,8 @@ async function runBoth(g: Graph, outputs: Record<string, Value>, feeds: Record<s
       await c.dispose();
     }
   }
-  for (const k of Object.keys(outputs)) res[1][k].forEach((v, i) => assert.ok(Math.abs(v - res[0][k][i]) <= 1e-5, `${k}[${i}]: executors differ`));
+  for (const k of Object.keys(outputs))
+    res[1][k].forEach((v, i) => assert.ok(Math.abs(v - res[0][k][i]) <= 1e-5, `${k}[${i}]: executors differ`));
   return res[0];
 }
 

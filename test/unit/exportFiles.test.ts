@@ -20,7 +20,11 @@ test('paths: .. and absolute paths that leave the folder are refused with the pa
   assert.equal(resolveInside(root, 'a/../b'), path.join(root, 'b'));
   assert.equal(resolveInside(root, path.join(root, 'c')), path.join(root, 'c'));
   for (const bad of ['..', '../x', 'a/../../x', '/etc', path.join(root, '..', 'x'), `${root}-sibling/x`]) {
-    assert.throws(() => resolveInside(root, bad), (e: ExportError) => e.kind === 'invalidPath' && e.message.includes(JSON.stringify(bad)) && /leaves the folder/.test(e.message), bad);
+    assert.throws(
+      () => resolveInside(root, bad),
+      (e: ExportError) => e.kind === 'invalidPath' && e.message.includes(JSON.stringify(bad)) && /leaves the folder/.test(e.message),
+      bad,
+    );
   }
   assert.throws(() => resolveInside(root, ''), /non-empty/);
   assert.throws(() => resolveInside(root, 'a\0b'), /NUL/);
@@ -36,18 +40,32 @@ test('paths: .. and absolute paths that leave the folder are refused with the pa
 
 test('writing: a new folder appears whole; existing files need force and are named; force replaces them', () => {
   const dir = path.join(work, 'out', 'run1');
-  const files = writeExportFiles(dir, [{ name: 'a.txt', data: 'A1' }, { name: 'b.bin', data: new Uint8Array([1, 2, 3]) }]);
+  const files = writeExportFiles(dir, [
+    { name: 'a.txt', data: 'A1' },
+    { name: 'b.bin', data: new Uint8Array([1, 2, 3]) },
+  ]);
   assert.deepEqual(files, [path.join(dir, 'a.txt'), path.join(dir, 'b.bin')]);
   assert.equal(fs.readFileSync(files[0], 'utf8'), 'A1');
   assert.deepEqual([...fs.readFileSync(files[1])], [1, 2, 3]);
   fs.writeFileSync(path.join(dir, 'keep.txt'), 'mine');
   assert.throws(
-    () => writeExportFiles(dir, [{ name: 'c.txt', data: 'C' }, { name: 'a.txt', data: 'A2' }]),
+    () =>
+      writeExportFiles(dir, [
+        { name: 'c.txt', data: 'C' },
+        { name: 'a.txt', data: 'A2' },
+      ]),
     (e: ExportError) => e.kind === 'exists' && e.files.length === 1 && e.message === `file exists: ${path.join(dir, 'a.txt')}`,
   );
   assert.ok(!fs.existsSync(path.join(dir, 'c.txt')), 'nothing written when a file exists');
   assert.equal(fs.readFileSync(path.join(dir, 'a.txt'), 'utf8'), 'A1');
-  writeExportFiles(dir, [{ name: 'c.txt', data: 'C' }, { name: 'a.txt', data: 'A2' }], { force: true });
+  writeExportFiles(
+    dir,
+    [
+      { name: 'c.txt', data: 'C' },
+      { name: 'a.txt', data: 'A2' },
+    ],
+    { force: true },
+  );
   assert.equal(fs.readFileSync(path.join(dir, 'a.txt'), 'utf8'), 'A2');
   assert.equal(fs.readFileSync(path.join(dir, 'keep.txt'), 'utf8'), 'mine', 'other files are left alone');
   assert.deepEqual(leftovers(path.dirname(dir)), []);
@@ -66,7 +84,14 @@ test('failures leave no partial files: a failed write, a failed move (old files 
     return writeFileSync(...a);
   }) as typeof fs.writeFileSync;
   try {
-    assert.throws(() => writeExportFiles(fresh, [{ name: 'a', data: '1' }, { name: 'b', data: '2' }]), /no space left/);
+    assert.throws(
+      () =>
+        writeExportFiles(fresh, [
+          { name: 'a', data: '1' },
+          { name: 'b', data: '2' },
+        ]),
+      /no space left/,
+    );
   } finally {
     fsm.writeFileSync = writeFileSync;
   }
@@ -74,14 +99,29 @@ test('failures leave no partial files: a failed write, a failed move (old files 
   assert.deepEqual(fs.readdirSync(path.dirname(fresh)), []);
 
   const existing = path.join(work, 'fail', 'existing');
-  writeExportFiles(existing, [{ name: 'a', data: 'old-a' }, { name: 'b', data: 'old-b' }]);
+  writeExportFiles(existing, [
+    { name: 'a', data: 'old-a' },
+    { name: 'b', data: 'old-b' },
+  ]);
   let moves = 0;
   fsm.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
-    if (String(to) === path.join(existing, 'b') && ++moves === 1 && !String(from).includes('.replaced')) throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+    if (String(to) === path.join(existing, 'b') && ++moves === 1 && !String(from).includes('.replaced'))
+      throw Object.assign(new Error('I/O error'), { code: 'EIO' });
     return renameSync(from, to);
   }) as typeof fs.renameSync;
   try {
-    assert.throws(() => writeExportFiles(existing, [{ name: 'a', data: 'new-a' }, { name: 'b', data: 'new-b' }], { force: true }), /I\/O error/);
+    assert.throws(
+      () =>
+        writeExportFiles(
+          existing,
+          [
+            { name: 'a', data: 'new-a' },
+            { name: 'b', data: 'new-b' },
+          ],
+          { force: true },
+        ),
+      /I\/O error/,
+    );
   } finally {
     fsm.renameSync = renameSync;
   }
@@ -100,7 +140,10 @@ test('failures leave no partial files: a failed write, a failed move (old files 
     await assert.rejects(exportModel(src, { format, dir }), /no tensor output\/b/);
     assert.ok(!fs.existsSync(dir));
   }
-  await assert.rejects(exportModel(sourceOf(m), { format: 'keras', dir }), /unknown export format "keras" \(formats: tfjs, onnx, pytorch, json\)/);
+  await assert.rejects(
+    exportModel(sourceOf(m), { format: 'keras', dir }),
+    /unknown export format "keras" \(formats: tfjs, onnx, pytorch, json\)/,
+  );
 });
 
 test('npz: stored zip entries with correct CRC-32 and 64-byte aligned .npy v1.0 headers; numpy reads them', () => {
@@ -108,8 +151,15 @@ test('npz: stored zip entries with correct CRC-32 and 64-byte aligned .npy v1.0 
   const npy = encodeNpy({ dtype: 'float32', shape: [3, 4], data: a });
   const headerLen = npy[8] | (npy[9] << 8);
   assert.equal((10 + headerLen) % 64, 0);
-  assert.match(Buffer.from(npy.subarray(10, 10 + headerLen)).toString('latin1'), /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(3, 4\), \} *\n$/);
-  const zip = encodeNpz([['w', { dtype: 'float32', shape: [3, 4], data: a }], ['v', { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) }], ['n', { dtype: 'int64', shape: [], data: BigInt64Array.of(7n) }]]);
+  assert.match(
+    Buffer.from(npy.subarray(10, 10 + headerLen)).toString('latin1'),
+    /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(3, 4\), \} *\n$/,
+  );
+  const zip = encodeNpz([
+    ['w', { dtype: 'float32', shape: [3, 4], data: a }],
+    ['v', { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) }],
+    ['n', { dtype: 'int64', shape: [], data: BigInt64Array.of(7n) }],
+  ]);
   const buf = Buffer.from(zip);
   assert.equal(buf.readUInt32LE(0), 0x04034b50);
   assert.equal(buf.readUInt16LE(8), 0, 'stored');
@@ -125,12 +175,16 @@ test('npz: stored zip entries with correct CRC-32 and 64-byte aligned .npy v1.0 
   if (hasNumpy()) {
     const f = path.join(work, 'x.npz');
     fs.writeFileSync(f, zip);
-    const r = python(['-c', `
+    const r = python([
+      '-c',
+      `
 import sys, zipfile, numpy as np
 assert zipfile.ZipFile(sys.argv[1]).testzip() is None
 z = np.load(sys.argv[1])
 print(z['w'].dtype, z['w'].shape, z['n'].dtype, z['n'].shape, int(z['n']), float(z['w'][2, 3]))
-`, f]);
+`,
+      f,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), `float32 (3, 4) int64 () 7 ${Math.fround(11 / 3 - 1)}`);
   }

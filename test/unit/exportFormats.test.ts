@@ -13,8 +13,20 @@ import { torchArrays } from '../../server/export/pytorch';
 import { decodeNpz } from '../../server/export/npz';
 import { allParamShapes } from '../../server/model/spec';
 import {
-  TEST_MODELS, hasNumpy, hasPython, hasTorch, livePredict, makeModel, maxAbsDiff, onnxPredictFresh, python, randomInputs,
-  sourceOf, tfjsFreshInfo, tfjsPredictFresh, writeTorchStandIn,
+  TEST_MODELS,
+  hasNumpy,
+  hasPython,
+  hasTorch,
+  livePredict,
+  makeModel,
+  maxAbsDiff,
+  onnxPredictFresh,
+  python,
+  randomInputs,
+  sourceOf,
+  tfjsFreshInfo,
+  tfjsPredictFresh,
+  writeTorchStandIn,
 } from './exportHelpers';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-export-'));
@@ -29,7 +41,10 @@ const models = TEST_MODELS.map((t) => ({ t, m: makeModel(t) }));
 
 /** Each folder's model.py (imported as its own module) on the folder's input.f32, in one Python process. */
 function pythonPredict(dirs: string[], env: NodeJS.ProcessEnv): number[][] {
-  const r = python(['-c', `
+  const r = python(
+    [
+      '-c',
+      `
 import importlib.util, json, os, sys, numpy as np
 import torch
 out = []
@@ -43,7 +58,11 @@ for i, d in enumerate(sys.argv[1:]):
         y = net(torch.from_numpy(x))
     out.append([float(v) for v in np.asarray(y).reshape(-1)])
 print(json.dumps(out))
-`, ...dirs], { env });
+`,
+      ...dirs,
+    ],
+    { env },
+  );
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -89,15 +108,31 @@ test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; 
 
 test('onnx: model.onnx declares opset 17, loads in onnxruntime-node (fresh process); predictions within 1e-4', async () => {
   const exported = await exportAll('onnx');
-  const preds = onnxPredictFresh(exported.map((e, i) => ({ file: path.join(e.dir, 'model.onnx'), input: path.join(e.dir, 'input.f32'), n: N, inputShape: models[i].t.inputShape })));
+  const preds = onnxPredictFresh(
+    exported.map((e, i) => ({
+      file: path.join(e.dir, 'model.onnx'),
+      input: path.join(e.dir, 'input.f32'),
+      n: N,
+      inputShape: models[i].t.inputShape,
+    })),
+  );
   exported.forEach((e, i) => {
     const d = maxAbsDiff(preds[i].y, e.live);
     note('onnx', e.name, d);
     assert.ok(d < 1e-4, `${e.name}: onnx differs by ${d}`);
     const proto = onnx.ModelProto.decode(fs.readFileSync(path.join(e.dir, 'model.onnx')));
-    assert.deepEqual(proto.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', 17]]);
-    assert.deepEqual(proto.graph!.input!.map((v) => v.name), ['input']);
-    assert.deepEqual(proto.graph!.output!.map((v) => v.name), ['output']);
+    assert.deepEqual(
+      proto.opsetImport.map((o) => [o.domain, Number(o.version)]),
+      [['', 17]],
+    );
+    assert.deepEqual(
+      proto.graph!.input!.map((v) => v.name),
+      ['input'],
+    );
+    assert.deepEqual(
+      proto.graph!.output!.map((v) => v.name),
+      ['output'],
+    );
     const inits = new Set(proto.graph!.initializer!.map((t) => t.name));
     for (const p of allParamShapes(models[i].m.spec)) assert.ok(inits.has(p.name), p.name);
   });
@@ -120,18 +155,25 @@ test('pytorch: model.py compiles, weights.npz reads back in numpy, predictions m
   assert.equal(compiled.status, 0, compiled.stderr);
   if (!hasNumpy()) return t.skip('numpy is not installed: weight and prediction checks in Python skipped');
   // numpy reads the npz (zip + .npy headers + CRCs): shapes and values equal ours in PyTorch layout.
-  const read = python(['-c', `
+  const read = python([
+    '-c',
+    `
 import json, sys, numpy as np
 out = []
 for f in sys.argv[1:]:
     z = np.load(f)
     out.append({k: [list(z[k].shape), str(z[k].dtype), float(np.asarray(z[k], dtype=np.float64).sum())] for k in z.files})
 print(json.dumps(out))
-`, ...exported.map((e) => path.join(e.dir, 'weights.npz'))]);
+`,
+    ...exported.map((e) => path.join(e.dir, 'weights.npz')),
+  ]);
   assert.equal(read.status, 0, read.stderr);
   for (const [i, got] of (JSON.parse(read.stdout) as Record<string, [number[], string, number]>[]).entries()) {
     const want = torchArrays(sourceOf(models[i].m));
-    assert.deepEqual(Object.keys(got), want.map(([k]) => k));
+    assert.deepEqual(
+      Object.keys(got),
+      want.map(([k]) => k),
+    );
     for (const [k, a] of want) {
       assert.deepEqual(got[k][0], a.shape, k);
       assert.equal(got[k][1], a.dtype, k);
@@ -143,13 +185,19 @@ print(json.dumps(out))
   const env: NodeJS.ProcessEnv = {};
   if (!torch) env.PYTHONPATH = writeTorchStandIn(work);
   const label = torch ? 'pytorch (torch)' : 'pytorch (numpy stand-in for torch)';
-  const preds = pythonPredict(exported.map((e) => e.dir), env);
+  const preds = pythonPredict(
+    exported.map((e) => e.dir),
+    env,
+  );
   for (const [i, e] of exported.entries()) {
     const d = maxAbsDiff(preds[i], e.live);
     note(label, e.name, d);
     assert.ok(d < 1e-4, `${e.name}: model.py differs by ${d}`);
   }
-  if (!torch) t.diagnostic('torch is not installed (pip cannot reach PyPI here): model.py ran against a NumPy stand-in for the torch API; the comparison with real torch was skipped');
+  if (!torch)
+    t.diagnostic(
+      'torch is not installed (pip cannot reach PyPI here): model.py ran against a NumPy stand-in for the torch API; the comparison with real torch was skipped',
+    );
 });
 
 test('import: TF.js and architecture exports come back with identical tensors and predictions', async () => {
@@ -198,7 +246,13 @@ test('tfjs plan: weight shapes follow Keras layouts and every weight of ours is 
   for (const { t, m } of models) {
     const plan = kerasPlan(m.spec);
     const ours = plan.weights.map((w) => w.ours).sort();
-    assert.deepEqual(ours, allParamShapes(m.spec).map((p) => p.name).sort(), t.name);
+    assert.deepEqual(
+      ours,
+      allParamShapes(m.spec)
+        .map((p) => p.name)
+        .sort(),
+      t.name,
+    );
   }
 });
 
@@ -212,7 +266,10 @@ test('rbf activation: onnx and pytorch exports match; tfjs refuses it with a cle
   await exportModel(src, { format: 'onnx', dir });
   await exportModel(src, { format: 'pytorch', dir });
   fs.writeFileSync(path.join(dir, 'input.f32'), x);
-  const d = maxAbsDiff(onnxPredictFresh([{ file: path.join(dir, 'model.onnx'), input: path.join(dir, 'input.f32'), n: N, inputShape: [1] }])[0].y, live);
+  const d = maxAbsDiff(
+    onnxPredictFresh([{ file: path.join(dir, 'model.onnx'), input: path.join(dir, 'input.f32'), n: N, inputShape: [1] }])[0].y,
+    live,
+  );
   note('onnx', 'rbf', d);
   assert.ok(d < 1e-4, `rbf: onnx differs by ${d}`);
   if (!hasNumpy()) return t.skip('numpy is not installed');

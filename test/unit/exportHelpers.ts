@@ -16,17 +16,30 @@ import type { ExportSource } from '../../server/export';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-export interface TestModel { name: string; inputShape: number[]; outputs: number; layers: LayerConfig[] }
+export interface TestModel {
+  name: string;
+  inputShape: number[];
+  outputs: number;
+  layers: LayerConfig[];
+}
 
 const relu = 'relu' as const;
 /** dense, conv, residual and batch-norm models covering every layer type, activation and layout rule. */
 export const TEST_MODELS: TestModel[] = [
   {
-    name: 'dense', inputShape: [1, 5, 5], outputs: 3,
-    layers: [{ type: 'dense', units: 7, activation: 'leaky_relu' }, { type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 4, activation: 'sigmoid' }],
+    name: 'dense',
+    inputShape: [1, 5, 5],
+    outputs: 3,
+    layers: [
+      { type: 'dense', units: 7, activation: 'leaky_relu' },
+      { type: 'dense', units: 6, activation: 'tanh' },
+      { type: 'dense', units: 4, activation: 'sigmoid' },
+    ],
   },
   {
-    name: 'conv', inputShape: [2, 9, 9], outputs: 3,
+    name: 'conv',
+    inputShape: [2, 9, 9],
+    outputs: 3,
     layers: [
       { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: relu },
       { type: 'conv2d', filters: 3, kernelSize: 2, stride: 1, padding: 'same', activation: 'leaky_relu' },
@@ -38,7 +51,9 @@ export const TEST_MODELS: TestModel[] = [
     ],
   },
   {
-    name: 'residual', inputShape: [2, 6, 6], outputs: 4,
+    name: 'residual',
+    inputShape: [2, 6, 6],
+    outputs: 4,
     layers: [
       { type: 'conv2d', filters: 3, kernelSize: 3, stride: 1, padding: 'valid', activation: relu },
       { type: 'residual', units: 4, activation: relu },
@@ -50,7 +65,9 @@ export const TEST_MODELS: TestModel[] = [
     ],
   },
   {
-    name: 'batchnorm', inputShape: [1, 6, 6], outputs: 3,
+    name: 'batchnorm',
+    inputShape: [1, 6, 6],
+    outputs: 3,
     layers: [
       { type: 'conv2d', filters: 3, kernelSize: 3, stride: 1, padding: 'valid', activation: relu },
       { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
@@ -61,7 +78,9 @@ export const TEST_MODELS: TestModel[] = [
     ],
   },
   {
-    name: 'vector-gap', inputShape: [3, 4, 4], outputs: 2,
+    name: 'vector-gap',
+    inputShape: [3, 4, 4],
+    outputs: 2,
     layers: [
       { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
       { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: relu },
@@ -155,7 +174,12 @@ const path = require('path');
   process.stdout.write(JSON.stringify(out));
 })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
-  const r = spawnSync(process.execPath, ['-e', code, JSON.stringify(jobs)], { cwd: ROOT, encoding: 'utf8', timeout: 120000, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ['-e', code, JSON.stringify(jobs)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120000,
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`fresh tfjs process failed (${r.status}): ${r.stderr}`);
   const parsed = JSON.parse(r.stdout) as { className: string; layers: string[]; y: number[] }[];
   tfjsFreshInfo = parsed.map(({ className, layers }) => ({ className, layers }));
@@ -164,7 +188,9 @@ const path = require('path');
 export let tfjsFreshInfo: { className: string; layers: string[] }[] = [];
 
 /** Predictions of model.onnx files with onnxruntime-node in a fresh process. */
-export function onnxPredictFresh(jobs: { file: string; input: string; n: number; inputShape: number[] }[]): { opset: number; y: Float32Array }[] {
+export function onnxPredictFresh(
+  jobs: { file: string; input: string; n: number; inputShape: number[] }[],
+): { opset: number; y: Float32Array }[] {
   const code = `
 const ort = require('onnxruntime-node');
 const fs = require('fs');
@@ -182,13 +208,24 @@ const fs = require('fs');
   process.stdout.write(JSON.stringify(out));
 })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
-  const r = spawnSync(process.execPath, ['-e', code, JSON.stringify(jobs)], { cwd: ROOT, encoding: 'utf8', timeout: 120000, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ['-e', code, JSON.stringify(jobs)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120000,
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`fresh onnxruntime process failed (${r.status}): ${r.stderr}`);
   return (JSON.parse(r.stdout) as { y: number[] }[]).map((p) => ({ opset: 17, y: Float32Array.from(p.y) }));
 }
 
 export function python(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return spawnSync('python3', args, { encoding: 'utf8', timeout: 120000, cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 });
+  return spawnSync('python3', args, {
+    encoding: 'utf8',
+    timeout: 120000,
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    maxBuffer: 64 << 20,
+  });
 }
 
 export const hasPython = (): boolean => python(['-c', 'print(1)']).status === 0;
@@ -204,7 +241,9 @@ export const hasTorch = (): boolean => python(['-c', 'import torch']).status ===
 export function writeTorchStandIn(dir: string): string {
   const root = path.join(dir, 'torch_standin');
   fs.mkdirSync(path.join(root, 'torch', 'nn'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'torch', '__init__.py'), `
+  fs.writeFileSync(
+    path.join(root, 'torch', '__init__.py'),
+    `
 import contextlib
 import numpy as np
 
@@ -244,8 +283,11 @@ def no_grad():
     yield
 
 from . import nn  # noqa: E402
-`);
-  fs.writeFileSync(path.join(root, 'torch', 'nn', '__init__.py'), `
+`,
+  );
+  fs.writeFileSync(
+    path.join(root, 'torch', 'nn', '__init__.py'),
+    `
 import numpy as np
 from .. import _t
 from . import functional as F
@@ -333,8 +375,11 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     pass
-`);
-  fs.writeFileSync(path.join(root, 'torch', 'nn', 'functional.py'), `
+`,
+  );
+  fs.writeFileSync(
+    path.join(root, 'torch', 'nn', 'functional.py'),
+    `
 import numpy as np
 
 def _t(a):
@@ -364,6 +409,7 @@ def max_pool2d(x, k):
 
 def avg_pool2d(x, k):
     return _pool(x, k, np.mean)
-`);
+`,
+  );
   return root;
 }

@@ -60,7 +60,10 @@ test('backendErrorText: the backend message, with details it does not already li
   assert.ok(isInvalidExperimentError(invalid));
   assert.ok(!isInvalidExperimentError({ code: ErrorCodes.internal, message: 'x' }));
   assert.equal(
-    backendErrorText({ message: 'invalid experiment', data: { errors: [{ path: 'model.layers[0].units', message: 'must be >= 1' }, 'seed: must be an integer'] } }),
+    backendErrorText({
+      message: 'invalid experiment',
+      data: { errors: [{ path: 'model.layers[0].units', message: 'must be >= 1' }, 'seed: must be an integer'] },
+    }),
     'invalid experiment\nmodel.layers[0].units: must be >= 1\nseed: must be an integer',
   );
   assert.equal(backendErrorText({ message: 'a: bad', data: ['a: bad'] }), 'a: bad');
@@ -71,8 +74,20 @@ test('backendErrorText: the backend message, with details it does not already li
 test('normalizeSettings: valid values pass, bad ones fall back to the defaults', () => {
   const cfg = (v: Record<string, unknown>) => ({ get: (k: string) => v[k] });
   assert.deepEqual(normalizeSettings(cfg({})), DEFAULT_SETTINGS);
-  assert.deepEqual(normalizeSettings(cfg({ engine: 'tfjs', executionProvider: 'cuda', nodePath: ' /usr/bin/node ', maxConcurrentRuns: 3, maxParams: 1000000 })), {
-    engine: 'tfjs', executionProvider: 'cuda', nodePath: '/usr/bin/node', maxConcurrentRuns: 3, maxParams: 1000000,
-  });
-  assert.deepEqual(normalizeSettings(cfg({ engine: 'torch', executionProvider: 3, nodePath: 5, maxConcurrentRuns: 0, maxParams: 2.5 })), DEFAULT_SETTINGS);
+  assert.deepEqual(
+    normalizeSettings(
+      cfg({ engine: 'tfjs', executionProvider: 'cuda', nodePath: ' /usr/bin/node ', maxConcurrentRuns: 3, maxParams: 1000000 }),
+    ),
+    {
+      engine: 'tfjs',
+      executionProvider: 'cuda',
+      nodePath: '/usr/bin/node',
+      maxConcurrentRuns: 3,
+      maxParams: 1000000,
+    },
+  );
+  assert.deepEqual(
+    normalizeSettings(cfg({ engine: 'torch', executionProvider: 3, nodePath: 5, maxConcurrentRuns: 0, maxParams: 2.5 })),
+    DEFAULT_SETTINGS,
+  );
 });

@@ -5,13 +5,27 @@ import * as path from 'path';
 import { GROWTH_METHOD_NAMES, PRUNE_METHODS, type RunSummary } from '../../common/protocol';
 import { growableRuns, methodPickItems, parseBudget, resumableRuns } from '../../extension/growMethods';
 import {
-  CONTINUAL_STREAM_CHOICES, STARTING_MODELS, freeExperimentFileName, newContinualExperimentText, newExperimentText,
+  CONTINUAL_STREAM_CHOICES,
+  STARTING_MODELS,
+  freeExperimentFileName,
+  newContinualExperimentText,
+  newExperimentText,
 } from '../../extension/newExperimentText';
 
 function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
   return {
-    runId, name: `exp-${runId}`, status: 'running', dataset: 'mnist', engine: 'onnxruntime', executionProvider: 'cpu',
-    startedAt: '2025-01-01T00:00:00.000Z', epochs: 10, epochsDone: 0, params: 1000, growSteps: 0, ...over,
+    runId,
+    name: `exp-${runId}`,
+    status: 'running',
+    dataset: 'mnist',
+    engine: 'onnxruntime',
+    executionProvider: 'cpu',
+    startedAt: '2025-01-01T00:00:00.000Z',
+    epochs: 10,
+    epochsDone: 0,
+    params: 1000,
+    growSteps: 0,
+    ...over,
   };
 }
 
@@ -28,7 +42,10 @@ test('methodPickItems: from the backend details, by kind, preferred first', () =
     { label: 'Splitting', description: 'splitting', detail: 'Splitting steepest descent', method: 'splitting' },
     { label: 'Firefly wider', description: 'firefly', detail: 'Firefly: split and add', method: 'firefly' },
   ]);
-  assert.deepEqual(methodPickItems('prune', caps).map((i) => i.method), ['prune-taylor']);
+  assert.deepEqual(
+    methodPickItems('prune', caps).map((i) => i.method),
+    ['prune-taylor'],
+  );
 });
 
 test('methodPickItems: names only (older backend) and no backend list the names, without descriptions', () => {
@@ -41,12 +58,18 @@ test('methodPickItems: names only (older backend) and no backend list the names,
     { label: 'Gauss-Newton pruning', description: 'prune-gauss-newton', detail: '', method: 'prune-gauss-newton' },
   ]);
   const noBackend = methodPickItems('grow', undefined);
-  assert.deepEqual(noBackend.map((i) => i.method), GROWTH_METHOD_NAMES.filter((n) => n !== 'none'));
+  assert.deepEqual(
+    noBackend.map((i) => i.method),
+    GROWTH_METHOD_NAMES.filter((n) => n !== 'none'),
+  );
   assert.ok(noBackend.every((i) => i.detail === '' && i.label.length > 0));
-  assert.deepEqual(noBackend.find((i) => i.method === 'firefly'), { label: 'Firefly wider', description: 'firefly', detail: '', method: 'firefly' });
+  assert.deepEqual(
+    noBackend.find((i) => i.method === 'firefly'),
+    { label: 'Firefly wider', description: 'firefly', detail: '', method: 'firefly' },
+  );
 });
 
-test('the protocol\'s growth method names are the experiment schema\'s, and the extension copies no method description', () => {
+test("the protocol's growth method names are the experiment schema's, and the extension copies no method description", () => {
   const root = path.join(__dirname, '..', '..');
   const schema = JSON.parse(readFileSync(path.join(root, 'server', 'config', 'experiment.schema.json'), 'utf8'));
   const enums: string[][] = [];
@@ -54,15 +77,29 @@ test('the protocol\'s growth method names are the experiment schema\'s, and the 
     if (key === 'method' && value && Array.isArray(value.enum)) enums.push(value.enum);
     return value;
   });
-  assert.ok(enums.some((e) => JSON.stringify(e) === JSON.stringify(GROWTH_METHOD_NAMES)), JSON.stringify(enums));
+  assert.ok(
+    enums.some((e) => JSON.stringify(e) === JSON.stringify(GROWTH_METHOD_NAMES)),
+    JSON.stringify(enums),
+  );
   assert.deepEqual([...PRUNE_METHODS], ['prune-taylor', 'prune-gauss-newton']);
   const dir = path.join(root, 'extension');
-  const sources = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : []);
+  const sources = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? sources(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : [],
+    );
   for (const file of sources(dir)) {
     const text = readFileSync(file, 'utf8');
-    for (const phrase of ['integrated gradients', 'splitting matrix', 'Taylor score', 'identity-initialised', 'replicating random neurons']) {
-      assert.ok(!text.includes(phrase), `${path.relative(root, file)} describes a growth method ("${phrase}"); take it from the backend's growthMethodDetails`);
+    for (const phrase of [
+      'integrated gradients',
+      'splitting matrix',
+      'Taylor score',
+      'identity-initialised',
+      'replicating random neurons',
+    ]) {
+      assert.ok(
+        !text.includes(phrase),
+        `${path.relative(root, file)} describes a growth method ("${phrase}"); take it from the backend's growthMethodDetails`,
+      );
     }
   }
 });
@@ -93,13 +130,27 @@ test('growableRuns and resumableRuns pick the right statuses, newest first', () 
     summary('e', { status: 'completed' }),
     summary('f', { status: 'stopped', startedAt: '2025-01-04' }),
   ];
-  assert.deepEqual(growableRuns(runs).map((r) => r.runId), ['b', 'a']);
-  assert.deepEqual(resumableRuns(runs).map((r) => r.runId), ['f', 'c', 'd']);
+  assert.deepEqual(
+    growableRuns(runs).map((r) => r.runId),
+    ['b', 'a'],
+  );
+  assert.deepEqual(
+    resumableRuns(runs).map((r) => r.runId),
+    ['f', 'c', 'd'],
+  );
 });
 
 test('newExperimentText: schema, dataset, model and growth', () => {
-  const text = newExperimentText({ name: 'exp', dataset: 'mnist', model: STARTING_MODELS[0], method: 'firefly', schemaUrl: 'file:///x/experiment.schema.json' });
-  assert.equal(text, `{
+  const text = newExperimentText({
+    name: 'exp',
+    dataset: 'mnist',
+    model: STARTING_MODELS[0],
+    method: 'firefly',
+    schemaUrl: 'file:///x/experiment.schema.json',
+  });
+  assert.equal(
+    text,
+    `{
   "$schema": "file:///x/experiment.schema.json",
   "name": "exp",
   "dataset": {
@@ -131,7 +182,8 @@ test('newExperimentText: schema, dataset, model and growth', () => {
     }
   }
 }
-`);
+`,
+  );
   const csv = JSON.parse(newExperimentText({ name: 'c', dataset: 'csv', model: STARTING_MODELS[1], method: 'none', schemaUrl: 's' }));
   assert.deepEqual(csv.dataset, { name: 'csv', path: 'data.csv', task: 'classification' });
   assert.equal(csv.growth, undefined);
@@ -151,7 +203,10 @@ test('newExperimentText: every starting model and method validates against the b
 
 test('newContinualExperimentText: every offered stream validates; the dataset follows the stream', async () => {
   const { validateExperiment } = await import('../../server/config');
-  assert.deepEqual(CONTINUAL_STREAM_CHOICES.map((c) => c.stream), ['split-mnist', 'split-fashion-mnist', 'permuted-mnist']);
+  assert.deepEqual(
+    CONTINUAL_STREAM_CHOICES.map((c) => c.stream),
+    ['split-mnist', 'split-fashion-mnist', 'permuted-mnist'],
+  );
   for (const c of CONTINUAL_STREAM_CHOICES) {
     const text = newContinualExperimentText({ name: `cl-${c.stream}`, stream: c.stream, schemaUrl: 's' });
     assert.ok(text.endsWith('}\n'));
@@ -166,7 +221,16 @@ test('newContinualExperimentText: every offered stream validates; the dataset fo
 
 test('freeExperimentFileName never picks an existing name', () => {
   const taken = new Set(['my-exp.growth.json', 'my-exp-2.growth.json']);
-  assert.equal(freeExperimentFileName('my exp', (n) => taken.has(n)), 'my-exp-3.growth.json');
-  assert.equal(freeExperimentFileName('new', () => false), 'new.growth.json');
-  assert.equal(freeExperimentFileName('///', () => false), 'experiment.growth.json');
+  assert.equal(
+    freeExperimentFileName('my exp', (n) => taken.has(n)),
+    'my-exp-3.growth.json',
+  );
+  assert.equal(
+    freeExperimentFileName('new', () => false),
+    'new.growth.json',
+  );
+  assert.equal(
+    freeExperimentFileName('///', () => false),
+    'experiment.growth.json',
+  );
 });

@@ -5,7 +5,15 @@ import { existsSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { ENGINE_NAMES, EXECUTION_PROVIDERS } from '../../common/protocol';
 import { COMMAND_CATEGORY, COMMAND_TITLES, COMMANDS, VIEWS } from '../../extension/commands';
-import { BACKEND_SETTINGS, CLIENT_SETTINGS, DEFAULT_REVIEW_MODE, DEFAULT_SETTINGS, REVIEW_MODES, SETTINGS_SECTION, reviewMode } from '../../extension/settings';
+import {
+  BACKEND_SETTINGS,
+  CLIENT_SETTINGS,
+  DEFAULT_REVIEW_MODE,
+  DEFAULT_SETTINGS,
+  REVIEW_MODES,
+  SETTINGS_SECTION,
+  reviewMode,
+} from '../../extension/settings';
 
 const root = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -35,7 +43,12 @@ test('manifest: settings enums and defaults match the protocol', () => {
   assert.equal(props['growthLab.engine'].default, DEFAULT_SETTINGS.engine);
   assert.equal(props['growthLab.executionProvider'].default, DEFAULT_SETTINGS.executionProvider);
   assert.equal(props['growthLab.nodePath'].default, DEFAULT_SETTINGS.nodePath);
-  for (const p of Object.values(props) as { markdownDescription?: string; description?: string; enum?: unknown[]; enumDescriptions?: unknown[] }[]) {
+  for (const p of Object.values(props) as {
+    markdownDescription?: string;
+    description?: string;
+    enum?: unknown[];
+    enumDescriptions?: unknown[];
+  }[]) {
     assert.ok(p.markdownDescription || p.description);
     if (p.enum) assert.equal(p.enumDescriptions?.length, p.enum.length);
   }
@@ -55,11 +68,15 @@ test('manifest: the Growth Lab side panel, its views, welcome content and item m
   assert.equal(container.title, 'Growth Lab');
   assert.ok(existsSync(path.join(root, container.icon)), container.icon);
   const views = pkg.contributes.views[VIEWS.container] as { id: string; type?: string }[];
-  assert.deepEqual(views.map((v) => v.id), [VIEWS.experiments, VIEWS.liveMonitor]);
+  assert.deepEqual(
+    views.map((v) => v.id),
+    [VIEWS.experiments, VIEWS.liveMonitor],
+  );
   assert.equal(views[1].type, 'webview');
   const welcome = pkg.contributes.viewsWelcome.find((w: { view: string }) => w.view === VIEWS.experiments);
   assert.match(welcome.contents, new RegExp(`\\(command:${COMMANDS.newExperiment.replace('.', '\\.')}\\)`));
-  for (const item of pkg.contributes.menus['view/item/context'] as { when: string }[]) assert.match(item.when, /^view == growthLab\.experiments && viewItem /);
+  for (const item of pkg.contributes.menus['view/item/context'] as { when: string }[])
+    assert.match(item.when, /^view == growthLab\.experiments && viewItem /);
   const ids = Object.values(COMMANDS) as string[];
   for (const m of (welcome.contents as string).matchAll(/command:([\w.]+)/g)) assert.ok(ids.includes(m[1]), m[1]);
   assert.ok(pkg.contributes.configuration.properties['growthLab.review']);
@@ -67,11 +84,15 @@ test('manifest: the Growth Lab side panel, its views, welcome content and item m
 
 test('manifest: Accept and Reject of a proposed grow have keybindings, active exactly where their diff-title buttons are', () => {
   const keys = pkg.contributes.keybindings as { command: string; key: string; mac: string; when: string }[];
-  const titleWhen = (id: string) => (pkg.contributes.menus['editor/title'] as { command: string; when: string }[]).find((m) => m.command === id)!.when;
-  assert.deepEqual(keys.map((k) => [k.command, k.key, k.mac]), [
-    [COMMANDS.acceptProposal, 'ctrl+alt+y', 'cmd+alt+y'],
-    [COMMANDS.rejectProposal, 'ctrl+alt+n', 'cmd+alt+n'],
-  ]);
+  const titleWhen = (id: string) =>
+    (pkg.contributes.menus['editor/title'] as { command: string; when: string }[]).find((m) => m.command === id)!.when;
+  assert.deepEqual(
+    keys.map((k) => [k.command, k.key, k.mac]),
+    [
+      [COMMANDS.acceptProposal, 'ctrl+alt+y', 'cmd+alt+y'],
+      [COMMANDS.rejectProposal, 'ctrl+alt+n', 'cmd+alt+n'],
+    ],
+  );
   for (const k of keys) assert.equal(k.when, titleWhen(k.command));
   assert.match(keys[0].when, /resourceScheme == growth-lab/);
   assert.match(keys[0].when, /growthLab\.proposalPending/);

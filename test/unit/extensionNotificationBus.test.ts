@@ -5,7 +5,17 @@ import type { MetricsParams, RunStatusParams } from '../../common/protocol';
 import { NotificationBus } from '../../extension/notificationBus';
 
 const status: RunStatusParams = { runId: 'r1', status: 'running' };
-const metrics = { runId: 'r1', epoch: 1, step: 10, trainLoss: 0.5, params: 100, samplesPerSecond: 1, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: 5 } as MetricsParams;
+const metrics = {
+  runId: 'r1',
+  epoch: 1,
+  step: 10,
+  trainLoss: 0.5,
+  params: 100,
+  samplesPerSecond: 1,
+  engine: 'onnxruntime',
+  executionProvider: 'cpu',
+  elapsedMs: 5,
+} as MetricsParams;
 
 test('bus: each event reaches its listeners in the order they subscribed, with its payload', () => {
   const bus = new NotificationBus();
@@ -40,7 +50,9 @@ test('bus: a listener that throws does not keep the event from the next ones; on
   const errors: string[] = [];
   bus.onError = (event, err) => errors.push(`${event}: ${(err as Error).message}`);
   const seen: string[] = [];
-  bus.on('runStatus', () => { throw new Error('boom'); });
+  bus.on('runStatus', () => {
+    throw new Error('boom');
+  });
   bus.on('runStatus', (p) => seen.push(p.runId));
   bus.emit('runStatus', status);
   assert.deepEqual(seen, ['r1']);

@@ -5,15 +5,34 @@ import { RunTracker, chooseRunTarget, formatCount, noRunMessage, statusBarView }
 
 function metrics(runId: string, over: Partial<MetricsParams> = {}): MetricsParams {
   return {
-    runId, epoch: 1, step: 100, trainLoss: 0.5, trainAccuracy: 0.8, params: 109386, samplesPerSecond: 12000,
-    engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: 1000, ...over,
+    runId,
+    epoch: 1,
+    step: 100,
+    trainLoss: 0.5,
+    trainAccuracy: 0.8,
+    params: 109386,
+    samplesPerSecond: 12000,
+    engine: 'onnxruntime',
+    executionProvider: 'cpu',
+    elapsedMs: 1000,
+    ...over,
   };
 }
 
 function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
   return {
-    runId, name: `exp-${runId}`, status: 'running', dataset: 'mnist', engine: 'onnxruntime', executionProvider: 'cpu',
-    startedAt: '2025-01-01T00:00:00.000Z', epochs: 10, epochsDone: 0, params: 1000, growSteps: 0, ...over,
+    runId,
+    name: `exp-${runId}`,
+    status: 'running',
+    dataset: 'mnist',
+    engine: 'onnxruntime',
+    executionProvider: 'cpu',
+    startedAt: '2025-01-01T00:00:00.000Z',
+    epochs: 10,
+    epochsDone: 0,
+    params: 1000,
+    growSteps: 0,
+    ...over,
   };
 }
 
@@ -73,7 +92,10 @@ test('RunTracker: when the active run ends, the most recently updated live run t
   assert.equal(t.active?.runId, 'b');
   t.onStatus({ runId: 'b', status: 'failed' });
   assert.equal(t.active, undefined);
-  assert.deepEqual(t.all().map((r) => r.runId), ['b', 'a', 'c']);
+  assert.deepEqual(
+    t.all().map((r) => r.runId),
+    ['b', 'a', 'c'],
+  );
 });
 
 test('RunTracker: unknown runs seen in notifications are tracked and become active when none is', () => {
@@ -86,10 +108,7 @@ test('RunTracker: unknown runs seen in notifications are tracked and become acti
 test('RunTracker: mergeSummaries fills names and totals; stale runs are never active', () => {
   const t = new RunTracker();
   t.started('r1');
-  t.mergeSummaries([
-    summary('r1', { name: 'mlp', epochs: 8, lastTestAccuracy: 0.5 }),
-    summary('old', { status: 'running', stale: true }),
-  ]);
+  t.mergeSummaries([summary('r1', { name: 'mlp', epochs: 8, lastTestAccuracy: 0.5 }), summary('old', { status: 'running', stale: true })]);
   assert.equal(t.get('r1')?.name, 'mlp');
   assert.equal(t.get('r1')?.epochs, 8);
   assert.equal(t.get('r1')?.testAccuracy, 0.5);
@@ -140,7 +159,10 @@ test('statusBarView: text, tooltip and warning background', () => {
   assert.match(v.tooltip, /cuda is not available/);
   assert.match(v.tooltip, /test accuracy 97\.5%/);
   t.onStatus({ runId: 'r1', status: 'paused' });
-  assert.equal(statusBarView(t.active)?.text, '$(debug-pause) Growth Lab: mnist-mlp paused · epoch 4/10 · acc 97.5% · params 110,000 · $(warning) ort/cpu');
+  assert.equal(
+    statusBarView(t.active)?.text,
+    '$(debug-pause) Growth Lab: mnist-mlp paused · epoch 4/10 · acc 97.5% · params 110,000 · $(warning) ort/cpu',
+  );
   t.onStatus({ runId: 'r1', status: 'completed' });
   assert.equal(statusBarView(t.get('r1')), undefined);
   // regression runs have no accuracy; unknown totals show only the epoch
@@ -151,10 +173,24 @@ test('statusBarView: text, tooltip and warning background', () => {
   // continual runs: method and task, the average accuracy over the tasks seen
   const c = new RunTracker();
   c.started('cl', { name: 'split', epochs: 5 });
-  c.onMetrics(metrics('cl', {
-    epoch: 2, task: 1, testAccuracy: 0.9775, params: 31428,
-    continual: { method: 'firefly-cl', tasks: 5, taskName: '2/3', accuracies: [0.995, 0.96], averageAccuracy: 0.9775, forgetting: 0, backwardTransfer: 0, taskParameters: [26242, 26417] },
-  }));
+  c.onMetrics(
+    metrics('cl', {
+      epoch: 2,
+      task: 1,
+      testAccuracy: 0.9775,
+      params: 31428,
+      continual: {
+        method: 'firefly-cl',
+        tasks: 5,
+        taskName: '2/3',
+        accuracies: [0.995, 0.96],
+        averageAccuracy: 0.9775,
+        forgetting: 0,
+        backwardTransfer: 0,
+        taskParameters: [26242, 26417],
+      },
+    }),
+  );
   const cv = statusBarView(c.active)!;
   assert.equal(cv.text, '$(pulse) Growth Lab: split firefly-cl task 2/5 · acc 97.8% · params 31,428 · ort/cpu');
   assert.match(cv.tooltip, /firefly-cl: task 2 of 5 \(2\/3\) learnt; average accuracy over the tasks seen 97\.8%, forgetting 0\.00 points/);

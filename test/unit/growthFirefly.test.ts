@@ -21,13 +21,52 @@ import { trainingConfig, randomDataset } from './fixtures';
 
 const training = trainingConfig();
 
-
 const bn: LayerConfig = { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 };
 const models: [string, LayerConfig[], number[]][] = [
-  ['dense', [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 6, activation: 'tanh' }], [5]],
-  ['dense + batch norm + residual', [{ type: 'dense', units: 8, activation: 'sigmoid' }, bn, { type: 'residual', units: 3, activation: 'relu' }, { type: 'dense', units: 6, activation: 'tanh' }, bn], [5]],
-  ['conv', [{ type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 5, kernelSize: 3, stride: 1, padding: 'valid', activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 7, activation: 'relu' }], [2, 8, 8]],
-  ['conv + batch norm + residual', [{ type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'tanh' }, bn, { type: 'residual', units: 3, activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 5, kernelSize: 3, stride: 2, padding: 'same', activation: 'leaky_relu' }, bn, { type: 'globalavgpool' }, { type: 'dense', units: 6, activation: 'relu' }], [2, 8, 8]],
+  [
+    'dense',
+    [
+      { type: 'dense', units: 8, activation: 'relu' },
+      { type: 'dense', units: 6, activation: 'tanh' },
+    ],
+    [5],
+  ],
+  [
+    'dense + batch norm + residual',
+    [
+      { type: 'dense', units: 8, activation: 'sigmoid' },
+      bn,
+      { type: 'residual', units: 3, activation: 'relu' },
+      { type: 'dense', units: 6, activation: 'tanh' },
+      bn,
+    ],
+    [5],
+  ],
+  [
+    'conv',
+    [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 5, kernelSize: 3, stride: 1, padding: 'valid', activation: 'tanh' },
+      { type: 'flatten' },
+      { type: 'dense', units: 7, activation: 'relu' },
+    ],
+    [2, 8, 8],
+  ],
+  [
+    'conv + batch norm + residual',
+    [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'tanh' },
+      bn,
+      { type: 'residual', units: 3, activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 5, kernelSize: 3, stride: 2, padding: 'same', activation: 'leaky_relu' },
+      bn,
+      { type: 'globalavgpool' },
+      { type: 'dense', units: 6, activation: 'relu' },
+    ],
+    [2, 8, 8],
+  ],
 ];
 
 let executor: OrtExecutor | undefined;
@@ -36,11 +75,19 @@ async function ex(): Promise<OrtExecutor> {
 }
 
 /** A model trained a few steps (batch norm gets non-trivial statistics) and its context. */
-async function setup(layers: LayerConfig[], input: number[], opts: { seed?: number; steps?: number; data?: Dataset; cfg?: TrainingConfig } = {}) {
+async function setup(
+  layers: LayerConfig[],
+  input: number[],
+  opts: { seed?: number; steps?: number; data?: Dataset; cfg?: TrainingConfig } = {},
+) {
   const data = opts.data ?? randomDataset(input, 3, 64, 2);
   const outputs = data.numClasses || data.targetSize;
   const cfg = opts.cfg ?? training;
-  const model = GrowableModel.create(specFromConfig({ layers, init: 'he' }, input, data.task, outputs), 7, optimizerSlots(optimizerSettings(cfg)));
+  const model = GrowableModel.create(
+    specFromConfig({ layers, init: 'he' }, input, data.task, outputs),
+    7,
+    optimizerSlots(optimizerSettings(cfg)),
+  );
   const trainer = new Trainer(model, data, cfg, await ex());
   const n = data.train.n;
   for (let i = 0; i < (opts.steps ?? 3); i++) await trainer.step(new Rng(i).permutation(n), 0, Math.min(16, n));
@@ -57,7 +104,9 @@ function candidate(ctx: GrowContext, plans: WidthPlan[]) {
     const e = new Float32Array(c.count);
     for (const p of plans) for (let i = 0; i < p.m + p.mNew; i++) e[p.offset + i] = eps(p, i);
     const y = hostTensor('float32', [x.shape[0], ctx.model.spec.output.units]);
-    const [r] = await runOnce(ctx.executor, c.mg.graph, { output }, [c.mg.feeds(c.clone.tensors, { x, y }, { ...c.fixed, ...deltas, eps: e })]);
+    const [r] = await runOnce(ctx.executor, c.mg.graph, { output }, [
+      c.mg.feeds(c.clone.tensors, { x, y }, { ...c.fixed, ...deltas, eps: e }),
+    ]);
     return { out: r.output, eps: e };
   };
   return { c, deltas, run };
@@ -72,7 +121,11 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 function testInputs(input: number[], n: number, seed: number) {
   const rng = new Rng(seed);
   const f = input.reduce((a, b) => a * b, 1);
-  return hostTensor('float32', [n, ...input], Float32Array.from({ length: n * f }, () => rng.normal()));
+  return hostTensor(
+    'float32',
+    [n, ...input],
+    Float32Array.from({ length: n * f }, () => rng.normal()),
+  );
 }
 
 test('rbf activation is exp(−x²/2)', async () => {
@@ -111,14 +164,17 @@ for (const [name, layers, input] of models) {
     const rng = new Rng(4);
     // pick some splits and new neurons per layer, with ε̂ = ±0.05
     const chosen = new Map<number, number>();
-    for (const p of plans) for (let i = 0; i < p.m + p.mNew; i++) if (rng.next() < 0.4) chosen.set(p.offset + i, rng.next() < 0.5 ? -0.05 : 0.05);
+    for (const p of plans)
+      for (let i = 0; i < p.m + p.mNew; i++) if (rng.next() < 0.4) chosen.set(p.offset + i, rng.next() < 0.5 ? -0.05 : 0.05);
     const cand = candidate(ctx, plans);
     const atHat = await cand.run((p, i) => chosen.get(p.offset + i) ?? 0, x);
-    const commitPlans = plans.map((p) => ({
-      ...p,
-      split: [...Array(p.m).keys()].filter((i) => chosen.has(p.offset + i)),
-      fresh: [...Array(p.mNew).keys()].filter((j) => chosen.has(p.offset + p.m + j)),
-    })).filter((p) => p.split.length + p.fresh.length > 0);
+    const commitPlans = plans
+      .map((p) => ({
+        ...p,
+        split: [...Array(p.m).keys()].filter((i) => chosen.has(p.offset + i)),
+        fresh: [...Array(p.mNew).keys()].filter((j) => chosen.has(p.offset + p.m + j)),
+      }))
+      .filter((p) => p.split.length + p.fresh.length > 0);
     const widths = model.spec.layers.map((l) => ('units' in l ? l.units : 'filters' in l ? l.filters : 0));
     await commitWidth(ctx, new WidthLayout(model, commitPlans), atHat.eps, cand.deltas);
     const after = model.spec.layers.map((l) => ('units' in l ? l.units : 'filters' in l ? l.filters : 0));
@@ -138,14 +194,24 @@ function regressionTeacher(n: number, seed: number): Dataset {
   const mk = () => {
     const x = Float32Array.from({ length: n * 4 }, () => rng.normal());
     const y = new Float32Array(n);
-    for (let i = 0; i < n; i++) for (let h = 0; h < 6; h++) {
-      let a = 0;
-      for (let k = 0; k < 4; k++) a += x[i * 4 + k] * w[k * 6 + h];
-      y[i] += v[h] * Math.tanh(a);
-    }
+    for (let i = 0; i < n; i++)
+      for (let h = 0; h < 6; h++) {
+        let a = 0;
+        for (let k = 0; k < 4; k++) a += x[i * 4 + k] * w[k * 6 + h];
+        y[i] += v[h] * Math.tanh(a);
+      }
     return { x, y, n };
   };
-  return { name: 'csv', task: 'regression', inputShape: [4], numClasses: 0, targetSize: 1, train: mk(), test: mk(), description: 'teacher' };
+  return {
+    name: 'csv',
+    task: 'regression',
+    inputShape: [4],
+    numClasses: 0,
+    targetSize: 1,
+    train: mk(),
+    test: mk(),
+    description: 'teacher',
+  };
 }
 
 test('a committed firefly step keeps the function within O(ϵ), lowers the training loss as predicted, and training on beats the grow cost', async (t) => {
@@ -182,24 +248,38 @@ test('a committed firefly step keeps the function within O(ϵ), lowers the train
   const b20 = (await baseTrainer.evaluate(data.train)).loss;
   assert.ok(l1 - l20 > Math.max(0, l1 - l0), `after 20 steps ${l20} (grown ${l1}, before ${l0})`);
   assert.ok(l20 < b20, `grown ${l20} vs un-grown ${b20} after the same 20 steps`);
-  t.diagnostic(`loss ${l0.toFixed(5)} -> ${l1.toFixed(5)} (predicted change ${predicted.toExponential(2)}), max output change ${change.toExponential(2)}; after 20 steps grown ${l20.toFixed(5)} vs un-grown ${b20.toFixed(5)}`);
+  t.diagnostic(
+    `loss ${l0.toFixed(5)} -> ${l1.toFixed(5)} (predicted change ${predicted.toExponential(2)}), max output change ${change.toExponential(2)}; after 20 steps grown ${l20.toFixed(5)} vs un-grown ${b20.toFixed(5)}`,
+  );
   await trainer.dispose();
   await baseTrainer.dispose();
 });
 
-const widthOf = (m: GrowableModel) => m.spec.layers.reduce((a, l) => a + (l.type === 'dense' ? l.units : l.type === 'conv2d' ? l.filters : 0), 0);
+const widthOf = (m: GrowableModel) =>
+  m.spec.layers.reduce((a, l) => a + (l.type === 'dense' ? l.units : l.type === 'conv2d' ? l.filters : 0), 0);
 
 for (const method of [firefly, fireflySplit, randomSplit, randomSplitNew]) {
   test(`${method.name} adds exactly the budget (neurons and ratio)`, async () => {
-    for (const [options, expected] of [[{ neurons: 3 }, 3], [{ ratio: 0.5 }, 7], [{ neurons: 1, layers: ['dense_2'] }, 1]] as [GrowOptions, number][]) {
+    for (const [options, expected] of [
+      [{ neurons: 3 }, 3],
+      [{ ratio: 0.5 }, 7],
+      [{ neurons: 1, layers: ['dense_2'] }, 1],
+    ] as [GrowOptions, number][]) {
       const { model, trainer, ctx } = await setup(models[0][1], models[0][2]);
       const w0 = widthOf(model);
       const ev = await runGrowStep(ctx, method, { steps: 3, fineTuneSteps: 3, ...options }, { runId: 't', step: 0, epoch: 0 });
       assert.equal(widthOf(model) - w0, expected, `${JSON.stringify(options)}: ${w0} -> ${widthOf(model)}`);
       assert.equal(ev.selected.length, expected);
-      if (options.layers) assert.deepEqual(ev.diff.map((d) => d.id), ['dense_2']);
+      if (options.layers)
+        assert.deepEqual(
+          ev.diff.map((d) => d.id),
+          ['dense_2'],
+        );
       if (method === fireflySplit || method === randomSplit) {
-        assert.ok(ev.diff.every((d) => d.added.length === 0), 'no brand-new neurons');
+        assert.ok(
+          ev.diff.every((d) => d.added.length === 0),
+          'no brand-new neurons',
+        );
         assert.ok(ev.selected.every((c) => c.kind === 'split'));
       }
       if (method === randomSplit || method === randomSplitNew) {
@@ -223,7 +303,12 @@ test('random-split keeps the candidate with the lowest loss after fine-tuning', 
 
 test('firefly-deeper adds at most maxLayers layers, none with a zero budget, and keeps the function within O(ϵ)', async () => {
   for (const [name, layers, input] of [models[1], models[3]]) {
-    for (const [options, maxLayers] of [[{ maxLayers: 1, neurons: 4 }, 1], [{ maxLayers: 2, neurons: 6 }, 2], [{ neurons: 0 }, 0], [{ maxLayers: 0 }, 0]] as [GrowOptions, number][]) {
+    for (const [options, maxLayers] of [
+      [{ maxLayers: 1, neurons: 4 }, 1],
+      [{ maxLayers: 2, neurons: 6 }, 2],
+      [{ neurons: 0 }, 0],
+      [{ maxLayers: 0 }, 0],
+    ] as [GrowOptions, number][]) {
       const { model, trainer, ctx } = await setup(layers, input);
       const before = model.spec.layers.length;
       const ev = await runGrowStep(ctx, fireflyDeeperMethod, { steps: 3, ...options }, { runId: 't', step: 0, epoch: 0 });
@@ -232,7 +317,10 @@ test('firefly-deeper adds at most maxLayers layers, none with a zero budget, and
       if (maxLayers === 0) assert.equal(added, 0);
       else assert.ok(added >= 1);
       assert.equal(ev.diff.length, added);
-      assert.equal(ev.diff.reduce((a, d) => a + d.added.length, 0), ev.selected.length);
+      assert.equal(
+        ev.diff.reduce((a, d) => a + d.added.length, 0),
+        ev.selected.length,
+      );
       if (options.neurons) assert.equal(ev.selected.length, options.neurons, 'the neuron budget is used up');
       assert.ok(ev.diff.every((d) => d.inserted && model.spec.layers.some((l) => l.id === d.id && l.type === 'residual')));
       assert.ok(ev.maxOutputChange < 0.1, `${name}: max output change ${ev.maxOutputChange} with ϵ = 0.01`);

@@ -19,7 +19,6 @@ import { trainingConfig, teacherDataset } from './fixtures';
 
 const training = trainingConfig({ batchSize: 32, learningRate: 0.1 });
 
-
 const MLP: LayerConfig[] = [
   { type: 'dense', units: 16, activation: 'relu' },
   { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
@@ -50,9 +49,12 @@ async function trained(layers: LayerConfig[], input: number[], epochs: number, s
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let ma = 0, mb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) [ma, mb] = [ma + a[i] / n, mb + b[i] / n];
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) [sab, saa, sbb] = [sab + (a[i] - ma) * (b[i] - mb), saa + (a[i] - ma) ** 2, sbb + (b[i] - mb) ** 2];
   return sab / Math.sqrt(saa * sbb);
 }
@@ -61,7 +63,12 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function losses(ex: OrtExecutor, models: GrowableModel[], batch: ReturnType<typeof sampleBatch>): Promise<number[]> {
   const mg = ModelGraph.of(models[0]);
   const f = mg.forward();
-  const r = await runOnce(ex, mg.graph, { loss: f.loss }, models.map((m) => mg.feeds(m.tensors, batch, {})));
+  const r = await runOnce(
+    ex,
+    mg.graph,
+    { loss: f.loss },
+    models.map((m) => mg.feeds(m.tensors, batch, {})),
+  );
   return r.map((o) => o.loss[0]);
 }
 
@@ -74,7 +81,14 @@ async function outputs(ex: OrtExecutor, model: GrowableModel, x: Float32Array, s
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 /** True ΔL of applying each single morphism to a copy of the model. */
-async function trueDeltaL(ex: OrtExecutor, model: GrowableModel, layer: string, kind: 'split' | 'prune', theta: Float32Array | undefined, batch: ReturnType<typeof sampleBatch>): Promise<number[]> {
+async function trueDeltaL(
+  ex: OrtExecutor,
+  model: GrowableModel,
+  layer: string,
+  kind: 'split' | 'prune',
+  theta: Float32Array | undefined,
+  batch: ReturnType<typeof sampleBatch>,
+): Promise<number[]> {
   const [l0] = await losses(ex, [model], batch);
   const width = model.shapeOf(`${layer}/b`)[0];
   const copies = Array.from({ length: width }, (_, i) => {
@@ -91,7 +105,9 @@ test('Gauss-Newton ΔL of small random split morphisms vs the true ΔL: correlat
   const rng = new Rng(9);
   const small = { est: [] as number[], truth: [] as number[] };
   for (const scale of [0.05, 0.1, 0.2, 0.5]) {
-    const est: number[] = [], truth: number[] = [], perExample: number[] = [];
+    const est: number[] = [],
+      truth: number[] = [],
+      perExample: number[] = [];
     for (const layer of ['dense_1', 'dense_2']) {
       const W = model.tensors.get(`${layer}/W`)!;
       const rms = Math.sqrt(W.reduce((a, w) => a + w * w, 0) / W.length);
@@ -103,8 +119,14 @@ test('Gauss-Newton ΔL of small random split morphisms vs the true ΔL: correlat
       }
       truth.push(...(await trueDeltaL(ex, model, layer, 'split', theta, batch)));
     }
-    t.diagnostic(`θ ~ N(0, (${scale}·rms w_in)²), 28 splits: correlation ${pearson(est, truth).toFixed(4)} (per-example form ${pearson(perExample, truth).toFixed(4)})`);
-    if (scale <= 0.2) [small.est, small.truth] = [[...small.est, ...est], [...small.truth, ...truth]];
+    t.diagnostic(
+      `θ ~ N(0, (${scale}·rms w_in)²), 28 splits: correlation ${pearson(est, truth).toFixed(4)} (per-example form ${pearson(perExample, truth).toFixed(4)})`,
+    );
+    if (scale <= 0.2)
+      [small.est, small.truth] = [
+        [...small.est, ...est],
+        [...small.truth, ...truth],
+      ];
   }
   const c = pearson(small.est, small.truth);
   t.diagnostic(`${small.est.length} small random splits (scales 0.05-0.2): correlation ${c.toFixed(4)}`);
@@ -116,7 +138,9 @@ test('learned θ: the true ΔL drops below zero, GN at the learned θ correlates
   const { data, model, ex, tr } = await trained(MLP, [8], 10);
   const learned = await learnMorphisms(growContext(tr, 11), ['dense_1', 'dense_2'], { steps: 30 });
   const all = sampleBatch(data, new Rng(1), data.train.n);
-  const ema: number[] = [], gn: number[] = [], truth: number[] = [];
+  const ema: number[] = [],
+    gn: number[] = [],
+    truth: number[] = [];
   for (const l of learned) {
     const g = await GaussNewtonLayerGraph.create(model, ex, l.layer);
     gn.push(...(await g.step(all, { ...l.state }, 0)).split);
@@ -125,7 +149,9 @@ test('learned θ: the true ΔL drops below zero, GN at the learned θ correlates
     truth.push(...(await trueDeltaL(ex, model, l.layer, 'split', l.state.theta, all)));
   }
   const [cg, ce] = [pearson(gn, truth), pearson(ema, truth)];
-  t.diagnostic(`28 learned splits: GN at final θ ${cg.toFixed(4)}, EMA ${ce.toFixed(4)}, best true ΔL ${Math.min(...truth).toExponential(2)}`);
+  t.diagnostic(
+    `28 learned splits: GN at final θ ${cg.toFixed(4)}, EMA ${ce.toFixed(4)}, best true ΔL ${Math.min(...truth).toExponential(2)}`,
+  );
   assert.ok(Math.min(...truth) < -1e-4);
   assert.ok(cg > 0.9, `GN correlation ${cg}`);
   assert.ok(ce > 0.8, `EMA correlation ${ce}`);
@@ -136,7 +162,8 @@ test('prune morphisms: GN ΔL vs the true ΔL (per-example form > 0.75 and bette
   const batch = sampleBatch(data, new Rng(7), 256);
   const result: Record<string, number> = {};
   for (const form of ['batch', 'example'] as const) {
-    const est: number[] = [], truth: number[] = [];
+    const est: number[] = [],
+      truth: number[] = [];
     for (const layer of ['dense_1', 'dense_2']) {
       const g = await GaussNewtonLayerGraph.create(model, ex, layer, form);
       est.push(...(await g.step(batch, g.zeroState(), 0)).prune);
@@ -151,10 +178,14 @@ test('prune morphisms: GN ΔL vs the true ΔL (per-example form > 0.75 and bette
 });
 
 test('split at θ = 0 keeps the function within 1e-5 and the GN estimate is exactly 0 (dense+bn, conv+bn+pool+residual)', async () => {
-  const cases: [LayerConfig[], number[], string[]][] = [[MLP, [8], ['dense_1', 'dense_2']], [CNN, [1, 8, 8], ['conv2d_1', 'conv2d_2', 'dense_1']]];
+  const cases: [LayerConfig[], number[], string[]][] = [
+    [MLP, [8], ['dense_1', 'dense_2']],
+    [CNN, [1, 8, 8], ['conv2d_1', 'conv2d_2', 'dense_1']],
+  ];
   for (const [layers, input, grown] of cases) {
     const { data, model, ex } = await trained(layers, input, 1);
-    const n = 32, f = input.reduce((a, b) => a * b, 1);
+    const n = 32,
+      f = input.reduce((a, b) => a * b, 1);
     const x = data.test.x.subarray(0, n * f);
     const before = await outputs(ex, model, x, [n, ...input]);
     const batch = sampleBatch(data, new Rng(2), 64);
@@ -162,11 +193,18 @@ test('split at θ = 0 keeps the function within 1e-5 and the GN estimate is exac
       const g = await GaussNewtonLayerGraph.create(model, ex, layer);
       const r = await g.step(batch, g.zeroState(), 0);
       await g.dispose();
-      assert.ok(r.split.every((v) => v === 0), `${layer}: ${r.split}`);
+      assert.ok(
+        r.split.every((v) => v === 0),
+        `${layer}: ${r.split}`,
+      );
     }
     for (const layer of [...grown].reverse()) {
       const width = model.shapeOf(`${layer}/b`)[0];
-      commitLayer(model, { layer, splits: [0, width - 1], prunes: [], theta: new Float32Array(model.tensors.get(`${layer}/W`)!.length) }, 4);
+      commitLayer(
+        model,
+        { layer, splits: [0, width - 1], prunes: [], theta: new Float32Array(model.tensors.get(`${layer}/W`)!.length) },
+        4,
+      );
     }
     const after = await outputs(ex, model, x, [n, ...input]);
     const d = maxDiff(before, after);
@@ -182,14 +220,30 @@ test('commit writes w_in + θ to the kept neuron and w_in − θ to its replica,
   const theta = Float32Array.from([1, 2, 3, 4, 5, 6]); // [2, 3]
   assert.deepEqual(commitSources(3, [2], [0]), [1, 2, 2]);
   const diff = commitLayer(model, { layer: 'dense_1', splits: [2], prunes: [0], theta }, 1);
-  assert.deepEqual(diff, { id: 'dense_1', kept: 1, split: [{ index: 1, parent: 2 }, { index: 2, parent: 2 }], added: [], removed: [0], inserted: false });
+  assert.deepEqual(diff, {
+    id: 'dense_1',
+    kept: 1,
+    split: [
+      { index: 1, parent: 2 },
+      { index: 2, parent: 2 },
+    ],
+    added: [],
+    removed: [0],
+    inserted: false,
+  });
   const W2 = model.tensors.get('dense_1/W')!;
   assert.deepEqual([...W2], [W[1], W[2] + 3, W[2] - 3, W[4], W[5] + 6, W[5] - 6].map(Math.fround));
   assert.deepEqual([...model.tensors.get('output/W')!], [V[2], V[3], V[4] / 2, V[5] / 2, V[4] / 2, V[5] / 2].map(Math.fround));
 });
 
 test('selection rule (§3.3): −ΔL > λ ΔR, top 30% per layer, one morphism per neuron, a layer keeps a neuron', () => {
-  const m = (layer: string, neuron: number, kind: 'split' | 'prune', deltaL: number, deltaParams: number): Morphism => ({ layer, neuron, kind, deltaL, deltaParams });
+  const m = (layer: string, neuron: number, kind: 'split' | 'prune', deltaL: number, deltaParams: number): Morphism => ({
+    layer,
+    neuron,
+    kind,
+    deltaL,
+    deltaParams,
+  });
   const table: Morphism[] = [
     // layer a, width 4, ΔR = ±1, λ = 1/8: a split needs ΔL < −1/8, a prune ΔL < 1/8 (binary fractions: exact)
     m('a', 0, 'split', -0.5, 1), // t = 0.375
@@ -207,19 +261,36 @@ test('selection rule (§3.3): −ΔL > λ ΔR, top 30% per layer, one morphism p
   const lambda = 0.125;
   assert.equal(tradeoff(table[0], lambda), 0.375);
   // a: positives ranked a0s, a3p, a1s, a1p, a2p: ⌈0.3·5⌉ = 2 applied; b: b1p, b0p: ⌈0.3·2⌉ = 1
-  const widths = new Map([['a', 4], ['b', 2]]);
+  const widths = new Map([
+    ['a', 4],
+    ['b', 2],
+  ]);
   const key = (x: Morphism) => `${x.layer}${x.neuron}${x.kind[0]}`;
   const s = selectMorphisms(table, widths, lambda, 0.3);
   assert.deepEqual(s.selected.map(key), ['a0s', 'a3p', 'b1p']);
-  assert.deepEqual(s.rejected.map((r) => `${key(r)}:${r.reason}`), ['a1s:rank', 'a1p:rank', 'a2p:rank', 'a2s:tradeoff', 'a3s:tradeoff', 'a0p:tradeoff', 'b0p:rank']);
+  assert.deepEqual(
+    s.rejected.map((r) => `${key(r)}:${r.reason}`),
+    ['a1s:rank', 'a1p:rank', 'a2p:rank', 'a2s:tradeoff', 'a3s:tradeoff', 'a0p:tradeoff', 'b0p:rank'],
+  );
   // all positive ones within the fraction: a neuron takes its better morphism, b keeps a neuron
   const all = selectMorphisms(table, widths, lambda, 1);
   assert.deepEqual(all.selected.map(key), ['a0s', 'a3p', 'a1s', 'a2p', 'b1p']);
-  assert.deepEqual(all.rejected.filter((r) => r.reason !== 'tradeoff').map((r) => `${key(r)}:${r.reason}`), ['a1p:conflict', 'b0p:last']);
+  assert.deepEqual(
+    all.rejected.filter((r) => r.reason !== 'tradeoff').map((r) => `${key(r)}:${r.reason}`),
+    ['a1p:conflict', 'b0p:last'],
+  );
   // a large λ makes every split negative and prunes cheap: a3p (t 1.125) beats a1p, a2p
   assert.deepEqual(selectMorphisms(table, widths, 1, 0.3).selected.map(key), ['a3p', 'b1p']);
   // nothing positive, nothing applied
-  assert.deepEqual(selectMorphisms(table.filter((x) => x.kind === 'split' && x.deltaL > -0.125), widths, lambda, 0.3).selected, []);
+  assert.deepEqual(
+    selectMorphisms(
+      table.filter((x) => x.kind === 'split' && x.deltaL > -0.125),
+      widths,
+      lambda,
+      0.3,
+    ).selected,
+    [],
+  );
 });
 
 test('EMA: the paper decay 1 − B/(2N), bias-corrected average', () => {
@@ -237,20 +308,46 @@ test('gauss-newton method: registered; λ = 1000 prunes ⌈30%⌉ of each layer;
   const { model, tr } = await trained(MLP, [8], 3);
   const spec0 = structuredClone(model.spec);
   const plan = await gaussNewton.apply(growContext(tr, 3), { steps: 4, lambda: 1000 });
-  assert.deepEqual(model.architecture().layers.map((l) => l.width), [16 - 5, undefined, 12 - 4, 3]);
-  assert.deepEqual(plan.diff.map((d) => [d.id, d.removed.length, d.split.length]), [['dense_1', 5, 0], ['dense_2', 4, 0]]);
+  assert.deepEqual(
+    model.architecture().layers.map((l) => l.width),
+    [16 - 5, undefined, 12 - 4, 3],
+  );
+  assert.deepEqual(
+    plan.diff.map((d) => [d.id, d.removed.length, d.split.length]),
+    [
+      ['dense_1', 5, 0],
+      ['dense_2', 4, 0],
+    ],
+  );
   assert.ok(plan.selected.every((c) => c.kind === 'prune'));
   // the reported scores (estimated ΔL) give back the same selection with the rule
   const again = await trained(MLP, [8], 3);
   const plan2 = await gaussNewton.apply(growContext(again.tr, 3), { steps: 4, lambda: 2e-4 });
   const dR = new Map(['dense_1', 'dense_2'].map((id) => [id, paramsPerNeuron(spec0, id)]));
-  const table = [...plan2.selected, ...plan2.rejected].map((c) => ({ layer: c.layer, neuron: c.neuron, kind: c.kind as 'split' | 'prune', deltaL: c.score, deltaParams: (c.kind === 'split' ? 1 : -1) * dR.get(c.layer)! }));
-  const replay = selectMorphisms(table, new Map([['dense_1', 16], ['dense_2', 12]]), 2e-4, 0.3);
+  const table = [...plan2.selected, ...plan2.rejected].map((c) => ({
+    layer: c.layer,
+    neuron: c.neuron,
+    kind: c.kind as 'split' | 'prune',
+    deltaL: c.score,
+    deltaParams: (c.kind === 'split' ? 1 : -1) * dR.get(c.layer)!,
+  }));
+  const replay = selectMorphisms(
+    table,
+    new Map([
+      ['dense_1', 16],
+      ['dense_2', 12],
+    ]),
+    2e-4,
+    0.3,
+  );
   const k = (c: { layer: string; neuron: number; kind: string }) => `${c.layer}/${c.neuron}/${c.kind}`;
   assert.deepEqual(new Set(replay.selected.map(k)), new Set(plan2.selected.map(k)));
   assert.equal(plan2.selected.length + plan2.rejected.length, 2 * (16 + 12));
   const widths = again.model.architecture().layers.map((l) => l.width);
-  for (const [i, id, w] of [[0, 'dense_1', 16], [2, 'dense_2', 12]] as const) {
+  for (const [i, id, w] of [
+    [0, 'dense_1', 16],
+    [2, 'dense_2', 12],
+  ] as const) {
     const mine = plan2.selected.filter((c) => c.layer === id);
     assert.equal(widths[i], w + mine.filter((c) => c.kind === 'split').length - mine.filter((c) => c.kind === 'prune').length);
   }

@@ -16,13 +16,52 @@ import { trainingConfig, randomDataset } from './fixtures';
 
 const training = trainingConfig();
 
-
 const bn: LayerConfig = { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 };
 const models: [string, LayerConfig[], number[]][] = [
-  ['dense', [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 6, activation: 'tanh' }], [5]],
-  ['dense + batch norm + residual', [{ type: 'dense', units: 8, activation: 'relu' }, bn, { type: 'residual', units: 3, activation: 'relu' }, { type: 'dense', units: 6, activation: 'sigmoid' }, bn], [5]],
-  ['conv', [{ type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 5, kernelSize: 3, stride: 1, padding: 'valid', activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 7, activation: 'relu' }], [2, 8, 8]],
-  ['conv + batch norm + residual', [{ type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' }, bn, { type: 'residual', units: 3, activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 5, kernelSize: 3, stride: 2, padding: 'same', activation: 'leaky_relu' }, bn, { type: 'globalavgpool' }, { type: 'dense', units: 6, activation: 'relu' }], [2, 8, 8]],
+  [
+    'dense',
+    [
+      { type: 'dense', units: 8, activation: 'relu' },
+      { type: 'dense', units: 6, activation: 'tanh' },
+    ],
+    [5],
+  ],
+  [
+    'dense + batch norm + residual',
+    [
+      { type: 'dense', units: 8, activation: 'relu' },
+      bn,
+      { type: 'residual', units: 3, activation: 'relu' },
+      { type: 'dense', units: 6, activation: 'sigmoid' },
+      bn,
+    ],
+    [5],
+  ],
+  [
+    'conv',
+    [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 5, kernelSize: 3, stride: 1, padding: 'valid', activation: 'tanh' },
+      { type: 'flatten' },
+      { type: 'dense', units: 7, activation: 'relu' },
+    ],
+    [2, 8, 8],
+  ],
+  [
+    'conv + batch norm + residual',
+    [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+      bn,
+      { type: 'residual', units: 3, activation: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 5, kernelSize: 3, stride: 2, padding: 'same', activation: 'leaky_relu' },
+      bn,
+      { type: 'globalavgpool' },
+      { type: 'dense', units: 6, activation: 'relu' },
+    ],
+    [2, 8, 8],
+  ],
 ];
 
 /** A model trained a few steps (batch norm gets non-trivial statistics) and its context. */
@@ -49,7 +88,9 @@ for (const [name, layers, input] of models) {
     const clean = await grow(net2netWider, layers, input, { ratio: 0.5 });
     const noisy = await grow(net2netWider, layers, input, { ratio: 0.5, noise: 0.1 });
     for (const { event } of [clean, noisy]) assert.ok(event.maxOutputChange < 1e-5, `max output change ${event.maxOutputChange}`);
-    t.diagnostic(`max output change ${clean.event.maxOutputChange.toExponential(2)} (no noise), ${noisy.event.maxOutputChange.toExponential(2)} (noise 0.1)`);
+    t.diagnostic(
+      `max output change ${clean.event.maxOutputChange.toExponential(2)} (no noise), ${noisy.event.maxOutputChange.toExponential(2)} (noise 0.1)`,
+    );
     // widths: the budget round(0.5 · total) shared in proportion to the widths
     const ids = clean.event.diff.map((d) => d.id);
     const w0 = ids.map((id) => clean.before.architecture().layers.find((l) => l.id === id)!.width!);
@@ -60,26 +101,34 @@ for (const [name, layers, input] of models) {
     let largest = 0;
     for (const [tname, t] of clean.model.tensors) {
       const u = noisy.model.tensors.get(tname)!;
-      const outEdits = ids.flatMap((id) => widthEdits(clean.model.spec, clean.model.layer(id).index).filter((e) => e.role === 'out' && e.name === tname).map((e) => ({ e, d: clean.event.diff.find((x) => x.id === id)! })));
+      const outEdits = ids.flatMap((id) =>
+        widthEdits(clean.model.spec, clean.model.layer(id).index)
+          .filter((e) => e.role === 'out' && e.name === tname)
+          .map((e) => ({ e, d: clean.event.diff.find((x) => x.id === id)! })),
+      );
       if (outEdits.length === 0) {
         assert.deepEqual(u, t, `${tname} changed by the noise`);
         continue;
       }
       const shape = clean.model.shapeOf(tname);
       const { e } = outEdits[0];
-      const outer = shape.slice(0, e.axis).reduce((a, b) => a * b, 1), len = shape[e.axis], inner = shape.slice(e.axis + 1).reduce((a, b) => a * b, 1);
+      const outer = shape.slice(0, e.axis).reduce((a, b) => a * b, 1),
+        len = shape[e.axis],
+        inner = shape.slice(e.axis + 1).reduce((a, b) => a * b, 1);
       for (const { d } of outEdits) {
         for (const parent of new Set(d.split.map((x) => x.parent))) {
           const copies = d.split.filter((x) => x.parent === parent).map((x) => x.index);
-          for (let o = 0; o < outer; o++) for (let q = 0; q < e.group; q++) for (let k = 0; k < inner; k++) {
-            let sum = 0;
-            for (const j of copies) {
-              const at = (o * len + j * e.group + q) * inner + k;
-              sum += u[at] - t[at];
-              largest = Math.max(largest, Math.abs(u[at] - t[at]));
-            }
-            assert.ok(Math.abs(sum) < 1e-6, `${tname}: noise over the copies of ${parent} sums to ${sum}`);
-          }
+          for (let o = 0; o < outer; o++)
+            for (let q = 0; q < e.group; q++)
+              for (let k = 0; k < inner; k++) {
+                let sum = 0;
+                for (const j of copies) {
+                  const at = (o * len + j * e.group + q) * inner + k;
+                  sum += u[at] - t[at];
+                  largest = Math.max(largest, Math.abs(u[at] - t[at]));
+                }
+                assert.ok(Math.abs(sum) < 1e-6, `${tname}: noise over the copies of ${parent} sums to ${sum}`);
+              }
         }
       }
     }
@@ -103,7 +152,10 @@ test('net2net-deeper: identity layer after ReLU, residual block after tanh, 3x3 
   const mlp: LayerConfig[] = [{ type: 'dense', units: 4, activation: 'relu' }, bn, { type: 'dense', units: 3, activation: 'tanh' }];
   let { model, trainer, ctx } = await setup(mlp, [5], ex);
   let plan = await net2netDeeper.apply(ctx, { after: 'dense_1' });
-  assert.deepEqual(model.spec.layers.map((l) => l.id), ['dense_1', 'dense_3', 'batchnorm_1', 'dense_2']);
+  assert.deepEqual(
+    model.spec.layers.map((l) => l.id),
+    ['dense_1', 'dense_3', 'batchnorm_1', 'dense_2'],
+  );
   assert.deepEqual([...model.tensors.get('dense_3/W')!], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
   assert.deepEqual(plan.notes, { after: 'dense_1', inserted: 'dense', exact: true });
   assert.deepEqual(plan.diff, [{ id: 'dense_3', kept: 0, split: [], added: [0, 1, 2, 3], removed: [], inserted: true }]);
@@ -119,12 +171,19 @@ test('net2net-deeper: identity layer after ReLU, residual block after tanh, 3x3 
   assert.ok(after.some((v, i) => Math.abs(v - before[i]) > 1e-3));
   await trainer.dispose();
 
-  ({ model, trainer, ctx } = await setup([{ type: 'conv2d', filters: 3, kernelSize: 3, stride: 1, padding: 'valid', activation: 'relu' }], [2, 6, 6], ex));
+  ({ model, trainer, ctx } = await setup(
+    [{ type: 'conv2d', filters: 3, kernelSize: 3, stride: 1, padding: 'valid', activation: 'relu' }],
+    [2, 6, 6],
+    ex,
+  ));
   plan = await net2netDeeper.apply(ctx, {});
   const l = model.spec.layers[1];
   assert.deepEqual(l, { id: 'conv2d_2', type: 'conv2d', filters: 3, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' });
   const W = model.tensors.get('conv2d_2/W')!;
-  assert.deepEqual([...W.keys()].filter((i) => W[i] !== 0), [4, 4 + 9 * 4, 4 + 9 * 8]); // [o, c, 1, 1] for o = c
+  assert.deepEqual(
+    [...W.keys()].filter((i) => W[i] !== 0),
+    [4, 4 + 9 * 4, 4 + 9 * 8],
+  ); // [o, c, 1, 1] for o = c
   await trainer.dispose();
   await assert.rejects(net2netDeeper.apply(ctx, { block: 'wide' }), /block must be/);
 });
@@ -146,10 +205,17 @@ test('net2net-wider: seeded replica choice, replica counts and diff entries are 
   rng.fork(0);
   const parents2 = [...rng.permutation(3).subarray(0, 1)];
   assert.equal(new Set(parents1).size, 3);
-  const src1 = [0, 1, 2, 3, 4, ...parents1], src2 = [0, 1, 2, ...parents2];
+  const src1 = [0, 1, 2, 3, 4, ...parents1],
+    src2 = [0, 1, 2, ...parents2];
   const count = (src: number[], p: number) => src.filter((s) => s === p).length;
-  assert.deepEqual(plan.selected.map((c) => [c.layer, c.neuron, c.kind]), [...parents1.map((p) => ['dense_1', p, 'replicate']), ['dense_2', parents2[0], 'replicate']]);
-  for (const [d, id, src, width] of [[plan.diff[0], 'dense_1', src1, 5], [plan.diff[1], 'dense_2', src2, 3]] as const) {
+  assert.deepEqual(
+    plan.selected.map((c) => [c.layer, c.neuron, c.kind]),
+    [...parents1.map((p) => ['dense_1', p, 'replicate']), ['dense_2', parents2[0], 'replicate']],
+  );
+  for (const [d, id, src, width] of [
+    [plan.diff[0], 'dense_1', src1, 5],
+    [plan.diff[1], 'dense_2', src2, 3],
+  ] as const) {
     const split = src.map((p, j) => ({ index: j, parent: p })).filter((x) => count([...src], x.parent) > 1);
     assert.deepEqual(d, { id, kept: width - new Set(src.slice(width)).size, split, added: [], removed: [], inserted: false });
   }
@@ -158,9 +224,13 @@ test('net2net-wider: seeded replica choice, replica counts and diff entries are 
   for (let a = 0; a < 4; a++) src1.forEach((p, j) => assert.equal(t(model, 'dense_1/W')[a * 8 + j], t(old, 'dense_1/W')[a * 5 + p]));
   src1.forEach((p, j) => assert.equal(t(model, 'batchnorm_1/mean')[j], t(old, 'batchnorm_1/mean')[p]));
   // dense_2/W [8, 4]: row j is old row src1[j] over the replica count, columns follow src2.
-  src1.forEach((p, j) => src2.forEach((q, o) => assert.equal(t(model, 'dense_2/W')[j * 4 + o], Math.fround(t(old, 'dense_2/W')[p * 3 + q] / count(src1, p)))));
+  src1.forEach((p, j) =>
+    src2.forEach((q, o) => assert.equal(t(model, 'dense_2/W')[j * 4 + o], Math.fround(t(old, 'dense_2/W')[p * 3 + q] / count(src1, p)))),
+  );
   // output/W [4, 3]: row k is old row src2[k] over its replica count.
-  src2.forEach((q, k) => [0, 1, 2].forEach((o) => assert.equal(t(model, 'output/W')[k * 3 + o], Math.fround(t(old, 'output/W')[q * 3 + o] / count(src2, q)))));
+  src2.forEach((q, k) =>
+    [0, 1, 2].forEach((o) => assert.equal(t(model, 'output/W')[k * 3 + o], Math.fround(t(old, 'output/W')[q * 3 + o] / count(src2, q)))),
+  );
   await trainer.dispose();
 });
 

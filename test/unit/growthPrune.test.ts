@@ -16,7 +16,6 @@ import { trainingConfig, teacherDataset } from './fixtures';
 
 const training = trainingConfig({ batchSize: 32, learningRate: 0.1 });
 
-
 const MLP: LayerConfig[] = [
   { type: 'dense', units: 20, activation: 'relu' },
   { type: 'dense', units: 12, activation: 'tanh' },
@@ -42,7 +41,10 @@ async function setup(layers: LayerConfig[], input: number[], epochs = 2, n = 128
   return { data, model, ex, tr };
 }
 
-const METHODS: [string, GrowthMethod][] = [['prune-gauss-newton', pruneGaussNewton], ['prune-taylor', pruneTaylor]];
+const METHODS: [string, GrowthMethod][] = [
+  ['prune-gauss-newton', pruneGaussNewton],
+  ['prune-taylor', pruneTaylor],
+];
 
 test('both pruning methods are registered under their names, kind prune', () => {
   for (const [name, m] of METHODS) {
@@ -55,7 +57,14 @@ test('both pruning methods are registered under their names, kind prune', () => 
  * Output change from removing neuron k of a layer that feeds the output layer, through the engine:
  * its activation u_k (after batch norm / pooling / flatten) times its rows of output/W.
  */
-async function contribution(ex: OrtExecutor, model: GrowableModel, probe: number, width: number, k: number, batch: { x: ReturnType<typeof hostTensor>; y: ReturnType<typeof hostTensor> }): Promise<Float32Array> {
+async function contribution(
+  ex: OrtExecutor,
+  model: GrowableModel,
+  probe: number,
+  width: number,
+  k: number,
+  batch: { x: ReturnType<typeof hostTensor>; y: ReturnType<typeof hostTensor> },
+): Promise<Float32Array> {
   const mg = ModelGraph.of(model);
   const f = mg.forward();
   const u = f.layerOutputs[probe];
@@ -66,14 +75,21 @@ async function contribution(ex: OrtExecutor, model: GrowableModel, probe: number
   return (await runOnce(ex, mg.graph, { c: matmul(uk, rows) }, [mg.feeds(model.tensors, batch, {})]))[0].c;
 }
 
-async function predictions(ex: OrtExecutor, model: GrowableModel, batch: { x: ReturnType<typeof hostTensor>; y: ReturnType<typeof hostTensor> }): Promise<Float32Array> {
+async function predictions(
+  ex: OrtExecutor,
+  model: GrowableModel,
+  batch: { x: ReturnType<typeof hostTensor>; y: ReturnType<typeof hostTensor> },
+): Promise<Float32Array> {
   const mg = ModelGraph.of(model);
   const f = mg.forward();
   return (await runOnce(ex, mg.graph, { out: f.output }, [mg.feeds(model.tensors, batch, {})]))[0].out;
 }
 
 for (const [name, method] of METHODS) {
-  for (const [arch, layers, input, layer, probe] of [['mlp+bn', MLP, [6], 'dense_2', 2], ['cnn+bn+pool+flatten', CNN, [1, 6, 6], 'conv2d_1', 3]] as const) {
+  for (const [arch, layers, input, layer, probe] of [
+    ['mlp+bn', MLP, [6], 'dense_2', 2],
+    ['cnn+bn+pool+flatten', CNN, [1, 6, 6], 'conv2d_1', 3],
+  ] as const) {
     test(`${name}: removing a neuron changes the output by exactly its contribution (${arch})`, async () => {
       const { data, model, ex, tr } = await setup([...layers], [...input]);
       const batch = sampleBatch(data, new Rng(3), 40);
@@ -90,26 +106,61 @@ for (const [name, method] of METHODS) {
       let d = 0;
       for (let i = 0; i < after.length; i++) d = Math.max(d, Math.abs(after[i] - before[i] + c[i]));
       assert.ok(d < 1e-5, `max |Δoutput + contribution| = ${d}`);
-      assert.ok(c.some((v) => Math.abs(v) > 1e-3), 'the removed neuron contributed something');
+      assert.ok(
+        c.some((v) => Math.abs(v) > 1e-3),
+        'the removed neuron contributed something',
+      );
     });
   }
 
   test(`${name}: never removes a layer's last neuron; budget per layer (neurons, ratio, default 0.1)`, async () => {
-    const small = await setup([{ type: 'dense', units: 1, activation: 'relu' }, { type: 'dense', units: 2, activation: 'relu' }], [6], 1);
+    const small = await setup(
+      [
+        { type: 'dense', units: 1, activation: 'relu' },
+        { type: 'dense', units: 2, activation: 'relu' },
+      ],
+      [6],
+      1,
+    );
     const p = await method.apply(growContext(small.tr, 1), { neurons: 5 });
-    assert.deepEqual(small.model.architecture().layers.map((l) => l.width), [1, 1, 3]);
-    assert.deepEqual(p.diff.map((d) => [d.id, d.removed.length]), [['dense_2', 1]]);
-    for (const [options, widths] of [[{}, [18, 11]], [{ ratio: 0.25 }, [15, 9]], [{ neurons: 4 }, [16, 8]]] as const) {
+    assert.deepEqual(
+      small.model.architecture().layers.map((l) => l.width),
+      [1, 1, 3],
+    );
+    assert.deepEqual(
+      p.diff.map((d) => [d.id, d.removed.length]),
+      [['dense_2', 1]],
+    );
+    for (const [options, widths] of [
+      [{}, [18, 11]],
+      [{ ratio: 0.25 }, [15, 9]],
+      [{ neurons: 4 }, [16, 8]],
+    ] as const) {
       const s = await setup(MLP, [6], 1);
       const plan = await method.apply(growContext(s.tr, 2), { ...options });
-      assert.deepEqual(s.model.architecture().layers.map((l) => l.width), [widths[0], widths[1], undefined, 3]);
+      assert.deepEqual(
+        s.model.architecture().layers.map((l) => l.width),
+        [widths[0], widths[1], undefined, 3],
+      );
       assert.equal(plan.selected.length, 20 - widths[0] + 12 - widths[1]);
       // the pruned ones are each layer's lowest scores
-      for (const [id, w] of [['dense_1', 20], ['dense_2', 12]] as const) {
+      for (const [id, w] of [
+        ['dense_1', 20],
+        ['dense_2', 12],
+      ] as const) {
         const all = [...plan.selected, ...plan.rejected].filter((c) => c.layer === id).sort((a, b) => a.neuron - b.neuron);
         assert.equal(all.length, w);
-        const gone = plan.selected.filter((c) => c.layer === id).map((c) => c.neuron).sort((a, b) => a - b);
-        assert.deepEqual(gone, lowest(all.map((c) => c.score), gone.length));
+        const gone = plan.selected
+          .filter((c) => c.layer === id)
+          .map((c) => c.neuron)
+          .sort((a, b) => a - b);
+        assert.deepEqual(
+          gone,
+          lowest(
+            all.map((c) => c.score),
+            gone.length,
+          ),
+        );
       }
     }
   });
@@ -147,7 +198,10 @@ test('scores on one minibatch of every example equal the engine gradient w.r.t. 
   const ones = Object.fromEntries(Object.keys(consumer).map((id) => [id, new Float32Array(widths[id]).fill(1)]));
   const r = (await runOnce(tr.executor, mg.graph, { ga, gb, loss: f.loss }, [mg.feeds(model.tensors, all, ones)]))[0];
   const L = r.loss[0];
-  for (const [id, g] of [['dense_1', r.ga], ['dense_2', r.gb]] as const) {
+  for (const [id, g] of [
+    ['dense_1', r.ga],
+    ['dense_2', r.gb],
+  ] as const) {
     const score = (plan: typeof taylor, i: number) => plan.rejected.find((c) => c.layer === id && c.neuron === i)!.score;
     for (let i = 0; i < widths[id]; i++) {
       const s = -g[i]; // first-order change of the loss when neuron i goes

@@ -24,10 +24,12 @@ function randomSymmetric(n: number, rng: Rng): Float64Array {
 
 /** max |V Λ Vᵀ − A| and max |V Vᵀ − I| (eigenvectors stored one per row). */
 function decompositionErrors(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): { recon: number; ortho: number } {
-  let recon = 0, ortho = 0;
+  let recon = 0,
+    ortho = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      let s = 0, o = 0;
+      let s = 0,
+        o = 0;
       for (let k = 0; k < n; k++) {
         s += vectors[k * n + i] * values[k] * vectors[k * n + j];
         o += vectors[i * n + k] * vectors[j * n + k];
@@ -49,11 +51,13 @@ test('eigen: Jacobi on a diagonal matrix returns its entries sorted, with unit v
 test('eigen: 2x2 against the closed form λ = (a+d)/2 ∓ √(((a−d)/2)² + b²)', () => {
   const [a, b, d] = [2, -1.5, -0.5];
   const r = Math.sqrt(((a - d) / 2) ** 2 + b * b);
-  const lo = (a + d) / 2 - r, hi = (a + d) / 2 + r;
+  const lo = (a + d) / 2 - r,
+    hi = (a + d) / 2 + r;
   const e = jacobiEigen([a, b, b, d], 2);
   assert.ok(Math.abs(e.values[0] - lo) < 1e-14 && Math.abs(e.values[1] - hi) < 1e-14, `${[...e.values]} vs ${lo}, ${hi}`);
   // eigenvector of lo ∝ (b, lo − a)
-  const v = [b, lo - a], nv = Math.hypot(v[0], v[1]);
+  const v = [b, lo - a],
+    nv = Math.hypot(v[0], v[1]);
   const dotp = (e.vectors[0] * v[0] + e.vectors[1] * v[1]) / nv;
   assert.ok(Math.abs(Math.abs(dotp) - 1) < 1e-14, `cos = ${dotp}`);
 });
@@ -71,11 +75,13 @@ test('eigen: random symmetric 40x40, Jacobi reconstructs A within 1e-9 with orth
 test('eigen: implicit QL on a tridiagonal matrix matches Jacobi and reconstructs it', () => {
   const rng = new Rng(4);
   const n = 25;
-  const d = Array.from({ length: n }, () => rng.normal()), s = Array.from({ length: n - 1 }, () => rng.normal());
+  const d = Array.from({ length: n }, () => rng.normal()),
+    s = Array.from({ length: n - 1 }, () => rng.normal());
   const a = new Float64Array(n * n);
   d.forEach((v, i) => (a[i * n + i] = v));
   s.forEach((v, i) => (a[i * n + i + 1] = a[(i + 1) * n + i] = v));
-  const t = tridiagonalEigen(d, s), j = jacobiEigen(a, n);
+  const t = tridiagonalEigen(d, s),
+    j = jacobiEigen(a, n);
   assert.ok(decompositionErrors(a, n, t.values, t.vectors).recon < 1e-12);
   for (let i = 0; i < n; i++) assert.ok(Math.abs(t.values[i] - j.values[i]) < 1e-12);
 });
@@ -84,11 +90,16 @@ test('eigen: Lanczos finds the smallest eigenpair of a dense and of a low-rank i
   const rng = new Rng(5);
   const dense = randomSymmetric(120, rng);
   // A splitting-matrix-like X̃ᵀ diag(c) X̃: rank 40 < d = 150, eigenvalues of both signs and many zeros.
-  const d = 150, m = 40;
-  const x = Array.from({ length: m * d }, () => rng.normal()), c = Array.from({ length: m }, () => rng.normal());
+  const d = 150,
+    m = 40;
+  const x = Array.from({ length: m * d }, () => rng.normal()),
+    c = Array.from({ length: m }, () => rng.normal());
   const low = new Float64Array(d * d);
   for (let r = 0; r < m; r++) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) low[i * d + j] += c[r] * x[r * d + i] * x[r * d + j];
-  for (const [a, n] of [[dense, 120], [low, d]] as const) {
+  for (const [a, n] of [
+    [dense, 120],
+    [low, d],
+  ] as const) {
     const ref = jacobiEigen(a, n).values[0];
     const l = lanczosSmallest(a, n);
     assert.ok(Math.abs(l.value - ref) < 1e-9 * Math.abs(ref), `λ ${l.value} vs ${ref}`);
@@ -110,10 +121,18 @@ test('eigen: Lanczos finds the smallest eigenpair of a dense and of a low-rank i
 
 const training = trainingConfig({ learningRate: 0.1 });
 
-
 function regressionData(x: number[], y: number[]): Dataset {
   const split = () => ({ x: Float32Array.from(x), y: Float32Array.from(y), n: x.length });
-  return { name: 'csv', task: 'regression', inputShape: [1], numClasses: 0, targetSize: 1, train: split(), test: split(), description: 'hand' };
+  return {
+    name: 'csv',
+    task: 'regression',
+    inputShape: [1],
+    numClasses: 0,
+    targetSize: 1,
+    train: split(),
+    test: split(),
+    description: 'hand',
+  };
 }
 
 function contextWith(model: GrowableModel, data: Dataset, ex: OrtExecutor, batch?: { x: HostTensor; y: HostTensor }): GrowContext {
@@ -147,7 +166,10 @@ async function lossOn(model: GrowableModel, ex: OrtExecutor, batch: { x: HostTen
  * λ_min(S_2) = 0.5712313673 > 0: only neuron 1 (index 0) lowers the loss by splitting.
  */
 const HAND = {
-  S: [[-1.7419799146, 0.4921222408, 0.4921222408, -0.6249288369], [2.1816822081, -0.5968386052, -0.5968386052, 0.7924218015]],
+  S: [
+    [-1.7419799146, 0.4921222408, 0.4921222408, -0.6249288369],
+    [2.1816822081, -0.5968386052, -0.5968386052, 0.7924218015],
+  ],
   lambda: [-1.9278568727, 0.5712313673],
   v0: [0.9354946456, -0.3533408666],
 };
@@ -188,11 +210,30 @@ test('splitting: the method splits only the neuron with λ < 0, along ±ε v, ha
   const ctx = contextWith(model, regressionData([1, -2], [0, 1]), ex, handBatch());
   const eps = 0.1;
   const plan = await splitting.apply(ctx, { neurons: 2, epsilon: eps });
-  assert.deepEqual(plan.selected.map((c) => [c.layer, c.neuron, c.kind]), [['dense_1', 0, 'split']]);
+  assert.deepEqual(
+    plan.selected.map((c) => [c.layer, c.neuron, c.kind]),
+    [['dense_1', 0, 'split']],
+  );
   assert.ok(Math.abs(plan.selected[0].score - HAND.lambda[0]) < 1e-5);
-  assert.deepEqual(plan.rejected.map((c) => c.neuron), [1]);
-  assert.deepEqual(plan.diff, [{ id: 'dense_1', kept: 1, split: [{ index: 0, parent: 0 }, { index: 2, parent: 0 }], added: [], removed: [], inserted: false }]);
-  const W = model.tensors.get('dense_1/W')!, b = model.tensors.get('dense_1/b')!;
+  assert.deepEqual(
+    plan.rejected.map((c) => c.neuron),
+    [1],
+  );
+  assert.deepEqual(plan.diff, [
+    {
+      id: 'dense_1',
+      kept: 1,
+      split: [
+        { index: 0, parent: 0 },
+        { index: 2, parent: 0 },
+      ],
+      added: [],
+      removed: [],
+      inserted: false,
+    },
+  ]);
+  const W = model.tensors.get('dense_1/W')!,
+    b = model.tensors.get('dense_1/b')!;
   const sign = Math.sign(W[0] - 1); // which copy got +ε v
   const expect = (base: number, k: number, s: number) => base + s * sign * eps * HAND.v0[k];
   assert.ok(Math.abs(W[0] - expect(1, 0, 1)) < 1e-6 && Math.abs(b[0] - expect(0.5, 1, 1)) < 1e-6, `copy 1 (${W[0]}, ${b[0]})`);
@@ -219,7 +260,9 @@ test('splitting: inputs that are zero in every example drop out of S exactly (λ
   const { scores } = await splitScores(ex, m, 'dense_1', batch);
   assert.ok(Math.abs(scores[0].lambda - HAND.lambda[0]) < 1e-5);
   const sign = Math.sign(scores[0].vector[0]);
-  [HAND.v0[0], 0, HAND.v0[1]].forEach((v, k) => assert.ok(Math.abs(sign * scores[0].vector[k] - v) < 1e-5, `v[${k}] = ${scores[0].vector[k]}`));
+  [HAND.v0[0], 0, HAND.v0[1]].forEach((v, k) =>
+    assert.ok(Math.abs(sign * scores[0].vector[k] - v) < 1e-5, `v[${k}] = ${scores[0].vector[k]}`),
+  );
   assert.equal(scores[1].lambda, 0); // reduced λ_min = 0.571 > 0, the dropped input gives 0
   assert.deepEqual([...scores[1].vector], [0, 1, 0]);
 });
@@ -258,7 +301,10 @@ async function outputs(model: GrowableModel, data: Dataset, ex: OrtExecutor): Pr
 }
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-for (const [name, layers, input] of [['dense', denseLayers, [5]], ['conv', convLayers, [2, 10, 10]]] as const) {
+for (const [name, layers, input] of [
+  ['dense', denseLayers, [5]],
+  ['conv', convLayers, [2, 10, 10]],
+] as const) {
   test(`splitting (${name}): the loss changes by (ε²/2) Σ λ_min and halving ε quarters the output change`, async (t) => {
     const ex = await OrtExecutor.create();
     const data = randomDataset([...input], 3, 48, 2);
@@ -273,54 +319,99 @@ for (const [name, layers, input] of [['dense', denseLayers, [5]], ['conv', convL
       const plan = await splitting.apply(ctx, { ratio: 0.5, epsilon: eps });
       await ctx.trainer.dispose();
       assert.ok(plan.selected.length > 0 && plan.selected.every((c) => c.score < 0 && c.kind === 'split'));
-      assert.deepEqual((plan.notes!.skipped as { layer: string }[] | undefined)?.map((s) => s.layer), name === 'dense' ? ['dense_3'] : undefined);
+      assert.deepEqual(
+        (plan.notes!.skipped as { layer: string }[] | undefined)?.map((s) => s.layer),
+        name === 'dense' ? ['dense_3'] : undefined,
+      );
       // the split neurons appear in the diff with their replicas
       for (const d of plan.diff) assert.equal(d.split.length, 2 * plan.selected.filter((c) => c.layer === d.id).length);
       const predicted = plan.notes!.predictedLossChange as number;
       const actual = (await lossOn(model, ex, batch)) - lossBefore;
-      assert.ok(predicted < 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted), `ε = ${eps}: loss change ${actual}, predicted ${predicted}`);
+      assert.ok(
+        predicted < 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted),
+        `ε = ${eps}: loss change ${actual}, predicted ${predicted}`,
+      );
       change.push(maxDiff(before, await outputs(model, data, ex)));
-      t.diagnostic(`ε = ${eps}: ${plan.selected.length} splits, loss change ${actual.toExponential(4)}, predicted ${predicted.toExponential(4)}, max output change ${change[change.length - 1].toExponential(4)}`);
+      t.diagnostic(
+        `ε = ${eps}: ${plan.selected.length} splits, loss change ${actual.toExponential(4)}, predicted ${predicted.toExponential(4)}, max output change ${change[change.length - 1].toExponential(4)}`,
+      );
     }
     const ratio = change[0] / change[1];
     assert.ok(Math.abs(ratio - 4) < 0.5, `output changes ${change}: ratio ${ratio}`);
     // each layer on its own (a conv layer's S sums its output positions: 100 and 4 here)
-    for (const id of base.spec.layers.filter((l) => (l.type === 'dense' || l.type === 'conv2d') && l.activation !== 'relu').map((l) => l.id)) {
+    for (const id of base.spec.layers
+      .filter((l) => (l.type === 'dense' || l.type === 'conv2d') && l.activation !== 'relu')
+      .map((l) => l.id)) {
       const model = base.clone();
       const ctx = contextWith(model, data, ex, batch);
       const plan = await splitting.apply(ctx, { layers: [id], ratio: 0.5, epsilon: 0.025 });
       await ctx.trainer.dispose();
       const predicted = plan.notes!.predictedLossChange as number;
       const actual = (await lossOn(model, ex, batch)) - lossBefore;
-      t.diagnostic(`${id} alone: ${plan.selected.length} splits, loss change ${actual.toExponential(4)}, predicted ${predicted.toExponential(4)}`);
-      assert.ok(plan.selected.length > 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted), `${id}: loss change ${actual}, predicted ${predicted}`);
+      t.diagnostic(
+        `${id} alone: ${plan.selected.length} splits, loss change ${actual.toExponential(4)}, predicted ${predicted.toExponential(4)}`,
+      );
+      assert.ok(
+        plan.selected.length > 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted),
+        `${id}: loss change ${actual}, predicted ${predicted}`,
+      );
     }
     assert.equal(ex.liveSessions(), 0);
   });
 }
 
 test('splitting: ReLU-only models are unsupported, and ReLU layers are refused by name', async () => {
-  const spec = specFromConfig({ layers: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dense', units: 4, activation: 'leaky_relu' }] as LayerConfig[], init: 'he' }, [3], 'classification', 2);
+  const spec = specFromConfig(
+    {
+      layers: [
+        { type: 'dense', units: 4, activation: 'relu' },
+        { type: 'dense', units: 4, activation: 'leaky_relu' },
+      ] as LayerConfig[],
+      init: 'he',
+    },
+    [3],
+    'classification',
+    2,
+  );
   const model = GrowableModel.create(spec, 1, []);
   assert.match(splitting.unsupported!(model)!, /piecewise-linear.*vanish/);
   const ex = await OrtExecutor.create();
-  const smooth = GrowableModel.create(specFromConfig({ layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dense', units: 4, activation: 'relu' }], init: 'he' }, [3], 'classification', 2), 1, []);
+  const smooth = GrowableModel.create(
+    specFromConfig(
+      {
+        layers: [
+          { type: 'dense', units: 4, activation: 'tanh' },
+          { type: 'dense', units: 4, activation: 'relu' },
+        ],
+        init: 'he',
+      },
+      [3],
+      'classification',
+      2,
+    ),
+    1,
+    [],
+  );
   assert.equal(splitting.unsupported!(smooth), undefined);
   const ctx = contextWith(smooth, randomDataset([3], 2, 8, 1), ex);
   await assert.rejects(splitting.apply(ctx, { layers: ['dense_2'] }), /dense_2.*relu.*vanish/);
   await ctx.trainer.dispose();
 });
 
-test('splitting: an rbf layer (when the activation exists) splits with σ\'\' = (t² − 1) exp(−t²/2)', { skip: !(ACTIVATIONS as readonly string[]).includes('rbf') && 'no rbf activation in this build' }, async () => {
-  const ex = await OrtExecutor.create();
-  const data = randomDataset([4], 3, 32, 3);
-  const base = await trainedModel([{ type: 'dense', units: 6, activation: 'rbf' }], [4], ex, data);
-  const batch = growContext(new Trainer(base, data, training, ex), 9).scoringBatch(32);
-  const lossBefore = await lossOn(base, ex, batch);
-  const ctx = contextWith(base, data, ex, batch);
-  const plan = await splitting.apply(ctx, { ratio: 0.5, epsilon: 0.05 });
-  await ctx.trainer.dispose();
-  const predicted = plan.notes!.predictedLossChange as number;
-  const actual = (await lossOn(base, ex, batch)) - lossBefore;
-  assert.ok(predicted < 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted), `loss change ${actual}, predicted ${predicted}`);
-});
+test(
+  "splitting: an rbf layer (when the activation exists) splits with σ'' = (t² − 1) exp(−t²/2)",
+  { skip: !(ACTIVATIONS as readonly string[]).includes('rbf') && 'no rbf activation in this build' },
+  async () => {
+    const ex = await OrtExecutor.create();
+    const data = randomDataset([4], 3, 32, 3);
+    const base = await trainedModel([{ type: 'dense', units: 6, activation: 'rbf' }], [4], ex, data);
+    const batch = growContext(new Trainer(base, data, training, ex), 9).scoringBatch(32);
+    const lossBefore = await lossOn(base, ex, batch);
+    const ctx = contextWith(base, data, ex, batch);
+    const plan = await splitting.apply(ctx, { ratio: 0.5, epsilon: 0.05 });
+    await ctx.trainer.dispose();
+    const predicted = plan.notes!.predictedLossChange as number;
+    const actual = (await lossOn(base, ex, batch)) - lossBefore;
+    assert.ok(predicted < 0 && Math.abs(actual - predicted) < 0.05 * Math.abs(predicted), `loss change ${actual}, predicted ${predicted}`);
+  },
+);

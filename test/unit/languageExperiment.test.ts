@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getLocation, parseTree, type Node } from 'jsonc-parser';
 import {
-  START_EXPERIMENT_COMMAND, experimentCodeLenses, experimentCompletions, experimentHover, experimentSemanticDiagnostics,
+  START_EXPERIMENT_COMMAND,
+  experimentCodeLenses,
+  experimentCompletions,
+  experimentHover,
+  experimentSemanticDiagnostics,
 } from '../../server/language/experimentLanguage';
 
 const text = `{
@@ -18,11 +22,14 @@ const range = (line: number, c0: number, c1: number) => ({ start: { line, charac
 
 test('semantic diagnostics: unsupported method, unreachable budget, schedule never due — exact ranges', () => {
   const ds = experimentSemanticDiagnostics(text);
-  assert.deepEqual(ds.map((d) => [d.code, d.range, d.severity]), [
-    ['unsupportedMethod', range(5, 24, 35), 2],
-    ['budgetNeverMet', range(5, 50, 53), 2],
-    ['scheduleNeverDue', range(5, 78, 79), 2],
-  ]);
+  assert.deepEqual(
+    ds.map((d) => [d.code, d.range, d.severity]),
+    [
+      ['unsupportedMethod', range(5, 24, 35), 2],
+      ['budgetNeverMet', range(5, 50, 53), 2],
+      ['scheduleNeverDue', range(5, 78, 79), 2],
+    ],
+  );
   assert.match(ds[0].message, /^splitting cannot grow this model: every hidden dense\/conv2d layer uses a piecewise-linear activation/);
   assert.equal(ds[1].message, 'The starting model already has 12,730 parameters, so maxParams 100 stops every scheduled grow.');
 });
@@ -37,17 +44,24 @@ test('semantic diagnostics: a supported method and a reachable budget give none;
 test('semantic diagnostics: a csv file that does not exist, relative to the experiment file', () => {
   const csv = `{\n  "dataset": { "name": "csv", "path": "data/train.csv", "testPath": "test.csv" }\n}`;
   const seen: string[] = [];
-  const ds = experimentSemanticDiagnostics(csv, { filePath: '/ws/exp/a.growth.json', fileExists: (f) => (seen.push(f), f === '/ws/exp/test.csv') });
+  const ds = experimentSemanticDiagnostics(csv, {
+    filePath: '/ws/exp/a.growth.json',
+    fileExists: (f) => (seen.push(f), f === '/ws/exp/test.csv'),
+  });
   assert.deepEqual(seen, ['/ws/exp/data/train.csv', '/ws/exp/test.csv']);
-  assert.deepEqual(ds.map((d) => [d.code, d.range, d.message]), [
-    ['missingFile', range(1, 38, 54), 'The csv file data/train.csv does not exist (looked for /ws/exp/data/train.csv).'],
-  ]);
+  assert.deepEqual(
+    ds.map((d) => [d.code, d.range, d.message]),
+    [['missingFile', range(1, 38, 54), 'The csv file data/train.csv does not exist (looked for /ws/exp/data/train.csv).']],
+  );
   assert.deepEqual(experimentSemanticDiagnostics(csv), [], 'no file path: no check');
 });
 
 test('completion: dataset names with docs, replacing the string under the cursor', () => {
   const items = experimentCompletions(text, at('"mnist"', 2));
-  assert.deepEqual(items.map((i) => i.label), ['mnist', 'fashion-mnist', 'rbf-toy', 'csv']);
+  assert.deepEqual(
+    items.map((i) => i.label),
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv'],
+  );
   assert.deepEqual(items[0].textEdit, { range: range(2, 23, 30), newText: '"mnist"' });
   assert.match((items[3].documentation as { value: string }).value, /CSV/);
   const marked = experimentCompletions(text, at('"mnist"', 2), { unavailableDatasets: new Map([['fashion-mnist', 'not installed']]) });
@@ -61,10 +75,17 @@ test('completion: growth methods with their descriptions (plus none); nothing el
     { name: 'prune-taylor', kind: 'prune' as const, description: 'p' },
   ];
   const items = experimentCompletions(text, at('"splitting"', 3), { methods });
-  assert.deepEqual(items.map((i) => [i.label, (i.documentation as { value: string }).value]), [['firefly', 'Firefly desc'], ['none', 'Never grow (train the starting network only); manual grows still work.']]);
+  assert.deepEqual(
+    items.map((i) => [i.label, (i.documentation as { value: string }).value]),
+    [
+      ['firefly', 'Firefly desc'],
+      ['none', 'Never grow (train the starting network only); manual grows still work.'],
+    ],
+  );
   assert.deepEqual(items[0].textEdit, { range: range(5, 24, 35), newText: '"firefly"' });
   const real = experimentCompletions(text, at('"splitting"', 3)).map((i) => i.label);
-  for (const m of ['firefly', 'firefly-deeper', 'splitting', 'net2net-wider', 'net2net-deeper', 'gauss-newton', 'none']) assert.ok(real.includes(m), m);
+  for (const m of ['firefly', 'firefly-deeper', 'splitting', 'net2net-wider', 'net2net-deeper', 'gauss-newton', 'none'])
+    assert.ok(real.includes(m), m);
   assert.ok(!real.includes('prune-taylor'));
   assert.deepEqual(experimentCompletions(text, at('"units"', 2)), [], 'a key');
   assert.deepEqual(experimentCompletions(text, at('"relu"', 2)), [], 'no custom completion for activations (the schema has them)');
@@ -77,7 +98,10 @@ test('completion: growth methods with their descriptions (plus none); nothing el
 test('hover: keys and values with exact ranges', () => {
   const units = experimentHover(text, at('"units"', 2))!;
   assert.deepEqual(units.range, range(3, 43, 50));
-  assert.equal((units.contents as { value: string }).value, '**model.layers.0.units**\n\nNumber of neurons (grows when the network is widened).\n\nRange: ≥ 1, ≤ 65536');
+  assert.equal(
+    (units.contents as { value: string }).value,
+    '**model.layers.0.units**\n\nNumber of neurons (grows when the network is widened).\n\nRange: ≥ 1, ≤ 65536',
+  );
   const ds = experimentHover(text, at('"mnist"', 2))!;
   assert.deepEqual(ds.range, range(2, 23, 30));
   assert.match((ds.contents as { value: string }).value, /^\*\*dataset\.name\*\*\n\nWhich dataset to use\.\n\n`"mnist"`: \*\*MNIST\*\*/);
@@ -87,18 +111,62 @@ test('hover: keys and values with exact ranges', () => {
 });
 
 test('hover: every field of a full experiment file has docs', () => {
-  const full = JSON.stringify({
-    $schema: 's', name: 'n', seed: 1,
-    dataset: { name: 'csv', path: 'a.csv', labelColumn: 'y', task: 'classification', testFraction: 0.2, trainSize: 10, testSize: 5, normalize: false },
-    model: { init: 'he', layers: [
-      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'avgpool', size: 2 },
-      { type: 'batchnorm', momentum: 0.9, epsilon: 0.001 }, { type: 'flatten' }, { type: 'globalavgpool' }, { type: 'residual', units: 4, activation: 'tanh' },
-      { type: 'dense', units: 4, activation: 'tanh' },
-    ] },
-    training: { epochs: 1, batchSize: 2, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, evalEvery: 1, shuffle: true },
-    engine: 'onnxruntime', executionProvider: 'cpu',
-    growth: { method: 'firefly', schedule: { every: 1, plateau: { metric: 'testLoss', patience: 2, minDelta: 0.01 } }, maxParams: 1000, maxGrowSteps: 2, options: {}, optimizerState: 'keep' },
-  }, null, 2);
+  const full = JSON.stringify(
+    {
+      $schema: 's',
+      name: 'n',
+      seed: 1,
+      dataset: {
+        name: 'csv',
+        path: 'a.csv',
+        labelColumn: 'y',
+        task: 'classification',
+        testFraction: 0.2,
+        trainSize: 10,
+        testSize: 5,
+        normalize: false,
+      },
+      model: {
+        init: 'he',
+        layers: [
+          { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+          { type: 'maxpool', size: 2 },
+          { type: 'avgpool', size: 2 },
+          { type: 'batchnorm', momentum: 0.9, epsilon: 0.001 },
+          { type: 'flatten' },
+          { type: 'globalavgpool' },
+          { type: 'residual', units: 4, activation: 'tanh' },
+          { type: 'dense', units: 4, activation: 'tanh' },
+        ],
+      },
+      training: {
+        epochs: 1,
+        batchSize: 2,
+        optimizer: 'sgd',
+        learningRate: 0.1,
+        momentum: 0.9,
+        nesterov: true,
+        weightDecay: 0,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        evalEvery: 1,
+        shuffle: true,
+      },
+      engine: 'onnxruntime',
+      executionProvider: 'cpu',
+      growth: {
+        method: 'firefly',
+        schedule: { every: 1, plateau: { metric: 'testLoss', patience: 2, minDelta: 0.01 } },
+        maxParams: 1000,
+        maxGrowSteps: 2,
+        options: {},
+        optimizerState: 'keep',
+      },
+    },
+    null,
+    2,
+  );
   const root = parseTree(full)!;
   const keys: Node[] = [];
   const walk = (n: Node) => {
@@ -107,16 +175,21 @@ test('hover: every field of a full experiment file has docs', () => {
   };
   walk(root);
   assert.ok(keys.length > 60, `${keys.length} keys`);
-  const missing = keys.filter((k) => {
-    const h = experimentHover(full, k.offset + 1);
-    return !h || !(h.contents as { value: string }).value.includes('\n\n');
-  }).map((k) => getLocation(full, k.offset + 1).path.join('.'));
+  const missing = keys
+    .filter((k) => {
+      const h = experimentHover(full, k.offset + 1);
+      return !h || !(h.contents as { value: string }).value.includes('\n\n');
+    })
+    .map((k) => getLocation(full, k.offset + 1).path.join('.'));
   assert.deepEqual(missing, []);
 });
 
 test('CodeLens: Start experiment above the first line', () => {
   assert.deepEqual(experimentCodeLenses(text, 'file:///ws/a.growth.json'), [
-    { range: range(0, 0, 0), command: { title: '$(play) Start experiment', command: START_EXPERIMENT_COMMAND, arguments: ['file:///ws/a.growth.json'] } },
+    {
+      range: range(0, 0, 0),
+      command: { title: '$(play) Start experiment', command: START_EXPERIMENT_COMMAND, arguments: ['file:///ws/a.growth.json'] },
+    },
   ]);
   assert.deepEqual(experimentCodeLenses('\n\n  {}', 'u')[0].range, range(2, 0, 0));
 });

@@ -12,8 +12,11 @@ import { trainingConfig, randomDataset } from './fixtures';
 
 const training = trainingConfig();
 
-
-const mlp: LayerConfig[] = [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 }, { type: 'dense', units: 6, activation: 'tanh' }];
+const mlp: LayerConfig[] = [
+  { type: 'dense', units: 8, activation: 'relu' },
+  { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
+  { type: 'dense', units: 6, activation: 'tanh' },
+];
 const cnn: LayerConfig[] = [
   { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
   { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
@@ -25,17 +28,31 @@ const cnn: LayerConfig[] = [
 ];
 
 test('architecture: parameter and FLOP counts of a 784-256-10 MLP are exact', () => {
-  const spec = specFromConfig({ layers: [{ type: 'dense', units: 256, activation: 'relu' }], init: 'he' }, [1, 28, 28], 'classification', 10);
+  const spec = specFromConfig(
+    { layers: [{ type: 'dense', units: 256, activation: 'relu' }], init: 'he' },
+    [1, 28, 28],
+    'classification',
+    10,
+  );
   const a = architectureOf(spec);
   assert.equal(a.params, 784 * 256 + 256 + 256 * 10 + 10);
   assert.equal(a.flops, 784 * 256 + 256 * 10);
-  assert.deepEqual(a.layers.map((l) => [l.id, l.width, l.params]), [['dense_1', 256, 200960], ['output', 10, 2570]]);
+  assert.deepEqual(
+    a.layers.map((l) => [l.id, l.width, l.params]),
+    [
+      ['dense_1', 256, 200960],
+      ['output', 10, 2570],
+    ],
+  );
 });
 
 test('architecture: conv shapes follow padding, stride and pooling', () => {
   const spec = specFromConfig({ layers: cnn, init: 'he' }, [1, 8, 8], 'classification', 3);
   const a = architectureOf(spec);
-  assert.deepEqual(a.layers.map((l) => l.outputShape), [[4, 8, 8], [4, 8, 8], [4, 4, 4], [4, 4, 4], [5, 1, 1], [5], [7], [3]]);
+  assert.deepEqual(
+    a.layers.map((l) => l.outputShape),
+    [[4, 8, 8], [4, 8, 8], [4, 4, 4], [4, 4, 4], [5, 1, 1], [5], [7], [3]],
+  );
   assert.equal(a.layers[0].params, 4 * 1 * 9 + 4);
   assert.equal(a.layers[0].flops, 4 * 1 * 9 * 64);
 });
@@ -55,7 +72,10 @@ async function outputsOf(model: GrowableModel, data: Dataset, ex: OrtExecutor): 
 }
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-for (const [name, layers, input] of [['dense', mlp, [5]], ['conv', cnn, [1, 8, 8]]] as const) {
+for (const [name, layers, input] of [
+  ['dense', mlp, [5]],
+  ['conv', cnn, [1, 8, 8]],
+] as const) {
   test(`resize and insert keep the ${name} model's function (new neurons have zero outgoing weights)`, async () => {
     const ex = await OrtExecutor.create();
     const data = randomDataset([...input], 3, 32, 1);

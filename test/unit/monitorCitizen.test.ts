@@ -21,10 +21,30 @@ const RUN = '20261123-104512-mnist-a1b2';
 const OTHER = '20261123-090000-old-beef';
 
 const metrics = (step: number, runId = RUN, trainLoss = 1): RunEvent => ({
-  type: 'metrics', time: 't', runId, epoch: 1, step, trainLoss, params: 10, samplesPerSecond: 1, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: step,
+  type: 'metrics',
+  time: 't',
+  runId,
+  epoch: 1,
+  step,
+  trainLoss,
+  params: 10,
+  samplesPerSecond: 1,
+  engine: 'onnxruntime',
+  executionProvider: 'cpu',
+  elapsedMs: step,
 });
 const summary = (runId: string, status: RunSummary['status'], startedAt: string): RunSummary => ({
-  runId, name: runId.split('-')[2] ?? runId, status, dataset: 'mnist', engine: 'onnxruntime', executionProvider: 'cpu', startedAt, epochs: 2, epochsDone: 1, params: 10, growSteps: 0,
+  runId,
+  name: runId.split('-')[2] ?? runId,
+  status,
+  dataset: 'mnist',
+  engine: 'onnxruntime',
+  executionProvider: 'cpu',
+  startedAt,
+  epochs: 2,
+  epochsDone: 1,
+  params: 10,
+  growSteps: 0,
 });
 
 /** workspaceState as VS Code's Memento keeps it: JSON in, JSON out. */
@@ -46,7 +66,9 @@ class Host implements MonitorHost {
   runs: RunSummary[] = [summary(RUN, 'running', '2026-11-23T10:45:12Z'), summary(OTHER, 'completed', '2026-11-23T09:00:00Z')];
   history: Record<string, RunEvent[]> = { [RUN]: [metrics(1), metrics(2)], [OTHER]: [metrics(1, OTHER, 2), metrics(3, OTHER, 1)] };
   constructor(readonly workspaceState?: StateStore) {}
-  post(msg: ExtensionToWebviewMessage): void { this.posted.push(msg); }
+  post(msg: ExtensionToWebviewMessage): void {
+    this.posted.push(msg);
+  }
   async request<M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> {
     this.requests.push([method, params]);
     const runId = (params as { runId?: string })?.runId;
@@ -54,12 +76,20 @@ class Host implements MonitorHost {
     if (method === 'growthLab/getRunHistory') return [...(this.history[runId!] ?? [])] as never;
     return { ok: true } as never;
   }
-  startExperiment(): Promise<void> { return Promise.resolve(); }
-  growthMethods() { return ['firefly']; }
-  activeRunId() { return RUN; }
+  startExperiment(): Promise<void> {
+    return Promise.resolve();
+  }
+  growthMethods() {
+    return ['firefly'];
+  }
+  activeRunId() {
+    return RUN;
+  }
   notify() {}
   log() {}
-  errorText(err: unknown) { return (err as Error).message; }
+  errorText(err: unknown) {
+    return (err as Error).message;
+  }
 }
 
 // One event-loop turn: the controller's batched flush (queued as a microtask) has run; not a timed wait.
@@ -83,7 +113,10 @@ test('MonitorBuffer: visible posts go out at once; hidden ones are kept, coalesc
   b.post({ type: 'runs', runs: [summary(RUN, 'paused', 'x')], selected: RUN });
   assert.equal(sent.length, 1, 'nothing reaches a hidden page');
   assert.equal(b.show(), false);
-  assert.deepEqual(sent.slice(1).map((m) => m.type), ['events', 'events', 'actionResult', 'runs']);
+  assert.deepEqual(
+    sent.slice(1).map((m) => m.type),
+    ['events', 'events', 'actionResult', 'runs'],
+  );
   assert.deepEqual(steps(sent), [1, 2, 3, 4, 5], 'every event once, in order');
   assert.equal((sent[4] as { runs: RunSummary[] }).runs[0].status, 'paused', 'the latest run list only');
   assert.equal(b.size, 0);
@@ -99,7 +132,10 @@ test('MonitorBuffer: a history drops the events kept before it; too many events 
   b.post({ type: 'history', runId: OTHER, events: [] });
   b.post({ type: 'events', runId: OTHER, events: [metrics(2, OTHER)] });
   b.show();
-  assert.deepEqual(sent.map((m) => m.type), ['history', 'events']);
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['history', 'events'],
+  );
   sent.length = 0;
   b.hide();
   b.post({ type: 'events', runId: RUN, events: [metrics(1), metrics(2)] });
@@ -108,7 +144,11 @@ test('MonitorBuffer: a history drops the events kept before it; too many events 
   b.post({ type: 'events', runId: RUN, events: [metrics(5)] });
   assert.equal(b.overflowed, true);
   assert.equal(b.show(), true, 'the owner must send the history');
-  assert.deepEqual(sent.map((m) => m.type), ['actionResult'], 'no partial event stream');
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['actionResult'],
+    'no partial event stream',
+  );
 });
 
 test('MonitorController: events while hidden arrive after show, in order, none lost, none duplicated', async () => {
@@ -130,7 +170,10 @@ test('MonitorController: events while hidden arrive after show, in order, none l
   assert.equal(c.isVisible, false);
   c.setVisible(true);
   const after = host.posted.slice(before);
-  assert.deepEqual(steps(after), Array.from({ length: 37 }, (_, i) => i + 4));
+  assert.deepEqual(
+    steps(after),
+    Array.from({ length: 37 }, (_, i) => i + 4),
+  );
   assert.ok(after.every((m) => m.type !== 'events' || m.runId === RUN));
   assert.deepEqual(steps(host.posted), [3, ...Array.from({ length: 37 }, (_, i) => i + 4)], 'the whole stream once');
   c.setVisible(true); // shown twice: nothing replayed twice
@@ -152,7 +195,10 @@ test('MonitorController: a page reloaded on show (ready) starts over from the hi
   c.reset();
   await c.onMessage({ type: 'ready', state: { runId: RUN } });
   const history = host.posted.find((m) => m.type === 'history') as Extract<ExtensionToWebviewMessage, { type: 'history' }>;
-  assert.deepEqual(history.events.map((e) => (e as { step: number }).step), [1, 2, 3]);
+  assert.deepEqual(
+    history.events.map((e) => (e as { step: number }).step),
+    [1, 2, 3],
+  );
   assert.deepEqual(steps(host.posted), [], 'no replayed event after the history that holds it');
 });
 
@@ -182,34 +228,62 @@ test('Compare runs: the colour fixed for a run persists in the workspace state a
   assert.ok(compare, 'the compare state is sent on ready');
   assert.deepEqual(compare.colors, { [OTHER]: 'purple' });
   assert.deepEqual(compare.selected, [RUN, OTHER]);
-  assert.deepEqual(compare.runs.map((r) => r.runId), [RUN, OTHER]);
+  assert.deepEqual(
+    compare.runs.map((r) => r.runId),
+    [RUN, OTHER],
+  );
   assert.deepEqual(compare.runs[1].series.trainLoss, { steps: [1, 3], values: [2, 1], total: 2 });
   // A finished run's history is read once; the running one every time.
   const reads = () => host2.requests.filter(([m]) => m === 'growthLab/getRunHistory').map(([, p]) => (p as { runId: string }).runId);
   const n = reads().length;
   await c2.onMessage({ type: 'setRunColor', runId: RUN, color: 'green' });
   assert.deepEqual(reads().slice(n), [RUN]);
-  assert.deepEqual((host2.posted.at(-1) as Extract<ExtensionToWebviewMessage, { type: 'compare' }>).colors, { [OTHER]: 'purple', [RUN]: 'green' });
+  assert.deepEqual((host2.posted.at(-1) as Extract<ExtensionToWebviewMessage, { type: 'compare' }>).colors, {
+    [OTHER]: 'purple',
+    [RUN]: 'green',
+  });
 });
 
 test('Compare runs: a malformed stored state is read defensively', () => {
   assert.deepEqual(parseCompareState(undefined), { selected: [], colors: {} });
-  assert.deepEqual(parseCompareState({ selected: [RUN, RUN, '../x', 3], colors: { [RUN]: 'blue', [OTHER]: '#ff0000', '../y': 'red' } }), { selected: [RUN], colors: { [RUN]: 'blue' } });
+  assert.deepEqual(parseCompareState({ selected: [RUN, RUN, '../x', 3], colors: { [RUN]: 'blue', [OTHER]: '#ff0000', '../y': 'red' } }), {
+    selected: [RUN],
+    colors: { [RUN]: 'blue' },
+  });
 });
 
 test('Compare runs: webview messages are validated', () => {
-  assert.deepEqual(validateWebviewMessage({ type: 'compareRuns', runIds: [RUN, OTHER, RUN], x: 1 }), { ok: true, message: { type: 'compareRuns', runIds: [RUN, OTHER] } });
-  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: 'orange' }), { ok: true, message: { type: 'setRunColor', runId: RUN, color: 'orange' } });
-  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: null }), { ok: true, message: { type: 'setRunColor', runId: RUN, color: null } });
+  assert.deepEqual(validateWebviewMessage({ type: 'compareRuns', runIds: [RUN, OTHER, RUN], x: 1 }), {
+    ok: true,
+    message: { type: 'compareRuns', runIds: [RUN, OTHER] },
+  });
+  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: 'orange' }), {
+    ok: true,
+    message: { type: 'setRunColor', runId: RUN, color: 'orange' },
+  });
+  assert.deepEqual(validateWebviewMessage({ type: 'setRunColor', runId: RUN, color: null }), {
+    ok: true,
+    message: { type: 'setRunColor', runId: RUN, color: null },
+  });
   for (const bad of [
-    { type: 'compareRuns' }, { type: 'compareRuns', runIds: 'x' }, { type: 'compareRuns', runIds: ['../x'] }, { type: 'compareRuns', runIds: Array.from({ length: 25 }, (_, i) => `r${i}`) },
-    { type: 'setRunColor', runId: RUN }, { type: 'setRunColor', runId: RUN, color: '#ff0000' }, { type: 'setRunColor', runId: RUN, color: 'var(--x)' }, { type: 'setRunColor', color: 'blue' },
-  ]) assert.equal(validateWebviewMessage(bad).ok, false, JSON.stringify(bad));
+    { type: 'compareRuns' },
+    { type: 'compareRuns', runIds: 'x' },
+    { type: 'compareRuns', runIds: ['../x'] },
+    { type: 'compareRuns', runIds: Array.from({ length: 25 }, (_, i) => `r${i}`) },
+    { type: 'setRunColor', runId: RUN },
+    { type: 'setRunColor', runId: RUN, color: '#ff0000' },
+    { type: 'setRunColor', runId: RUN, color: 'var(--x)' },
+    { type: 'setRunColor', color: 'blue' },
+  ])
+    assert.equal(validateWebviewMessage(bad).ok, false, JSON.stringify(bad));
 });
 
 test('compareRunFromHistory: series against step, config flattened, at most maxPoints per series', () => {
   const start: RunEvent = {
-    type: 'start', time: 't', runId: RUN, warnings: [],
+    type: 'start',
+    time: 't',
+    runId: RUN,
+    warnings: [],
     architecture: { inputShape: [2], outputSize: 1, layers: [], params: 1, flops: 1 },
     config: { name: 'mlp', seed: 3, training: { learningRate: 0.01 }, model: { layers: [{ type: 'dense', units: 4 }] } } as never,
   };
@@ -249,8 +323,14 @@ test('flattenConfig, configFields and groupRuns by field and by regex', () => {
     { key: 'lr001', runIds: ['r3'] },
     { key: 'other (r4)', runIds: ['r4'] },
   ]);
-  assert.deepEqual(groupRuns(runs, { kind: 'regex', pattern: 'seed\\d' }).map((g) => g.key), ['seed1', 'seed2', 'other (r4)']);
-  assert.deepEqual(groupRuns(runs, { kind: 'none' }).map((g) => g.runIds), [['r1'], ['r2'], ['r3'], ['r4']]);
+  assert.deepEqual(
+    groupRuns(runs, { kind: 'regex', pattern: 'seed\\d' }).map((g) => g.key),
+    ['seed1', 'seed2', 'other (r4)'],
+  );
+  assert.deepEqual(
+    groupRuns(runs, { kind: 'none' }).map((g) => g.runIds),
+    [['r1'], ['r2'], ['r3'], ['r4']],
+  );
   assert.throws(() => groupRuns(runs, { kind: 'regex', pattern: '(' }));
 });
 
@@ -281,12 +361,19 @@ test('seedBand: union of steps, linear interpolation inside each run, no extrapo
 // --- accessibility ---------------------------------------------------------------------------
 
 test('summarizeChart: first → last value, extremes, span, points and grow events', () => {
-  const s = summarizeChart('Loss', [
-    { label: 'train loss', xs: [0, 600, 1200], ys: [2.3, 0.05, 0.08] },
-    { label: 'test loss', xs: [], ys: [] },
-  ], { grows: 2, prunes: 1 });
+  const s = summarizeChart(
+    'Loss',
+    [
+      { label: 'train loss', xs: [0, 600, 1200], ys: [2.3, 0.05, 0.08] },
+      { label: 'test loss', xs: [], ys: [] },
+    ],
+    { grows: 2, prunes: 1 },
+  );
   assert.equal(s, 'Loss: train loss 2.3 → 0.08 (min 0.05) over 1,200 steps, 3 points; test loss: no data; 2 grow events, 1 prune event');
-  assert.equal(summarizeChart('Accuracy', [{ label: 'acc', xs: [10, 11], ys: [0.5, 0.25] }], { format: (v) => `${v * 100}%` }), 'Accuracy: acc 50% → 25% over 1 step, 2 points');
+  assert.equal(
+    summarizeChart('Accuracy', [{ label: 'acc', xs: [10, 11], ys: [0.5, 0.25] }], { format: (v) => `${v * 100}%` }),
+    'Accuracy: acc 50% → 25% over 1 step, 2 points',
+  );
   assert.equal(summarizeChart('Parameters', []), 'Parameters: no data');
   assert.equal(summarizeChart('P', [{ label: 'p', xs: [0, 5], ys: [1234567, 20000] }]), 'P: p 1.23e+6 → 20,000 over 5 steps, 2 points');
 });
@@ -296,12 +383,24 @@ test('chartTable: one row per step with every series, thinned evenly keeping fir
     { label: 'train', xs: [0, 1, 2, 3], ys: [4, 3, 2, 1] },
     { label: 'test', xs: [1, 3], ys: [3.5, 1.5] },
   ]);
-  assert.deepEqual(t, { columns: ['step', 'train', 'test'], rows: [[0, 4, undefined], [1, 3, 3.5], [2, 2, undefined], [3, 1, 1.5]], total: 4 });
+  assert.deepEqual(t, {
+    columns: ['step', 'train', 'test'],
+    rows: [
+      [0, 4, undefined],
+      [1, 3, 3.5],
+      [2, 2, undefined],
+      [3, 1, 1.5],
+    ],
+    total: 4,
+  });
   const xs = Array.from({ length: 1001 }, (_, i) => i);
   const big = chartTable('step', [{ label: 'y', xs, ys: xs.map((x) => x * 2) }], 11, [333]);
   assert.equal(big.total, 1001);
   // First, last and the grow step 333, then 8 evenly spaced positions (round(j · 1000 / 7)).
-  assert.deepEqual(big.rows.map((r) => r[0]), [0, 143, 286, 333, 429, 571, 714, 857, 1000]);
+  assert.deepEqual(
+    big.rows.map((r) => r[0]),
+    [0, 143, 286, 333, 429, 571, 714, 857, 1000],
+  );
   assert.ok(big.rows.every((r) => r[1] === (r[0] as number) * 2));
 });
 
@@ -311,13 +410,30 @@ test('summarizeCategories and categoryTable: bar charts by category', () => {
     { label: 'selected', values: [0.5, 0.9, undefined, undefined] },
     { label: 'best rejected', values: [undefined, undefined, 0.3, 0.2] },
   ];
-  assert.equal(summarizeCategories('Candidate scores', cats, series),
-    'Candidate scores: selected 2 bars, highest 0.9 (d1#2 split), lowest 0.5 (d1#0 split); best rejected 2 bars, highest 0.3 (d2#1 new), lowest 0.2 (d2#0 new)');
-  assert.equal(summarizeCategories('S', ['a'], [{ label: 'x', values: [1] }, { label: 'y', values: [undefined] }]), 'S: x 1 bar, 1 (a); y: none');
+  assert.equal(
+    summarizeCategories('Candidate scores', cats, series),
+    'Candidate scores: selected 2 bars, highest 0.9 (d1#2 split), lowest 0.5 (d1#0 split); best rejected 2 bars, highest 0.3 (d2#1 new), lowest 0.2 (d2#0 new)',
+  );
+  assert.equal(
+    summarizeCategories(
+      'S',
+      ['a'],
+      [
+        { label: 'x', values: [1] },
+        { label: 'y', values: [undefined] },
+      ],
+    ),
+    'S: x 1 bar, 1 (a); y: none',
+  );
   assert.equal(summarizeCategories('S', ['a', 'b'], [{ label: 'x', values: [0.5, 0.5] }]), 'S: x 2 bars, all 0.5');
   assert.deepEqual(categoryTable('candidate', cats, series), {
     columns: ['candidate', 'selected', 'best rejected'],
-    rows: [['d1#0 split', 0.5, undefined], ['d1#2 split', 0.9, undefined], ['d2#1 new', undefined, 0.3], ['d2#0 new', undefined, 0.2]],
+    rows: [
+      ['d1#0 split', 0.5, undefined],
+      ['d1#2 split', 0.9, undefined],
+      ['d2#1 new', undefined, 0.3],
+      ['d2#0 new', undefined, 0.2],
+    ],
     total: 4,
   });
 });

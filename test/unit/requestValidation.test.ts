@@ -8,7 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  ErrorCodes, Methods, PARAMS_SHAPES, RUN_ID_PATTERN, checkParams, isRequestMethod, isRunId, type RequestMethod,
+  ErrorCodes,
+  Methods,
+  PARAMS_SHAPES,
+  RUN_ID_PATTERN,
+  checkParams,
+  isRequestMethod,
+  isRunId,
+  type RequestMethod,
 } from '../../common/protocol';
 import { RunManager } from '../../server/runManager';
 import { handleRequest, requestHandlers } from '../../server/requestHandlers';
@@ -27,7 +34,11 @@ const RUN = '20261123-104512-mnist-a1b2';
 
 /** Params of the right shape for every method (the values need not name a run that exists). */
 const WELL_TYPED: { [M in RequestMethod]: unknown[] } = {
-  [Methods.startExperiment]: [{ config: { dataset: { name: 'mnist' } } }, { config: null }, { config: 'x', configPath: 'a.growth.json', outDir: '/tmp/o' }],
+  [Methods.startExperiment]: [
+    { config: { dataset: { name: 'mnist' } } },
+    { config: null },
+    { config: 'x', configPath: 'a.growth.json', outDir: '/tmp/o' },
+  ],
   [Methods.stopExperiment]: [{ runId: RUN }, { runId: '' }, { runId: '../../etc' }],
   [Methods.pauseExperiment]: [{ runId: RUN }],
   [Methods.resumeExperiment]: [{ runId: RUN }],
@@ -37,8 +48,14 @@ const WELL_TYPED: { [M in RequestMethod]: unknown[] } = {
   [Methods.grow]: [{ runId: RUN }, { runId: RUN, method: 'firefly', options: { ratio: 0.3 }, propose: true }],
   [Methods.resumeRun]: [{ runId: RUN }],
   [Methods.prune]: [{ runId: RUN }, { runId: RUN, options: { method: 'prune-taylor', fraction: 0.1 } }],
-  [Methods.export]: [{ runId: RUN, format: 'onnx' }, { runId: RUN, format: 'exe', path: 'x', force: true }],
-  [Methods.commitProposal]: [{ runId: RUN, proposalId: 'p1' }, { runId: RUN, proposalId: 'p1', resume: false }],
+  [Methods.export]: [
+    { runId: RUN, format: 'onnx' },
+    { runId: RUN, format: 'exe', path: 'x', force: true },
+  ],
+  [Methods.commitProposal]: [
+    { runId: RUN, proposalId: 'p1' },
+    { runId: RUN, proposalId: 'p1', resume: false },
+  ],
   [Methods.rejectProposal]: [{ runId: RUN, proposalId: 'p1', resume: true }],
 };
 
@@ -54,11 +71,22 @@ const WRONG_TYPED: { [M in RequestMethod]: [unknown, RegExp][] } = {
     [{ config: {}, configPath: { evil: true } }, /configPath must be a non-empty path string .*got \{"evil":true\}/],
     [{ config: {}, outDir: null }, /outDir must be .*got null/],
   ],
-  [Methods.stopExperiment]: [[{ runId: 5 }, /runId must be a string, got 5/], [{}, /runId is required/], [undefined, /needs params \{runId\}/]],
-  [Methods.pauseExperiment]: [[{ runId: null }, /runId must be a string, got null/], [[RUN], /params must be an object/]],
+  [Methods.stopExperiment]: [
+    [{ runId: 5 }, /runId must be a string, got 5/],
+    [{}, /runId is required/],
+    [undefined, /needs params \{runId\}/],
+  ],
+  [Methods.pauseExperiment]: [
+    [{ runId: null }, /runId must be a string, got null/],
+    [[RUN], /params must be an object/],
+  ],
   [Methods.resumeExperiment]: [[{ runId: { $ne: 1 } }, /runId must be a string, got \{"\$ne":1\}/]],
   [Methods.getArchitecture]: [[{ runId: ['a'] }, /runId must be a string, got \["a"\]/]],
-  [Methods.listRuns]: [[[], /params must be an object/], ['x', /params must be an object/], [7, /params must be an object/]],
+  [Methods.listRuns]: [
+    [[], /params must be an object/],
+    ['x', /params must be an object/],
+    [7, /params must be an object/],
+  ],
   [Methods.getRunHistory]: [[{ runId: true }, /runId must be a string, got true/]],
   [Methods.grow]: [
     [{ runId: RUN, options: 'x' }, /options must be an object, got "x"/],
@@ -91,7 +119,8 @@ const WRONG_TYPED: { [M in RequestMethod]: [unknown, RegExp][] } = {
 test('every request method has a params shape, and nothing else is a request method', () => {
   assert.deepEqual(Object.keys(PARAMS_SHAPES).sort(), Object.values(Methods).sort());
   for (const m of Object.values(Methods)) assert.ok(isRequestMethod(m), m);
-  for (const m of ['initialize', 'growthLab/noSuchMethod', 'toString', '__proto__', 'constructor']) assert.equal(isRequestMethod(m), false, m);
+  for (const m of ['initialize', 'growthLab/noSuchMethod', 'toString', '__proto__', 'constructor'])
+    assert.equal(isRequestMethod(m), false, m);
 });
 
 test('well-typed params pass the shape check, whatever their values', () => {
@@ -134,27 +163,50 @@ test('handleRequest answers wrong-typed params with invalidParams (-32602) befor
 test('handleRequest: well-typed values the backend cannot use keep their own codes', async () => {
   const manager = new RunManager(path.join(work, 'values'), { metrics: () => undefined, status: () => undefined, grow: () => undefined });
   const handlers = requestHandlers(() => manager);
-  const codeOf = async (method: RequestMethod, params: unknown) => ((await handleRequest(handlers, method, params)) as { code?: number }).code;
+  const codeOf = async (method: RequestMethod, params: unknown) =>
+    ((await handleRequest(handlers, method, params)) as { code?: number }).code;
   assert.equal(await codeOf(Methods.stopExperiment, { runId: 'no-such-run' }), ErrorCodes.unknownRun);
   assert.equal(await codeOf(Methods.getRunHistory, { runId: '../../etc' }), ErrorCodes.unknownRun);
   assert.equal(await codeOf(Methods.grow, { runId: '' }), ErrorCodes.unknownRun);
   assert.equal(await codeOf(Methods.startExperiment, { config: 'mnist' }), ErrorCodes.invalidExperiment);
-  assert.equal(await codeOf(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 'a\0b' }), ErrorCodes.invalidExperiment);
-  const uninitialized = requestHandlers(() => { throw new RequestError(ErrorCodes.invalidState, 'the backend is not initialized'); });
+  assert.equal(
+    await codeOf(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 'a\0b' }),
+    ErrorCodes.invalidExperiment,
+  );
+  const uninitialized = requestHandlers(() => {
+    throw new RequestError(ErrorCodes.invalidState, 'the backend is not initialized');
+  });
   assert.equal(((await handleRequest(uninitialized, Methods.listRuns, {})) as { code: number }).code, ErrorCodes.invalidState);
 });
 
 test('toRequestError: one code per kind of internal error', () => {
   const cases: [unknown, string, number, RegExp][] = [
     [new RequestError(ErrorCodes.unknownRun, 'unknown run "x"'), Methods.stopExperiment, ErrorCodes.unknownRun, /^unknown run "x"$/],
-    [new InvalidExperimentError([{ path: ['training', 'epochs'], pointer: '/training/epochs', message: 'training.epochs must be >= 1, got 0' }], 'a.growth.json'),
-      Methods.startExperiment, ErrorCodes.invalidExperiment, /^invalid experiment a\.growth\.json:\n.*training\.epochs must be >= 1, got 0/],
+    [
+      new InvalidExperimentError(
+        [{ path: ['training', 'epochs'], pointer: '/training/epochs', message: 'training.epochs must be >= 1, got 0' }],
+        'a.growth.json',
+      ),
+      Methods.startExperiment,
+      ErrorCodes.invalidExperiment,
+      /^invalid experiment a\.growth\.json:\n.*training\.epochs must be >= 1, got 0/,
+    ],
     [new RunStoreError('invalid run id ".."', 'invalidRunId'), Methods.getRunHistory, ErrorCodes.unknownRun, /invalid run id/],
     [new RunStoreError('no run "x"', 'unknownRun'), Methods.getRunHistory, ErrorCodes.unknownRun, /no run/],
     [new RunStoreError('run x is open', 'invalidState'), Methods.resumeRun, ErrorCodes.invalidState, /is open/],
-    [new RunStoreError('cannot write: disk full (ENOSPC)', 'io', 'ENOSPC'), Methods.resumeRun, ErrorCodes.internal, /^cannot write: disk full \(ENOSPC\)$/],
+    [
+      new RunStoreError('cannot write: disk full (ENOSPC)', 'io', 'ENOSPC'),
+      Methods.resumeRun,
+      ErrorCodes.internal,
+      /^cannot write: disk full \(ENOSPC\)$/,
+    ],
     [new RunFailure('cannot pause run x: it is completed'), Methods.pauseExperiment, ErrorCodes.invalidState, /it is completed/],
-    [new ExportError('files exist: /a/model.onnx', 'exists', ['/a/model.onnx']), Methods.export, ErrorCodes.exportExists, /files exist: .*\(set force to overwrite\)$/],
+    [
+      new ExportError('files exist: /a/model.onnx', 'exists', ['/a/model.onnx']),
+      Methods.export,
+      ErrorCodes.exportExists,
+      /files exist: .*\(set force to overwrite\)$/,
+    ],
     [new ExportError('export path leaves the folder', 'invalidPath'), Methods.export, ErrorCodes.exportFailed, /leaves the folder/],
     [new GrowthError('unknown growth method "x"'), Methods.grow, ErrorCodes.growthFailed, /unknown growth method/],
     [new GrowthError('run x has no pending proposal'), Methods.commitProposal, ErrorCodes.invalidState, /no pending proposal/],
@@ -174,9 +226,22 @@ test('toRequestError: one code per kind of internal error', () => {
 
 test('the one run-id rule: the run store and the protocol agree', () => {
   const ids: [unknown, boolean][] = [
-    [RUN, true], ['_x', true], ['-x', true], ['a.b', true], ['x'.repeat(100), true],
-    ['', false], ['.', false], ['..', false], ['.hidden', false], ['a/b', false], ['a\\b', false], ['x'.repeat(101), false],
-    ['a b', false], [42, false], [null, false], [undefined, false],
+    [RUN, true],
+    ['_x', true],
+    ['-x', true],
+    ['a.b', true],
+    ['x'.repeat(100), true],
+    ['', false],
+    ['.', false],
+    ['..', false],
+    ['.hidden', false],
+    ['a/b', false],
+    ['a\\b', false],
+    ['x'.repeat(101), false],
+    ['a b', false],
+    [42, false],
+    [null, false],
+    [undefined, false],
   ];
   for (const [id, ok] of ids) {
     assert.equal(isRunId(id), ok, `isRunId ${JSON.stringify(id)}`);

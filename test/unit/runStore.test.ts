@@ -33,8 +33,18 @@ function config(name = 'MNIST baseline', epochs = 10): ExperimentConfig {
     dataset: { name: 'mnist', normalize: true },
     model: { layers: [{ type: 'dense', units: 32, activation: 'relu' }], init: 'he' },
     training: {
-      epochs, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, momentum: 0.9, nesterov: false,
-      weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, evalEvery: 1, shuffle: true,
+      epochs,
+      batchSize: 64,
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      momentum: 0.9,
+      nesterov: false,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      evalEvery: 1,
+      shuffle: true,
     },
     engine: 'onnxruntime',
     executionProvider: 'cpu',
@@ -46,21 +56,56 @@ function arch(params: number): Architecture {
 }
 
 const ev = {
-  start: (runId: string, time: string, params = 25450): RunEvent =>
-    ({ type: 'start', time, runId, config: config(), architecture: arch(params), warnings: [] }),
+  start: (runId: string, time: string, params = 25450): RunEvent => ({
+    type: 'start',
+    time,
+    runId,
+    config: config(),
+    architecture: arch(params),
+    warnings: [],
+  }),
   metrics: (runId: string, epoch: number, testAccuracy?: number, params = 25450): RunEvent => ({
-    type: 'metrics', time: `2026-11-23T10:${String(epoch).padStart(2, '0')}:00.000Z`, runId, epoch, step: epoch * 100,
-    trainLoss: 1 / epoch, trainAccuracy: 0.5, ...(testAccuracy === undefined ? {} : { testLoss: 0.3, testAccuracy }),
-    params, samplesPerSecond: 1234.5, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: epoch * 1000,
+    type: 'metrics',
+    time: `2026-11-23T10:${String(epoch).padStart(2, '0')}:00.000Z`,
+    runId,
+    epoch,
+    step: epoch * 100,
+    trainLoss: 1 / epoch,
+    trainAccuracy: 0.5,
+    ...(testAccuracy === undefined ? {} : { testLoss: 0.3, testAccuracy }),
+    params,
+    samplesPerSecond: 1234.5,
+    engine: 'onnxruntime',
+    executionProvider: 'cpu',
+    elapsedMs: epoch * 1000,
   }),
   status: (runId: string, status: RunStatus, time = '2026-11-23T11:00:00.000Z'): RunEvent => ({ type: 'status', time, runId, status }),
   grow: (runId: string, step: number, before: number, afterParams: number): RunEvent => ({
-    type: 'grow', time: '2026-11-23T10:30:00.000Z', runId, step, epoch: step, kind: 'grow', method: 'firefly',
-    before: arch(before), after: arch(afterParams), diff: [], selected: [], rejected: [],
-    lossBefore: 0.5, lossAfter: 0.49, maxOutputChange: 1e-3, durationMs: 12,
+    type: 'grow',
+    time: '2026-11-23T10:30:00.000Z',
+    runId,
+    step,
+    epoch: step,
+    kind: 'grow',
+    method: 'firefly',
+    before: arch(before),
+    after: arch(afterParams),
+    diff: [],
+    selected: [],
+    rejected: [],
+    lossBefore: 0.5,
+    lossAfter: 0.49,
+    maxOutputChange: 1e-3,
+    durationMs: 12,
   }),
-  checkpoint: (runId: string, epoch: number, file: string): RunEvent =>
-    ({ type: 'checkpoint', time: '2026-11-23T10:40:00.000Z', runId, epoch, step: epoch * 100, file }),
+  checkpoint: (runId: string, epoch: number, file: string): RunEvent => ({
+    type: 'checkpoint',
+    time: '2026-11-23T10:40:00.000Z',
+    runId,
+    epoch,
+    step: epoch * 100,
+    file,
+  }),
 };
 
 function sampleCheckpoint(seed = 1): Checkpoint {
@@ -69,9 +114,19 @@ function sampleCheckpoint(seed = 1): Checkpoint {
   new DataView(special.buffer).setUint32(6 * 4, 0x7fc0beef, true);
   const big = new Float32Array(10_000);
   let x = seed;
-  for (let i = 0; i < big.length; i++) { x = (x * 1103515245 + 12345) >>> 0; big[i] = (x / 2 ** 32 - 0.5) * 10; }
+  for (let i = 0; i < big.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    big[i] = (x / 2 ** 32 - 0.5) * 10;
+  }
   return {
-    meta: { architecture: { layers: [{ id: 'dense_1', units: 32 }] }, epoch: 3, step: 300, optimizer: 'adam', rng: [1, 2, 3, 4], note: 'ünïcödé ✓' },
+    meta: {
+      architecture: { layers: [{ id: 'dense_1', units: 32 }] },
+      epoch: 3,
+      step: 300,
+      optimizer: 'adam',
+      rng: [1, 2, 3, 4],
+      note: 'ünïcödé ✓',
+    },
     tensors: { special, 'dense_1/kernel': big, empty: new Float32Array(0), 'dense_1/bias': big.subarray(7, 39) },
   };
 }
@@ -137,21 +192,32 @@ test('runId: every function taking a run id rejects invalid and unknown ids', ()
   ];
   for (const [name, call] of calls) {
     for (const bad of ['../../etc', 'a/b', '.hidden', '', '..']) {
-      assert.throws(() => call(bad), (err: unknown) => {
-        assert.ok(err instanceof RunStoreError, `${name}(${JSON.stringify(bad)})`);
-        assert.equal(err.kind, 'invalidRunId');
-        assert.equal(err.message, `invalid run id ${JSON.stringify(bad)}`);
-        return true;
-      });
+      assert.throws(
+        () => call(bad),
+        (err: unknown) => {
+          assert.ok(err instanceof RunStoreError, `${name}(${JSON.stringify(bad)})`);
+          assert.equal(err.kind, 'invalidRunId');
+          assert.equal(err.message, `invalid run id ${JSON.stringify(bad)}`);
+          return true;
+        },
+      );
     }
-    assert.throws(() => call('x'), (err: unknown) =>
-      err instanceof RunStoreError && err.kind === 'unknownRun' && err.message === 'unknown run "x"');
+    assert.throws(
+      () => call('x'),
+      (err: unknown) => err instanceof RunStoreError && err.kind === 'unknownRun' && err.message === 'unknown run "x"',
+    );
   }
   assert.throws(() => store.readEvents('../../etc'), { message: 'invalid run id "../../etc"' });
   // A checkpoint file name cannot escape either.
   const id = store.listRuns()[0].runId;
-  assert.throws(() => store.readCheckpoint(id, '../config.json'), (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument');
-  assert.throws(() => store.readCheckpoint(id, 'epoch-0009.ckpt'), (err: unknown) => err instanceof RunStoreError && err.kind === 'notFound');
+  assert.throws(
+    () => store.readCheckpoint(id, '../config.json'),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument',
+  );
+  assert.throws(
+    () => store.readCheckpoint(id, 'epoch-0009.ckpt'),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'notFound',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +249,10 @@ test('createRun: folder layout, config.json, and an events round trip', () => {
   assert.deepEqual(store.readEvents(run.runId), { events, warnings: [] });
   run.close();
   run.close(); // idempotent
-  assert.throws(() => run.append(events[0]), (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidState');
+  assert.throws(
+    () => run.append(events[0]),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidState',
+  );
 
   const lines = fs.readFileSync(path.join(run.dir, 'events.jsonl'), 'utf8').split('\n');
   assert.equal(lines.length, events.length + 1);
@@ -193,7 +262,10 @@ test('createRun: folder layout, config.json, and an events round trip', () => {
 
   // Resuming appends to the same file.
   const again = store.openRun(run.runId);
-  assert.throws(() => store.openRun(run.runId), (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidState');
+  assert.throws(
+    () => store.openRun(run.runId),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidState',
+  );
   again.append(ev.metrics(run.runId, 2, 0.95));
   again.close();
   assert.equal(store.readEvents(run.runId).events.length, events.length + 1);
@@ -280,12 +352,15 @@ test('events: a short write is truncated away and reported; later appends are cl
   const file = path.join(run.dir, 'events.jsonl');
   const size = fs.statSync(file).size;
   failNext = true;
-  assert.throws(() => run.append(ev.metrics(run.runId, 1, 0.5)), (err: unknown) => {
-    assert.ok(err instanceof RunStoreError);
-    assert.equal(err.code, 'ENOSPC');
-    assert.ok(err.message.startsWith(`cannot append to ${path.join(run.dir, 'events.jsonl')}: disk full (ENOSPC): wrote `), err.message);
-    return true;
-  });
+  assert.throws(
+    () => run.append(ev.metrics(run.runId, 1, 0.5)),
+    (err: unknown) => {
+      assert.ok(err instanceof RunStoreError);
+      assert.equal(err.code, 'ENOSPC');
+      assert.ok(err.message.startsWith(`cannot append to ${path.join(run.dir, 'events.jsonl')}: disk full (ENOSPC): wrote `), err.message);
+      return true;
+    },
+  );
   assert.equal(fs.statSync(file).size, size, 'the half line was truncated away');
   const second = ev.metrics(run.runId, 1, 0.6);
   run.append(second);
@@ -302,8 +377,11 @@ test('events: a real ENOSPC (events.jsonl linked to /dev/full) is a RunStoreErro
   fs.rmSync(file);
   fs.symlinkSync('/dev/full', file);
   const resumed = store.openRun(run.runId);
-  assert.throws(() => resumed.append(ev.status(run.runId, 'running')), (err: unknown) =>
-    err instanceof RunStoreError && err.code === 'ENOSPC' && err.message === `cannot append to ${file}: disk full (ENOSPC)`);
+  assert.throws(
+    () => resumed.append(ev.status(run.runId, 'running')),
+    (err: unknown) =>
+      err instanceof RunStoreError && err.code === 'ENOSPC' && err.message === `cannot append to ${file}: disk full (ENOSPC)`,
+  );
   resumed.close();
 });
 
@@ -322,9 +400,18 @@ test('checkpoints: round trip is bit-identical; names, latest pointer, no temp f
   assert.equal(run.writeCheckpoint('epoch', 3, c1), 'epoch-0003.ckpt');
   assert.equal(run.writeCheckpoint('grow', 2, c2), 'grow-0002.ckpt');
   assert.equal(checkpointFileName('epoch', 12345), 'epoch-12345.ckpt');
-  assert.throws(() => run.writeCheckpoint('../x', 1, c1), (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument');
-  assert.throws(() => run.writeCheckpoint('epoch', -1, c1), (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument');
-  assert.throws(() => run.writeCheckpoint('epoch', 1, { meta: {}, tensors: { w: [1, 2] as unknown as Float32Array } }), /is not a Float32Array/);
+  assert.throws(
+    () => run.writeCheckpoint('../x', 1, c1),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument',
+  );
+  assert.throws(
+    () => run.writeCheckpoint('epoch', -1, c1),
+    (err: unknown) => err instanceof RunStoreError && err.kind === 'invalidArgument',
+  );
+  assert.throws(
+    () => run.writeCheckpoint('epoch', 1, { meta: {}, tensors: { w: [1, 2] as unknown as Float32Array } }),
+    /is not a Float32Array/,
+  );
   assert.throws(() => run.writeCheckpoint('epoch', 1, { meta: { n: 1n }, tensors: {} }), /not JSON-serializable/);
 
   assert.deepEqual(fs.readdirSync(ckptDir).sort(), ['epoch-0003.ckpt', 'grow-0002.ckpt', 'latest']);
@@ -342,7 +429,10 @@ test('checkpoints: round trip is bit-identical; names, latest pointer, no temp f
   const headerLength = bytes.readUInt32LE(8);
   assert.equal((12 + headerLength) % 4, 0);
   const header = JSON.parse(bytes.subarray(12, 12 + headerLength).toString('utf8'));
-  assert.deepEqual(header.tensors.map((t: { name: string }) => t.name), Object.keys(c1.tensors));
+  assert.deepEqual(
+    header.tensors.map((t: { name: string }) => t.name),
+    Object.keys(c1.tensors),
+  );
   assert.equal(header.crc32, crc32(bytes.subarray(12 + headerLength)));
   assert.equal(bytes.length, 12 + headerLength + 4 * (10 + 10_000 + 0 + 32));
 
@@ -354,8 +444,14 @@ test('checkpoints: round trip is bit-identical; names, latest pointer, no temp f
   resumed.close();
   assertCheckpointEqual(store.readCheckpoint(run.runId, 'epoch-0003.ckpt'), c3);
   assert.equal(store.readLatestCheckpoint(run.runId)?.file, 'epoch-0003.ckpt');
-  assert.deepEqual(fs.readdirSync(ckptDir).filter((n) => n.endsWith('.tmp')), []);
-  assert.deepEqual(fs.readdirSync(run.dir).filter((n) => n.startsWith('.')), []);
+  assert.deepEqual(
+    fs.readdirSync(ckptDir).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
+  assert.deepEqual(
+    fs.readdirSync(run.dir).filter((n) => n.startsWith('.')),
+    [],
+  );
 
   // encode/decode without files.
   assertCheckpointEqual(decodeCheckpoint(encodeCheckpoint(c1), 'mem.ckpt').checkpoint, c1);
@@ -365,7 +461,9 @@ test('checkpoints: CRC corruption is detected and readLatestCheckpoint falls bac
   const store = new RunStore(tempDir());
   const run = store.createRun(config());
   const ckptDir = path.join(run.dir, 'checkpoints');
-  const c1 = sampleCheckpoint(1), c2 = sampleCheckpoint(2), c3 = sampleCheckpoint(3);
+  const c1 = sampleCheckpoint(1),
+    c2 = sampleCheckpoint(2),
+    c3 = sampleCheckpoint(3);
   run.writeCheckpoint('epoch', 1, c1);
   run.writeCheckpoint('epoch', 2, c2);
   run.writeCheckpoint('grow', 1, c3); // newest, though it sorts first by name
@@ -373,8 +471,11 @@ test('checkpoints: CRC corruption is detected and readLatestCheckpoint falls bac
   const file = (name: string) => path.join(ckptDir, name);
 
   flipByte(file('grow-0001.ckpt'), 100); // a byte in the data section
-  assert.throws(() => store.readCheckpoint(run.runId, 'grow-0001.ckpt'), (err: unknown) =>
-    err instanceof RunStoreError && err.kind === 'corrupt' && err.message === 'checkpoint grow-0001.ckpt is corrupt: CRC mismatch');
+  assert.throws(
+    () => store.readCheckpoint(run.runId, 'grow-0001.ckpt'),
+    (err: unknown) =>
+      err instanceof RunStoreError && err.kind === 'corrupt' && err.message === 'checkpoint grow-0001.ckpt is corrupt: CRC mismatch',
+  );
   const fallback = store.readLatestCheckpoint(run.runId);
   assert.ok(fallback);
   assert.equal(fallback.file, 'epoch-0002.ckpt');
@@ -386,7 +487,10 @@ test('checkpoints: CRC corruption is detected and readLatestCheckpoint falls bac
 
   // Truncated, bad magic, damaged header: each named.
   fs.truncateSync(file('epoch-0002.ckpt'), fs.statSync(file('epoch-0002.ckpt')).size - 3);
-  assert.throws(() => store.readCheckpoint(run.runId, 'epoch-0002.ckpt'), /^RunStoreError: checkpoint epoch-0002\.ckpt is corrupt: truncated \(file is \d+ bytes, expected \d+\)$/);
+  assert.throws(
+    () => store.readCheckpoint(run.runId, 'epoch-0002.ckpt'),
+    /^RunStoreError: checkpoint epoch-0002\.ckpt is corrupt: truncated \(file is \d+ bytes, expected \d+\)$/,
+  );
   const again = store.readLatestCheckpoint(run.runId);
   assert.equal(again?.file, 'epoch-0001.ckpt');
   assertCheckpointEqual(again.checkpoint, c1);
@@ -398,12 +502,18 @@ test('checkpoints: CRC corruption is detected and readLatestCheckpoint falls bac
   const patched = Buffer.from(bytes);
   patched[epochAt + 8] = '7'.charCodeAt(0); // meta.epoch 3 -> 7: valid JSON, wrong content
   fs.writeFileSync(file('x-0001.ckpt'), patched);
-  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), { message: 'checkpoint x-0001.ckpt is corrupt: header CRC mismatch' });
+  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), {
+    message: 'checkpoint x-0001.ckpt is corrupt: header CRC mismatch',
+  });
   patched.write('GLCKPT99', 0, 'latin1');
   fs.writeFileSync(file('x-0001.ckpt'), patched);
-  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), { message: 'checkpoint x-0001.ckpt is corrupt: bad magic (not a Growth Lab checkpoint)' });
+  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), {
+    message: 'checkpoint x-0001.ckpt is corrupt: bad magic (not a Growth Lab checkpoint)',
+  });
   fs.writeFileSync(file('x-0001.ckpt'), Buffer.from('GLCK'));
-  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), { message: 'checkpoint x-0001.ckpt is corrupt: truncated (file is 4 bytes)' });
+  assert.throws(() => store.readCheckpoint(run.runId, 'x-0001.ckpt'), {
+    message: 'checkpoint x-0001.ckpt is corrupt: truncated (file is 4 bytes)',
+  });
   fs.rmSync(file('x-0001.ckpt'));
 
   // Pointer missing: the newest intact checkpoint by write order (seq), skipping damaged ones.
@@ -415,8 +525,13 @@ test('checkpoints: CRC corruption is detected and readLatestCheckpoint falls bac
 
   // Nothing intact left: a loud error rather than a silent fresh start.
   flipByte(file('epoch-0001.ckpt'), 1);
-  assert.throws(() => store.readLatestCheckpoint(run.runId), (err: unknown) =>
-    err instanceof RunStoreError && err.kind === 'corrupt' && /has no intact checkpoint: .*epoch-0001\.ckpt is corrupt: CRC mismatch/.test(err.message));
+  assert.throws(
+    () => store.readLatestCheckpoint(run.runId),
+    (err: unknown) =>
+      err instanceof RunStoreError &&
+      err.kind === 'corrupt' &&
+      /has no intact checkpoint: .*epoch-0001\.ckpt is corrupt: CRC mismatch/.test(err.message),
+  );
 });
 
 test('checkpoints: the latest pointer decides, and a garbage pointer falls back by write order', () => {
@@ -446,10 +561,11 @@ test('atomic writes: a failure mid-write leaves the old file and no temp file, a
   writeFileAtomicData(dir, 'config.json', 'config', 'old');
   for (const code of ['ENOSPC', 'EROFS', 'EACCES']) {
     assert.throws(
-      () => writeFileAtomic(dir, 'config.json', 'config', (fd) => {
-        fs.writeSync(fd, 'half of the new conf');
-        throw Object.assign(new Error('boom'), { code });
-      }),
+      () =>
+        writeFileAtomic(dir, 'config.json', 'config', (fd) => {
+          fs.writeSync(fd, 'half of the new conf');
+          throw Object.assign(new Error('boom'), { code });
+        }),
       (err: unknown) => {
         assert.ok(err instanceof RunStoreError);
         assert.equal(err.code, code);
@@ -471,15 +587,24 @@ test('checkpoints: a read-only checkpoints folder gives a RunStoreError naming t
   fs.chmodSync(ckptDir, 0o555);
   try {
     let writable = true;
-    try { fs.accessSync(ckptDir, fs.constants.W_OK); } catch { writable = false; }
-    if (writable) {
-      return t.skip('chmod 555 does not stop this user from writing (running as root, or a file system without permissions), so the failure cannot be provoked');
+    try {
+      fs.accessSync(ckptDir, fs.constants.W_OK);
+    } catch {
+      writable = false;
     }
-    assert.throws(() => run.writeCheckpoint('epoch', 2, sampleCheckpoint(2)), (err: unknown) => {
-      assert.ok(err instanceof RunStoreError);
-      assert.equal(err.message, `cannot write checkpoint in ${ckptDir}: permission denied (EACCES)`);
-      return true;
-    });
+    if (writable) {
+      return t.skip(
+        'chmod 555 does not stop this user from writing (running as root, or a file system without permissions), so the failure cannot be provoked',
+      );
+    }
+    assert.throws(
+      () => run.writeCheckpoint('epoch', 2, sampleCheckpoint(2)),
+      (err: unknown) => {
+        assert.ok(err instanceof RunStoreError);
+        assert.equal(err.message, `cannot write checkpoint in ${ckptDir}: permission denied (EACCES)`);
+        return true;
+      },
+    );
     assert.deepEqual(fs.readdirSync(ckptDir).sort(), ['epoch-0001.ckpt', 'latest']);
     assert.equal(store.readLatestCheckpoint(run.runId)?.file, 'epoch-0001.ckpt');
   } finally {
@@ -538,25 +663,61 @@ test('listRuns: exact summaries, stale detection, newest first, non-runs skipped
   fs.writeFileSync(path.join(store.runsDir, 'broken', 'config.json'), '{ nope');
 
   const runs = store.listRuns();
-  assert.deepEqual(runs.map((r) => r.runId), [open, paused, crashed, done, stopped]);
+  assert.deepEqual(
+    runs.map((r) => r.runId),
+    [open, paused, crashed, done, stopped],
+  );
   const base = { dataset: 'mnist', engine: 'onnxruntime', executionProvider: 'cpu', epochs: 10 } as const;
   assert.deepEqual(runs[0], {
-    ...base, runId: open, name: 'open here', status: 'running', startedAt: '2026-11-23T13:00:00.000Z',
-    epochsDone: 0, params: 25450, growSteps: 0, configPath: '/ws/open here.growth.json',
+    ...base,
+    runId: open,
+    name: 'open here',
+    status: 'running',
+    startedAt: '2026-11-23T13:00:00.000Z',
+    epochsDone: 0,
+    params: 25450,
+    growSteps: 0,
+    configPath: '/ws/open here.growth.json',
   });
   assert.deepEqual(runs[1], {
-    ...base, runId: paused, name: 'paused elsewhere', status: 'paused', startedAt: '2026-11-23T12:00:00.000Z',
-    epochsDone: 0, params: 25450, growSteps: 0, configPath: '/ws/paused elsewhere.growth.json',
+    ...base,
+    runId: paused,
+    name: 'paused elsewhere',
+    status: 'paused',
+    startedAt: '2026-11-23T12:00:00.000Z',
+    epochsDone: 0,
+    params: 25450,
+    growSteps: 0,
+    configPath: '/ws/paused elsewhere.growth.json',
   });
   assert.deepEqual(runs[2], {
-    ...base, runId: crashed, name: 'crashed', status: 'failed', stale: true, startedAt: '2026-11-23T11:00:00.000Z',
-    endedAt: '2026-11-23T10:01:00.000Z', epochsDone: 1, params: 25450, bestTestAccuracy: 0.7, lastTestAccuracy: 0.7,
-    growSteps: 0, configPath: '/ws/crashed.growth.json',
+    ...base,
+    runId: crashed,
+    name: 'crashed',
+    status: 'failed',
+    stale: true,
+    startedAt: '2026-11-23T11:00:00.000Z',
+    endedAt: '2026-11-23T10:01:00.000Z',
+    epochsDone: 1,
+    params: 25450,
+    bestTestAccuracy: 0.7,
+    lastTestAccuracy: 0.7,
+    growSteps: 0,
+    configPath: '/ws/crashed.growth.json',
   });
   assert.deepEqual(runs[3], {
-    ...base, runId: done, name: 'done', status: 'completed', startedAt: '2026-11-23T10:00:00.000Z',
-    endedAt: '2026-11-23T10:05:00.000Z', epochsDone: 4, params: 28000, bestTestAccuracy: 0.95, lastTestAccuracy: 0.93,
-    growSteps: 2, configPath: '/ws/done.growth.json',
+    ...base,
+    runId: done,
+    name: 'done',
+    status: 'completed',
+    startedAt: '2026-11-23T10:00:00.000Z',
+    endedAt: '2026-11-23T10:05:00.000Z',
+    epochsDone: 4,
+    params: 28000,
+    bestTestAccuracy: 0.95,
+    lastTestAccuracy: 0.93,
+    growSteps: 2,
+    configPath: '/ws/done.growth.json',
   });
   assert.equal(runs[4].status, 'stopped');
   assert.equal(runs[4].endedAt, '2026-11-23T09:30:00.000Z');
@@ -577,7 +738,13 @@ test('listRuns: exact summaries, stale detection, newest first, non-runs skipped
   assert.equal(later.find((r) => r.runId === paused)?.endedAt, '2026-11-23T12:01:00.000Z');
   // A fresh store (a restarted backend) sees the open run as stale too.
   const fresh = new RunStore(out);
-  assert.deepEqual(fresh.listRuns().filter((r) => r.stale).map((r) => r.runId), [open, paused, crashed]);
+  assert.deepEqual(
+    fresh
+      .listRuns()
+      .filter((r) => r.stale)
+      .map((r) => r.runId),
+    [open, paused, crashed],
+  );
 
   // A corrupt config.json falls back to the start event's config; a torn events line is reported per run.
   fs.writeFileSync(path.join(store.runsDir, done, 'config.json'), '{');
@@ -598,7 +765,11 @@ test('listRuns: 200 runs x 1000 events', () => {
     run.close();
     const lines = [JSON.stringify(ev.start(run.runId, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()))];
     for (let e = 1; e < 999; e++) {
-      lines.push(JSON.stringify(e % 100 === 0 ? ev.grow(run.runId, e / 100, 25450, 26000) : ev.metrics(run.runId, e, e % 10 === 0 ? e / 1000 : undefined)));
+      lines.push(
+        JSON.stringify(
+          e % 100 === 0 ? ev.grow(run.runId, e / 100, 25450, 26000) : ev.metrics(run.runId, e, e % 10 === 0 ? e / 1000 : undefined),
+        ),
+      );
     }
     lines.push(JSON.stringify(ev.status(run.runId, 'completed')));
     fs.writeFileSync(path.join(run.dir, 'events.jsonl'), `${lines.join('\n')}\n`);

@@ -14,8 +14,21 @@ import { randomDataset, trainingConfig } from './fixtures';
 const cfg = trainingConfig;
 
 const MODELS: Record<string, { layers: LayerConfig[]; input: number[] }> = {
-  mlp: { layers: [{ type: 'dense', units: 12, activation: 'relu' }, { type: 'dense', units: 8, activation: 'tanh' }], input: [10] },
-  'mlp+bn+residual': { layers: [{ type: 'dense', units: 12, activation: 'sigmoid' }, { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 }, { type: 'residual', units: 5, activation: 'leaky_relu' }], input: [10] },
+  mlp: {
+    layers: [
+      { type: 'dense', units: 12, activation: 'relu' },
+      { type: 'dense', units: 8, activation: 'tanh' },
+    ],
+    input: [10],
+  },
+  'mlp+bn+residual': {
+    layers: [
+      { type: 'dense', units: 12, activation: 'sigmoid' },
+      { type: 'batchnorm', momentum: 0.9, epsilon: 1e-3 },
+      { type: 'residual', units: 5, activation: 'leaky_relu' },
+    ],
+    input: [10],
+  },
   'cnn+bn': {
     layers: [
       { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
@@ -59,7 +72,11 @@ async function compareWithTfjsOptimizer(modelName: string, opt: 'sgd' | 'adam') 
   const m = MODELS[modelName];
   const data = randomDataset(m.input, 4, 16, 9);
   const spec = specFromConfig({ layers: m.layers, init: 'glorot' }, m.input, 'classification', 4);
-  const training = cfg(opt === 'sgd' ? { optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, batchSize: 16 } : { optimizer: 'adam', learningRate: 0.01, batchSize: 16 });
+  const training = cfg(
+    opt === 'sgd'
+      ? { optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, batchSize: 16 }
+      : { optimizer: 'adam', learningRate: 0.01, batchSize: 16 },
+  );
   const model = GrowableModel.create(spec, 21, opt === 'sgd' ? ['momentum'] : ['m', 'v']);
   const tfex = await TfjsExecutor.create('cpu');
   const tf = tfex.tf;
@@ -69,21 +86,36 @@ async function compareWithTfjsOptimizer(modelName: string, opt: 'sgd' | 'adam') 
   const yv = g.input('y', 'float32', ['N', 4]);
   const inputs = new Map(model.params().map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
   const loss = softmaxCrossEntropy(buildForward(model.spec, xv, (n) => inputs.get(n)!, 'train').output, yv);
-  const vars = new Map(model.params().map((p) => [p.name, tf.variable(tf.tensor(Float32Array.from(model.tensors.get(p.name)!), p.shape), p.trainable)]));
+  const vars = new Map(
+    model.params().map((p) => [p.name, tf.variable(tf.tensor(Float32Array.from(model.tensors.get(p.name)!), p.shape), p.trainable)]),
+  );
   const order = Int32Array.from({ length: 16 }, (_, i) => i);
   const xs = tf.tensor(data.train.x, [16, ...m.input]);
   const ys = tf.oneHot(tf.tensor1d(Array.from(data.train.y), 'int32'), 4).toFloat();
-  const optimizer = opt === 'sgd' ? tf.train.momentum(training.learningRate, training.momentum) : tf.train.adam(training.learningRate, training.beta1, training.beta2, training.epsilon);
-  const trainable = model.params().filter((p) => p.trainable).map((p) => vars.get(p.name)!);
+  const optimizer =
+    opt === 'sgd'
+      ? tf.train.momentum(training.learningRate, training.momentum)
+      : tf.train.adam(training.learningRate, training.beta1, training.beta2, training.epsilon);
+  const trainable = model
+    .params()
+    .filter((p) => p.trainable)
+    .map((p) => vars.get(p.name)!);
   const ort = await OrtExecutor.create();
   const trainer = new Trainer(model, data, training, ort);
   for (let s = 0; s < 10; s++) {
     await trainer.step(order, 0, 16);
-    optimizer.minimize(() => {
-      const feeds = new Map<number, any>([[xv.id, xs], [yv.id, ys]]);
-      for (const [n, v] of inputs) feeds.set(v.id, vars.get(n)!);
-      return interpret(tf, g, [loss], feeds)[0] as any;
-    }, false, trainable);
+    optimizer.minimize(
+      () => {
+        const feeds = new Map<number, any>([
+          [xv.id, xs],
+          [yv.id, ys],
+        ]);
+        for (const [n, v] of inputs) feeds.set(v.id, vars.get(n)!);
+        return interpret(tf, g, [loss], feeds)[0] as any;
+      },
+      false,
+      trainable,
+    );
   }
   await trainer.dispose();
   let worst = 0;
@@ -97,14 +129,20 @@ async function compareWithTfjsOptimizer(modelName: string, opt: 'sgd' | 'adam') 
 
 for (const modelName of ['mlp', 'cnn+bn']) {
   for (const opt of ['sgd', 'adam'] as const) {
-    test(`10 training steps match tfjs's ${opt === 'sgd' ? 'momentum' : 'adam'} optimiser within 1e-4: ${modelName}`, () => compareWithTfjsOptimizer(modelName, opt));
+    test(`10 training steps match tfjs's ${opt === 'sgd' ? 'momentum' : 'adam'} optimiser within 1e-4: ${modelName}`, () =>
+      compareWithTfjsOptimizer(modelName, opt));
   }
 }
 
 test('seeded determinism: the same config and seed give the same losses', async () => {
   const data = await loadDataset({ name: 'mnist', trainSize: 2000, testSize: 500 }, { seed: 4 });
   const run = async () => {
-    const spec = specFromConfig({ layers: [{ type: 'dense', units: 32, activation: 'relu' }], init: 'he' }, data.inputShape, 'classification', 10);
+    const spec = specFromConfig(
+      { layers: [{ type: 'dense', units: 32, activation: 'relu' }], init: 'he' },
+      data.inputShape,
+      'classification',
+      10,
+    );
     const tr = new Trainer(GrowableModel.create(spec, 42, ['momentum']), data, cfg({ batchSize: 64 }), await OrtExecutor.create());
     const order = new Rng(42).permutation(data.train.n);
     const losses: number[] = [];
@@ -112,7 +150,8 @@ test('seeded determinism: the same config and seed give the same losses', async 
     await tr.dispose();
     return losses;
   };
-  const a = await run(), b = await run();
+  const a = await run(),
+    b = await run();
   assert.deepEqual(a, b);
   assert.ok(a[a.length - 1] < a[0] * 0.6, `loss should fall: ${a[0]} -> ${a[a.length - 1]}`);
 });
@@ -120,7 +159,12 @@ test('seeded determinism: the same config and seed give the same losses', async 
 test('memory stays flat across epochs and sessions are released across 20 architecture changes', async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   const data = await loadDataset({ name: 'mnist', trainSize: 3000, testSize: 500 }, { seed: 4 });
-  const spec = specFromConfig({ layers: [{ type: 'dense', units: 64, activation: 'relu' }], init: 'he' }, data.inputShape, 'classification', 10);
+  const spec = specFromConfig(
+    { layers: [{ type: 'dense', units: 64, activation: 'relu' }], init: 'he' },
+    data.inputShape,
+    'classification',
+    10,
+  );
   const model = GrowableModel.create(spec, 1, ['momentum']);
   const ex = await OrtExecutor.create();
   const tr = new Trainer(model, data, cfg({ batchSize: 100 }), ex);

@@ -24,7 +24,11 @@ async function withPlanted<T>(files: Record<string, string>, body: (paths: strin
   }
 }
 
-interface Finding { file: string; ruleId: string | null; message: string }
+interface Finding {
+  file: string;
+  ruleId: string | null;
+  message: string;
+}
 
 async function lint(paths: string[]): Promise<Finding[]> {
   const eslint = new ESLint({ cwd: ROOT });
@@ -59,11 +63,17 @@ test('lint walls: wrong-direction imports and cycles are reported with the rule 
   };
   const all = await withPlanted(files, (paths) => lint(paths));
   const rules = (file: string) => findingsFor(all, file).map((f) => f.ruleId);
-  const messages = (file: string) => findingsFor(all, file).map((f) => f.message).join('\n');
+  const messages = (file: string) =>
+    findingsFor(all, file)
+      .map((f) => f.message)
+      .join('\n');
 
   // The engine imports nothing outside server/engine/, not even the protocol.
   assert.deepEqual(rules(planted.engine), ['import-x/no-restricted-paths'], messages(planted.engine));
-  assert.match(messages(planted.engine), /"\.\.\/\.\.\/common\/protocol" imported in restricted zone\. The engine imports nothing outside server\/engine\//);
+  assert.match(
+    messages(planted.engine),
+    /"\.\.\/\.\.\/common\/protocol" imported in restricted zone\. The engine imports nothing outside server\/engine\//,
+  );
   // Only extension/ imports 'vscode'.
   assert.deepEqual(rules(planted.webview), ['no-restricted-imports'], messages(planted.webview));
   assert.match(messages(planted.webview), /'vscode' import is restricted.*Only extension\/ may import 'vscode'/);
@@ -91,23 +101,36 @@ test('lint walls: the same imports in their own part pass', async () => {
     extension: `extension/${TAG}_ok.ts`,
     server: `server/${TAG}_ok.ts`,
   };
-  const all = await withPlanted({
-    [planted.engine]: "import type { OptimizerSettings } from './optimizers';\nexport type T = OptimizerSettings;\n",
-    [planted.extension]: "import * as vscode from 'vscode';\nimport type { TrainingConfig } from '../common/protocol';\nexport const e = vscode;\nexport type T = TrainingConfig;\n",
-    [planted.server]: "import type { TrainingConfig } from '../common/protocol';\nimport { OrtExecutor } from './engine';\nexport const s = OrtExecutor;\nexport type T = TrainingConfig;\n",
-  }, (paths) => lint(paths));
+  const all = await withPlanted(
+    {
+      [planted.engine]: "import type { OptimizerSettings } from './optimizers';\nexport type T = OptimizerSettings;\n",
+      [planted.extension]:
+        "import * as vscode from 'vscode';\nimport type { TrainingConfig } from '../common/protocol';\nexport const e = vscode;\nexport type T = TrainingConfig;\n",
+      [planted.server]:
+        "import type { TrainingConfig } from '../common/protocol';\nimport { OrtExecutor } from './engine';\nexport const s = OrtExecutor;\nexport type T = TrainingConfig;\n",
+    },
+    (paths) => lint(paths),
+  );
   assert.deepEqual(all, []);
 });
 
 test('compiler walls: the engine project refuses a file from outside server/engine/ (TS6307)', async () => {
   const file = `server/engine/${TAG}_tsc.ts`;
-  const out = await withPlanted({ [file]: "import type { TrainingConfig } from '../../common/protocol';\nexport type T = TrainingConfig;\n" }, () =>
-    new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const tsc = require.resolve('typescript/bin/tsc');
-      execFile(process.execPath, [tsc, '-p', 'server/engine', '--pretty', 'false'], { cwd: ROOT }, (err, stdout) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
-      });
-    }));
+  const out = await withPlanted(
+    { [file]: "import type { TrainingConfig } from '../../common/protocol';\nexport type T = TrainingConfig;\n" },
+    () =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const tsc = require.resolve('typescript/bin/tsc');
+        execFile(process.execPath, [tsc, '-p', 'server/engine', '--pretty', 'false'], { cwd: ROOT }, (err, stdout) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
+        });
+      }),
+  );
   assert.notEqual(out.code, 0, out.stdout);
-  assert.match(out.stdout, new RegExp(`${TAG}_tsc\\.ts\\(1,\\d+\\): error TS6307: File '.*common/protocol/index\\.ts' is not listed within the file list of project`));
+  assert.match(
+    out.stdout,
+    new RegExp(
+      `${TAG}_tsc\\.ts\\(1,\\d+\\): error TS6307: File '.*common/protocol/index\\.ts' is not listed within the file list of project`,
+    ),
+  );
 });

@@ -13,13 +13,17 @@ import { controlMessage, controlStates } from '../../webview/controls';
 import { formatDuration } from '../../webview/format';
 
 const fixture = (name: string): RunEvent[] =>
-  fs.readFileSync(path.join(__dirname, '..', 'webview', 'fixtures', `${name}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  fs
+    .readFileSync(path.join(__dirname, '..', 'webview', 'fixtures', `${name}.jsonl`), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 // ---------------------------------------------------------------------------------------------
 // downsampling
 // ---------------------------------------------------------------------------------------------
 
-test('downsampleView: a spike (a grow step\'s loss jump) in 100,000 points survives at 400 pixels', () => {
+test("downsampleView: a spike (a grow step's loss jump) in 100,000 points survives at 400 pixels", () => {
   const n = 100_000;
   const xs = Array.from({ length: n }, (_, i) => i + 1);
   const ys = xs.map((x) => 1 / Math.sqrt(x));
@@ -34,13 +38,21 @@ test('downsampleView: equal x values (one step, many points) keep the ends and t
   const xs = new Array(100).fill(7);
   const ys = xs.map((_, i) => Math.sin(i));
   const idx = downsampleView(xs, ys, { pixels: 2 });
-  const lo = ys.indexOf(Math.min(...ys)), hi = ys.indexOf(Math.max(...ys));
-  assert.deepEqual(idx, [...new Set([0, lo, hi, 99])].sort((a, b) => a - b));
+  const lo = ys.indexOf(Math.min(...ys)),
+    hi = ys.indexOf(Math.max(...ys));
+  assert.deepEqual(
+    idx,
+    [...new Set([0, lo, hi, 99])].sort((a, b) => a - b),
+  );
 });
 
 test('downsampleView: a path whose x goes back (parameters after a prune) is cut in step order, keeping its best and worst', () => {
   const points = Array.from({ length: 5000 }, (_, i) => ({ params: 1000 + (i % 300) * 10, testAccuracy: 0.5 + 0.4 * Math.sin(i / 100) }));
-  const idx = downsampleView(points.map((p) => p.params), points.map((p) => p.testAccuracy), { pixels: 50 });
+  const idx = downsampleView(
+    points.map((p) => p.params),
+    points.map((p) => p.testAccuracy),
+    { pixels: 50 },
+  );
   assert.ok(idx.length <= 102, `${idx.length}`);
   for (let k = 1; k < idx.length; k++) assert.ok(idx[k] > idx[k - 1], 'step order');
   const kept = idx.map((i) => points[i].testAccuracy);
@@ -54,19 +66,38 @@ test('downsampleView: a path whose x goes back (parameters after a prune) is cut
 // ---------------------------------------------------------------------------------------------
 
 const metrics = (step: number, extra: Partial<MetricsParams> = {}): RunEvent => ({
-  type: 'metrics', time: 't', runId: 'r1', epoch: 1, step, trainLoss: 1 / step, trainAccuracy: 0.5, params: 100,
-  samplesPerSecond: 1000, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: step * 10, ...extra,
+  type: 'metrics',
+  time: 't',
+  runId: 'r1',
+  epoch: 1,
+  step,
+  trainLoss: 1 / step,
+  trainAccuracy: 0.5,
+  params: 100,
+  samplesPerSecond: 1000,
+  engine: 'onnxruntime',
+  executionProvider: 'cpu',
+  elapsedMs: step * 10,
+  ...extra,
 });
 
 test('RunModel: one point per metric and series; evaluations only where measured', () => {
   const m = new RunModel('r1');
-  m.addAll([metrics(1), metrics(2, { testLoss: 0.9, testAccuracy: 0.6 }), metrics(3), metrics(4, { testLoss: 0.8, testAccuracy: 0.7, params: 120 })]);
+  m.addAll([
+    metrics(1),
+    metrics(2, { testLoss: 0.9, testAccuracy: 0.6 }),
+    metrics(3),
+    metrics(4, { testLoss: 0.8, testAccuracy: 0.7, params: 120 }),
+  ]);
   assert.deepEqual(m.series.trainLoss.xs, [1, 2, 3, 4]);
   assert.deepEqual(m.series.testLoss.xs, [2, 4]);
   assert.deepEqual(m.series.testAccuracy.ys, [0.6, 0.7]);
   assert.deepEqual(m.series.params.ys, [100, 100, 100, 120]);
-  assert.deepEqual(m.path, [{ step: 2, params: 100, testAccuracy: 0.6 }, { step: 4, params: 120, testAccuracy: 0.7 }]);
-  assert.equal(m.add(metrics(5, { runId: 'other' } as Partial<MetricsParams>)), false, 'another run\'s event is not drawn');
+  assert.deepEqual(m.path, [
+    { step: 2, params: 100, testAccuracy: 0.6 },
+    { step: 4, params: 120, testAccuracy: 0.7 },
+  ]);
+  assert.equal(m.add(metrics(5, { runId: 'other' } as Partial<MetricsParams>)), false, "another run's event is not drawn");
 });
 
 test('RunModel: an event in both the history and the live stream counts once', () => {
@@ -127,19 +158,69 @@ test('formatDuration', () => {
 // ---------------------------------------------------------------------------------------------
 
 const layer = (id: string, index: number, width: number | undefined, type: LayerSummary['type'] = 'dense'): LayerSummary => ({
-  id, index, type, width, activation: 'relu', inputShape: [], outputShape: width === undefined ? [] : [width], params: (width ?? 0) * 10, flops: 0,
+  id,
+  index,
+  type,
+  width,
+  activation: 'relu',
+  inputShape: [],
+  outputShape: width === undefined ? [] : [width],
+  params: (width ?? 0) * 10,
+  flops: 0,
 });
-const arch = (...layers: LayerSummary[]): Architecture => ({ inputShape: [4], outputSize: 2, layers, params: layers.reduce((a, l) => a + l.params, 0), flops: 0 });
+const arch = (...layers: LayerSummary[]): Architecture => ({
+  inputShape: [4],
+  outputSize: 2,
+  layers,
+  params: layers.reduce((a, l) => a + l.params, 0),
+  flops: 0,
+});
 
-function growEvent(step: number, before: Architecture, after: Architecture, diff: GrowEventParams['diff'], kind: 'grow' | 'prune' = 'grow'): GrowEventParams {
-  return { runId: 'r1', step, epoch: 1, kind, method: kind === 'grow' ? 'firefly' : 'prune-taylor', before, after, diff, selected: [], rejected: [], lossBefore: 0.5, lossAfter: 0.45, maxOutputChange: 0.01, durationMs: 12 };
+function growEvent(
+  step: number,
+  before: Architecture,
+  after: Architecture,
+  diff: GrowEventParams['diff'],
+  kind: 'grow' | 'prune' = 'grow',
+): GrowEventParams {
+  return {
+    runId: 'r1',
+    step,
+    epoch: 1,
+    kind,
+    method: kind === 'grow' ? 'firefly' : 'prune-taylor',
+    before,
+    after,
+    diff,
+    selected: [],
+    rejected: [],
+    lossBefore: 0.5,
+    lossAfter: 0.45,
+    maxOutputChange: 0.01,
+    durationMs: 12,
+  };
 }
 
 test('neuronChanges: splits add one neuron per extra copy; removals and inserted layers counted', () => {
   // sources [0, 1, 2, 0, -1]: neuron 0 split into 0 and 3, one brand-new neuron.
-  const c = neuronChanges([{ id: 'd1', kept: 2, split: [{ index: 0, parent: 0 }, { index: 3, parent: 0 }], added: [4], removed: [], inserted: false }]);
+  const c = neuronChanges([
+    {
+      id: 'd1',
+      kept: 2,
+      split: [
+        { index: 0, parent: 0 },
+        { index: 3, parent: 0 },
+      ],
+      added: [4],
+      removed: [],
+      inserted: false,
+    },
+  ]);
   assert.deepEqual(c, { added: 2, removed: 0, split: 2, splitParents: 1, insertedLayers: 0 });
-  const p = neuronChanges([{ id: 'd1', kept: 3, split: [], added: [], removed: [1, 4], inserted: false }, { id: 'd9', kept: 0, split: [], added: [0, 1, 2], removed: [], inserted: true }]);
+  const p = neuronChanges([
+    { id: 'd1', kept: 3, split: [], added: [], removed: [1, 4], inserted: false },
+    { id: 'd9', kept: 0, split: [], added: [0, 1, 2], removed: [], inserted: true },
+  ]);
   assert.deepEqual(p, { added: 3, removed: 2, split: 0, splitParents: 0, insertedLayers: 1 });
 });
 
@@ -152,18 +233,32 @@ test('neuronChanges matches the width change of every recorded grow event', () =
 });
 
 test('markers: positions, hover and tooltip lines', () => {
-  const a = arch(layer('d1', 0, 3)), b = arch(layer('d1', 0, 4));
+  const a = arch(layer('d1', 0, 3)),
+    b = arch(layer('d1', 0, 4));
   const markers = growMarkers([
     growEvent(100, a, b, [{ id: 'd1', kept: 3, split: [], added: [3], removed: [], inserted: false }]),
     growEvent(300, b, a, [{ id: 'd1', kept: 3, split: [], added: [], removed: [2], inserted: false }], 'prune'),
     growEvent(900, a, b, []),
   ]);
   const px = markerPixels(markers, (s) => 10 + s / 2, 10, 300);
-  assert.deepEqual(px.map((p) => [p.step, p.px]), [[100, 60], [300, 160]], 'the one off the plot is not drawn');
+  assert.deepEqual(
+    px.map((p) => [p.step, p.px]),
+    [
+      [100, 60],
+      [300, 160],
+    ],
+    'the one off the plot is not drawn',
+  );
   assert.equal(markerAt(px, 63)?.step, 100);
   assert.equal(markerAt(px, 66), undefined);
   assert.equal(markerAt(px, 158, 5)?.step, 300);
-  assert.deepEqual(markerLines(markers[0]), ['Grow: firefly', 'step 100 · epoch 1', 'neurons +1 / −0', 'loss 0.5000 → 0.4500', 'parameters 30 → 40']);
+  assert.deepEqual(markerLines(markers[0]), [
+    'Grow: firefly',
+    'step 100 · epoch 1',
+    'neurons +1 / −0',
+    'loss 0.5000 → 0.4500',
+    'parameters 30 → 40',
+  ]);
   assert.equal(markerLines(markers[1])[0], 'Prune: prune-taylor');
   assert.equal(markerLines(markers[1])[2], 'neurons +0 / −1');
 });
@@ -174,14 +269,34 @@ test('markers: positions, hover and tooltip lines', () => {
 
 test('classifyArchitecture: each neuron gets exactly the class the diff names', () => {
   const before = arch(layer('d1', 0, 4), layer('d2', 1, 5), layer('output', 2, 2, 'output'));
-  const after = arch(layer('d1', 0, 6), layer('d2', 1, 3), layer('d3', 2, 2), layer('flat', 3, undefined, 'flatten'), layer('output', 4, 2, 'output'));
-  const view = classifyArchitecture(after, growEvent(1, before, after, [
-    { id: 'd1', kept: 2, split: [{ index: 1, parent: 1 }, { index: 4, parent: 1 }], added: [5], removed: [3], inserted: false },
-    { id: 'd2', kept: 3, split: [], added: [], removed: [0, 2], inserted: false },
-    { id: 'd3', kept: 0, split: [], added: [0, 1], removed: [], inserted: true },
-    { id: 'nope', kept: 0, split: [], added: [1], removed: [], inserted: false },
-  ]));
-  const states = (id: string) => view.layers.find((l) => l.id === id)!.neurons.map((n) => n.state + (n.parent !== undefined ? `<${n.parent}` : ''));
+  const after = arch(
+    layer('d1', 0, 6),
+    layer('d2', 1, 3),
+    layer('d3', 2, 2),
+    layer('flat', 3, undefined, 'flatten'),
+    layer('output', 4, 2, 'output'),
+  );
+  const view = classifyArchitecture(
+    after,
+    growEvent(1, before, after, [
+      {
+        id: 'd1',
+        kept: 2,
+        split: [
+          { index: 1, parent: 1 },
+          { index: 4, parent: 1 },
+        ],
+        added: [5],
+        removed: [3],
+        inserted: false,
+      },
+      { id: 'd2', kept: 3, split: [], added: [], removed: [0, 2], inserted: false },
+      { id: 'd3', kept: 0, split: [], added: [0, 1], removed: [], inserted: true },
+      { id: 'nope', kept: 0, split: [], added: [1], removed: [], inserted: false },
+    ]),
+  );
+  const states = (id: string) =>
+    view.layers.find((l) => l.id === id)!.neurons.map((n) => n.state + (n.parent !== undefined ? `<${n.parent}` : ''));
   assert.deepEqual(states('d1'), ['kept', 'split<1', 'kept', 'kept', 'split<1', 'new']);
   assert.deepEqual(view.layers.find((l) => l.id === 'd1')!.removed, [3]);
   assert.deepEqual(states('d2'), ['kept', 'kept', 'kept']);
@@ -196,7 +311,10 @@ test('classifyArchitecture: each neuron gets exactly the class the diff names', 
 
 test('classifyArchitecture: indices outside the layer are ignored and reported, never drawn', () => {
   const a = arch(layer('d1', 0, 3));
-  const view = classifyArchitecture(a, growEvent(1, a, a, [{ id: 'd1', kept: 3, split: [{ index: 7, parent: 0 }], added: [-1], removed: [9], inserted: false }]));
+  const view = classifyArchitecture(
+    a,
+    growEvent(1, a, a, [{ id: 'd1', kept: 3, split: [{ index: 7, parent: 0 }], added: [-1], removed: [9], inserted: false }]),
+  );
   assert.deepEqual(classCounts(view), { kept: 3, split: 0, new: 0, removed: 0, inserted: 0 });
   assert.equal(view.ignored.length, 3);
 });
@@ -204,16 +322,40 @@ test('classifyArchitecture: indices outside the layer are ignored and reported, 
 test('layoutArchitecture: bars grow with width, wide layers wrap into columns, links join split copies', () => {
   const before = arch(layer('d1', 0, 4), layer('d2', 1, 600));
   const after = arch(layer('d1', 0, 8), layer('d2', 1, 600), layer('output', 2, 10, 'output'));
-  const view = classifyArchitecture(after, growEvent(1, before, after, [
-    { id: 'd1', kept: 2, split: [{ index: 0, parent: 0 }, { index: 4, parent: 0 }, { index: 5, parent: 0 }, { index: 1, parent: 1 }, { index: 6, parent: 1 }], added: [7], removed: [], inserted: false },
-  ]));
+  const view = classifyArchitecture(
+    after,
+    growEvent(1, before, after, [
+      {
+        id: 'd1',
+        kept: 2,
+        split: [
+          { index: 0, parent: 0 },
+          { index: 4, parent: 0 },
+          { index: 5, parent: 0 },
+          { index: 1, parent: 1 },
+          { index: 6, parent: 1 },
+        ],
+        added: [7],
+        removed: [],
+        inserted: false,
+      },
+    ]),
+  );
   const l = layoutArchitecture(view, { height: 320 });
   const [d1, d2, out] = l.layers;
   assert.equal(d1.cells.length, 8);
   assert.equal(d2.cells.length, 600);
   assert.ok(d2.box.w > d1.box.w, 'a layer taller than the view wraps into several columns');
   assert.ok(d1.box.h > out.box.h * 0.7 && d1.box.h < out.box.h, 'height follows width (8 vs 10 neurons)');
-  assert.deepEqual(l.links.map((k) => [k.parent, k.from, k.to]), [[0, 0, 4], [0, 0, 5], [1, 1, 6]], 'the copy that kept the parent\'s index anchors the others');
+  assert.deepEqual(
+    l.links.map((k) => [k.parent, k.from, k.to]),
+    [
+      [0, 0, 4],
+      [0, 0, 5],
+      [1, 1, 6],
+    ],
+    "the copy that kept the parent's index anchors the others",
+  );
   for (const c of [...d1.cells, ...d2.cells]) {
     assert.ok(c.x >= 0 && c.y >= 0 && c.y + c.size <= l.height && c.x + c.size <= l.width);
   }
@@ -229,18 +371,62 @@ test('layoutArchitecture: bars grow with width, wide layers wrap into columns, l
 
 test('controlStates: each control applies only where it fits', () => {
   const base = { runId: 'r1', growthMethods: ['firefly'], hasCheckpoint: true };
-  assert.deepEqual(controlStates({ ...base, status: 'running' }), { start: true, pause: true, resume: false, stop: true, grow: true, prune: true, export: true });
-  assert.deepEqual(controlStates({ ...base, status: 'paused' }), { start: true, pause: false, resume: true, stop: true, grow: true, prune: true, export: true });
+  assert.deepEqual(controlStates({ ...base, status: 'running' }), {
+    start: true,
+    pause: true,
+    resume: false,
+    stop: true,
+    grow: true,
+    prune: true,
+    export: true,
+  });
+  assert.deepEqual(controlStates({ ...base, status: 'paused' }), {
+    start: true,
+    pause: false,
+    resume: true,
+    stop: true,
+    grow: true,
+    prune: true,
+    export: true,
+  });
   for (const status of ['completed', 'stopped', 'failed'] as const) {
-    assert.deepEqual(controlStates({ ...base, status }), { start: true, pause: false, resume: false, stop: false, grow: false, prune: false, export: true });
+    assert.deepEqual(controlStates({ ...base, status }), {
+      start: true,
+      pause: false,
+      resume: false,
+      stop: false,
+      grow: false,
+      prune: false,
+      export: true,
+    });
   }
-  assert.deepEqual(controlStates({ ...base, status: 'running', stale: true }), { start: true, pause: false, resume: false, stop: false, grow: false, prune: false, export: true });
+  assert.deepEqual(controlStates({ ...base, status: 'running', stale: true }), {
+    start: true,
+    pause: false,
+    resume: false,
+    stop: false,
+    grow: false,
+    prune: false,
+    export: true,
+  });
   assert.equal(controlStates({ ...base, status: 'running', growthMethods: [] }).grow, false, 'no growth method: no Grow now');
   assert.equal(controlStates({ ...base, status: 'completed', hasCheckpoint: false }).export, false, 'nothing to export');
   assert.equal(controlStates({ ...base, status: 'running', hasCheckpoint: false }).export, true, 'a live run exports its current weights');
-  assert.deepEqual(controlStates({ growthMethods: [], hasCheckpoint: false }), { start: true, pause: false, resume: false, stop: false, grow: false, prune: false, export: false });
+  assert.deepEqual(controlStates({ growthMethods: [], hasCheckpoint: false }), {
+    start: true,
+    pause: false,
+    resume: false,
+    stop: false,
+    grow: false,
+    prune: false,
+    export: false,
+  });
   assert.equal(controlStates({ ...base, status: 'running', busy: new Set(['grow'] as const) }).grow, false, 'waiting for the answer');
-  assert.deepEqual(controlStates({ ...base, status: 'running', continual: true }), { start: true, pause: true, resume: false, stop: true, grow: false, prune: false, export: false }, 'continual runs grow by themselves');
+  assert.deepEqual(
+    controlStates({ ...base, status: 'running', continual: true }),
+    { start: true, pause: true, resume: false, stop: true, grow: false, prune: false, export: false },
+    'continual runs grow by themselves',
+  );
 });
 
 test('controlMessage', () => {

@@ -8,13 +8,26 @@ import * as path from 'path';
 import type { Architecture, LayerConfig, LayerSummary, RunEvent } from '../../common/protocol';
 import { architectureOf, specFromConfig } from '../../server/model/spec';
 import { RunModel } from '../../common/monitor/runModel';
-import { architectureAtStep, layerTracks, pointAtStep, pointLabel, tickPositions, timelinePoints, trackPoints, widthsAt } from '../../webview/timeline';
+import {
+  architectureAtStep,
+  layerTracks,
+  pointAtStep,
+  pointLabel,
+  tickPositions,
+  timelinePoints,
+  trackPoints,
+  widthsAt,
+} from '../../webview/timeline';
 import { convKernelSize, indexRanges, layerDetail, multAdds, splitText } from '../../webview/layerDetails';
 import { layerDeltaRows, layerDeltaText, signedCount, widthChange } from '../../common/monitor/growDiff';
 import { reviewDocument } from '../../extension/architectureYaml';
 
 const fixture = (name: string): RunEvent[] =>
-  fs.readFileSync(path.join(__dirname, '..', 'webview', 'fixtures', `${name}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  fs
+    .readFileSync(path.join(__dirname, '..', 'webview', 'fixtures', `${name}.jsonl`), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 const events = fixture('grown-run');
 const model = new RunModel(events[0].runId);
@@ -34,11 +47,26 @@ const EXPECTED = [
 
 test('timeline: the start and every grow event, with the exact widths per layer', () => {
   assert.equal(points.length, 7);
-  assert.deepEqual(points.map((p) => p.step), EXPECTED.map((e) => e.step));
-  assert.deepEqual(points.map(pointLabel), EXPECTED.map((e) => e.label));
-  assert.deepEqual(points.map(widthsAt), EXPECTED.map((e) => e.widths));
-  assert.deepEqual(points.map((p) => p.growIndex), [-1, 0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(points.map((p) => p.architecture.params), [19270, 24052, 24216, 24760, 20410, 19750, 21486]);
+  assert.deepEqual(
+    points.map((p) => p.step),
+    EXPECTED.map((e) => e.step),
+  );
+  assert.deepEqual(
+    points.map(pointLabel),
+    EXPECTED.map((e) => e.label),
+  );
+  assert.deepEqual(
+    points.map(widthsAt),
+    EXPECTED.map((e) => e.widths),
+  );
+  assert.deepEqual(
+    points.map((p) => p.growIndex),
+    [-1, 0, 1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(
+    points.map((p) => p.architecture.params),
+    [19270, 24052, 24216, 24760, 20410, 19750, 21486],
+  );
   // each point after the start is its grow event's "after", and the event's "before" is the previous point
   for (let k = 1; k < points.length; k++) {
     assert.equal(points[k].event, model.grows[k - 1]);
@@ -63,15 +91,30 @@ test('timeline: the architecture in force at any step', () => {
 
 test('timeline: one track per layer in network order, width and parameters at every point', () => {
   const tracks = layerTracks(points);
-  assert.deepEqual(tracks.map((t) => t.id), ['dense_1', 'dense_2', 'residual_1', 'output'], 'the inserted layer sits where it was inserted');
+  assert.deepEqual(
+    tracks.map((t) => t.id),
+    ['dense_1', 'dense_2', 'residual_1', 'output'],
+    'the inserted layer sits where it was inserted',
+  );
   assert.deepEqual(tracks[0].widths, [24, 30, 30, 30, 25, 24, 26]);
   assert.deepEqual(tracks[1].widths, [12, 12, 16, 16, 11, 13, 15]);
   assert.deepEqual(tracks[2].widths, [null, null, null, 16, 16, 16, 16]);
   assert.deepEqual(tracks[2].params, [null, null, null, 544, 379, 445, 511]);
   assert.deepEqual(tracks[0].params, [18840, 23550, 23550, 23550, 19625, 18840, 20410]);
   assert.deepEqual(tracks[3].params, [130, 130, 170, 170, 120, 140, 160]);
-  assert.deepEqual(trackPoints(points, tracks[1].widths, 12000).map((p) => [p.x, p.y]),
-    [[0, 12], [3092, 12], [4579, 16], [6225, 16], [7708, 11], [9157, 13], [10668, 15], [12000, 15]]);
+  assert.deepEqual(
+    trackPoints(points, tracks[1].widths, 12000).map((p) => [p.x, p.y]),
+    [
+      [0, 12],
+      [3092, 12],
+      [4579, 16],
+      [6225, 16],
+      [7708, 11],
+      [9157, 13],
+      [10668, 15],
+      [12000, 15],
+    ],
+  );
   assert.equal(trackPoints(points, tracks[1].widths, 10668).length, 7, 'no extra point when the run ends at the last event');
 });
 
@@ -86,8 +129,12 @@ test('timeline: tick labels thin out evenly, always keeping the first and last',
 // layer details
 // ---------------------------------------------------------------------------------------------
 
-const layer = (l: Partial<LayerSummary> & Pick<LayerSummary, 'type' | 'inputShape' | 'outputShape' | 'params'>): LayerSummary =>
-  ({ id: 'x', index: 0, flops: 0, ...l });
+const layer = (l: Partial<LayerSummary> & Pick<LayerSummary, 'type' | 'inputShape' | 'outputShape' | 'params'>): LayerSummary => ({
+  id: 'x',
+  index: 0,
+  flops: 0,
+  ...l,
+});
 
 test('multAdds: the exact formula for dense and conv layers', () => {
   // dense on an image: flattened 1·28·28 = 784 inputs × 24 units
@@ -101,7 +148,10 @@ test('multAdds: the exact formula for dense and conv layers', () => {
   const conv5 = layer({ type: 'conv2d', width: 6, inputShape: [1, 28, 28], outputShape: [6, 12, 12], params: 6 * 25 + 6 });
   assert.equal(convKernelSize(conv5), 5);
   assert.equal(multAdds(conv5), 21600);
-  assert.ok(Number.isNaN(multAdds(layer({ type: 'conv2d', width: 6, inputShape: [1, 28, 28], outputShape: [6, 12, 12], params: 7 }))), 'params that fit no square kernel');
+  assert.ok(
+    Number.isNaN(multAdds(layer({ type: 'conv2d', width: 6, inputShape: [1, 28, 28], outputShape: [6, 12, 12], params: 7 }))),
+    'params that fit no square kernel',
+  );
   assert.equal(multAdds(layer({ type: 'residual', width: 16, inputShape: [16], outputShape: [16], params: 544 })), 512);
   assert.equal(multAdds(layer({ type: 'batchnorm', inputShape: [8, 4, 4], outputShape: [8, 4, 4], params: 16 })), 256);
   assert.equal(multAdds(layer({ type: 'maxpool', inputShape: [8, 4, 4], outputShape: [8, 2, 2], params: 0 })), 0);
@@ -122,7 +172,11 @@ test('multAdds agrees with the backend on every layer of a conv network and of t
   const arch = architectureOf(specFromConfig({ layers, init: 'he' }, [3, 32, 32], 'classification', 10));
   const archs: Architecture[] = [arch, ...points.map((p) => p.architecture)];
   let n = 0;
-  for (const a of archs) for (const l of a.layers) { assert.equal(multAdds(l), l.flops, `${l.id} [${l.inputShape}]`); n++; }
+  for (const a of archs)
+    for (const l of a.layers) {
+      assert.equal(multAdds(l), l.flops, `${l.id} [${l.inputShape}]`);
+      n++;
+    }
   assert.equal(n, 9 + 3 + 3 + 3 + 4 + 4 + 4 + 4);
   assert.deepEqual(arch.layers.filter((l) => l.type === 'conv2d').map(convKernelSize), [3, 5]);
 });
@@ -130,7 +184,15 @@ test('multAdds agrees with the backend on every layer of a conv network and of t
 test('layerDetail: shapes, parameters and their share, FLOPs at the start of the recorded run', () => {
   const d = layerDetail(points[0].architecture, 'dense_1')!;
   assert.deepEqual(
-    { type: d.type, activation: d.activation, width: d.width, inputShape: d.inputShape, outputShape: d.outputShape, params: d.params, flops: d.flops },
+    {
+      type: d.type,
+      activation: d.activation,
+      width: d.width,
+      inputShape: d.inputShape,
+      outputShape: d.outputShape,
+      params: d.params,
+      flops: d.flops,
+    },
     { type: 'dense', activation: 'tanh', width: 24, inputShape: [1, 28, 28], outputShape: [24], params: 18840, flops: 18816 },
   );
   assert.equal(d.paramShare, 18840 / 19270);
@@ -143,10 +205,14 @@ test('layerDetail: which neurons came from where, from the grow event diff', () 
   // splitting at step 3092: dense_1 24 → 30, six neurons split (each into itself and a copy at 24–29)
   const split = layerDetail(points[1].architecture, 'dense_1', points[1].event)!;
   assert.deepEqual(split.origins, {
-    inserted: false, beforeWidth: 24,
+    inserted: false,
+    beforeWidth: 24,
     kept: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 17, 18, 22, 23],
-    split: [11, 12, 16, 19, 20, 21].map((p) => ({ index: p, parent: p })).concat([11, 12, 16, 19, 20, 21].map((p, i) => ({ index: 24 + i, parent: p }))),
-    added: [], removed: [],
+    split: [11, 12, 16, 19, 20, 21]
+      .map((p) => ({ index: p, parent: p }))
+      .concat([11, 12, 16, 19, 20, 21].map((p, i) => ({ index: 24 + i, parent: p }))),
+    added: [],
+    removed: [],
   });
   assert.equal(split.params, 23550);
   assert.equal(split.flops, 23520);
@@ -163,7 +229,17 @@ test('layerDetail: which neurons came from where, from the grow event diff', () 
   assert.deepEqual(layerDetail(points[4].architecture, 'dense_1', points[4].event)!.origins?.removed, [4, 5, 17, 21, 27]);
   // random-split-new: dense_2 gets one brand-new neuron (#14) and splits #3
   const rsn = layerDetail(points[6].architecture, 'dense_2', points[6].event)!.origins!;
-  assert.deepEqual([rsn.added, rsn.split, rsn.kept.length], [[14], [{ index: 3, parent: 3 }, { index: 13, parent: 3 }], 12]);
+  assert.deepEqual(
+    [rsn.added, rsn.split, rsn.kept.length],
+    [
+      [14],
+      [
+        { index: 3, parent: 3 },
+        { index: 13, parent: 3 },
+      ],
+      12,
+    ],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -172,7 +248,17 @@ test('layerDetail: which neurons came from where, from the grow event diff', () 
 
 test('layerDeltaRows: kept / split / new / removed and parameter and FLOP deltas per layer', () => {
   const g = model.grows;
-  const pick = (r: ReturnType<typeof layerDeltaRows>[number]) => [r.id, r.change, widthChange(r), r.kept, r.split, r.added, r.removed, r.paramsDelta, r.flopsDelta];
+  const pick = (r: ReturnType<typeof layerDeltaRows>[number]) => [
+    r.id,
+    r.change,
+    widthChange(r),
+    r.kept,
+    r.split,
+    r.added,
+    r.removed,
+    r.paramsDelta,
+    r.flopsDelta,
+  ];
   assert.deepEqual(layerDeltaRows(g[0]).map(pick), [
     ['dense_1', 'changed', '24 → 30', 18, 12, 0, 0, 4710, 4704],
     ['dense_2', 'changed', '12', 12, 0, 0, 0, 72, 72],
@@ -193,11 +279,21 @@ test('layerDeltaRows: kept / split / new / removed and parameter and FLOP deltas
   // the deltas add up to the model's
   for (const e of g) {
     const rows = layerDeltaRows(e);
-    assert.equal(rows.reduce((a, r) => a + r.paramsDelta, 0), e.after.params - e.before.params);
-    assert.equal(rows.reduce((a, r) => a + r.flopsDelta, 0), e.after.flops - e.before.flops);
+    assert.equal(
+      rows.reduce((a, r) => a + r.paramsDelta, 0),
+      e.after.params - e.before.params,
+    );
+    assert.equal(
+      rows.reduce((a, r) => a + r.flopsDelta, 0),
+      e.after.flops - e.before.flops,
+    );
   }
   // a layer the event removed entirely
-  const removed = layerDeltaRows({ before: g[3].before, after: { ...g[3].before, layers: g[3].before.layers.filter((l) => l.id !== 'residual_1') }, diff: [] });
+  const removed = layerDeltaRows({
+    before: g[3].before,
+    after: { ...g[3].before, layers: g[3].before.layers.filter((l) => l.id !== 'residual_1') },
+    diff: [],
+  });
   assert.deepEqual(pick(removed[removed.length - 1]), ['residual_1', 'removed', '16 → removed', 0, 0, 0, 16, -544, -512]);
   assert.equal(signedCount(-3925), '−3,925');
   assert.equal(signedCount(4710), '+4,710');
@@ -212,15 +308,20 @@ test('the review document shows the per-layer table, the loss before and after a
     'output        10    10      0    0        0         0        0',
   ]);
   const doc = reviewDocument(g, 'after');
-  assert.ok(doc.startsWith([
-    '# After grow with splitting: run 20261123-112633-fashion-grown-96cc, step 3092, epoch 3',
-    '# loss 0.5266 -> 0.5265, max output change 0.0165',
-    '# per layer:',
-    '#   layer      width  kept  split  new  removed  params Δ  FLOPs Δ',
-    '#   dense_1  24 → 30    18     12    0        0    +4,710   +4,704',
-    '#   dense_2       12    12      0    0        0       +72      +72',
-    '#   output        10    10      0    0        0         0        0',
-    'inputShape: [1, 28, 28]',
-  ].join('\n')), doc.slice(0, 600));
+  assert.ok(
+    doc.startsWith(
+      [
+        '# After grow with splitting: run 20261123-112633-fashion-grown-96cc, step 3092, epoch 3',
+        '# loss 0.5266 -> 0.5265, max output change 0.0165',
+        '# per layer:',
+        '#   layer      width  kept  split  new  removed  params Δ  FLOPs Δ',
+        '#   dense_1  24 → 30    18     12    0        0    +4,710   +4,704',
+        '#   dense_2       12    12      0    0        0       +72      +72',
+        '#   output        10    10      0    0        0         0        0',
+        'inputShape: [1, 28, 28]',
+      ].join('\n'),
+    ),
+    doc.slice(0, 600),
+  );
   assert.ok(!/width: \d/.test(doc.split('inputShape:')[0]), 'the table never reads as a YAML width');
 });

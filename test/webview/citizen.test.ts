@@ -17,7 +17,19 @@ import type { StateStore } from '../../extension/compareRuns';
 import type { RequestTypes, RunEvent, RunStatus, RunSummary } from '../../common/protocol';
 import { stepChartA11yData, summarizeChart } from '../../webview/chartSummary';
 import { RunModel } from '../../common/monitor/runModel';
-import { ExtensionBridge, until, frames, openPage, readEvents, RESULTS, setTheme, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
+import {
+  ExtensionBridge,
+  until,
+  frames,
+  openPage,
+  readEvents,
+  RESULTS,
+  setTheme,
+  type PageProblems,
+  type Served,
+  startBrowser,
+  stopBrowser,
+} from './harness';
 import { THEMES, type TestTheme } from './themes';
 
 const grown = readEvents('grown-run');
@@ -43,16 +55,30 @@ function summaryOf(events: RunEvent[]): RunSummary {
   const start = events.find((e) => e.type === 'start') as RunEvent & { type: 'start' };
   const statuses = events.filter((e) => e.type === 'status') as (RunEvent & { type: 'status' })[];
   return {
-    runId: start.runId, name: start.config.name, status: statuses[statuses.length - 1].status, dataset: start.config.dataset.name,
-    engine: start.config.engine, executionProvider: start.config.executionProvider, startedAt: start.time, epochs: start.config.training.epochs,
-    epochsDone: 0, params: 0, growSteps: events.filter((e) => e.type === 'grow').length,
+    runId: start.runId,
+    name: start.config.name,
+    status: statuses[statuses.length - 1].status,
+    dataset: start.config.dataset.name,
+    engine: start.config.engine,
+    executionProvider: start.config.executionProvider,
+    startedAt: start.time,
+    epochs: start.config.training.epochs,
+    epochsDone: 0,
+    params: 0,
+    growSteps: events.filter((e) => e.type === 'grow').length,
   };
 }
 
 class Memento implements StateStore {
   readonly data = new Map<string, string>();
-  get(key: string): unknown { const v = this.data.get(key); return v === undefined ? undefined : JSON.parse(v); }
-  update(key: string, value: unknown): Promise<void> { this.data.set(key, JSON.stringify(value)); return Promise.resolve(); }
+  get(key: string): unknown {
+    const v = this.data.get(key);
+    return v === undefined ? undefined : JSON.parse(v);
+  }
+  update(key: string, value: unknown): Promise<void> {
+    this.data.set(key, JSON.stringify(value));
+    return Promise.resolve();
+  }
 }
 
 class FakeExtension extends ExtensionBridge {
@@ -112,14 +138,19 @@ type App = {
   stepCharts: { spec: { id: string }; chart: ChartLike }[];
   comparisonChart: { chart: ChartLike };
   scoresChart: { chart: { data: { datasets: { backgroundColor: unknown }[] } } };
-  compareView: { chart: ChartLike; inspect(): { label: string; color: string; colorName: string; points: number; band?: string; runId?: string }[] };
+  compareView: {
+    chart: ChartLike;
+    inspect(): { label: string; color: string; colorName: string; points: number; band?: string; runId?: string }[];
+  };
   inspect(): { runId?: string; accepted: number; duplicates: number; markers: unknown[] };
   chartPanel: { inspect(): { settings: { xAxis: string; smoothing: number; logY: boolean } } };
 };
-type ChartLike = { data: { datasets: { label?: string; borderColor: unknown; data: unknown[] }[] }; options: { scales: Record<string, { ticks: { color: unknown }; grid: { color: unknown }; title: { color: unknown } }> } };
+type ChartLike = {
+  data: { datasets: { label?: string; borderColor: unknown; data: unknown[] }[] };
+  options: { scales: Record<string, { ticks: { color: unknown }; grid: { color: unknown }; title: { color: unknown } }> };
+};
 
-const app = <T>(f: (a: App) => T): Promise<T> =>
-  page.evaluate(`(${f.toString()})(window.growthLabMonitor.app)`) as Promise<T>;
+const app = <T>(f: (a: App) => T): Promise<T> => page.evaluate(`(${f.toString()})(window.growthLabMonitor.app)`) as Promise<T>;
 
 /** "#rrggbb" or "#rrggbbaa" → what getComputedStyle gives for it. */
 function cssRgb(hex: string): string {
@@ -131,7 +162,8 @@ function cssRgb(hex: string): string {
   }
   return `rgb(${r}, ${g}, ${b})`;
 }
-const normalizeRgb = (c: string) => c.replace(/rgba\((\d+), (\d+), (\d+), ([\d.]+)\)/, (_m, r, g, b, a) => `rgba(${r}, ${g}, ${b}, ${+Number(a).toFixed(2)})`);
+const normalizeRgb = (c: string) =>
+  c.replace(/rgba\((\d+), (\d+), (\d+), ([\d.]+)\)/, (_m, r, g, b, a) => `rgba(${r}, ${g}, ${b}, ${+Number(a).toFixed(2)})`);
 
 before(async () => {
   ({ server, browser } = await startBrowser());
@@ -158,23 +190,47 @@ test('Compare runs: two overlaid runs are drawn in the colours the user fixed, a
   // Auto colours until the user fixes one: the theme's first chart colours.
   const dark = theme('dark').vars;
   let drawn = await app((a) => a.compareView.inspect());
-  assert.deepEqual(drawn.map((d) => [d.runId, d.color]), [[BASELINE, dark['--vscode-charts-blue']], [GROWN, dark['--vscode-charts-orange']]]);
+  assert.deepEqual(
+    drawn.map((d) => [d.runId, d.color]),
+    [
+      [BASELINE, dark['--vscode-charts-blue']],
+      [GROWN, dark['--vscode-charts-orange']],
+    ],
+  );
   // The user picks purple for the baseline and yellow for the grown run (the colour pickers).
-  for (const [runId, color] of [[BASELINE, 'purple'], [GROWN, 'yellow']] as const) {
-    await page.evaluate(({ id, c }) => {
-      const s = document.getElementById(id) as HTMLElement & { value: string };
-      s.value = c;
-      s.dispatchEvent(new Event('change', { bubbles: true }));
-    }, { id: `compare-color-${runId}`, c: color });
+  for (const [runId, color] of [
+    [BASELINE, 'purple'],
+    [GROWN, 'yellow'],
+  ] as const) {
+    await page.evaluate(
+      ({ id, c }) => {
+        const s = document.getElementById(id) as HTMLElement & { value: string };
+        s.value = c;
+        s.dispatchEvent(new Event('change', { bubbles: true }));
+      },
+      { id: `compare-color-${runId}`, c: color },
+    );
   }
   await ext.settle();
   drawn = await app((a) => a.compareView.inspect());
-  assert.deepEqual(drawn.map((d) => [d.runId, d.color]), [[BASELINE, dark['--vscode-charts-purple']], [GROWN, dark['--vscode-charts-yellow']]]);
+  assert.deepEqual(
+    drawn.map((d) => [d.runId, d.color]),
+    [
+      [BASELINE, dark['--vscode-charts-purple']],
+      [GROWN, dark['--vscode-charts-yellow']],
+    ],
+  );
   const baselineLosses = baseline.filter((e) => e.type === 'metrics').length;
   assert.equal(drawn[0].points, baselineLosses, 'every train-loss point of the baseline');
-  assert.deepEqual(ext.memento.get('growthLab.monitor.compare'), { selected: [BASELINE, GROWN], colors: { [BASELINE]: 'purple', [GROWN]: 'yellow' } });
+  assert.deepEqual(ext.memento.get('growthLab.monitor.compare'), {
+    selected: [BASELINE, GROWN],
+    colors: { [BASELINE]: 'purple', [GROWN]: 'yellow' },
+  });
   // The swatch next to each run shows its colour (CSS from the same variable).
-  const swatch = await page.evaluate((id) => getComputedStyle(document.querySelector(`li[data-run-id="${id}"] .swatch`)!).backgroundColor, BASELINE);
+  const swatch = await page.evaluate(
+    (id) => getComputedStyle(document.querySelector(`li[data-run-id="${id}"] .swatch`)!).backgroundColor,
+    BASELINE,
+  );
   assert.equal(swatch, cssRgb(dark['--vscode-charts-purple']));
   // A new controller (window reload) and a reloaded page: the same runs in the same colours.
   ext.controller.dispose();
@@ -182,11 +238,17 @@ test('Compare runs: two overlaid runs are drawn in the colours the user fixed, a
   await page.reload();
   await until('compare restored', async () => (await app((a) => a.compareView.inspect())).length === 2);
   drawn = await app((a) => a.compareView.inspect());
-  assert.deepEqual(drawn.map((d) => [d.runId, d.colorName, d.color]), [[BASELINE, 'purple', dark['--vscode-charts-purple']], [GROWN, 'yellow', dark['--vscode-charts-yellow']]]);
+  assert.deepEqual(
+    drawn.map((d) => [d.runId, d.colorName, d.color]),
+    [
+      [BASELINE, 'purple', dark['--vscode-charts-purple']],
+      [GROWN, 'yellow', dark['--vscode-charts-yellow']],
+    ],
+  );
   await page.locator('section.compare-section').screenshot({ path: path.join(RESULTS, 'compare-runs.png') });
 });
 
-test('Compare runs: grouped by a config field, each group is its mean line with a ± std band in its first run\'s colour', async () => {
+test("Compare runs: grouped by a config field, each group is its mean line with a ± std band in its first run's colour", async () => {
   await page.locator(`#compare-run-${GROWN2}`).click();
   await until('three runs', async () => (await app((a) => a.compareView.inspect())).length === 3);
   await page.evaluate(() => {
@@ -198,10 +260,17 @@ test('Compare runs: grouped by a config field, each group is its mean line with 
   const drawn = await app((a) => a.compareView.inspect());
   const dark = theme('dark').vars;
   // fashion-baseline: one run; fashion-grown: the grown run and its variant (seed + 1, losses × 1.5).
-  assert.deepEqual(drawn.map((d) => [d.label, d.band ?? 'mean', d.colorName]), [
-    ['name = fashion-baseline + std', 'upper', 'purple'], ['name = fashion-baseline − std', 'lower', 'purple'], ['name = fashion-baseline (mean of 1 run)', 'mean', 'purple'],
-    ['name = fashion-grown + std', 'upper', 'yellow'], ['name = fashion-grown − std', 'lower', 'yellow'], ['name = fashion-grown (mean of 2 runs)', 'mean', 'yellow'],
-  ]);
+  assert.deepEqual(
+    drawn.map((d) => [d.label, d.band ?? 'mean', d.colorName]),
+    [
+      ['name = fashion-baseline + std', 'upper', 'purple'],
+      ['name = fashion-baseline − std', 'lower', 'purple'],
+      ['name = fashion-baseline (mean of 1 run)', 'mean', 'purple'],
+      ['name = fashion-grown + std', 'upper', 'yellow'],
+      ['name = fashion-grown − std', 'lower', 'yellow'],
+      ['name = fashion-grown (mean of 2 runs)', 'mean', 'yellow'],
+    ],
+  );
   assert.equal(drawn[5].color, dark['--vscode-charts-yellow']);
   // At the grown run's first step: mean of x and 1.5x = 1.25x, sample std of {x, 1.5x} = 0.5x / √2.
   const first = grown.find((e) => e.type === 'metrics') as RunEvent & { type: 'metrics' };
@@ -226,13 +295,15 @@ test('theme switches re-colour the charts, the compare chart and the architectur
     await setTheme(page, t);
     await ext.settle();
     const v = t.vars;
-    const charts = await app((a) => a.stepCharts.map((c) => ({
-      id: c.spec.id,
-      datasets: c.chart.data.datasets.map((d) => d.borderColor),
-      ticks: [c.chart.options.scales.x.ticks.color, c.chart.options.scales.y.ticks.color],
-      grid: c.chart.options.scales.y.grid.color,
-      title: c.chart.options.scales.y.title.color,
-    })));
+    const charts = await app((a) =>
+      a.stepCharts.map((c) => ({
+        id: c.spec.id,
+        datasets: c.chart.data.datasets.map((d) => d.borderColor),
+        ticks: [c.chart.options.scales.x.ticks.color, c.chart.options.scales.y.ticks.color],
+        grid: c.chart.options.scales.y.grid.color,
+        title: c.chart.options.scales.y.title.color,
+      })),
+    );
     const expected: Record<string, string[]> = {
       loss: [v['--vscode-charts-blue'], v['--vscode-charts-orange']],
       accuracy: [v['--vscode-charts-blue'], v['--vscode-charts-orange']],
@@ -245,8 +316,15 @@ test('theme switches re-colour the charts, the compare chart and the architectur
       assert.equal(c.title, v['--vscode-descriptionForeground']);
       if (name === 'high-contrast') assert.equal(c.grid, v['--vscode-contrastBorder'], 'high contrast: grid in the contrast border colour');
     }
-    const compare = await app((a) => ({ colors: a.compareView.inspect().map((d) => d.color), ticks: a.compareView.chart.options.scales.x.ticks.color }));
-    assert.deepEqual(compare.colors, [v['--vscode-charts-purple'], v['--vscode-charts-yellow'], v['--vscode-charts-blue']], `${name}: compare chart`);
+    const compare = await app((a) => ({
+      colors: a.compareView.inspect().map((d) => d.color),
+      ticks: a.compareView.chart.options.scales.x.ticks.color,
+    }));
+    assert.deepEqual(
+      compare.colors,
+      [v['--vscode-charts-purple'], v['--vscode-charts-yellow'], v['--vscode-charts-blue']],
+      `${name}: compare chart`,
+    );
     assert.equal(compare.ticks, v['--vscode-foreground']);
     const comparison = await app((a) => a.comparisonChart.chart.options.scales.y.ticks.color);
     assert.equal(comparison, v['--vscode-foreground']);
@@ -254,8 +332,19 @@ test('theme switches re-colour the charts, the compare chart and the architectur
     assert.equal(scores[0], v['--vscode-charts-green'], `${name}: selected candidates' bars`);
     // Architecture view: the latest grow event's kept / split / new neurons.
     const arch = await page.evaluate(() => {
-      const fill = (sel: string) => { const el = document.querySelector(sel); return el ? getComputedStyle(el).fill : undefined; };
-      return { kept: fill('svg.arch .neuron.kept'), split: fill('svg.arch .neuron.split'), new: fill('svg.arch .neuron.new'), link: (() => { const el = document.querySelector('svg.arch .split-link'); return el ? getComputedStyle(el).stroke : undefined; })() };
+      const fill = (sel: string) => {
+        const el = document.querySelector(sel);
+        return el ? getComputedStyle(el).fill : undefined;
+      };
+      return {
+        kept: fill('svg.arch .neuron.kept'),
+        split: fill('svg.arch .neuron.split'),
+        new: fill('svg.arch .neuron.new'),
+        link: (() => {
+          const el = document.querySelector('svg.arch .split-link');
+          return el ? getComputedStyle(el).stroke : undefined;
+        })(),
+      };
     });
     if (arch.kept) assert.equal(normalizeRgb(arch.kept), cssRgb(v['--vscode-descriptionForeground']), `${name}: kept neurons`);
     if (arch.split) assert.equal(arch.split, cssRgb(v['--vscode-charts-orange']), `${name}: split neurons`);
@@ -268,8 +357,15 @@ test('theme switches re-colour the charts, the compare chart and the architectur
 test('every chart has role="img" and an aria-label summarising its data; the Table toggle shows the same data', async () => {
   const model = new RunModel(GROWN);
   model.addAll(grown);
-  const labels = await page.evaluate(() => Object.fromEntries(Array.from(document.querySelectorAll('canvas')).map((c) => [c.id, { role: c.getAttribute('role'), label: c.getAttribute('aria-label') }])));
-  const specs = await app((a) => a.stepCharts.map((c) => c.spec)) as unknown as Parameters<typeof stepChartA11yData>[0][];
+  const labels = await page.evaluate(() =>
+    Object.fromEntries(
+      Array.from(document.querySelectorAll('canvas')).map((c) => [
+        c.id,
+        { role: c.getAttribute('role'), label: c.getAttribute('aria-label') },
+      ]),
+    ),
+  );
+  const specs = (await app((a) => a.stepCharts.map((c) => c.spec))) as unknown as Parameters<typeof stepChartA11yData>[0][];
   assert.equal(specs.length, 4);
   for (const spec of specs as (Parameters<typeof stepChartA11yData>[0] & { id: string })[]) {
     const d = stepChartA11yData(spec, model.series, model.grows);
@@ -279,7 +375,12 @@ test('every chart has role="img" and an aria-label summarising its data; the Tab
   console.log(`# loss chart aria-label: ${labels['chart-loss'].label}`);
   console.log(`# scores chart aria-label: ${labels['chart-scores'].label}`);
   const grows = model.grows.filter((g) => g.kind !== 'prune').length;
-  assert.match(labels['chart-loss'].label!, new RegExp(`^Loss: train loss [\\d.]+ → [\\d.]+ .*over [\\d,]+ steps, ${model.series.trainLoss.length} points; test loss .*; ${grows} grow events`));
+  assert.match(
+    labels['chart-loss'].label!,
+    new RegExp(
+      `^Loss: train loss [\\d.]+ → [\\d.]+ .*over [\\d,]+ steps, ${model.series.trainLoss.length} points; test loss .*; ${grows} grow events`,
+    ),
+  );
   for (const [id, v] of Object.entries(labels) as [string, { role: string | null; label: string | null }][]) {
     assert.equal(v.role, 'img', id);
     assert.ok(v.label && v.label.length > 10, `${id} has a label`);
@@ -303,7 +404,11 @@ test('every chart has role="img" and an aria-label summarising its data; the Tab
       rows: Array.from(t.querySelectorAll('tbody tr')).map((tr) => Array.from(tr.children).map((c) => c.textContent)),
     };
   });
-  assert.deepEqual(table.head, [['step', 'col'], ['train loss', 'col'], ['test loss', 'col']]);
+  assert.deepEqual(table.head, [
+    ['step', 'col'],
+    ['train loss', 'col'],
+    ['test loss', 'col'],
+  ]);
   const steps = new Set([...model.series.trainLoss.xs, ...model.series.testLoss.xs]);
   assert.equal(table.rows.length, steps.size, 'one row per step (fewer than 200)');
   assert.match(table.caption!, new RegExp(`all ${steps.size} rows`));
@@ -337,7 +442,19 @@ test('every enabled control is reachable with Tab', async () => {
   const missing = expected.filter((id) => !reached.has(id));
   assert.deepEqual(missing, [], 'controls Tab never reached');
   console.log(`# Tab reached all ${expected.length} enabled controls`);
-  for (const id of ['run-select', 'btn-start', 'btn-export', 'table-toggle-loss', 'table-toggle-scores', 'table-toggle-layer-width', 'table-toggle-compare', 'compare-metric', 'compare-group', `compare-run-${BASELINE}`, `compare-color-${BASELINE}`]) {
+  for (const id of [
+    'run-select',
+    'btn-start',
+    'btn-export',
+    'table-toggle-loss',
+    'table-toggle-scores',
+    'table-toggle-layer-width',
+    'table-toggle-compare',
+    'compare-metric',
+    'compare-group',
+    `compare-run-${BASELINE}`,
+    `compare-color-${BASELINE}`,
+  ]) {
     assert.ok(reached.has(id), `${id} reachable (${expected.length} controls checked)`);
   }
 });
@@ -347,7 +464,10 @@ test('Compare runs works from the keyboard: Space ticks a run, the colour picker
   await page.locator(`#compare-run-${GROWN2}`).focus();
   await page.keyboard.press('Space'); // untick the variant
   await until('compareRuns posted', () => ext.fromWebview.slice(n).find((m) => m.type === 'compareRuns'));
-  assert.deepEqual(ext.fromWebview.slice(n).find((m) => m.type === 'compareRuns'), { type: 'compareRuns', runIds: [BASELINE, GROWN] });
+  assert.deepEqual(
+    ext.fromWebview.slice(n).find((m) => m.type === 'compareRuns'),
+    { type: 'compareRuns', runIds: [BASELINE, GROWN] },
+  );
   await ext.settle();
   await page.locator(`#compare-color-${GROWN}`).focus();
   await page.keyboard.press('Enter');
@@ -411,18 +531,33 @@ test('a page VS Code reloads on show restores its view settings from getState (t
   });
   await frames(page, 2);
   const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')!));
-  assert.deepEqual(state.ui, { tables: ['accuracy'], compareMetric: 'testAccuracy', compareGroup: '=name', compareRegex: '', chartXAxis: 'step', smoothing: 0.5, logY: true });
+  assert.deepEqual(state.ui, {
+    tables: ['accuracy'],
+    compareMetric: 'testAccuracy',
+    compareGroup: '=name',
+    compareRegex: '',
+    chartXAxis: 'step',
+    smoothing: 0.5,
+    logY: true,
+  });
   const readies = ext.fromWebview.filter((m) => m.type === 'ready').length;
   await page.reload();
   await until('ready again', () => ext.fromWebview.filter((m) => m.type === 'ready').length === readies + 1);
-  assert.deepEqual(Object.keys((ext.fromWebview.filter((m) => m.type === 'ready').pop() as { state: object }).state), ['runId'], 'the view settings stay in the page');
+  assert.deepEqual(
+    Object.keys((ext.fromWebview.filter((m) => m.type === 'ready').pop() as { state: object }).state),
+    ['runId'],
+    'the view settings stay in the page',
+  );
   await until('compare restored', async () => (await app((a) => a.compareView.inspect())).length > 0);
   await ext.settle();
   assert.equal(await page.locator('#table-accuracy').isHidden(), false, 'the accuracy table is shown again');
   assert.equal(await page.locator('#table-toggle-accuracy').getAttribute('aria-pressed'), 'true');
-  assert.ok(await page.locator('#table-accuracy table tbody tr').count() > 0);
+  assert.ok((await page.locator('#table-accuracy table tbody tr').count()) > 0);
   const labels = (await app((a) => a.compareView.inspect())).map((d) => d.label);
-  assert.ok(labels.some((l) => /^name = .*\(mean of/.test(l)), labels.join(' | '));
+  assert.ok(
+    labels.some((l) => /^name = .*\(mean of/.test(l)),
+    labels.join(' | '),
+  );
   assert.match((await page.locator('#chart-compare').getAttribute('aria-label'))!, /^Runs compared, test accuracy: /);
   // The toolbar as it was left: smoothing 0.5 and a logarithmic y axis, applied to the charts.
   assert.deepEqual((await app((a) => a.chartPanel.inspect())).settings, { xAxis: 'step', smoothing: 0.5, logY: true });

@@ -93,7 +93,15 @@ export async function serve(): Promise<Served> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // close() also drops Chromium's idle keep-alive connections, which would hold the server open.
-  return { origin, requests, close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+  return {
+    origin,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 function missingChromium(): string {
@@ -117,82 +125,103 @@ export interface PageProblems {
  * A page with the acquireVsCodeApi stand-in (state kept in sessionStorage, so a reload keeps it like
  * VS Code does) and `theme` applied. Every posted message goes to `onPosted` (in Node).
  */
-export async function openPage(browser: Browser, origin: string, theme: TestTheme, onPosted: (msg: unknown) => void, viewport = { width: 1360, height: 1000 }): Promise<{ page: Page; problems: PageProblems }> {
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  theme: TestTheme,
+  onPosted: (msg: unknown) => void,
+  viewport = { width: 1360, height: 1000 },
+): Promise<{ page: Page; problems: PageProblems }> {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const problems: PageProblems = { csp: [], errors: [] };
   page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.errors.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.errors.push(`console: ${m.text()}`);
+  });
   await page.exposeFunction('__growthLabToExtension', (msg: unknown) => onPosted(msg));
   // tsx compiles the functions passed to the page with esbuild's keepNames, which calls __name().
   await page.addInitScript({ content: 'window.__name = (f) => f;' });
-  await page.addInitScript(({ vars, bodyClass }) => {
-    const w = window as unknown as Record<string, unknown>;
-    const csp: { directive: string; blocked: string }[] = [];
-    w.__cspViolations = csp;
-    document.addEventListener('securitypolicyviolation', (e) => csp.push({ directive: e.violatedDirective, blocked: e.blockedURI }));
-    const posted: unknown[] = [];
-    w.__posted = posted;
-    let acquired = false;
-    const KEY = 'vscode-webview-state';
-    w.acquireVsCodeApi = () => {
-      if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
-      acquired = true;
-      return Object.freeze({
-        postMessage: (m: unknown) => {
-          const copy = JSON.parse(JSON.stringify(m));
-          posted.push(copy);
-          (w.__growthLabToExtension as (m: unknown) => void)(copy);
-        },
-        getState: () => {
-          const s = sessionStorage.getItem(KEY);
-          return s ? JSON.parse(s) : undefined;
-        },
-        setState: (s: unknown) => {
-          sessionStorage.setItem(KEY, JSON.stringify(s));
-          return s;
-        },
-      });
-    };
-    const apply = (): void => {
-      for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
-      document.body.className = bodyClass;
-      document.body.dataset.vscodeThemeKind = bodyClass;
-    };
-    // Init scripts run before <html> exists: apply the theme as soon as <body> does.
-    if (document.body) apply();
-    else {
-      const obs = new MutationObserver(() => {
-        if (document.body) {
-          obs.disconnect();
-          apply();
-        }
-      });
-      obs.observe(document, { childList: true, subtree: true });
-    }
-  }, { vars: theme.vars, bodyClass: theme.bodyClass });
+  await page.addInitScript(
+    ({ vars, bodyClass }) => {
+      const w = window as unknown as Record<string, unknown>;
+      const csp: { directive: string; blocked: string }[] = [];
+      w.__cspViolations = csp;
+      document.addEventListener('securitypolicyviolation', (e) => csp.push({ directive: e.violatedDirective, blocked: e.blockedURI }));
+      const posted: unknown[] = [];
+      w.__posted = posted;
+      let acquired = false;
+      const KEY = 'vscode-webview-state';
+      w.acquireVsCodeApi = () => {
+        if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
+        acquired = true;
+        return Object.freeze({
+          postMessage: (m: unknown) => {
+            const copy = JSON.parse(JSON.stringify(m));
+            posted.push(copy);
+            (w.__growthLabToExtension as (m: unknown) => void)(copy);
+          },
+          getState: () => {
+            const s = sessionStorage.getItem(KEY);
+            return s ? JSON.parse(s) : undefined;
+          },
+          setState: (s: unknown) => {
+            sessionStorage.setItem(KEY, JSON.stringify(s));
+            return s;
+          },
+        });
+      };
+      const apply = (): void => {
+        for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+        document.body.className = bodyClass;
+        document.body.dataset.vscodeThemeKind = bodyClass;
+      };
+      // Init scripts run before <html> exists: apply the theme as soon as <body> does.
+      if (document.body) apply();
+      else {
+        const obs = new MutationObserver(() => {
+          if (document.body) {
+            obs.disconnect();
+            apply();
+          }
+        });
+        obs.observe(document, { childList: true, subtree: true });
+      }
+    },
+    { vars: theme.vars, bodyClass: theme.bodyClass },
+  );
   return { page, problems };
 }
 
 /** Switches the theme the way VS Code does (new variables on <html>, new class on <body>). */
 export async function setTheme(page: Page, theme: TestTheme): Promise<void> {
-  await page.evaluate(({ vars, bodyClass }) => {
-    const st = document.documentElement.style;
-    for (let i = st.length - 1; i >= 0; i--) if (st[i].startsWith('--vscode-')) st.removeProperty(st[i]);
-    for (const [k, v] of Object.entries(vars)) st.setProperty(k, v);
-    document.body.className = bodyClass;
-    document.body.dataset.vscodeThemeKind = bodyClass;
-  }, { vars: theme.vars, bodyClass: theme.bodyClass });
+  await page.evaluate(
+    ({ vars, bodyClass }) => {
+      const st = document.documentElement.style;
+      for (let i = st.length - 1; i >= 0; i--) if (st[i].startsWith('--vscode-')) st.removeProperty(st[i]);
+      for (const [k, v] of Object.entries(vars)) st.setProperty(k, v);
+      document.body.className = bodyClass;
+      document.body.dataset.vscodeThemeKind = bodyClass;
+    },
+    { vars: theme.vars, bodyClass: theme.bodyClass },
+  );
   await frames(page, 3);
 }
 
 /** Waits `n` animation frames in the page (the panel redraws once per frame). */
 export async function frames(page: Page, n = 2): Promise<void> {
-  await page.evaluate((k) => new Promise<void>((resolve) => {
-    let left = k;
-    const tick = (): void => { if (--left <= 0) resolve(); else requestAnimationFrame(tick); };
-    requestAnimationFrame(tick);
-  }), n);
+  await page.evaluate(
+    (k) =>
+      new Promise<void>((resolve) => {
+        let left = k;
+        const tick = (): void => {
+          if (--left <= 0) resolve();
+          else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      }),
+    n,
+  );
 }
 
 /** Posts a message to the page as the extension does (window message event). */
@@ -238,7 +267,14 @@ export { until } from '../helpers/until';
  * listRuns with `summary` and getRunHistory with the run's events (any other request fails naming it).
  * `settle()` waits for every message posted so far to reach the page.
  */
-export async function openRecordedRun(browser: Browser, origin: string, theme: TestTheme, events: RunEvent[], summary: RunSummary, growthMethods: string[] = []): Promise<{ page: Page; problems: PageProblems; settle(): Promise<void> }> {
+export async function openRecordedRun(
+  browser: Browser,
+  origin: string,
+  theme: TestTheme,
+  events: RunEvent[],
+  summary: RunSummary,
+  growthMethods: string[] = [],
+): Promise<{ page: Page; problems: PageProblems; settle(): Promise<void> }> {
   const runId = events[0].runId;
   let chain: Promise<unknown> = Promise.resolve();
   let page!: Page;
@@ -246,7 +282,8 @@ export async function openRecordedRun(browser: Browser, origin: string, theme: T
     post: (msg) => (chain = chain.then(() => postToPage(page, msg)).catch(() => undefined)),
     request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
       if (method === 'growthLab/listRuns') return [summary] as RequestTypes[M][1];
-      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === runId) return events.slice() as RequestTypes[M][1];
+      if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === runId)
+        return events.slice() as RequestTypes[M][1];
       throw new Error(`unexpected request ${method}`);
     },
     startExperiment: async () => undefined,
@@ -263,7 +300,14 @@ export async function openRecordedRun(browser: Browser, origin: string, theme: T
   });
   page = opened.page;
   await page.goto(`${origin}/`);
-  return { page, problems: opened.problems, settle: async () => { await chain; await frames(page, 2); } };
+  return {
+    page,
+    problems: opened.problems,
+    settle: async () => {
+      await chain;
+      await frames(page, 2);
+    },
+  };
 }
 
 /**

@@ -17,9 +17,21 @@ import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost, type SaveFileRequest } from '../../extension/monitorController';
 import type { RequestTypes, RunEvent, RunSummary } from '../../common/protocol';
 import { emaSmooth } from '../../common/monitor/smoothing';
-import { ExtensionBridge, until as untilMs, frames, openPage, readEvents, RESULTS, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
+import {
+  ExtensionBridge,
+  until as untilMs,
+  frames,
+  openPage,
+  readEvents,
+  RESULTS,
+  type PageProblems,
+  type Served,
+  startBrowser,
+  stopBrowser,
+} from './harness';
 
-const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> => untilMs(what, f, ms);
+const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> =>
+  untilMs(what, f, ms);
 import { THEMES } from './themes';
 import { SPIKY, syntheticRun } from './spikyRun';
 
@@ -28,14 +40,26 @@ const run = syntheticRun();
 /** A second (recorded) run, to overlay in Compare runs and export with the shown one. */
 const baseline = readEvents('baseline-run');
 const BASELINE = baseline[0].runId;
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)];
+};
 const medians = { trainLoss: median(run.trainLoss), testLoss: median(run.testLoss) };
 const bigSpikes = run.spikes.filter((s) => s.value > 5 * medians[s.series]);
 
 function summary(): RunSummary {
   return {
-    runId: RUN, name: template.start.config.name, status: 'completed', dataset: template.start.config.dataset.name, engine: 'onnxruntime', executionProvider: 'cpu',
-    startedAt: '2026-11-23T13:00:00.000Z', epochs: 67, epochsDone: 67, params: template.grows[7 % template.grows.length].after.params, growSteps: run.growSteps.length,
+    runId: RUN,
+    name: template.start.config.name,
+    status: 'completed',
+    dataset: template.start.config.dataset.name,
+    engine: 'onnxruntime',
+    executionProvider: 'cpu',
+    startedAt: '2026-11-23T13:00:00.000Z',
+    epochs: 67,
+    epochsDone: 67,
+    params: template.grows[7 % template.grows.length].after.params,
+    growSteps: run.growSteps.length,
   };
 }
 
@@ -46,13 +70,20 @@ class FakeExtension extends ExtensionBridge {
     super();
     const host: MonitorHost = {
       // Histories go over as JSON text (fast to hand to the page); chartData keeps its Float64Arrays.
-      post: (msg) => (msg.type === 'history' || msg.type === 'events'
-        ? this.post(msg, (page) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)))
-        : this.post(msg)),
+      post: (msg) =>
+        msg.type === 'history' || msg.type === 'events'
+          ? this.post(msg, (page) => page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(msg)))
+          : this.post(msg),
       request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
-        if (method === 'growthLab/listRuns') return [summary(), { ...summary(), runId: BASELINE, name: 'fashion-baseline', startedAt: '2026-11-23T11:00:00.000Z', growSteps: 0 }] as RequestTypes[M][1];
-        if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN) return run.events.slice() as RequestTypes[M][1];
-        if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === BASELINE) return baseline.slice() as RequestTypes[M][1];
+        if (method === 'growthLab/listRuns')
+          return [
+            summary(),
+            { ...summary(), runId: BASELINE, name: 'fashion-baseline', startedAt: '2026-11-23T11:00:00.000Z', growSteps: 0 },
+          ] as RequestTypes[M][1];
+        if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN)
+          return run.events.slice() as RequestTypes[M][1];
+        if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === BASELINE)
+          return baseline.slice() as RequestTypes[M][1];
         throw new Error(`unexpected request ${method}`);
       },
       startExperiment: async () => undefined,
@@ -69,7 +100,6 @@ class FakeExtension extends ExtensionBridge {
     };
     this.controller = new MonitorController(host);
   }
-
 }
 
 interface ChartState {
@@ -95,14 +125,27 @@ let page: Page;
 let problems: PageProblems;
 
 const chartState = (id: string): Promise<ChartState> =>
-  page.evaluate((cid) => (window as unknown as { growthLabMonitor: { inspect(): { charts: Record<string, unknown> } } }).growthLabMonitor.inspect().charts[cid], id) as Promise<ChartState>;
+  page.evaluate(
+    (cid) =>
+      (window as unknown as { growthLabMonitor: { inspect(): { charts: Record<string, unknown> } } }).growthLabMonitor.inspect().charts[
+        cid
+      ],
+    id,
+  ) as Promise<ChartState>;
 
 /** The raw points the chart holds for series i (what the canvas draws). */
 const rawPoints = (id: string, i: number): Promise<{ x: number; y: number }[]> =>
-  page.evaluate(({ cid, i }) => {
-    const app = (window as unknown as { growthLabMonitor: { app: { stepCharts: { spec: { id: string }; rawPoints(i: number): { x: number; y: number }[] }[] } } }).growthLabMonitor.app;
-    return app.stepCharts.find((c) => c.spec.id === cid)!.rawPoints(i);
-  }, { cid: id, i });
+  page.evaluate(
+    ({ cid, i }) => {
+      const app = (
+        window as unknown as {
+          growthLabMonitor: { app: { stepCharts: { spec: { id: string }; rawPoints(i: number): { x: number; y: number }[] }[] } };
+        }
+      ).growthLabMonitor.app;
+      return app.stepCharts.find((c) => c.spec.id === cid)!.rawPoints(i);
+    },
+    { cid: id, i },
+  );
 
 /** Waits until the chart draws the extension's answer for its current view. */
 async function drawnByExtension(id: string): Promise<ChartState> {
@@ -124,10 +167,14 @@ async function drawnByExtension(id: string): Promise<ChartState> {
 const en = (v: number) => v.toLocaleString('en-US');
 
 /** Every big spike inside the visible range is among the chart's points, the markers sit at the grow steps, the badge adds up. */
-async function checkView(label: string): Promise<{ spikesChecked: number; spikesAsOwnPoint: number; drawn: number; visibleMin: number; visibleMax: number }> {
+async function checkView(
+  label: string,
+): Promise<{ spikesChecked: number; spikesAsOwnPoint: number; drawn: number; visibleMin: number; visibleMax: number }> {
   const s = await drawnByExtension('loss');
-  const lo = s.xMin, hi = s.xMax;
-  let checked = 0, exact = 0;
+  const lo = s.xMin,
+    hi = s.xMax;
+  let checked = 0,
+    exact = 0;
   for (const [i, series] of (['trainLoss', 'testLoss'] as const).entries()) {
     const pts = await rawPoints('loss', i);
     const have = new Map(pts.map((p) => [p.x, p.y]));
@@ -136,19 +183,34 @@ async function checkView(label: string): Promise<{ spikesChecked: number; spikes
     for (const sp of bigSpikes.filter((b) => b.series === series && b.step >= lo && b.step <= hi)) {
       const mine = have.get(sp.step) === sp.value;
       const covered = mine || pts.some((p) => Math.abs(p.x - sp.step) <= column && p.y >= sp.value);
-      assert.ok(covered, `${label}: ${series} spike at step ${sp.step} (${sp.value.toFixed(2)}, ${(sp.value / medians[series]).toFixed(1)}× the median) is drawn`);
+      assert.ok(
+        covered,
+        `${label}: ${series} spike at step ${sp.step} (${sp.value.toFixed(2)}, ${(sp.value / medians[series]).toFixed(1)}× the median) is drawn`,
+      );
       checked++;
       if (mine) exact++;
     }
     // About 2 points per pixel: never more than 2 per pixel plus the kept ends and grow neighbours.
     const width = s.area.right - s.area.left;
-    assert.ok(pts.length <= 2 * Math.round(width) + 2 + 2 * run.growSteps.length, `${label}: ${pts.length} points for ${Math.round(width)} px`);
+    assert.ok(
+      pts.length <= 2 * Math.round(width) + 2 + 2 * run.growSteps.length,
+      `${label}: ${pts.length} points for ${Math.round(width)} px`,
+    );
   }
   const inView = run.growSteps.filter((g) => g >= lo && g <= hi);
-  assert.deepEqual(s.markers.map((m) => m.step), inView, `${label}: one marker per grow step in view`);
-  assert.deepEqual(s.datasets.map((d) => d.total), [N, N], `${label}: totals`);
+  assert.deepEqual(
+    s.markers.map((m) => m.step),
+    inView,
+    `${label}: one marker per grow step in view`,
+  );
+  assert.deepEqual(
+    s.datasets.map((d) => d.total),
+    [N, N],
+    `${label}: totals`,
+  );
   const drawn = s.datasets.reduce((a, d) => a + d.drawn, 0);
-  const pts0 = (await rawPoints('loss', 0)).length, pts1 = (await rawPoints('loss', 1)).length;
+  const pts0 = (await rawPoints('loss', 0)).length,
+    pts1 = (await rawPoints('loss', 1)).length;
   assert.equal(drawn, pts0 + pts1, `${label}: the counts are the points on the chart`);
   assert.equal(s.badge, `${en(drawn)} of ${en(2 * N)} points`, `${label}: badge`);
   assert.equal(await page.locator('#points-loss').innerText(), `${en(drawn)} of ${en(2 * N)} points`);
@@ -158,7 +220,12 @@ async function checkView(label: string): Promise<{ spikesChecked: number; spikes
 before(async () => {
   ({ server, browser } = await startBrowser());
   ext = new FakeExtension();
-  ({ page, problems } = await openPage(browser, server.origin, THEMES.find((t) => t.name === 'dark')!, (m) => ext.onPosted(m)));
+  ({ page, problems } = await openPage(
+    browser,
+    server.origin,
+    THEMES.find((t) => t.name === 'dark')!,
+    (m) => ext.onPosted(m),
+  ));
   ext.page = page;
 });
 
@@ -166,11 +233,18 @@ after(async () => {
   await stopBrowser(browser, server);
 });
 
-test('the recorded-style run: 100,000 points per series with spikes, drawn from the extension\'s downsampling', async () => {
+test("the recorded-style run: 100,000 points per series with spikes, drawn from the extension's downsampling", async () => {
   assert.ok(bigSpikes.length >= 40, `${bigSpikes.length} spikes above 5× the median`);
   const t0 = Date.now();
   await page.goto(`${server.origin}/`);
-  await until('history shown', async () => (await page.evaluate(() => (window as unknown as { growthLabMonitor: { inspect(): { runId?: string } } }).growthLabMonitor.inspect().runId)) === RUN, 60000);
+  await until(
+    'history shown',
+    async () =>
+      (await page.evaluate(
+        () => (window as unknown as { growthLabMonitor: { inspect(): { runId?: string } } }).growthLabMonitor.inspect().runId,
+      )) === RUN,
+    60000,
+  );
   for (const id of ['loss', 'accuracy', 'params', 'throughput']) {
     const s = await drawnByExtension(id);
     for (const d of s.datasets) assert.equal(d.total, N, `${id}: ${d.label} has every point`);
@@ -195,16 +269,23 @@ test('wheel zoom, keyboard zoom and drag pan: spikes, markers and badge right at
   await frames(page, 2);
   assert.equal((await chartState('loss')).zoom, undefined, 'a plain wheel does not zoom');
   await page.keyboard.down('Alt');
-  for (let k = 0; k < 3; k++) { await page.mouse.wheel(0, -100); await frames(page, 1); }
+  for (let k = 0; k < 3; k++) {
+    await page.mouse.wheel(0, -100);
+    await frames(page, 1);
+  }
   const z1 = await checkView('wheel zoom ×3');
   assert.ok(z1.visibleMax - z1.visibleMin < 0.6 * N, `zoomed in (${z1.visibleMin}..${z1.visibleMax})`);
   assert.ok(z1.visibleMin <= run.growSteps[3] && run.growSteps[3] <= z1.visibleMax, 'the step under the pointer stays in view');
   // 2. Deeper, around a spike: the spike is drawn at this zoom too.
-  const spike = bigSpikes.find((b) => b.series === 'trainLoss' && b.step > z1.visibleMin + 1000 && b.step < z1.visibleMax - 1000) ?? bigSpikes[0];
+  const spike =
+    bigSpikes.find((b) => b.series === 'trainLoss' && b.step > z1.visibleMin + 1000 && b.step < z1.visibleMax - 1000) ?? bigSpikes[0];
   const s1 = await chartState('loss');
   const at1 = (step: number) => box.x + s1.area.left + ((step - s1.xMin) / (s1.xMax - s1.xMin)) * (s1.area.right - s1.area.left);
   await page.mouse.move(at1(spike.step), midY);
-  for (let k = 0; k < 6; k++) { await page.mouse.wheel(0, -100); await frames(page, 1); }
+  for (let k = 0; k < 6; k++) {
+    await page.mouse.wheel(0, -100);
+    await frames(page, 1);
+  }
   await page.keyboard.up('Alt');
   const z2 = await checkView('wheel zoom ×9');
   assert.ok(z2.visibleMax - z2.visibleMin < 0.15 * N, `zoomed in further (${z2.visibleMin}..${z2.visibleMax})`);
@@ -228,32 +309,55 @@ test('wheel zoom, keyboard zoom and drag pan: spikes, markers and badge right at
   // The frame after a zoom: from the wheel event to the frame that draws the extension's answer.
   const timings: { firstFrameMs: number; firstRenderMs: number; toAnswerMs: number; renderMs: number }[] = [];
   for (let k = 0; k < 5; k++) {
-    const t = await page.evaluate(async (dir) => {
-      const w = window as unknown as { growthLabMonitor: { app: { stats: { renderMs: number[] }; stepCharts: { spec: { id: string }; inspect(): { source: string } }[] } } };
-      const app = w.growthLabMonitor.app;
-      const chart = app.stepCharts.find((c) => c.spec.id === 'loss')!;
-      const canvas = document.getElementById('chart-loss') as HTMLCanvasElement;
-      const r = canvas.getBoundingClientRect();
-      const renders = (app.stats as unknown as { renders: number }).renders;
-      const t0 = performance.now();
-      canvas.dispatchEvent(new WheelEvent('wheel', { deltaY: dir, altKey: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
-      // The first frame after the zoom (the new range, drawn from the panel's copy until the answer comes).
-      while ((app.stats as unknown as { renders: number }).renders === renders) await new Promise((res) => requestAnimationFrame(res));
-      const firstFrameMs = performance.now() - t0;
-      const firstRenderMs = app.stats.renderMs[app.stats.renderMs.length - 1];
-      for (;;) {
-        await new Promise((res) => requestAnimationFrame(res));
-        if (chart.inspect().source === 'extension') break;
-        if (performance.now() - t0 > 10000) throw new Error('no answer');
-      }
-      return { firstFrameMs, firstRenderMs, toAnswerMs: performance.now() - t0, renderMs: app.stats.renderMs[app.stats.renderMs.length - 1] };
-    }, k % 2 ? 100 : -100);
+    const t = await page.evaluate(
+      async (dir) => {
+        const w = window as unknown as {
+          growthLabMonitor: {
+            app: { stats: { renderMs: number[] }; stepCharts: { spec: { id: string }; inspect(): { source: string } }[] };
+          };
+        };
+        const app = w.growthLabMonitor.app;
+        const chart = app.stepCharts.find((c) => c.spec.id === 'loss')!;
+        const canvas = document.getElementById('chart-loss') as HTMLCanvasElement;
+        const r = canvas.getBoundingClientRect();
+        const renders = (app.stats as unknown as { renders: number }).renders;
+        const t0 = performance.now();
+        canvas.dispatchEvent(
+          new WheelEvent('wheel', {
+            deltaY: dir,
+            altKey: true,
+            clientX: r.left + r.width / 2,
+            clientY: r.top + r.height / 2,
+            bubbles: true,
+            cancelable: true,
+          }),
+        );
+        // The first frame after the zoom (the new range, drawn from the panel's copy until the answer comes).
+        while ((app.stats as unknown as { renders: number }).renders === renders) await new Promise((res) => requestAnimationFrame(res));
+        const firstFrameMs = performance.now() - t0;
+        const firstRenderMs = app.stats.renderMs[app.stats.renderMs.length - 1];
+        for (;;) {
+          await new Promise((res) => requestAnimationFrame(res));
+          if (chart.inspect().source === 'extension') break;
+          if (performance.now() - t0 > 10000) throw new Error('no answer');
+        }
+        return {
+          firstFrameMs,
+          firstRenderMs,
+          toAnswerMs: performance.now() - t0,
+          renderMs: app.stats.renderMs[app.stats.renderMs.length - 1],
+        };
+      },
+      k % 2 ? 100 : -100,
+    );
     timings.push(t);
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const r1 = (v: number) => Math.round(v * 10) / 10;
   // The extension's own part: one viewport answer for the full range of 100,000 points per series.
-  const req = ext.fromWebview.filter((m) => m.type === 'viewport' && m.chart === 'loss').pop() as Parameters<typeof ext.controller.series.view>[0];
+  const req = ext.fromWebview.filter((m) => m.type === 'viewport' && m.chart === 'loss').pop() as Parameters<
+    typeof ext.controller.series.view
+  >[0];
   const tv = performance.now();
   for (let k = 0; k < 10; k++) ext.controller.series.view({ ...req, xMin: undefined, xMax: undefined, seq: 0 });
   const report = {
@@ -289,7 +393,13 @@ test('smoothing: the debiased EMA of the full series over the faint raw line, wh
   const s = await drawnByExtension('loss');
   assert.ok(s.smoothedDrawn[0] > 0, 'a smoothed line is drawn');
   const smoothed = await page.evaluate(() => {
-    const app = (window as unknown as { growthLabMonitor: { app: { stepCharts: { spec: { id: string }; chart: { data: { datasets: { data: { x: number; y: number }[] }[] } } }[] } } }).growthLabMonitor.app;
+    const app = (
+      window as unknown as {
+        growthLabMonitor: {
+          app: { stepCharts: { spec: { id: string }; chart: { data: { datasets: { data: { x: number; y: number }[] }[] } } }[] };
+        };
+      }
+    ).growthLabMonitor.app;
     return app.stepCharts.find((c) => c.spec.id === 'loss')!.chart.data.datasets[0].data;
   });
   const expected = emaSmooth(run.trainLoss, 0.9);
@@ -307,12 +417,21 @@ test('log-scale y and the x axis by epoch, wall time, parameters and FLOPs', asy
   await until('log y', async () => (await chartState('loss')).yType === 'logarithmic');
   await page.locator('#chart-log-y').click();
   await until('linear y', async () => (await chartState('loss')).yType !== 'logarithmic');
-  for (const [axis, name] of [['epoch', 'Epoch'], ['time', 'Wall time'], ['flops', 'FLOPs (estimate)'], ['params', 'Parameters'], ['step', 'Step']] as const) {
+  for (const [axis, name] of [
+    ['epoch', 'Epoch'],
+    ['time', 'Wall time'],
+    ['flops', 'FLOPs (estimate)'],
+    ['params', 'Parameters'],
+    ['step', 'Step'],
+  ] as const) {
     await page.locator('#chart-x-axis').click();
     await page.locator('#chart-x-axis').getByRole('option', { name, exact: true }).click();
     await until(`x axis ${axis}`, async () => (await chartState('loss')).settings.xAxis === axis);
     const s = await drawnByExtension('loss');
-    assert.deepEqual(s.datasets.map((d) => d.total), [N, N]);
+    assert.deepEqual(
+      s.datasets.map((d) => d.total),
+      [N, N],
+    );
     const last = ext.fromWebview.filter((m) => m.type === 'viewport' && m.chart === 'loss').pop() as { xAxis: string };
     assert.equal(last.xAxis, axis);
     if (axis !== 'params') assert.equal(s.markers.length, run.growSteps.length, `${axis}: every grow marker placed`);
@@ -321,7 +440,7 @@ test('log-scale y and the x axis by epoch, wall time, parameters and FLOPs', asy
   }
 });
 
-test('export: PNG and SVG of the chart with its legend, CSV and JSON of the run\'s full series, saved by the extension', async () => {
+test("export: PNG and SVG of the chart with its legend, CSV and JSON of the run's full series, saved by the extension", async () => {
   await page.locator('#btn-png-loss').click();
   await until('png saved', () => ext.saved.some((f) => f.defaultName.endsWith('.png')));
   const png = ext.saved.find((f) => f.defaultName.endsWith('.png'))!;
@@ -338,8 +457,15 @@ test('export: PNG and SVG of the chart with its legend, CSV and JSON of the run\
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.doesNotMatch(svg, /<image|data:image/);
   const legend = svg.match(/<g class="legend">[\s\S]*?<\/g>/)![0];
-  assert.deepEqual([...legend.matchAll(/>([^<]+)<\/text>/g)].map((m) => m[1]), ['train loss', 'test loss']);
-  assert.equal((svg.match(/<g class="markers"[\s\S]*?<\/g>/)![0].match(/<line/g) ?? []).length, run.growSteps.length, 'grow markers in the SVG');
+  assert.deepEqual(
+    [...legend.matchAll(/>([^<]+)<\/text>/g)].map((m) => m[1]),
+    ['train loss', 'test loss'],
+  );
+  assert.equal(
+    (svg.match(/<g class="markers"[\s\S]*?<\/g>/)![0].match(/<line/g) ?? []).length,
+    run.growSteps.length,
+    'grow markers in the SVG',
+  );
   const s = await chartState('loss');
   const paths = svg.match(/<path d="[^"]+"/g) ?? [];
   assert.equal(paths.length, 2);
@@ -348,7 +474,10 @@ test('export: PNG and SVG of the chart with its legend, CSV and JSON of the run\
   await page.locator('#btn-export-csv').click();
   await until('csv saved', () => ext.saved.some((f) => f.defaultName.endsWith('.csv')));
   const csv = (ext.saved.find((f) => f.defaultName.endsWith('.csv'))!.content as string).split('\r\n');
-  assert.equal(csv[0], 'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second');
+  assert.equal(
+    csv[0],
+    'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second',
+  );
   assert.equal(csv.length, N + 2, 'header, one row per metrics event, final line break');
   const m0 = run.events.find((e) => e.type === 'metrics') as RunEvent & { type: 'metrics' };
   assert.equal(csv[1].split(',').slice(0, 3).join(','), `${RUN},${template.start.config.name},1`);
@@ -356,17 +485,22 @@ test('export: PNG and SVG of the chart with its legend, CSV and JSON of the run\
 
   await page.locator('#btn-export-json').click();
   await until('json saved', () => ext.saved.some((f) => f.defaultName.endsWith('.json')));
-  const json = JSON.parse(ext.saved.find((f) => f.defaultName.endsWith('.json'))!.content as string) as { runs: { runId: string; columns: Record<string, (number | null)[]>; growEvents: { step: number }[] }[] };
+  const json = JSON.parse(ext.saved.find((f) => f.defaultName.endsWith('.json'))!.content as string) as {
+    runs: { runId: string; columns: Record<string, (number | null)[]>; growEvents: { step: number }[] }[];
+  };
   assert.equal(json.runs.length, 1);
   assert.equal(json.runs[0].runId, RUN);
   assert.deepEqual(json.runs[0].columns.trainLoss, run.trainLoss);
-  assert.deepEqual(json.runs[0].growEvents.map((g) => g.step), run.growSteps);
-  const exports = ext.fromWebview.filter((m) => m.type === 'exportSeries' || m.type === 'exportChart').map((m) => (m.type === 'exportSeries' ? `${m.type}:${m.format}:${m.runIds.join()}` : `${m.type}:${m.format}:${m.chart}`));
+  assert.deepEqual(
+    json.runs[0].growEvents.map((g) => g.step),
+    run.growSteps,
+  );
+  const exports = ext.fromWebview
+    .filter((m) => m.type === 'exportSeries' || m.type === 'exportChart')
+    .map((m) => (m.type === 'exportSeries' ? `${m.type}:${m.format}:${m.runIds.join()}` : `${m.type}:${m.format}:${m.chart}`));
   assert.deepEqual(exports, ['exportChart:png:loss', 'exportChart:svg:loss', `exportSeries:csv:${RUN}`, `exportSeries:json:${RUN}`]);
   assert.deepEqual(problems.errors, []);
 });
-
-
 
 test('live data: 10 updates per second re-ask the extension at most 4 times a second per chart; every point counted', async () => {
   await page.locator('#chart-x-axis').click();
@@ -383,8 +517,20 @@ test('live data: 10 updates per second re-ask the extension at most 4 times a se
     for (let j = 0; j < 10; j++) {
       step++;
       ext.controller.onRunEvent({
-        type: 'metrics', time: new Date().toISOString(), runId: RUN, epoch: 68, step, trainLoss: 0.3, testLoss: 0.35, trainAccuracy: 0.9, testAccuracy: 0.88,
-        params: 24000, samplesPerSecond: 2000, engine: 'onnxruntime', executionProvider: 'cpu', elapsedMs: step * 4,
+        type: 'metrics',
+        time: new Date().toISOString(),
+        runId: RUN,
+        epoch: 68,
+        step,
+        trainLoss: 0.3,
+        testLoss: 0.35,
+        trainAccuracy: 0.9,
+        testAccuracy: 0.88,
+        params: 24000,
+        samplesPerSecond: 2000,
+        engine: 'onnxruntime',
+        executionProvider: 'cpu',
+        elapsedMs: step * 4,
       } as RunEvent);
     }
     await new Promise((r) => setTimeout(r, 100)); // the scenario's rate (10 updates per second), not a wait
@@ -394,17 +540,27 @@ test('live data: 10 updates per second re-ask the extension at most 4 times a se
     const st = await drawnByExtension('loss');
     return st.datasets[0].total === N + 300 ? st : undefined;
   });
-  assert.deepEqual(s.datasets.map((d) => d.total), [N + 300, N + 300]);
+  assert.deepEqual(
+    s.datasets.map((d) => d.total),
+    [N + 300, N + 300],
+  );
   assert.equal(s.badge, `${en(s.datasets[0].drawn + s.datasets[1].drawn)} of ${en(2 * (N + 300))} points`);
   const requests = ext.fromWebview.filter((m) => m.type === 'viewport').length - requestsBefore;
   assert.ok(requests <= 4 * (Math.ceil(seconds / 0.25) + 2), `${requests} viewport requests in ${seconds.toFixed(1)} s for 4 charts`);
   const perf = await page.evaluate((r0) => {
-    const app = (window as unknown as { growthLabMonitor: { app: { stats: { renders: number; renderMs: number[] } } } }).growthLabMonitor.app;
+    const app = (window as unknown as { growthLabMonitor: { app: { stats: { renders: number; renderMs: number[] } } } }).growthLabMonitor
+      .app;
     const live = app.stats.renderMs.slice(-(app.stats.renders - r0));
     const sorted = [...live].sort((a, b) => a - b);
-    return { renders: live.length, renderMedianMs: sorted[Math.floor(sorted.length / 2)], renderP95Ms: sorted[Math.floor(sorted.length * 0.95)] };
+    return {
+      renders: live.length,
+      renderMedianMs: sorted[Math.floor(sorted.length / 2)],
+      renderP95Ms: sorted[Math.floor(sorted.length * 0.95)],
+    };
   }, before);
-  console.log(`# live, 300 points at 10 updates/s on 100,000 per series: ${JSON.stringify({ ...perf, viewportRequests: requests, seconds })}`);
+  console.log(
+    `# live, 300 points at 10 updates/s on 100,000 per series: ${JSON.stringify({ ...perf, viewportRequests: requests, seconds })}`,
+  );
   assert.deepEqual(problems.errors, []);
 });
 

@@ -19,7 +19,12 @@ const OUT = path.join(__dirname, 'fixtures');
 const base = {
   seed: 11,
   dataset: { name: 'fashion-mnist', trainSize: 12000, testSize: 2000 },
-  model: { layers: [{ type: 'dense', units: 24, activation: 'tanh' }, { type: 'dense', units: 12, activation: 'tanh' }] },
+  model: {
+    layers: [
+      { type: 'dense', units: 24, activation: 'tanh' },
+      { type: 'dense', units: 12, activation: 'tanh' },
+    ],
+  },
   training: { epochs: 8, batchSize: 8, optimizer: 'adam', learningRate: 0.002 },
 };
 
@@ -53,14 +58,22 @@ async function main(): Promise<void> {
       return;
     }
 
-    const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config: { ...base, name: 'fashion-grown' } });
+    const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
+      config: { ...base, name: 'fashion-grown' },
+    });
     for (const s of STEPS) {
       await client.until(() => client.metrics.find((m) => m.runId === runId && m.epoch >= s.epoch + 1), 120000, `epoch ${s.epoch + 1}`);
       try {
-        const e = s.kind === 'grow'
-          ? await client.conn.sendRequest<GrowEventParams>(Methods.grow, { runId, method: s.method, options: s.options ?? {} })
-          : await client.conn.sendRequest<GrowEventParams>(Methods.prune, { runId, options: { method: s.method, ...(s.options ?? {}) } });
-        const d = e.diff.map((x) => `${x.id}: kept ${x.kept} split ${x.split.length} added ${x.added.length} removed ${x.removed.length}${x.inserted ? ' inserted' : ''}`).join('; ');
+        const e =
+          s.kind === 'grow'
+            ? await client.conn.sendRequest<GrowEventParams>(Methods.grow, { runId, method: s.method, options: s.options ?? {} })
+            : await client.conn.sendRequest<GrowEventParams>(Methods.prune, { runId, options: { method: s.method, ...(s.options ?? {}) } });
+        const d = e.diff
+          .map(
+            (x) =>
+              `${x.id}: kept ${x.kept} split ${x.split.length} added ${x.added.length} removed ${x.removed.length}${x.inserted ? ' inserted' : ''}`,
+          )
+          .join('; ');
         console.log(`${s.kind} ${s.method} at step ${e.step}: ${e.before.params} -> ${e.after.params} params; ${d}`);
       } catch (err) {
         console.log(`${s.kind} ${s.method}: failed: ${(err as Error).message}`);
@@ -70,9 +83,18 @@ async function main(): Promise<void> {
     await write('grown-run', runId, client);
 
     const baseline = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
-      config: { ...base, name: 'fashion-baseline', model: { layers: [{ type: 'dense', units: 48, activation: 'tanh' }] }, training: { ...base.training, epochs: 5 } },
+      config: {
+        ...base,
+        name: 'fashion-baseline',
+        model: { layers: [{ type: 'dense', units: 48, activation: 'tanh' }] },
+        training: { ...base.training, epochs: 5 },
+      },
     });
-    await client.until(() => client.statusOf(baseline.runId, 'completed') || client.statusOf(baseline.runId, 'failed'), 300000, 'baseline run end');
+    await client.until(
+      () => client.statusOf(baseline.runId, 'completed') || client.statusOf(baseline.runId, 'failed'),
+      300000,
+      'baseline run end',
+    );
     await write('baseline-run', baseline.runId, client);
     console.log(`grow notifications: ${grows.length}`);
     await client.shutdown();

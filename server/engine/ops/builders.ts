@@ -120,8 +120,14 @@ export const softmax = (x: Value, axis = -1): Value => x.graph.apply1('Softmax',
 export const logSoftmax = (x: Value, axis = -1): Value => x.graph.apply1('LogSoftmax', [x], { axis: normAxis(axis, x.rank) });
 
 /** Convolution attributes (NCHW, as ONNX): strides and dilations per spatial axis, pads [top, left, bottom, right]. */
-export interface ConvAttrs { strides: number[]; pads: number[]; dilations: number[] }
-export interface ConvTAttrs extends ConvAttrs { outputPadding: number[] }
+export interface ConvAttrs {
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+}
+export interface ConvTAttrs extends ConvAttrs {
+  outputPadding: number[];
+}
 
 export function conv(x: Value, w: Value, opts: Partial<ConvAttrs> = {}): Value {
   return x.graph.apply1('Conv', [x, w], {

@@ -9,7 +9,11 @@ import { broadcastShapes } from '../shapes';
 import { isFloat } from '../types';
 import { add, cast, div, greater, log, mul, neg, pow, scalarLike, sub, sumToShape } from './builders';
 
-function defineBinary(name: string, tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor, vjp: (n: Node, g: Value) => (Value | undefined)[]) {
+function defineBinary(
+  name: string,
+  tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor,
+  vjp: (n: Node, g: Value) => (Value | undefined)[],
+) {
   defineOp({
     name,
     infer([a, b]) {
@@ -28,7 +32,12 @@ function defineBinary(name: string, tfFn: (tf: Tf, a: TfTensor, b: TfTensor) => 
   });
 }
 
-function defineUnary(name: string, tfFn: (tf: Tf, x: TfTensor, node: Node) => TfTensor, vjp: (n: Node, g: Value) => Value, emitAttrs?: (n: Node) => Record<string, { f: number }>) {
+function defineUnary(
+  name: string,
+  tfFn: (tf: Tf, x: TfTensor, node: Node) => TfTensor,
+  vjp: (n: Node, g: Value) => Value,
+  emitAttrs?: (n: Node) => Record<string, { f: number }>,
+) {
   defineOp({
     name,
     infer([x]) {
@@ -43,24 +52,52 @@ function defineUnary(name: string, tfFn: (tf: Tf, x: TfTensor, node: Node) => Tf
   });
 }
 
-defineBinary('Add', (tf, a, b) => tf.add(a, b), (_n, g) => [g, g]);
-defineBinary('Sub', (tf, a, b) => tf.sub(a, b), (_n, g) => [g, neg(g)]);
-defineBinary('Mul', (tf, a, b) => tf.mul(a, b), (n, g) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])]);
-defineBinary('Div', (tf, a, b) => tf.div(a, b), (n, g) => {
-  const [a, b] = n.inputs;
-  // d(a/b)/db = -a / b^2 = -(a/b) / b
-  return [div(g, b), neg(div(mul(g, n.outputs[0]), b))];
-});
-defineBinary('Pow', (tf, a, b) => tf.pow(a, b), (n, g) => {
-  const [a, b] = n.inputs;
-  const y = n.outputs[0];
-  // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (only defined for a > 0)
-  return [mul(g, mul(b, pow(a, sub(b, 1)))), mul(g, mul(y, log(a)))];
-});
+defineBinary(
+  'Add',
+  (tf, a, b) => tf.add(a, b),
+  (_n, g) => [g, g],
+);
+defineBinary(
+  'Sub',
+  (tf, a, b) => tf.sub(a, b),
+  (_n, g) => [g, neg(g)],
+);
+defineBinary(
+  'Mul',
+  (tf, a, b) => tf.mul(a, b),
+  (n, g) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])],
+);
+defineBinary(
+  'Div',
+  (tf, a, b) => tf.div(a, b),
+  (n, g) => {
+    const [a, b] = n.inputs;
+    // d(a/b)/db = -a / b^2 = -(a/b) / b
+    return [div(g, b), neg(div(mul(g, n.outputs[0]), b))];
+  },
+);
+defineBinary(
+  'Pow',
+  (tf, a, b) => tf.pow(a, b),
+  (n, g) => {
+    const [a, b] = n.inputs;
+    const y = n.outputs[0];
+    // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (only defined for a > 0)
+    return [mul(g, mul(b, pow(a, sub(b, 1)))), mul(g, mul(y, log(a)))];
+  },
+);
 
-defineUnary('Neg', (tf, x) => tf.neg(x), (_n, g) => neg(g));
+defineUnary(
+  'Neg',
+  (tf, x) => tf.neg(x),
+  (_n, g) => neg(g),
+);
 
-defineUnary('Relu', (tf, x) => tf.relu(x), (n, g) => mul(g, cast(greater(n.inputs[0], 0), g.dtype)));
+defineUnary(
+  'Relu',
+  (tf, x) => tf.relu(x),
+  (n, g) => mul(g, cast(greater(n.inputs[0], 0), g.dtype)),
+);
 
 defineUnary(
   'LeakyRelu',
@@ -74,18 +111,38 @@ defineUnary(
   (n) => ({ alpha: { f: n.attrs.alpha as number } }),
 );
 
-defineUnary('Tanh', (tf, x) => tf.tanh(x), (n, g) => {
-  const y = n.outputs[0];
-  return mul(g, sub(scalarLike(y, 1), mul(y, y)));
-});
+defineUnary(
+  'Tanh',
+  (tf, x) => tf.tanh(x),
+  (n, g) => {
+    const y = n.outputs[0];
+    return mul(g, sub(scalarLike(y, 1), mul(y, y)));
+  },
+);
 
-defineUnary('Sigmoid', (tf, x) => tf.sigmoid(x), (n, g) => {
-  const y = n.outputs[0];
-  return mul(g, mul(y, sub(scalarLike(y, 1), y)));
-});
+defineUnary(
+  'Sigmoid',
+  (tf, x) => tf.sigmoid(x),
+  (n, g) => {
+    const y = n.outputs[0];
+    return mul(g, mul(y, sub(scalarLike(y, 1), y)));
+  },
+);
 
-defineUnary('Exp', (tf, x) => tf.exp(x), (n, g) => mul(g, n.outputs[0]));
+defineUnary(
+  'Exp',
+  (tf, x) => tf.exp(x),
+  (n, g) => mul(g, n.outputs[0]),
+);
 
-defineUnary('Log', (tf, x) => tf.log(x), (n, g) => div(g, n.inputs[0]));
+defineUnary(
+  'Log',
+  (tf, x) => tf.log(x),
+  (n, g) => div(g, n.inputs[0]),
+);
 
-defineUnary('Sqrt', (tf, x) => tf.sqrt(x), (n, g) => div(mul(g, 0.5), n.outputs[0]));
+defineUnary(
+  'Sqrt',
+  (tf, x) => tf.sqrt(x),
+  (n, g) => div(mul(g, 0.5), n.outputs[0]),
+);

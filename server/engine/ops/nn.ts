@@ -4,8 +4,28 @@ import { Value } from '../graph';
 import { normAxis, windowOut } from '../shapes';
 import { Dim, isFloat } from '../types';
 import {
-  ConvAttrs, ConvTAttrs, avgPool, cast, concat, conv, convTranspose, div, equal, exp, expandAs, gather, matmul, mul, pad,
-  reduceSum, reshape, slice, sub, swapLast, transpose, upsampleNearest,
+  ConvAttrs,
+  ConvTAttrs,
+  avgPool,
+  cast,
+  concat,
+  conv,
+  convTranspose,
+  div,
+  equal,
+  exp,
+  expandAs,
+  gather,
+  matmul,
+  mul,
+  pad,
+  reduceSum,
+  reshape,
+  slice,
+  sub,
+  swapLast,
+  transpose,
+  upsampleNearest,
 } from './builders';
 
 // ---- Softmax / LogSoftmax over one axis --------------------------------------------------------
@@ -119,7 +139,12 @@ defineOp({
       toNHWC(tf, x) as any,
       tf.transpose(w, [2, 3, 1, 0]) as any,
       [a.strides[0], a.strides[1]],
-      [[0, 0], [a.pads[0], a.pads[2]], [a.pads[1], a.pads[3]], [0, 0]],
+      [
+        [0, 0],
+        [a.pads[0], a.pads[2]],
+        [a.pads[1], a.pads[3]],
+        [0, 0],
+      ],
       'NHWC',
       [a.dilations[0], a.dilations[1]],
     );
@@ -215,7 +240,8 @@ function upsample(g: Value, k: number, like: Value): Value {
   const [, , oh, ow] = g.shape as number[];
   const up = upsampleNearest(g, k);
   const [h, w] = staticSpatial(like, 'pooling input');
-  const extraH = h - oh * k, extraW = w - ow * k;
+  const extraH = h - oh * k,
+    extraW = w - ow * k;
   return extraH || extraW ? pad(up, [0, 0, 0, 0, 0, 0, extraH, extraW], 0) : up;
 }
 

@@ -22,7 +22,12 @@ defineOp({
     ctx.emit('Reshape', [ctx.input(0), ctx.int64s(shape)], [ctx.output(0)]);
   },
   vjp: (n, [g]) => [g && reshape(g, n.inputs[0].shape)],
-  tfjs: (tf, [x], attrs) => [tf.reshape(x, (attrs.shape as Shape).map((d) => (d === 'N' ? -1 : d)))],
+  tfjs: (tf, [x], attrs) => [
+    tf.reshape(
+      x,
+      (attrs.shape as Shape).map((d) => (d === 'N' ? -1 : d)),
+    ),
+  ],
 });
 
 defineOp({
@@ -65,7 +70,12 @@ defineOp({
     return [{ dtype: first.dtype, shape }];
   },
   onnx(ctx, node) {
-    ctx.emit('Concat', node.inputs.map((_, i) => ctx.input(i)), [ctx.output(0)], { axis: { i: node.attrs.axis as number } });
+    ctx.emit(
+      'Concat',
+      node.inputs.map((_, i) => ctx.input(i)),
+      [ctx.output(0)],
+      { axis: { i: node.attrs.axis as number } },
+    );
   },
   vjp: (n, [g]) => {
     if (!g) return n.inputs.map(() => undefined);
@@ -84,19 +94,26 @@ defineOp({
 defineOp({
   name: 'Slice',
   infer([x], attrs) {
-    const starts = attrs.starts as number[], ends = attrs.ends as number[], axes = attrs.axes as number[];
+    const starts = attrs.starts as number[],
+      ends = attrs.ends as number[],
+      axes = attrs.axes as number[];
     const shape = [...x.shape];
     axes.forEach((a, i) => {
       const d = x.shape[a];
       if (d === 'N') throw new Error('cannot slice the batch axis');
-      if (starts[i] < 0 || ends[i] > d || starts[i] >= ends[i]) throw new Error(`slice [${starts[i]}, ${ends[i]}) out of range for axis ${a} of size ${d}`);
+      if (starts[i] < 0 || ends[i] > d || starts[i] >= ends[i])
+        throw new Error(`slice [${starts[i]}, ${ends[i]}) out of range for axis ${a} of size ${d}`);
       shape[a] = ends[i] - starts[i];
     });
     return [{ dtype: x.dtype, shape }];
   },
   onnx(ctx, node) {
     const a = node.attrs;
-    ctx.emit('Slice', [ctx.input(0), ctx.int64s(a.starts as number[]), ctx.int64s(a.ends as number[]), ctx.int64s(a.axes as number[])], [ctx.output(0)]);
+    ctx.emit(
+      'Slice',
+      [ctx.input(0), ctx.int64s(a.starts as number[]), ctx.int64s(a.ends as number[]), ctx.int64s(a.axes as number[])],
+      [ctx.output(0)],
+    );
   },
   vjp: (n, [g]) => {
     if (!g) return [undefined];
@@ -109,7 +126,8 @@ defineOp({
     return [pad(g, pads, 0)];
   },
   tfjs: (tf, [x], attrs) => {
-    const begin = x.shape.map(() => 0), size = x.shape.map(() => -1);
+    const begin = x.shape.map(() => 0),
+      size = x.shape.map(() => -1);
     (attrs.axes as number[]).forEach((a, i) => {
       begin[a] = (attrs.starts as number[])[i];
       size[a] = (attrs.ends as number[])[i] - (attrs.starts as number[])[i];
@@ -122,17 +140,30 @@ defineOp({
   name: 'Pad',
   infer([x], attrs) {
     const pads = attrs.pads as number[];
-    if (pads.length !== 2 * x.rank || pads.some((p) => p < 0)) throw new Error(`pads [${pads.join(', ')}] must be ${2 * x.rank} non-negative numbers`);
-    return [{ dtype: x.dtype, shape: x.shape.map((d, i): Dim => (d === 'N' ? (pads[i] || pads[x.rank + i] ? fail() : 'N') : d + pads[i] + pads[x.rank + i])) }];
+    if (pads.length !== 2 * x.rank || pads.some((p) => p < 0))
+      throw new Error(`pads [${pads.join(', ')}] must be ${2 * x.rank} non-negative numbers`);
+    return [
+      {
+        dtype: x.dtype,
+        shape: x.shape.map((d, i): Dim => (d === 'N' ? (pads[i] || pads[x.rank + i] ? fail() : 'N') : d + pads[i] + pads[x.rank + i])),
+      },
+    ];
   },
   onnx(ctx, node) {
-    ctx.emit('Pad', [ctx.input(0), ctx.int64s(node.attrs.pads as number[]), ctx.scalar(node.attrs.value as number, node.inputs[0].dtype)], [ctx.output(0)], { mode: { s: 'constant' } });
+    ctx.emit(
+      'Pad',
+      [ctx.input(0), ctx.int64s(node.attrs.pads as number[]), ctx.scalar(node.attrs.value as number, node.inputs[0].dtype)],
+      [ctx.output(0)],
+      { mode: { s: 'constant' } },
+    );
   },
   vjp: (n, [g]) => {
     if (!g) return [undefined];
     const x = n.inputs[0];
     const pads = n.attrs.pads as number[];
-    const axes: number[] = [], starts: number[] = [], ends: number[] = [];
+    const axes: number[] = [],
+      starts: number[] = [],
+      ends: number[] = [];
     x.shape.forEach((d, i) => {
       if (pads[i] || pads[x.rank + i]) {
         axes.push(i);
@@ -144,7 +175,13 @@ defineOp({
   },
   tfjs: (tf, [x], attrs) => {
     const pads = attrs.pads as number[];
-    return [tf.pad(x, x.shape.map((_, i) => [pads[i], pads[x.rank + i]] as [number, number]), attrs.value as number)];
+    return [
+      tf.pad(
+        x,
+        x.shape.map((_, i) => [pads[i], pads[x.rank + i]] as [number, number]),
+        attrs.value as number,
+      ),
+    ];
   },
 });
 function fail(): never {
@@ -182,8 +219,15 @@ defineOp({
     if (data.shape.includes('N') || indices.rank !== 1 || indices.shape[0] === 'N') {
       throw new Error('Gather: the gradient needs a static data shape and 1-D static indices');
     }
-    const d = data.shape[axis] as number, k = indices.shape[0] as number;
-    const range = data.graph.constant(hostTensor('int64', [1, d], Array.from({ length: d }, (_, i) => i)));
+    const d = data.shape[axis] as number,
+      k = indices.shape[0] as number;
+    const range = data.graph.constant(
+      hostTensor(
+        'int64',
+        [1, d],
+        Array.from({ length: d }, (_, i) => i),
+      ),
+    );
     const oneHot = cast(equal(reshape(indices, [k, 1]), range), g.dtype); // [k, d]
     const others = g.shape.map((_, i) => i).filter((i) => i !== axis);
     const perm = [...others, axis];
