@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -68,4 +68,113 @@ test('framing: a well-formed message split across writes still works', async () 
   });
   proc.stdin.write(`Content-Length: ${Buffer.byteLength(exitBody)}\r\n\r\n${exitBody}`);
   assert.equal(await exited, 0);
+});
+
+// ---- Imports whose files declare more than they hold, or are not regular files ----
+
+/** The peak resident memory (VmHWM, bytes) of a live process. */
+function peakRss(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m, 'VmHWM in /proc/<pid>/status');
+  return Number(m[1]) * 1024;
+}
+
+const MiB = 1024 * 1024;
+const importDir = path.join(work, 'hostile');
+fs.mkdirSync(importDir);
+const spec = {
+  inputShape: [256],
+  task: 'classification',
+  layers: [{ id: 'd1', type: 'dense', units: 1024, activation: 'relu' }],
+  output: { id: 'output', units: 10 },
+};
+const writeJson = (name: string, v: unknown) => fs.writeFileSync(path.join(importDir, name), JSON.stringify(v));
+/** A TF.js model.json of `spec` whose one group lists `paths`, declaring `bytes` of float32 weights. */
+function tfjsModel(name: string, paths: string[], bytes: number): void {
+  writeJson(name, {
+    modelTopology: {},
+    format: 'layers-model',
+    userDefinedMetadata: { growthLab: { spec } },
+    weightsManifest: [{ paths, weights: [{ name: 'd1/kernel', shape: [bytes / 4], dtype: 'float32' }] }],
+  });
+}
+function architecture(name: string, weightsFile: string): void {
+  writeJson(name, { format: 'growth-lab-architecture', spec, weights: { file: weightsFile, layout: 'pytorch-state-dict' } });
+}
+
+/** A stored-ZIP .npz of one 256 KiB array whose central directory lists it `copies` times. */
+async function overlappingNpz(copies: number): Promise<Buffer> {
+  const { encodeNpz } = await import('../../server/export/npz');
+  const one = Buffer.from(encodeNpz([['w', { dtype: 'float32', shape: [65536], data: new Float32Array(65536) }]]));
+  const eocd = one.length - 22;
+  const cdAt = one.readUInt32LE(eocd + 16);
+  const cd = one.subarray(cdAt, eocd);
+  const end = Buffer.from(one.subarray(eocd));
+  end.writeUInt16LE(copies, 8);
+  end.writeUInt16LE(copies, 10);
+  end.writeUInt32LE(cd.length * copies, 12);
+  return Buffer.concat([one.subarray(0, cdAt), ...Array.from({ length: copies }, () => cd), end]);
+}
+
+test('import: one shard listed many times, an npz with overlapping entries, a FIFO or device as weights are refused before allocating', async () => {
+  const { BackendClient } = await import('./backendClient');
+  const client = new BackendClient();
+  try {
+    await client.initialize(work);
+    const run = async (from: string) => {
+      const config = { dataset: { name: 'rbf-toy' }, model: { init: { from } }, training: { epochs: 1 } };
+      const { runId } = await client.conn.sendRequest<{ runId: string }>('growthLab/startExperiment', { config });
+      const s = await client.until(() => client.statuses.find((x) => x.runId === runId && x.status !== 'running'), 30000, `run ${from}`);
+      return s;
+    };
+    // Baseline: a plain run of the same dataset and the same import code path with a missing file.
+    const base = await run(path.join(importDir, 'missing.json'));
+    assert.match(base.message ?? '', /no such file/);
+    const before = peakRss(client.proc.pid!);
+
+    // 1 MiB shard listed 512 times: 512 MiB (twice, read and concatenated) without the check.
+    fs.writeFileSync(path.join(importDir, 'shard.bin'), Buffer.alloc(MiB));
+    tfjsModel('repeated.json', Array(512).fill('shard.bin'), 512 * MiB);
+    const repeated = await run(path.join(importDir, 'repeated.json'));
+    assert.equal(repeated.status, 'failed');
+    assert.match(repeated.message ?? '', /repeated\.json: weight file shard\.bin is listed more than once/);
+
+    // Distinct shards that hold less than the weights declare.
+    tfjsModel('short.json', ['shard.bin'], 4 * MiB);
+    assert.match(
+      (await run(path.join(importDir, 'short.json'))).message ?? '',
+      /declares more than the \d+ bytes of weights the model needs/,
+    );
+
+    // 2000 central-directory entries on one 256 KiB member: 500 MiB declared in a 1 MiB-sized file.
+    fs.writeFileSync(path.join(importDir, 'overlap.npz'), await overlappingNpz(2000));
+    architecture('overlap.json', 'overlap.npz');
+    assert.match(
+      (await run(path.join(importDir, 'overlap.json'))).message ?? '',
+      /overlap\.npz: its entries declare more than the \d+ bytes the file holds/,
+    );
+
+    // A FIFO (would block the backend on open/read) and a link to a device (would read forever).
+    execFileSync('mkfifo', [path.join(importDir, 'fifo.bin')]);
+    tfjsModel('fifo.json', ['fifo.bin'], 4096);
+    assert.match((await run(path.join(importDir, 'fifo.json'))).message ?? '', /weight file .*fifo\.bin is not a regular file/);
+    architecture('fifo-arch.json', 'fifo.bin');
+    assert.match((await run(path.join(importDir, 'fifo-arch.json'))).message ?? '', /weights file .*fifo\.bin is not a regular file/);
+    fs.symlinkSync('/dev/zero', path.join(importDir, 'zero.npz'));
+    architecture('zero.json', 'zero.npz');
+    assert.match((await run(path.join(importDir, 'zero.json'))).message ?? '', /zero\.npz is a symbolic link/);
+    fs.symlinkSync('/dev/zero', path.join(importDir, 'zero-model.json'));
+    assert.match(
+      (await run(path.join(importDir, 'zero-model.json'))).message ?? '',
+      /zero-model\.json: not a regular file|is not a regular file/,
+    );
+
+    // The backend is alive and its peak memory barely moved: each hostile file declares 256 MiB or more,
+    // the legitimate bytes involved are under 3 MiB; 64 MiB leaves room for GC and run bookkeeping.
+    const after = peakRss(client.proc.pid!);
+    process.stdout.write(`# import faults: VmHWM ${(before / MiB).toFixed(1)} MiB -> ${(after / MiB).toFixed(1)} MiB\n`);
+    assert.ok(after - before < 64 * MiB, `peak RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`);
+  } finally {
+    client.kill();
+  }
 });
