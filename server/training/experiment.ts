@@ -30,6 +30,7 @@ import { initialModel, restoreCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
 import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
 import { Throttle } from './throttle';
+import { boundMessage } from '../messages';
 import { Trainer, optimizerSettings } from '../trainer/trainer';
 
 export { RunFailure } from './runTypes';
@@ -301,7 +302,8 @@ export class ExperimentRun {
       this.log.throwIfFailed();
       this.setStatus(stopped ? 'stopped' : 'completed', message);
     } catch (e) {
-      message = e instanceof RunFailure ? e.message : `${(e as Error).message || e}`;
+      // Bounded: a dataset or import error can quote untrusted input (server/messages.ts).
+      message = boundMessage(e instanceof RunFailure ? e.message : `${(e as Error).message || e}`);
       this.setStatus('failed', message);
     } finally {
       this.grows.rejectAll((r) => new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));

@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -177,4 +177,52 @@ test('import: one shard listed many times, an npz with overlapping entries, a FI
   } finally {
     client.kill();
   }
+});
+
+// ---- Error messages stay short whatever the input ----
+
+test('messages: a CSV with a million columns fails with a short message naming the file and the problem (CLI)', () => {
+  const dir = path.join(work, 'wide');
+  fs.mkdirSync(dir);
+  const n = 1_000_000;
+  const header = Array.from({ length: n }, (_, i) => `column_${i}`).join(',');
+  const row = Array(n).fill('1').join(',');
+  fs.writeFileSync(path.join(dir, 'wide.csv'), `${header}\n${row}\n${row}\n`); // 17.9 MB
+  const junk = 'x'.repeat(1_000_000);
+  fs.writeFileSync(path.join(dir, 'cell.csv'), `a,b,label\n1,2,0\n${junk},3,1\n4,5,0\n6,7,1\n8,9,0\n`);
+  const cases: [string, object, RegExp][] = [
+    [
+      'wide',
+      { name: 'csv', path: 'wide.csv', labelColumn: 'nope' },
+      /wide\.csv: labelColumn "nope" does not exist; the header has "column_0", .* and 999990 more columns/,
+    ],
+    ['cell', { name: 'csv', path: 'cell.csv' }, /cell\.csv, line 3, column 1 \("a"\): "x{120}"… \(1000000 characters\) is not a number/],
+  ];
+  for (const [name, dataset, pattern] of cases) {
+    const file = path.join(dir, `${name}.growth.json`);
+    fs.writeFileSync(file, JSON.stringify({ dataset, training: { epochs: 1 } }));
+    const r = spawnSync(process.execPath, [CLI, 'run', file, '--out', path.join(dir, 'out'), '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * MiB,
+    });
+    assert.equal(r.status, 1, `${name}: exit status (stderr ${r.stderr.slice(0, 500)})`);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!); // JSON lines: the summary last
+    process.stdout.write(`# ${name}: message ${summary.message.length} chars, stdout ${r.stdout.length}, stderr ${r.stderr.length}\n`);
+    assert.match(summary.message, pattern);
+    assert.ok(summary.message.length < 4096, `${name}: message of ${summary.message.length} chars`);
+    assert.ok(r.stdout.length + r.stderr.length < 16384, `${name}: output of ${r.stdout.length + r.stderr.length} chars`);
+  }
+});
+
+test('messages: the error-to-code mapping cuts any message at 4096 characters (last guard)', async () => {
+  const { toRequestError } = await import('../../server/requestErrors');
+  const { formatErrors, configError } = await import('../../server/config/errors');
+  const e = toRequestError(new Error(`boom ${'y'.repeat(10 * MiB)}`), 'growthLab/startExperiment');
+  assert.ok(e.message.length <= 4096, `${e.message.length} chars`);
+  assert.match(e.message, /^growthLab\/startExperiment failed: boom y+ … \(message cut: \d+ more characters\)$/);
+  const many = Array.from({ length: 100 }, (_, i) => configError(['training'], `problem ${i} ${'z'.repeat(100000)}`, 'type'));
+  many.push(configError([], '…and 400 more errors (only the first 100 are shown)', 'tooManyErrors'));
+  const text = formatErrors(many);
+  assert.ok(text.length < 8000, `${text.length} chars`);
+  assert.match(text, /problem 19 z+ … \(message cut: \d+ more characters\)\n…and 480 more problems$/);
 });
