@@ -49,6 +49,8 @@ export interface RunManagerDefaults {
   executionProvider?: string;
   maxConcurrentRuns?: number;
   maxParams?: number;
+  /** growthLab.maxActivationMemoryMB (0 or unset: half of the machine's memory). */
+  maxActivationMemoryMB?: number;
 }
 
 /** Paths longer than this, empty or with a NUL byte are refused before they reach the file system. */
@@ -104,6 +106,7 @@ export class RunManager {
       store,
       listener: this.listener,
       maxParams: this.defaults.maxParams,
+      maxActivationMemoryMB: this.defaults.maxActivationMemoryMB,
     });
     this.runs.set(run.runId, run);
     this.runStore.set(run.runId, store);
@@ -137,6 +140,7 @@ export class RunManager {
       store,
       listener: this.listener,
       maxParams: this.defaults.maxParams,
+      maxActivationMemoryMB: this.defaults.maxActivationMemoryMB,
     });
     this.runs.set(id, run);
     this.runStore.set(id, store);

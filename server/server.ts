@@ -92,6 +92,7 @@ export function runServer(): void {
         executionProvider: opts.executionProvider,
         maxConcurrentRuns: opts.maxConcurrentRuns,
         maxParams: opts.maxParams,
+        maxActivationMemoryMB: opts.maxActivationMemoryMB,
       },
     );
     const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime');

@@ -226,3 +226,51 @@ test('messages: the error-to-code mapping cuts any message at 4096 characters (l
   assert.ok(text.length < 8000, `${text.length} chars`);
   assert.match(text, /problem 19 z+ … \(message cut: \d+ more characters\)\n…and 480 more problems$/);
 });
+
+// ---- Activation memory is estimated before a run or a grown model trains ----
+
+test('activation memory: a run and a grow over growthLab.maxActivationMemoryMB are refused naming the layer and size', async () => {
+  const { BackendClient } = await import('./backendClient');
+  const client = new BackendClient();
+  try {
+    await client.initialize(work, { maxActivationMemoryMB: 64 });
+    const start = async (units: number, epochs: number) => {
+      const config = {
+        dataset: { name: 'rbf-toy', trainSize: 2000 },
+        model: { layers: [{ type: 'dense', units, activation: 'relu' }] },
+        training: { epochs, batchSize: 256, learningRate: 0.0001 },
+      };
+      return (await client.conn.sendRequest<{ runId: string }>('growthLab/startExperiment', { config })).runId;
+    };
+    // 65,536 units × max(256 × 6, 1000 × 2) copies × 4 bytes = 500 MB for the layer: refused before training.
+    const big = await start(65536, 1);
+    const failed = await client.until(() => client.statusOf(big, 'failed'), 30000, 'refused run');
+    assert.match(
+      failed.message ?? '',
+      /needs about 501 MB of activations at batch size 256 \(layer \w+ alone 500 MB\), more than growthLab\.maxActivationMemoryMB \(64 MB\)/,
+    );
+    assert.ok(!client.metrics.some((m) => m.runId === big), 'no step was trained');
+
+    // 4,096 units (31.3 MiB) fits; 8,192 more (93.8 MiB) would not: the grow is refused, the model kept.
+    const runId = await start(4096, 1000);
+    await client.until(() => client.metrics.find((m) => m.runId === runId), 60000, 'a step of the run that fits');
+    assert.equal(client.statusOf(runId, 'failed'), undefined, JSON.stringify(client.statusOf(runId, 'failed')));
+    await client.conn.sendRequest('growthLab/pauseExperiment', { runId });
+    await client.until(() => client.statusOf(runId, 'paused'), 20000, 'paused');
+    await assert.rejects(
+      client.conn.sendRequest('growthLab/grow', { runId, method: 'net2net-wider', options: { neurons: 8192 } }),
+      (e: any) => {
+        assert.match(
+          e.message,
+          /net2net-wider would grow the model so that it needs about \d+ MB of activations .*\(64 MB\).*; the model is unchanged/,
+        );
+        return true;
+      },
+    );
+    const arch = await client.conn.sendRequest<{ layers: { width?: number }[] }>('growthLab/getArchitecture', { runId });
+    assert.equal(arch.layers[0].width, 4096);
+    await client.conn.sendRequest('growthLab/stopExperiment', { runId });
+  } finally {
+    client.kill();
+  }
+});
