@@ -274,3 +274,46 @@ test('activation memory: a run and a grow over growthLab.maxActivationMemoryMB a
     client.kill();
   }
 });
+
+// ---- getArchitecture of a finished run reads its checkpoint once ----
+
+test('getArchitecture of a finished run reads its latest checkpoint once, again only after the checkpoints change', async () => {
+  const { RunManager } = await import('../../server/runManager');
+  const { RunStore } = await import('../../server/runs');
+  const dir = path.join(work, 'arch-cache');
+  const statuses: string[] = [];
+  const manager = new RunManager(dir, { metrics: () => undefined, status: (s) => statuses.push(s.status), grow: () => undefined });
+  const run = manager.start({
+    config: {
+      dataset: { name: 'rbf-toy', trainSize: 200, testSize: 50 },
+      model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }] },
+      training: { epochs: 2 },
+    },
+  });
+  const runId = run.runId;
+  await new Promise<void>((resolve) => {
+    const check = () => (statuses.includes('completed') || statuses.includes('failed') ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  await manager.shutdown();
+  const original = RunStore.prototype.readLatestCheckpoint;
+  let reads = 0;
+  RunStore.prototype.readLatestCheckpoint = function (this: InstanceType<typeof RunStore>, id: string) {
+    reads++;
+    return original.call(this, id);
+  };
+  try {
+    // A manager that has not seen the run live (a later session), as after a restart.
+    const later = new RunManager(dir, { metrics: () => undefined, status: () => undefined, grow: () => undefined });
+    const first = later.architecture(runId);
+    for (let i = 0; i < 5; i++) assert.deepEqual(later.architecture(runId), first);
+    assert.equal(reads, 1, 'one checkpoint read for six calls');
+    // A new file in the checkpoint folder (a resumed run's checkpoint) makes the next call read again.
+    const ckDir = path.join(dir, 'runs', runId, 'checkpoints');
+    fs.writeFileSync(path.join(ckDir, 'note.tmp'), 'x');
+    assert.deepEqual(later.architecture(runId), first);
+    assert.equal(reads, 2);
+  } finally {
+    RunStore.prototype.readLatestCheckpoint = original;
+  }
+});
