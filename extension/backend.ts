@@ -161,6 +161,7 @@ export class Backend implements vscode.Disposable {
         executionProvider: settings.executionProvider,
         maxConcurrentRuns: settings.maxConcurrentRuns,
         maxParams: settings.maxParams,
+        maxActivationMemoryMB: settings.maxActivationMemoryMB,
         storageDir: this.context.globalStorageUri.fsPath,
         workspaceDir: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       },

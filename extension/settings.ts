@@ -12,7 +12,14 @@ import {
 
 export const SETTINGS_SECTION = 'growthLab';
 /** Settings that only take effect when the backend starts. */
-export const BACKEND_SETTINGS = ['engine', 'executionProvider', 'nodePath', 'maxConcurrentRuns', 'maxParams'] as const;
+export const BACKEND_SETTINGS = [
+  'engine',
+  'executionProvider',
+  'nodePath',
+  'maxConcurrentRuns',
+  'maxParams',
+  'maxActivationMemoryMB',
+] as const;
 /** Settings the extension reads when it needs them (no backend restart). */
 export const CLIENT_SETTINGS = ['review'] as const;
 
@@ -33,6 +40,8 @@ export interface Settings {
   nodePath: string;
   maxConcurrentRuns: number;
   maxParams: number;
+  /** 0: half of the machine's memory (the backend decides). */
+  maxActivationMemoryMB: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -41,6 +50,7 @@ export const DEFAULT_SETTINGS: Settings = {
   nodePath: '',
   maxConcurrentRuns: DEFAULT_MAX_CONCURRENT_RUNS,
   maxParams: DEFAULT_MAX_PARAMS,
+  maxActivationMemoryMB: 0,
 };
 
 const positiveInt = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : fallback);
@@ -58,5 +68,6 @@ export function normalizeSettings(config: { get(key: string): unknown }): Settin
     nodePath: typeof nodePath === 'string' ? nodePath.trim() : '',
     maxConcurrentRuns: positiveInt(config.get('maxConcurrentRuns'), DEFAULT_SETTINGS.maxConcurrentRuns),
     maxParams: positiveInt(config.get('maxParams'), DEFAULT_SETTINGS.maxParams),
+    maxActivationMemoryMB: positiveInt(config.get('maxActivationMemoryMB'), DEFAULT_SETTINGS.maxActivationMemoryMB),
   };
 }

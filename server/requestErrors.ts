@@ -8,6 +8,7 @@ import { ErrorCodes, Methods, type RequestMethod } from '../common/protocol';
 import type { ConfigError } from './config/errors';
 import { formatErrors } from './config/validate';
 import { ExportError } from './export';
+import { MAX_MESSAGE_CHARS, boundMessage } from './messages';
 import { GrowthError } from './growth';
 import { ModelSpecError } from './model/spec';
 import { RunStoreError } from './runs';
@@ -41,6 +42,12 @@ export class InvalidExperimentError extends Error {
  * method; callers log their stack.
  */
 export function toRequestError(err: unknown, method: RequestMethod | string): RequestError {
+  const e = mapError(err, method);
+  // The last guard: whatever a layer built from its input, the answer stays short (server/messages.ts).
+  return e.message.length > MAX_MESSAGE_CHARS ? new RequestError(e.code, boundMessage(e.message)) : e;
+}
+
+function mapError(err: unknown, method: RequestMethod | string): RequestError {
   if (err instanceof RequestError) return err;
   if (err instanceof InvalidExperimentError) return new RequestError(ErrorCodes.invalidExperiment, err.message);
   if (err instanceof RunStoreError) return new RequestError(RUN_STORE_CODES[err.kind] ?? ErrorCodes.internal, err.message);

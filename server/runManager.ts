@@ -24,7 +24,7 @@ import type {
 import { DEFAULT_MAX_CONCURRENT_RUNS, EXPORT_FORMATS, ErrorCodes, RUN_ID_PATTERN } from '../common/protocol';
 import { validateExperiment } from './config/validate';
 import { experimentNameFromPath } from './config/defaults';
-import { RunStore } from './runs';
+import { CHECKPOINTS_DIR, RunStore } from './runs';
 import { ExperimentRun, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
@@ -49,6 +49,30 @@ export interface RunManagerDefaults {
   executionProvider?: string;
   maxConcurrentRuns?: number;
   maxParams?: number;
+  /** growthLab.maxActivationMemoryMB (0 or unset: half of the machine's memory). */
+  maxActivationMemoryMB?: number;
+}
+
+/** Architectures of finished runs kept (the earliest cached dropped first). */
+const ARCH_CACHE_RUNS = 256;
+
+/**
+ * What identifies a checkpoint folder's contents without reading them: every entry's name, size, mtime
+ * and inode (lstat, not followed). Undefined when it cannot be listed (then nothing is cached).
+ */
+function checkpointsKey(dir: string): string | undefined {
+  try {
+    return fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => {
+        const st = fs.lstatSync(path.join(dir, f));
+        return `${f}:${st.size}:${st.mtimeMs}:${st.ino}`;
+      })
+      .join('/');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Paths longer than this, empty or with a NUL byte are refused before they reach the file system. */
@@ -58,6 +82,8 @@ export class RunManager {
   private readonly runs = new Map<string, ExperimentRun>();
   private readonly stores = new Map<string, RunStore>();
   private readonly runStore = new Map<string, RunStore>();
+  /** Architectures of runs that are not live, by run id, with the checkpoint folder they were read from. */
+  private readonly archCache = new Map<string, { key: string; arch: Architecture }>();
 
   /**
    * `defaults` are the client's settings (growthLab.engine, growthLab.executionProvider: for experiments
@@ -104,6 +130,7 @@ export class RunManager {
       store,
       listener: this.listener,
       maxParams: this.defaults.maxParams,
+      maxActivationMemoryMB: this.defaults.maxActivationMemoryMB,
     });
     this.runs.set(run.runId, run);
     this.runStore.set(run.runId, store);
@@ -137,6 +164,7 @@ export class RunManager {
       store,
       listener: this.listener,
       maxParams: this.defaults.maxParams,
+      maxActivationMemoryMB: this.defaults.maxActivationMemoryMB,
     });
     this.runs.set(id, run);
     this.runStore.set(id, store);
@@ -182,9 +210,21 @@ export class RunManager {
       }
     }
     const store = this.requireStore(id);
+    // A finished run's checkpoint can be large: read it once per change of its checkpoint folder.
+    const key = checkpointsKey(path.join(store.runDir(id), CHECKPOINTS_DIR));
+    const cached = this.archCache.get(id);
+    if (cached && key !== undefined && cached.key === key) return cached.arch;
     const ckpt = store.readLatestCheckpoint(id);
     if (ckpt?.checkpoint.meta.continual) throw new RequestError(ErrorCodes.invalidState, noSingleArchitecture(id));
-    if (ckpt) return architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
+    if (ckpt) {
+      const arch = architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
+      if (key !== undefined) {
+        this.archCache.delete(id);
+        this.archCache.set(id, { key, arch });
+        if (this.archCache.size > ARCH_CACHE_RUNS) this.archCache.delete(this.archCache.keys().next().value!);
+      }
+      return arch;
+    }
     const start = this.history(id).find((e) => e.type === 'start');
     if (start && start.type === 'start') return start.architecture;
     throw new RequestError(ErrorCodes.invalidState, `run ${id} has no architecture yet`);

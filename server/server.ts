@@ -19,6 +19,7 @@ import { addNativeTfjsDir } from './engine/tfjsExecutor';
 import { growthLabCapabilities } from './capabilities';
 import { experimentDiagnostics } from './config/diagnostics';
 import { experimentNameFromPath } from './config/defaults';
+import { FramingGuard } from './framingGuard';
 import { RunManager } from './runManager';
 import { RequestError } from './requestErrors';
 import { handleRequest, requestHandlers } from './requestHandlers';
@@ -34,7 +35,17 @@ export function keepStdoutClean(): void {
 
 export function runServer(): void {
   keepStdoutClean();
-  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  // Framing is checked before the reader sees it: garbage or a huge Content-Length ends the backend with
+  // the reason on stderr instead of leaving it silently waiting (see framingGuard.ts).
+  const guard = new FramingGuard((reason) => {
+    process.stderr.write(`Growth Lab backend: ${reason}; closing the connection\n`);
+    process.stdin.unpipe(guard);
+    process.stdin.destroy();
+    const stopped = manager ? manager.shutdown().catch(() => undefined) : Promise.resolve();
+    void Promise.race([stopped, new Promise((r) => setTimeout(r, 5000).unref())]).finally(() => process.exit(2));
+  });
+  process.stdin.pipe(guard);
+  const connection = createConnection(new StreamMessageReader(guard), new StreamMessageWriter(process.stdout));
   const documents = new TextDocuments(TextDocument);
   let manager: RunManager | undefined;
   /** Datasets that cannot load here (from the capabilities), for completion docs. */
@@ -81,6 +92,7 @@ export function runServer(): void {
         executionProvider: opts.executionProvider,
         maxConcurrentRuns: opts.maxConcurrentRuns,
         maxParams: opts.maxParams,
+        maxActivationMemoryMB: opts.maxActivationMemoryMB,
       },
     );
     const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime');

@@ -37,6 +37,11 @@ export interface InitializationOptions {
   maxConcurrentRuns?: number;
   /** Largest model a run may build or grow to (setting growthLab.maxParams, default 50,000,000). */
   maxParams?: number;
+  /**
+   * Most activation memory a run's estimated training step may need, in MB (setting
+   * growthLab.maxActivationMemoryMB; unset or 0: half of the machine's memory).
+   */
+  maxActivationMemoryMB?: number;
 }
 
 export const DEFAULT_MAX_CONCURRENT_RUNS = 2;

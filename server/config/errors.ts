@@ -1,5 +1,6 @@
 /** The one error shape of experiment validation, how errors are collected, printed and thrown. */
 import { formatPath, toPointer, type ConfigPath } from './format';
+import { boundMessage } from '../messages';
 import { MAX_ERRORS } from './limits';
 
 /** What was broken: a JSON Schema keyword, a hostile-input guard, or a problem in the file's text. */
@@ -74,14 +75,23 @@ export class ErrorSink {
  * (errors of the text itself already start with it), so a CLI can print `${file}:` before each line.
  */
 export function formatErrors(errors: readonly ConfigError[]): string {
-  return errors
-    .map((e) => {
-      if (e.line === undefined || e.column === undefined) return e.message;
-      const at = `${e.line}:${e.column}: `;
-      return e.message.startsWith(at) ? e.message : at + e.message;
-    })
-    .join('\n');
+  const line = (e: ConfigError) => {
+    const message = boundMessage(e.message, MAX_PROBLEM_CHARS);
+    if (e.line === undefined || e.column === undefined) return message;
+    const at = `${e.line}:${e.column}: `;
+    return message.startsWith(at) ? message : at + message;
+  };
+  if (errors.length <= MAX_LISTED_PROBLEMS) return errors.map(line).join('\n');
+  // Many problems: the first few, then a count of the rest (including those the sink dropped).
+  const real = errors.filter((e) => e.keyword !== 'tooManyErrors');
+  const dropped = errors.reduce((n, e) => n + (e.keyword === 'tooManyErrors' ? Number(/(\d+) more/.exec(e.message)?.[1] ?? 0) : 0), 0);
+  const rest = real.length - MAX_LISTED_PROBLEMS + dropped;
+  return [...real.slice(0, MAX_LISTED_PROBLEMS).map(line), `…and ${rest} more ${rest === 1 ? 'problem' : 'problems'}`].join('\n');
 }
+
+/** At most this many problems are listed in a message (the rest counted), each cut at MAX_PROBLEM_CHARS. */
+export const MAX_LISTED_PROBLEMS = 20;
+export const MAX_PROBLEM_CHARS = 300;
 
 export class InvalidExperimentError extends Error {
   readonly errors: ConfigError[];

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import type { DatasetConfig } from '../../common/protocol';
+import { listed, quoted } from '../messages';
 import { DatasetError } from './errors';
 import { streamFor } from './streams';
 import type { RowSource } from './subset';
@@ -156,26 +157,30 @@ export function resolveLabelColumn(table: CsvTable, labelColumn: string | number
   }
   if (!header) {
     throw new DatasetError(
-      `${file}: labelColumn "${labelColumn}" names a header column, but the file has no header row (give a 0-based index instead)`,
+      `${file}: labelColumn ${quoted(labelColumn)} names a header column, but the file has no header row (give a 0-based index instead)`,
     );
   }
   const j = header.indexOf(labelColumn.trim());
   if (j < 0) {
     throw new DatasetError(
-      `${file}: labelColumn "${labelColumn}" does not exist; the header has ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+      `${file}: labelColumn ${quoted(labelColumn)} does not exist; the header has ${listed(
+        header.map((h) => quoted(h)),
+        undefined,
+        'columns',
+      )}`,
     );
   }
   return j;
 }
 
 function cellError(table: CsvTable, row: number, col: number, what: string): DatasetError {
-  const name = table.header ? ` ("${table.header[col]}")` : '';
+  const name = table.header ? ` (${quoted(table.header[col])})` : '';
   return new DatasetError(`${table.file}, line ${table.lines[row]}, column ${col + 1}${name}: ${what}`);
 }
 
 function parseCell(table: CsvTable, row: number, col: number): number {
   const s = table.rows[row][col].trim();
-  if (!NUMBER.test(s)) throw cellError(table, row, col, s === '' ? 'empty cell, expected a number' : `"${s}" is not a number`);
+  if (!NUMBER.test(s)) throw cellError(table, row, col, s === '' ? 'empty cell, expected a number' : `${quoted(s)} is not a number`);
   return Number(s);
 }
 
@@ -223,7 +228,7 @@ async function readTable(p: string, field: string, given: string, baseDir: strin
     text = await fsp.readFile(p, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DatasetError(`${p}: CSV file not found (dataset.${field} "${given}", relative to ${baseDir})`);
+    if (code === 'ENOENT') throw new DatasetError(`${p}: CSV file not found (dataset.${field} ${quoted(given)}, relative to ${baseDir})`);
     if (code === 'EISDIR') throw new DatasetError(`${p}: is a folder, not a CSV file (dataset.${field})`);
     throw new DatasetError(`${p}: cannot read (${(e as Error).message})`);
   }
@@ -269,7 +274,7 @@ export async function loadCsvSources(cfg: DatasetConfig, baseDir: string, seed: 
     const all = lTrain.concat(lTest);
     if (task === undefined && all.every((s) => NUMBER.test(s)) && all.some((s) => !Number.isInteger(Number(s)))) {
       throw new DatasetError(
-        `${trainPath}: label column "${labelName}" holds non-integer numbers; set dataset.task to "regression" (or "classification" to treat each value as a class)`,
+        `${trainPath}: label column ${quoted(labelName)} holds non-integer numbers; set dataset.task to "regression" (or "classification" to treat each value as a class)`,
       );
     }
     const m = classMapping(all);
@@ -307,7 +312,7 @@ export async function loadCsvSources(cfg: DatasetConfig, baseDir: string, seed: 
   }
   const shown = (classNames ?? [])
     .slice(0, 10)
-    .map((c, i) => `${c}=${i}`)
+    .map((c, i) => `${c.length > 40 ? `${c.slice(0, 40)}…` : c}=${i}`)
     .join(', ');
   const classes = classNames ? `, ${classNames.length} classes (${shown}${classNames.length > 10 ? ', ...' : ''})` : '';
   return {
@@ -318,6 +323,6 @@ export async function loadCsvSources(cfg: DatasetConfig, baseDir: string, seed: 
     classNames,
     featureCount: k,
     labelName,
-    details: `${details}, ${k} features, label ${train.header ? `"${labelName}"` : labelName} (${resolvedTask}${classes})`,
+    details: `${details}, ${k} features, label ${train.header ? quoted(labelName) : labelName} (${resolvedTask}${classes})`,
   };
 }

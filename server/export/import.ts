@@ -118,19 +118,73 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
   return spec;
 }
 
-function readFileIn(dir: string, rel: unknown, file: string, what: string): Buffer {
-  if (typeof rel !== 'string') throw bad(file, `${what} must be a file name`);
-  let target: string;
+/** The largest model.json / architecture.json read (bytes); the weights live in their own files. */
+export const MAX_IMPORT_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The bytes of `target`, which must be a regular file (not a device, FIFO or socket; with `noFollow`,
+ * not a symbolic link either) of at most `maxBytes`: checked on the open descriptor before anything is
+ * read, so /dev/zero or a FIFO is refused instead of read forever or blocking the backend.
+ */
+function readRegular(target: string, maxBytes: number, what: string, file: string, noFollow: boolean): Buffer {
+  let fd: number;
   try {
-    target = resolveInside(dir, rel, what);
+    fd = fs.openSync(target, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (noFollow ? (fs.constants.O_NOFOLLOW ?? 0) : 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw bad(file, `${what} ${target} is a symbolic link; only regular files are read`);
+    const why = code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message);
+    throw bad(file, target === file ? why : `cannot read ${what} ${target}: ${why}`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw bad(file, `${what} ${target} is not a regular file (a device, FIFO or socket is never read)`);
+    if (st.size > maxBytes) throw bad(file, `${what} ${target} is ${st.size} bytes, more than the ${maxBytes} it can hold`);
+    const out = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = fs.readSync(fd, out, got, st.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === st.size ? out : out.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The size of `target` if it is a regular file (not followed if a symbolic link), without reading it. */
+function regularFileSize(target: string, what: string, file: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw bad(file, `cannot read ${what} ${target}: ${code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message)}`);
+  }
+  if (st.isSymbolicLink()) throw bad(file, `${what} ${target} is a symbolic link; only regular files are read`);
+  if (!st.isFile()) throw bad(file, `${what} ${target} is not a regular file (a device, FIFO or socket is never read)`);
+  return st.size;
+}
+
+function targetIn(dir: string, rel: unknown, file: string, what: string): string {
+  if (typeof rel !== 'string') throw bad(file, `${what} must be a file name`);
+  try {
+    return resolveInside(dir, rel, what);
   } catch (e) {
     throw bad(file, (e as Error).message);
   }
-  try {
-    return fs.readFileSync(target);
-  } catch (e) {
-    throw bad(file, `cannot read ${what} ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+}
+
+function readFileIn(dir: string, rel: unknown, file: string, what: string, maxBytes: number): Buffer {
+  return readRegular(targetIn(dir, rel, file, what), maxBytes, what, file, true);
+}
+
+/** Elements of a declared shape (untrusted): a list of non-negative integers, else an error. */
+function declaredSize(shape: unknown, name: string, file: string): number {
+  if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw bad(file, `weight ${name} has no usable shape`);
+  return (shape as number[]).reduce((a, b) => a * b, 1);
 }
 
 function importTfjs(json: Record<string, unknown>, file: string): ImportedModel {
@@ -146,19 +200,47 @@ function importTfjs(json: Record<string, unknown>, file: string): ImportedModel 
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest)) throw bad(file, 'weightsManifest is missing');
   const dir = path.dirname(file);
-  const byName = new Map<string, Float32Array>();
+  // Before any weight byte is read: every shard is listed once, is a regular file, the shards of a group
+  // hold exactly the bytes its weights declare, and all of it is no more than the model needs. A manifest
+  // listing one shard many times, or declaring more than its files hold, is refused here, not allocated.
+  const needed = plan.weights.reduce((a, kw) => a + flatSize(kw.shape) * 4, 0);
+  const seen = new Set<string>();
+  const groups: { targets: string[]; weights: Record<string, unknown>[] }[] = [];
+  let declaredTotal = 0;
   for (const group of manifest) {
     if (!isObj(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights))
       throw bad(file, 'weightsManifest entries need paths and weights');
-    const data = Buffer.concat(group.paths.map((p) => readFileIn(dir, p, file, 'weight file')));
-    let offset = 0;
+    const targets = group.paths.map((p) => targetIn(dir, p, file, 'weight file'));
+    for (const t of targets) {
+      if (seen.has(t)) throw bad(file, `weight file ${path.relative(dir, t)} is listed more than once in weightsManifest`);
+      seen.add(t);
+    }
+    let declared = 0;
     for (const w of group.weights) {
       if (!isObj(w) || typeof w.name !== 'string' || !Array.isArray(w.shape)) throw bad(file, 'a weight entry needs name and shape');
+      declared += declaredSize(w.shape, w.name, file) * 4;
+    }
+    declaredTotal += declared;
+    if (declaredTotal > needed) throw bad(file, `weightsManifest declares more than the ${needed} bytes of weights the model needs`);
+    const sizes = targets.map((t) => regularFileSize(t, 'weight file', file));
+    const held = sizes.reduce((a, b) => a + b, 0);
+    if (held !== declared)
+      throw bad(
+        file,
+        `the weight files ${targets.map((t) => path.relative(dir, t)).join(', ')} hold ${held} bytes, the weights declare ${declared}`,
+      );
+    groups.push({ targets, weights: group.weights as Record<string, unknown>[] });
+  }
+  const byName = new Map<string, Float32Array>();
+  for (const group of groups) {
+    const data = Buffer.concat(group.targets.map((t) => readRegular(t, needed, 'weight file', file, true)));
+    let offset = 0;
+    for (const w of group.weights) {
       if (w.quantization !== undefined) throw bad(file, `weight ${w.name} is quantized; export without quantization`);
       if (w.dtype !== 'float32') throw bad(file, `weight ${w.name} is ${w.dtype}; only float32 weights can be imported`);
       const n = flatSize(w.shape as number[]);
       if (offset + n * 4 > data.length) throw bad(file, `the weight files are too short for ${w.name}`);
-      byName.set(w.name, new Float32Array(new Uint8Array(data.subarray(offset, offset + n * 4)).buffer));
+      byName.set(w.name as string, new Float32Array(new Uint8Array(data.subarray(offset, offset + n * 4)).buffer));
       offset += n * 4;
     }
   }
@@ -179,9 +261,13 @@ function importArchitecture(json: Record<string, unknown>, file: string): Import
   if (json.weights === null || json.weights === undefined) return { spec, tensors: undefined, file, kind: 'architecture', runId };
   const w = json.weights;
   if (!isObj(w) || w.layout !== 'pytorch-state-dict') throw bad(file, 'weights must be {file, layout: "pytorch-state-dict"} or null');
-  const arrays = decodeNpz(readFileIn(path.dirname(file), w.file, file, 'weights file'), String(w.file));
+  // The .npz holds the plan's arrays (int64 at most 8 bytes a value) plus a header and ZIP records for
+  // each: a file larger than that is not these weights and is refused before it is read.
+  const plan = torchPlan(spec);
+  const maxBytes = plan.reduce((a, tw) => a + flatSize(tw.shape) * 8 + 1024, 64 * 1024);
+  const arrays = decodeNpz(readFileIn(path.dirname(file), w.file, file, 'weights file', maxBytes), String(w.file));
   const tensors = new Map<string, Float32Array>();
-  for (const tw of torchPlan(spec)) {
+  for (const tw of plan) {
     if (!tw.ours) continue;
     const a = arrays.get(tw.key);
     if (!a) throw bad(file, `${w.file} has no array ${tw.key}`);
@@ -196,15 +282,7 @@ function importArchitecture(json: Record<string, unknown>, file: string): Import
 /** Reads an exported model (see the module comment); `file` is resolved against `baseDir`. */
 export function importModel(file: string, baseDir = process.cwd()): ImportedModel {
   const abs = path.resolve(baseDir, file);
-  let text: string;
-  try {
-    text = fs.readFileSync(abs, 'utf8');
-  } catch (e) {
-    throw new ExportError(
-      `cannot import ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-      'unsupported',
-    );
-  }
+  const text = readRegular(abs, MAX_IMPORT_JSON_BYTES, 'model file', abs, false).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -126,6 +126,21 @@ export function decodeNpz(bytes: Uint8Array, what = 'npz'): Map<string, NpyArray
   const count = buf.readUInt16LE(eocd + 10);
   let p = buf.readUInt32LE(eocd + 16);
   const out = new Map<string, NpyArray>();
+  // Entries of a real archive do not overlap, so together they hold at most the file's bytes: a central
+  // directory that points many entries at one member (a ZIP bomb without compression) is refused before
+  // any of them is copied.
+  let declared = 0;
+  for (let k = 0, q = p; k < count; k++) {
+    if (q + 46 > buf.length || buf.readUInt32LE(q) !== 0x02014b50)
+      throw new ExportError(`${what}: damaged central directory`, 'unsupported');
+    declared += buf.readUInt32LE(q + 20);
+    if (declared > buf.length)
+      throw new ExportError(
+        `${what}: its entries declare more than the ${buf.length} bytes the file holds (overlapping entries)`,
+        'unsupported',
+      );
+    q += 46 + buf.readUInt16LE(q + 28) + buf.readUInt16LE(q + 30) + buf.readUInt16LE(q + 32);
+  }
   for (let k = 0; k < count; k++) {
     if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50)
       throw new ExportError(`${what}: damaged central directory`, 'unsupported');

@@ -189,3 +189,57 @@ export function architectureOf(spec: ModelSpec): Architecture {
     flops: layers.reduce((a, l) => a + l.flops, 0),
   };
 }
+
+/**
+ * Copies of each activation value held per example in a training step: forward value, pre-activation,
+ * and their gradients, plus the engine's workspace and arena rounding. Measured: the peak RSS of an
+ * MNIST run with one conv2d (64 filters, same, relu) grew 6.06 × (its output bytes) per extra example of
+ * batch size (batch 64 → 1000: +1,138 MB); docs/reliability.md, "Activation memory".
+ */
+export const ACTIVATION_TRAIN_FACTOR = 6;
+/** The same for an evaluation batch (forward only: pre-activation and activation). */
+export const ACTIVATION_EVAL_FACTOR = 2;
+
+export interface ActivationEstimate {
+  /** Estimated bytes of activations of the largest step (training at `batchSize` or evaluating at `evalBatch`). */
+  bytes: number;
+  /** The layer with the most activation bytes (`input` for the input batch, `output` for the logits). */
+  largest: { id: string; bytes: number };
+  /** Per layer, in order: input, hidden layers, output. */
+  layers: { id: string; bytes: number }[];
+}
+
+/**
+ * Activation memory of one step, from the architecture alone (no engine, no allocation): for every
+ * layer its output elements × 4 bytes × max(batchSize × ACTIVATION_TRAIN_FACTOR, evalBatch ×
+ * ACTIVATION_EVAL_FACTOR) (a residual block adds its hidden tensor, a flatten nothing); the input batch
+ * counts once. Used to refuse runs and grows that cannot fit (growthLab.maxActivationMemoryMB) before the
+ * OS kills the backend.
+ */
+export function estimateActivationMemory(spec: ModelSpec, batchSize: number, evalBatch = 0): ActivationEstimate {
+  const { outputs } = layerShapes(spec);
+  const copies = Math.max(batchSize * ACTIVATION_TRAIN_FACTOR, evalBatch * ACTIVATION_EVAL_FACTOR);
+  const layers = [{ id: 'input', bytes: flatSize(spec.inputShape) * Math.max(batchSize, evalBatch) * 4 }];
+  spec.layers.forEach((l, i) => {
+    // flatten is a reshape (a view, no new buffer in either engine)
+    let elements = l.type === 'flatten' ? 0 : flatSize(outputs[i]);
+    if (l.type === 'residual') elements += outputs[i].length === 1 ? l.units : l.units * outputs[i][1] * outputs[i][2];
+    layers.push({ id: l.id, bytes: elements * 4 * copies });
+  });
+  layers.push({ id: 'output', bytes: spec.output.units * 4 * copies });
+  const largest = layers.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  return { bytes: layers.reduce((a, b) => a + b.bytes, 0), largest, layers };
+}
+
+/** growthLab.maxActivationMemoryMB when unset or 0: half of the machine's memory. */
+export function defaultMaxActivationMemoryMB(totalMemBytes: number): number {
+  return Math.floor(totalMemBytes / 2 / (1024 * 1024));
+}
+
+/** Why `spec` at `batchSize` does not fit in `limitMB` of activations, or undefined when it fits. */
+export function activationMemoryProblem(spec: ModelSpec, batchSize: number, evalBatch: number, limitMB: number): string | undefined {
+  const e = estimateActivationMemory(spec, batchSize, evalBatch);
+  const mb = (b: number) => Math.ceil(b / (1024 * 1024)).toLocaleString('en-US');
+  if (e.bytes <= limitMB * 1024 * 1024) return undefined;
+  return `needs about ${mb(e.bytes)} MB of activations at batch size ${batchSize} (layer ${e.largest.id} alone ${mb(e.largest.bytes)} MB), more than growthLab.maxActivationMemoryMB (${limitMB.toLocaleString('en-US')} MB); lower training.batchSize, make the layer smaller, or raise the setting`;
+}

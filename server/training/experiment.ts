@@ -8,6 +8,7 @@
  * model), epochLoop.ts (the training loop), growRequests.ts (grow queue and proposals),
  * continualRun.ts (continual-learning runs).
  */
+import * as os from 'os';
 import * as path from 'path';
 import type { Architecture, ContinualConfig, ExperimentConfig, GrowEventParams, MetricsParams, RunStatus } from '../../common/protocol';
 import { DEFAULT_MAX_PARAMS } from '../../common/protocol';
@@ -20,7 +21,7 @@ import { loadDataset } from '../datasets';
 import type { Dataset } from '../datasets/types';
 import { Executor, optimizerSlots } from '../engine';
 import { GrowableModel } from '../model/growable';
-import { ModelSpec, architectureOf } from '../model/spec';
+import { ModelSpec, activationMemoryProblem, architectureOf, defaultMaxActivationMemoryMB } from '../model/spec';
 import type { Checkpoint, RunHandle } from '../runs';
 import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
@@ -30,7 +31,8 @@ import { initialModel, restoreCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
 import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
 import { Throttle } from './throttle';
-import { Trainer, optimizerSettings } from '../trainer/trainer';
+import { boundMessage } from '../messages';
+import { EVAL_BATCH, Trainer, optimizerSettings } from '../trainer/trainer';
 
 export { RunFailure } from './runTypes';
 export type { RunListener, RunOptions, RunSummaryResult } from './runTypes';
@@ -166,6 +168,12 @@ export class ExperimentRun {
     if (!this.active) throw new RunFailure(`cannot ${what} run ${this.runId}: it is ${this.status}`);
   }
 
+  /** Why `spec` would not fit growthLab.maxActivationMemoryMB at this run's batch size (undefined: it fits). */
+  private activationProblem(spec: ModelSpec): string | undefined {
+    const limitMB = this.opts.maxActivationMemoryMB || defaultMaxActivationMemoryMB(os.totalmem());
+    return activationMemoryProblem(spec, this.config.training.batchSize, EVAL_BATCH, limitMB);
+  }
+
   private setStatus(status: RunStatus, message?: string): void {
     this.status = status;
     this.log.status({ runId: this.runId, status, message, warnings: this.warnings.length ? [...this.warnings] : undefined });
@@ -206,6 +214,12 @@ export class ExperimentRun {
       throw new GrowthError(
         `${method} would grow the model to ${event.after.params.toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); the model is unchanged`,
       );
+    }
+    // Before the grown model trains a step: its activations must fit (growthLab.maxActivationMemoryMB).
+    const tooBig = this.activationProblem(this.model!.spec);
+    if (tooBig) {
+      this.model!.assign(backup);
+      throw new GrowthError(`${method} would grow the model so that it ${tooBig}; the model is unchanged`);
     }
     return { event, backup };
   }
@@ -278,6 +292,8 @@ export class ExperimentRun {
           `the model has ${this.model.paramCount().toLocaleString('en-US')} parameters, more than growthLab.maxParams (${limit.toLocaleString('en-US')}); make it smaller or raise the setting`,
         );
       }
+      const tooBig = this.activationProblem(spec);
+      if (tooBig) throw new RunFailure(`the model ${tooBig}`);
       this.trainer = new Trainer(this.model, this.data, cfg.training, this.executor);
       if (this.resumeFrom) this.trainer.stepCount = Number(this.resumeFrom.checkpoint.meta.step) || 0;
       await this.trainer.ensureCompiled();
@@ -301,7 +317,8 @@ export class ExperimentRun {
       this.log.throwIfFailed();
       this.setStatus(stopped ? 'stopped' : 'completed', message);
     } catch (e) {
-      message = e instanceof RunFailure ? e.message : `${(e as Error).message || e}`;
+      // Bounded: a dataset or import error can quote untrusted input (server/messages.ts).
+      message = boundMessage(e instanceof RunFailure ? e.message : `${(e as Error).message || e}`);
       this.setStatus('failed', message);
     } finally {
       this.grows.rejectAll((r) => new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));

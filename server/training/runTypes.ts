@@ -20,6 +20,8 @@ export interface RunOptions {
   metricsIntervalMs?: number;
   /** Largest model the run may build or grow to (default DEFAULT_MAX_PARAMS). */
   maxParams?: number;
+  /** Most estimated activation memory (MB) a training step may need; unset or 0: half of the machine's memory. */
+  maxActivationMemoryMB?: number;
 }
 
 export interface RunSummaryResult {

@@ -76,7 +76,14 @@ test('normalizeSettings: valid values pass, bad ones fall back to the defaults',
   assert.deepEqual(normalizeSettings(cfg({})), DEFAULT_SETTINGS);
   assert.deepEqual(
     normalizeSettings(
-      cfg({ engine: 'tfjs', executionProvider: 'cuda', nodePath: ' /usr/bin/node ', maxConcurrentRuns: 3, maxParams: 1000000 }),
+      cfg({
+        engine: 'tfjs',
+        executionProvider: 'cuda',
+        nodePath: ' /usr/bin/node ',
+        maxConcurrentRuns: 3,
+        maxParams: 1000000,
+        maxActivationMemoryMB: 2048,
+      }),
     ),
     {
       engine: 'tfjs',
@@ -84,6 +91,7 @@ test('normalizeSettings: valid values pass, bad ones fall back to the defaults',
       nodePath: '/usr/bin/node',
       maxConcurrentRuns: 3,
       maxParams: 1000000,
+      maxActivationMemoryMB: 2048,
     },
   );
   assert.deepEqual(
