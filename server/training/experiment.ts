@@ -67,7 +67,7 @@ export class ExperimentRun {
     let handle: RunHandle;
     if (opts.resume) {
       // Fails (unknown run, no intact checkpoint) before anything is written.
-      this.config = opts.store.readConfig(opts.resume.runId);
+      this.config = opts.resume.config ?? opts.store.readConfig(opts.resume.runId);
       const latest = opts.store.readLatestCheckpoint(opts.resume.runId);
       if (!latest) throw new RunFailure(`run ${opts.resume.runId} has no checkpoint to resume from`);
       this.resumeFrom = latest;
