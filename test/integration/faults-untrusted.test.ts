@@ -1,0 +1,248 @@
+/**
+ * Run folders are untrusted, and one writer per run: hostile run folders (symlinks out of the workspace,
+ * FIFOs, tampered config.json and events.jsonl) and a run locked by another live process, each driven
+ * through the real backend (dist/cli.js serve). Every test asserts the clear error and that nothing
+ * outside the run folder changed (the whole temp tree is hashed before and after, symlinks by target).
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
+import { BackendClient } from './backendClient';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-faults-untrusted-'));
+const runsDir = path.join(work, '.growth-lab', 'runs');
+const outside = path.join(work, 'outside');
+fs.mkdirSync(outside);
+const client = new BackendClient();
+let base = '';
+let n = 0;
+after(() => {
+  client.kill();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Every entry under `dir`, not following symlinks: files by content hash, links by target, FIFOs by kind. */
+function treeHash(dir: string, out = new Map<string, string>()): Map<string, string> {
+  for (const name of fs.readdirSync(dir)) {
+    const p = path.join(dir, name);
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) out.set(p, `link:${fs.readlinkSync(p)}`);
+    else if (st.isDirectory()) treeHash(p, out.set(p, 'dir'));
+    else if (st.isFile()) out.set(p, createHash('sha256').update(fs.readFileSync(p)).digest('hex'));
+    else out.set(p, 'special');
+  }
+  return out;
+}
+
+/** A copy of the stopped base run under a fresh id, to be made hostile. */
+function copyOfBase(): string {
+  const id = `${base}-copy${++n}`;
+  fs.cpSync(path.join(runsDir, base), path.join(runsDir, id), { recursive: true });
+  return id;
+}
+
+async function refused(method: string, params: object, code: number | undefined, message: RegExp): Promise<void> {
+  await assert.rejects(client.conn.sendRequest(method, params), (err: any) => {
+    if (code !== undefined) assert.equal(err.code, code, err.message);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+async function listed(runId: string): Promise<{ all: RunSummary[]; run: RunSummary }> {
+  const all = await client.conn.sendRequest<RunSummary[]>(Methods.listRuns, {});
+  const run = all.find((r) => r.runId === runId);
+  assert.ok(run, `${runId} is listed`);
+  assert.ok(
+    all.some((r) => r.runId === base && r.status === 'stopped'),
+    'one bad run never hides the others',
+  );
+  return { all, run };
+}
+
+before(async () => {
+  await client.initialize(work);
+  const config = {
+    dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
+    model: { layers: [{ type: 'dense', units: 8, activation: 'relu' }] },
+    training: { epochs: 50 },
+  };
+  base = (await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config })).runId;
+  await client.until(() => client.metrics.find((m) => m.runId === base && m.testAccuracy !== undefined), 30000, 'epoch 1');
+  await client.conn.sendRequest(Methods.stopExperiment, { runId: base });
+  await client.until(() => client.statusOf(base, 'stopped'), 30000, 'stopped');
+  assert.ok(fs.readdirSync(path.join(runsDir, base, 'checkpoints')).some((f) => f.endsWith('.ckpt')));
+  assert.equal(fs.existsSync(path.join(runsDir, base, 'run.lock')), false, 'the lock is removed when the run ends');
+});
+
+test('a symlinked events.jsonl is never followed: resume, history and listRuns refuse it, naming the file; the target is byte-identical', async () => {
+  const id = copyOfBase();
+  const target = path.join(outside, 'bashrc');
+  fs.writeFileSync(target, 'export PATH=/usr/bin\n');
+  const events = path.join(runsDir, id, 'events.jsonl');
+  fs.cpSync(events, path.join(outside, 'events.jsonl'));
+  fs.rmSync(events);
+  fs.symlinkSync(target, events);
+  const targetBytes = fs.readFileSync(target);
+  const hashBefore = treeHash(work);
+
+  const message = new RegExp(`refusing ${escape(events)}: it is a symbolic link`);
+  await refused(Methods.resumeRun, { runId: id }, ErrorCodes.invalidState, message);
+  await refused(Methods.getRunHistory, { runId: id }, ErrorCodes.internal, message);
+  const { run } = await listed(id);
+  assert.equal(run.status, 'failed');
+  assert.match(run.unreadable ?? '', message);
+
+  assert.deepEqual(fs.readFileSync(target), targetBytes, 'the symlink target is byte-identical');
+  assert.deepEqual(treeHash(work), hashBefore, 'nothing in the workspace or temp tree changed');
+});
+
+test('a symlinked checkpoints/ folder or checkpoint file is never followed: resume, export and getArchitecture refuse it', async () => {
+  const id = copyOfBase();
+  const ckpts = path.join(runsDir, id, 'checkpoints');
+  const elsewhere = path.join(outside, `ckpts-${id}`);
+  fs.renameSync(ckpts, elsewhere);
+  fs.symlinkSync(elsewhere, ckpts);
+  const hashBefore = treeHash(work);
+  const message = new RegExp(`refusing ${escape(ckpts)}: it is a symbolic link`);
+  await refused(Methods.resumeRun, { runId: id }, ErrorCodes.invalidState, message);
+  await refused(Methods.export, { runId: id, format: 'onnx' }, undefined, message);
+  await refused(Methods.getArchitecture, { runId: id }, undefined, message);
+  const { run } = await listed(id);
+  assert.match(run.unreadable ?? '', message);
+  assert.deepEqual(treeHash(work), hashBefore);
+
+  // one checkpoint file linked out of the folder: not read (the run has no other, so nothing to resume from)
+  const id2 = copyOfBase();
+  const dir2 = path.join(runsDir, id2, 'checkpoints');
+  for (const f of fs.readdirSync(dir2).filter((f) => f.endsWith('.ckpt'))) {
+    fs.renameSync(path.join(dir2, f), path.join(outside, `${id2}-${f}`));
+    fs.symlinkSync(path.join(outside, `${id2}-${f}`), path.join(dir2, f));
+  }
+  const hash2 = treeHash(work);
+  await refused(Methods.resumeRun, { runId: id2 }, ErrorCodes.internal, /it is a symbolic link/);
+  assert.deepEqual(treeHash(work), hash2);
+});
+
+test('a symlinked run folder is never followed: listed as unreadable, resume and history refused', async () => {
+  const id = `${base}-linked`;
+  const real = path.join(outside, 'run-copy');
+  fs.cpSync(path.join(runsDir, base), real, { recursive: true });
+  fs.symlinkSync(real, path.join(runsDir, id));
+  const hashBefore = treeHash(work);
+  const message = new RegExp(`refusing ${escape(path.join(runsDir, id))}: the run folder is a symbolic link`);
+  await refused(Methods.resumeRun, { runId: id }, ErrorCodes.invalidState, message);
+  await refused(Methods.getRunHistory, { runId: id }, ErrorCodes.internal, message);
+  const { run } = await listed(id);
+  assert.match(run.unreadable ?? '', message);
+  assert.deepEqual(treeHash(work), hashBefore);
+});
+
+test(
+  'a FIFO as config.json or events.jsonl never blocks the backend: refused before it is opened',
+  { skip: process.platform === 'win32' },
+  async () => {
+    const id = copyOfBase();
+    const config = path.join(runsDir, id, 'config.json');
+    fs.rmSync(config);
+    assert.equal(spawnSync('mkfifo', [config]).status, 0);
+    const id2 = copyOfBase();
+    const events = path.join(runsDir, id2, 'events.jsonl');
+    fs.rmSync(events);
+    assert.equal(spawnSync('mkfifo', [events]).status, 0);
+    const hashBefore = treeHash(work);
+    const t0 = performance.now();
+    const { run } = await listed(id);
+    assert.match(run.unreadable ?? '', new RegExp(`refusing ${escape(config)}: it is not a regular file`));
+    assert.match((await listed(id2)).run.unreadable ?? '', new RegExp(`refusing ${escape(events)}: it is not a regular file`));
+    await refused(Methods.resumeRun, { runId: id }, ErrorCodes.invalidState, /not a regular file/);
+    await refused(Methods.getRunHistory, { runId: id2 }, ErrorCodes.internal, /not a regular file/);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 5000, `answered in ${ms.toFixed(0)} ms`);
+    console.log(`# FIFO run folders: listRuns x2, resumeRun, getRunHistory answered in ${ms.toFixed(0)} ms`);
+    assert.deepEqual(treeHash(work), hashBefore);
+  },
+);
+
+test('a tampered config.json is validated on resume as a new experiment is: invalidExperiment naming the field, nothing written', async () => {
+  const id = copyOfBase();
+  const file = path.join(runsDir, id, 'config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  cfg.training.epochs = 'ten';
+  cfg.model.layers = { a: 1 };
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const hashBefore = treeHash(work);
+  await refused(Methods.resumeRun, { runId: id }, ErrorCodes.invalidExperiment, /config\.json[\s\S]*training\.epochs[\s\S]*|model\.layers/);
+  assert.deepEqual(treeHash(work), hashBefore);
+});
+
+test('events read back from events.jsonl are validated: bad status, numbers and names are dropped before the extension sees them', async () => {
+  const id = copyOfBase();
+  const file = path.join(runsDir, id, 'events.jsonl');
+  const good = fs.readFileSync(file, 'utf8');
+  const bad = [
+    { type: 'status', time: 't', runId: id, status: '<img src=x onerror=alert(1)>' },
+    { type: 'metrics', time: 't', runId: id, epoch: 'one', step: 1, params: 1, trainLoss: 1 },
+    { type: 'metrics', time: 't', runId: '../../etc', epoch: 1, step: 1, params: 1, trainLoss: 1 },
+    { type: 'checkpoint', time: 't', runId: id, epoch: 1, step: 1, file: '../../../.bashrc' },
+    { type: 'grow', time: 't', runId: id, epoch: 1, step: 1, kind: 'explode', method: 'x', before: {}, after: {} },
+  ];
+  fs.writeFileSync(file, good + bad.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const history = await client.conn.sendRequest<RunEvent[]>(Methods.getRunHistory, { runId: id });
+  assert.equal(history.length, good.trim().split('\n').length, 'only the genuine events come back');
+  assert.ok(!JSON.stringify(history).includes('onerror') && !JSON.stringify(history).includes('../'), 'no bad line came through');
+  const { run } = await listed(id);
+  assert.equal(run.status, 'stopped', 'the bad status line did not become the run status');
+});
+
+test('one writer per run: a run locked by another live process is listed as running elsewhere and not resumed; a stale lock is reclaimed', async () => {
+  const id = copyOfBase();
+  const dir = path.join(runsDir, id);
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  await new Promise((r) => other.once('spawn', r));
+  const lock = path.join(dir, 'run.lock');
+  fs.writeFileSync(lock, JSON.stringify({ pid: other.pid, token: 'cli', since: new Date().toISOString() }));
+  const hashBefore = treeHash(work);
+  const { run } = await listed(id);
+  assert.equal(run.runningElsewhere, other.pid);
+  assert.equal(run.status, 'stopped');
+  await refused(
+    Methods.resumeRun,
+    { runId: id },
+    ErrorCodes.invalidState,
+    new RegExp(`being trained by another process \\(pid ${other.pid}`),
+  );
+  assert.deepEqual(treeHash(work), hashBefore, 'the refused resume wrote nothing');
+
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
+  assert.equal((await listed(id)).run.runningElsewhere, undefined, 'a dead owner does not hold the run');
+  const t0 = performance.now();
+  await client.conn.sendRequest(Methods.resumeRun, { runId: id });
+  const mine = JSON.parse(fs.readFileSync(lock, 'utf8'));
+  assert.equal(typeof mine.pid, 'number');
+  assert.notEqual(mine.pid, other.pid, 'the stale lock was reclaimed by the backend');
+  await client.conn.sendRequest(Methods.stopExperiment, { runId: id });
+  await client.until(
+    () => client.statuses.filter((s) => s.runId === id && s.status === 'stopped').length > 0,
+    30000,
+    'resumed run stopped',
+  );
+  for (let i = 0; i < 100 && fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100)); // the handle closes just after the status
+  console.log(`# stale lock reclaimed, resumed and stopped in ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.equal(fs.existsSync(lock), false, 'the lock is removed when the run ends');
+});
+
+test('getArchitecture and export read a genuine run as before (the guards refuse only what is hostile)', async () => {
+  const arch = await client.conn.sendRequest<{ params: number }>(Methods.getArchitecture, { runId: base });
+  assert.ok(arch.params > 0);
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
