@@ -28,6 +28,7 @@ import { RunStore } from './runs';
 import { ExperimentRun, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
+import { validateCheckpoint } from './training/modelSetup';
 import type { ModelSpec } from './model/spec';
 import {
   ExportOrigin,
@@ -197,7 +198,10 @@ export class RunManager {
     const store = this.requireStore(id);
     const ckpt = store.readLatestCheckpoint(id);
     if (ckpt?.checkpoint.meta.continual) throw new RequestError(ErrorCodes.invalidState, noSingleArchitecture(id));
-    if (ckpt) return architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
+    if (ckpt) {
+      validateCheckpoint(ckpt.checkpoint, ckpt.file); // untrusted: checked as resuming checks it
+      return architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
+    }
     const start = this.history(id).find((e) => e.type === 'start');
     if (start && start.type === 'start') return start.architecture;
     throw new RequestError(ErrorCodes.invalidState, `run ${id} has no architecture yet`);

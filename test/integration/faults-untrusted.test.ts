@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../server/runs';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-faults-untrusted-'));
@@ -198,6 +199,43 @@ test('events read back from events.jsonl are validated: bad status, numbers and 
   assert.ok(!JSON.stringify(history).includes('onerror') && !JSON.stringify(history).includes('../'), 'no bad line came through');
   const { run } = await listed(id);
   assert.equal(run.status, 'stopped', 'the bad status line did not become the run status');
+});
+
+test('checkpoints are validated before use (spec, names, counts, finite values), even with valid CRCs: resume and getArchitecture refuse, nothing written', async () => {
+  const cases: [string, (c: Checkpoint) => void, RegExp][] = [
+    ['a NaN weight', (c) => (Object.values(c.tensors)[0][3] = NaN), /holds a non-finite value \(NaN\)/],
+    ['an infinite weight', (c) => (Object.values(c.tensors)[1][0] = -Infinity), /non-finite value \(-Infinity\)/],
+    [
+      'a tensor cut short',
+      (c) => {
+        const k = Object.keys(c.tensors)[0];
+        c.tensors[k] = c.tensors[k].subarray(1);
+      },
+      /has \d+ values, its shape needs \d+/,
+    ],
+    ['a tensor the model does not have', (c) => (c.tensors['../../evil'] = new Float32Array(1)), /is not part of the model/],
+    ['a negative layer size', (c) => ((c.meta as any).spec.layers[0].units = -5), /units/],
+    ['a layer type nobody knows', (c) => ((c.meta as any).spec.layers[0].type = 'rm -rf'), /not a layer type/],
+    ['spec missing', (c) => delete (c.meta as any).spec, /spec/],
+  ];
+  for (const [what, tamper, message] of cases) {
+    const id = copyOfBase();
+    const dir = path.join(runsDir, id, 'checkpoints');
+    const latest = JSON.parse(fs.readFileSync(path.join(dir, 'latest'), 'utf8')).file as string;
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.ckpt') && f !== latest)) fs.rmSync(path.join(dir, f));
+    const { checkpoint } = decodeCheckpoint(fs.readFileSync(path.join(dir, latest)), latest);
+    tamper(checkpoint);
+    fs.writeFileSync(path.join(dir, latest), encodeCheckpoint(checkpoint, { seq: 1, createdAt: new Date().toISOString() }));
+    const hashBefore = treeHash(work);
+    await refused(
+      Methods.resumeRun,
+      { runId: id },
+      ErrorCodes.invalidState,
+      new RegExp(`checkpoint ${escape(latest)} is unusable: [\\s\\S]*${message.source}`),
+    );
+    await refused(Methods.getArchitecture, { runId: id }, ErrorCodes.invalidState, message);
+    assert.deepEqual(treeHash(work), hashBefore, `${what}: nothing written`);
+  }
 });
 
 test('one writer per run: a run locked by another live process is listed as running elsewhere and not resumed; a stale lock is reclaimed', async () => {
