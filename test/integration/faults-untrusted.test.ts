@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ErrorCodes, Methods, RunEvent, RunSummary } from '../../common/protocol';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../server/runs';
-import { BackendClient } from './backendClient';
+import { BackendClient, ROOT } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-faults-untrusted-'));
 const runsDir = path.join(work, '.growth-lab', 'runs');
@@ -274,6 +274,62 @@ test('one writer per run: a run locked by another live process is listed as runn
   for (let i = 0; i < 100 && fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100)); // the handle closes just after the status
   console.log(`# stale lock reclaimed, resumed and stopped in ${(performance.now() - t0).toFixed(0)} ms`);
   assert.equal(fs.existsSync(lock), false, 'the lock is removed when the run ends');
+});
+
+test('one writer per run, with the real CLI: while `growth-lab run` trains, the backend lists the run as running elsewhere and refuses to resume it; once the CLI is killed the run is resumable', async () => {
+  const exp = path.join(work, 'cli.growth.json');
+  fs.writeFileSync(
+    exp,
+    JSON.stringify({
+      dataset: { name: 'mnist', trainSize: 300, testSize: 100 },
+      model: { layers: [{ type: 'dense', units: 8, activation: 'relu' }] },
+      training: { epochs: 500 },
+    }),
+  );
+  const known = new Set(fs.readdirSync(runsDir));
+  const cliProc = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'growth-lab.js'), 'run', exp, '--json', '--out', path.join(work, '.growth-lab')],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    let id: string | undefined;
+    for (let i = 0; i < 300 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      id = fs.readdirSync(runsDir).find((f) => !known.has(f) && fs.existsSync(path.join(runsDir, f, 'checkpoints', 'latest')));
+    }
+    assert.ok(id, 'the CLI run wrote a checkpoint');
+    const lock = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.lock'), 'utf8'));
+    assert.equal(lock.pid, cliProc.pid, 'the CLI holds the lock');
+    const { run } = await listed(id);
+    assert.equal(run.runningElsewhere, cliProc.pid);
+    assert.equal(run.status, 'running');
+    assert.equal(run.stale, undefined);
+    await refused(
+      Methods.resumeRun,
+      { runId: id },
+      ErrorCodes.invalidState,
+      new RegExp(`being trained by another process \\(pid ${cliProc.pid}`),
+    );
+
+    cliProc.kill('SIGKILL');
+    await new Promise((r) => cliProc.once('exit', r));
+    const after = (await listed(id)).run;
+    assert.equal(after.runningElsewhere, undefined);
+    assert.equal(after.stale, true, 'left by a process that no longer runs');
+    await client.conn.sendRequest(Methods.resumeRun, { runId: id });
+    assert.equal(
+      JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.lock'), 'utf8')).pid,
+      client.proc.pid,
+      'the stale lock was reclaimed',
+    );
+    await client.conn.sendRequest(Methods.stopExperiment, { runId: id });
+    await client.until(() => client.statusOf(id, 'stopped'), 30000, 'stopped');
+  } finally {
+    if (cliProc.exitCode === null) cliProc.kill('SIGKILL');
+  }
 });
 
 test('getArchitecture and export read a genuine run as before (the guards refuse only what is hostile)', async () => {
