@@ -332,6 +332,35 @@ test('one writer per run, with the real CLI: while `growth-lab run` trains, the 
   }
 });
 
+test("relative paths in config.json resolve on resume against the experiment file's folder, as on the first start", async () => {
+  const expDir = path.join(work, 'experiments');
+  fs.mkdirSync(expDir);
+  const rows = ['a,b,label'];
+  for (let i = 0; i < 200; i++) rows.push(`${(i % 7) / 7},${(i % 5) / 5},${i % 2}`);
+  fs.writeFileSync(path.join(expDir, 'data.csv'), rows.join('\n') + '\n');
+  const configPath = path.join(expDir, 'rel.growth.json');
+  const config = {
+    dataset: { name: 'csv', path: 'data.csv' },
+    model: { layers: [{ type: 'dense', units: 4, activation: 'relu' }] },
+    training: { epochs: 400 },
+  };
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config, configPath });
+  await client.until(() => client.metrics.find((m) => m.runId === runId && m.testAccuracy !== undefined), 30000, 'epoch 1');
+  await client.conn.sendRequest(Methods.stopExperiment, { runId });
+  await client.until(() => client.statusOf(runId, 'stopped'), 30000, 'stopped');
+  const before = client.statuses.length;
+  await client.conn.sendRequest(Methods.resumeRun, { runId });
+  const resumed = await client.until(
+    () => client.statuses.slice(before).find((s) => s.runId === runId && (/resumed from/.test(s.message ?? '') || s.status === 'failed')),
+    30000,
+    'resumed',
+  );
+  assert.notEqual(resumed.status, 'failed', resumed.message);
+  await client.conn.sendRequest(Methods.stopExperiment, { runId });
+  await client.until(() => client.statuses.slice(before).find((s) => s.runId === runId && s.status === 'stopped'), 30000, 'stopped again');
+});
+
 test('getArchitecture and export read a genuine run as before (the guards refuse only what is hostile)', async () => {
   const arch = await client.conn.sendRequest<{ params: number }>(Methods.getArchitecture, { runId: base });
   assert.ok(arch.params > 0);
