@@ -118,6 +118,8 @@ export function openAppendRegular(file: string): number {
   try {
     const fst = fs.fstatSync(fd);
     if (!fst.isFile()) throw untrusted(file, `it is not a regular file (${kindOf(fst)})`);
+    // A hard link would let appends reach another file (e.g. a shell start-up file) just as a symlink would.
+    if (fst.nlink > 1) throw untrusted(file, `it has ${fst.nlink} hard links (appending would change another file)`);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

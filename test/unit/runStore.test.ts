@@ -385,6 +385,24 @@ test('events: events.jsonl linked to a device (/dev/full) is refused on open, na
   assert.equal(fs.existsSync(path.join(run.dir, 'run.lock')), false);
 });
 
+test('events: a resumed run never appends through a symlinked or hard-linked events.jsonl; the other file is byte-identical', () => {
+  const out = tempDir();
+  const store = new RunStore(out);
+  const run = store.createRun(config());
+  run.close();
+  const file = path.join(run.dir, 'events.jsonl');
+  const victim = path.join(out, 'bashrc');
+  fs.writeFileSync(victim, 'export PATH=/usr/bin\n');
+  fs.rmSync(file);
+  fs.symlinkSync(victim, file);
+  assert.throws(() => store.openRun(run.runId), { message: `refusing ${file}: it is a symbolic link` });
+  fs.rmSync(file);
+  fs.linkSync(victim, file);
+  assert.throws(() => store.openRun(run.runId), { message: `refusing ${file}: it has 2 hard links (appending would change another file)` });
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'export PATH=/usr/bin\n');
+  assert.equal(fs.existsSync(path.join(run.dir, 'run.lock')), false, 'the lock taken for the refused open is released');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 // ---------------------------------------------------------------------------------------------
