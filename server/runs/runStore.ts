@@ -336,6 +336,7 @@ export class RunStore {
       for (const w of eventWarnings) own.push(`run ${runId}: ${w}`);
       digest = digestEvents(events);
     } catch (err) {
+      if (errnoCode(err) === 'EUNTRUSTED') throw err; // swapped in since the lstat above, or over the size cap
       own.push(`run ${runId}: ${err instanceof Error ? err.message : String(err)}`);
       digest = digestEvents([]);
     }

@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { isValidRunId, makeRunId, sanitizeName } from '../../server/runs/runId';
 import { type Checkpoint, checkpointFileName, decodeCheckpoint, encodeCheckpoint } from '../../server/runs/checkpointFormat';
 import { writeFileAtomic, writeFileAtomicData } from '../../server/runs/atomicFile';
 import { EventsWriter } from '../../server/runs/eventsFile';
+import { readRegularFile } from '../../server/runs/safeFs';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -401,6 +403,18 @@ test('events: a resumed run never appends through a symlinked or hard-linked eve
   assert.throws(() => store.openRun(run.runId), { message: `refusing ${file}: it has 2 hard links (appending would change another file)` });
   assert.equal(fs.readFileSync(victim, 'utf8'), 'export PATH=/usr/bin\n');
   assert.equal(fs.existsSync(path.join(run.dir, 'run.lock')), false, 'the lock taken for the refused open is released');
+});
+
+test('safeFs: reads are capped, and a FIFO is refused before it is opened (never blocks)', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'big.json');
+  fs.writeFileSync(file, 'x'.repeat(20));
+  assert.throws(() => readRegularFile(file, 10), { message: `refusing ${file}: it is 20 bytes, more than the 10 allowed` });
+  assert.equal(readRegularFile(file, 20).length, 20);
+  if (process.platform === 'win32') return t.skip('no mkfifo');
+  const fifo = path.join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  assert.throws(() => readRegularFile(fifo, 10), { message: `refusing ${fifo}: it is not a regular file (a FIFO)` });
 });
 
 // ---------------------------------------------------------------------------------------------
