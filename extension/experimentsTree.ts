@@ -83,6 +83,8 @@ export function runNode(r: RunSummary): RunNode {
       : undefined,
     `${r.dataset} · ${r.engine}/${r.executionProvider}`,
     `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}`,
+    r.runningElsewhere !== undefined ? `being trained by another process (pid ${r.runningElsewhere})` : undefined,
+    r.unreadable !== undefined ? `unreadable: ${r.unreadable}` : undefined,
   ].filter((x): x is string => x !== undefined);
   return {
     kind: 'run',

@@ -100,16 +100,17 @@ function ratioRange(kind: 'grow' | 'prune'): string {
     : 'The growth ratio must be above 0 and at most 10 (1000%).';
 }
 
-/** Runs a grow/prune may act on: live (running or paused) and not stale, newest first. */
+/** Runs a grow/prune may act on: live (running or paused) in this backend, not stale, newest first. */
 export function growableRuns(summaries: readonly RunSummary[]): RunSummary[] {
   return summaries
-    .filter((s) => (s.status === 'running' || s.status === 'paused') && !s.stale)
+    .filter((s) => (s.status === 'running' || s.status === 'paused') && !s.stale && s.runningElsewhere === undefined)
     .sort((a, b) => (b.startedAt > a.startedAt ? 1 : b.startedAt < a.startedAt ? -1 : 0));
 }
 
-/** Runs that `growthLab/resumeRun` can continue: failed or stopped (or stale), newest first. */
+/** Runs that `growthLab/resumeRun` can continue: failed or stopped (or stale), readable and not trained by another process, newest first. */
 export function resumableRuns(summaries: readonly RunSummary[]): RunSummary[] {
   return summaries
     .filter((s) => s.status === 'failed' || s.status === 'stopped' || (s.stale && s.status !== 'completed'))
+    .filter((s) => s.runningElsewhere === undefined && s.unreadable === undefined)
     .sort((a, b) => (b.startedAt > a.startedAt ? 1 : b.startedAt < a.startedAt ? -1 : 0));
 }

@@ -28,6 +28,7 @@ import { CHECKPOINTS_DIR, RunStore } from './runs';
 import { ExperimentRun, RunListener } from './training/experiment';
 import { architectureOf } from './model/spec';
 import { noSingleArchitecture } from './training/continualRun';
+import { validateCheckpoint } from './training/modelSetup';
 import type { ModelSpec } from './model/spec';
 import {
   ExportOrigin,
@@ -157,10 +158,23 @@ export class RunManager {
     const summary = store.listRuns().find((r) => r.runId === id);
     if (summary?.status === 'completed')
       throw new RequestError(ErrorCodes.invalidState, `run ${id} has completed; there is nothing to resume`);
+    if (summary?.unreadable !== undefined)
+      throw new RequestError(ErrorCodes.invalidState, `run ${id} cannot be resumed: ${summary.unreadable}`);
+    if (summary?.runningElsewhere !== undefined)
+      throw new RequestError(
+        ErrorCodes.invalidState,
+        `run ${id} is being trained by another process (pid ${summary.runningElsewhere}); it cannot be resumed here until that one ends`,
+      );
     this.checkCapacity();
+    // config.json is as untrusted as any experiment file: validated exactly as a new experiment is, and
+    // its relative paths resolve against the experiment file's folder, as on the first start.
+    const configPath = summary?.configPath && path.isAbsolute(summary.configPath) ? summary.configPath : undefined;
+    const v = validateExperiment(store.readConfig(id), { name: configPath ? experimentNameFromPath(configPath) : undefined });
+    if (!v.ok) throw new InvalidExperimentError(v.errors, path.join(store.runsDir, id, 'config.json'));
     const run = new ExperimentRun({
-      resume: { runId: id },
+      resume: { runId: id, config: v.config },
       config: undefined as never,
+      configPath,
       store,
       listener: this.listener,
       maxParams: this.defaults.maxParams,
@@ -217,6 +231,7 @@ export class RunManager {
     const ckpt = store.readLatestCheckpoint(id);
     if (ckpt?.checkpoint.meta.continual) throw new RequestError(ErrorCodes.invalidState, noSingleArchitecture(id));
     if (ckpt) {
+      validateCheckpoint(ckpt.checkpoint, ckpt.file); // untrusted: checked as resuming checks it
       const arch = architectureOf((ckpt.checkpoint.meta as { spec: ModelSpec }).spec);
       if (key !== undefined) {
         this.archCache.delete(id);

@@ -111,6 +111,10 @@ export interface RunSummary {
   configPath?: string;
   /** The status came from the files of a backend that is no longer running (e.g. it crashed). */
   stale?: boolean;
+  /** Another live process (the CLI, another backend) holds the run's lock and is training it: its process id. Not resumable here. */
+  runningElsewhere?: number;
+  /** The run folder could not be read (a symlink, a file that is not regular, corrupt config): why. Status is then 'failed'. */
+  unreadable?: string;
 }
 
 /** Typed request table: method name -> [params, result]. */

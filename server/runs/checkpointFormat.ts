@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { crc32 } from './crc32';
 import { RunStoreError } from './errors';
+import { openRegularFile } from './safeFs';
 
 export interface Checkpoint {
   /** Anything JSON-serializable: architecture spec, epoch, step, optimizer name, rng state... */
@@ -127,9 +128,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): { checkpoint:
 
 /** Reads and verifies only the header of a checkpoint file (cheap: the data section is not read). */
 export function readCheckpointHeader(filePath: string, file: string): CheckpointHeader {
-  const fd = fs.openSync(filePath, 'r');
+  const { fd, size } = openRegularFile(filePath);
   try {
-    const size = fs.fstatSync(fd).size;
     const preamble = Buffer.alloc(PREAMBLE_BYTES);
     const got = fs.readSync(fd, preamble, 0, PREAMBLE_BYTES, 0);
     checkPreamble(preamble.subarray(0, got), size, file);

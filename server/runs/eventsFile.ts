@@ -9,8 +9,10 @@
  * Reading never throws on content: a torn last line and corrupt lines are dropped with warnings.
  */
 import * as fs from 'node:fs';
-import type { RunEvent, RunEventType } from '../../common/protocol';
+import { RUN_STATUSES, isRunId, type RunEvent, type RunEventType } from '../../common/protocol';
+import { isCheckpointFileName } from './checkpointFormat';
 import { RunStoreError, describeCause, errnoCode, ioError } from './errors';
+import { MAX_EVENTS_BYTES, openAppendRegular, openRegularFile, readRegularFile } from './safeFs';
 
 export const EVENTS_FILE = 'events.jsonl';
 
@@ -31,7 +33,7 @@ export class EventsWriter {
     private readonly io: EventsWriterIo = fs,
   ) {
     try {
-      this.fd = fs.openSync(filePath, 'a', 0o644);
+      this.fd = openAppendRegular(filePath);
       this.size = fs.fstatSync(this.fd).size;
     } catch (err) {
       if (this.fd !== undefined) fs.closeSync(this.fd);
@@ -106,7 +108,7 @@ function lastByte(filePath: string, size: number): number | undefined {
   const b = Buffer.alloc(1);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(filePath, 'r');
+    fd = openRegularFile(filePath).fd;
     return fs.readSync(fd, b, 0, 1, size - 1) === 1 ? b[0] : undefined;
   } catch {
     return undefined; // e.g. not a regular file; nothing to repair
@@ -143,7 +145,7 @@ export function parseEvents(text: string): { events: RunEvent[]; warnings: strin
 export function readEventsFile(filePath: string): { events: RunEvent[]; warnings: string[] } {
   let text: string;
   try {
-    text = fs.readFileSync(filePath, 'utf8');
+    text = readRegularFile(filePath, MAX_EVENTS_BYTES).toString('utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { events: [], warnings: [] };
     throw ioError('cannot read', filePath, err);
@@ -162,9 +164,63 @@ function parseEventLine(line: string): RunEvent | undefined {
 }
 
 function isRunEvent(value: unknown): value is RunEvent {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const type = (value as { type?: unknown }).type;
-  return typeof type === 'string' && EVENT_TYPES.has(type);
+  return eventProblem(value) === undefined;
+}
+
+const MAX_TEXT = 64 * 1024;
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isNum = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+/** Losses may be recorded as null (JSON has no NaN) or left out. */
+const isOptNum = (v: unknown): boolean => v === undefined || v === null || isNum(v);
+const isText = (v: unknown): boolean => typeof v === 'string' && v.length <= MAX_TEXT;
+const isOptText = (v: unknown): boolean => v === undefined || isText(v);
+const isTextList = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.length <= 10000 && v.every(isText));
+const isArch = (v: unknown): boolean => isObj(v) && isNum(v.params) && Array.isArray(v.layers);
+
+/**
+ * What is wrong with an event read back from events.jsonl (undefined when nothing): every field the
+ * extension reads is checked for its type, statuses and kinds against their sets, numbers are finite,
+ * ids and file names match their patterns, text is bounded.
+ */
+export function eventProblem(value: unknown): string | undefined {
+  if (!isObj(value)) return 'not an object';
+  const type = value.type;
+  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) return 'unknown "type"';
+  if (!isText(value.time) || (value.time as string).length > 64) return 'bad "time"';
+  if (!isRunId(value.runId)) return 'bad "runId"';
+  switch (type) {
+    case 'start':
+      if (!isObj(value.config)) return 'bad "config"';
+      if (!isArch(value.architecture)) return 'bad "architecture"';
+      if (!isTextList(value.warnings)) return 'bad "warnings"';
+      return undefined;
+    case 'metrics':
+      for (const k of ['epoch', 'step', 'params'] as const) if (!isNum(value[k])) return `bad "${k}"`;
+      for (const k of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'samplesPerSecond', 'elapsedMs', 'task'] as const)
+        if (!isOptNum(value[k])) return `bad "${k}"`;
+      if (!isOptText(value.engine) || !isOptText(value.executionProvider)) return 'bad engine name';
+      if (value.continual !== undefined && !isObj(value.continual)) return 'bad "continual"';
+      return undefined;
+    case 'status':
+      if (typeof value.status !== 'string' || !(RUN_STATUSES as readonly string[]).includes(value.status)) return 'bad "status"';
+      if (!isOptText(value.message)) return 'bad "message"';
+      if (!isTextList(value.warnings)) return 'bad "warnings"';
+      return undefined;
+    case 'grow':
+      if (value.kind !== 'grow' && value.kind !== 'prune') return 'bad "kind"';
+      if (!isText(value.method)) return 'bad "method"';
+      for (const k of ['epoch', 'step'] as const) if (!isNum(value[k])) return `bad "${k}"`;
+      for (const k of ['lossBefore', 'lossAfter', 'maxOutputChange', 'durationMs'] as const) if (!isOptNum(value[k])) return `bad "${k}"`;
+      if (!isArch(value.before) || !isArch(value.after)) return 'bad architecture';
+      for (const k of ['diff', 'selected', 'rejected'] as const)
+        if (value[k] !== undefined && !Array.isArray(value[k])) return `bad "${k}"`;
+      return undefined;
+    case 'checkpoint':
+      for (const k of ['epoch', 'step'] as const) if (!isNum(value[k])) return `bad "${k}"`;
+      if (!isCheckpointFileName(value.file)) return 'bad "file"';
+      return undefined;
+  }
+  return 'unknown "type"';
 }
 
 function describeBadLine(line: string): string {
@@ -174,5 +230,5 @@ function describeBadLine(line: string): string {
   } catch {
     return 'not valid JSON';
   }
-  return `not a run event (${value !== null && typeof value === 'object' && !Array.isArray(value) ? 'unknown "type"' : 'not an object'})`;
+  return `not a run event (${eventProblem(value) ?? 'invalid'})`;
 }

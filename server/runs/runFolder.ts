@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { errnoCode, ioError } from './errors';
 import { isCheckpointFileName, readCheckpointHeader } from './checkpointFormat';
 import { EVENTS_FILE } from './eventsFile';
+import { MAX_SMALL_JSON_BYTES, readRegularFile, untrusted } from './safeFs';
 
 export const CONFIG_FILE = 'config.json';
 export const RUN_INFO_FILE = 'run.json';
@@ -23,14 +24,18 @@ export interface RunInfo {
 
 export function isRunFolder(dir: string): boolean {
   try {
-    if (!fs.statSync(dir).isDirectory()) return false;
+    if (!fs.lstatSync(dir).isDirectory()) return false;
   } catch {
     return false;
   }
-  return fs.existsSync(path.join(dir, CONFIG_FILE)) || fs.existsSync(path.join(dir, EVENTS_FILE));
+  return statOrUndefined(path.join(dir, CONFIG_FILE)) !== undefined || statOrUndefined(path.join(dir, EVENTS_FILE)) !== undefined;
 }
 
+/** The checkpoint files of a checkpoints folder (which must be a real folder, not a symlink). */
 export function listCheckpointFiles(dir: string): string[] {
+  const st = statOrUndefined(dir);
+  if (st?.isSymbolicLink()) throw untrusted(dir, 'it is a symbolic link');
+  if (st && !st.isDirectory()) throw untrusted(dir, 'it is not a folder');
   try {
     return fs.readdirSync(dir).filter(isCheckpointFileName);
   } catch (err) {
@@ -64,10 +69,10 @@ export function highestSeq(dir: string): number {
   return max;
 }
 
-export function readJson<T>(file: string): { value?: T; problem?: string; missing?: boolean } {
+export function readJson<T>(file: string, maxBytes = MAX_SMALL_JSON_BYTES): { value?: T; problem?: string; missing?: boolean } {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, maxBytes).toString('utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { missing: true, problem: `${path.basename(file)} is missing` };
     return { problem: `cannot read ${path.basename(file)}: ${(err as Error).message}` };
@@ -79,9 +84,10 @@ export function readJson<T>(file: string): { value?: T; problem?: string; missin
   }
 }
 
+/** lstat (a symlink is reported as one, never followed), or undefined when nothing is there. */
 export function statOrUndefined(file: string): fs.Stats | undefined {
   try {
-    return fs.statSync(file);
+    return fs.lstatSync(file);
   } catch {
     return undefined;
   }

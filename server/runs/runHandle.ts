@@ -7,6 +7,7 @@ import { writeAll, writeFileAtomic, writeFileAtomicData } from './atomicFile';
 import { type Checkpoint, checkpointFileName, encodeCheckpointParts } from './checkpointFormat';
 import type { EventsWriter } from './eventsFile';
 import { CHECKPOINTS_DIR, LATEST_FILE, highestSeq } from './runFolder';
+import { checkFolder } from './safeFs';
 
 /** Writing side of one run. One handle per run at a time; `close()` when the run ends. */
 export interface RunHandle {
@@ -32,6 +33,8 @@ export class RunHandleImpl implements RunHandle {
     readonly dir: string,
     private readonly events: EventsWriter,
     private readonly onClose: (handle: RunHandleImpl) => void,
+    /** Removes the run's lock (run.lock). */
+    private readonly unlock: () => void = () => undefined,
   ) {
     this.checkpointsDir = path.join(dir, CHECKPOINTS_DIR);
   }
@@ -44,6 +47,8 @@ export class RunHandleImpl implements RunHandle {
   writeCheckpoint(tag: string, index: number, ckpt: Checkpoint): string {
     if (this.events.closed) throw new RunStoreError(`run ${quoteId(this.runId)} is closed`, 'invalidState');
     const file = checkpointFileName(tag, index);
+    // The folder may have been swapped for a symlink since the run opened: never write through one.
+    checkFolder(this.checkpointsDir, this.dir);
     const seq = (this.nextSeq ??= highestSeq(this.checkpointsDir) + 1);
     const writtenAt = new Date().toISOString();
     const { header, chunks } = encodeCheckpointParts(ckpt, { seq, createdAt: writtenAt });
@@ -60,6 +65,7 @@ export class RunHandleImpl implements RunHandle {
     try {
       this.events.close();
     } finally {
+      this.unlock();
       this.onClose(this);
     }
   }

@@ -19,6 +19,8 @@ import { type Checkpoint, type CheckpointHeader, decodeCheckpoint, isCheckpointF
 import { EVENTS_FILE, EventsWriter, type EventsWriterIo, readEventsFile } from './eventsFile';
 import { type RunDigest, type RunFacts, digestEvents, summarizeRun } from './runSummary';
 import { type RunHandle, RunHandleImpl } from './runHandle';
+import { acquireRunLock, lockedElsewhere } from './runLock';
+import { MAX_CHECKPOINT_BYTES, MAX_CONFIG_BYTES, checkFolder, readRegularFile, untrusted } from './safeFs';
 import {
   CHECKPOINTS_DIR,
   CONFIG_FILE,
@@ -91,7 +93,9 @@ export class RunStore {
         if (errnoCode(err) !== 'EEXIST' || attempt >= 50) throw ioError('cannot create a run folder in', this.runsDir, err);
       }
     }
+    let unlock: (() => void) | undefined;
     try {
+      unlock = acquireRunLock(dir, runId);
       fs.mkdirSync(path.join(dir, CHECKPOINTS_DIR));
       writeFileAtomicData(dir, CONFIG_FILE, 'config', `${JSON.stringify(config, null, 2)}\n`);
       const info: RunInfo = { formatVersion: 1, runId, createdAt: now.toISOString() };
@@ -105,10 +109,11 @@ export class RunStore {
         events.close();
         throw err;
       }
-      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h));
+      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock);
       this.handles.set(runId, handle);
       return handle;
     } catch (err) {
+      unlock?.();
       // Nothing of the run was recorded yet: do not leave a half-made folder behind.
       try {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -123,17 +128,27 @@ export class RunStore {
   openRun(runId: string): RunHandle {
     const dir = this.runDir(runId);
     if (this.handles.has(runId)) throw new RunStoreError(`run ${quoteId(runId)} is already open for writing`, 'invalidState');
-    const checkpoints = path.join(dir, CHECKPOINTS_DIR);
+    // Another process (the CLI, another backend) training this run holds its lock: refused before anything is written.
+    const unlock = acquireRunLock(dir, runId);
     try {
-      fs.mkdirSync(checkpoints, { recursive: true });
+      const checkpoints = path.join(dir, CHECKPOINTS_DIR);
+      if (!checkFolder(checkpoints, dir)) {
+        try {
+          fs.mkdirSync(checkpoints);
+        } catch (err) {
+          throw ioError('cannot create', checkpoints, err);
+        }
+      }
+      removeStaleTempFiles(checkpoints);
+      removeStaleTempFiles(dir);
+      const events = new EventsWriter(path.join(dir, EVENTS_FILE), this.eventsIo);
+      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock);
+      this.handles.set(runId, handle);
+      return handle;
     } catch (err) {
-      throw ioError('cannot create', checkpoints, err);
+      unlock();
+      throw err;
     }
-    removeStaleTempFiles(checkpoints);
-    removeStaleTempFiles(dir);
-    const handle = new RunHandleImpl(runId, dir, new EventsWriter(path.join(dir, EVENTS_FILE), this.eventsIo), (h) => this.released(h));
-    this.handles.set(runId, handle);
-    return handle;
   }
 
   /** The run's events; damaged lines are dropped and described in `warnings`. Throws only for bad/unknown ids. */
@@ -145,7 +160,7 @@ export class RunStore {
     const file = path.join(this.runDir(runId), CONFIG_FILE);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readRegularFile(file, MAX_CONFIG_BYTES).toString('utf8');
     } catch (err) {
       throw ioError('cannot read', file, err);
     }
@@ -174,13 +189,30 @@ export class RunStore {
       if (name.startsWith('.')) continue;
       if (!isValidRunId(name)) {
         warnings.push(`skipped runs/${name}: not a valid run id`);
+      } else if (entry.isSymbolicLink()) {
+        const why = `refusing ${path.join(this.runsDir, name)}: the run folder is a symbolic link`;
+        warnings.push(`run ${name}: ${why}`);
+        summaries.push(unreadableSummary(name, why));
       } else if (!entry.isDirectory()) {
         warnings.push(`skipped runs/${name}: not a folder`);
       } else {
-        const facts = this.digestRun(name, warnings);
-        if (facts) {
+        let summary: RunSummary | undefined;
+        try {
+          const facts = this.digestRun(name, warnings);
+          if (facts) {
+            const elsewhere = this.handles.has(name) ? undefined : lockedElsewhere(path.join(this.runsDir, name));
+            summary = summarizeRun(facts, this.isLive(name) || elsewhere !== undefined);
+            if (elsewhere !== undefined) summary.runningElsewhere = elsewhere;
+          }
+        } catch (err) {
+          // One bad run never hides the others: it is listed as unreadable, with the reason.
+          const why = err instanceof Error ? err.message : String(err);
+          warnings.push(`run ${name}: ${why}`);
+          summary = unreadableSummary(name, why);
+        }
+        if (summary) {
           seen.add(name);
-          summaries.push(summarizeRun(facts, this.isLive(name)));
+          summaries.push(summary);
         }
       }
     }
@@ -243,7 +275,11 @@ export class RunStore {
   runDir(runId: string): string {
     assertValidRunId(runId);
     const dir = path.join(this.runsDir, runId);
-    if (!isRunFolder(dir)) throw new RunStoreError(`unknown run ${quoteId(runId)}`, 'unknownRun');
+    if (!isRunFolder(dir)) {
+      if (statOrUndefined(dir)?.isSymbolicLink()) throw untrusted(dir, 'the run folder is a symbolic link');
+      throw new RunStoreError(`unknown run ${quoteId(runId)}`, 'unknownRun');
+    }
+    checkFolder(dir, this.runsDir);
     return dir;
   }
 
@@ -260,7 +296,8 @@ export class RunStore {
     if (!isCheckpointFileName(file)) throw new RunStoreError(`invalid checkpoint file name ${JSON.stringify(file)}`, 'invalidArgument');
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(path.join(dir, file));
+      checkFolder(dir, path.dirname(dir));
+      bytes = readRegularFile(path.join(dir, file), MAX_CHECKPOINT_BYTES);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw new RunStoreError(`run ${quoteId(runId)} has no checkpoint ${file}`, 'notFound');
       throw ioError(`cannot read checkpoint ${file} in`, dir, err);
@@ -273,6 +310,15 @@ export class RunStore {
     const dir = path.join(this.runsDir, runId);
     const configStat = statOrUndefined(path.join(dir, CONFIG_FILE));
     const eventsStat = statOrUndefined(path.join(dir, EVENTS_FILE));
+    for (const [file, st] of [
+      [CONFIG_FILE, configStat],
+      [EVENTS_FILE, eventsStat],
+    ] as const) {
+      if (st?.isSymbolicLink()) throw untrusted(path.join(dir, file), 'it is a symbolic link');
+      if (st && !st.isFile()) throw untrusted(path.join(dir, file), 'it is not a regular file');
+    }
+    const checkpointsStat = statOrUndefined(path.join(dir, CHECKPOINTS_DIR));
+    if (checkpointsStat?.isSymbolicLink()) throw untrusted(path.join(dir, CHECKPOINTS_DIR), 'it is a symbolic link');
     if (!configStat && !eventsStat) {
       warnings.push(`skipped runs/${runId}: not a run (no ${CONFIG_FILE} or ${EVENTS_FILE})`);
       return undefined;
@@ -290,18 +336,16 @@ export class RunStore {
       for (const w of eventWarnings) own.push(`run ${runId}: ${w}`);
       digest = digestEvents(events);
     } catch (err) {
+      if (errnoCode(err) === 'EUNTRUSTED') throw err; // swapped in since the lstat above, or over the size cap
       own.push(`run ${runId}: ${err instanceof Error ? err.message : String(err)}`);
       digest = digestEvents([]);
     }
     let config = readJson<ExperimentConfig>(path.join(dir, CONFIG_FILE));
     if (config.value === undefined || config.value === null || typeof config.value !== 'object') {
       if (!digest.startConfig) {
-        warnings.push(
-          ...own,
-          `skipped runs/${runId}: ${config.problem ?? `${CONFIG_FILE} is not an object`}, and no start event holds the config`,
-        );
+        warnings.push(...own);
         this.digests.delete(runId);
-        return undefined;
+        throw new RunStoreError(`${config.problem ?? `${CONFIG_FILE} is not an object`}, and no start event holds the config`, 'corrupt');
       }
       own.push(`run ${runId}: ${config.problem ?? `${CONFIG_FILE} is not an object`}; using the config of its start event`);
       config = { value: digest.startConfig };
@@ -316,4 +360,22 @@ export class RunStore {
     warnings.push(...own);
     return facts;
   }
+}
+
+/** How listRuns shows a run folder it cannot read: failed, with the reason in `unreadable`. */
+function unreadableSummary(runId: string, why: string): RunSummary {
+  return {
+    runId,
+    name: runId,
+    status: 'failed',
+    dataset: '' as RunSummary['dataset'],
+    engine: '' as RunSummary['engine'],
+    executionProvider: '' as RunSummary['executionProvider'],
+    startedAt: runIdTime(runId) ?? '',
+    epochs: 0,
+    epochsDone: 0,
+    params: 0,
+    growSteps: 0,
+    unreadable: why.length > 500 ? `${why.slice(0, 500)}…` : why,
+  };
 }

@@ -86,13 +86,14 @@ export function summarizeRun(facts: RunFacts, live: boolean): RunSummary {
   }
   const summary: RunSummary = {
     runId,
-    name: typeof config.name === 'string' ? config.name : runId,
+    name: typeof config.name === 'string' ? config.name.slice(0, 200) : runId,
     status,
-    dataset: config.dataset?.name,
-    engine: config.engine,
-    executionProvider: config.executionProvider,
+    // config.json is untrusted: only strings and finite numbers of it reach the extension.
+    dataset: str(config.dataset?.name) as RunSummary['dataset'],
+    engine: str(config.engine) as RunSummary['engine'],
+    executionProvider: str(config.executionProvider) as RunSummary['executionProvider'],
     startedAt: digest.startedAt ?? facts.createdAt ?? '',
-    epochs: config.training?.epochs ?? 0,
+    epochs: isNum(config.training?.epochs) ? config.training.epochs : 0,
     epochsDone: digest.epochsDone,
     params: digest.params ?? 0,
     growSteps: digest.growSteps,
@@ -104,6 +105,10 @@ export function summarizeRun(facts: RunFacts, live: boolean): RunSummary {
   if (facts.configPath !== undefined) summary.configPath = facts.configPath;
   if (stale) summary.stale = true;
   return summary;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v.slice(0, 200) : undefined;
 }
 
 function isNum(v: unknown): v is number {

@@ -27,7 +27,7 @@ import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
 import { createExecutor } from './executors';
 import { GrowRequests, type GrowOutcome } from './growRequests';
-import { initialModel, restoreCheckpoint } from './modelSetup';
+import { initialModel, restoreCheckpoint, validateCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
 import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
 import { Throttle } from './throttle';
@@ -69,9 +69,10 @@ export class ExperimentRun {
     let handle: RunHandle;
     if (opts.resume) {
       // Fails (unknown run, no intact checkpoint) before anything is written.
-      this.config = opts.store.readConfig(opts.resume.runId);
+      this.config = opts.resume.config ?? opts.store.readConfig(opts.resume.runId);
       const latest = opts.store.readLatestCheckpoint(opts.resume.runId);
       if (!latest) throw new RunFailure(`run ${opts.resume.runId} has no checkpoint to resume from`);
+      if (!this.config.continual) validateCheckpoint(latest.checkpoint, latest.file);
       this.resumeFrom = latest;
       handle = opts.store.openRun(opts.resume.runId);
     } else {

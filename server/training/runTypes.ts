@@ -12,7 +12,8 @@ export interface RunOptions {
   /** The experiment (ignored when resuming: the run's own config.json is used). */
   config: ExperimentConfig;
   /** Continue an existing run from its latest intact checkpoint instead of starting a new one. */
-  resume?: { runId: string };
+  /** `config`: the run's config.json, already validated as a new experiment's is (RunManager.resumeRun). */
+  resume?: { runId: string; config?: ExperimentConfig };
   configPath?: string;
   store: RunStore;
   listener: RunListener;

@@ -140,6 +140,16 @@ test('growableRuns and resumableRuns pick the right statuses, newest first', () 
   );
 });
 
+test('a run trained by another process or unreadable is neither growable nor resumable here', () => {
+  const runs = [
+    summary('x', { status: 'running', runningElsewhere: 4242 }),
+    summary('y', { status: 'stopped', runningElsewhere: 4242 }),
+    summary('z', { status: 'failed', unreadable: 'refusing /ws/.growth-lab/runs/z/events.jsonl: it is a symbolic link' }),
+  ];
+  assert.deepEqual(growableRuns(runs), []);
+  assert.deepEqual(resumableRuns(runs), []);
+});
+
 test('newExperimentText: schema, dataset, model and growth', () => {
   const text = newExperimentText({
     name: 'exp',

@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { isValidRunId, makeRunId, sanitizeName } from '../../server/runs/runId';
 import { type Checkpoint, checkpointFileName, decodeCheckpoint, encodeCheckpoint } from '../../server/runs/checkpointFormat';
 import { writeFileAtomic, writeFileAtomicData } from '../../server/runs/atomicFile';
 import { EventsWriter } from '../../server/runs/eventsFile';
+import { readRegularFile } from '../../server/runs/safeFs';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -234,7 +236,9 @@ test('createRun: folder layout, config.json, and an events round trip', () => {
   assert.equal(store.runsDir, path.join(out, 'runs'));
   assert.equal(fs.readFileSync(path.join(run.dir, 'config.json'), 'utf8'), `${JSON.stringify(cfg, null, 2)}\n`);
   assert.deepEqual(store.readConfig(run.runId), cfg);
-  assert.deepEqual(fs.readdirSync(run.dir).sort(), ['checkpoints', 'config.json', 'events.jsonl', 'run.json']);
+  // run.lock: this process writes the run (removed when the run is closed)
+  assert.deepEqual(fs.readdirSync(run.dir).sort(), ['checkpoints', 'config.json', 'events.jsonl', 'run.json', 'run.lock']);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(run.dir, 'run.lock'), 'utf8')).pid, process.pid);
 
   const events = [
     ev.start(run.runId, '2026-11-23T10:45:12.000Z'),
@@ -368,7 +372,7 @@ test('events: a short write is truncated away and reported; later appends are cl
   assert.deepEqual(store.readEvents(run.runId), { events: [first, second], warnings: [] });
 });
 
-test('events: a real ENOSPC (events.jsonl linked to /dev/full) is a RunStoreError naming the folder', (t) => {
+test('events: events.jsonl linked to a device (/dev/full) is refused on open, naming the file; the lock is released', (t) => {
   if (process.platform !== 'linux' || !fs.existsSync('/dev/full')) return t.skip('needs /dev/full (Linux)');
   const store = new RunStore(tempDir());
   const run = store.createRun(config());
@@ -376,13 +380,41 @@ test('events: a real ENOSPC (events.jsonl linked to /dev/full) is a RunStoreErro
   const file = path.join(run.dir, 'events.jsonl');
   fs.rmSync(file);
   fs.symlinkSync('/dev/full', file);
-  const resumed = store.openRun(run.runId);
   assert.throws(
-    () => resumed.append(ev.status(run.runId, 'running')),
-    (err: unknown) =>
-      err instanceof RunStoreError && err.code === 'ENOSPC' && err.message === `cannot append to ${file}: disk full (ENOSPC)`,
+    () => store.openRun(run.runId),
+    (err: unknown) => err instanceof RunStoreError && err.message === `refusing ${file}: it is a symbolic link`,
   );
-  resumed.close();
+  assert.equal(fs.existsSync(path.join(run.dir, 'run.lock')), false);
+});
+
+test('events: a resumed run never appends through a symlinked or hard-linked events.jsonl; the other file is byte-identical', () => {
+  const out = tempDir();
+  const store = new RunStore(out);
+  const run = store.createRun(config());
+  run.close();
+  const file = path.join(run.dir, 'events.jsonl');
+  const victim = path.join(out, 'bashrc');
+  fs.writeFileSync(victim, 'export PATH=/usr/bin\n');
+  fs.rmSync(file);
+  fs.symlinkSync(victim, file);
+  assert.throws(() => store.openRun(run.runId), { message: `refusing ${file}: it is a symbolic link` });
+  fs.rmSync(file);
+  fs.linkSync(victim, file);
+  assert.throws(() => store.openRun(run.runId), { message: `refusing ${file}: it has 2 hard links (appending would change another file)` });
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'export PATH=/usr/bin\n');
+  assert.equal(fs.existsSync(path.join(run.dir, 'run.lock')), false, 'the lock taken for the refused open is released');
+});
+
+test('safeFs: reads are capped, and a FIFO is refused before it is opened (never blocks)', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'big.json');
+  fs.writeFileSync(file, 'x'.repeat(20));
+  assert.throws(() => readRegularFile(file, 10), { message: `refusing ${file}: it is 20 bytes, more than the 10 allowed` });
+  assert.equal(readRegularFile(file, 20).length, 20);
+  if (process.platform === 'win32') return t.skip('no mkfifo');
+  const fifo = path.join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  assert.throws(() => readRegularFile(fifo, 10), { message: `refusing ${fifo}: it is not a regular file (a FIFO)` });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -665,8 +697,10 @@ test('listRuns: exact summaries, stale detection, newest first, non-runs skipped
   const runs = store.listRuns();
   assert.deepEqual(
     runs.map((r) => r.runId),
-    [open, paused, crashed, done, stopped],
+    [open, paused, crashed, done, stopped, 'broken'],
   );
+  assert.equal(runs[5].status, 'failed');
+  assert.equal(runs[5].unreadable, 'config.json is not valid JSON, and no start event holds the config');
   const base = { dataset: 'mnist', engine: 'onnxruntime', executionProvider: 'cpu', epochs: 10 } as const;
   assert.deepEqual(runs[0], {
     ...base,
@@ -724,9 +758,9 @@ test('listRuns: exact summaries, stale detection, newest first, non-runs skipped
   assert.equal(runs[4].stale, undefined);
 
   assert.deepEqual([...store.warnings].sort(), [
+    'run broken: config.json is not valid JSON, and no start event holds the config',
     'skipped runs/README.txt: not a folder',
     'skipped runs/bad name: not a valid run id',
-    'skipped runs/broken: config.json is not valid JSON, and no start event holds the config',
     'skipped runs/notes: not a run (no config.json or events.jsonl)',
   ]);
 
