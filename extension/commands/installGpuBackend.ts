@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
-import { GPU_BACKEND_CHOICES, installFailureReason, installPlan } from '../gpuBackend';
+import { GPU_BACKEND_CHOICES, installFailureReason, installPlan, windowsNodeDir } from '../gpuBackend';
 import { restartBackend } from './backend';
 
 export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
@@ -18,7 +18,9 @@ export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
     },
   );
   if (!picked) return;
-  const plan = installPlan(storageDir, picked.variant);
+  const winNodeDir =
+    process.platform === 'win32' ? windowsNodeDir(process.env.PATH ?? process.env.Path, (f) => fs.existsSync(f)) : undefined;
+  const plan = installPlan(storageDir, picked.variant, process.platform, winNodeDir);
   let output = '';
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Growth Lab: installing ${picked.label}…`, cancellable: true },
