@@ -15,6 +15,7 @@ import { backendErrorText } from './experimentFile';
 import { MonitorController, type MonitorHost } from './monitorController';
 import { monitorHtml, nonceFrom } from './monitorHtml';
 import type { RunTracker } from './runTracker';
+import { plainText } from './plainText';
 
 const TITLE = 'Growth Monitor';
 
@@ -73,9 +74,10 @@ export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTr
     growthMethods: () => be.capabilities?.growthMethods,
     activeRunId: () => tracker.active?.runId,
     notify: (level, message) => {
-      if (level === 'error') void vscode.window.showErrorMessage(message);
-      else if (level === 'warning') void vscode.window.showWarningMessage(message);
-      else void vscode.window.showInformationMessage(message);
+      const text = plainText(message);
+      if (level === 'error') void vscode.window.showErrorMessage(text);
+      else if (level === 'warning') void vscode.window.showWarningMessage(text);
+      else void vscode.window.showInformationMessage(text);
     },
     log: (line) => be.log(line),
     errorText: backendErrorText,

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import { GPU_BACKEND_CHOICES, installFailureReason, installPlan, windowsNodeDir } from '../gpuBackend';
 import { restartBackend } from './backend';
+import { plainText } from '../plainText';
 
 export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
   const storageDir = ctx.extension.globalStorageUri.fsPath;
@@ -53,7 +54,7 @@ export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
     return;
   }
   const action = await vscode.window.showErrorMessage(
-    `Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`,
+    plainText(`Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`),
     'Show logs',
   );
   if (action === 'Show logs') ctx.showLogs();
