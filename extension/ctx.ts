@@ -18,6 +18,7 @@ import { ReviewDocuments } from './review';
 import { SHOW_LOGS, trackRuns } from './runNotices';
 import { RunTracker, isLive } from './runTracker';
 import { RunStatusBar } from './statusBar';
+import { plainText } from './plainText';
 
 export const RESTART_BACKEND = 'Restart Backend';
 
@@ -90,7 +91,7 @@ export class Ctx implements vscode.Disposable {
 
   /** An error notification with a "Show logs" button. */
   errorWithLogs(message: string): void {
-    void vscode.window.showErrorMessage(message, SHOW_LOGS).then((c) => {
+    void vscode.window.showErrorMessage(plainText(message), SHOW_LOGS).then((c) => {
       if (c === SHOW_LOGS) this.showLogs();
     });
   }
@@ -118,7 +119,7 @@ export class Ctx implements vscode.Disposable {
   }
 
   private onBackendGaveUp(message: string): void {
-    void vscode.window.showErrorMessage(message, SHOW_LOGS, RESTART_BACKEND).then((choice) => {
+    void vscode.window.showErrorMessage(plainText(message), SHOW_LOGS, RESTART_BACKEND).then((choice) => {
       if (choice === SHOW_LOGS) this.showLogs();
       else if (choice === RESTART_BACKEND) void vscode.commands.executeCommand(COMMANDS.restartBackend);
     });

@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import type { GrowEventParams, RunStatus, RunSummary } from '../common/protocol';
+import { plainText } from './plainText';
 import { formatCount, formatPercent } from './runTracker';
 
 export type TreeNode = ExperimentNode | RunNode | GrowNode | MessageNode;
@@ -155,6 +156,19 @@ export function buildExperimentTree(
     });
   }
   return nodes;
+}
+
+/**
+ * What a tree item shows, as plain text: labels, descriptions and tooltips carry run names and ids,
+ * file names, dataset names and backend strings (from a cloned repository or the backend).
+ */
+export function treeItemText(n: TreeNode): { label: string; description?: string; tooltip?: string } {
+  if (n.kind === 'message') return { label: plainText(n.label) };
+  return {
+    label: plainText(n.label, { max: 200 }),
+    description: plainText(n.description, { max: 200 }),
+    tooltip: plainText(n.tooltip, { newlines: true, max: 2000 }),
+  };
 }
 
 /** A run's grow (and prune) events as children, in order. */

@@ -8,7 +8,7 @@ import { Methods, type GrowEventParams, type RunEvent, type RunSummary } from '.
 import type { Backend } from './backend';
 import { COMMANDS, VIEWS } from './commands';
 import { EXPERIMENT_GLOB, backendErrorText } from './experimentFile';
-import { buildExperimentTree, growNodes, type ExperimentNode, type TreeNode } from './experimentsTree';
+import { buildExperimentTree, growNodes, treeItemText, type ExperimentNode, type TreeNode } from './experimentsTree';
 import type { NotificationBus } from './notificationBus';
 
 export const EXPERIMENTS_VIEW_ID = VIEWS.experiments;
@@ -57,7 +57,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
 
   getTreeItem(n: TreeNode): vscode.TreeItem {
     if (n.kind === 'message') {
-      const item = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
+      const item = new vscode.TreeItem(treeItemText(n).label, vscode.TreeItemCollapsibleState.None);
       item.id = n.id;
       if (n.icon) item.iconPath = new vscode.ThemeIcon(n.icon);
       item.contextValue = n.contextValue;
@@ -73,10 +73,11 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
             ? vscode.TreeItemCollapsibleState.Collapsed
             : vscode.TreeItemCollapsibleState.None
           : vscode.TreeItemCollapsibleState.None;
-    const item = new vscode.TreeItem(n.label, collapsible);
+    const text = treeItemText(n);
+    const item = new vscode.TreeItem(text.label, collapsible);
     item.id = n.id;
-    item.description = n.description;
-    item.tooltip = n.tooltip;
+    item.description = text.description;
+    item.tooltip = text.tooltip;
     item.contextValue = n.contextValue;
     item.iconPath = new vscode.ThemeIcon(n.icon, n.kind === 'run' && n.color ? new vscode.ThemeColor(n.color) : undefined);
     if (n.kind === 'experiment' && n.path) {

@@ -28,15 +28,45 @@ export interface InstallPlan {
   args: string[];
 }
 
-export function installPlan(storageDir: string, variant: GpuBackendVariant, platform: NodeJS.Platform = process.platform): InstallPlan {
+/**
+ * The folder of the first `node.exe` on a Windows PATH (`exists` is injected so this stays pure), or undefined.
+ * npm ships beside it as node_modules/npm/bin/npm-cli.js.
+ */
+export function windowsNodeDir(pathEnv: string | undefined, exists: (file: string) => boolean): string | undefined {
+  for (const raw of (pathEnv ?? '').split(';')) {
+    const dir = raw.trim().replace(/^"(.*)"$/, '$1');
+    if (dir && exists(path.win32.join(dir, 'node.exe')) && exists(path.win32.join(dir, 'node_modules', 'npm', 'bin', 'npm-cli.js')))
+      return dir;
+  }
+  return undefined;
+}
+
+/**
+ * On Windows npm is `npm.cmd`, a batch file, and Node refuses to spawn batch files without a shell
+ * (EINVAL since the CVE-2024-27980 fix). Rather than use a shell, the plan runs `node.exe npm-cli.js …`
+ * from the Node installation found on PATH (`winNodeDir`); without one the command is `npm.cmd`, whose
+ * spawn error is then explained as "npm was not found".
+ */
+export function installPlan(
+  storageDir: string,
+  variant: GpuBackendVariant,
+  platform: NodeJS.Platform = process.platform,
+  winNodeDir?: string,
+): InstallPlan {
   const pkg = packageFor(variant);
-  const dir = path.join(storageDir, NATIVE_TFJS_DIR);
-  return {
-    dir,
-    packageJson: { name: 'growth-lab-tfjs-native', private: true, allowScripts: { [pkg]: true } },
-    command: platform === 'win32' ? 'npm.cmd' : 'npm',
-    args: ['install', '--no-audit', '--no-fund', '--no-save', `${pkg}@${TFJS_NATIVE_VERSION}`],
-  };
+  const dir = platform === 'win32' ? path.win32.join(storageDir, NATIVE_TFJS_DIR) : path.join(storageDir, NATIVE_TFJS_DIR);
+  const npmArgs = ['install', '--no-audit', '--no-fund', '--no-save', `${pkg}@${TFJS_NATIVE_VERSION}`];
+  const packageJson = { name: 'growth-lab-tfjs-native', private: true, allowScripts: { [pkg]: true } };
+  if (platform === 'win32') {
+    if (!winNodeDir) return { dir, packageJson, command: 'npm.cmd', args: npmArgs };
+    return {
+      dir,
+      packageJson,
+      command: path.win32.join(winNodeDir, 'node.exe'),
+      args: [path.win32.join(winNodeDir, 'node_modules', 'npm', 'bin', 'npm-cli.js'), ...npmArgs],
+    };
+  }
+  return { dir, packageJson, command: 'npm', args: npmArgs };
 }
 
 /** A sentence for people from npm's output when the install failed. */
@@ -44,7 +74,7 @@ export function installFailureReason(output: string, code: number | null): strin
   if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network/i.test(output)) {
     return 'there is no network access to download it (npm or the TensorFlow binaries could not be reached)';
   }
-  if (/ENOENT.*npm|npm: not found|spawn npm/i.test(output)) return 'npm was not found on this machine (install Node.js with npm)';
+  if (/ENOENT.*npm|npm: not found|spawn npm|EINVAL/i.test(output)) return 'npm was not found on this machine (install Node.js with npm)';
   if (/libcuda|CUDA|cudnn/i.test(output))
     return 'CUDA is not available (tfjs-node-gpu needs an NVIDIA GPU with CUDA and cuDNN); try @tensorflow/tfjs-node instead';
   if (/EACCES|EPERM/.test(output)) return "the extension's storage folder is not writable";

@@ -15,6 +15,8 @@ import { backendErrorText } from './experimentFile';
 import { MonitorController, type MonitorHost } from './monitorController';
 import { monitorHtml, nonceFrom } from './monitorHtml';
 import type { RunTracker } from './runTracker';
+import { plainText } from './plainText';
+import { requestRefusal } from './workspaceTrust';
 
 const TITLE = 'Growth Monitor';
 
@@ -45,10 +47,15 @@ export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTr
   return {
     workspaceState,
     post: (msg) => webview.postMessage(msg),
-    request: (method, params) => be.request(method, params),
+    // Restricted Mode: the page's grow, prune and resume buttons are refused like the commands.
+    request: (method, params) => {
+      const refusal = requestRefusal(method, vscode.workspace.isTrusted);
+      return refusal ? Promise.reject(new Error(refusal)) : be.request(method, params);
+    },
     startExperiment: () => vscode.commands.executeCommand(COMMANDS.startExperiment),
     proposeGrow: async (runId, method) => {
-      if (reviewMode(vscode.workspace.getConfiguration(SETTINGS_SECTION)) !== 'ask') return false;
+      // Untrusted: not proposed; the grow request is then refused with the Restricted Mode message.
+      if (!vscode.workspace.isTrusted || reviewMode(vscode.workspace.getConfiguration(SETTINGS_SECTION)) !== 'ask') return false;
       await vscode.commands.executeCommand(COMMANDS.growNetwork, { runId, method });
       return true;
     },
@@ -73,9 +80,10 @@ export function monitorHost(webview: vscode.Webview, be: Backend, tracker: RunTr
     growthMethods: () => be.capabilities?.growthMethods,
     activeRunId: () => tracker.active?.runId,
     notify: (level, message) => {
-      if (level === 'error') void vscode.window.showErrorMessage(message);
-      else if (level === 'warning') void vscode.window.showWarningMessage(message);
-      else void vscode.window.showInformationMessage(message);
+      const text = plainText(message);
+      if (level === 'error') void vscode.window.showErrorMessage(text);
+      else if (level === 'warning') void vscode.window.showWarningMessage(text);
+      else void vscode.window.showInformationMessage(text);
     },
     log: (line) => be.log(line),
     errorText: backendErrorText,

@@ -8,6 +8,7 @@ import { parseReviewKey } from './architectureYaml';
 import type { Backend } from './backend';
 import { backendErrorText } from './experimentFile';
 import type { ReviewDocuments } from './review';
+import { plainText } from './plainText';
 
 const ACCEPT = 'Accept';
 const REJECT = 'Reject';
@@ -60,7 +61,9 @@ export class ProposalManager {
     if (!p) return;
     const e = p.event;
     const choice = await vscode.window.showInformationMessage(
-      `Growth Lab: ${this.runName(runId)} paused with a proposed ${e.method} grow: ${e.before.params.toLocaleString('en-US')} → ${e.after.params.toLocaleString('en-US')} parameters. Accept it?`,
+      plainText(
+        `Growth Lab: ${this.runName(runId)} paused with a proposed ${e.method} grow: ${e.before.params.toLocaleString('en-US')} → ${e.after.params.toLocaleString('en-US')} parameters. Accept it?`,
+      ),
       ACCEPT,
       REJECT,
       SHOW_DIFF,
@@ -105,7 +108,7 @@ export class ProposalManager {
       if (action === 'commit') await this.backend.request(Methods.commitProposal, { runId, proposalId: p.proposalId });
       else await this.backend.request(Methods.rejectProposal, { runId, proposalId: p.proposalId });
       vscode.window.setStatusBarMessage(
-        `Growth Lab: ${action === 'commit' ? 'accepted' : 'rejected'} the ${p.event.method} grow of ${name}; training resumes`,
+        plainText(`Growth Lab: ${action === 'commit' ? 'accepted' : 'rejected'} the ${p.event.method} grow of ${name}; training resumes`),
         4000,
       );
       this.pending.delete(runId);

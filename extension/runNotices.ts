@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { RunStatusParams } from '../common/protocol';
 import { COMMANDS } from './commands';
 import type { NotificationBus, Subscription } from './notificationBus';
-import { formatPercent, type RunTracker } from './runTracker';
+import { runCompletedMessage, runFailedMessage, runWarningMessage, type RunTracker } from './runTracker';
 
 export const SHOW_LOGS = 'Show logs';
 const RESUME_RUN = 'Resume';
@@ -29,19 +29,16 @@ function onRunStatus(tracker: RunTracker, p: RunStatusParams, showLogs: () => vo
   const hadStatus = before?.status;
   const run = tracker.onStatus(p);
   for (const w of run.warnings) {
-    if (!seenWarnings.has(w)) void vscode.window.showWarningMessage(`Growth Lab: ${run.name}: ${w}`);
+    if (!seenWarnings.has(w)) void vscode.window.showWarningMessage(runWarningMessage(run, w));
   }
   if (hadStatus === p.status) return;
   if (p.status === 'failed') {
     // A failed run can continue from its latest checkpoint (growthLab/resumeRun).
-    void vscode.window
-      .showErrorMessage(`Growth Lab: run ${run.name} (${run.runId}) failed${p.message ? `: ${p.message}` : '.'}`, RESUME_RUN, SHOW_LOGS)
-      .then((c) => {
-        if (c === SHOW_LOGS) showLogs();
-        else if (c === RESUME_RUN) void vscode.commands.executeCommand(COMMANDS.resumeRun, run.runId);
-      });
+    void vscode.window.showErrorMessage(runFailedMessage(run, p.message), RESUME_RUN, SHOW_LOGS).then((c) => {
+      if (c === SHOW_LOGS) showLogs();
+      else if (c === RESUME_RUN) void vscode.commands.executeCommand(COMMANDS.resumeRun, run.runId);
+    });
   } else if (p.status === 'completed') {
-    const acc = run.testAccuracy !== undefined ? ` (test accuracy ${formatPercent(run.testAccuracy)})` : '';
-    void vscode.window.showInformationMessage(`Growth Lab: run ${run.name} (${run.runId}) completed${acc}.`);
+    void vscode.window.showInformationMessage(runCompletedMessage(run));
   }
 }

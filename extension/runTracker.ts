@@ -7,6 +7,7 @@
  * recently updated) run that is still running or paused.
  */
 import type { MetricsParams, RunStatus, RunStatusParams, RunSummary } from '../common/protocol';
+import { plainText } from './plainText';
 
 export interface TrackedRun {
   runId: string;
@@ -201,6 +202,17 @@ export function noRunMessage(action: RunAction): string {
   }
 }
 
+// Message builders (exported for the unit tests): the run's name, id, warnings and messages come from the
+// backend and from files, so they are shown as plain text (no command links).
+export const runWarningMessage = (run: Pick<TrackedRun, 'name'>, warning: string): string =>
+  plainText(`Growth Lab: ${run.name}: ${warning}`);
+export const runFailedMessage = (run: Pick<TrackedRun, 'name' | 'runId'>, message: string | undefined): string =>
+  plainText(`Growth Lab: run ${run.name} (${run.runId}) failed${message ? `: ${message}` : '.'}`);
+export const runCompletedMessage = (run: Pick<TrackedRun, 'name' | 'runId' | 'testAccuracy'>): string =>
+  plainText(
+    `Growth Lab: run ${run.name} (${run.runId}) completed${run.testAccuracy !== undefined ? ` (test accuracy ${formatPercent(run.testAccuracy)})` : ''}.`,
+  );
+
 // ---------------------------------------------------------------------------------------------
 // Status bar text
 // ---------------------------------------------------------------------------------------------
@@ -244,9 +256,11 @@ export function statusBarView(run: TrackedRun | undefined): StatusBarView | unde
   const params = m?.params ?? run.params;
   if (params !== undefined && params > 0) parts.push(`params ${formatCount(params)}`);
   // The backend (engine/provider) the run trains on; a warning (e.g. a provider fallback) marks it.
-  if (m) parts.push(`${run.warnings.length ? '$(warning) ' : ''}${backendLabel(m.engine, m.executionProvider)}`);
+  // Everything but our own icons comes from the backend: plain text (no `$(icon)`, no links).
+  const shown = parts.map((p) => plainText(p, { max: 80 }));
+  if (m) shown.push(`${run.warnings.length ? '$(warning) ' : ''}${plainText(backendLabel(m.engine, m.executionProvider), { max: 40 })}`);
   const icon = run.status === 'paused' ? '$(debug-pause)' : '$(pulse)';
-  const text = `${icon} Growth Lab: ${run.name}${parts.length ? ` ${parts.join(' · ')}` : ''}`;
+  const text = `${icon} Growth Lab: ${plainText(run.name, { max: 60 })}${shown.length ? ` ${shown.join(' · ')}` : ''}`;
 
   const tip: string[] = [`Growth Lab run ${run.runId} (${run.name}): ${run.status}`];
   if (m) {
@@ -263,5 +277,5 @@ export function statusBarView(run: TrackedRun | undefined): StatusBarView | unde
   }
   if (run.message) tip.push(run.message);
   for (const w of run.warnings) tip.push(`⚠ ${w}`);
-  return { text, tooltip: tip.join('\n'), warning: run.warnings.length > 0 };
+  return { text, tooltip: plainText(tip.join('\n'), { newlines: true, max: 2000 }), warning: run.warnings.length > 0 };
 }

@@ -8,6 +8,7 @@ import { ErrorCodes, Methods, type ExportFormat, type ExportParams, type ExportR
 import type { Ctx } from '../ctx';
 import { backendErrorText } from '../experimentFile';
 import { formatPercent } from '../runTracker';
+import { plainText } from '../plainText';
 
 export const EXPORT_FORMAT_CHOICES: readonly { format: ExportFormat; label: string; description: string; detail: string }[] = [
   {
@@ -119,8 +120,8 @@ export const exportModel =
       } catch (err) {
         if ((err as { code?: unknown })?.code !== ErrorCodes.exportExists) throw err;
         const choice = await vscode.window.showWarningMessage(
-          `Growth Lab: the ${format.label} export of ${name} would replace existing files.`,
-          { modal: true, detail: backendErrorText(err) },
+          plainText(`Growth Lab: the ${format.label} export of ${name} would replace existing files.`),
+          { modal: true, detail: plainText(backendErrorText(err), { newlines: true }) },
           OVERWRITE,
         );
         if (choice !== OVERWRITE) return;
@@ -133,7 +134,9 @@ export const exportModel =
     }
     be.log(`exported ${runId} as ${result.format} to ${result.dir}: ${result.files.join(', ')}`);
     const choice = await vscode.window.showInformationMessage(
-      `Growth Lab: exported ${name} as ${format.label} to ${result.dir} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`,
+      plainText(
+        `Growth Lab: exported ${name} as ${format.label} to ${result.dir} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`,
+      ),
       REVEAL,
     );
     if (choice === REVEAL && result.files[0]) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.files[0]));

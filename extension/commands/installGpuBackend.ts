@@ -4,8 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
-import { GPU_BACKEND_CHOICES, installFailureReason, installPlan } from '../gpuBackend';
+import { GPU_BACKEND_CHOICES, installFailureReason, installPlan, windowsNodeDir } from '../gpuBackend';
 import { restartBackend } from './backend';
+import { plainText } from '../plainText';
 
 export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
   const storageDir = ctx.extension.globalStorageUri.fsPath;
@@ -18,7 +19,9 @@ export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
     },
   );
   if (!picked) return;
-  const plan = installPlan(storageDir, picked.variant);
+  const winNodeDir =
+    process.platform === 'win32' ? windowsNodeDir(process.env.PATH ?? process.env.Path, (f) => fs.existsSync(f)) : undefined;
+  const plan = installPlan(storageDir, picked.variant, process.platform, winNodeDir);
   let output = '';
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Growth Lab: installing ${picked.label}…`, cancellable: true },
@@ -51,7 +54,7 @@ export const installGpuBackend = (ctx: Ctx) => async (): Promise<void> => {
     return;
   }
   const action = await vscode.window.showErrorMessage(
-    `Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`,
+    plainText(`Growth Lab: could not install ${picked.label}: ${installFailureReason(output, result.code)}.`),
     'Show logs',
   );
   if (action === 'Show logs') ctx.showLogs();

@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { plainText } from '../plainText';
 import { DATASET_NAMES, type DatasetName } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { methodPickItems } from '../growMethods';
@@ -109,7 +110,7 @@ async function writeExperiment(
   });
   const ok = await vscode.workspace.applyEdit(edit);
   if (!ok) {
-    void vscode.window.showErrorMessage(`Growth Lab: could not create ${fileName} (it may exist already).`);
+    void vscode.window.showErrorMessage(plainText(`Growth Lab: could not create ${fileName} (it may exist already).`));
     return;
   }
   const doc = await vscode.workspace.openTextDocument(target);

@@ -5,6 +5,7 @@ import type { Ctx } from '../ctx';
 import { backendErrorText } from '../experimentFile';
 import { resumableRuns } from '../growMethods';
 import { runIdOf, runItems } from './runPicks';
+import { plainText } from '../plainText';
 
 export const resumeRun =
   (ctx: Ctx) =>
@@ -27,7 +28,7 @@ export const resumeRun =
       const { runId: newId } = await ctx.backend.request(Methods.resumeRun, { runId });
       const name = ctx.tracker.get(runId)?.name ?? runId;
       ctx.tracker.started(newId, { name });
-      void vscode.window.showInformationMessage(`Growth Lab: resumed ${name}${newId !== runId ? ` as run ${newId}` : ''}.`);
+      void vscode.window.showInformationMessage(plainText(`Growth Lab: resumed ${name}${newId !== runId ? ` as run ${newId}` : ''}.`));
       void ctx.refreshRuns();
     } catch (err) {
       ctx.errorWithLogs(`Growth Lab: could not resume run ${runId}: ${backendErrorText(err)}`);

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { Methods } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { backendErrorText } from '../experimentFile';
+import { plainText } from '../plainText';
 import { chooseRunTarget, formatPercent, noRunMessage, type RunAction } from '../runTracker';
 
 const runControl =
@@ -47,7 +48,7 @@ const runControl =
       await be.request(method, { runId: runId as string });
       const name = tracker.get(runId as string)?.name ?? runId;
       const done = { stop: 'stopping', pause: 'pausing', resume: 'resuming' }[action];
-      vscode.window.setStatusBarMessage(`Growth Lab: ${done} ${name}`, 3000);
+      vscode.window.setStatusBarMessage(`Growth Lab: ${done} ${plainText(name, { max: 60 })}`, 3000);
     } catch (err) {
       ctx.errorWithLogs(
         `Growth Lab: could not ${action} ${typeof runId === 'string' ? `run ${runId}` : 'the experiment'}: ${backendErrorText(err)}`,

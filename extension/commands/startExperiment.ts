@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { plainText } from '../plainText';
 import { Methods, type StartExperimentParams } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import {
@@ -26,12 +27,12 @@ export const startExperiment =
     const label = path.basename(uri.fsPath);
     const doc = await vscode.workspace.openTextDocument(uri);
     if (doc.isDirty && !(await doc.save())) {
-      void vscode.window.showErrorMessage(`Growth Lab: ${label} could not be saved; the experiment was not started.`);
+      void vscode.window.showErrorMessage(plainText(`Growth Lab: ${label} could not be saved; the experiment was not started.`));
       return;
     }
     const parsed = parseExperimentText(doc.getText(), label);
     if (!parsed.ok) {
-      void vscode.window.showErrorMessage(`Growth Lab: ${parsed.message}`);
+      void vscode.window.showErrorMessage(plainText(`Growth Lab: ${parsed.message}`));
       return;
     }
     const workspaceDir = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -40,17 +41,17 @@ export const startExperiment =
     const be = ctx.backend;
     try {
       const pending = be.request(Methods.startExperiment, params);
-      vscode.window.setStatusBarMessage(`$(sync~spin) Growth Lab: starting ${name}…`, pending);
+      vscode.window.setStatusBarMessage(`$(sync~spin) Growth Lab: starting ${plainText(name, { max: 60 })}…`, pending);
       const { runId } = await pending;
       ctx.tracker.started(runId, { name, epochs: configuredEpochs(parsed.config), configPath: uri.fsPath });
       be.log(`started ${name} from ${uri.fsPath} as run ${runId}`);
-      void vscode.window.showInformationMessage(`Growth Lab: started ${name} (run ${runId}).`);
+      void vscode.window.showInformationMessage(plainText(`Growth Lab: started ${name} (run ${runId}).`));
       void ctx.refreshRuns();
     } catch (err) {
       const text = backendErrorText(err);
       be.log(`startExperiment ${uri.fsPath} failed: ${text}`);
       const message = `Growth Lab: ${label}: ${text}`;
-      if (isInvalidExperimentError(err)) void vscode.window.showErrorMessage(message);
+      if (isInvalidExperimentError(err)) void vscode.window.showErrorMessage(plainText(message));
       else ctx.errorWithLogs(message);
     }
   };

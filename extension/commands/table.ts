@@ -16,6 +16,7 @@ import { resumeRun } from './resumeRun';
 import { pauseExperiment, resumeExperiment, stopExperiment } from './runControl';
 import { startExperiment } from './startExperiment';
 import { openGrowEvent, openMonitor, refreshExperiments } from './views';
+import { MANAGE_TRUST, MANAGE_TRUST_COMMAND, guardCommand } from '../workspaceTrust';
 
 /** A command handler: VS Code passes the arguments of `executeCommand` or of the menu item. */
 export type Command = (arg?: unknown) => Promise<void>;
@@ -41,9 +42,27 @@ export const COMMAND_TABLE: { readonly [K in keyof typeof COMMANDS]: CommandFact
   installGpuBackend,
 };
 
-/** Registers every command of the table; the registrations are disposed with the extension. */
+/** Restricted Mode: the refusal of a command that needs a trusted workspace, with a way to grant trust. */
+function refuseUntrusted(message: string): void {
+  void vscode.window.showWarningMessage(message, MANAGE_TRUST).then((choice) => {
+    if (choice === MANAGE_TRUST) void vscode.commands.executeCommand(MANAGE_TRUST_COMMAND);
+  });
+}
+
+/**
+ * Registers every command of the table; the registrations are disposed with the extension. Commands that
+ * execute something check vscode.workspace.isTrusted at each call (extension/workspaceTrust.ts), so they
+ * work as soon as trust is granted.
+ */
 export function registerCommands(ctx: Ctx): void {
   for (const key of Object.keys(COMMAND_TABLE) as (keyof typeof COMMANDS)[]) {
-    ctx.push(vscode.commands.registerCommand(COMMANDS[key], COMMAND_TABLE[key](ctx)));
+    const handler = guardCommand(key, () => vscode.workspace.isTrusted, COMMAND_TABLE[key](ctx), refuseUntrusted);
+    ctx.push(vscode.commands.registerCommand(COMMANDS[key], handler));
   }
+  ctx.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      ctx.backend.log('workspace trusted: starting, resuming, growing and exporting runs are enabled');
+      void vscode.commands.executeCommand(COMMANDS.refreshExperiments);
+    }),
+  );
 }

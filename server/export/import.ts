@@ -36,6 +36,14 @@ function bad(file: string, msg: string): ExportError {
   return new ExportError(`cannot import ${file}: ${msg}`, 'unsupported');
 }
 
+/** NaN or ±Infinity in imported weights would only surface later as a diverging loss: refuse them here, naming the tensor. */
+function refuseNonFinite(file: string, name: string, t: Float32Array): void {
+  for (let i = 0; i < t.length; i++) {
+    if (!Number.isFinite(t[i]))
+      throw bad(file, `weight ${name} has a non-finite value (${t[i]}) at index ${i}; NaN and Infinity weights cannot be imported`);
+  }
+}
+
 /** Checks a spec read from a file (untrusted) and returns it in our form. */
 export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
   if (!isObj(raw)) throw bad(file, 'the model spec is missing');
@@ -250,6 +258,7 @@ function importTfjs(json: Record<string, unknown>, file: string): ImportedModel 
     if (!t) throw bad(file, `weight ${kw.name} is missing`);
     if (t.length !== flatSize(kw.shape))
       throw bad(file, `weight ${kw.name} has ${t.length} values, needs ${flatSize(kw.shape)} [${kw.shape.join(', ')}]`);
+    refuseNonFinite(file, kw.name, t);
     tensors.set(kw.ours, kw.fromKeras(t));
   }
   return { spec, tensors, file, kind: 'tfjs', runId: typeof meta.runId === 'string' ? meta.runId : undefined };
@@ -274,6 +283,7 @@ function importArchitecture(json: Record<string, unknown>, file: string): Import
     if (a.dtype !== 'float32' || a.shape.join(',') !== tw.shape.join(',')) {
       throw bad(file, `${w.file}: ${tw.key} is ${a.dtype} [${a.shape.join(', ')}], needs float32 [${tw.shape.join(', ')}]`);
     }
+    refuseNonFinite(file, `${w.file}: ${tw.key}`, a.data);
     tensors.set(tw.ours, tw.fromTorch(a.data));
   }
   return { spec, tensors, file, kind: 'architecture', runId };

@@ -3,7 +3,7 @@
  * semantics, NCHW like ours) and `weights.npz` (the module's state_dict as NumPy arrays, so that loading
  * needs only numpy and torch), plus `architecture.json` naming the weights file.
  */
-import type { Activation } from '../../common/protocol';
+import { ACTIVATIONS, type Activation } from '../../common/protocol';
 import { LEAKY_RELU_ALPHA } from '../model/forward';
 import {
   ModelSpec,
@@ -178,11 +178,62 @@ export function torchArrays(src: Pick<ExportSource, 'spec' | 'tensors'>): [strin
   );
 }
 
-const pyNum = (x: number) => (Number.isInteger(x) ? `${x}.0` : `${x}`);
-const pyTuple = (s: number[]) => (s.length === 1 ? `(${s[0]},)` : `(${s.join(', ')})`);
+/*
+ * Everything that reaches model.py from a checkpoint or the run's config (the spec's numbers and names,
+ * the run id, the experiment name) is written as a Python literal through these helpers: a value that
+ * is not what it claims to be (a "number" that is a string, a non-finite float) is refused, and text is
+ * escaped so that it can never end a string, a docstring or a comment.
+ */
+const notRepresentable = (what: string, v: unknown) =>
+  new ExportError(`PyTorch export: ${what} ${JSON.stringify(v) ?? String(v)} cannot be written into model.py`, 'unsupported');
+
+/** A non-negative integer literal. */
+export function pyInt(v: unknown, what = 'value'): string {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw notRepresentable(what, v);
+  return `${v}`;
+}
+
+/** A float literal (finite only). */
+export function pyNum(v: unknown, what = 'value'): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw notRepresentable(what, v);
+  return Number.isInteger(v) ? `${v}.0` : `${v}`;
+}
+
+const pyTuple = (s: unknown, what = 'shape') => {
+  if (!Array.isArray(s)) throw notRepresentable(what, s);
+  const xs = s.map((x) => pyInt(x, what));
+  return xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`;
+};
+
+/**
+ * Text escaped for the inside of a Python string or docstring: backslash and both quotes escaped, everything
+ * outside printable ASCII as \xNN / \uNNNN / \UNNNNNNNN. Lone UTF-16 surrogates have no UTF-8 form: refused.
+ */
+export function pyEscape(v: unknown, what = 'text'): string {
+  if (typeof v !== 'string') throw notRepresentable(what, v);
+  let out = '';
+  for (const ch of v) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0xd800 && c <= 0xdfff) throw notRepresentable(what, v);
+    if (ch === '\\' || ch === '"' || ch === "'") out += `\\${ch}`;
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else if (c < 0x100) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c < 0x10000) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += `\\U${c.toString(16).padStart(8, '0')}`;
+  }
+  return out;
+}
+
+/** A double-quoted Python string literal holding `v`. */
+export const pyStr = (v: unknown, what = 'text'): string => `"${pyEscape(v, what)}"`;
+
+function checkActivation(a: unknown, where: string): Activation {
+  if (!(ACTIVATIONS as readonly unknown[]).includes(a)) throw notRepresentable(`${where} activation`, a);
+  return a as Activation;
+}
 
 function act(a: Activation, x: string): string {
-  switch (a) {
+  switch (checkActivation(a, 'layer')) {
     case 'relu':
       return `F.relu(${x})`;
     case 'leaky_relu':
@@ -196,6 +247,7 @@ function act(a: Activation, x: string): string {
     case 'linear':
       return x;
   }
+  throw notRepresentable('activation', a);
 }
 
 /** The source of model.py. */
@@ -220,19 +272,21 @@ export function generateModelPy(
     cin: number,
     cout: number,
   ): { ctor: string; call: string } => {
-    if (pad === 'valid') return { ctor: `nn.Conv2d(${cin}, ${cout}, ${k}, stride=${stride})`, call: `${mod}(x)` };
-    const [pb, pe] = samePads(k);
-    if (pb === pe) return { ctor: `nn.Conv2d(${cin}, ${cout}, ${k}, stride=${stride}, padding=${pb})`, call: `${mod}(x)` };
-    return { ctor: `nn.Conv2d(${cin}, ${cout}, ${k}, stride=${stride})`, call: `${mod}(F.pad(x, (${pb}, ${pe}, ${pb}, ${pe})))` };
+    const [ci, co, kk, st] = [pyInt(cin, 'channels'), pyInt(cout, 'filters'), pyInt(k, 'kernelSize'), pyInt(stride, 'stride')];
+    if (pad === 'valid') return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st})`, call: `${mod}(x)` };
+    if (pad !== 'same') throw notRepresentable('padding', pad);
+    const [pb, pe] = samePads(k).map((n) => pyInt(n, 'padding'));
+    if (pb === pe) return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st}, padding=${pb})`, call: `${mod}(x)` };
+    return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st})`, call: `${mod}(F.pad(x, (${pb}, ${pe}, ${pb}, ${pe})))` };
   };
   spec.layers.forEach((l, i) => {
     const s = inputs[i];
     const o = layerOutputShape(l, s);
-    const comment = `# ${l.id}: ${l.type} [${s.join(', ')}] -> [${o.join(', ')}]`;
+    const comment = `# ${l.id}: ${pyEscape(l.type, 'layer type')} ${pyTuple(s)} -> ${pyTuple(o)}`;
     fwd.push(comment);
     switch (l.type) {
       case 'dense':
-        init.push(`self.${l.id} = nn.Linear(${flatSize(s)}, ${l.units})`);
+        init.push(`self.${l.id} = nn.Linear(${pyInt(flatSize(s), 'width')}, ${pyInt(l.units, 'units')})`);
         flat(s);
         fwd.push(`x = ${act(l.activation, `self.${l.id}(x)`)}`);
         break;
@@ -243,10 +297,10 @@ export function generateModelPy(
         break;
       }
       case 'maxpool':
-        fwd.push(`x = F.max_pool2d(x, ${l.size})`);
+        fwd.push(`x = F.max_pool2d(x, ${pyInt(l.size, 'pool size')})`);
         break;
       case 'avgpool':
-        fwd.push(`x = F.avg_pool2d(x, ${l.size})`);
+        fwd.push(`x = F.avg_pool2d(x, ${pyInt(l.size, 'pool size')})`);
         break;
       case 'globalavgpool':
         fwd.push('x = x.mean(dim=(2, 3))');
@@ -257,22 +311,25 @@ export function generateModelPy(
       case 'batchnorm':
         // Our momentum weighs the old running value (Keras convention); PyTorch's weighs the new one.
         init.push(
-          `self.${l.id} = nn.BatchNorm${s.length === 1 ? '1d' : '2d'}(${s[0]}, eps=${pyNum(l.epsilon)}, momentum=${pyNum(+(1 - l.momentum).toPrecision(12))})`,
+          `self.${l.id} = nn.BatchNorm${s.length === 1 ? '1d' : '2d'}(${pyInt(s[0], 'channels')}, eps=${pyNum(l.epsilon, 'epsilon')}, momentum=${pyNum(typeof l.momentum === 'number' ? +(1 - l.momentum).toPrecision(12) : l.momentum, 'momentum')})`,
         );
         fwd.push(`x = self.${l.id}(x)`);
         break;
       case 'residual':
         init.push(
           s.length === 1
-            ? `self.${l.id} = DenseResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`
-            : `self.${l.id} = ConvResidual(${s[0]}, ${l.units}, ${JSON.stringify(l.activation)})`,
+            ? `self.${l.id} = DenseResidual(${pyInt(s[0], 'width')}, ${pyInt(l.units, 'units')}, ${pyStr(checkActivation(l.activation, l.id))})`
+            : `self.${l.id} = ConvResidual(${pyInt(s[0], 'channels')}, ${pyInt(l.units, 'units')}, ${pyStr(checkActivation(l.activation, l.id))})`,
         );
         fwd.push(`x = self.${l.id}(x)`);
         break;
     }
   });
-  fwd.push(`# output: dense [${outputInput}] -> [${spec.output.units}] (raw${spec.task === 'classification' ? ' logits' : ''})`);
-  init.push(`self.output = nn.Linear(${outputInput}, ${spec.output.units})`);
+  const outIn = pyInt(outputInput, 'output width');
+  const outUnits = pyInt(spec.output.units, 'output units');
+  if (spec.task !== 'classification' && spec.task !== 'regression') throw notRepresentable('task', spec.task);
+  fwd.push(`# output: dense [${outIn}] -> [${outUnits}] (raw${spec.task === 'classification' ? ' logits' : ''})`);
+  init.push(`self.output = nn.Linear(${outIn}, ${outUnits})`);
   flat(layerShapes(spec).outputs[spec.layers.length - 1] ?? spec.inputShape);
   fwd.push('return self.output(x)');
   const usesDenseRes = spec.layers.some((l, i) => l.type === 'residual' && inputs[i].length === 1);
@@ -281,12 +338,12 @@ export function generateModelPy(
   const exampleShape = pyTuple([2, ...spec.inputShape]);
   const widths = arch.layers
     .filter((l) => l.width !== undefined)
-    .map((l) => `${l.id}=${l.width}`)
+    .map((l) => `${pyEscape(l.id, 'layer id')}=${pyInt(l.width, 'width')}`)
     .join(', ');
 
   const lines = [
     '"""',
-    `Growth Lab export of run ${src.runId} (${src.name}): ${arch.params} parameters.`,
+    `Growth Lab export of run ${pyEscape(src.runId, 'run id')} (${pyEscape(src.name, 'experiment name')}): ${pyInt(arch.params, 'parameter count')} parameters.`,
     `Widths: ${widths}.`,
     '',
     "A PyTorch nn.Module with the grown widths and Growth Lab's forward semantics: inputs are",
@@ -296,12 +353,12 @@ export function generateModelPy(
     'Usage (needs numpy and torch):',
     '',
     '    from model import load_model',
-    `    model = load_model()  # reads ${weightsFile} next to this file`,
+    `    model = load_model()  # reads ${pyEscape(weightsFile, 'weights file')} next to this file`,
     `    y = model(torch.zeros(${exampleShape}))`,
     '',
     'To keep training, e.g. with torch.nn.parallel.DistributedDataParallel: model.train() and your',
     'optimizer; nothing here is tied to Growth Lab.',
-    `${opts.generatedAt ? `Generated ${opts.generatedAt}.` : ''}`,
+    `${opts.generatedAt ? `Generated ${pyEscape(opts.generatedAt)}.` : ''}`,
     '"""',
     'import os',
     '',
@@ -310,11 +367,13 @@ export function generateModelPy(
     'import torch.nn as nn',
     'import torch.nn.functional as F',
     '',
-    `INPUT_SHAPE = ${pyTuple(spec.inputShape)}`,
-    `NUM_OUTPUTS = ${spec.output.units}`,
-    `TASK = ${JSON.stringify(spec.task)}`,
+    `RUN_ID = ${pyStr(src.runId, 'run id')}`,
+    `RUN_NAME = ${pyStr(src.name, 'experiment name')}`,
+    `INPUT_SHAPE = ${pyTuple(spec.inputShape, 'input shape')}`,
+    `NUM_OUTPUTS = ${outUnits}`,
+    `TASK = ${pyStr(spec.task)}`,
     `LEAKY_RELU_SLOPE = ${pyNum(LEAKY_RELU_ALPHA)}`,
-    `WEIGHTS_FILE = ${JSON.stringify(weightsFile)}`,
+    `WEIGHTS_FILE = ${pyStr(weightsFile, 'weights file')}`,
     '',
     '',
     'def _activation(x, name):',
@@ -373,7 +432,7 @@ export function generateModelPy(
   lines.push(
     '',
     'class GrownNet(nn.Module):',
-    `    """The grown network of run ${src.runId}."""`,
+    `    """The grown network of run ${pyEscape(src.runId, 'run id')}."""`,
     '',
     '    def __init__(self):',
     '        super().__init__()',

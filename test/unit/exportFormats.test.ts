@@ -10,7 +10,7 @@ import { onnx } from 'onnx-proto';
 import { buildExport, exportModel, importModel, modelFromImport } from '../../server/export';
 import { kerasPlan } from '../../server/export/tfjs';
 import { torchArrays } from '../../server/export/pytorch';
-import { decodeNpz } from '../../server/export/npz';
+import { decodeNpz, encodeNpz } from '../../server/export/npz';
 import { allParamShapes } from '../../server/model/spec';
 import {
   TEST_MODELS,
@@ -277,4 +277,29 @@ test('rbf activation: onnx and pytorch exports match; tfjs refuses it with a cle
   const d2 = maxAbsDiff(pythonPredict([dir], torch ? {} : { PYTHONPATH: writeTorchStandIn(work) })[0], live);
   note(torch ? 'pytorch (torch)' : 'pytorch (numpy stand-in for torch)', 'rbf', d2);
   assert.ok(d2 < 1e-4, `rbf: model.py differs by ${d2}`);
+});
+
+test('import: NaN and Infinity weights are refused at import, naming the tensor', async () => {
+  const dir = path.join(work, 'nan-tfjs');
+  await exportModel(sourceOf(models[0].m), { format: 'tfjs', dir });
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const first = json.weightsManifest[0].weights[0].name as string;
+  const shard = path.join(dir, json.weightsManifest[0].paths[0]);
+  const bin = fs.readFileSync(shard);
+  bin.writeFloatLE(NaN, 4);
+  fs.writeFileSync(shard, bin);
+  assert.throws(
+    () => importModel(path.join(dir, 'model.json')),
+    (e: Error) => e.message.includes(`weight ${first} has a non-finite value (NaN) at index 1`) && /cannot be imported/.test(e.message),
+  );
+  const pyDir = path.join(work, 'inf-py');
+  await exportModel(sourceOf(models[0].m), { format: 'pytorch', dir: pyDir });
+  const arrays = decodeNpz(fs.readFileSync(path.join(pyDir, 'weights.npz')), 'weights.npz');
+  const [key, a] = [...arrays].find(([, v]) => v.dtype === 'float32')!;
+  (a.data as Float32Array)[0] = -Infinity;
+  fs.writeFileSync(path.join(pyDir, 'weights.npz'), encodeNpz([...arrays]));
+  assert.throws(
+    () => importModel(path.join(pyDir, 'architecture.json')),
+    new RegExp(`weights\\.npz: ${key.replace(/\./g, '\\.')} has a non-finite value \\(-Infinity\\)`),
+  );
 });

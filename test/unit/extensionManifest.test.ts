@@ -97,3 +97,50 @@ test('manifest: Accept and Reject of a proposed grow have keybindings, active ex
   assert.match(keys[0].when, /resourceScheme == growth-lab/);
   assert.match(keys[0].when, /growthLab\.proposalPending/);
 });
+
+test('manifest: limited support in untrusted workspaces; the commands that execute are refused until trust is granted', async () => {
+  const { TRUST_REQUIRED, guardCommand, restrictedModeMessage, requestRefusal } = await import('../../extension/workspaceTrust');
+  const u = pkg.capabilities.untrustedWorkspaces;
+  assert.equal(u.supported, 'limited');
+  assert.match(u.description, /Restricted Mode/);
+  for (const word of ['Starting', 'resuming', 'growing', 'exporting', 'GPU backend', 'Growth Monitor'])
+    assert.ok(u.description.includes(word), word);
+  assert.ok(u.restrictedConfigurations.every((k: string) => k in pkg.contributes.configuration.properties));
+  assert.deepEqual([...TRUST_REQUIRED].sort(), [
+    'acceptProposal',
+    'exportModel',
+    'growNetwork',
+    'installGpuBackend',
+    'pruneNetwork',
+    'resumeExperiment',
+    'resumeRun',
+    'startExperiment',
+  ]);
+  let trusted = false;
+  const ran: string[] = [];
+  const refused: string[] = [];
+  const start = guardCommand(
+    'startExperiment',
+    () => trusted,
+    async () => void ran.push('start'),
+    (m) => refused.push(m),
+  );
+  const monitor = guardCommand(
+    'openMonitor',
+    () => trusted,
+    async () => void ran.push('monitor'),
+    (m) => refused.push(m),
+  );
+  await start();
+  await monitor();
+  assert.deepEqual(ran, ['monitor']);
+  assert.deepEqual(refused, [restrictedModeMessage('startExperiment')]);
+  assert.match(refused[0], /Start Experiment is disabled in Restricted Mode/);
+  trusted = true; // onDidGrantWorkspaceTrust: the same registered handler now runs
+  await start();
+  assert.deepEqual(ran, ['monitor', 'start']);
+  assert.match(requestRefusal('growthLab/grow', false)!, /grow is disabled in Restricted Mode/);
+  assert.equal(requestRefusal('growthLab/grow', true), undefined);
+  assert.equal(requestRefusal('growthLab/listRuns', false), undefined);
+  assert.equal(requestRefusal('growthLab/getRunHistory', false), undefined);
+});
