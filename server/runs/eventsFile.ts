@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { RUN_STATUSES, isRunId, type RunEvent, type RunEventType } from '../../common/protocol';
 import { isCheckpointFileName } from './checkpointFormat';
 import { RunStoreError, describeCause, errnoCode, ioError } from './errors';
-import { MAX_EVENTS_BYTES, openAppendRegular, openRegularFile, readRegularFile } from './safeFs';
+import { MAX_EVENTS_BYTES, openAppendRegular, openRegularFile, readRegularFile, untrusted } from './safeFs';
 
 export const EVENTS_FILE = 'events.jsonl';
 
@@ -151,6 +151,96 @@ export function readEventsFile(filePath: string): { events: RunEvent[]; warnings
     throw ioError('cannot read', filePath, err);
   }
   return parseEvents(text);
+}
+
+/** One page of an events.jsonl file: `events` are those at indices [offset, offset + limit) of the valid events. */
+export interface EventsPage {
+  events: RunEvent[];
+  warnings: string[];
+  /** Valid events seen (all of them unless the read stopped early at `stopAfter`). */
+  seen: number;
+  /** The read stopped because more than `stopAfter` events would have been kept. */
+  overflow: boolean;
+}
+
+const PAGE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Reads one page of an events.jsonl file without holding the whole file: 1 MiB chunks through the safe
+ * opener (lstat, O_NOFOLLOW|O_NONBLOCK, fstat, the same size cap as readEventsFile), split into lines,
+ * each validated as readEventsFile validates it (indices count valid events only, so a page lines up
+ * with the unpaged array), only the page kept. Yields to the event loop between chunks. With no `limit`,
+ * everything from `offset` is kept unless that is more than `stopAfter` events: then it stops with
+ * `overflow`. A missing file is an empty history.
+ */
+export async function readEventsPage(filePath: string, opts: { offset: number; limit?: number; stopAfter: number }): Promise<EventsPage> {
+  const page: EventsPage = { events: [], warnings: [], seen: 0, overflow: false };
+  let opened: { fd: number; size: number };
+  try {
+    opened = openRegularFile(filePath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return page;
+    throw ioError('cannot read', filePath, err);
+  }
+  const { fd, size } = opened;
+  const end = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
+  let lineNo = 0;
+  const take = (bytes: Buffer, isLast: boolean): boolean => {
+    lineNo++;
+    let line = bytes.toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') return true;
+    const event = parseEventLine(line);
+    if (!event) {
+      page.warnings.push(
+        isLast
+          ? `${EVENTS_FILE}: dropped a partial last line (line ${lineNo}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`
+          : `${EVENTS_FILE}: skipped corrupt line ${lineNo}: ${describeBadLine(line)}`,
+      );
+      return true;
+    }
+    const index = page.seen++;
+    if (index >= opts.offset && index < end) {
+      if (opts.limit === undefined && page.events.length >= opts.stopAfter) {
+        page.overflow = true;
+        return false;
+      }
+      page.events.push(event);
+    }
+    return opts.limit === undefined || page.seen < end;
+  };
+  try {
+    if (size > MAX_EVENTS_BYTES) throw untrusted(filePath, `it is ${size} bytes, more than the ${MAX_EVENTS_BYTES} allowed`);
+    const chunk = Buffer.alloc(Math.min(PAGE_CHUNK_BYTES, Math.max(size, 1)));
+    let carry: Buffer = Buffer.alloc(0);
+    let pos = 0;
+    let going = true;
+    while (going && pos < size) {
+      const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
+      if (n <= 0) break;
+      pos += n;
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a, 0); nl !== -1 && nl < n; nl = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, nl);
+        const line = carry.length ? Buffer.concat([carry, piece]) : piece;
+        carry = Buffer.alloc(0);
+        start = nl + 1;
+        if (!take(line, false)) {
+          going = false;
+          break;
+        }
+      }
+      if (going && start < n) carry = Buffer.concat([carry, chunk.subarray(start, n)]);
+      if (going && pos < size) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (going && carry.length) take(carry, true);
+  } catch (err) {
+    if (err instanceof RunStoreError) throw err;
+    throw ioError('cannot read', filePath, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return page;
 }
 
 function parseEventLine(line: string): RunEvent | undefined {

@@ -16,7 +16,7 @@ import { RunStoreError, errnoCode, ioError } from './errors';
 import { assertValidRunId, isValidRunId, makeRunId, quoteId, runIdTime } from './runId';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomicData } from './atomicFile';
 import { type Checkpoint, type CheckpointHeader, decodeCheckpoint, isCheckpointFileName, readCheckpointHeader } from './checkpointFormat';
-import { EVENTS_FILE, EventsWriter, type EventsWriterIo, readEventsFile } from './eventsFile';
+import { EVENTS_FILE, type EventsPage, EventsWriter, type EventsWriterIo, readEventsFile, readEventsPage } from './eventsFile';
 import { type RunDigest, type RunFacts, digestEvents, summarizeRun } from './runSummary';
 import { type RunHandle, RunHandleImpl } from './runHandle';
 import { acquireRunLock, lockedElsewhere } from './runLock';
@@ -154,6 +154,11 @@ export class RunStore {
   /** The run's events; damaged lines are dropped and described in `warnings`. Throws only for bad/unknown ids. */
   readEvents(runId: string): { events: RunEvent[]; warnings: string[] } {
     return readEventsFile(path.join(this.runDir(runId), EVENTS_FILE));
+  }
+
+  /** One page of a run's events, read in chunks (see readEventsPage). */
+  readEventsPage(runId: string, opts: { offset: number; limit?: number; stopAfter: number }): Promise<EventsPage> {
+    return readEventsPage(path.join(this.runDir(runId), EVENTS_FILE), opts);
   }
 
   readConfig(runId: string): ExperimentConfig {
