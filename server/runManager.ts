@@ -18,10 +18,11 @@ import type {
   ProposalParams,
   PruneParams,
   RunEvent,
+  RunHistoryParams,
   RunSummary,
   StartExperimentParams,
 } from '../common/protocol';
-import { DEFAULT_MAX_CONCURRENT_RUNS, EXPORT_FORMATS, ErrorCodes, RUN_ID_PATTERN } from '../common/protocol';
+import { DEFAULT_MAX_CONCURRENT_RUNS, EXPORT_FORMATS, ErrorCodes, HISTORY_PAGE_MAX, RUN_ID_PATTERN } from '../common/protocol';
 import { validateExperiment } from './config/validate';
 import { experimentNameFromPath } from './config/defaults';
 import { CHECKPOINTS_DIR, RunStore } from './runs';
@@ -273,6 +274,24 @@ export class RunManager {
   history(runId: string): RunEvent[] {
     const id = this.checkId(runId);
     return this.requireStore(id).readEvents(id).events;
+  }
+
+  /**
+   * getRunHistory: the events [offset, offset + limit) (default: from 0, all), read in chunks so no page
+   * needs the whole file in memory. Without `limit`, an answer of more than HISTORY_PAGE_MAX events is
+   * refused (invalidParams) telling the client to page, rather than built.
+   */
+  async historyPage(p: RunHistoryParams): Promise<RunEvent[]> {
+    const id = this.checkId(p.runId);
+    const offset = p.offset ?? 0;
+    const page = await this.requireStore(id).readEventsPage(id, { offset, limit: p.limit, stopAfter: HISTORY_PAGE_MAX });
+    if (page.overflow) {
+      throw new RequestError(
+        ErrorCodes.invalidParams,
+        `run ${id} has more than ${HISTORY_PAGE_MAX} events from offset ${offset}; page through them with {offset, limit} (limit at most ${HISTORY_PAGE_MAX})`,
+      );
+    }
+    return page.events;
   }
 
   /**

@@ -9,8 +9,10 @@ import { Methods, type RequestMethod } from './requests';
 
 /** What a field must be: its JSON type (`any`: present, of any type) and, for objects, its known fields. */
 interface Field {
-  type: 'string' | 'boolean' | 'object' | 'any';
+  type: 'string' | 'boolean' | 'object' | 'any' | 'count';
   optional?: true;
+  /** `count` fields: the largest value allowed. */
+  max?: number;
   /** How the rule reads in a message when "a string" / "a boolean" / "an object" says too little. */
   expected?: string;
   /** Objects: rules for some of their fields (other fields are not checked). */
@@ -26,6 +28,8 @@ interface ParamsShape {
 const PATH = 'a non-empty path string (at most 4096 characters)';
 const runId: Field = { type: 'string' };
 const RUN_ID_ONLY: ParamsShape = { fields: { runId } };
+/** The most events one getRunHistory answer holds (a `limit` above it is refused; see HISTORY_PAGE_MAX). */
+export const HISTORY_PAGE_MAX = 100_000;
 const PROPOSAL: ParamsShape = { fields: { runId, proposalId: { type: 'string' }, resume: { type: 'boolean', optional: true } } };
 
 /** The params shape of every method in RequestTypes (the compiler checks that none is missing). */
@@ -43,7 +47,13 @@ export const PARAMS_SHAPES: { readonly [M in RequestMethod]: ParamsShape } = {
   [Methods.resumeExperiment]: RUN_ID_ONLY,
   [Methods.getArchitecture]: RUN_ID_ONLY,
   [Methods.listRuns]: { fields: {}, optional: true },
-  [Methods.getRunHistory]: RUN_ID_ONLY,
+  [Methods.getRunHistory]: {
+    fields: {
+      runId,
+      offset: { type: 'count', optional: true },
+      limit: { type: 'count', optional: true, max: HISTORY_PAGE_MAX },
+    },
+  },
   [Methods.grow]: {
     fields: {
       runId,
@@ -96,7 +106,8 @@ function checkFields(shape: Shape, obj: Record<string, unknown>, prefix: string)
       return `${name} is required`;
     }
     const v = obj[key];
-    if (!hasType(field, v)) return `${name} must be ${field.expected ?? article(field.type)}, got ${show(v)}`;
+    if (!hasType(field, v))
+      return `${name} must be ${field.expected ?? article(field.type)}${field.max === undefined ? '' : ` of at most ${field.max}`}, got ${show(v)}`;
     if (field.fields) {
       const inner = checkFields(field.fields, v as Record<string, unknown>, `${name}.`);
       if (inner) return inner;
@@ -111,6 +122,8 @@ function hasType(field: Field, v: unknown): boolean {
       return true;
     case 'object':
       return isObject(v);
+    case 'count':
+      return Number.isSafeInteger(v) && (v as number) >= 0 && (field.max === undefined || (v as number) <= field.max);
     default:
       return typeof v === field.type;
   }
@@ -121,7 +134,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function article(type: Field['type']): string {
-  return type === 'object' ? 'an object' : type === 'any' ? 'present' : `a ${type}`;
+  return type === 'object' ? 'an object' : type === 'any' ? 'present' : type === 'count' ? 'a non-negative integer' : `a ${type}`;
 }
 
 /** `{runId, format, path?, force?}` */

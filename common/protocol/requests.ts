@@ -67,6 +67,16 @@ export interface ExportResult {
 export interface RunIdParams {
   runId: string;
 }
+/**
+ * getRunHistory: without `offset`/`limit` the whole history (as always); with them, the events
+ * `[offset, offset + limit)` in file order. `limit` is at most 100,000 (HISTORY_PAGE_MAX); a request
+ * without `limit` whose answer would hold more events than that is refused (invalidParams) with a
+ * message telling the client to page.
+ */
+export interface RunHistoryParams extends RunIdParams {
+  offset?: number;
+  limit?: number;
+}
 export interface OkResult {
   ok: true;
 }
@@ -125,7 +135,7 @@ export interface RequestTypes {
   [Methods.resumeExperiment]: [RunIdParams, OkResult];
   [Methods.getArchitecture]: [RunIdParams, Architecture];
   [Methods.listRuns]: [Record<string, never> | undefined, RunSummary[]];
-  [Methods.getRunHistory]: [RunIdParams, RunEvent[]];
+  [Methods.getRunHistory]: [RunHistoryParams, RunEvent[]];
   [Methods.grow]: [GrowParams, GrowResult];
   [Methods.resumeRun]: [RunIdParams, StartExperimentResult];
   [Methods.prune]: [PruneParams, GrowEventParams];

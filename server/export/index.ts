@@ -7,6 +7,7 @@
  *   json     architecture.json                     spec, summary and grow history
  */
 import { noSingleArchitecture } from '../training/continualRun';
+import { validateCheckpoint } from '../training/modelSetup';
 import * as path from 'node:path';
 import type { ExportFormat, ExportResult, RunEvent } from '../../common/protocol';
 import { EXPORT_FORMATS } from '../../common/protocol';
@@ -83,6 +84,12 @@ export function sourceFromStore(store: RunStore, runId: string): ExportSource {
   const meta = latest.checkpoint.meta as { spec?: ModelSpec; epoch?: number; step?: number; growSteps?: number };
   if (latest.checkpoint.meta.continual)
     throw new ExportError(`${noSingleArchitecture(runId)}; export applies to ordinary runs`, 'unsupported');
+  // Untrusted even when its CRCs match (a cloned repository): checked as resuming checks it.
+  try {
+    validateCheckpoint(latest.checkpoint, latest.file);
+  } catch (err) {
+    throw new ExportError(`run ${runId}: ${err instanceof Error ? err.message : String(err)}`, 'unsupported');
+  }
   if (!meta.spec) throw new ExportError(`checkpoint ${latest.file} of run ${runId} holds no model spec`, 'unsupported');
   const tensors = new Map<string, Float32Array>();
   for (const [k, v] of Object.entries(latest.checkpoint.tensors)) if (!k.startsWith('slot:')) tensors.set(k, v as Float32Array);

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { RUN_STATUSES, isRunId, type RunEvent, type RunEventType } from '../../common/protocol';
 import { isCheckpointFileName } from './checkpointFormat';
 import { RunStoreError, describeCause, errnoCode, ioError } from './errors';
-import { MAX_EVENTS_BYTES, openAppendRegular, openRegularFile, readRegularFile } from './safeFs';
+import { MAX_EVENTS_BYTES, openAppendRegular, openRegularFile, readRegularFile, untrusted } from './safeFs';
 
 export const EVENTS_FILE = 'events.jsonl';
 
@@ -151,6 +151,151 @@ export function readEventsFile(filePath: string): { events: RunEvent[]; warnings
     throw ioError('cannot read', filePath, err);
   }
   return parseEvents(text);
+}
+
+/** One page of an events.jsonl file: `events` are those at indices [offset, offset + limit) of the valid events. */
+export interface EventsPage {
+  events: RunEvent[];
+  warnings: string[];
+  /** Valid events seen (all of them unless the read stopped early at `stopAfter`). */
+  seen: number;
+  /** The read stopped because more than `stopAfter` events would have been kept. */
+  overflow: boolean;
+}
+
+const PAGE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Walks an events.jsonl file in 1 MiB chunks through the safe opener (lstat, O_NOFOLLOW|O_NONBLOCK,
+ * fstat, the same size cap as readEventsFile), never holding the whole file: each line is validated as
+ * parseEvents validates it (same warnings), and each valid event goes to `onEvent` (return false to
+ * stop). `step()` reads one chunk and says whether there is more. A missing file is an empty history.
+ */
+class EventsScanner {
+  readonly warnings: string[] = [];
+  private fd: number | undefined;
+  private size = 0;
+  private pos = 0;
+  private carry: Buffer = Buffer.alloc(0);
+  private chunk: Buffer = Buffer.alloc(0);
+  private lineNo = 0;
+  private going = true;
+
+  constructor(
+    private readonly filePath: string,
+    private readonly onEvent: (event: RunEvent) => boolean,
+  ) {
+    let opened: { fd: number; size: number };
+    try {
+      opened = openRegularFile(filePath);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        this.going = false;
+        return;
+      }
+      throw ioError('cannot read', filePath, err);
+    }
+    this.fd = opened.fd;
+    this.size = opened.size;
+    if (this.size > MAX_EVENTS_BYTES) {
+      this.close();
+      throw untrusted(filePath, `it is ${opened.size} bytes, more than the ${MAX_EVENTS_BYTES} allowed`);
+    }
+    this.chunk = Buffer.alloc(Math.min(PAGE_CHUNK_BYTES, Math.max(this.size, 1)));
+  }
+
+  /** Reads and handles one chunk; false when done (the file is closed then). */
+  step(): boolean {
+    if (this.fd === undefined) return false;
+    try {
+      if (!this.going || this.pos >= this.size) return this.finish();
+      const chunk = this.chunk;
+      const n = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, this.size - this.pos), this.pos);
+      if (n <= 0) return this.finish();
+      this.pos += n;
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a, 0); nl !== -1 && nl < n; nl = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, nl);
+        const line = this.carry.length ? Buffer.concat([this.carry, piece]) : piece;
+        this.carry = Buffer.alloc(0);
+        start = nl + 1;
+        if (!this.take(line, false)) {
+          this.going = false;
+          return this.finish();
+        }
+      }
+      if (start < n) this.carry = Buffer.concat([this.carry, chunk.subarray(start, n)]);
+      return this.pos < this.size ? true : this.finish();
+    } catch (err) {
+      this.close();
+      if (err instanceof RunStoreError) throw err;
+      throw ioError('cannot read', this.filePath, err);
+    }
+  }
+
+  private finish(): boolean {
+    if (this.going && this.carry.length) this.take(this.carry, true);
+    this.carry = Buffer.alloc(0);
+    this.close();
+    return false;
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    fs.closeSync(fd);
+  }
+
+  private take(bytes: Buffer, isLast: boolean): boolean {
+    this.lineNo++;
+    let line = bytes.toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') return true;
+    const event = parseEventLine(line);
+    if (event) return this.onEvent(event);
+    this.warnings.push(
+      isLast
+        ? `${EVENTS_FILE}: dropped a partial last line (line ${this.lineNo}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`
+        : `${EVENTS_FILE}: skipped corrupt line ${this.lineNo}: ${describeBadLine(line)}`,
+    );
+    return true;
+  }
+}
+
+/**
+ * Reads one page of an events.jsonl file without holding the whole file (EventsScanner): indices count
+ * valid events only, so a page lines up with the unpaged array; only the page is kept. Yields to the
+ * event loop between chunks. With no `limit`, everything from `offset` is kept unless that is more than
+ * `stopAfter` events: then it stops with `overflow`.
+ */
+export async function readEventsPage(filePath: string, opts: { offset: number; limit?: number; stopAfter: number }): Promise<EventsPage> {
+  const page: EventsPage = { events: [], warnings: [], seen: 0, overflow: false };
+  const end = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
+  const scanner = new EventsScanner(filePath, (event) => {
+    const index = page.seen++;
+    if (index >= opts.offset && index < end) {
+      if (opts.limit === undefined && page.events.length >= opts.stopAfter) {
+        page.overflow = true;
+        return false;
+      }
+      page.events.push(event);
+    }
+    return opts.limit === undefined || page.seen < end;
+  });
+  while (scanner.step()) await new Promise((resolve) => setImmediate(resolve));
+  page.warnings = scanner.warnings;
+  return page;
+}
+
+/** Passes every valid event of an events.jsonl file to `onEvent`, chunk by chunk (synchronous); returns the warnings. */
+export function scanEventsFile(filePath: string, onEvent: (event: RunEvent) => void): string[] {
+  const scanner = new EventsScanner(filePath, (event) => {
+    onEvent(event);
+    return true;
+  });
+  while (scanner.step());
+  return scanner.warnings;
 }
 
 function parseEventLine(line: string): RunEvent | undefined {

@@ -16,8 +16,16 @@ import { RunStoreError, errnoCode, ioError } from './errors';
 import { assertValidRunId, isValidRunId, makeRunId, quoteId, runIdTime } from './runId';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomicData } from './atomicFile';
 import { type Checkpoint, type CheckpointHeader, decodeCheckpoint, isCheckpointFileName, readCheckpointHeader } from './checkpointFormat';
-import { EVENTS_FILE, EventsWriter, type EventsWriterIo, readEventsFile } from './eventsFile';
-import { type RunDigest, type RunFacts, digestEvents, summarizeRun } from './runSummary';
+import {
+  EVENTS_FILE,
+  type EventsPage,
+  EventsWriter,
+  type EventsWriterIo,
+  readEventsFile,
+  readEventsPage,
+  scanEventsFile,
+} from './eventsFile';
+import { type RunDigest, type RunFacts, digestEvent, digestEvents, emptyDigest, summarizeRun } from './runSummary';
 import { type RunHandle, RunHandleImpl } from './runHandle';
 import { acquireRunLock, lockedElsewhere } from './runLock';
 import { MAX_CHECKPOINT_BYTES, MAX_CONFIG_BYTES, checkFolder, readRegularFile, untrusted } from './safeFs';
@@ -154,6 +162,11 @@ export class RunStore {
   /** The run's events; damaged lines are dropped and described in `warnings`. Throws only for bad/unknown ids. */
   readEvents(runId: string): { events: RunEvent[]; warnings: string[] } {
     return readEventsFile(path.join(this.runDir(runId), EVENTS_FILE));
+  }
+
+  /** One page of a run's events, read in chunks (see readEventsPage). */
+  readEventsPage(runId: string, opts: { offset: number; limit?: number; stopAfter: number }): Promise<EventsPage> {
+    return readEventsPage(path.join(this.runDir(runId), EVENTS_FILE), opts);
   }
 
   readConfig(runId: string): ExperimentConfig {
@@ -332,9 +345,11 @@ export class RunStore {
     const own: string[] = [];
     let digest: RunDigest;
     try {
-      const { events, warnings: eventWarnings } = readEventsFile(path.join(dir, EVENTS_FILE));
+      // Folded while read in chunks: neither the file as one string nor its events as an array is held.
+      const folded = emptyDigest();
+      const eventWarnings = scanEventsFile(path.join(dir, EVENTS_FILE), (e) => digestEvent(folded, e));
       for (const w of eventWarnings) own.push(`run ${runId}: ${w}`);
-      digest = digestEvents(events);
+      digest = folded;
     } catch (err) {
       if (errnoCode(err) === 'EUNTRUSTED') throw err; // swapped in since the lstat above, or over the size cap
       own.push(`run ${runId}: ${err instanceof Error ? err.message : String(err)}`);

@@ -25,40 +25,47 @@ export interface RunDigest {
 }
 
 export function digestEvents(events: readonly RunEvent[]): RunDigest {
-  const d: RunDigest = { epochsDone: 0, growSteps: 0 };
-  for (const e of events) {
-    const time = typeof e.time === 'string' ? e.time : undefined;
-    if (time) {
-      d.startedAt ??= time;
-      d.lastEventAt = time;
-    }
-    switch (e.type) {
-      case 'start':
-        if (time) d.startedAt = time;
-        d.startConfig = e.config;
-        if (isNum(e.architecture?.params)) d.params = e.architecture.params;
-        break;
-      case 'metrics':
-        if (isNum(e.epoch) && e.epoch > d.epochsDone) d.epochsDone = e.epoch;
-        if (isNum(e.params)) d.params = e.params;
-        if (isNum(e.testAccuracy)) {
-          d.lastTestAccuracy = e.testAccuracy;
-          if (d.bestTestAccuracy === undefined || e.testAccuracy > d.bestTestAccuracy) d.bestTestAccuracy = e.testAccuracy;
-        }
-        break;
-      case 'status':
-        d.status = e.status;
-        d.statusAt = time;
-        break;
-      case 'grow':
-        d.growSteps++;
-        if (isNum(e.after?.params)) d.params = e.after.params;
-        break;
-      case 'checkpoint':
-        break;
-    }
-  }
+  const d = emptyDigest();
+  for (const e of events) digestEvent(d, e);
   return d;
+}
+
+export function emptyDigest(): RunDigest {
+  return { epochsDone: 0, growSteps: 0 };
+}
+
+/** Folds one event into `d` (so a digest can be built while the file is read, without the array). */
+export function digestEvent(d: RunDigest, e: RunEvent): void {
+  const time = typeof e.time === 'string' ? e.time : undefined;
+  if (time) {
+    d.startedAt ??= time;
+    d.lastEventAt = time;
+  }
+  switch (e.type) {
+    case 'start':
+      if (time) d.startedAt = time;
+      d.startConfig = e.config;
+      if (isNum(e.architecture?.params)) d.params = e.architecture.params;
+      break;
+    case 'metrics':
+      if (isNum(e.epoch) && e.epoch > d.epochsDone) d.epochsDone = e.epoch;
+      if (isNum(e.params)) d.params = e.params;
+      if (isNum(e.testAccuracy)) {
+        d.lastTestAccuracy = e.testAccuracy;
+        if (d.bestTestAccuracy === undefined || e.testAccuracy > d.bestTestAccuracy) d.bestTestAccuracy = e.testAccuracy;
+      }
+      break;
+    case 'status':
+      d.status = e.status;
+      d.statusAt = time;
+      break;
+    case 'grow':
+      d.growSteps++;
+      if (isNum(e.after?.params)) d.params = e.after.params;
+      break;
+    case 'checkpoint':
+      break;
+  }
 }
 
 export interface RunFacts {

@@ -96,7 +96,7 @@ test('params of the wrong type, positional or missing get invalidParams (-32602)
   );
   await assert.rejects(
     client.conn.sendRequest(Methods.getRunHistory, ParameterStructures.byPosition, { runId: 'nope' }),
-    invalidParams(/params must be an object \{runId\}/),
+    invalidParams(/params must be an object \{runId, offset\?, limit\?\}/),
   );
   await assert.rejects(client.conn.sendRequest(Methods.pauseExperiment), invalidParams(/needs params \{runId\}, got none/));
   // a list needs no params; the backend is unharmed and logged no failure

@@ -201,7 +201,7 @@ test('events read back from events.jsonl are validated: bad status, numbers and 
   assert.equal(run.status, 'stopped', 'the bad status line did not become the run status');
 });
 
-test('checkpoints are validated before use (spec, names, counts, finite values), even with valid CRCs: resume and getArchitecture refuse, nothing written', async () => {
+test('checkpoints are validated before use (spec, names, counts, finite values), even with valid CRCs: resume, export and getArchitecture refuse, nothing written', async () => {
   const cases: [string, (c: Checkpoint) => void, RegExp][] = [
     ['a NaN weight', (c) => (Object.values(c.tensors)[0][3] = NaN), /holds a non-finite value \(NaN\)/],
     ['an infinite weight', (c) => (Object.values(c.tensors)[1][0] = -Infinity), /non-finite value \(-Infinity\)/],
@@ -234,6 +234,13 @@ test('checkpoints are validated before use (spec, names, counts, finite values),
       new RegExp(`checkpoint ${escape(latest)} is unusable: [\\s\\S]*${message.source}`),
     );
     await refused(Methods.getArchitecture, { runId: id }, ErrorCodes.invalidState, message);
+    for (const format of ['onnx', 'json'])
+      await refused(
+        Methods.export,
+        { runId: id, format },
+        ErrorCodes.exportFailed,
+        new RegExp(`checkpoint ${escape(latest)} is unusable: [\\s\\S]*${message.source}`),
+      );
     assert.deepEqual(treeHash(work), hashBefore, `${what}: nothing written`);
   }
 });
