@@ -10,6 +10,7 @@ import { COMMANDS, VIEWS } from './commands';
 import { EXPERIMENT_GLOB, backendErrorText } from './experimentFile';
 import { buildExperimentTree, growNodes, treeItemText, type ExperimentNode, type TreeNode } from './experimentsTree';
 import type { NotificationBus } from './notificationBus';
+import { readRunHistory } from './runHistory';
 
 export const EXPERIMENTS_VIEW_ID = VIEWS.experiments;
 
@@ -115,7 +116,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<TreeNode>, vscod
     const cached = this.growCache.get(runId);
     if (cached) return cached;
     try {
-      const history = await this.backend.request(Methods.getRunHistory, { runId });
+      const history = await readRunHistory((p) => this.backend.request(Methods.getRunHistory, p), runId);
       const events = history
         .filter((e): e is Extract<RunEvent, { type: 'grow' }> => e.type === 'grow')
         .map(({ type: _t, time: _time, ...e }) => e as GrowEventParams);

@@ -16,6 +16,7 @@ import { accuracyPath } from '../common/monitor/runModel';
 import { CompareRunsState, compareRunFromHistory } from './compareRuns';
 import type { MonitorHost } from './monitorController';
 import { isLive } from './runTracker';
+import { readRunHistory } from './runHistory';
 
 /** Runs drawn in the "all runs" comparison chart (the most recent ones). */
 export const COMPARISON_RUNS = 20;
@@ -72,7 +73,7 @@ export class MonitorComparison {
       let path = this.pathCache.get(r.runId);
       if (!path) {
         try {
-          path = accuracyPath(r.runId, r.name, await this.host.request(Methods.getRunHistory, { runId: r.runId }));
+          path = accuracyPath(r.runId, r.name, await readRunHistory((p) => this.host.request(Methods.getRunHistory, p), r.runId));
         } catch (err) {
           this.host.log(`monitor: history of ${r.runId} for the comparison chart: ${this.host.errorText(err)}`);
           continue;
@@ -95,7 +96,11 @@ export class MonitorComparison {
       if (!run) {
         const summary = this.source.runs().find((r) => r.runId === runId);
         try {
-          run = compareRunFromHistory(runId, summary?.name ?? runId, await this.host.request(Methods.getRunHistory, { runId }));
+          run = compareRunFromHistory(
+            runId,
+            summary?.name ?? runId,
+            await readRunHistory((p) => this.host.request(Methods.getRunHistory, p), runId),
+          );
         } catch (err) {
           this.host.log(`monitor: history of ${runId} for Compare runs: ${this.host.errorText(err)}`);
           continue;

@@ -28,6 +28,7 @@ import { MonitorComparison } from './monitorComparison';
 import { MonitorExports, type SaveFileRequest } from './monitorExports';
 import { isLive } from './runTracker';
 import { SeriesStore } from './seriesStore';
+import { readRunHistory } from './runHistory';
 
 export type { SaveFileRequest } from './monitorExports';
 
@@ -202,7 +203,7 @@ export class MonitorController {
     this.loading ??= { buffer: [] };
     let events: RunEvent[];
     try {
-      events = await this.host.request(Methods.getRunHistory, { runId });
+      events = await readRunHistory((p) => this.host.request(Methods.getRunHistory, p), runId);
     } catch (err) {
       if (generation !== this.generation) return;
       this.loading = undefined;

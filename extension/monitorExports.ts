@@ -7,6 +7,7 @@ import { Methods, type ExtensionToWebviewMessage, type RunSummary, type WebviewT
 import type { MonitorHost } from './monitorController';
 import { seriesCsv, seriesJson } from './seriesExport';
 import { RunSeries, type SeriesStore } from './seriesStore';
+import { readRunHistory } from './runHistory';
 
 export interface SaveFileRequest {
   title: string;
@@ -45,7 +46,7 @@ export class MonitorExports {
         try {
           run = RunSeries.fromEvents(
             runId,
-            await this.host.request(Methods.getRunHistory, { runId }),
+            await readRunHistory((p) => this.host.request(Methods.getRunHistory, p), runId),
             this.runs().find((r) => r.runId === runId)?.name,
           );
         } catch (err) {
