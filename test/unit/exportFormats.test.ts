@@ -1,6 +1,6 @@
 // Export formats against the live model's predictions: TF.js (fresh process, tf.loadLayersModel),
 // ONNX (fresh process, onnxruntime-node), PyTorch (py_compile, the weights through numpy, predictions
-// with torch where installed), and import of TF.js / architecture exports back into a GrowableModel.
+// in real PyTorch, Debian's python3-torch), and import of TF.js / architecture exports back into a GrowableModel.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -16,7 +16,6 @@ import {
   TEST_MODELS,
   hasNumpy,
   hasPython,
-  hasTorch,
   livePredict,
   makeModel,
   maxAbsDiff,
@@ -26,8 +25,8 @@ import {
   sourceOf,
   tfjsFreshInfo,
   tfjsPredictFresh,
-  writeTorchStandIn,
 } from './exportHelpers';
+import { ensureTorch } from '../helpers/torch';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-export-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -138,7 +137,7 @@ test('onnx: model.onnx declares opset 17, loads in onnxruntime-node (fresh proce
   });
 });
 
-test('pytorch: model.py compiles, weights.npz reads back in numpy, predictions match (torch, else a numpy stand-in)', async (t) => {
+test('pytorch: model.py compiles, weights.npz reads back in numpy, predictions match in real PyTorch', async (t) => {
   const exported = await exportAll('pytorch');
   for (const e of exported) assert.deepEqual(fs.readdirSync(e.dir).sort(), ['architecture.json', 'input.f32', 'model.py', 'weights.npz']);
   // Our own reader (CRC-checked) gets every array back bit for bit.
@@ -181,23 +180,17 @@ print(json.dumps(out))
       assert.ok(Math.abs(got[k][2] - sum) < 1e-3, `${k}: sum ${got[k][2]} vs ${sum}`);
     }
   }
-  const torch = hasTorch();
-  const env: NodeJS.ProcessEnv = {};
-  if (!torch) env.PYTHONPATH = writeTorchStandIn(work);
-  const label = torch ? 'pytorch (torch)' : 'pytorch (numpy stand-in for torch)';
+  const noTorch = ensureTorch();
+  if (noTorch) return t.skip(noTorch);
   const preds = pythonPredict(
     exported.map((e) => e.dir),
-    env,
+    {},
   );
   for (const [i, e] of exported.entries()) {
     const d = maxAbsDiff(preds[i], e.live);
-    note(label, e.name, d);
+    note('pytorch (torch)', e.name, d);
     assert.ok(d < 1e-4, `${e.name}: model.py differs by ${d}`);
   }
-  if (!torch)
-    t.diagnostic(
-      'torch is not installed (pip cannot reach PyPI here): model.py ran against a NumPy stand-in for the torch API; the comparison with real torch was skipped',
-    );
 });
 
 test('import: TF.js and architecture exports come back with identical tensors and predictions', async () => {
@@ -272,10 +265,10 @@ test('rbf activation: onnx and pytorch exports match; tfjs refuses it with a cle
   );
   note('onnx', 'rbf', d);
   assert.ok(d < 1e-4, `rbf: onnx differs by ${d}`);
-  if (!hasNumpy()) return t.skip('numpy is not installed');
-  const torch = hasTorch();
-  const d2 = maxAbsDiff(pythonPredict([dir], torch ? {} : { PYTHONPATH: writeTorchStandIn(work) })[0], live);
-  note(torch ? 'pytorch (torch)' : 'pytorch (numpy stand-in for torch)', 'rbf', d2);
+  const noTorch = ensureTorch();
+  if (noTorch) return t.skip(noTorch);
+  const d2 = maxAbsDiff(pythonPredict([dir], {})[0], live);
+  note('pytorch (torch)', 'rbf', d2);
   assert.ok(d2 < 1e-4, `rbf: model.py differs by ${d2}`);
 });
 

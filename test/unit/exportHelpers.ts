@@ -1,7 +1,7 @@
 /**
  * Shared by the export tests: test models with non-trivial weights, the live model's predictions
  * (the run's own eval graph on onnxruntime), predictions of exported files in fresh processes (TF.js,
- * onnxruntime, Python), and a NumPy stand-in for the part of the torch API that generated model.py uses.
+ * onnxruntime, Python).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -13,6 +13,7 @@ import type { LayerConfig } from '../../common/protocol';
 import { Rng } from '../../server/random';
 import { buildEvalGraph } from '../../server/trainer/graphs';
 import type { ExportSource } from '../../server/export';
+import { PY } from '../helpers/torch';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -219,7 +220,7 @@ const fs = require('fs');
 }
 
 export function python(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return spawnSync('python3', args, {
+  return spawnSync(PY, args, {
     encoding: 'utf8',
     timeout: 120000,
     cwd: opts.cwd,
@@ -230,186 +231,3 @@ export function python(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 
 export const hasPython = (): boolean => python(['-c', 'print(1)']).status === 0;
 export const hasNumpy = (): boolean => python(['-c', 'import numpy']).status === 0;
-export const hasTorch = (): boolean => python(['-c', 'import torch']).status === 0;
-
-/**
- * A NumPy stand-in for the subset of torch that generated model.py files use (nn.Module with strict
- * load_state_dict, Linear, Conv2d, BatchNorm1d/2d in eval mode, F.relu/leaky_relu/pad/max_pool2d/
- * avg_pool2d, flatten, tanh, sigmoid), with torch's layouts and conventions. Used only where torch
- * itself is missing, so that the generated code still runs end to end.
- */
-export function writeTorchStandIn(dir: string): string {
-  const root = path.join(dir, 'torch_standin');
-  fs.mkdirSync(path.join(root, 'torch', 'nn'), { recursive: true });
-  fs.writeFileSync(
-    path.join(root, 'torch', '__init__.py'),
-    `
-import contextlib
-import numpy as np
-
-STANDIN = True
-
-class Tensor(np.ndarray):
-    def mean(self, dim=None, axis=None, **kw):
-        return np.asarray(np.ndarray.mean(np.asarray(self), axis=dim if dim is not None else axis, **kw)).view(Tensor)
-    def numel(self):
-        return int(self.size)
-
-def _t(a):
-    return np.asarray(a, dtype=a.dtype if hasattr(a, 'dtype') and a.dtype == np.int64 else np.float32).view(Tensor)
-
-def from_numpy(a):
-    return _t(a)
-
-def zeros(*shape):
-    if len(shape) == 1 and isinstance(shape[0], tuple):
-        shape = shape[0]
-    return _t(np.zeros(shape, dtype=np.float32))
-
-def flatten(x, start_dim=0):
-    return _t(np.asarray(x).reshape(x.shape[:start_dim] + (-1,)))
-
-def tanh(x):
-    return _t(np.tanh(np.asarray(x)))
-
-def sigmoid(x):
-    return _t(1 / (1 + np.exp(-np.asarray(x))))
-
-def exp(x):
-    return _t(np.exp(np.asarray(x)))
-
-@contextlib.contextmanager
-def no_grad():
-    yield
-
-from . import nn  # noqa: E402
-`,
-  );
-  fs.writeFileSync(
-    path.join(root, 'torch', 'nn', '__init__.py'),
-    `
-import numpy as np
-from .. import _t
-from . import functional as F
-
-class Module:
-    def __init__(self):
-        object.__setattr__(self, '_entries', {})
-    def __setattr__(self, name, value):
-        if isinstance(value, Module) or (isinstance(value, np.ndarray) and name in getattr(self, '_tensors', ())):
-            self._entries[name] = value
-        object.__setattr__(self, name, value)
-    def __call__(self, *a):
-        return self.forward(*a)
-    def eval(self):
-        return self
-    def _named(self, prefix=''):
-        for k in getattr(self, '_tensors', ()):
-            yield prefix + k, self, k
-        for k, v in self._entries.items():
-            if isinstance(v, Module):
-                yield from v._named(prefix + k + '.')
-    def state_dict(self):
-        return {k: getattr(m, a) for k, m, a in self._named()}
-    def parameters(self):
-        return [getattr(m, a) for k, m, a in self._named() if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))]
-    def load_state_dict(self, state):
-        own = {k: (m, a) for k, m, a in self._named()}
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise RuntimeError('Error(s) in loading state_dict: missing %s, unexpected %s' % (missing, unexpected))
-        for k, (m, a) in own.items():
-            if tuple(getattr(m, a).shape) != tuple(state[k].shape):
-                raise RuntimeError('size mismatch for %s: %s vs %s' % (k, state[k].shape, getattr(m, a).shape))
-            object.__setattr__(m, a, _t(state[k]))
-
-class Linear(Module):
-    _tensors = ('weight', 'bias')
-    def __init__(self, fin, fout):
-        super().__init__()
-        self.weight = _t(np.zeros((fout, fin), np.float32))
-        self.bias = _t(np.zeros((fout,), np.float32))
-    def forward(self, x):
-        return _t(np.asarray(x) @ np.asarray(self.weight).T + np.asarray(self.bias))
-
-class Conv2d(Module):
-    _tensors = ('weight', 'bias')
-    def __init__(self, cin, cout, k, stride=1, padding=0):
-        super().__init__()
-        self.stride, self.padding, self.k = stride, padding, k
-        self.weight = _t(np.zeros((cout, cin, k, k), np.float32))
-        self.bias = _t(np.zeros((cout,), np.float32))
-    def forward(self, x):
-        x = np.asarray(x)
-        p, s, k = self.padding, self.stride, self.k
-        if p:
-            x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-        n, c, h, w = x.shape
-        oh, ow = (h - k) // s + 1, (w - k) // s + 1
-        cols = np.empty((n, c, k, k, oh, ow), np.float32)
-        for i in range(k):
-            for j in range(k):
-                cols[:, :, i, j] = x[:, :, i:i + s * oh:s, j:j + s * ow:s]
-        y = np.einsum('ncijhw,ocij->nohw', cols, np.asarray(self.weight))
-        return _t(y + np.asarray(self.bias)[None, :, None, None])
-
-class _BatchNorm(Module):
-    _tensors = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
-    def __init__(self, c, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps = eps
-        self.weight = _t(np.ones((c,), np.float32))
-        self.bias = _t(np.zeros((c,), np.float32))
-        self.running_mean = _t(np.zeros((c,), np.float32))
-        self.running_var = _t(np.ones((c,), np.float32))
-        self.num_batches_tracked = np.zeros((), np.int64)
-    def forward(self, x):
-        x = np.asarray(x)
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        r = lambda v: np.asarray(v).reshape(shape)
-        return _t((x - r(self.running_mean)) / np.sqrt(r(self.running_var) + np.float32(self.eps)) * r(self.weight) + r(self.bias))
-
-class BatchNorm1d(_BatchNorm):
-    pass
-
-class BatchNorm2d(_BatchNorm):
-    pass
-`,
-  );
-  fs.writeFileSync(
-    path.join(root, 'torch', 'nn', 'functional.py'),
-    `
-import numpy as np
-
-def _t(a):
-    from .. import _t as t
-    return t(a)
-
-def relu(x):
-    return _t(np.maximum(np.asarray(x), 0))
-
-def leaky_relu(x, slope=0.01):
-    x = np.asarray(x)
-    return _t(np.where(x >= 0, x, x * np.float32(slope)))
-
-def pad(x, p):
-    l, r, t, b = p
-    return _t(np.pad(np.asarray(x), ((0, 0), (0, 0), (t, b), (l, r))))
-
-def _pool(x, k, f):
-    x = np.asarray(x)
-    n, c, h, w = x.shape
-    oh, ow = h // k, w // k
-    x = x[:, :, :oh * k, :ow * k].reshape(n, c, oh, k, ow, k)
-    return _t(f(x, axis=(3, 5)))
-
-def max_pool2d(x, k):
-    return _pool(x, k, np.max)
-
-def avg_pool2d(x, k):
-    return _pool(x, k, np.mean)
-`,
-  );
-  return root;
-}

@@ -9,23 +9,14 @@ import * as path from 'path';
 import { exportModel } from '../../server/export';
 import { generateModelPy, pyEscape, pyStr } from '../../server/export/pytorch';
 import { TEST_MODELS, makeModel, sourceOf } from './exportHelpers';
+import { PY, ensureTorch } from '../helpers/torch';
 
-const PY = '/usr/bin/python3';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-names-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const hasTorch = () => fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
 let torchSkip: string | undefined;
 before(() => {
-  if (hasTorch()) return;
-  const apt = spawnSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread', 'python3-onnx'], {
-    encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    timeout: 600_000,
-  });
-  if (apt.error || apt.status !== 0)
-    torchSkip = `PyTorch is not installed for ${PY} and apt-get could not install python3-torch (${apt.error?.message ?? apt.stderr.trim().split('\n').pop()})`;
-  else if (!hasTorch()) torchSkip = `python3-torch was installed but ${PY} cannot import torch`;
+  torchSkip = ensureTorch();
 });
 
 const HOSTILE = [
