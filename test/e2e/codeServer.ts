@@ -9,10 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { until } from '../helpers/until';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
-const CHROMIUM = process.env.GROWTH_LAB_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * Runs the tiers' setup step for this one (scripts/testSetup.sh e2e: chromium, ripgrep, libkrb5-dev,
@@ -122,15 +122,7 @@ export class VsCode {
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     this.page = await this.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await this.open();

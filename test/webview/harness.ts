@@ -22,17 +22,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist', 'webview');
 export const FIXTURES = path.join(__dirname, 'fixtures');
 export const RESULTS = path.join(ROOT, 'test-results', 'webview');
-export const CHROMIUM = process.env.GROWTH_LAB_CHROMIUM ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 /** Builds dist/webview/webview.js and dist/webview/webview.css with the project's own esbuild options (scripts/build.mjs). */
 export async function buildWebview(): Promise<void> {
