@@ -1,6 +1,7 @@
 // Messages between the extension and the Growth Monitor webview: the validator, the extension's
 // routing (history before live events, controls to requests) and the page's CSP.
 import { test } from 'node:test';
+import { until } from '../helpers/until';
 import assert from 'node:assert/strict';
 import {
   validateWebviewMessage,
@@ -348,6 +349,15 @@ test('controls: backend errors, unknown methods and export are answered honestly
   assert.ok(!host.requests.some(([m]) => m === 'growthLab/grow'), 'an unknown method never reaches the backend');
 });
 
+/**
+ * `ready`, then the comparison chart it starts in the background (every run's history, read page by
+ * page) posted: what a test that clears `posted` afterwards must wait for.
+ */
+async function readyAndCompared(c: MonitorController, host: Host): Promise<void> {
+  await c.onMessage({ type: 'ready' });
+  await until('the comparison chart after ready', () => host.posted.some((m) => m.type === 'comparison'));
+}
+
 test('export runs the Export Model command when the extension has one', async () => {
   const host = new Host();
   const exported: string[] = [];
@@ -356,7 +366,7 @@ test('export runs the Export Model command when the extension has one', async ()
     return true;
   };
   const c = new MonitorController(host);
-  await c.onMessage({ type: 'ready' });
+  await readyAndCompared(c, host);
   host.posted = [];
   await c.onMessage({ type: 'export', runId: RUN });
   assert.deepEqual(exported, [RUN]);
@@ -367,7 +377,7 @@ test('export runs the Export Model command when the extension has one', async ()
 test('invalid webview messages are logged and do nothing', async () => {
   const host = new Host();
   const c = new MonitorController(host);
-  await c.onMessage({ type: 'ready' });
+  await readyAndCompared(c, host);
   const n = host.requests.length;
   host.posted = [];
   await c.onMessage({ type: 'stop', runId: '../../' });
