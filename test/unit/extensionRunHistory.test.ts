@@ -43,3 +43,18 @@ test('readRunHistory: a history of whole pages ends on the empty page after them
   assert.deepEqual(await readRunHistory(short.read, 'r', 100), short.all);
   assert.equal(short.calls.length, 1);
 });
+
+test('readRunHistory: a backend that ignores paging and answers everything ends the read, never loops', async () => {
+  const all = backendOf(250).all;
+  let calls = 0;
+  const events = await readRunHistory(
+    async () => {
+      calls++;
+      return all.slice();
+    },
+    'r',
+    100,
+  );
+  assert.deepEqual(events, all);
+  assert.equal(calls, 1);
+});

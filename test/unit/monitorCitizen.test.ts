@@ -16,6 +16,7 @@ import { MonitorBuffer } from '../../extension/monitorBuffer';
 import { COMPARE_STATE_KEY, compareRunFromHistory, parseCompareState, type StateStore } from '../../extension/compareRuns';
 import { configFields, flattenConfig, groupRuns, meanStd, seedBand } from '../../common/monitor/compareModel';
 import { categoryTable, chartTable, summarizeCategories, summarizeChart } from '../../webview/chartSummary';
+import { historyPage } from '../helpers/historyPage';
 
 const RUN = '20261123-104512-mnist-a1b2';
 const OTHER = '20261123-090000-old-beef';
@@ -73,7 +74,7 @@ class Host implements MonitorHost {
     this.requests.push([method, params]);
     const runId = (params as { runId?: string })?.runId;
     if (method === 'growthLab/listRuns') return this.runs as never;
-    if (method === 'growthLab/getRunHistory') return [...(this.history[runId!] ?? [])] as never;
+    if (method === 'growthLab/getRunHistory') return historyPage(this.history[runId!] ?? [], params) as never;
     return { ok: true } as never;
   }
   startExperiment(): Promise<void> {

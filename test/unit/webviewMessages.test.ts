@@ -14,6 +14,7 @@ import {
 import { EXPORT_NOT_AVAILABLE, describeStep } from '../../extension/monitorActions';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import { monitorCsp, monitorHtml, nonceFrom } from '../../extension/monitorHtml';
+import { historyPage } from '../helpers/historyPage';
 
 const RUN = '20261123-104512-mnist-a1b2';
 
@@ -170,7 +171,7 @@ class Host implements MonitorHost {
     if (method === 'growthLab/listRuns') return this.runs as never;
     if (method === 'growthLab/getRunHistory') {
       if (runId === RUN && this.gate) await this.gate;
-      return [...(this.history[runId!] ?? [])] as never;
+      return historyPage(this.history[runId!] ?? [], params) as never;
     }
     if (method === 'growthLab/grow' || method === 'growthLab/prune') return grow as never;
     return { ok: true } as never;

@@ -31,6 +31,7 @@ import {
   stopBrowser,
 } from './harness';
 import { THEMES, type TestTheme } from './themes';
+import { historyPage } from '../helpers/historyPage';
 
 const grown = readEvents('grown-run');
 const baseline = readEvents('baseline-run');
@@ -99,7 +100,7 @@ class FakeExtension extends ExtensionBridge {
         if (method === 'growthLab/getRunHistory') {
           const h = this.histories.get(runId!);
           if (!h) throw new Error(`unknown run ${runId}`);
-          return h.slice() as never;
+          return historyPage(h, params) as never;
         }
         return { ok: true } as never;
       },

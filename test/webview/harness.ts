@@ -17,6 +17,7 @@ import { monitorHtml, nonceFrom } from '../../extension/monitorHtml';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import type { RequestTypes, RunEvent, RunSummary, WebviewToExtensionMessage } from '../../common/protocol';
 import type { TestTheme } from './themes';
+import { historyPage } from '../helpers/historyPage';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist', 'webview');
@@ -274,7 +275,7 @@ export async function openRecordedRun(
     request: async <M extends keyof RequestTypes>(method: M, params: RequestTypes[M][0]): Promise<RequestTypes[M][1]> => {
       if (method === 'growthLab/listRuns') return [summary] as RequestTypes[M][1];
       if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === runId)
-        return events.slice() as RequestTypes[M][1];
+        return historyPage(events, params) as RequestTypes[M][1];
       throw new Error(`unexpected request ${method}`);
     },
     startExperiment: async () => undefined,

@@ -26,6 +26,7 @@ import {
   stopBrowser,
 } from './harness';
 import { THEMES } from './themes';
+import { historyPage } from '../helpers/historyPage';
 
 const grown = readEvents('grown-run');
 const baseline = readEvents('baseline-run');
@@ -103,7 +104,7 @@ class FakeExtension extends ExtensionBridge {
       case 'growthLab/getRunHistory': {
         const h = this.histories.get(runId!);
         if (!h) throw new Error(`unknown run ${runId}`);
-        return h.slice();
+        return historyPage(h, params);
       }
       case 'growthLab/pauseExperiment':
       case 'growthLab/resumeExperiment':

@@ -29,6 +29,7 @@ import {
   startBrowser,
   stopBrowser,
 } from './harness';
+import { historyPage } from '../helpers/historyPage';
 
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20000): Promise<T> =>
   untilMs(what, f, ms);
@@ -81,9 +82,9 @@ class FakeExtension extends ExtensionBridge {
             { ...summary(), runId: BASELINE, name: 'fashion-baseline', startedAt: '2026-11-23T11:00:00.000Z', growSteps: 0 },
           ] as RequestTypes[M][1];
         if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === RUN)
-          return run.events.slice() as RequestTypes[M][1];
+          return historyPage(run.events, params) as RequestTypes[M][1];
         if (method === 'growthLab/getRunHistory' && (params as { runId: string }).runId === BASELINE)
-          return baseline.slice() as RequestTypes[M][1];
+          return historyPage(baseline, params) as RequestTypes[M][1];
         throw new Error(`unexpected request ${method}`);
       },
       startExperiment: async () => undefined,
