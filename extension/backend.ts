@@ -155,6 +155,8 @@ export class Backend implements vscode.Disposable {
       ],
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // Hovers and completion docs are the backend's markdown: never trusted (no command: links run), no HTML.
+      markdown: { isTrusted: false, supportHtml: false },
       errorHandler,
       initializationOptions: <InitializationOptions>{
         engine: settings.engine,

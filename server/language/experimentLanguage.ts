@@ -15,7 +15,7 @@ import { validateExperiment } from '../config/validate';
 import { growthMethods } from '../growth';
 import type { GrowableModel } from '../model/growable';
 import { architectureOf, specFromConfig, type ModelSpec } from '../model/spec';
-import { schemaForPath, schemaMarkdown } from './schemaDocs';
+import { markdownText, schemaForPath, schemaMarkdown } from './schemaDocs';
 
 const WARNING = 2 as const;
 const COMPLETION_VALUE = 12 as const; // CompletionItemKind.Value
@@ -120,7 +120,7 @@ export function experimentCompletions(text: string, offset: number, ctx: Languag
       const why = ctx.unavailableDatasets?.get(name);
       return item(
         name,
-        DATASET_DOCS[name] + (why ? `\n\n⚠ Not available here: ${why}` : ''),
+        DATASET_DOCS[name] + (why ? `\n\n⚠ Not available here: ${markdownText(why)}` : ''),
         why ? 'dataset (unavailable)' : 'dataset',
         `${i}`,
         COMPLETION_ENUM_MEMBER,

@@ -68,10 +68,20 @@ export function schemaForPath(doc: Json, path: readonly (string | number)[], roo
   return all.find((n) => n.markdownDescription || n.description) ?? all[0];
 }
 
+/**
+ * Text for markdown that shows it as written: markdown's punctuation backslash-escaped (so `[x](command:…)`
+ * cannot become a link) and line breaks flattened. For anything that comes from a file or the machine.
+ */
+export function markdownText(text: string, maxLength = 500): string {
+  const flat = text.replace(/[\r\n\t]+/g, ' ');
+  const cut = flat.length > maxLength ? `${flat.slice(0, maxLength - 1)}…` : flat;
+  return cut.replace(/[\\`*_{}\[\]()<>!|~]/g, (c) => `\\${c}`);
+}
+
 /** Markdown for a schema node: the description, the default, the allowed values with their docs. */
 export function schemaMarkdown(node: SchemaNode, title?: string, value?: Json): string {
   const parts: string[] = [];
-  if (title) parts.push(`**${title}**`);
+  if (title) parts.push(`**${markdownText(title)}**`);
   const desc = node.markdownDescription ?? node.description;
   if (desc) parts.push(desc);
   const n = node as SchemaNode & { enumDescriptions?: string[]; markdownEnumDescriptions?: string[] };

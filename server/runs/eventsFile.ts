@@ -73,6 +73,11 @@ export class EventsWriter {
     return this.fd === undefined;
   }
 
+  /** Bytes in the file: where the next line will start. */
+  get bytes(): number {
+    return this.size;
+  }
+
   private writeLine(line: Buffer, sync: boolean): void {
     const fd = this.fd;
     if (fd === undefined) throw new RunStoreError(`cannot append to ${this.filePath}: the file is closed`, 'invalidState');
@@ -180,10 +185,18 @@ class EventsScanner {
   private chunk: Buffer = Buffer.alloc(0);
   private lineNo = 0;
   private going = true;
+  /** Byte offset just past the last newline handled: where a later scan of the grown file can start. */
+  completeEnd = 0;
+  /** Identity of the file read (inode), to tell a grown file from a replaced one. */
+  ino = 0;
+  /** How many of `warnings` are about complete lines (the rest: the unfinished last line). */
+  completeWarnings = 0;
 
   constructor(
     private readonly filePath: string,
-    private readonly onEvent: (event: RunEvent) => boolean,
+    private readonly onEvent: (event: RunEvent, complete: boolean) => boolean,
+    /** Start here instead of at 0: a line boundary (the byte before it must be a newline). */
+    private readonly startAt = 0,
   ) {
     let opened: { fd: number; size: number };
     try {
@@ -201,7 +214,21 @@ class EventsScanner {
       this.close();
       throw untrusted(filePath, `it is ${opened.size} bytes, more than the ${MAX_EVENTS_BYTES} allowed`);
     }
+    this.ino = fs.fstatSync(opened.fd).ino;
+    if (startAt > 0) {
+      const before = Buffer.alloc(1);
+      if (startAt > this.size || fs.readSync(opened.fd, before, 0, 1, startAt - 1) !== 1 || before[0] !== 0x0a) {
+        this.close();
+        throw new RunStoreError(`cannot continue reading ${filePath} at byte ${startAt}: not a line boundary`, 'corrupt');
+      }
+      this.pos = this.completeEnd = startAt;
+    }
     this.chunk = Buffer.alloc(Math.min(PAGE_CHUNK_BYTES, Math.max(this.size, 1)));
+  }
+
+  /** Bytes read so far. */
+  get bytesRead(): number {
+    return this.pos - this.startAt;
   }
 
   /** Reads and handles one chunk; false when done (the file is closed then). */
@@ -219,7 +246,9 @@ class EventsScanner {
         const line = this.carry.length ? Buffer.concat([this.carry, piece]) : piece;
         this.carry = Buffer.alloc(0);
         start = nl + 1;
-        if (!this.take(line, false)) {
+        const lineStart = this.completeEnd;
+        this.completeEnd = this.pos - n + start;
+        if (!this.take(line, false, lineStart)) {
           this.going = false;
           return this.finish();
         }
@@ -234,7 +263,8 @@ class EventsScanner {
   }
 
   private finish(): boolean {
-    if (this.going && this.carry.length) this.take(this.carry, true);
+    this.completeWarnings = this.warnings.length;
+    if (this.going && this.carry.length) this.take(this.carry, true, this.completeEnd);
     this.carry = Buffer.alloc(0);
     this.close();
     return false;
@@ -247,17 +277,19 @@ class EventsScanner {
     fs.closeSync(fd);
   }
 
-  private take(bytes: Buffer, isLast: boolean): boolean {
+  private take(bytes: Buffer, isLast: boolean, lineStart: number): boolean {
     this.lineNo++;
+    // A scan that starts part-way counts lines from there, so it names the byte offset instead.
+    const where = this.startAt > 0 ? `line at byte ${lineStart}` : `line ${this.lineNo}`;
     let line = bytes.toString('utf8');
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') return true;
     const event = parseEventLine(line);
-    if (event) return this.onEvent(event);
+    if (event) return this.onEvent(event, !isLast);
     this.warnings.push(
       isLast
-        ? `${EVENTS_FILE}: dropped a partial last line (line ${this.lineNo}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`
-        : `${EVENTS_FILE}: skipped corrupt line ${this.lineNo}: ${describeBadLine(line)}`,
+        ? `${EVENTS_FILE}: dropped a partial last line (${where}, ${Buffer.byteLength(line)} bytes), probably cut off by a crash`
+        : `${EVENTS_FILE}: skipped corrupt ${where}: ${describeBadLine(line)}`,
     );
     return true;
   }
@@ -290,12 +322,45 @@ export async function readEventsPage(filePath: string, opts: { offset: number; l
 
 /** Passes every valid event of an events.jsonl file to `onEvent`, chunk by chunk (synchronous); returns the warnings. */
 export function scanEventsFile(filePath: string, onEvent: (event: RunEvent) => void): string[] {
-  const scanner = new EventsScanner(filePath, (event) => {
-    onEvent(event);
-    return true;
-  });
+  const end = scanEventsFrom(filePath, 0, (event) => onEvent(event));
+  return [...end.warnings, ...end.tailWarnings];
+}
+
+/** What `scanEventsFrom` read: where the complete lines end (a later scan of the grown file starts there). */
+export interface EventsScanEnd {
+  /** About complete lines (what a later scan from `completeEnd` will not see again). */
+  warnings: string[];
+  /** About the unfinished last line. */
+  tailWarnings: string[];
+  /** Bytes read from the file by this scan. */
+  bytesRead: number;
+  completeEnd: number;
+  ino: number;
+}
+
+/**
+ * Like scanEventsFile, from byte `startAt` (a line boundary, else RunStoreError 'corrupt'). `complete` is
+ * false for an event on a last line without its newline (a line being written, or cut by a crash): a
+ * later scan from `completeEnd` reads that line again.
+ */
+export function scanEventsFrom(filePath: string, startAt: number, onEvent: (event: RunEvent, complete: boolean) => void): EventsScanEnd {
+  const scanner = new EventsScanner(
+    filePath,
+    (event, complete) => {
+      onEvent(event, complete);
+      return true;
+    },
+    startAt,
+  );
   while (scanner.step());
-  return scanner.warnings;
+  const w = scanner.warnings;
+  return {
+    warnings: w.slice(0, scanner.completeWarnings),
+    tailWarnings: w.slice(scanner.completeWarnings),
+    completeEnd: scanner.completeEnd,
+    ino: scanner.ino,
+    bytesRead: scanner.bytesRead,
+  };
 }
 
 function parseEventLine(line: string): RunEvent | undefined {

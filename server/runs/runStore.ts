@@ -16,17 +16,10 @@ import { RunStoreError, errnoCode, ioError } from './errors';
 import { assertValidRunId, isValidRunId, makeRunId, quoteId, runIdTime } from './runId';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomicData } from './atomicFile';
 import { type Checkpoint, type CheckpointHeader, decodeCheckpoint, isCheckpointFileName, readCheckpointHeader } from './checkpointFormat';
-import {
-  EVENTS_FILE,
-  type EventsPage,
-  EventsWriter,
-  type EventsWriterIo,
-  readEventsFile,
-  readEventsPage,
-  scanEventsFile,
-} from './eventsFile';
-import { type RunDigest, type RunFacts, digestEvent, digestEvents, emptyDigest, summarizeRun } from './runSummary';
-import { type RunHandle, RunHandleImpl } from './runHandle';
+import { EVENTS_FILE, type EventsPage, EventsWriter, type EventsWriterIo, readEventsFile, readEventsPage } from './eventsFile';
+import { type EventsDigest, type EventsDigestState, digestEventsFile } from './eventsDigest';
+import { type RunFacts, emptyDigest, summarizeRun } from './runSummary';
+import { type OpeningDigest, type RunHandle, RunHandleImpl } from './runHandle';
 import { acquireRunLock, lockedElsewhere } from './runLock';
 import { MAX_CHECKPOINT_BYTES, MAX_CONFIG_BYTES, checkFolder, readRegularFile, untrusted } from './safeFs';
 import {
@@ -57,6 +50,10 @@ interface CachedDigest extends RunFacts {
   /** Sizes and times of config.json and events.jsonl when digested. */
   key: string;
   warnings: string[];
+  /** Where the next digest of a grown events.jsonl continues from. */
+  events?: EventsDigestState;
+  /** Bytes of events.jsonl the latest digest read. */
+  lastBytesRead: number;
 }
 
 export class RunStore {
@@ -117,7 +114,8 @@ export class RunStore {
         events.close();
         throw err;
       }
-      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock);
+      const opening = { digest: emptyDigest(), warnings: [], eventsBytes: 0 };
+      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock, opening);
       this.handles.set(runId, handle);
       return handle;
     } catch (err) {
@@ -150,7 +148,7 @@ export class RunStore {
       removeStaleTempFiles(checkpoints);
       removeStaleTempFiles(dir);
       const events = new EventsWriter(path.join(dir, EVENTS_FILE), this.eventsIo);
-      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock);
+      const handle = new RunHandleImpl(runId, dir, events, (h) => this.released(h), unlock, this.openingDigest(runId, dir));
       this.handles.set(runId, handle);
       return handle;
     } catch (err) {
@@ -318,6 +316,21 @@ export class RunStore {
     return decodeCheckpoint(bytes, file).checkpoint;
   }
 
+  /** The digest of a run's events as a handle opens it for appending; undefined when it cannot be read. */
+  private openingDigest(runId: string, dir: string): OpeningDigest | undefined {
+    try {
+      const d = digestEventsFile(dir, this.digests.get(runId)?.events);
+      return d.state ? { digest: d.state.complete, warnings: d.state.completeWarnings, eventsBytes: d.state.completeEnd } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Bytes of events.jsonl that the latest listRuns read for a run (what a digest spares; for tests and docs). */
+  digestBytesRead(runId: string): number | undefined {
+    return this.digests.get(runId)?.lastBytesRead;
+  }
+
   /** Config + digested events of one run folder, cached while its files are unchanged. */
   private digestRun(runId: string, warnings: string[]): CachedDigest | undefined {
     const dir = path.join(this.runsDir, runId);
@@ -336,27 +349,31 @@ export class RunStore {
       warnings.push(`skipped runs/${runId}: not a run (no ${CONFIG_FILE} or ${EVENTS_FILE})`);
       return undefined;
     }
-    const key = [configStat?.mtimeMs, configStat?.size, eventsStat?.mtimeMs, eventsStat?.size].join(':');
+    const key = [configStat?.mtimeMs, configStat?.size, eventsStat?.ino, eventsStat?.mtimeMs, eventsStat?.size].join(':');
     const cached = this.digests.get(runId);
     if (cached?.key === key) {
       warnings.push(...cached.warnings);
       return cached;
     }
     const own: string[] = [];
-    let digest: RunDigest;
+    let events: EventsDigest;
     try {
-      // Folded while read in chunks: neither the file as one string nor its events as an array is held.
-      const folded = emptyDigest();
-      const eventWarnings = scanEventsFile(path.join(dir, EVENTS_FILE), (e) => digestEvent(folded, e));
-      for (const w of eventWarnings) own.push(`run ${runId}: ${w}`);
-      digest = folded;
+      // Only what was appended since the last listing (or since the writer's digest.json) is read.
+      events = digestEventsFile(dir, cached?.events);
     } catch (err) {
       if (errnoCode(err) === 'EUNTRUSTED') throw err; // swapped in since the lstat above, or over the size cap
       own.push(`run ${runId}: ${err instanceof Error ? err.message : String(err)}`);
-      digest = digestEvents([]);
+      events = { digest: emptyDigest(), warnings: [], bytesRead: 0 };
     }
     let config = readJson<ExperimentConfig>(path.join(dir, CONFIG_FILE));
-    if (config.value === undefined || config.value === null || typeof config.value !== 'object') {
+    const configUsable = () => config.value !== undefined && config.value !== null && typeof config.value === 'object';
+    if (!configUsable() && !events.digest.startConfig && events.state && events.bytesRead < events.state.completeEnd) {
+      // The config's fallback is the start event, which a digest that began part-way has not seen.
+      events = digestEventsFile(dir, undefined, false);
+    }
+    for (const w of events.warnings) own.push(`run ${runId}: ${w}`);
+    const digest = events.digest;
+    if (!configUsable()) {
       if (!digest.startConfig) {
         warnings.push(...own);
         this.digests.delete(runId);
@@ -366,7 +383,15 @@ export class RunStore {
       config = { value: digest.startConfig };
     }
     const info = readJson<Partial<RunInfo>>(path.join(dir, RUN_INFO_FILE)).value;
-    const facts: CachedDigest = { key, runId, config: config.value as ExperimentConfig, digest, warnings: own };
+    const facts: CachedDigest = {
+      key,
+      runId,
+      config: config.value as ExperimentConfig,
+      digest,
+      warnings: own,
+      lastBytesRead: events.bytesRead,
+    };
+    if (events.state) facts.events = events.state;
     if (typeof info?.configPath === 'string') facts.configPath = info.configPath;
     const createdAt =
       typeof info?.createdAt === 'string' ? info.createdAt : (runIdTime(runId) ?? (configStat ?? eventsStat)?.mtime.toISOString());

@@ -103,6 +103,50 @@ test('a symlinked events.jsonl is never followed: resume, history and listRuns r
   assert.deepEqual(treeHash(work), hashBefore, 'nothing in the workspace or temp tree changed');
 });
 
+test('a hostile digest.json (forged numbers, symlink, FIFO, oversized) never changes what listRuns reports, nor blocks it; nothing is written', async (t) => {
+  // Each case on a fresh copy, so the backend has no earlier digest of it to continue from.
+  const truthId = copyOfBase();
+  fs.rmSync(path.join(runsDir, truthId, 'digest.json'));
+  const truth = (await listed(truthId)).run;
+  assert.ok(truth.epochsDone >= 1);
+  const good = JSON.parse(fs.readFileSync(path.join(runsDir, base, 'digest.json'), 'utf8'));
+  const forged = { ...good, digest: { ...good.digest, epochsDone: 1e6, params: 1e12 } };
+  const hostile: [string, (digestPath: string) => void][] = [
+    ['forged numbers under a wrong fingerprint', (p) => fs.writeFileSync(p, JSON.stringify({ ...forged, fingerprint: '0'.repeat(64) }))],
+    [
+      'a status that is no status',
+      (p) =>
+        fs.writeFileSync(p, JSON.stringify({ ...good, digest: { ...good.digest, status: '[x](command:workbench.action.terminal.new)' } })),
+    ],
+    [
+      'a symlink to a forged file outside',
+      (p) => {
+        fs.writeFileSync(path.join(outside, 'forged.json'), JSON.stringify(forged));
+        fs.rmSync(p);
+        fs.symlinkSync(path.join(outside, 'forged.json'), p);
+      },
+    ],
+    ['oversized', (p) => fs.writeFileSync(p, ' '.repeat(200 * 1024) + JSON.stringify(good))],
+  ];
+  if (process.platform !== 'win32') {
+    hostile.push([
+      'a FIFO',
+      (p) => {
+        fs.rmSync(p);
+        assert.equal(spawnSync('mkfifo', [p]).status, 0);
+      },
+    ]);
+  } else t.diagnostic('FIFO case skipped on Windows');
+  for (const [what, make] of hostile) {
+    const id = copyOfBase();
+    make(path.join(runsDir, id, 'digest.json'));
+    const before = treeHash(work);
+    const { run } = await listed(id);
+    assert.deepEqual({ ...run, runId: truthId }, truth, what);
+    assert.deepEqual(treeHash(work), before, `${what}: nothing changed`);
+  }
+});
+
 test('a symlinked checkpoints/ folder or checkpoint file is never followed: resume, export and getArchitecture refuse it', async () => {
   const id = copyOfBase();
   const ckpts = path.join(runsDir, id, 'checkpoints');

@@ -9,6 +9,7 @@ import {
   experimentHover,
   experimentSemanticDiagnostics,
 } from '../../server/language/experimentLanguage';
+import { markdownText } from '../../server/language/schemaDocs';
 
 const text = `{
   "name": "x",
@@ -67,6 +68,19 @@ test('completion: dataset names with docs, replacing the string under the cursor
   const marked = experimentCompletions(text, at('"mnist"', 2), { unavailableDatasets: new Map([['fashion-mnist', 'not installed']]) });
   assert.equal(marked[1].detail, 'dataset (unavailable)');
   assert.match((marked[1].documentation as { value: string }).value, /not installed/);
+  // A reason that comes from the machine is shown as text: link syntax cannot become a command link.
+  const hostile = experimentCompletions(text, at('"mnist"', 2), {
+    unavailableDatasets: new Map([['fashion-mnist', '[run](command:workbench.action.terminal.new)\n<img src=x>']]),
+  });
+  const docs = (hostile[1].documentation as { value: string }).value;
+  assert.ok(docs.endsWith('Not available here: \\[run\\]\\(command:workbench.action.terminal.new\\) \\<img src=x\\>'), docs);
+});
+
+test('markdownText escapes what markdown would turn into links, emphasis or HTML, flattens lines and bounds length', () => {
+  assert.equal(markdownText('a [b](c) *d* `e` <f>'), 'a \\[b\\]\\(c\\) \\*d\\* \\`e\\` \\<f\\>');
+  assert.equal(markdownText('one\ntwo\r\nthree'), 'one two three');
+  assert.equal(markdownText('x'.repeat(600)).length, 500);
+  assert.equal(markdownText('training.learningRate'), 'training.learningRate');
 });
 
 test('completion: growth methods with their descriptions (plus none); nothing elsewhere', () => {
