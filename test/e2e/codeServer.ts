@@ -69,14 +69,20 @@ export class VsCode {
   readonly userData = path.join(this.dir, 'user-data');
   port = 0;
 
-  constructor(private readonly bin: string) {
+  /** `restricted`: workspace trust on and this folder untrusted, so VS Code opens it in Restricted Mode. */
+  constructor(
+    private readonly bin: string,
+    private readonly opts: { restricted?: boolean } = {},
+  ) {
     fs.mkdirSync(this.workspace, { recursive: true });
     fs.mkdirSync(path.join(this.userData, 'User'), { recursive: true });
     fs.writeFileSync(
       path.join(this.userData, 'User', 'settings.json'),
       JSON.stringify(
         {
-          'security.workspace.trust.enabled': false,
+          'security.workspace.trust.enabled': !!opts.restricted,
+          // No "Do you trust the authors?" prompt: an untrusted folder opens straight in Restricted Mode.
+          'security.workspace.trust.startupPrompt': 'never',
           'workbench.startupEditor': 'none',
           'workbench.tips.enabled': false,
           'extensions.autoUpdate': false,
@@ -111,7 +117,7 @@ export class VsCode {
         this.userData,
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(this.opts.restricted ? [] : ['--disable-workspace-trust']),
         this.workspace,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
