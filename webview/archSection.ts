@@ -31,6 +31,10 @@ export class ArchSection {
   lastArch: ArchRender | undefined;
   lastLayerDetail: LayerDetail | undefined;
   private key = '';
+  /** The blocks drawn layer by layer, for the step shown (`expandedFor`); reset when another step is shown. */
+  private expanded: Set<string> | undefined;
+  private expandedFor = '';
+  private lastShown: ArchShown | undefined;
 
   /** `onScrub`: the timeline point the user moved to; `onPickLayer`: the layer the user picked. */
   constructor(
@@ -41,6 +45,16 @@ export class ArchSection {
   ) {
     this.timeline = new ArchTimeline($('arch-timeline'), $('arch-tracks'), theme, (_pos, p) => onScrub(p));
     const host = $('arch');
+    const toggle = (target: EventTarget | null): boolean => {
+      const g = target instanceof Element ? target.closest<SVGGElement>('g.block[data-block]') : null;
+      const id = g?.dataset.block;
+      if (!id || !this.expanded || !this.lastShown) return false;
+      if (!this.expanded.delete(id)) this.expanded.add(id);
+      this.key = '';
+      this.render(this.lastShown);
+      host.querySelector<SVGGElement>(`g.block[data-block="${CSS.escape(id)}"]`)?.focus();
+      return true;
+    };
     const pick = (target: EventTarget | null): boolean => {
       const g = target instanceof Element ? target.closest<SVGGElement>('g.layer[data-layer]') : null;
       if (!g) return false;
@@ -48,10 +62,10 @@ export class ArchSection {
       return true;
     };
     host.addEventListener('click', (e) => {
-      pick(e.target);
+      if (!toggle(e.target)) pick(e.target);
     });
     host.addEventListener('keydown', (e) => {
-      if ((e.key === 'Enter' || e.key === ' ') && pick(e.target)) e.preventDefault();
+      if ((e.key === 'Enter' || e.key === ' ') && (toggle(e.target) || pick(e.target))) e.preventDefault();
     });
   }
 
@@ -65,10 +79,17 @@ export class ArchSection {
     const { model, ev, atStart } = s;
     const arch = atStart ? (model?.startArchitecture ?? model?.grows[0].before) : model?.architecture;
     this.renderTimeline(model, ev);
-    const key = `${model?.runId}|${ev ? `${ev.step}|${ev.method}|${ev.after.params}` : `${atStart ? 'start' : 'none'}|${arch?.params}`}|${s.selectedLayer}|${s.themeKind}`;
+    this.lastShown = s;
+    const shownFor = `${model?.runId}|${ev ? `${ev.step}|${ev.method}|${ev.after.params}` : `${atStart ? 'start' : 'none'}|${arch?.params}`}`;
+    if (shownFor !== this.expandedFor) {
+      this.expandedFor = shownFor;
+      this.expanded = undefined;
+    }
+    const key = `${shownFor}|${[...(this.expanded ?? [])].join(',')}|${s.selectedLayer}|${s.themeKind}`;
     if (key === this.key) return false;
     this.key = key;
-    this.lastArch = renderArchitecture(this.$('arch'), ev ? undefined : arch, ev);
+    this.lastArch = renderArchitecture(this.$('arch'), ev ? undefined : arch, ev, undefined, this.expanded);
+    this.expanded = new Set(this.lastArch?.expanded ?? []);
     this.$('arch-title').textContent = archTitle(ev, atStart);
     this.renderLayer(ev, ev?.after ?? arch, s.selectedLayer);
     const legend = this.$('arch-legend');

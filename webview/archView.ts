@@ -3,6 +3,7 @@
  * neurons, the selected grow event's diff highlighted). Colours come from CSS classes, so the view
  * follows the VS Code theme without redrawing.
  */
+import { architectureBlocks, blockCaption, initiallyExpanded, type BlockView } from './archBlocks';
 import { classCounts, classifyArchitecture, layoutArchitecture, type ArchitectureView, type DiffClass } from './architecture';
 import type { GrowEvent } from '../common/monitor/runModel';
 import type { Architecture } from '../common/protocol';
@@ -37,14 +38,20 @@ export const CLASS_LABELS: Record<DiffClass, string> = {
 export interface ArchRender {
   view: ArchitectureView;
   counts: Record<DiffClass, number>;
+  blocks: BlockView[];
+  expanded: ReadonlySet<string>;
 }
 
-/** Replaces the content of `host` with the architecture after `event` (or `arch` when there is no event). */
+/**
+ * Replaces the content of `host` with the architecture after `event` (or `arch` when there is no event).
+ * `expanded`: the blocks to draw layer by layer (default: those the event changed; archBlocks.ts).
+ */
 export function renderArchitecture(
   host: HTMLElement,
   arch: Architecture | undefined,
   event: GrowEvent | undefined,
   height = 320,
+  expanded?: ReadonlySet<string>,
 ): ArchRender | undefined {
   host.replaceChildren();
   const after = event?.after ?? arch;
@@ -56,7 +63,10 @@ export function renderArchitecture(
     return undefined;
   }
   const view = classifyArchitecture(after, event);
-  const layout = layoutArchitecture(view, { height });
+  const names = new Map(after.layers.filter((l) => l.block !== undefined).map((l) => [l.id, l.block!]));
+  const blocks = architectureBlocks(view.layers, names);
+  const open = expanded ?? initiallyExpanded(blocks);
+  const layout = layoutArchitecture(view, { height, blocks, expanded: open });
   const svg = el('svg', {
     width: layout.width,
     height: layout.height,
@@ -66,6 +76,16 @@ export function renderArchitecture(
   }); // a group, not an img: its layers are buttons
   const title = el('title', {}, svg);
   title.textContent = event ? `Architecture after ${event.kind} ${event.method} at step ${event.step}` : 'Architecture';
+
+  // Expanded blocks: a frame behind their layers, its label a button that collapses the block.
+  const frames = el('g', { class: 'block-frames' }, svg);
+  for (const bg of layout.blocks) {
+    if (bg.collapsed) continue;
+    const b = bg.block;
+    const g = el('g', blockAttrs(b, true), frames);
+    el('rect', { class: `block-frame${b.changed ? ' grown' : ''}`, x: bg.box.x, y: bg.box.y, width: bg.box.w, height: bg.box.h, rx: 4 }, g);
+    text(g, bg.labelX, bg.box.y + 12, `▾ ${b.label || 'block'}${b.changed ? ' · grew' : ''}`, 'block-label');
+  }
 
   const bands = el('g', { class: 'bands' }, svg);
   for (const [x1, t1, b1, x2, t2, b2] of layout.bands) {
@@ -152,6 +172,17 @@ export function renderArchitecture(
     if (detail) text(g, lg.labelX, b.y + b.h + 30, detail, 'layer-sub muted');
   }
 
+  // Collapsed blocks: one box each, a button that expands it.
+  for (const bg of layout.blocks) {
+    if (!bg.collapsed) continue;
+    const b = bg.block;
+    const g = el('g', blockAttrs(b, false), svg);
+    el('rect', { class: `block-box${b.changed ? ' grown' : ''}`, x: bg.box.x, y: bg.box.y, width: bg.box.w, height: bg.box.h, rx: 4 }, g);
+    text(g, bg.labelX, bg.box.y - 10, `▸ ${b.label || 'block'}`, 'layer-label');
+    text(g, bg.labelX, bg.box.y + bg.box.h + 16, blockCaption(b), 'layer-sub');
+    if (b.changed) text(g, bg.labelX, bg.box.y + bg.box.h + 30, 'grew', 'layer-sub grown');
+  }
+
   const links = el('g', { class: 'links' }, svg);
   for (const l of layout.links) {
     const cx = Math.min(l.x1, l.x2) - Math.max(8, Math.abs(l.y2 - l.y1) * 0.25);
@@ -169,7 +200,20 @@ export function renderArchitecture(
     );
   }
   host.appendChild(svg);
-  return { view, counts: classCounts(view) };
+  return { view, counts: classCounts(view), blocks, expanded: open };
+}
+
+/** A block's group: a button (click, Enter or Space) that collapses or expands it, saying what grew. */
+function blockAttrs(b: BlockView, expanded: boolean): Record<string, string | number> {
+  const what = b.changed ? `; this step changed ${b.changes.join(', ')}` : '';
+  return {
+    class: `block${expanded ? ' expanded' : ' collapsed'}${b.changed ? ' grown' : ''}`,
+    'data-block': b.id,
+    tabindex: 0,
+    role: 'button',
+    'aria-expanded': String(expanded),
+    'aria-label': `${b.label || 'block'}: ${b.layers.length} layers (${b.layers[0]} to ${b.layers[b.layers.length - 1]}), ${b.params} parameters${what}. ${expanded ? 'Collapse' : 'Expand'}`,
+  };
 }
 
 /** Text for a hovered neuron cell, e.g. "dense_1 #25: split from #3". */

@@ -4,6 +4,7 @@
  * layer; and where each layer and neuron is drawn.
  */
 import type { Architecture, GrowEventParams, LayerSummary } from '../common/protocol';
+import type { BlockView } from './archBlocks';
 
 export type NeuronState = 'kept' | 'split' | 'new' | 'inserted';
 /** Every highlight class the view draws, in legend order. */
@@ -152,11 +153,21 @@ export interface LayerGeom {
   labelX: number;
 }
 
+/** A block of layers: collapsed, one box in place of its layers; expanded, a frame around them. */
+export interface BlockGeom {
+  block: BlockView;
+  collapsed: boolean;
+  box: Rect;
+  labelX: number;
+}
+
 export interface ArchLayout {
   width: number;
   height: number;
   input: Rect;
+  /** The layers drawn (those of collapsed blocks are not). */
   layers: LayerGeom[];
+  blocks: BlockGeom[];
   links: LinkGeom[];
   /** Connections between consecutive columns: [x1, top1, bottom1, x2, top2, bottom2]. */
   bands: [number, number, number, number, number, number][];
@@ -167,6 +178,9 @@ export interface LayoutOptions {
   height?: number;
   minCell?: number;
   maxCell?: number;
+  /** Blocks of layers (archBlocks.ts) and which of them are expanded; the others are drawn as one box each. */
+  blocks?: BlockView[];
+  expanded?: ReadonlySet<string>;
 }
 
 const TOP = 34,
@@ -175,15 +189,20 @@ const TOP = 34,
   GAP = 40,
   MIN_COLUMN = 64,
   INPUT_W = 44,
-  FREE_W = 14;
+  FREE_W = 14,
+  BLOCK_W = 72,
+  FRAME_PAD = 10,
+  BLOCK_LABEL_H = 14;
 
 export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions = {}): ArchLayout {
   const height = opts.height ?? 320;
-  const avail = Math.max(40, height - TOP - BOTTOM);
+  // An expanded block's label sits above its layers' labels.
+  const top = TOP + ((opts.blocks ?? []).some((b) => opts.expanded?.has(b.id)) ? BLOCK_LABEL_H : 0);
+  const avail = Math.max(40, height - top - BOTTOM);
   const maxWidth = Math.max(1, ...view.layers.map((l) => Math.max(l.width ?? 0, l.beforeWidth ?? 0)));
   const cell = Math.max(opts.minCell ?? 3, Math.min(opts.maxCell ?? 12, Math.floor(avail / maxWidth)));
   const rowsCap = Math.max(1, Math.floor(avail / cell));
-  const mid = TOP + avail / 2;
+  const mid = top + avail / 2;
   const inset = cell >= 5 ? 1 : cell >= 3 ? 0.5 : 0;
 
   let x = MARGIN;
@@ -192,12 +211,42 @@ export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions =
   x += Math.max(INPUT_W, MIN_COLUMN) + GAP;
   const layers: LayerGeom[] = [];
   const links: LinkGeom[] = [];
+  const blockGeoms: BlockGeom[] = [];
+  /** Every drawn column in order (the input, layers, collapsed blocks) and what it draws right of its box. */
+  const columns: { box: Rect; extra: number }[] = [{ box: input, extra: 0 }];
+  const blockOf = new Map<string, BlockView>();
+  for (const b of opts.blocks ?? []) for (const id of b.layers) blockOf.set(id, b);
+  const expanded = opts.expanded ?? new Set<string>();
+  const firstX = new Map<string, number>();
   for (const v of view.layers) {
+    const block = blockOf.get(v.id);
+    if (block && !expanded.has(block.id)) {
+      if (block.layers[0] !== v.id) continue;
+      const h = avail * 0.6;
+      const box = { x, y: mid - h / 2, w: BLOCK_W, h };
+      blockGeoms.push({ block, collapsed: true, box, labelX: x + BLOCK_W / 2 });
+      columns.push({ box, extra: 0 });
+      x += Math.max(BLOCK_W, MIN_COLUMN) + GAP;
+      continue;
+    }
+    if (block && block.layers[0] === v.id) {
+      x += FRAME_PAD;
+      firstX.set(block.id, x);
+    }
+    const endFrame = (): void => {
+      if (!block || block.layers[block.layers.length - 1] !== v.id) return;
+      const x0 = firstX.get(block.id)! - FRAME_PAD;
+      const right = x - GAP + FRAME_PAD;
+      blockGeoms.push({ block, collapsed: false, box: { x: x0, y: 2, w: right - x0, h: height - 4 }, labelX: (x0 + right) / 2 });
+      x += FRAME_PAD;
+    };
     if (v.width === undefined) {
       const h = avail * 0.45;
       const box = { x, y: mid - h / 2, w: FREE_W, h };
       layers.push({ view: v, box, cells: [], removedCells: [], labelX: x + FREE_W / 2 });
+      columns.push({ box, extra: 0 });
       x += Math.max(FREE_W, MIN_COLUMN) + GAP;
+      endFrame();
       continue;
     }
     const n = Math.max(1, v.width);
@@ -240,20 +289,15 @@ export function layoutArchitecture(view: ArchitectureView, opts: LayoutOptions =
       }
     }
     layers.push({ view: v, box, cells, removedCells, labelX: box.x + box.w / 2 });
+    columns.push({ box, extra: removedW });
     x += Math.max(box.w + removedW, MIN_COLUMN) + GAP;
+    endFrame();
   }
-  const columns: Rect[] = [input, ...layers.map((l) => l.box)];
   const bands: ArchLayout['bands'] = [];
   for (let i = 0; i + 1 < columns.length; i++) {
-    const a = columns[i],
-      b = columns[i + 1];
-    const aRight =
-      i === 0
-        ? a.x + a.w
-        : a.x +
-          a.w +
-          (layers[i - 1].removedCells.length ? Math.max(4, cell) + Math.ceil(layers[i - 1].removedCells.length / rowsCap) * cell : 0);
-    bands.push([aRight + 3, a.y, a.y + a.h, b.x - 3, b.y, b.y + b.h]);
+    const a = columns[i].box,
+      b = columns[i + 1].box;
+    bands.push([a.x + a.w + columns[i].extra + 3, a.y, a.y + a.h, b.x - 3, b.y, b.y + b.h]);
   }
-  return { width: x - GAP + MARGIN + 40, height, input, layers, links, bands, cell };
+  return { width: x - GAP + MARGIN + 40, height, input, layers, blocks: blockGeoms, links, bands, cell };
 }

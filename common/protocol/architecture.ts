@@ -16,6 +16,8 @@ export interface LayerSummary {
   params: number;
   /** Multiply-adds per example. */
   flops: number;
+  /** The block a preset placed the layer in (e.g. "stage 2", "res3"); the monitor groups layers by it. */
+  block?: string;
 }
 
 export interface Architecture {
