@@ -128,6 +128,20 @@ test('the monitor webview shows charts with points and a grow marker, and the ne
   )) as { badge?: string; datasets: { total: number; drawn: number }[] };
   const sum = (k: 'total' | 'drawn') => drawn.datasets.reduce((a, d) => a + d[k], 0).toLocaleString('en-US');
   assert.equal(drawn.badge, `${sum('drawn')} of ${sum('total')} points`);
+  // Remote workspaces (code-server here, Remote-SSH, Codespaces): every resource of the monitor comes
+  // through VS Code's webview resource URIs, none from a server on the user's localhost.
+  const resources = (await frame.evaluate(() => [
+    ...Array.from(document.querySelectorAll('script[src]'), (e) => (e as HTMLScriptElement).src),
+    ...Array.from(document.querySelectorAll('link[href]'), (e) => (e as HTMLLinkElement).href),
+    ...Array.from(document.querySelectorAll('img[src]'), (e) => (e as HTMLImageElement).src),
+    ...performance.getEntriesByType('resource').map((e) => e.name),
+  ])) as string[];
+  assert.ok(
+    resources.some((u) => /webview\.js/.test(u)),
+    `the monitor's script among ${resources.join(', ')}`,
+  );
+  const local = resources.filter((u) => /^[a-z]+:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\//i.test(u));
+  assert.deepEqual(local, [], 'no monitor resource loaded from a localhost URL');
 });
 
 test('the architecture timeline scrubbed to the first grow event shows the widened layer', { skip }, async () => {
