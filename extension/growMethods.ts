@@ -19,6 +19,7 @@ export const METHOD_LABELS: Record<string, string> = {
   'gauss-newton': 'Gauss-Newton',
   'random-split': 'Random split',
   'random-split-new': 'Random split + new',
+  nash: 'NASH',
   'prune-taylor': 'Taylor pruning',
   'prune-gauss-newton': 'Gauss-Newton pruning',
 };

@@ -24,6 +24,7 @@ export type GrowthMethodName =
   | 'gauss-newton'
   | 'random-split'
   | 'random-split-new'
+  | 'nash'
   | 'none';
 /** Every GrowthMethodName, in the order of the schema's enum (test/unit/extensionGrowCommand.test.ts compares them); pickers list them by name when no backend is up. */
 export const GROWTH_METHOD_NAMES = [
@@ -36,5 +37,6 @@ export const GROWTH_METHOD_NAMES = [
   'gauss-newton',
   'random-split',
   'random-split-new',
+  'nash',
   'none',
 ] as const satisfies readonly GrowthMethodName[];

@@ -12,3 +12,4 @@ import './net2net';
 import './firefly';
 import './fireflyDeeper';
 import './randSearch';
+import './nash';

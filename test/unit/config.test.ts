@@ -303,7 +303,7 @@ describe('messages', () => {
       { ...MNIST, growth: { method: 'grow', every: 2, schedule: { every: 0 } } },
       [
         'growth.every is not a known field (did you mean "schedule.every"?)',
-        'growth.method must be one of firefly, firefly-deeper, firefly-split, splitting, net2net-wider, net2net-deeper, gauss-newton, random-split, random-split-new, none, got "grow"',
+        'growth.method must be one of firefly, firefly-deeper, firefly-split, splitting, net2net-wider, net2net-deeper, gauss-newton, random-split, random-split-new, nash, none, got "grow"',
         'growth.schedule.every must be >= 1, got 0',
       ],
     ],
