@@ -9,6 +9,7 @@ import type { Executor } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import { Rng } from '../random';
 import type { Trainer } from '../trainer/trainer';
+import type { LrScheduler } from './lrSchedule';
 import { RunFailure } from './runTypes';
 import type { GrowSchedule } from './schedule';
 import type { Throttle } from './throttle';
@@ -31,6 +32,8 @@ export interface EpochLoop {
   firstEpoch: number;
   schedule: GrowSchedule | undefined;
   throttle: Throttle<MetricsParams>;
+  /** The learning rate of each step; its `now` is kept at the next step's fractional epoch (where a grow restarts it). */
+  lr: LrScheduler;
   startedAt: number;
   /** Updated as epochs end. */
   last: LastMetrics;
@@ -53,6 +56,8 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
   const n = data.train.n;
 
   const identity = Int32Array.from({ length: n }, (_, i) => i);
+  const stepsPerEpoch = Math.ceil(n / cfg.batchSize);
+  let learningRate = h.lr.rate(h.lr.now, 1 / stepsPerEpoch);
   for (let epoch = h.firstEpoch; epoch <= cfg.epochs; epoch++) {
     h.progress(epoch, false);
     // Each epoch's order depends on the seed and the epoch alone, so a resumed run sees the same data order.
@@ -65,13 +70,15 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
       windowSeen = 0,
       windowSteps = 0,
       windowStart = performance.now();
-    for (let start = 0; start < n; start += cfg.batchSize) {
+    for (let start = 0, b = 0; start < n; start += cfg.batchSize, b++) {
+      h.lr.now = epoch - 1 + b / stepsPerEpoch;
       if (await h.control()) return true;
       const m = Math.min(cfg.batchSize, n - start);
-      const r = await trainer.step(order, start, m);
+      learningRate = h.lr.rate(h.lr.now, 1 / stepsPerEpoch);
+      const r = await trainer.step(order, start, m, learningRate);
       if (!Number.isFinite(r.loss)) {
         throw new RunFailure(
-          `loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${cfg.learningRate}`,
+          `loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${learningRate}`,
         );
       }
       epochLoss += r.loss;
@@ -87,6 +94,7 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
           trainLoss: windowLoss / windowSteps,
           trainAccuracy: data.numClasses ? windowCorrect / windowSeen : undefined,
           samplesPerSecond: (windowSeen * 1000) / Math.max(1e-3, now - windowStart),
+          learningRate,
         }),
       );
       if (sent) {
@@ -112,9 +120,11 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
         testLoss: ev?.loss,
         testAccuracy: ev?.accuracy,
         samplesPerSecond: (n * epoch * 1000) / elapsed,
+        learningRate,
       }),
       true,
     );
+    h.lr.now = epoch;
     h.checkpoint(epoch);
     if (epoch < cfg.epochs && h.schedule?.due(epoch, { trainLoss, testLoss: ev?.loss }, h.model.paramCount(), h.growSteps())) {
       await h.scheduledGrow();
@@ -126,7 +136,7 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
 function metricsAt(
   h: EpochLoop,
   epoch: number,
-  m: Pick<MetricsParams, 'trainLoss' | 'trainAccuracy' | 'testLoss' | 'testAccuracy' | 'samplesPerSecond'>,
+  m: Pick<MetricsParams, 'trainLoss' | 'trainAccuracy' | 'testLoss' | 'testAccuracy' | 'samplesPerSecond' | 'learningRate'>,
 ): MetricsParams {
   return {
     runId: h.runId,

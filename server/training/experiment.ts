@@ -27,6 +27,7 @@ import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
 import { createExecutor } from './executors';
 import { GrowRequests, type GrowOutcome } from './growRequests';
+import { CONSTANT_SCHEDULE, LrScheduler, parseLrState } from './lrSchedule';
 import { initialModel, restoreCheckpoint, validateCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
 import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
@@ -53,6 +54,7 @@ export class ExperimentRun {
   private growSteps = 0;
   private epoch = 0;
   private schedule: GrowSchedule | undefined;
+  private lr: LrScheduler | undefined;
   private readonly resumeFrom: { checkpoint: Checkpoint; file: string; warnings: string[] } | undefined;
   /** Whether the current epoch's training is finished (for checkpoints written by grows). */
   private epochComplete = false;
@@ -261,6 +263,7 @@ export class ExperimentRun {
 
   private commitGrow(event: GrowEventParams): void {
     if (this.config.growth?.optimizerState === 'reset') this.model!.resetSlots();
+    this.lr?.grew();
     this.growSteps++;
     this.log.grow(event);
     this.writeCheckpoint(this.epoch, 'grow', this.growSteps);
@@ -297,6 +300,7 @@ export class ExperimentRun {
       if (tooBig) throw new RunFailure(`the model ${tooBig}`);
       this.trainer = new Trainer(this.model, this.data, cfg.training, this.executor);
       if (this.resumeFrom) this.trainer.stepCount = Number(this.resumeFrom.checkpoint.meta.step) || 0;
+      this.lr = this.lrScheduler();
       await this.trainer.ensureCompiled();
       if (cfg.growth && cfg.growth.method !== 'none') this.schedule = new GrowSchedule(cfg.growth);
       if (!this.resumeFrom) {
@@ -376,6 +380,19 @@ export class ExperimentRun {
     return r.model;
   }
 
+  /** The run's learning-rate schedule; a resumed run continues from the state its checkpoint saved. */
+  private lrScheduler(): LrScheduler {
+    const t = this.config.training;
+    const lr = new LrScheduler(t.lrSchedule ?? CONSTANT_SCHEDULE, t.learningRate, t.epochs, this.config.growth?.afterGrow);
+    const saved = this.resumeFrom?.checkpoint.meta.lrSchedule;
+    if (saved !== undefined) {
+      const state = parseLrState(saved);
+      if (typeof state === 'string') throw new RunFailure(`checkpoint ${this.resumeFrom!.file} is unusable: ${state}`);
+      lr.state = state;
+    }
+    return lr;
+  }
+
   private trainEpochs(): Promise<boolean> {
     return trainEpochs({
       runId: this.runId,
@@ -387,6 +404,7 @@ export class ExperimentRun {
       firstEpoch: this.firstEpoch,
       schedule: this.schedule,
       throttle: this.metricsThrottle,
+      lr: this.lr!,
       startedAt: this.startedAt,
       last: this.last,
       control: () => this.checkpointControl(),
@@ -408,7 +426,7 @@ export class ExperimentRun {
       tag,
       index,
       {
-        meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete },
+        meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete, lrSchedule: this.lr?.state },
         tensors: c.tensors,
       },
       epoch,
