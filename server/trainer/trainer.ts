@@ -80,7 +80,7 @@ export class Trainer {
     const old = this.compiled;
     this.compiled = undefined;
     if (old) await Promise.all([old.train.dispose(), old.eval.dispose()]);
-    this.compiled = await compileModel(this.model, optimizerSettings(this.cfg), this.executor);
+    this.compiled = await compileModel(this.model, optimizerSettings(this.cfg), this.executor, this.cfg.labelSmoothing ?? 0);
     this.lastBuildMs = this.compiled.buildMs;
     return this.compiled;
   }

@@ -6,7 +6,11 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import type { LrScheduleConfig, MetricsParams } from '../../common/protocol';
 import { resolveExperiment, validateExperiment } from '../../server/config/validate';
+import { Graph, OrtExecutor, gradients, hostTensor, softmaxCrossEntropy } from '../../server/engine';
+import { GrowableModel } from '../../server/model/growable';
+import { specFromConfig } from '../../server/model/spec';
 import { RunStore } from '../../server/runs';
+import { Trainer } from '../../server/trainer/trainer';
 import { ExperimentRun } from '../../server/training/experiment';
 import {
   CONSTANT_SCHEDULE,
@@ -17,6 +21,7 @@ import {
   parseLrState,
   type LrState,
 } from '../../server/training/lrSchedule';
+import { randomDataset, trainingConfig } from './fixtures';
 
 const sched = (s: Partial<LrScheduleConfig>): LrScheduleConfig => ({ ...CONSTANT_SCHEDULE, ...s });
 const close = (a: number, b: number, msg?: string) =>
@@ -179,5 +184,100 @@ describe('a run follows its schedule', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('label smoothing', () => {
+  // logits [[1, 2, 3], [0.5, -1, 0]], labels [2, 0]; with ε = 0.1 and C = 3 the targets are
+  // [ε/3, ε/3, 1 − ε + ε/3] and [1 − ε + ε/3, ε/3, ε/3]; loss = −mean Σ q · (x − logsumexp x).
+  const logits = [1, 2, 3, 0.5, -1, 0];
+  const onehot = [0, 0, 1, 1, 0, 0];
+  async function lossAndGrad(eps: number, x = logits): Promise<{ loss: number; grad: number[] }> {
+    const g = new Graph('ls');
+    const l = g.input('logits', 'float64', ['N', 3]);
+    const t = g.input('targets', 'float64', ['N', 3]);
+    const loss = softmaxCrossEntropy(l, t, eps);
+    const [dl] = gradients(loss, [l]);
+    const ort = await OrtExecutor.create({ threads: 1 });
+    const c = await ort.compile(g, { loss, dl });
+    try {
+      const out = await c.run({ logits: hostTensor('float64', [2, 3], x), targets: hostTensor('float64', [2, 3], onehot) });
+      return { loss: Number(out.loss.data[0]), grad: Array.from(out.dl.data as Float64Array) };
+    } finally {
+      await c.dispose();
+    }
+  }
+
+  test('the loss value against a hand computation (ε = 0, 0.1, 0.3)', async () => {
+    close((await lossAndGrad(0)).loss, 0.5058682848905542);
+    close((await lossAndGrad(0.1)).loss, 0.5892016182238875);
+    // one row: q = [0.1, 0.1, 0.8], logsumexp(1, 2, 3) = 3.40760596444438
+    const g = new Graph('ls1');
+    const l = g.input('logits', 'float64', [1, 3]);
+    const t = g.input('targets', 'float64', [1, 3]);
+    const ort = await OrtExecutor.create({ threads: 1 });
+    const c = await ort.compile(g, { loss: softmaxCrossEntropy(l, t, 0.3) });
+    const out = await c.run({ logits: hostTensor('float64', [1, 3], [1, 2, 3]), targets: hostTensor('float64', [1, 3], [0, 0, 1]) });
+    await c.dispose();
+    close(Number(out.loss.data[0]), 0.1 * 2.40760596444438 + 0.1 * 1.40760596444438 + 0.8 * 0.40760596444438);
+    assert.throws(() => softmaxCrossEntropy(l, t, 1.5), /label smoothing must be in \[0, 1\], got 1.5/);
+  });
+
+  test('its gradient equals central differences (float64, h = 1e-5) and (softmax − q) / N', async () => {
+    const eps = 0.2;
+    const { grad } = await lossAndGrad(eps);
+    const h = 1e-5;
+    for (let i = 0; i < logits.length; i++) {
+      const up = logits.slice(),
+        down = logits.slice();
+      up[i] += h;
+      down[i] -= h;
+      const fd = ((await lossAndGrad(eps, up)).loss - (await lossAndGrad(eps, down)).loss) / (2 * h);
+      assert.ok(Math.abs(grad[i] - fd) < 1e-8, `d loss / d logit ${i}: ${grad[i]} vs ${fd}`);
+    }
+    for (let r = 0; r < 2; r++) {
+      const row = logits.slice(r * 3, r * 3 + 3);
+      const z = row.reduce((a, v) => a + Math.exp(v), 0);
+      for (let k = 0; k < 3; k++) {
+        const q = (1 - eps) * onehot[r * 3 + k] + eps / 3;
+        close(grad[r * 3 + k], (Math.exp(row[k]) / z - q) / 2);
+      }
+    }
+  });
+
+  test('the Trainer minimises the smoothed loss; its evaluation stays plain cross-entropy', async () => {
+    const data = randomDataset([6], 4, 32, 5);
+    const spec = specFromConfig({ layers: [{ type: 'dense', units: 5, activation: 'tanh' }], init: 'he' }, [6], 'classification', 4);
+    const first = async (labelSmoothing: number | undefined) => {
+      const tr = new Trainer(
+        GrowableModel.create(spec, 1, ['momentum']),
+        data,
+        trainingConfig({ labelSmoothing, batchSize: 32 }),
+        await OrtExecutor.create(),
+      );
+      const before = await tr.evaluate(data.train);
+      const step = await tr.step(
+        Int32Array.from({ length: 32 }, (_, i) => i),
+        0,
+        32,
+      );
+      await tr.dispose();
+      return { eval: before.loss, step: step.loss };
+    };
+    const plain = await first(undefined),
+      smooth = await first(0.5);
+    assert.equal(smooth.eval, plain.eval, 'evaluation does not smooth');
+    assert.ok(
+      Math.abs(plain.step - plain.eval) < 1e-5,
+      `unsmoothed: the first step's loss is the evaluated one (${plain.step} vs ${plain.eval})`,
+    );
+    assert.ok(Math.abs(smooth.step - plain.step) > 1e-3, `smoothed: a different loss (${smooth.step} vs ${plain.step})`);
+  });
+
+  test('training.labelSmoothing: validated in [0, 1]; absent stays absent', () => {
+    assert.equal(resolveExperiment({ dataset: { name: 'mnist' } }).training.labelSmoothing, undefined);
+    assert.equal(resolveExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 0.1 } }).training.labelSmoothing, 0.1);
+    const r = validateExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 1.2 } });
+    assert.deepEqual(r.ok ? [] : r.errors.map((e) => e.message), ['training.labelSmoothing must be <= 1, got 1.2']);
   });
 });
