@@ -8,7 +8,9 @@ import type { Dataset } from '../datasets/types';
 import type { Executor } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import { Rng } from '../random';
+import { epochDraws } from '../trainer/augment';
 import type { Trainer } from '../trainer/trainer';
+import type { PreparedAugment } from './augmentSetup';
 import type { LrScheduler } from './lrSchedule';
 import { RunFailure } from './runTypes';
 import type { GrowSchedule } from './schedule';
@@ -34,6 +36,8 @@ export interface EpochLoop {
   throttle: Throttle<MetricsParams>;
   /** The learning rate of each step; its `now` is kept at the next step's fractional epoch (where a grow restarts it). */
   lr: LrScheduler;
+  /** Crop/flip of training batches (normalisation is in `data` already). */
+  augment?: PreparedAugment;
   startedAt: number;
   /** Updated as epochs end. */
   last: LastMetrics;
@@ -62,6 +66,10 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
     h.progress(epoch, false);
     // Each epoch's order depends on the seed and the epoch alone, so a resumed run sees the same data order.
     const order = cfg.shuffle ? new Rng(h.config.seed * 1000003 + epoch).permutation(n) : identity;
+    // Augmented batches: built by a worker while the previous step runs (double-buffered slots 0/1).
+    const pipeline = h.augment?.pipeline;
+    const draws = pipeline ? epochDraws(h.config.seed, epoch, n, h.augment!.image!) : undefined;
+    let next = pipeline ? guarded(pipeline.batch(order, 0, Math.min(cfg.batchSize, n), draws!, 0)) : undefined;
     let epochLoss = 0,
       epochCorrect = 0,
       epochSteps = 0;
@@ -75,7 +83,13 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
       if (await h.control()) return true;
       const m = Math.min(cfg.batchSize, n - start);
       learningRate = h.lr.rate(h.lr.now, 1 / stepsPerEpoch);
-      const r = await trainer.step(order, start, m, learningRate);
+      const x = next ? await next : undefined;
+      const after = start + cfg.batchSize;
+      next =
+        pipeline && after < n
+          ? guarded(pipeline.batch(order, after, Math.min(cfg.batchSize, n - after), draws!, ((b + 1) % 2) as 0 | 1))
+          : undefined;
+      const r = await trainer.step(order, start, m, learningRate, x);
       if (!Number.isFinite(r.loss)) {
         throw new RunFailure(
           `loss became ${r.loss} at step ${trainer.stepCount} (epoch ${epoch}); try a lower learning rate than ${learningRate}`,
@@ -131,6 +145,12 @@ export async function trainEpochs(h: EpochLoop): Promise<boolean> {
     }
   }
   return false;
+}
+
+/** A batch promise that may never be awaited (the run stopped): its rejection is handled when it is. */
+function guarded<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 function metricsAt(

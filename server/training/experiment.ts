@@ -27,6 +27,7 @@ import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
 import { createExecutor } from './executors';
 import { GrowRequests, type GrowOutcome } from './growRequests';
+import { prepareAugment, type PreparedAugment } from './augmentSetup';
 import { CONSTANT_SCHEDULE, LrScheduler, parseLrState } from './lrSchedule';
 import { initialModel, restoreCheckpoint, validateCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
@@ -55,6 +56,7 @@ export class ExperimentRun {
   private epoch = 0;
   private schedule: GrowSchedule | undefined;
   private lr: LrScheduler | undefined;
+  private augment: PreparedAugment | undefined;
   private readonly resumeFrom: { checkpoint: Checkpoint; file: string; warnings: string[] } | undefined;
   /** Whether the current epoch's training is finished (for checkpoints written by grows). */
   private epochComplete = false;
@@ -281,7 +283,12 @@ export class ExperimentRun {
         return this.summary(message);
       }
       this.setStatus('running', `loading ${cfg.dataset.name}`);
-      this.data = await loadDataset(cfg.dataset, { seed: cfg.seed, baseDir });
+      this.augment = prepareAugment(
+        await loadDataset(cfg.dataset, { seed: cfg.seed, baseDir }),
+        cfg.training.augment,
+        cfg.training.batchSize,
+      );
+      this.data = this.augment.data;
       this.executor = await createExecutor(cfg.engine, cfg.executionProvider);
       this.warnings.push(...this.executor.warnings);
       const outputs = this.data.task === 'classification' ? this.data.numClasses : this.data.targetSize;
@@ -316,7 +323,8 @@ export class ExperimentRun {
       const from = this.resumeFrom
         ? `resumed from ${this.resumeFrom.file} (epoch ${this.firstEpoch}, step ${this.trainer.stepCount})${this.resumeFrom.warnings.length ? `; ${this.resumeFrom.warnings.join('; ')}` : ''}; `
         : '';
-      this.setStatus('running', `${from}${this.data.description}; ${this.executor.engine} (${this.executor.provider})`);
+      const aug = this.augment.description ? `; ${this.augment.description}` : '';
+      this.setStatus('running', `${from}${this.data.description}${aug}; ${this.executor.engine} (${this.executor.provider})`);
       const stopped = await this.trainEpochs();
       message = stopped ? 'stopped by request' : `completed ${cfg.training.epochs} epochs`;
       this.log.throwIfFailed();
@@ -328,6 +336,7 @@ export class ExperimentRun {
     } finally {
       this.grows.rejectAll((r) => new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));
       await this.trainer?.dispose();
+      await this.augment?.pipeline?.dispose();
       this.log.close();
     }
     return this.summary(message);
@@ -405,6 +414,7 @@ export class ExperimentRun {
       schedule: this.schedule,
       throttle: this.metricsThrottle,
       lr: this.lr!,
+      augment: this.augment,
       startedAt: this.startedAt,
       last: this.last,
       control: () => this.checkpointControl(),

@@ -9,8 +9,12 @@ import { resolveExperiment, validateExperiment } from '../../server/config/valid
 import { Graph, OrtExecutor, gradients, hostTensor, softmaxCrossEntropy } from '../../server/engine';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
+import { Rng } from '../../server/random';
 import { RunStore } from '../../server/runs';
+import { augmentRows, channelStats, epochDraws, normalizeImages, type EpochDraws } from '../../server/trainer/augment';
+import { AugmentPipeline } from '../../server/trainer/augmentPipeline';
 import { Trainer } from '../../server/trainer/trainer';
+import { prepareAugment } from '../../server/training/augmentSetup';
 import { ExperimentRun } from '../../server/training/experiment';
 import {
   CONSTANT_SCHEDULE,
@@ -279,5 +283,179 @@ describe('label smoothing', () => {
     assert.equal(resolveExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 0.1 } }).training.labelSmoothing, 0.1);
     const r = validateExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 1.2 } });
     assert.deepEqual(r.ok ? [] : r.errors.map((e) => e.message), ['training.labelSmoothing must be <= 1, got 1.2']);
+  });
+});
+
+describe('augmentation', () => {
+  const ids = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+  const one = (v: number) => Uint8Array.of(v);
+
+  test('crop and flip, exact on a 2-channel 3x3 image (torchvision RandomCrop(padding=1) then flip)', () => {
+    // channel 0 = 1..9, channel 1 = 11..19; padded pixels take the channel's fill (-1, -2)
+    const src = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    const out = new Float32Array(18);
+    const fill = Float32Array.of(-1, -2);
+    // padded 5x5 image, crop at top 2, left 0: rows 1, 2 and padding; columns padding, 0, 1; then flipped
+    augmentRows(src, null, ids(1), 1, 2, 3, 3, 1, fill, one(0), one(2), one(1), 0, out);
+    assert.deepEqual(Array.from(out), [5, 4, -1, 8, 7, -1, -1, -1, -1, 15, 14, -2, 18, 17, -2, -2, -2, -2]);
+    // no flip, crop at top 0, left 2: a shift down-right... of the content up-left
+    augmentRows(src, null, ids(1), 1, 2, 3, 3, 1, fill, one(2), one(0), one(0), 0, out);
+    assert.deepEqual(Array.from(out.subarray(0, 9)), [-1, -1, -1, 2, 3, -1, 5, 6, -1]);
+    // the centre crop without a flip is the image itself
+    augmentRows(src, null, ids(1), 1, 2, 3, 3, 1, fill, one(1), one(1), one(0), 0, out);
+    assert.deepEqual(out, src);
+    // uint8 pixels through a table
+    const bytes = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const table = Float32Array.from({ length: 256 }, (_, v) => v / 2);
+    const o1 = new Float32Array(9);
+    augmentRows(bytes, table, ids(1), 1, 1, 3, 3, 1, Float32Array.of(0), one(1), one(1), one(1), 0, o1);
+    assert.deepEqual(Array.from(o1), [1, 0.5, 0, 2.5, 2, 1.5, 4, 3.5, 3]);
+  });
+
+  test('draws: the same for a seed and epoch, another epoch differs, offsets in [0, 2·pad]', () => {
+    const a = epochDraws(7, 3, 500, { pad: 4, flip: true });
+    assert.deepEqual(a, epochDraws(7, 3, 500, { pad: 4, flip: true }));
+    assert.notDeepEqual(a.dx, epochDraws(7, 4, 500, { pad: 4, flip: true }).dx);
+    assert.notDeepEqual(a.dx, epochDraws(8, 3, 500, { pad: 4, flip: true }).dx);
+    assert.ok(Math.max(...a.dx) === 8 && Math.min(...a.dx) === 0 && Math.max(...a.dy) === 8 && Math.min(...a.dy) === 0);
+    const flips = a.flip.reduce((s, v) => s + v, 0);
+    assert.ok(flips > 200 && flips < 300, `about half flipped: ${flips}`);
+    const none = epochDraws(7, 3, 10, { pad: 0, flip: false });
+    assert.deepEqual([...none.dx, ...none.dy, ...none.flip], new Array(30).fill(0));
+  });
+
+  test('the worker builds the same batches, bit for bit, as this thread', async () => {
+    const shape = { c: 3, h: 8, w: 6 };
+    const n = 40,
+      f = 144;
+    const rng = new Rng(1);
+    const src = Float32Array.from({ length: n * f }, () => rng.normal());
+    const draws = epochDraws(2, 1, n, { pad: 2, flip: true });
+    const order = rng.permutation(n);
+    const opts = { src, shape, augment: { pad: 2, flip: true }, fill: Float32Array.of(0.5, -1, 2), maxBatch: 16 };
+    const inline = new AugmentPipeline({ ...opts, inline: true });
+    const worker = new AugmentPipeline(opts);
+    try {
+      assert.equal(worker.threaded, true);
+      for (const [start, m, slot] of [
+        [0, 16, 0],
+        [16, 16, 1],
+        [32, 8, 0],
+      ] as const) {
+        const a = Float32Array.from(await inline.batch(order, start, m, draws, slot));
+        const b = await worker.batch(order, start, m, draws, slot);
+        assert.equal(b.length, m * f);
+        assert.deepEqual(b, a, `batch at ${start}`);
+      }
+      // two batches in flight in the two slots: each resolves with its own rows
+      const [p, q] = [worker.batch(order, 0, 16, draws, 0), worker.batch(order, 16, 16, draws, 1)];
+      const [x0, x1] = await Promise.all([p, q]);
+      assert.deepEqual(x0, Float32Array.from(await inline.batch(order, 0, 16, draws, 0)));
+      assert.deepEqual(x1, Float32Array.from(await inline.batch(order, 16, 16, draws, 1)));
+    } finally {
+      await worker.dispose();
+      await inline.dispose();
+    }
+    await assert.rejects(worker.batch(order, 0, 1, draws, 0), /disposed/);
+  });
+
+  test('normalisation: exact statistics, (x − mean) / std on both splits, padding black, the source left as it was', () => {
+    // 2 images, 2 channels of 2x1: channel 0 = 1, 3, 5, 7 (mean 4, std √5), channel 1 = 2 everywhere but 4 once
+    const x = Float32Array.from([1, 3, 2, 2, 5, 7, 2, 4]);
+    const s = channelStats(x, 2, { c: 2, h: 2, w: 1 });
+    assert.deepEqual(s.mean, [4, 2.5]);
+    close(s.std[0], Math.sqrt(5));
+    close(s.std[1], Math.sqrt(0.75));
+    const y = normalizeImages(x, null, 2, { c: 2, h: 2, w: 1 }, [4, 2], [2, 0.5]);
+    assert.deepEqual(Array.from(y), [-1.5, -0.5, 0, 0, 0.5, 1.5, 0, 4]);
+    const table = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+    assert.deepEqual(channelStats(Uint8Array.of(0, 255), 2, { c: 1, h: 1, w: 1 }, table), { mean: [0.5], std: [0.5] });
+
+    const data = randomDataset([2, 3, 3], 3, 20, 9);
+    const before = Float32Array.from(data.train.x);
+    const p = prepareAugment(data, { normalize: 'auto', crop: { pad: 1 } }, 8, { inline: true });
+    assert.deepEqual(data.train.x, before, 'the dataset itself is not changed');
+    const stats = channelStats(p.data.train.x, 20, { c: 2, h: 3, w: 3 });
+    stats.mean.forEach((m) => assert.ok(Math.abs(m) < 1e-6, `mean ${m}`));
+    stats.std.forEach((v) => assert.ok(Math.abs(v - 1) < 1e-5, `std ${v}`));
+    const { mean, std } = p.normalization!;
+    assert.equal(p.data.test.x[10], Math.fround((data.test.x[10] - mean[1]) / std[1]), 'test inputs use the training statistics');
+    assert.match(p.description!, /^augment: crop pad 1, normalize \(auto\) mean \[.*\] std \[.*\]$/);
+    // a padded pixel is black (0) before normalisation: -mean/std after it
+    const draws: EpochDraws = { dx: one(0), dy: one(1), flip: one(0) };
+    return p.pipeline!.batch([0], 0, 1, draws, 0).then((b) => assert.equal(b[0], Math.fround(-mean[0] / std[0])));
+  });
+
+  test('prepareAugment: what it cannot do is said', () => {
+    const flat = randomDataset([6], 3, 4, 1);
+    assert.throws(
+      () => prepareAugment(flat, { flip: true }, 4),
+      /training\.augment needs image inputs \[channels, height, width\]; csv has input shape \[6\]/,
+    );
+    const img = randomDataset([3, 4, 4], 3, 4, 1);
+    assert.throws(
+      () => prepareAugment(img, { normalize: { mean: [0.5], std: [0.2] } }, 4),
+      /training\.augment\.normalize\.mean has 1 values; csv images have 3 channels/,
+    );
+    assert.throws(() => prepareAugment(img, { crop: { pad: 5 } }, 4), /crop\.pad \(5\) is larger than the images \(4x4\)/);
+    const constant = { ...img, train: { ...img.train, x: new Float32Array(img.train.x.length) } };
+    assert.throws(() => prepareAugment(constant, { normalize: 'auto' }, 4), /channel 0 of the training set is constant/);
+    assert.equal(prepareAugment(img, undefined, 4).data, img);
+    assert.equal(prepareAugment(img, {}, 4).data, img);
+  });
+
+  test('training.augment in the experiment file', () => {
+    const base = { dataset: { name: 'mnist' } };
+    const c = resolveExperiment({ ...base, training: { augment: { crop: { pad: 4 }, flip: true, normalize: 'auto' } } });
+    assert.deepEqual(c.training.augment, { crop: { pad: 4 }, flip: true, normalize: 'auto' });
+    const given = resolveExperiment({ ...base, training: { augment: { normalize: { mean: [0.13], std: [0.31] } } } });
+    assert.deepEqual(given.training.augment, { normalize: { mean: [0.13], std: [0.31] } });
+    const r = validateExperiment({
+      ...base,
+      training: { augment: { crop: { pad: 0 }, flip: 'yes', normalize: { mean: [0.1], std: [0] } } },
+    });
+    assert.deepEqual((r.ok ? [] : r.errors.map((e) => e.message)).sort(), [
+      'training.augment.crop.pad must be >= 1, got 0',
+      'training.augment.flip must be a boolean, got "yes"',
+      'training.augment.normalize.std[0] must be > 0, got 0',
+    ]);
+  });
+
+  test('a run with crop, flip and normalisation is bit-reproducible for a seed (MNIST subset, worker-built batches)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-aug-'));
+    const once = async (augment: object | undefined) => {
+      const config = resolveExperiment({
+        seed: 5,
+        dataset: { name: 'mnist', trainSize: 192, testSize: 64 },
+        model: { layers: [{ type: 'dense', units: 8, activation: 'relu' }] },
+        training: { epochs: 2, batchSize: 64, augment },
+      });
+      const metrics: MetricsParams[] = [];
+      const statuses: string[] = [];
+      const run = new ExperimentRun({
+        config,
+        store: new RunStore(dir),
+        listener: { metrics: (m) => metrics.push(m), status: (s) => statuses.push(s.message ?? '') },
+        metricsIntervalMs: 0,
+      });
+      const summary = await run.start();
+      assert.equal(summary.status, 'completed', summary.message);
+      return { losses: metrics.map((m) => [m.step, m.trainLoss, m.testLoss ?? null]), statuses };
+    };
+    try {
+      const augment = { crop: { pad: 4 }, flip: true, normalize: 'auto' };
+      const a = await once(augment),
+        b = await once(augment),
+        plain = await once(undefined);
+      assert.equal(a.losses.length, 8, 'one event per step and per epoch end');
+      assert.deepEqual(a.losses, b.losses);
+      assert.notDeepEqual(a.losses, plain.losses, 'augmentation changes what the model sees');
+      assert.ok(
+        a.statuses.some((s) => /augment: crop pad 4, flip, normalize \(auto\) mean \[0\.1\d+\] std \[0\.3\d+\]/.test(s)),
+        a.statuses.join('\n'),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
