@@ -94,6 +94,44 @@ export interface TrainingConfig {
   /** Evaluate on the test set every k epochs (and always after the last). */
   evalEvery: number;
   shuffle: boolean;
+  /** How the learning rate changes over the run (server/training/lrSchedule.ts); absent: constant. */
+  lrSchedule?: LrScheduleConfig;
+  /** Cross-entropy against (1 − labelSmoothing) · one-hot + labelSmoothing / classes; absent: 0 (plain one-hot). */
+  labelSmoothing?: number;
+  /** Data augmentation of training batches (absent: none). */
+  augment?: AugmentConfig;
+}
+
+/** Experiment field `training.lrSchedule`: the rate over fractional epochs, after a linear warmup. */
+export interface LrScheduleConfig {
+  type: 'constant' | 'step' | 'cosine';
+  /** step: epochs after which the rate is multiplied by gamma. */
+  milestones: number[];
+  gamma: number;
+  /** cosine: the rate at the end of the run. */
+  minLearningRate: number;
+  /** Linear warmup from the first step to the base rate, in epochs (0: none). */
+  warmupEpochs: number;
+}
+
+/** Experiment field `growth.afterGrow`: the learning rate after each grow step. */
+export interface AfterGrowConfig {
+  /** Restart the schedule from this rate (default training.learningRate when warmupEpochs is given). */
+  learningRate?: number;
+  /** Restart the schedule with this linear warmup (epochs). */
+  warmupEpochs?: number;
+  /** Multiply the rate by this after every grow (cumulative). */
+  decay?: number;
+}
+
+/** Experiment field `training.augment`: seeded per run and epoch, training batches only. */
+export interface AugmentConfig {
+  /** Random crop after zero padding of `pad` pixels on each side (CIFAR's pad 4). */
+  crop?: { pad: number };
+  /** Horizontal flip with probability 1/2. */
+  flip?: boolean;
+  /** Per-channel (x − mean) / std, on training and test inputs; "auto": from the training set. */
+  normalize?: { mean: number[]; std: number[] } | 'auto';
 }
 
 /** When to grow, and with what (experiment field `growth`). */
@@ -114,6 +152,8 @@ export interface GrowthConfig {
   options: Record<string, unknown>;
   /** Optimiser moments after a grow: kept for kept weights (new ones zero), or all reset. */
   optimizerState: 'keep' | 'reset';
+  /** The learning rate after each grow step: restart and/or decay (absent: the schedule goes on). */
+  afterGrow?: AfterGrowConfig;
 }
 
 export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';
