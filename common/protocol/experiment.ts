@@ -53,7 +53,7 @@ export type LayerType = LayerConfig['type'];
 
 export interface DatasetConfig {
   name: DatasetName;
-  /** csv: path of the file (relative to the experiment file). */
+  /** csv: the file; cifar-10/-100, svhn: the folder; npz: the file; image-folder: the root (relative to the experiment file). */
   path?: string;
   /** csv: label column, by header name or 0-based index (default: the last column). */
   labelColumn?: string | number;
@@ -66,6 +66,8 @@ export interface DatasetConfig {
   testSize?: number;
   /** Scale pixel values to [0, 1] (image datasets). */
   normalize?: boolean;
+  /** cifar-100: the 100 fine classes (default) or the 20 coarse ones. */
+  label?: 'fine' | 'coarse';
 }
 
 export type InitMethod = 'he' | 'glorot';

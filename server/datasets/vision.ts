@@ -1,0 +1,51 @@
+/**
+ * The image datasets read from the user's disk (cifar-10, cifar-100; svhn, npz and image-folder in
+ * their own modules): parsed once per process into byte arrays (cache.ts) and split into seeded
+ * subsets that share those bytes (imageSplits.ts).
+ */
+import type { DatasetConfig } from '../../common/protocol';
+import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, type CifarName } from './cifar';
+import { DatasetError } from './errors';
+import { datasetPath } from './folders';
+import { imageSubsets } from './imageSplits';
+import { checkSize } from './subset';
+import type { Dataset } from './types';
+
+export interface LoadOptions {
+  seed: number;
+  baseDir: string;
+}
+
+const numbered = (k: number) => Array.from({ length: k }, (_, i) => String(i));
+
+export async function loadCifar(name: CifarName, cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
+  const dir = datasetPath(cfg, opts.baseDir, 'the folder with the binary files');
+  const label = cfg.label ?? 'fine';
+  if (label !== 'fine' && label !== 'coarse') {
+    throw new DatasetError(`${name}: label must be "fine" or "coarse", got ${JSON.stringify(label)}`);
+  }
+  if (name === 'cifar-10' && cfg.label !== undefined) {
+    throw new DatasetError('cifar-10: label applies to cifar-100 only (cifar-10 has one label per image)');
+  }
+  const raw = await loadCifarRaw(name, dir, cfg.path as string);
+  const s = imageSubsets(cifarRows(raw.train, label), cifarRows(raw.test, label), CIFAR_PIXELS, {
+    seed: opts.seed,
+    trainSize: checkSize('trainSize', cfg.trainSize),
+    testSize: checkSize('testSize', cfg.testSize),
+    normalize: cfg.normalize ?? true,
+  });
+  const classNames =
+    name === 'cifar-10' ? CIFAR10_CLASSES : label === 'coarse' ? (raw.coarseNames ?? numbered(20)) : (raw.fineNames ?? numbered(100));
+  const title = name === 'cifar-10' ? 'CIFAR-10' : `CIFAR-100 (${label} labels)`;
+  return {
+    name,
+    task: 'classification',
+    inputShape: [...CIFAR_SHAPE],
+    numClasses: classNames.length,
+    targetSize: 1,
+    classNames: [...classNames],
+    train: s.train,
+    test: s.test,
+    description: `${title} from ${raw.folder}: ${s.train.n} train / ${s.test.n} test${s.note}`,
+  };
+}
