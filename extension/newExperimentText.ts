@@ -61,12 +61,14 @@ export const DATASET_DESCRIPTIONS: Record<DatasetName, string> = {
   csv: 'A CSV file of your own (features and a label column)',
   'cifar-10': 'CIFAR-10 from its binary files on your disk (32×32 colour, 10 classes)',
   'cifar-100': 'CIFAR-100 from its binary files on your disk (32×32 colour, 100 classes)',
+  svhn: 'SVHN digits from the official .mat files on your disk (32×32 colour, 10 classes)',
 };
 
 /** dataset.path a new experiment starts with, for the datasets read from the user's disk. */
 export const DATASET_PATH_PLACEHOLDERS: Partial<Record<DatasetName, string>> = {
   'cifar-10': 'cifar-10-batches-bin',
   'cifar-100': 'cifar-100-binary',
+  svhn: 'svhn',
 };
 
 export interface NewExperimentChoice {

@@ -68,6 +68,8 @@ export interface DatasetConfig {
   normalize?: boolean;
   /** cifar-100: the 100 fine classes (default) or the 20 coarse ones. */
   label?: 'fine' | 'coarse';
+  /** svhn: add extra_32x32.mat to the training set. */
+  extra?: boolean;
 }
 
 export type InitMethod = 'he' | 'glorot';

@@ -14,6 +14,7 @@ export const DEFAULT_LAYERS_BY_DATASET: Readonly<Record<DatasetName, readonly La
   csv: [{ type: 'dense', units: 64, activation: 'relu' }],
   'cifar-10': [{ type: 'dense', units: 256, activation: 'relu' }],
   'cifar-100': [{ type: 'dense', units: 256, activation: 'relu' }],
+  svhn: [{ type: 'dense', units: 256, activation: 'relu' }],
 };
 
 /** training.learningRate when absent, by training.optimizer (others: the schema's default). */

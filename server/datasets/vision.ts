@@ -1,5 +1,5 @@
 /**
- * The image datasets read from the user's disk (cifar-10, cifar-100; svhn, npz and image-folder in
+ * The image datasets read from the user's disk (cifar-10, cifar-100, svhn; npz and image-folder in
  * their own modules): parsed once per process into byte arrays (cache.ts) and split into seeded
  * subsets that share those bytes (imageSplits.ts).
  */
@@ -8,6 +8,7 @@ import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, ty
 import { DatasetError } from './errors';
 import { datasetPath } from './folders';
 import { imageSubsets } from './imageSplits';
+import { SVHN_PIXELS, loadSvhnRaw } from './svhn';
 import { checkSize } from './subset';
 import type { Dataset } from './types';
 
@@ -47,5 +48,31 @@ export async function loadCifar(name: CifarName, cfg: DatasetConfig, opts: LoadO
     train: s.train,
     test: s.test,
     description: `${title} from ${raw.folder}: ${s.train.n} train / ${s.test.n} test${s.note}`,
+  };
+}
+
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+export async function loadSvhn(cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
+  const dir = datasetPath(cfg, opts.baseDir, 'the folder with train_32x32.mat and test_32x32.mat');
+  if (cfg.extra !== undefined && typeof cfg.extra !== 'boolean')
+    throw new DatasetError(`svhn: extra must be true or false, got ${JSON.stringify(cfg.extra)}`);
+  const raw = await loadSvhnRaw(dir, cfg.path as string, cfg.extra === true);
+  const s = imageSubsets(raw.train, raw.test, SVHN_PIXELS, {
+    seed: opts.seed,
+    trainSize: checkSize('trainSize', cfg.trainSize),
+    testSize: checkSize('testSize', cfg.testSize),
+    normalize: cfg.normalize ?? true,
+  });
+  return {
+    name: 'svhn',
+    task: 'classification',
+    inputShape: [3, 32, 32],
+    numClasses: 10,
+    targetSize: 1,
+    classNames: [...DIGITS],
+    train: s.train,
+    test: s.test,
+    description: `SVHN from ${raw.folder}${cfg.extra ? ' (train with extra)' : ''}: ${s.train.n} train / ${s.test.n} test${s.note}`,
   };
 }

@@ -79,6 +79,7 @@ const DATASET_DOCS: Record<DatasetName, string> = {
     'CIFAR-10 from the official binary files (set `path` to the folder with `data_batch_1..5.bin`, `test_batch.bin`): 32×32 colour images, 10 classes (50,000 train / 10,000 test).',
   'cifar-100':
     'CIFAR-100 from the official binary files (set `path` to the folder with `train.bin`, `test.bin`): 32×32 colour images, 100 fine or 20 coarse classes (`label`).',
+  svhn: 'SVHN cropped digits from the official `train_32x32.mat` / `test_32x32.mat` (set `path` to their folder; `extra` adds `extra_32x32.mat`): 32×32 colour, 10 classes.',
 };
 
 function methodInfos(ctx: LanguageContext): GrowthMethodInfo[] {

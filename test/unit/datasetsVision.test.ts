@@ -7,9 +7,10 @@ import * as path from 'path';
 import { DatasetError, loadDataset, type Dataset } from '../../server/datasets';
 import { clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
+import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
 import { BatchAssembler } from '../../server/trainer/batches';
 import type { DatasetConfig } from '../../common/protocol';
-import { cifarRecords, pixelOf, writeCifar10, writeCifar100 } from '../helpers/visionFiles';
+import { cifarRecords, matFile, mi, mx, pixelOf, svhnMat, writeCifar10, writeCifar100 } from '../helpers/visionFiles';
 
 let tmp = '';
 before(() => {
@@ -185,4 +186,120 @@ test('cifar-100: 3,074-byte records, fine labels by default, coarse on request, 
     load({ name: 'cifar-100', path: 'c100' }),
     `cifar-100: test.bin not found in ${dir} (want the binary version: train.bin and test.bin)`,
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// svhn (MATLAB level-5)
+// ---------------------------------------------------------------------------------------------
+
+test('svhn: X [32, 32, 3, N] column-major becomes [N, 3, 32, 32]; label 10 is the digit 0; compressed or not', async () => {
+  const dir = path.join(tmp, 'svhn');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), svhnMat([1, 10, 5, 10, 9], { compressed: true }));
+  fs.writeFileSync(path.join(dir, 'test_32x32.mat'), svhnMat([3, 10]));
+  const d = await load({ name: 'svhn', path: 'svhn' });
+  assert.deepEqual(d.inputShape, [3, 32, 32]);
+  assert.equal(d.numClasses, 10);
+  assert.ok(d.train.x instanceof Uint8Array);
+  assert.deepEqual(Array.from(d.train.y), [1, 0, 5, 0, 9]);
+  assert.deepEqual(Array.from(d.test.y), [3, 0]);
+  for (let i = 0; i < 5; i++)
+    for (const [c, row, col] of [
+      [0, 0, 0],
+      [0, 0, 1],
+      [0, 1, 0],
+      [1, 5, 30],
+      [2, 31, 31],
+    ]) {
+      const k = c * 1024 + row * 32 + col;
+      assert.equal(d.train.x[i * 3072 + k], pixelOf(i, k), `image ${i} channel ${c} row ${row} col ${col}`);
+    }
+  assert.equal(d.test.x[3072 + 1024 + 32 * 2 + 7], pixelOf(1, 1024 + 32 * 2 + 7));
+  const sub = await load({ name: 'svhn', path: 'svhn', trainSize: 2 }, 3);
+  assert.equal(sub.train.n, 2);
+  assert.deepEqual(sub, await load({ name: 'svhn', path: 'svhn', trainSize: 2 }, 3));
+});
+
+test('svhn: extra: true appends extra_32x32.mat to the training set', async () => {
+  const dir = path.join(tmp, 'svhn');
+  fs.writeFileSync(path.join(dir, 'extra_32x32.mat'), svhnMat([2, 2, 2], { compressed: true }));
+  const d = await load({ name: 'svhn', path: 'svhn', extra: true });
+  assert.equal(d.train.n, 8);
+  assert.deepEqual(Array.from(d.train.y), [1, 0, 5, 0, 9, 2, 2, 2]);
+  assert.equal(d.train.x[6 * 3072 + 40], pixelOf(1, 40), 'the second image of extra');
+  assert.equal(d.train.x[5 * 3072], pixelOf(0, 0));
+  assert.match(d.description, /train with extra/);
+});
+
+test('svhn: errors name the file and what it lacks', async () => {
+  const dir = path.join(tmp, 'svhnbad');
+  fs.mkdirSync(dir);
+  const test = path.join(dir, 'test_32x32.mat');
+  fs.writeFileSync(test, svhnMat([1]));
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), svhnMat([1, 2], { omit: 'X', compressed: true }));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), 'svhn: train_32x32.mat has no variable "X"');
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), svhnMat([1, 2], { omit: 'y' }));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), 'svhn: train_32x32.mat has no variable "y"');
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), svhnMat([1, 11]));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), 'svhn: train_32x32.mat: y(2) is 11, want 1-10 (10 for the digit 0)');
+  const grey = matFile([{ name: 'X', classId: mx.UINT8, dims: [32, 32, 1, 1], type: mi.UINT8, data: new Uint8Array(1024) }]);
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), Buffer.concat([grey]));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), /svhn: train_32x32.mat: X is uint8 \[32, 32, 1, 1\], want uint8 \[32, 32, 3, N\]/);
+  const hdf5 = Buffer.alloc(512);
+  hdf5.write('MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00', 0, 'latin1');
+  hdf5.writeUInt16LE(0x0200, 124);
+  hdf5.write('IM', 126, 'latin1');
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), hdf5);
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), /svhn: train_32x32.mat: a MATLAB v7.3 \(HDF5\) file; save it with -v7/);
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), svhnMat([1, 2]).subarray(0, 2000));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), /svhn: train_32x32.mat: truncated/);
+  const z = svhnMat([1, 2], { compressed: true });
+  z.fill(0xff, 200, 260); // inside the zlib stream of X
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), z);
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), /svhn: train_32x32.mat: (corrupt compressed variable|cannot decompress)/);
+  fs.writeFileSync(path.join(dir, 'train_32x32.mat'), Buffer.from('not a mat file at all'));
+  await rejects(load({ name: 'svhn', path: 'svhnbad' }), /svhn: train_32x32.mat: not a MAT-file/);
+  fs.rmSync(path.join(dir, 'train_32x32.mat'));
+  await rejects(
+    load({ name: 'svhn', path: 'svhnbad' }),
+    new RegExp(`^svhn: train_32x32.mat not found in ${dir.replace(/[/\\.]/g, '\\$&')}`),
+  );
+  await rejects(
+    load({ name: 'svhn', path: 'svhn', extra: true, trainSize: 100 }),
+    'trainSize is 100, larger than the 8 training examples available',
+  );
+});
+
+test('mat5: skips variables not asked for (compressed ones unread), reads any numeric storage type, long names', () => {
+  const doubles = new Float64Array([1.5, -2, 1e6]);
+  const big = new Uint8Array(4096).fill(7);
+  const file = matFile([
+    { name: 'unwanted_but_long_name', classId: mx.UINT8, dims: [64, 64], type: mi.UINT8, data: big, compressed: true },
+    { name: 'labels_as_doubles', classId: mx.DOUBLE, dims: [1, 3], type: mi.DOUBLE, data: new Uint8Array(doubles.buffer) },
+    {
+      name: 'i16',
+      classId: mx.DOUBLE,
+      dims: [2, 1],
+      type: mi.INT16,
+      data: new Uint8Array(new Int16Array([-3, 300]).buffer),
+      compressed: true,
+    },
+  ]);
+  const vars = readMatVariables(file, 'f.mat', ['labels_as_doubles', 'i16']);
+  assert.deepEqual([...vars.keys()].sort(), ['i16', 'labels_as_doubles']);
+  const a = vars.get('labels_as_doubles')!;
+  assert.equal(a.className, 'double');
+  assert.deepEqual(a.dims, [1, 3]);
+  assert.deepEqual(Array.from(matNumbers(a)), [1.5, -2, 1e6]);
+  assert.deepEqual(Array.from(matNumbers(vars.get('i16')!)), [-3, 300]);
+  assert.throws(
+    () =>
+      readMatVariables(matFile([{ name: 'v', classId: mx.DOUBLE, dims: [2, 2], type: mi.DOUBLE, data: new Uint8Array(8) }]), 'g.mat', [
+        'v',
+      ]),
+    /g\.mat: variable "v" is \[2, 2\] \(4 values\) but holds 8 bytes of 8-byte values/,
+  );
+  const be = Buffer.from(matFile([]));
+  be.write('MI', 126, 'latin1');
+  assert.throws(() => readMatVariables(be, 'h.mat', ['x']), /h\.mat: a big-endian MAT-file/);
 });
