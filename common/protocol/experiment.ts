@@ -59,7 +59,7 @@ export interface DatasetConfig {
   labelColumn?: string | number;
   /** csv: classification (integer labels) or regression. */
   task?: 'classification' | 'regression';
-  /** csv: share of rows held out for testing when no testPath is given. */
+  /** csv, npz, image-folder: share of examples held out for testing when there is no test file or folder. */
   testFraction?: number;
   testPath?: string;
   trainSize?: number;
@@ -70,6 +70,8 @@ export interface DatasetConfig {
   label?: 'fine' | 'coarse';
   /** svhn: add extra_32x32.mat to the training set. */
   extra?: boolean;
+  /** npz: how x's axes are ordered (default "nchw"). */
+  layout?: 'nchw' | 'nhwc';
 }
 
 export type InitMethod = 'he' | 'glorot';

@@ -1,13 +1,14 @@
 /**
- * The image datasets read from the user's disk (cifar-10, cifar-100, svhn; npz and image-folder in
- * their own modules): parsed once per process into byte arrays (cache.ts) and split into seeded
+ * The image datasets read from the user's disk (cifar-10, cifar-100, svhn, npz; image-folder in its own
+ * module): parsed once per process into byte arrays (cache.ts) and split into seeded
  * subsets that share those bytes (imageSplits.ts).
  */
 import type { DatasetConfig } from '../../common/protocol';
 import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, type CifarName } from './cifar';
 import { DatasetError } from './errors';
 import { datasetPath } from './folders';
-import { imageSubsets } from './imageSplits';
+import { fractionSplit, imageSubsets } from './imageSplits';
+import { loadNpzRaw } from './npzImages';
 import { SVHN_PIXELS, loadSvhnRaw } from './svhn';
 import { checkSize } from './subset';
 import type { Dataset } from './types';
@@ -74,5 +75,31 @@ export async function loadSvhn(cfg: DatasetConfig, opts: LoadOptions): Promise<D
     train: s.train,
     test: s.test,
     description: `SVHN from ${raw.folder}${cfg.extra ? ' (train with extra)' : ''}: ${s.train.n} train / ${s.test.n} test${s.note}`,
+  };
+}
+
+export async function loadNpzDataset(cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
+  const raw = await loadNpzRaw(cfg, opts.baseDir);
+  const f = raw.inputShape.reduce((a, b) => a * b, 1);
+  const split = raw.test ? undefined : fractionSplit(`npz: ${raw.files}`, raw.train.n, cfg.testFraction, opts.seed);
+  const s = imageSubsets(raw.train, raw.test ?? raw.train, f, {
+    seed: opts.seed,
+    trainSize: checkSize('trainSize', cfg.trainSize),
+    testSize: checkSize('testSize', cfg.testSize),
+    normalize: cfg.normalize ?? true,
+    trainRows: split?.trainRows,
+    testRows: split?.testRows,
+  });
+  const how = raw.test ? '' : `, seeded testFraction ${cfg.testFraction ?? 0.2} split of ${raw.train.n}`;
+  return {
+    name: 'npz',
+    task: 'classification',
+    inputShape: [...raw.inputShape],
+    numClasses: raw.numClasses,
+    targetSize: 1,
+    classNames: numbered(raw.numClasses),
+    train: s.train,
+    test: s.test,
+    description: `npz ${raw.files} (${raw.dtype} [${raw.inputShape.join(', ')}]${how}): ${s.train.n} train / ${s.test.n} test${s.note}`,
   };
 }

@@ -10,7 +10,7 @@ import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
 import { BatchAssembler } from '../../server/trainer/batches';
 import type { DatasetConfig } from '../../common/protocol';
-import { cifarRecords, matFile, mi, mx, pixelOf, svhnMat, writeCifar10, writeCifar100 } from '../helpers/visionFiles';
+import { cifarRecords, matFile, mi, mx, npy, pixelOf, svhnMat, writeCifar10, writeCifar100, zip } from '../helpers/visionFiles';
 
 let tmp = '';
 before(() => {
@@ -302,4 +302,172 @@ test('mat5: skips variables not asked for (compressed ones unread), reads any nu
   const be = Buffer.from(matFile([]));
   be.write('MI', 126, 'latin1');
   assert.throws(() => readMatVariables(be, 'h.mat', ['x']), /h\.mat: a big-endian MAT-file/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// npz
+// ---------------------------------------------------------------------------------------------
+
+/** n images [n, c, h, w] with pixel (i, k) = pixelOf(i, k), in NCHW or NHWC byte order. */
+function images(n: number, c: number, h: number, w: number, layout: 'nchw' | 'nhwc'): Uint8Array {
+  const out = new Uint8Array(n * c * h * w);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < c; k++)
+      for (let p = 0; p < h * w; p++) {
+        const at = layout === 'nchw' ? i * c * h * w + k * h * w + p : i * c * h * w + p * c + k;
+        out[at] = pixelOf(i, k * h * w + p);
+      }
+  return out;
+}
+const int64 = (v: number[]) => new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer);
+
+test('npz: x [N, H, W, C] with layout nhwc becomes [N, C, H, W] bytes; deflated (savez_compressed) or stored', async () => {
+  for (const deflate of [false, true]) {
+    const file = `nhwc-${deflate}.npz`;
+    const labels = [0, 1, 2, 1, 0, 2];
+    fs.writeFileSync(
+      path.join(tmp, file),
+      zip(
+        [
+          ['x.npy', npy('|u1', [6, 5, 4, 3], images(6, 3, 5, 4, 'nhwc'))],
+          ['y.npy', npy('<i8', [6], int64(labels))],
+        ],
+        deflate,
+      ),
+    );
+    const d = await load({ name: 'npz', path: file, layout: 'nhwc', testFraction: 0.5 }, 4);
+    assert.deepEqual(d.inputShape, [3, 5, 4]);
+    assert.equal(d.numClasses, 3);
+    assert.ok(d.train.x instanceof Uint8Array);
+    assert.equal(d.train.n + d.test.n, 6);
+    assert.equal(d.test.n, 3);
+    // each row is one of the six images, in NCHW order, with its own label
+    const all = [d.train, d.test].flatMap((sp) =>
+      Array.from({ length: sp.n }, (_, r) => {
+        const i = [0, 1, 2, 3, 4, 5].find((cand) => [0, 7, 20, 59].every((k) => sp.x[r * 60 + k] === pixelOf(cand, k)));
+        assert.ok(i !== undefined, 'an image in NCHW order');
+        assert.equal(sp.y[r], labels[i]);
+        return i;
+      }),
+    );
+    assert.deepEqual([...all].sort(), [0, 1, 2, 3, 4, 5]);
+    const again = await load({ name: 'npz', path: file, layout: 'nhwc', testFraction: 0.5 }, 4);
+    assert.deepEqual(Array.from(again.test.x), Array.from(d.test.x), 'the split is seeded');
+    assert.match(d.description, /uint8 \[3, 5, 4\], seeded testFraction 0.5 split of 6/);
+  }
+});
+
+test('npz: float32 x [N, C, H, W] with a testPath file, [N, H, W] as one channel, keras x_train/x_test in one file', async () => {
+  const fx = Float32Array.from({ length: 4 * 2 * 3 * 3 }, (_, i) => i / 10);
+  const fy = new Uint8Array([3, 0, 1, 2]);
+  fs.writeFileSync(
+    path.join(tmp, 'f-train.npz'),
+    zip(
+      [
+        ['x.npy', npy('<f4', [4, 2, 3, 3], new Uint8Array(fx.buffer))],
+        ['y.npy', npy('|u1', [4, 1], fy)],
+      ],
+      false,
+    ),
+  );
+  fs.writeFileSync(
+    path.join(tmp, 'f-test.npz'),
+    zip(
+      [
+        ['x.npy', npy('<f4', [1, 2, 3, 3], new Uint8Array(fx.buffer, 0, 18 * 4))],
+        ['y.npy', npy('<i4', [1], new Uint8Array(new Int32Array([2]).buffer))],
+      ],
+      true,
+    ),
+  );
+  const d = await load({ name: 'npz', path: 'f-train.npz', testPath: 'f-test.npz', layout: 'nchw' });
+  assert.ok(d.train.x instanceof Float32Array, 'float images stay floats');
+  assert.deepEqual(d.inputShape, [2, 3, 3]);
+  assert.equal(d.numClasses, 4);
+  assert.deepEqual(Array.from(d.train.x), Array.from(fx));
+  assert.deepEqual(Array.from(d.train.y), [3, 0, 1, 2]);
+  assert.equal(d.test.n, 1);
+  assert.equal(d.test.y[0], 2);
+  const grey = images(4, 1, 6, 6, 'nchw');
+  fs.writeFileSync(
+    path.join(tmp, 'keras.npz'),
+    zip(
+      [
+        ['x_train.npy', npy('|u1', [3, 6, 6], grey.subarray(0, 108))],
+        ['y_train.npy', npy('|u1', [3], new Uint8Array([0, 1, 1]))],
+        ['x_test.npy', npy('|u1', [1, 6, 6], grey.subarray(108))],
+        ['y_test.npy', npy('|u1', [1], new Uint8Array([0]))],
+      ],
+      true,
+    ),
+  );
+  const k = await load({ name: 'npz', path: 'keras.npz' });
+  assert.deepEqual(k.inputShape, [1, 6, 6]);
+  assert.equal(k.train.n, 3);
+  assert.equal(k.test.n, 1);
+  assert.equal(k.test.x[5], pixelOf(3, 5));
+});
+
+test('npz: errors name the file, the array and the expected layout', async () => {
+  const w = (file: string, entries: [string, Uint8Array][]) => fs.writeFileSync(path.join(tmp, file), zip(entries, false));
+  const x = npy('|u1', [2, 8, 8, 3], new Uint8Array(2 * 192));
+  const y = npy('|u1', [2], new Uint8Array([0, 1]));
+  w('e1.npz', [['x.npy', x]]);
+  await rejects(
+    load({ name: 'npz', path: 'e1.npz' }),
+    /^npz: e1\.npz has no array "y" \(want x: images \[N, C, H, W\] or \[N, H, W, C\], y: labels \[N\]/,
+  );
+  w('e2.npz', [
+    ['x.npy', x],
+    ['y.npy', y],
+  ]);
+  await rejects(
+    load({ name: 'npz', path: 'e2.npz' }),
+    'npz: e2.npz: x has shape [2, 8, 8, 3], which looks like [N, H, W, C]; set dataset.layout to "nhwc" (or "nchw" if it is [N, C, H, W])',
+  );
+  w('e3.npz', [
+    ['x.npy', x],
+    ['y.npy', npy('|u1', [3], new Uint8Array([0, 1, 1]))],
+  ]);
+  await rejects(load({ name: 'npz', path: 'e3.npz', layout: 'nhwc' }), 'npz: e3.npz: y has shape [3]; want [2] (one label per image of x)');
+  w('e4.npz', [
+    ['x.npy', npy('<f8', [2, 4], new Uint8Array(64))],
+    ['y.npy', y],
+  ]);
+  await rejects(load({ name: 'npz', path: 'e4.npz' }), 'npz: e4.npz: x: dtype <f8; images must be uint8 or float32');
+  w('e5.npz', [
+    ['x.npy', npy('|u1', [2, 4], new Uint8Array(8), true)],
+    ['y.npy', y],
+  ]);
+  await rejects(load({ name: 'npz', path: 'e5.npz' }), /npz: e5\.npz: x: a Fortran-order array/);
+  w('e6.npz', [
+    ['x.npy', npy('|u1', [2, 4], new Uint8Array(7))],
+    ['y.npy', y],
+  ]);
+  await rejects(load({ name: 'npz', path: 'e6.npz' }), 'npz: e6.npz: x: shape [2, 4] of |u1 needs 8 bytes, the array holds 7');
+  w('e7.npz', [
+    ['x.npy', npy('|u1', [2, 4], new Uint8Array(8))],
+    ['y.npy', npy('<i8', [2], int64([0, -1]))],
+  ]);
+  await rejects(load({ name: 'npz', path: 'e7.npz' }), 'npz: e7.npz: y[1] is -1; labels must be class indices 0, 1, 2, ...');
+  fs.writeFileSync(path.join(tmp, 'e8.npz'), 'PK not really');
+  await rejects(load({ name: 'npz', path: 'e8.npz' }), 'npz: e8.npz: not an .npz file (no ZIP end-of-central-directory record)');
+  const cut = zip(
+    [
+      ['x.npy', npy('|u1', [2, 4], new Uint8Array(8))],
+      ['y.npy', y],
+    ],
+    true,
+  );
+  fs.writeFileSync(path.join(tmp, 'e9.npz'), Buffer.concat([cut.subarray(0, 40), Buffer.alloc(60), cut.subarray(100)]));
+  await rejects(load({ name: 'npz', path: 'e9.npz' }), /npz: e9\.npz: /);
+  await rejects(load({ name: 'npz', path: 'missing.npz' }), `npz: missing.npz: file not found (${path.join(tmp, 'missing.npz')})`);
+  w('e10.npz', [
+    ['x.npy', npy('|u1', [4, 4], new Uint8Array(16))],
+    ['y.npy', npy('|u1', [4], new Uint8Array([0, 1, 0, 1]))],
+  ]);
+  await rejects(
+    load({ name: 'npz', path: 'e10.npz', testFraction: 0.1 }),
+    'npz: e10.npz: testFraction 0.1 of 4 examples gives 0 test examples; both splits need at least one',
+  );
 });
