@@ -53,19 +53,25 @@ export type LayerType = LayerConfig['type'];
 
 export interface DatasetConfig {
   name: DatasetName;
-  /** csv: path of the file (relative to the experiment file). */
+  /** csv: the file; cifar-10/-100, svhn: the folder; npz: the file; image-folder: the root (relative to the experiment file). */
   path?: string;
   /** csv: label column, by header name or 0-based index (default: the last column). */
   labelColumn?: string | number;
   /** csv: classification (integer labels) or regression. */
   task?: 'classification' | 'regression';
-  /** csv: share of rows held out for testing when no testPath is given. */
+  /** csv, npz, image-folder: share of examples held out for testing when there is no test file or folder. */
   testFraction?: number;
   testPath?: string;
   trainSize?: number;
   testSize?: number;
   /** Scale pixel values to [0, 1] (image datasets). */
   normalize?: boolean;
+  /** cifar-100: the 100 fine classes (default) or the 20 coarse ones. */
+  label?: 'fine' | 'coarse';
+  /** svhn: add extra_32x32.mat to the training set. */
+  extra?: boolean;
+  /** npz: how x's axes are ordered (default "nchw"). */
+  layout?: 'nchw' | 'nhwc';
 }
 
 export type InitMethod = 'he' | 'glorot';

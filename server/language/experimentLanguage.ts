@@ -75,6 +75,12 @@ const DATASET_DOCS: Record<DatasetName, string> = {
   'fashion-mnist': 'Fashion-MNIST: 28×28 grey images of clothing, 10 classes (60,000 train / 10,000 test).',
   'rbf-toy': "A small synthetic regression problem generated from the seed (the Firefly paper's toy network, App. B.1); quick to train.",
   csv: 'Your own CSV file (set `path`); one row per example, one column holds the label.',
+  'cifar-10':
+    'CIFAR-10 from the official binary files (set `path` to the folder with `data_batch_1..5.bin`, `test_batch.bin`): 32×32 colour images, 10 classes (50,000 train / 10,000 test).',
+  'cifar-100':
+    'CIFAR-100 from the official binary files (set `path` to the folder with `train.bin`, `test.bin`): 32×32 colour images, 100 fine or 20 coarse classes (`label`).',
+  svhn: 'SVHN cropped digits from the official `train_32x32.mat` / `test_32x32.mat` (set `path` to their folder; `extra` adds `extra_32x32.mat`): 32×32 colour, 10 classes.',
+  npz: 'A NumPy `.npz` file of your own (set `path`): arrays `x` (images [N, C, H, W], or [N, H, W, C] with `layout: "nhwc"`; uint8 or float32) and `y` (class indices); `testPath` or `testFraction` for the test set.',
 };
 
 function methodInfos(ctx: LanguageContext): GrowthMethodInfo[] {
