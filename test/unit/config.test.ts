@@ -267,7 +267,7 @@ describe('messages', () => {
       'layer type enum',
       withLayers({ type: 'dens', units: 4 }),
       [
-        'model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, got "dens" (did you mean "dense"?)',
+        'model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, resblock, got "dens" (did you mean "dense"?)',
       ],
     ],
     ['layer type required', withLayers({ units: 4 }), ['model.layers[0].type is required']],
