@@ -11,7 +11,8 @@
  * job.json, and job.json is data that train.py parses, never code.
  */
 import * as path from 'node:path';
-import type { ExperimentConfig } from '../../common/protocol';
+import type { ExperimentConfig, LrScheduleConfig } from '../../common/protocol';
+import { channelStats, imageShape } from '../trainer/augment';
 import { OPTIMIZERS } from '../../common/protocol';
 import { validateExperiment } from '../config';
 import { loadDataset, type Dataset } from '../datasets';
@@ -54,6 +55,12 @@ export interface TorchrunTraining {
   epsilon: number;
   evalEvery: number;
   shuffle: boolean;
+  lrSchedule?: LrScheduleConfig;
+  labelSmoothing?: number;
+  /** Crop and flip of training batches (the run's training.augment without normalize). */
+  augment?: { crop?: { pad: number }; flip?: boolean };
+  /** Per-channel normalisation, resolved ("auto" computed from the training set as the run did). */
+  normalize?: { mean: number[]; std: number[] };
 }
 
 export interface TorchrunJob {
@@ -113,12 +120,28 @@ export function torchrunJob(src: ExportSource, config: ExperimentConfig, data: D
       epsilon: t.epsilon,
       evalEvery: t.evalEvery,
       shuffle: t.shuffle,
+      ...(t.lrSchedule ? { lrSchedule: t.lrSchedule } : {}),
+      ...(t.labelSmoothing ? { labelSmoothing: t.labelSmoothing } : {}),
+      ...(t.augment && (t.augment.crop || t.augment.flip)
+        ? { augment: { ...(t.augment.crop ? { crop: { pad: t.augment.crop.pad } } : {}), ...(t.augment.flip ? { flip: true } : {}) } }
+        : {}),
+      ...(t.augment?.normalize ? { normalize: resolvedNormalization(data, t.augment.normalize) } : {}),
     },
     data: { file: TORCHRUN_DATA_FILE, train: data.train.n, test: data.test.n, description: data.description },
     runsDir: runsDirRelative,
     architecture: architectureOf(src.spec),
     config,
   };
+}
+
+/** training.augment.normalize as numbers: "auto" is computed from the training set exactly as a run computes it. */
+function resolvedNormalization(data: Dataset, n: { mean: number[]; std: number[] } | 'auto'): { mean: number[]; std: number[] } {
+  if (n !== 'auto') return { mean: [...n.mean], std: [...n.std] };
+  const shape = imageShape(data.inputShape);
+  if (!shape)
+    throw new ExportError(`training.augment.normalize needs image inputs; the dataset has [${data.inputShape.join(', ')}]`, 'unsupported');
+  const t = data.train;
+  return channelStats(t.x, t.n, shape, t.x instanceof Uint8Array ? (t.byteValues ?? null) : null);
 }
 
 /** The dataset's splits as data.npz: x as float32 [N, ...inputShape], y as int64 class indices or float32 targets. */
@@ -130,6 +153,12 @@ export function torchrunDataArrays(data: Dataset, inputShape: number[]): [string
       `the dataset has ${total.toLocaleString('en-US')} input values, more than the ${MAX_TORCHRUN_DATA_VALUES.toLocaleString('en-US')} a data.npz may hold; use trainSize/testSize or point train.py --data at your own .npz`,
       'unsupported',
     );
+  const bytes = data.train.x instanceof Uint8Array;
+  if (bytes !== data.test.x instanceof Uint8Array)
+    throw new ExportError('the train and test splits hold different pixel types', 'unsupported');
+  const lut = data.train.byteValues;
+  if (bytes && (!lut || lut.length !== 256 || !data.test.byteValues || data.test.byteValues.some((v, i) => v !== lut[i])))
+    throw new ExportError('the byte splits do not share one table of byte values', 'unsupported');
   const split = (name: 'train' | 'test'): [string, NpyArray][] => {
     const s = data[name];
     if (s.x.length !== s.n * features)
@@ -141,12 +170,18 @@ export function torchrunDataArrays(data: Dataset, inputShape: number[]): [string
       data.task === 'classification'
         ? { dtype: 'int64', shape: [s.n], data: BigInt64Array.from(s.y, (v) => BigInt(Math.round(v))) }
         : { dtype: 'float32', shape: [s.n, s.y.length / s.n], data: Float32Array.from(s.y) };
+    const x: NpyArray =
+      s.x instanceof Uint8Array
+        ? { dtype: 'uint8', shape: [s.n, ...inputShape], data: s.x }
+        : { dtype: 'float32', shape: [s.n, ...inputShape], data: s.x };
     return [
-      [`x_${name}`, { dtype: 'float32', shape: [s.n, ...inputShape], data: s.x }],
+      [`x_${name}`, x],
       [`y_${name}`, y],
     ];
   };
-  return [...split('train'), ...split('test')];
+  // Byte pixels stay bytes (one per pixel); byte_values[v] is the float Growth Lab feeds for byte v.
+  const table: [string, NpyArray][] = bytes ? [['byte_values', { dtype: 'float32', shape: [256], data: Float32Array.from(lut!) }]] : [];
+  return [...split('train'), ...split('test'), ...table];
 }
 
 export function torchrunReadme(job: TorchrunJob): string {

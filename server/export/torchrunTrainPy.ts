@@ -123,22 +123,29 @@ def new_run_id(name):
     return "%s-%s-torchrun-%s" % (stamp, clean, secrets.token_hex(2))
 
 
-def lr_at(job, base_lr, epoch_float):
-    """The learning rate at a (fractional, 0-based) epoch: linear warmup, then constant, step or cosine."""
-    s = job["training"].get("lrSchedule") or {"type": "constant"}
-    epochs = job["training"]["epochs"]
-    warm = s.get("warmupEpochs", 0) or 0
-    if warm > 0 and epoch_float < warm:
-        return base_lr * (epoch_float + 1e-12) / warm if epoch_float > 0 else base_lr / max(1.0, warm * 1000)
+def lr_at(job, base_lr, epochs, t, dt):
+    """The rate of the step starting at fractional epoch t (a step lasts dt epochs): Growth Lab's schedule
+    (server/training/lrSchedule.ts) from the start of the run: linear warmup, then constant, step
+    (MultiStepLR on complete epochs) or cosine to minLearningRate at the last epoch."""
+    s = job["training"].get("lrSchedule") or {"type": "constant", "warmupEpochs": 0}
+    w = s.get("warmupEpochs", 0) or 0
+    if t < w:
+        return base_lr * min(1.0, max(0.0, t + dt) / w)
     kind = s.get("type", "constant")
     if kind == "step":
-        passed = sum(1 for m in s.get("milestones", []) if epoch_float >= m)
-        return base_lr * (s.get("gamma", 0.1) ** passed)
+        done = math.floor(t)
+        rate = base_lr
+        for m in s.get("milestones", []):
+            if 0 < m <= done:
+                rate *= s.get("gamma", 0.1)
+        return rate
     if kind == "cosine":
-        lo = s.get("minLearningRate", 0.0)
-        span = max(1e-12, epochs - warm)
-        frac = min(1.0, max(0.0, (epoch_float - warm) / span))
-        return lo + 0.5 * (base_lr - lo) * (1 + math.cos(math.pi * frac))
+        span = epochs - w
+        lo = min(s.get("minLearningRate", 0.0), base_lr)
+        if span <= 0:
+            return base_lr
+        progress = min(1.0, max(0.0, (t - w) / span))
+        return lo + (base_lr - lo) * (1 + math.cos(math.pi * progress)) / 2
     return base_lr
 
 
@@ -181,31 +188,39 @@ def normalize(job, x):
     return (x - mean) / std
 
 
-def loss_fn(job, out, y):
+def loss_fn(job, out, y, smoothing=True):
+    """Training loss: cross-entropy with the run's label smoothing, or mean squared error; the test loss is plain cross-entropy, as in Growth Lab."""
     if job["task"] == "classification":
-        return F.cross_entropy(out, y, label_smoothing=float(job["training"].get("labelSmoothing", 0) or 0))
+        eps = float(job["training"].get("labelSmoothing", 0) or 0) if smoothing else 0.0
+        return F.cross_entropy(out, y, label_smoothing=eps)
     return F.mse_loss(out, y)
 
 
 def load_data(path, task):
+    """The splits as tensors, and the function that turns a batch of inputs into floats: byte pixels
+    (uint8, one byte each in memory) become byte_values[v], the floats Growth Lab feeds for them."""
     with np.load(path) as d:
-        arrays = {k: np.array(d[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
-    def xs(a):
-        a = torch.from_numpy(a)
-        return a.float() / 255.0 if a.dtype == torch.uint8 else a.float()
+        arrays = {k: np.array(d[k]) for k in d.files}
     def ys(a):
         return torch.from_numpy(a).long() if task == "classification" else torch.from_numpy(a).float()
-    return (TensorDataset(xs(arrays["x_train"]), ys(arrays["y_train"])), TensorDataset(xs(arrays["x_test"]), ys(arrays["y_test"])))
+    if "byte_values" in arrays:
+        lut = torch.from_numpy(arrays["byte_values"].astype(np.float32))
+        to_float = lambda x: lut[x.long()]  # noqa: E731
+    else:
+        to_float = lambda x: x.float()  # noqa: E731
+    train = TensorDataset(torch.from_numpy(arrays["x_train"]), ys(arrays["y_train"]))
+    test = TensorDataset(torch.from_numpy(arrays["x_test"]), ys(arrays["y_test"]))
+    return train, test, to_float
 
 
-def evaluate(job, net, dataset, device):
+def evaluate(job, net, dataset, to_float, device):
     net.eval()
     total, loss_sum, correct = 0, 0.0, 0
     with torch.no_grad():
         for x, y in DataLoader(dataset, batch_size=1000):
-            x, y = normalize(job, x.to(device)), y.to(device)
+            x, y = normalize(job, to_float(x).to(device)), y.to(device)
             out = net(x).float()
-            loss_sum += float(loss_fn(job, out, y)) * x.shape[0]
+            loss_sum += float(loss_fn(job, out, y, smoothing=False)) * x.shape[0]
             if job["task"] == "classification":
                 correct += int((out.argmax(1) == y).sum())
             total += x.shape[0]
@@ -262,7 +277,7 @@ def main():
         raise SystemExit("train.py: --batch-size %d is not divisible by the %d processes; the global batch is split evenly" % (args.batch_size, world))
     per_rank = args.batch_size // world
 
-    train_set, test_set = load_data(args.data, job["task"])
+    train_set, test_set, to_float = load_data(args.data, job["task"])
     net = grown.load_weights(grown.GrownNet(), args.weights).to(device)
     optimizer = make_optimizer(job, net.parameters(), args.lr)
     start_epoch, step = 0, 0
@@ -323,10 +338,10 @@ def main():
             epoch_start = time.time()
             model.train()
             for i, (x, y) in enumerate(loader):
-                lr = lr_at(job, args.lr, epoch + i / steps_per_epoch)
+                lr = lr_at(job, args.lr, args.epochs, epoch + i / steps_per_epoch, 1.0 / steps_per_epoch)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                x = normalize(job, augment(job, x, gen)).to(device)
+                x = normalize(job, augment(job, to_float(x), gen)).to(device)
                 y = y.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=args.amp and use_cuda):
@@ -350,7 +365,7 @@ def main():
                 if job["task"] == "classification":
                     metrics["trainAccuracy"] = float(sums[1] / sums[2])
                 if last or (epoch + 1) % max(1, args.eval_every) == 0:
-                    test_loss, test_acc = evaluate(job, net, test_set, device)
+                    test_loss, test_acc = evaluate(job, net, test_set, to_float, device)
                     metrics["testLoss"] = test_loss
                     if test_acc is not None:
                         metrics["testAccuracy"] = test_acc

@@ -152,8 +152,8 @@ function events(runId: string): RunEvent[] {
 }
 const metricsOf = (runId: string) => events(runId).filter((e): e is Extract<RunEvent, { type: 'metrics' }> => e.type === 'metrics');
 
-function npzArrays(file: string): Map<string, Float32Array | BigInt64Array> {
-  const m = new Map<string, Float32Array | BigInt64Array>();
+function npzArrays(file: string): Map<string, Float32Array | BigInt64Array | Uint8Array> {
+  const m = new Map<string, Float32Array | BigInt64Array | Uint8Array>();
   for (const [k, a] of decodeNpz(new Uint8Array(fs.readFileSync(file)))) m.set(k, a.data);
   return m;
 }

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { RunEvent, RunHistoryParams } from '../../common/protocol';
+import type { LrScheduleConfig, RunEvent, RunHistoryParams } from '../../common/protocol';
+import { initialLrState, learningRateAt } from '../../server/training/lrSchedule';
 import { ExportError } from '../../server/export';
 import { decodeNpz } from '../../server/export/npz';
 import {
@@ -211,4 +212,35 @@ test('the follower polls the events after the shown ones until the job stops run
     asked.slice(0, 2).map((p) => p.offset),
     [1, 1],
   );
+});
+
+test("train.py's learning-rate schedule is Growth Lab's: the same rate at every step for warmup, step and cosine", (t) => {
+  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['--version']).status === 0);
+  if (!py) return t.skip('no python3 on this machine');
+  const fn = /\ndef lr_at\([\s\S]*?\n\n\n/.exec(TORCHRUN_TRAIN_PY)![0];
+  const schedules: LrScheduleConfig[] = [
+    { type: 'constant', milestones: [], gamma: 0.1, minLearningRate: 0, warmupEpochs: 0 },
+    { type: 'constant', milestones: [], gamma: 0.1, minLearningRate: 0, warmupEpochs: 2 },
+    { type: 'step', milestones: [2, 4], gamma: 0.2, minLearningRate: 0, warmupEpochs: 1 },
+    { type: 'cosine', milestones: [], gamma: 0.1, minLearningRate: 0.001, warmupEpochs: 1.5 },
+    { type: 'cosine', milestones: [], gamma: 0.1, minLearningRate: 0, warmupEpochs: 0 },
+  ];
+  const epochs = 6,
+    steps = 7,
+    base = 0.1;
+  const points: [number, number][] = [];
+  for (let e = 0; e < epochs; e++) for (let i = 0; i < steps; i++) points.push([e + i / steps, 1 / steps]);
+  const script = `import json, math, sys\n${fn}\nfor s in json.loads(sys.argv[1]):\n    job = {"training": {"lrSchedule": s}}\n    print(json.dumps([lr_at(job, ${base}, ${epochs}, t, dt) for t, dt in json.loads(sys.argv[2])]))\n`;
+  const r = spawnSync(py, ['-c', script, JSON.stringify(schedules), JSON.stringify(points)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as number[]);
+  schedules.forEach((s, k) => {
+    const want = points.map(([t, dt]) => learningRateAt(s, initialLrState(s, base), epochs, t, dt));
+    got[k].forEach((v, i) =>
+      assert.ok(Math.abs(v - want[i]) <= 1e-15, `${s.type} warmup ${s.warmupEpochs} at t=${points[i][0]}: ${v} vs ${want[i]}`),
+    );
+  });
 });
