@@ -191,7 +191,9 @@ describe('messages', () => {
     [
       'enum with a typo',
       { dataset: { name: 'mnsit' } },
-      ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "mnsit" (did you mean "mnist"?)'],
+      [
+        'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "mnsit" (did you mean "mnist"?)',
+      ],
     ],
     ['unknown field', withTraining({ epochz: 3 }), ['training.epochz is not a known field (did you mean "epochs"?)']],
     [
