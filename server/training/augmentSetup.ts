@@ -53,6 +53,7 @@ export function prepareAugment(
     mean.forEach((m, c) => (fill[c] = (0 - m) / std[c])); // padding is black before normalisation, as torchvision pads
     const norm = (s: AnySplit, shared: boolean): DataSplit =>
       ({ ...s, x: normalizeImages(s.x, s.byteValues ?? null, s.n, shape, mean, std, shared), byteValues: undefined }) as DataSplit;
+    // the training copy in shared memory when a worker augments it: the worker reads rows from it directly
     run = { ...data, train: norm(data.train as AnySplit, image !== undefined && !opts.inline), test: norm(data.test as AnySplit, false) };
   }
   const train = run.train as AnySplit;

@@ -286,6 +286,12 @@ describe('label smoothing', () => {
   });
 });
 
+function sharedFloats(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.length * 4));
+  out.set(a);
+  return out;
+}
+
 describe('augmentation', () => {
   const ids = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
   const one = (v: number) => Uint8Array.of(v);
@@ -324,40 +330,45 @@ describe('augmentation', () => {
     assert.deepEqual([...none.dx, ...none.dy, ...none.flip], new Array(30).fill(0));
   });
 
-  test('the worker builds the same batches, bit for bit, as this thread', async () => {
-    const shape = { c: 3, h: 8, w: 6 };
-    const n = 40,
-      f = 144;
-    const rng = new Rng(1);
-    const src = Float32Array.from({ length: n * f }, () => rng.normal());
-    const draws = epochDraws(2, 1, n, { pad: 2, flip: true });
-    const order = rng.permutation(n);
-    const opts = { src, shape, augment: { pad: 2, flip: true }, fill: Float32Array.of(0.5, -1, 2), maxBatch: 16 };
-    const inline = new AugmentPipeline({ ...opts, inline: true });
-    const worker = new AugmentPipeline(opts);
-    try {
-      assert.equal(worker.threaded, true);
-      for (const [start, m, slot] of [
-        [0, 16, 0],
-        [16, 16, 1],
-        [32, 8, 0],
-      ] as const) {
-        const a = Float32Array.from(await inline.batch(order, start, m, draws, slot));
-        const b = await worker.batch(order, start, m, draws, slot);
-        assert.equal(b.length, m * f);
-        assert.deepEqual(b, a, `batch at ${start}`);
+  for (const kind of ['plain', 'shared', 'uint8'] as const)
+    test(`the worker builds the same batches, bit for bit, as this thread (${kind} rows)`, async () => {
+      const shape = { c: 3, h: 8, w: 6 };
+      const n = 40,
+        f = 144;
+      const rng = new Rng(1);
+      const floats = Float32Array.from({ length: n * f }, () => rng.normal());
+      const src: Float32Array | Uint8Array =
+        kind === 'plain' ? floats : kind === 'shared' ? sharedFloats(floats) : Uint8Array.from(floats, (v) => Math.abs(v * 100) & 255);
+      const table = kind === 'uint8' ? Float32Array.from({ length: 256 }, (_, v) => v / 255 - 0.5) : undefined;
+      const draws = epochDraws(2, 1, n, { pad: 2, flip: true });
+      const order = rng.permutation(n);
+      const opts = { src, table, shape, augment: { pad: 2, flip: true }, fill: Float32Array.of(0.5, -1, 2), maxBatch: 16 };
+      const inline = new AugmentPipeline({ ...opts, inline: true });
+      const worker = new AugmentPipeline(opts);
+      try {
+        assert.equal(worker.threaded, true);
+        assert.equal(worker.copiedSource, kind !== 'shared', 'a source outside shared memory is copied there once');
+        for (const [start, m, slot] of [
+          [0, 16, 0],
+          [16, 16, 1],
+          [32, 8, 0],
+        ] as const) {
+          const a = Float32Array.from(await inline.batch(order, start, m, draws, slot));
+          const b = await worker.batch(order, start, m, draws, slot);
+          assert.equal(b.length, m * f);
+          assert.deepEqual(b, a, `batch at ${start}`);
+        }
+        // two batches in flight in the two slots: each resolves with its own rows
+        const [p, q] = [worker.batch(order, 0, 16, draws, 0), worker.batch(order, 16, 16, draws, 1)];
+        const [x0, x1] = await Promise.all([p, q]);
+        assert.deepEqual(x0, Float32Array.from(await inline.batch(order, 0, 16, draws, 0)));
+        assert.deepEqual(x1, Float32Array.from(await inline.batch(order, 16, 16, draws, 1)));
+      } finally {
+        await worker.dispose();
+        await inline.dispose();
       }
-      // two batches in flight in the two slots: each resolves with its own rows
-      const [p, q] = [worker.batch(order, 0, 16, draws, 0), worker.batch(order, 16, 16, draws, 1)];
-      const [x0, x1] = await Promise.all([p, q]);
-      assert.deepEqual(x0, Float32Array.from(await inline.batch(order, 0, 16, draws, 0)));
-      assert.deepEqual(x1, Float32Array.from(await inline.batch(order, 16, 16, draws, 1)));
-    } finally {
-      await worker.dispose();
-      await inline.dispose();
-    }
-    await assert.rejects(worker.batch(order, 0, 1, draws, 0), /disposed/);
-  });
+      await assert.rejects(worker.batch(order, 0, 1, draws, 0), /disposed/);
+    });
 
   test('normalisation: exact statistics, (x − mean) / std on both splits, padding black, the source left as it was', () => {
     // 2 images, 2 channels of 2x1: channel 0 = 1, 3, 5, 7 (mean 4, std √5), channel 1 = 2 everywhere but 4 once
