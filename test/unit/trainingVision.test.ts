@@ -185,6 +185,37 @@ describe('a run follows its schedule', () => {
       assert.deepEqual(perStep, [0.02, 0.04, 0.06, 0.08, 0.04, 0.04, 0.04, 0.04, 0.01, 0.01, 0.01, 0.01]);
       const epochEnds = metrics.filter((m) => m.testLoss !== undefined).map((m) => m.learningRate);
       assert.deepEqual(epochEnds, [0.08, 0.04, 0.01]);
+
+      // Stopped at the first grow and resumed: the checkpoint kept the decayed state, the rates go on as above.
+      const store = new RunStore(dir);
+      const first: MetricsParams[] = [];
+      let stopped: ExperimentRun | undefined = undefined;
+      stopped = new ExperimentRun({
+        config,
+        store,
+        listener: { metrics: (m) => first.push(m), status: () => undefined, grow: () => stopped!.stop() },
+        metricsIntervalMs: 0,
+      });
+      assert.equal((await stopped.start()).status, 'stopped');
+      assert.deepEqual(store.readLatestCheckpoint(stopped.runId)!.checkpoint.meta.lrSchedule, {
+        start: 0,
+        base: 0.08,
+        warmup: 1,
+        scale: 0.5,
+      });
+      const resumed: MetricsParams[] = [];
+      const again = new ExperimentRun({
+        config,
+        store,
+        listener: { metrics: (m) => resumed.push(m), status: () => undefined },
+        metricsIntervalMs: 0,
+        resume: { runId: stopped.runId },
+      });
+      assert.equal((await again.start()).status, 'completed');
+      assert.deepEqual(
+        resumed.filter((m) => m.testLoss === undefined).map((m) => m.learningRate),
+        [0.04, 0.04, 0.04, 0.04, 0.01, 0.01, 0.01, 0.01],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
