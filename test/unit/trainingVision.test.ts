@@ -309,6 +309,29 @@ describe('label smoothing', () => {
     assert.ok(Math.abs(smooth.step - plain.step) > 1e-3, `smoothed: a different loss (${smooth.step} vs ${plain.step})`);
   });
 
+  test('a regression run with label smoothing says it ignores it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ls-'));
+    try {
+      const warnings: string[] = [];
+      const run = new ExperimentRun({
+        config: resolveExperiment({
+          dataset: { name: 'rbf-toy', trainSize: 20, testSize: 10 },
+          model: { layers: [{ type: 'dense', units: 2, activation: 'tanh' }] },
+          training: { epochs: 1, batchSize: 10, labelSmoothing: 0.1 },
+        }),
+        store: new RunStore(dir),
+        listener: { metrics: () => undefined, status: (s) => warnings.push(...(s.warnings ?? [])) },
+      });
+      assert.equal((await run.start()).status, 'completed');
+      assert.ok(
+        warnings.includes('training.labelSmoothing applies to classification; this regression run ignores it'),
+        warnings.join('\n'),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('training.labelSmoothing: validated in [0, 1]; absent stays absent', () => {
     assert.equal(resolveExperiment({ dataset: { name: 'mnist' } }).training.labelSmoothing, undefined);
     assert.equal(resolveExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 0.1 } }).training.labelSmoothing, 0.1);
