@@ -5,7 +5,7 @@ import { FASHION_CLASS_NAMES, fashionAvailability, fashionSources, loadFashionRa
 import { loadMnistRaw, mnistAvailability } from './mnist';
 import { RBF_DEFAULT_TEST, RBF_DEFAULT_TRAIN, RBF_NEURONS, rbfToySources } from './rbfToy';
 import { streamFor } from './streams';
-import { loadCifar, loadNpzDataset, loadSvhn } from './vision';
+import { loadCifar, loadImageFolder, loadNpzDataset, loadSvhn } from './vision';
 import { checkSize, materialize, pickSubset, rowCount, type RowSource } from './subset';
 import type { DataSplit, Dataset } from './types';
 
@@ -26,7 +26,7 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
  * - rbf-toy: trainSize / testSize are the numbers of generated points (default 1000 / 200).
  * - csv: values are used as written (`normalize` does not apply); trainSize / testSize take subsets
  *   of the rows after the train/test split.
- * - cifar-10 / cifar-100 / svhn / npz (vision.ts): read from `path`; the splits hold uint8 pixels [N, C, H, W]
+ * - cifar-10 / cifar-100 / svhn / npz / image-folder (vision.ts): read from `path`; the splits hold uint8 pixels [N, C, H, W]
  *   that batches turn into floats (scaled to [0, 1] when `normalize`).
  * The parsed image files are cached per process. MNIST and the others return fresh float arrays; the
  * byte datasets share their cached arrays between calls (a split over all rows is a view of them;
@@ -93,6 +93,8 @@ export async function loadDataset(cfg: DatasetConfig, opts: { seed: number; base
       return loadSvhn(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
     case 'npz':
       return loadNpzDataset(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+    case 'image-folder':
+      return loadImageFolder(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
     default: {
       const never: never = cfg.name;
       throw new DatasetError(`unknown dataset ${JSON.stringify(never)}`);

@@ -81,6 +81,8 @@ const DATASET_DOCS: Record<DatasetName, string> = {
     'CIFAR-100 from the official binary files (set `path` to the folder with `train.bin`, `test.bin`): 32×32 colour images, 100 fine or 20 coarse classes (`label`).',
   svhn: 'SVHN cropped digits from the official `train_32x32.mat` / `test_32x32.mat` (set `path` to their folder; `extra` adds `extra_32x32.mat`): 32×32 colour, 10 classes.',
   npz: 'A NumPy `.npz` file of your own (set `path`): arrays `x` (images [N, C, H, W], or [N, H, W, C] with `layout: "nhwc"`; uint8 or float32) and `y` (class indices); `testPath` or `testFraction` for the test set.',
+  'image-folder':
+    'Your own images (set `path`): one subfolder per class of `.png`, `.jpg`, `.jpeg` or `.webp` files, resized and centre-cropped to `size`; a `test` subfolder or `testFraction` for the test set.',
 };
 
 function methodInfos(ctx: LanguageContext): GrowthMethodInfo[] {

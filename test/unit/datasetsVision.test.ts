@@ -9,6 +9,7 @@ import { clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
 import { BatchAssembler } from '../../server/trainer/batches';
+import sharp from 'sharp';
 import type { DatasetConfig } from '../../common/protocol';
 import { cifarRecords, matFile, mi, mx, npy, pixelOf, svhnMat, writeCifar10, writeCifar100, zip } from '../helpers/visionFiles';
 
@@ -470,4 +471,124 @@ test('npz: errors name the file, the array and the expected layout', async () =>
     load({ name: 'npz', path: 'e10.npz', testFraction: 0.1 }),
     'npz: e10.npz: testFraction 0.1 of 4 examples gives 0 test examples; both splits need at least one',
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// image-folder (PNG / JPEG / WebP written with sharp)
+// ---------------------------------------------------------------------------------------------
+
+/** A w x h image, left half `left`, right half `right` (RGB), written in the format of the file's extension. */
+async function writeImage(file: string, w: number, h: number, left: number[], right = left, alpha = false): Promise<void> {
+  const ch = alpha ? 4 : 3;
+  const px = Buffer.alloc(w * h * ch);
+  for (let r = 0; r < h; r++)
+    for (let c = 0; c < w; c++) {
+      const v = c < w / 2 ? left : right;
+      for (let k = 0; k < 3; k++) px[(r * w + c) * ch + k] = v[k];
+      if (alpha) px[(r * w + c) * ch + 3] = 128;
+    }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const img = sharp(px, { raw: { width: w, height: h, channels: ch } });
+  const ext = path.extname(file).toLowerCase();
+  const out = ext === '.png' ? img.png() : ext === '.webp' ? img.webp({ lossless: true }) : img.jpeg({ quality: 100 });
+  await out.toFile(file);
+}
+
+test('image-folder: classes sorted by name, images resized (shorter side) and centre-cropped to size, CHW bytes', async () => {
+  const root = path.join(tmp, 'imgs');
+  await writeImage(path.join(root, 'dog', 'a.png'), 64, 32, [255, 0, 0], [0, 0, 255]); // wide: red | blue
+  await writeImage(path.join(root, 'dog', 'b.webp'), 8, 8, [10, 20, 30]);
+  await writeImage(path.join(root, 'cat', 'x.PNG'), 16, 16, [200, 100, 50], [200, 100, 50], true);
+  await writeImage(path.join(root, 'cat', 'y.jpg'), 20, 40, [0, 255, 0]);
+  await writeImage(path.join(root, 'cat', 'z.jpeg'), 8, 8, [128, 128, 128]);
+  fs.writeFileSync(path.join(root, 'cat', 'notes.txt'), 'not an image');
+  const d = await load({ name: 'image-folder', path: 'imgs', size: 8, testFraction: 0.4 }, 2);
+  assert.deepEqual(d.classNames, ['cat', 'dog']);
+  assert.deepEqual(d.inputShape, [3, 8, 8]);
+  assert.ok(d.train.x instanceof Uint8Array);
+  assert.equal(d.train.n, 3);
+  assert.equal(d.test.n, 2);
+  // the full set, by the order of the files: cat/x.PNG, cat/y.jpg, cat/z.jpeg, dog/a.png, dog/b.webp
+  const all = await load({ name: 'image-folder', path: 'imgs', size: 8, testFraction: 0.4 }, 2);
+  const rows = [all.train, all.test].flatMap((sp) => Array.from({ length: sp.n }, (_, r) => ({ sp, r })));
+  const at = (sp: typeof d.train, r: number, c: number, row: number, col: number) => sp.x[r * 192 + c * 64 + row * 8 + col];
+  const wide = rows.find(({ sp, r }) => sp.y[r] === 1 && at(sp, r, 2, 0, 7) > 200);
+  assert.ok(wide, 'the red | blue image');
+  // 64x32 -> 16x8 -> columns 4..11: red on the left edge, blue on the right edge
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(wide.sp, wide.r, c, 3, 0)),
+    [255, 0, 0],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(wide.sp, wide.r, c, 3, 7)),
+    [0, 0, 255],
+  );
+  const flat = rows.find(({ sp, r }) => sp.y[r] === 1 && at(sp, r, 0, 4, 4) === 10);
+  assert.ok(flat, 'the lossless webp keeps its colour');
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(flat.sp, flat.r, c, 7, 7)),
+    [10, 20, 30],
+  );
+  // (resizing premultiplies by alpha and back: within 2 of the colour)
+  const rgba = rows.find(({ sp, r }) => sp.y[r] === 0 && Math.abs(at(sp, r, 0, 0, 0) - 200) <= 2);
+  assert.ok(rgba, 'alpha dropped, colour kept');
+  assert.ok(Math.abs(at(rgba.sp, rgba.r, 1, 5, 5) - 100) <= 2 && Math.abs(at(rgba.sp, rgba.r, 2, 5, 5) - 50) <= 2);
+  const jpeg = rows.find(({ sp, r }) => sp.y[r] === 0 && at(sp, r, 1, 4, 4) > 240 && at(sp, r, 0, 4, 4) < 15);
+  assert.ok(jpeg, 'the green JPEG');
+  assert.deepEqual(all.train.x, d.train.x, 'the same seed gives the same split');
+  const grey = await load({ name: 'image-folder', path: 'imgs', size: 4, channels: 1, testFraction: 0.4 }, 2);
+  assert.deepEqual(grey.inputShape, [1, 4, 4]);
+  const g = [grey.train, grey.test].flatMap((sp) => Array.from({ length: sp.n }, (_, r) => sp.x[r * 16 + 5]));
+  assert.ok(
+    g.some((v) => Math.abs(v - 128) <= 1),
+    `the grey JPEG stays grey: ${g}`,
+  );
+});
+
+test('image-folder: a test subfolder (with or without train/) is the test set; errors name the folder or file', async () => {
+  const root = path.join(tmp, 'split');
+  for (const [sub, cls, n] of [
+    ['b', 'b', 3],
+    ['a', 'a', 2],
+    ['test/a', 'a', 1],
+    ['test/b', 'b', 2],
+  ] as const)
+    for (let i = 0; i < n; i++) await writeImage(path.join(root, sub, `${cls}${i}.png`), 4, 4, [i * 40, 0, 0]);
+  const d = await load({ name: 'image-folder', path: 'split', size: 4 });
+  assert.deepEqual(d.classNames, ['a', 'b']);
+  assert.equal(d.train.n, 5);
+  assert.equal(d.test.n, 3);
+  assert.deepEqual(Array.from(d.train.y), [0, 0, 1, 1, 1]);
+  assert.deepEqual(Array.from(d.test.y), [0, 1, 1]);
+  assert.deepEqual(Array.from(d.test.x.subarray(48, 50)), [0, 0]);
+  assert.equal(d.test.x[2 * 48], 40);
+  assert.match(d.description, /<class> and test\/<class>; 2 classes, 3x4x4\): 5 train \/ 3 test/);
+  await writeImage(path.join(root, 'train', 'a', 'a.png'), 4, 4, [1, 2, 3]);
+  await writeImage(path.join(root, 'train', 'b', 'b.png'), 4, 4, [1, 2, 3]);
+  const t = await load({ name: 'image-folder', path: 'split', size: 4 });
+  assert.equal(t.train.n, 2, 'train/ is used when test/ has a sibling train/');
+
+  fs.mkdirSync(path.join(root, 'train', 'c'));
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    `image-folder: class folder ${path.join(root, 'train', 'c')} has no images (want .png, .jpg, .jpeg, .webp files)`,
+  );
+  fs.rmSync(path.join(root, 'train'), { recursive: true });
+  await writeImage(path.join(root, 'test', 'zebra', 'z.png'), 4, 4, [0, 0, 0]);
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    /image-folder: .*test has class folder "zebra", which .*split does not have \(classes: a, b\)/,
+  );
+  fs.rmSync(path.join(root, 'test', 'zebra'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'a', 'broken.png'), 'not a png');
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    new RegExp(`^image-folder: cannot decode ${path.join(root, 'a', 'broken.png').replace(/[/.]/g, '\\$&')}: `),
+  );
+  await rejects(
+    load({ name: 'image-folder', path: 'nope' }),
+    `image-folder: folder ${path.join(tmp, 'nope')} not found (dataset.path "nope")`,
+  );
+  await writeImage(path.join(tmp, 'one', 'only', 'a.png'), 4, 4, [0, 0, 0]);
+  await rejects(load({ name: 'image-folder', path: 'one' }), /has one class folder \(only\); classification needs at least 2/);
 });

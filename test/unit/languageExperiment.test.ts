@@ -61,7 +61,7 @@ test('completion: dataset names with docs, replacing the string under the cursor
   const items = experimentCompletions(text, at('"mnist"', 2));
   assert.deepEqual(
     items.map((i) => i.label),
-    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz'],
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz', 'image-folder'],
   );
   assert.deepEqual(items[0].textEdit, { range: range(2, 23, 30), newText: '"mnist"' });
   assert.match((items[3].documentation as { value: string }).value, /CSV/);
