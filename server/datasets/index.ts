@@ -1,8 +1,9 @@
-import { DATASET_NAMES, type DatasetConfig, type DatasetName } from '../../common/protocol';
+import { DATASET_NAMES, type DatasetAvailability, type DatasetConfig, type DatasetName } from '../../common/protocol';
+import { datasetAvailabilities } from './availability';
 import { loadCsvSources } from './csv';
 import { DatasetError } from './errors';
-import { FASHION_CLASS_NAMES, fashionAvailability, fashionSources, loadFashionRaw } from './fashionMnist';
-import { loadMnistRaw, mnistAvailability } from './mnist';
+import { FASHION_CLASS_NAMES, fashionSources, loadFashionRaw } from './fashionMnist';
+import { loadMnistRaw } from './mnist';
 import { RBF_DEFAULT_TEST, RBF_DEFAULT_TRAIN, RBF_NEURONS, rbfToySources } from './rbfToy';
 import { streamFor } from './streams';
 import { loadCifar, loadImageFolder, loadNpzDataset, loadSvhn } from './vision';
@@ -145,16 +146,10 @@ function image(
   };
 }
 
-/** Which datasets can be loaded here, without loading them (cheap file checks). */
-export function datasetAvailability(): { name: DatasetName; available: boolean; reason?: string }[] {
-  return DATASET_NAMES.map((name) => {
-    switch (name) {
-      case 'mnist':
-        return { name, ...mnistAvailability() };
-      case 'fashion-mnist':
-        return { name, ...fashionAvailability() };
-      default:
-        return { name, available: true };
-    }
-  });
+/**
+ * Which datasets can be loaded here, without loading them (cheap file checks): path-based ones say
+ * which files they need, and cifar-10/-100 and svhn where in `searchDirs` their files were found.
+ */
+export function datasetAvailability(searchDirs: string[] = []): DatasetAvailability[] {
+  return datasetAvailabilities(DATASET_NAMES, searchDirs);
 }

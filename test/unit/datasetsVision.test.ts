@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DatasetError, loadDataset, type Dataset } from '../../server/datasets';
+import { DatasetError, datasetAvailability, loadDataset, type Dataset } from '../../server/datasets';
 import { clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
@@ -591,4 +591,29 @@ test('image-folder: a test subfolder (with or without train/) is the test set; e
   );
   await writeImage(path.join(tmp, 'one', 'only', 'a.png'), 4, 4, [0, 0, 0]);
   await rejects(load({ name: 'image-folder', path: 'one' }), /has one class folder \(only\); classification needs at least 2/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// capabilities
+// ---------------------------------------------------------------------------------------------
+
+test('datasetAvailability: path-based datasets say what they read; official sets are found in the search folders', () => {
+  const ws = path.join(tmp, 'workspace');
+  writeCifar10(path.join(ws, 'data', 'cifar-10-batches-bin'), 1, 1);
+  writeCifar100(path.join(ws, 'cifar-100-binary'), 1, 1);
+  const a = new Map(datasetAvailability([ws, path.join(ws, 'data')]).map((d) => [d.name, d]));
+  assert.deepEqual(a.get('cifar-10'), {
+    name: 'cifar-10',
+    available: true,
+    files:
+      'a folder (dataset.path) with data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin (the binary version)',
+    found: path.join(ws, 'data', 'cifar-10-batches-bin'),
+  });
+  assert.equal(a.get('cifar-100')?.found, path.join(ws, 'cifar-100-binary'));
+  assert.equal(a.get('svhn')?.found, undefined, 'not downloaded');
+  assert.equal(a.get('svhn')?.available, true);
+  assert.match(a.get('svhn')?.files ?? '', /train_32x32\.mat, test_32x32\.mat/);
+  assert.equal(a.get('image-folder')?.available, true, 'sharp is installed');
+  assert.match(a.get('npz')?.files ?? '', /arrays x and y/);
+  assert.equal(a.get('mnist')?.files, undefined);
 });
