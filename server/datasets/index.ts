@@ -89,17 +89,27 @@ export async function loadDataset(cfg: DatasetConfig, opts: { seed: number; base
     }
     case 'cifar-10':
     case 'cifar-100':
-      return loadCifar(cfg.name, cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadCifar(cfg.name, cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     case 'svhn':
-      return loadSvhn(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadSvhn(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     case 'npz':
-      return loadNpzDataset(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadNpzDataset(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     case 'image-folder':
-      return loadImageFolder(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadImageFolder(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     default: {
       const never: never = cfg.name;
       throw new DatasetError(`unknown dataset ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** A read that failed below the parsers (permissions, I/O, memory) becomes a DatasetError naming the dataset. */
+async function fromDisk(cfg: DatasetConfig, load: Promise<Dataset>): Promise<Dataset> {
+  try {
+    return await load;
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(`${cfg.name}: cannot read ${JSON.stringify(cfg.path)}: ${(e as Error)?.message ?? String(e)}`);
   }
 }
 

@@ -8,6 +8,7 @@ import { DatasetError, datasetAvailability, loadDataset, type Dataset } from '..
 import { clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
+import { parseNpy, zipEntries, zipEntryData } from '../../server/datasets/npz';
 import { BatchAssembler } from '../../server/trainer/batches';
 import sharp from 'sharp';
 import type { DatasetConfig } from '../../common/protocol';
@@ -451,7 +452,7 @@ test('npz: errors name the file, the array and the expected layout', async () =>
     ['y.npy', npy('<i8', [2], int64([0, -1]))],
   ]);
   await rejects(load({ name: 'npz', path: 'e7.npz' }), 'npz: e7.npz: y[1] is -1; labels must be class indices 0, 1, 2, ...');
-  fs.writeFileSync(path.join(tmp, 'e8.npz'), 'PK not really');
+  fs.writeFileSync(path.join(tmp, 'e8.npz'), 'PK not really a zip archive, just text');
   await rejects(load({ name: 'npz', path: 'e8.npz' }), 'npz: e8.npz: not an .npz file (no ZIP end-of-central-directory record)');
   const cut = zip(
     [
@@ -616,4 +617,59 @@ test('datasetAvailability: path-based datasets say what they read; official sets
   assert.equal(a.get('image-folder')?.available, true, 'sharp is installed');
   assert.match(a.get('npz')?.files ?? '', /arrays x and y/);
   assert.equal(a.get('mnist')?.files, undefined);
+});
+
+// ---------------------------------------------------------------------------------------------
+// hostile files: every damaged file is a DatasetError, never a crash, a hang or a raw TypeError
+// ---------------------------------------------------------------------------------------------
+
+test('fuzz: truncated and corrupted MAT and npz files give DatasetErrors only', () => {
+  const rng = (() => {
+    let s = 12345;
+    return () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+  })();
+  const mat = svhnMat([1, 2, 3], { compressed: true });
+  const matPlain = svhnMat([4, 5]);
+  const x = npy('|u1', [3, 2, 2], new Uint8Array(12));
+  const y = npy('<i8', [3], int64([0, 1, 1]));
+  const npzStored = zip(
+    [
+      ['x.npy', x],
+      ['y.npy', y],
+    ],
+    false,
+  );
+  const npzDeflated = zip(
+    [
+      ['x.npy', x],
+      ['y.npy', y],
+    ],
+    true,
+  );
+  const check = (fn: () => unknown, what: string) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof DatasetError, `${what}: ${(e as Error)?.stack}`);
+    }
+  };
+  for (let t = 0; t < 300; t++) {
+    for (const [name, src] of [
+      ['mat', mat],
+      ['matPlain', matPlain],
+      ['npzStored', npzStored],
+      ['npzDeflated', npzDeflated],
+    ] as const) {
+      const b = Buffer.from(src);
+      const cut = t % 3 === 0 ? Math.floor(rng() * b.length) : b.length;
+      for (let k = 0; k < 1 + (t % 4); k++) b[Math.floor(rng() * b.length)] = Math.floor(rng() * 256);
+      const damaged = b.subarray(0, cut);
+      if (name.startsWith('mat')) check(() => readMatVariables(damaged, name, ['X', 'y']), `${name} #${t}`);
+      else
+        check(() => {
+          const entries = zipEntries(damaged, name);
+          for (const e of entries.values()) parseNpy(zipEntryData(damaged, e, name), `${name}: ${e.name}`);
+        }, `${name} #${t}`);
+    }
+  }
 });
