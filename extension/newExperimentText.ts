@@ -83,6 +83,8 @@ export interface NewExperimentChoice {
   method: string;
   /** Value of "$schema". */
   schemaUrl: string;
+  /** dataset.path when known (e.g. where the backend found the official files); else a placeholder. */
+  datasetPath?: string;
 }
 
 /** The text of a new `*.growth.json` (2-space JSON, trailing newline). */
@@ -92,7 +94,7 @@ export function newExperimentText(c: NewExperimentChoice): string {
     dataset.path = 'data.csv';
     dataset.task = 'classification';
   }
-  const placeholder = DATASET_PATH_PLACEHOLDERS[c.dataset];
+  const placeholder = c.datasetPath ?? DATASET_PATH_PLACEHOLDERS[c.dataset];
   if (placeholder) dataset.path = placeholder;
   const image = c.dataset !== 'csv' && c.dataset !== 'rbf-toy';
   const doc: Record<string, unknown> = {
