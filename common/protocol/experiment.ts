@@ -14,6 +14,10 @@ export interface Conv2dLayerConfig {
   stride: number;
   padding: 'same' | 'valid';
   activation: Activation;
+  /** Channels in groups (depthwise: groups = input channels = filters); absent = 1. */
+  groups?: number;
+  /** Batch norm between the convolution and the activation (conv, BN, activation). */
+  batchNorm?: boolean;
 }
 export interface MaxPoolLayerConfig {
   type: 'maxpool';
@@ -40,7 +44,19 @@ export interface ResidualLayerConfig {
   units: number;
   activation: Activation;
 }
+/**
+ * ResNet basic block (He et al. 2016): relu(BN(conv3x3(relu(BN(conv3x3_stride(x))))) + shortcut(x)), the
+ * shortcut the identity, or a strided 1x1 conv + BN when the shape changes. `units`: the hidden
+ * channels between the two convolutions (default `filters`; grows when the network is widened).
+ */
+export interface ResblockLayerConfig {
+  type: 'resblock';
+  filters: number;
+  stride: number;
+  units?: number;
+}
 export type LayerConfig =
+  | ResblockLayerConfig
   | DenseLayerConfig
   | Conv2dLayerConfig
   | MaxPoolLayerConfig
@@ -84,9 +100,22 @@ export interface ModelInitFrom {
   from: string;
 }
 
+export const MODEL_PRESETS = ['vgg11', 'vgg13', 'vgg16', 'vgg19', 'resnet20', 'resnet18', 'mobilenetv1', 'firefly-depth'] as const;
+export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
 export interface ModelConfig {
-  /** Hidden layers; the output layer (dense, one unit per class or target) is appended by the backend. Ignored with `init: {from}`. */
+  /** Hidden layers; the output layer (dense, one unit per class or target) is appended by the backend. Ignored with `init: {from}` or a `preset`. */
   layers: LayerConfig[];
+  /** A named architecture expanded into ordinary layers (server/model/presets.ts); replaces `layers`. */
+  preset?: ModelPreset;
+  /** vgg*, firefly-depth: every conv layer's channels. */
+  channels?: number;
+  /** vgg*, resnet*, mobilenetv1: the standard channel counts times this (at least 1). */
+  widthMultiplier?: number;
+  /** firefly-depth: conv layers per block (4 blocks). */
+  blocks?: number[];
+  /** Batch norm after every conv (default: true, firefly-depth false). */
+  batchNorm?: boolean;
   init: InitMethod | ModelInitFrom;
 }
 
@@ -104,6 +133,44 @@ export interface TrainingConfig {
   /** Evaluate on the test set every k epochs (and always after the last). */
   evalEvery: number;
   shuffle: boolean;
+  /** How the learning rate changes over the run (server/training/lrSchedule.ts); absent: constant. */
+  lrSchedule?: LrScheduleConfig;
+  /** Cross-entropy against (1 − labelSmoothing) · one-hot + labelSmoothing / classes; absent: 0 (plain one-hot). */
+  labelSmoothing?: number;
+  /** Data augmentation of training batches (absent: none). */
+  augment?: AugmentConfig;
+}
+
+/** Experiment field `training.lrSchedule`: the rate over fractional epochs, after a linear warmup. */
+export interface LrScheduleConfig {
+  type: 'constant' | 'step' | 'cosine';
+  /** step: epochs after which the rate is multiplied by gamma. */
+  milestones: number[];
+  gamma: number;
+  /** cosine: the rate at the end of the run. */
+  minLearningRate: number;
+  /** Linear warmup from the first step to the base rate, in epochs (0: none). */
+  warmupEpochs: number;
+}
+
+/** Experiment field `growth.afterGrow`: the learning rate after each grow step. */
+export interface AfterGrowConfig {
+  /** Restart the schedule from this rate (default training.learningRate when warmupEpochs is given). */
+  learningRate?: number;
+  /** Restart the schedule with this linear warmup (epochs). */
+  warmupEpochs?: number;
+  /** Multiply the rate by this after every grow (cumulative). */
+  decay?: number;
+}
+
+/** Experiment field `training.augment`: seeded per run and epoch, training batches only. */
+export interface AugmentConfig {
+  /** Random crop after zero padding of `pad` pixels on each side (CIFAR's pad 4). */
+  crop?: { pad: number };
+  /** Horizontal flip with probability 1/2. */
+  flip?: boolean;
+  /** Per-channel (x − mean) / std, on training and test inputs; "auto": from the training set. */
+  normalize?: { mean: number[]; std: number[] } | 'auto';
 }
 
 /** When to grow, and with what (experiment field `growth`). */
@@ -124,6 +191,8 @@ export interface GrowthConfig {
   options: Record<string, unknown>;
   /** Optimiser moments after a grow: kept for kept weights (new ones zero), or all reset. */
   optimizerState: 'keep' | 'reset';
+  /** The learning rate after each grow step: restart and/or decay (absent: the schedule goes on). */
+  afterGrow?: AfterGrowConfig;
 }
 
 export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';

@@ -229,6 +229,13 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
   spec.layers.forEach((l, i) => {
     const s = inputs[i];
     shape = s;
+    if (l.type === 'resblock' || (l.type === 'conv2d' && (l.batchNorm || (l.groups ?? 1) > 1))) {
+      const what = l.type === 'resblock' ? 'a resblock' : l.batchNorm ? 'a conv2d with batchNorm' : 'a grouped conv2d';
+      throw new ExportError(
+        `layer ${l.id} is ${what}, which the TF.js export does not write yet; export this model as onnx or pytorch`,
+        'unsupported',
+      );
+    }
     const params = layerParamShapes(l, s);
     const p = (leaf: string) => params.find((q) => q.name === `${l.id}/${leaf}`)!;
     switch (l.type) {

@@ -112,9 +112,15 @@ export class GrowableModel {
     const bad = sources.find((s) => s >= width);
     if (bad !== undefined) throw new ModelSpecError(`layer "${id}" has ${width} neurons, no neuron ${bad}`);
     const rng = new Rng(seed);
-    for (const e of widthEdits(this.spec, index)) this.remap(e.name, e.axis, sources, e.fill, rng, e.group);
+    const edits = widthEdits(this.spec, index);
+    for (const e of edits) this.remap(e.name, e.axis, sources, e.fill, rng, e.group);
     if (layer.type === 'conv2d') layer.filters = sources.length;
     else (layer as { units: number }).units = sources.length;
+    // Depthwise convs downstream follow the width (one group per channel).
+    for (const e of edits.filter((x) => x.role === 'through' && x.name.endsWith('/W'))) {
+      const dw = this.spec.layers.find((l) => `${l.id}/W` === e.name);
+      if (dw?.type === 'conv2d') dw.filters = dw.groups = sources.length;
+    }
     this.afterChange();
   }
 

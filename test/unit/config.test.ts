@@ -191,7 +191,9 @@ describe('messages', () => {
     [
       'enum with a typo',
       { dataset: { name: 'mnsit' } },
-      ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "mnsit" (did you mean "mnist"?)'],
+      [
+        'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "mnsit" (did you mean "mnist"?)',
+      ],
     ],
     ['unknown field', withTraining({ epochz: 3 }), ['training.epochz is not a known field (did you mean "epochs"?)']],
     [
@@ -267,7 +269,7 @@ describe('messages', () => {
       'layer type enum',
       withLayers({ type: 'dens', units: 4 }),
       [
-        'model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, got "dens" (did you mean "dense"?)',
+        'model.layers[0].type must be one of dense, conv2d, maxpool, avgpool, globalavgpool, batchnorm, flatten, residual, resblock, got "dens" (did you mean "dense"?)',
       ],
     ],
     ['layer type required', withLayers({ units: 4 }), ['model.layers[0].type is required']],
@@ -338,7 +340,10 @@ describe('messages', () => {
     assert.deepEqual(
       r.errors.map((e) => [e.pointer, e.message]),
       [
-        ['/dataset/name', 'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "imagenet"'],
+        [
+          '/dataset/name',
+          'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "imagenet"',
+        ],
         ['/model/layers/1/units', 'model.layers[1].units must be an integer, got 2.5'],
         ['/training/epochz', 'training.epochz is not a known field (did you mean "epochs"?)'],
         ['/training/batchSize', 'training.batchSize must be a number, got "64"'],

@@ -477,7 +477,7 @@ test("export: PNG and SVG of the chart with its legend, CSV and JSON of the run'
   const csv = (ext.saved.find((f) => f.defaultName.endsWith('.csv'))!.content as string).split('\r\n');
   assert.equal(
     csv[0],
-    'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second',
+    'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second,learning_rate',
   );
   assert.equal(csv.length, N + 2, 'header, one row per metrics event, final line break');
   const m0 = run.events.find((e) => e.type === 'metrics') as RunEvent & { type: 'metrics' };
