@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadDataset } from '../server/datasets';
+import { AugmentPipeline } from '../server/trainer/augmentPipeline';
 import { BatchAssembler } from '../server/trainer/batches';
 
 const MB = 1e6;
@@ -51,6 +52,24 @@ async function main(): Promise<void> {
       `RSS grew ${(grown / MB).toFixed(1)} MB for train + test (${(grown / pixels).toFixed(2)}x the train pixels); external ${(after.external / MB).toFixed(1)} MB, heap ${(after.heapUsed / MB).toFixed(1)} MB`,
     );
     console.log(`one batch of 128 assembled as floats: ${batchMs.toFixed(2)} ms`);
+    // two runs with crop + flip: each starts the augmentation worker on the training pixels
+    const pipes = [a, b].map(
+      (d) =>
+        new AugmentPipeline({
+          src: d.train.x,
+          table: d.train.byteValues,
+          shape: { c: 3, h: 32, w: 32 },
+          augment: { pad: 4, flip: true },
+          fill: new Float32Array(3),
+          maxBatch: 128,
+        }),
+    );
+    await Promise.all(pipes.map((p) => p.dispose()));
+    gc();
+    const withWorkers = process.memoryUsage().rss - before.rss;
+    console.log(
+      `with two crop/flip worker pipelines started: RSS grew ${(withWorkers / MB).toFixed(1)} MB (${(withWorkers / pixels).toFixed(2)}x)`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -15,7 +15,7 @@ import { quoted } from '../messages';
 import { cachedLoad, statSignature } from './cache';
 import { DatasetError } from './errors';
 import { datasetPath, isFolder } from './folders';
-import { checkSplitSize, type ImageRows } from './imageSplits';
+import { checkSplitSize, sharedBytes, type ImageRows } from './imageSplits';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 export const DEFAULT_IMAGE_SIZE = 32;
@@ -139,7 +139,7 @@ async function decodeAll(perClass: string[][], size: number, channels: 1 | 3): P
   const items = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
   const f = channels * size * size;
   checkSplitSize(`image-folder: ${items.length} images at ${channels}x${size}x${size}`, items.length, f, 1);
-  const x = new Uint8Array(items.length * f);
+  const x = sharedBytes(items.length * f);
   const y = perClass.length <= 256 ? new Uint8Array(items.length) : new Int32Array(items.length);
   let next = 0;
   const worker = async () => {

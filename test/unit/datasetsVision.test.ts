@@ -56,6 +56,7 @@ test('cifar-10: the binary records become uint8 pixels [N, 3, 32, 32] and labels
   assert.equal(d.train.n, 20);
   assert.equal(d.test.n, 3);
   assert.ok(d.train.x instanceof Uint8Array, 'pixels stay bytes');
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer, 'on shared memory: worker threads read it without a copy');
   assert.ok(d.train.y instanceof Uint8Array, 'labels are bytes');
   assert.equal(d.train.x.length, 20 * 3072);
   for (let r = 0; r < 20; r++) {
@@ -100,6 +101,7 @@ test('cifar-10: loaded once per process and shared by runs; a changed file is re
   const sub = await load({ name: 'cifar-10', path: 'shared', trainSize: 3 });
   assert.notEqual(sub.train.x.buffer, a.train.x.buffer, 'a subset copies only its rows');
   assert.equal(sub.train.x.length, 3 * 3072);
+  assert.ok(sub.train.x.buffer instanceof SharedArrayBuffer);
   // rewrite one batch (one more record): the signature changes, the files are parsed again
   fs.writeFileSync(path.join(tmp, 'shared', 'data_batch_2.bin'), cifarRecords([[1], [2], [3]], 50));
   const c = await load({ name: 'cifar-10', path: 'shared' });
@@ -204,6 +206,7 @@ test('svhn: X [32, 32, 3, N] column-major becomes [N, 3, 32, 32]; label 10 is th
   assert.equal(d.numClasses, 10);
   assert.ok(d.train.x instanceof Uint8Array);
   assert.deepEqual(Array.from(d.train.y), [1, 0, 5, 0, 9]);
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer && d.test.x.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(Array.from(d.test.y), [3, 0]);
   for (let i = 0; i < 5; i++)
     for (const [c, row, col] of [
@@ -384,6 +387,7 @@ test('npz: float32 x [N, C, H, W] with a testPath file, [N, H, W] as one channel
   );
   const d = await load({ name: 'npz', path: 'f-train.npz', testPath: 'f-test.npz', layout: 'nchw' });
   assert.ok(d.train.x instanceof Float32Array, 'float images stay floats');
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(d.inputShape, [2, 3, 3]);
   assert.equal(d.numClasses, 4);
   assert.deepEqual(Array.from(d.train.x), Array.from(fx));
@@ -506,6 +510,7 @@ test('image-folder: classes sorted by name, images resized (shorter side) and ce
   const d = await load({ name: 'image-folder', path: 'imgs', size: 8, testFraction: 0.4 }, 2);
   assert.deepEqual(d.classNames, ['cat', 'dog']);
   assert.deepEqual(d.inputShape, [3, 8, 8]);
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer);
   assert.ok(d.train.x instanceof Uint8Array);
   assert.equal(d.train.n, 3);
   assert.equal(d.test.n, 2);
