@@ -1,6 +1,7 @@
 /**
- * The image datasets read from the user's disk (cifar-10, cifar-100, svhn, npz, image-folder): parsed once per process into byte arrays (cache.ts) and split into seeded
- * subsets that share those bytes (imageSplits.ts).
+ * The image datasets read from the user's disk (cifar-10, cifar-100, svhn, npz, image-folder):
+ * parsed once per process into byte arrays (cache.ts) and split into seeded subsets that share
+ * those bytes (imageSplits.ts).
  */
 import type { DatasetConfig } from '../../common/protocol';
 import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, type CifarName } from './cifar';
