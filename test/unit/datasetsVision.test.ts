@@ -159,6 +159,11 @@ test('cifar-10: errors name the file and the expected layout', async () => {
   await rejects(load({ name: 'cifar-10', path: 'c10', label: 'coarse' }), /label applies to cifar-100 only/);
   fs.writeFileSync(path.join(tmp, 'afile'), 'x');
   await rejects(load({ name: 'cifar-10', path: 'afile' }), /is a file; want the folder/);
+  fs.writeFileSync(path.join(tmp, 'cifar-10-binary.tar.gz'), 'x');
+  await rejects(
+    load({ name: 'cifar-10', path: 'cifar-10-binary.tar.gz' }),
+    /cifar-10-binary\.tar\.gz is a file \(an archive: unpack it, e\.g\. tar xzf, and point dataset\.path at its folder\); want the folder that holds the binary version/,
+  );
 });
 
 test('cifar-100: 3,074-byte records, fine labels by default, coarse on request, names from the label files', async () => {
