@@ -4,6 +4,7 @@
  * morphisms with positive trade-off are applied. Plain bookkeeping on host numbers.
  */
 import { ModelSpec, architectureOf, layerWidth } from '../model/spec';
+import { widthEdits } from '../model/widthEdits';
 
 export interface Morphism {
   layer: string;
@@ -25,8 +26,14 @@ export function paramsPerNeuron(spec: ModelSpec, layerId: string): number {
   const wider = structuredClone(spec);
   const l = wider.layers.find((x) => x.id === layerId);
   if (!l || layerWidth(l) === undefined) throw new Error(`layer ${layerId} has no width`);
+  // depthwise convs downstream follow the width (one more channel, one more group)
+  const followers = widthEdits(spec, wider.layers.indexOf(l)).filter((e) => e.role === 'through' && e.name.endsWith('/W'));
   if (l.type === 'conv2d') l.filters += 1;
   else (l as { units: number }).units += 1;
+  for (const e of followers) {
+    const d = wider.layers.find((x) => `${x.id}/W` === e.name);
+    if (d?.type === 'conv2d') d.filters = d.groups = d.filters + 1;
+  }
   return architectureOf(wider).params - architectureOf(spec).params;
 }
 

@@ -19,6 +19,8 @@ import { runGrowStep } from '../../server/growth/step';
 import { ModelGraph, runOnce } from '../../server/growth/modelGraph';
 import { candidatePlans, firefly, grownLayers, overGrown } from '../../server/growth/firefly';
 import { net2netWider } from '../../server/growth/net2net';
+import { growthMethod } from '../../server/growth/registry';
+import '../../server/growth';
 import type { GrowContext } from '../../server/growth/types';
 import { trainingConfig, randomDataset } from './fixtures';
 
@@ -238,4 +240,43 @@ test('a grown depthwise conv follows its input: filters and groups', async () =>
   );
   assert.deepEqual(model.shapeOf(`${model.spec.layers[dw].id}/W`), [6, 1, 3, 3]);
   await trainer.dispose();
+});
+
+test('every growth and pruning method runs on a ResNet and a MobileNet, or names why not', async (t) => {
+  const results: string[] = [];
+  // Each method once on the preset that exercises it (graph compiles of deep nets dominate the time).
+  const cases: [(typeof small)[number], string[]][] = [
+    [small[1], ['firefly-deeper', 'net2net-deeper', 'nash', 'gauss-newton', 'prune-taylor']],
+    [small[2], ['gauss-newton', 'prune-gauss-newton', 'splitting']],
+  ];
+  for (const [[name, m], methods] of cases) {
+    const shape = input; // 8x8: the methods' candidate graphs stay small
+    for (const method of methods) {
+      const t0 = Date.now();
+      const { model, trainer, ctx } = await setup(m, shape);
+      const before = model.paramCount();
+      try {
+        const ev = await runGrowStep(
+          ctx,
+          growthMethod(method)!,
+          { steps: 2, fineTuneSteps: 1, neurons: 2, neighbours: 2, scoreBatch: 16 },
+          { runId: 't', step: 0, epoch: 0 },
+        );
+        if (method === 'net2net-deeper') assert.ok(ev.maxOutputChange < 1e-5, `${name} ${method}: ${ev.maxOutputChange}`);
+        await trainer.step(new Rng(3).permutation(32), 0, 16); // the grown model trains on
+        results.push(
+          `${name} ${method}: ${before} -> ${model.paramCount()} params, max output change ${ev.maxOutputChange.toExponential(1)} (${Date.now() - t0} ms)`,
+        );
+      } catch (e) {
+        // Splitting refuses relu layers (σ'' = 0) naming one; Gauss-Newton and pruning act on dense and
+        // conv2d channels, and a ResNet's only conv2d (the stem) is tied by the identity shortcuts.
+        const msg = (e as Error).message;
+        if (method === 'splitting') assert.match(msg, /piecewise-linear activation/);
+        else assert.ok(name.startsWith('resnet') && /whose width can change/.test(msg), `${name} ${method}: ${msg}`);
+        results.push(`${name} ${method}: refused (${(e as Error).message.slice(0, 60)}...)`);
+      }
+      await trainer.dispose();
+    }
+  }
+  t.diagnostic(results.join('\n'));
 });
