@@ -22,6 +22,7 @@ import { net2netWider } from '../../server/growth/net2net';
 import { growthMethod } from '../../server/growth/registry';
 import '../../server/growth';
 import type { GrowContext } from '../../server/growth/types';
+import { multAdds } from '../../webview/layerDetails';
 import { trainingConfig, randomDataset } from './fixtures';
 
 const cfg = (preset: ModelConfig['preset'], extra: Partial<ModelConfig> = {}): ModelConfig => ({
@@ -279,4 +280,12 @@ test('every growth and pruning method runs on a ResNet and a MobileNet, or names
     }
   }
   t.diagnostic(results.join('\n'));
+});
+
+test("the monitor's layer details take the backend's multiply-adds for conv2d with BN or groups and resblocks", () => {
+  const arch = architectureOf(specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.25 }), [3, 32, 32], 'classification', 10));
+  const r = architectureOf(specFromConfig(cfg('resnet20'), [3, 32, 32], 'classification', 10));
+  for (const l of [...arch.layers, ...r.layers]) assert.equal(multAdds(l), l.flops, l.id);
+  // depthwise 3x3 on 8 channels at 32x32: 8 · 1 · 9 · 32 · 32
+  assert.equal(arch.layers[1].flops, 8 * 9 * 32 * 32);
 });
