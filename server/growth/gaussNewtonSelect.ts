@@ -3,8 +3,8 @@
  * when −ΔL > λ_p ΔR_p (ΔR_p: the change in the number of parameters); per layer, the top 30% of the
  * morphisms with positive trade-off are applied. Plain bookkeeping on host numbers.
  */
-import { ModelSpec, architectureOf, layerWidth } from '../model/spec';
-import { widthEdits } from '../model/widthEdits';
+import { ModelSpec, architectureOf, layerWidth, resUnits } from '../model/spec';
+import { widthEdits, widthFollowers } from '../model/widthEdits';
 
 export interface Morphism {
   layer: string;
@@ -27,12 +27,12 @@ export function paramsPerNeuron(spec: ModelSpec, layerId: string): number {
   const l = wider.layers.find((x) => x.id === layerId);
   if (!l || layerWidth(l) === undefined) throw new Error(`layer ${layerId} has no width`);
   // depthwise convs downstream follow the width (one more channel, one more group)
-  const followers = widthEdits(spec, wider.layers.indexOf(l)).filter((e) => e.role === 'through' && e.name.endsWith('/W'));
+  const followers = widthFollowers(wider, widthEdits(spec, wider.layers.indexOf(l)));
   if (l.type === 'conv2d') l.filters += 1;
   else (l as { units: number }).units += 1;
-  for (const e of followers) {
-    const d = wider.layers.find((x) => `${x.id}/W` === e.name);
-    if (d?.type === 'conv2d') d.filters = d.groups = d.filters + 1;
+  for (const f of followers) {
+    if (f.type === 'conv2d') f.filters = f.groups = f.filters + 1;
+    else if (f.type === 'resblock') [f.units, f.filters] = [resUnits(f), f.filters + 1]; // hidden width stays
   }
   return architectureOf(wider).params - architectureOf(spec).params;
 }

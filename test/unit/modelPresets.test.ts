@@ -209,15 +209,28 @@ for (const [name, m, input] of small) {
   });
 }
 
-test('growth names the layer it cannot widen: a depthwise conv, channels tied by an identity shortcut', () => {
+test('width edits: a depthwise conv cannot widen and follows its input; channels joined by identity shortcuts grow together', () => {
   const mb = specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input, 'classification', 3);
   const dw = mb.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
   assert.throws(() => widthEdits(mb, dw), new RegExp(`layer "${mb.layers[dw].id}" is a grouped conv2d`));
   // widening the layer before a depthwise conv carries its filters along
   const edits = widthEdits(mb, dw - 1).map((e) => `${e.name}:${e.role}`);
   assert.deepEqual(edits.slice(-3), [`${mb.layers[dw].id}/mean:state`, `${mb.layers[dw].id}/var:state`, `${mb.layers[dw + 1].id}/W:out`]);
+  // ResNet: the stem's channels are joined to stage 1's blocks by identity shortcuts, so they grow
+  // together (each block's second conv and BN follow; its first conv reads them) up to the projection.
   const r = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
-  assert.throws(() => widthEdits(r, 0), /layer "conv2d_1" feeds resblock "resblock_1", whose identity shortcut ties its 4 channels/);
+  const chain = widthEdits(r, 0).map((e) => `${e.name}:${e.role}`);
+  assert.deepEqual(chain.slice(0, 6), [
+    'conv2d_1/W:in',
+    'conv2d_1/b:in',
+    'conv2d_1/gamma:state',
+    'conv2d_1/beta:state',
+    'conv2d_1/mean:state',
+    'conv2d_1/var:state',
+  ]);
+  for (const b of ['resblock_1', 'resblock_2', 'resblock_3'])
+    for (const x of [`${b}/W1:out`, `${b}/W2:through`, `${b}/gamma2:state`]) assert.ok(chain.includes(x), x);
+  assert.deepEqual(chain.slice(-2), ['resblock_4/Ws:out', 'resblock_4/W1:out']);
   assert.deepEqual(
     widthEdits(r, 1).map((e) => `${e.name}:${e.role}`),
     [
@@ -229,6 +242,39 @@ test('growth names the layer it cannot widen: a depthwise conv, channels tied by
       'resblock_1/W2:out',
     ],
   );
+  // Firefly builds one expression per grown kernel: the stem (whose channels run through stage 1's
+  // blocks) grows in a step of its own; by default the blocks' hidden channels grow
+  const rm = GrowableModel.create(r, 1, []);
+  assert.ok(!grownLayers(rm, {}).includes('conv2d_1'));
+  assert.ok(grownLayers(rm, {}).includes('resblock_1'));
+  assert.deepEqual(grownLayers(rm, { layers: ['conv2d_1', 'resblock_4'] }), ['conv2d_1', 'resblock_4']);
+  assert.throws(
+    () => grownLayers(rm, { layers: ['conv2d_1', 'resblock_2'] }),
+    /layers "conv2d_1" and "resblock_2" cannot grow wider in the same firefly step/,
+  );
+  // a width change that would turn a projection shortcut into the identity is refused, naming both layers
+  const m = GrowableModel.create(
+    specFromConfig(
+      {
+        layers: [
+          { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+          { type: 'resblock', filters: 6, stride: 1 },
+        ],
+        init: 'he',
+      },
+      input,
+      'classification',
+      3,
+    ),
+    1,
+    [],
+  );
+  assert.throws(
+    () => m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0, 1], 1),
+    /layer "conv2d_1" cannot have 6 channels: resblock "resblock_1" would change its shortcut/,
+  );
+  m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0], 1);
+  assert.deepEqual(m.shapeOf('resblock_1/Ws'), [6, 5, 1, 1]);
 });
 
 test('a grown depthwise conv follows its input: filters and groups', async () => {
@@ -269,11 +315,9 @@ test('every growth and pruning method runs on a ResNet and a MobileNet, or names
           `${name} ${method}: ${before} -> ${model.paramCount()} params, max output change ${ev.maxOutputChange.toExponential(1)} (${Date.now() - t0} ms)`,
         );
       } catch (e) {
-        // Splitting refuses relu layers (σ'' = 0) naming one; Gauss-Newton and pruning act on dense and
-        // conv2d channels, and a ResNet's only conv2d (the stem) is tied by the identity shortcuts.
-        const msg = (e as Error).message;
-        if (method === 'splitting') assert.match(msg, /piecewise-linear activation/);
-        else assert.ok(name.startsWith('resnet') && /whose width can change/.test(msg), `${name} ${method}: ${msg}`);
+        // Only splitting refuses: relu layers have σ'' = 0.
+        assert.equal(method, 'splitting', `${name} ${method}: ${(e as Error).message}`);
+        assert.match((e as Error).message, /piecewise-linear activation/);
         results.push(`${name} ${method}: refused (${(e as Error).message.slice(0, 60)}...)`);
       }
       await trainer.dispose();
