@@ -232,7 +232,11 @@ export class GrowableModel {
     if (this.spec.layers.some((l) => l.id === layer.id)) throw new ModelSpecError(`layer id "${layer.id}" is taken`);
     const rng = new Rng(seed);
     const spec = structuredClone(this.spec);
-    spec.layers.splice(index, 0, structuredClone(layer));
+    const inserted = structuredClone(layer);
+    // A layer inserted inside a preset's block belongs to it (the monitor shows which block grew).
+    const around = spec.layers[index - 1]?.block;
+    if (inserted.block === undefined && around !== undefined && around === (spec.layers[index]?.block ?? around)) inserted.block = around;
+    spec.layers.splice(index, 0, inserted);
     const inputs = layerShapes(spec).inputs;
     const outShape = layerShapes(spec).outputs[index];
     if (layer.type !== 'residual' && layer.type !== 'batchnorm' && flatSize(outShape) !== flatSize(inputs[index])) {

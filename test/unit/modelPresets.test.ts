@@ -277,6 +277,20 @@ test('width edits: a depthwise conv cannot widen and follows its input; channels
   assert.deepEqual(m.shapeOf('resblock_1/Ws'), [6, 5, 1, 1]);
 });
 
+test('batch-norm running statistics live in checkpoints; an inserted layer joins the block it is inserted in', () => {
+  const spec = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
+  const m = GrowableModel.create(spec, 1, ['m']);
+  m.tensors.get('resblock_2/mean1')!.fill(0.25);
+  const back = GrowableModel.fromCheckpoint(structuredClone(m.toCheckpoint()));
+  assert.deepEqual([...back.tensors.get('resblock_2/mean1')!], Array(4).fill(0.25));
+  assert.ok(back.params().some((p) => p.name === 'conv2d_1/var' && !p.trainable));
+  // inside stage 2 (between two of its blocks): stage2; at a stage boundary: no block
+  m.insertLayer(5, { id: 'residual_1', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[5].block, 'stage2');
+  m.insertLayer(4, { id: 'residual_2', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[4].block, undefined);
+});
+
 test('a grown depthwise conv follows its input: filters and groups', async () => {
   const { model, trainer } = await setup(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input);
   const dw = model.spec.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
