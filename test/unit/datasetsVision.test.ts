@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DatasetError, datasetAvailability, loadDataset, type Dataset } from '../../server/datasets';
-import { clearDatasetCache } from '../../server/datasets/cache';
+import { MAX_CACHED_DATASETS, cachedLoad, clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
 import { parseNpy, zipEntries, zipEntryData } from '../../server/datasets/npz';
@@ -682,4 +682,25 @@ test('fuzz: truncated and corrupted MAT and npz files give DatasetErrors only', 
         }, `${name} #${t}`);
     }
   }
+});
+
+test('cache: a hit needs the same signature; failed loads are not kept; the least recently used goes first', async () => {
+  clearDatasetCache();
+  let loads = 0;
+  const load = (v: string) => () => (loads++, Promise.resolve(v));
+  assert.equal(await cachedLoad('a', 's1', load('A1')), 'A1');
+  assert.equal(await cachedLoad('a', 's1', load('A2')), 'A1', 'same key and signature: cached');
+  assert.equal(await cachedLoad('a', 's2', load('A3')), 'A3', 'the files changed: loaded again');
+  assert.equal(loads, 2);
+  await assert.rejects(
+    cachedLoad('b', 's', () => Promise.reject(new DatasetError('broken'))),
+    /broken/,
+  );
+  assert.equal(await cachedLoad('b', 's', load('B')), 'B', 'a failure is not kept');
+  for (let k = 0; k < MAX_CACHED_DATASETS; k++) await cachedLoad(`k${k}`, 's', load(`K${k}`));
+  loads = 0;
+  assert.equal(await cachedLoad(`k${MAX_CACHED_DATASETS - 1}`, 's', load('again')), `K${MAX_CACHED_DATASETS - 1}`, 'recent entries stay');
+  assert.equal(await cachedLoad('a', 's2', load('A4')), 'A4', 'the oldest was evicted');
+  assert.equal(loads, 1);
+  clearDatasetCache();
 });
