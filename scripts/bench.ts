@@ -4,7 +4,8 @@
  * backend answers stopExperiment on a training run, and listRuns over 200 runs x 1000 events. Prints
  * JSON. Ratios, not absolute times, are the pass targets (the machines are shared and noisy); the
  * latencies are reported against their targets (the tests assert behaviour, never wall-clock time).
- * `--only=stop,listRuns` runs just those two parts.
+ * `--only=stop,listRuns` runs just those two parts; `--only=vision` the CIFAR steps against PyTorch and
+ * the Firefly grow on VGG-19 at 16 channels (scripts/benchVision.ts), which the full run includes.
  */
 import { loadDataset } from '../server/datasets';
 import type { Dataset } from '../server/datasets/types';
@@ -20,6 +21,7 @@ import { validateExperiment } from '../server/config/validate';
 import { Methods, type Architecture, type RunEvent } from '../common/protocol';
 import { BackendClient, ROOT } from '../test/integration/backendClient';
 import { execFileSync } from 'child_process';
+import { benchVision } from './benchVision';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -231,6 +233,7 @@ async function main() {
     const result: Record<string, unknown> = {};
     if (only.includes('stop')) result.stopLatency = await stopLatency(quick ? 1 : 3);
     if (only.includes('listRuns')) result.listRuns = listRunsTiming();
+    if (only.includes('vision')) result.vision = await benchVision({ quick });
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return;
   }
@@ -278,6 +281,7 @@ async function main() {
 
   const stop = await stopLatency(quick ? 1 : 3);
   const listRuns = listRunsTiming();
+  const vision = await benchVision({ quick });
 
   const result = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -292,6 +296,7 @@ async function main() {
     sessionBuildAfterWidthChangeMs: { median: +median(builds).toFixed(1), min: +Math.min(...builds).toFixed(1) },
     stopLatency: stop,
     listRuns,
+    vision,
     pass: models.every((m) => m.speedup >= 10) && overhead < 0.02,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -251,7 +251,8 @@ export async function benchVision(opts: { quick: boolean }): Promise<Record<stri
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const grow = await fireflyVsEpoch(opts.quick ? 128 : 512);
+  // the full run times an epoch of CIFAR-10's size (50,000 training images); --quick a 640-image set
+  const grow = await fireflyVsEpoch(opts.quick ? 128 : 10000);
   return {
     batch: BATCH,
     threads: THREADS,
