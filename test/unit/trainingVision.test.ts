@@ -125,6 +125,34 @@ describe('learning-rate schedules (pure)', () => {
   });
 });
 
+test('the rate is an input of the compiled step: a new rate every step, one compiled graph, updates scaled by it', async () => {
+  const data = randomDataset([5], 3, 16, 2);
+  const spec = specFromConfig({ layers: [{ type: 'dense', units: 4, activation: 'tanh' }], init: 'he' }, [5], 'classification', 3);
+  const order = Int32Array.from({ length: 16 }, (_, i) => i);
+  const delta = async (lrs: number[]) => {
+    const tr = new Trainer(
+      GrowableModel.create(spec, 3, []),
+      data,
+      trainingConfig({ momentum: 0, batchSize: 16 }),
+      await OrtExecutor.create(),
+    );
+    const compiled = await tr.ensureCompiled();
+    const name = tr.model.params()[0].name;
+    const before = Float32Array.from(tr.model.tensors.get(name)!);
+    for (const lr of lrs) await tr.step(order, 0, 16, lr);
+    assert.equal(await tr.ensureCompiled(), compiled, 'no recompilation');
+    const after = tr.model.tensors.get(name)!;
+    await tr.dispose();
+    return Array.from(after, (v, i) => v - before[i]);
+  };
+  const a = await delta([0.01]),
+    b = await delta([0.02]),
+    none = await delta([0, 0, 0]);
+  assert.ok(Math.max(...a.map(Math.abs)) > 1e-5, 'the step moved the weights');
+  a.forEach((d, i) => assert.ok(Math.abs(b[i] - 2 * d) <= 1e-6, `twice the rate, twice the update (${b[i]} vs 2 × ${d})`));
+  assert.deepEqual(new Set(none), new Set([0]), 'rate 0: no change');
+});
+
 describe('schedule fields in the experiment file', () => {
   const base = { dataset: { name: 'mnist' } };
   test('lrSchedule and afterGrow fill their defaults; absent they stay absent', () => {
