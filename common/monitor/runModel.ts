@@ -217,6 +217,8 @@ export interface SummaryView {
   /** Training time: elapsed milliseconds of the latest metrics, else end minus start of the run. */
   wallMs?: number;
   stale?: boolean;
+  /** Written by a tool outside Growth Lab (RunSummary.external): read-only here. */
+  external?: string;
 }
 
 export function summaryView(model: RunModel, summary?: RunSummary): SummaryView {
@@ -243,5 +245,6 @@ export function summaryView(model: RunModel, summary?: RunSummary): SummaryView 
     pruneSteps: count(model.grows, 'prune'),
     wallMs,
     stale: summary?.stale,
+    external: summary?.external,
   };
 }

@@ -14,6 +14,10 @@ export interface Conv2dLayerConfig {
   stride: number;
   padding: 'same' | 'valid';
   activation: Activation;
+  /** Channels in groups (depthwise: groups = input channels = filters); absent = 1. */
+  groups?: number;
+  /** Batch norm between the convolution and the activation (conv, BN, activation). */
+  batchNorm?: boolean;
 }
 export interface MaxPoolLayerConfig {
   type: 'maxpool';
@@ -40,7 +44,19 @@ export interface ResidualLayerConfig {
   units: number;
   activation: Activation;
 }
+/**
+ * ResNet basic block (He et al. 2016): relu(BN(conv3x3(relu(BN(conv3x3_stride(x))))) + shortcut(x)), the
+ * shortcut the identity, or a strided 1x1 conv + BN when the shape changes. `units`: the hidden
+ * channels between the two convolutions (default `filters`; grows when the network is widened).
+ */
+export interface ResblockLayerConfig {
+  type: 'resblock';
+  filters: number;
+  stride: number;
+  units?: number;
+}
 export type LayerConfig =
+  | ResblockLayerConfig
   | DenseLayerConfig
   | Conv2dLayerConfig
   | MaxPoolLayerConfig
@@ -53,19 +69,29 @@ export type LayerType = LayerConfig['type'];
 
 export interface DatasetConfig {
   name: DatasetName;
-  /** csv: path of the file (relative to the experiment file). */
+  /** csv: the file; cifar-10/-100, svhn: the folder; npz: the file; image-folder: the root (relative to the experiment file). */
   path?: string;
   /** csv: label column, by header name or 0-based index (default: the last column). */
   labelColumn?: string | number;
   /** csv: classification (integer labels) or regression. */
   task?: 'classification' | 'regression';
-  /** csv: share of rows held out for testing when no testPath is given. */
+  /** csv, npz, image-folder: share of examples held out for testing when there is no test file or folder. */
   testFraction?: number;
   testPath?: string;
   trainSize?: number;
   testSize?: number;
   /** Scale pixel values to [0, 1] (image datasets). */
   normalize?: boolean;
+  /** cifar-100: the 100 fine classes (default) or the 20 coarse ones. */
+  label?: 'fine' | 'coarse';
+  /** svhn: add extra_32x32.mat to the training set. */
+  extra?: boolean;
+  /** npz: how x's axes are ordered (default "nchw"). */
+  layout?: 'nchw' | 'nhwc';
+  /** image-folder: images are resized (shorter side) and centre-cropped to size x size (default 32). */
+  size?: number;
+  /** image-folder: 1 (grey) or 3 (sRGB, the default). */
+  channels?: 1 | 3;
 }
 
 export type InitMethod = 'he' | 'glorot';
@@ -74,9 +100,22 @@ export interface ModelInitFrom {
   from: string;
 }
 
+export const MODEL_PRESETS = ['vgg11', 'vgg13', 'vgg16', 'vgg19', 'resnet20', 'resnet18', 'mobilenetv1', 'firefly-depth'] as const;
+export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
 export interface ModelConfig {
-  /** Hidden layers; the output layer (dense, one unit per class or target) is appended by the backend. Ignored with `init: {from}`. */
+  /** Hidden layers; the output layer (dense, one unit per class or target) is appended by the backend. Ignored with `init: {from}` or a `preset`. */
   layers: LayerConfig[];
+  /** A named architecture expanded into ordinary layers (server/model/presets.ts); replaces `layers`. */
+  preset?: ModelPreset;
+  /** vgg*, firefly-depth: every conv layer's channels. */
+  channels?: number;
+  /** vgg*, resnet*, mobilenetv1: the standard channel counts times this (at least 1). */
+  widthMultiplier?: number;
+  /** firefly-depth: conv layers per block (4 blocks). */
+  blocks?: number[];
+  /** Batch norm after every conv (default: true, firefly-depth false). */
+  batchNorm?: boolean;
   init: InitMethod | ModelInitFrom;
 }
 

@@ -65,6 +65,11 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
   const int = (v: unknown, where: string) => {
     if (!posInt(v)) throw bad(file, `${where} must be a positive integer, got ${JSON.stringify(v)}`);
   };
+  const block = (v: unknown, where: string): { block?: string } => {
+    if (v === undefined) return {};
+    if (typeof v !== 'string' || v.length > 64) throw bad(file, `${where}.block must be a string of at most 64 characters`);
+    return { block: v };
+  };
   const layers = raw.layers.map((l, i): LayerSpec => {
     const where = `spec.layers[${i}]`;
     if (!isObj(l)) throw bad(file, `${where} must be an object`);
@@ -83,6 +88,8 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
         int(l.stride, `${where}.stride`);
         act(l.activation, where);
         if (l.padding !== 'same' && l.padding !== 'valid') throw bad(file, `${where}.padding must be same or valid`);
+        if (l.groups !== undefined) int(l.groups, `${where}.groups`);
+        if (l.batchNorm !== undefined && typeof l.batchNorm !== 'boolean') throw bad(file, `${where}.batchNorm must be true or false`);
         return {
           id: l.id,
           type: 'conv2d',
@@ -91,6 +98,9 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
           stride: l.stride as number,
           padding: l.padding,
           activation: l.activation as never,
+          ...(l.groups !== undefined ? { groups: l.groups as number } : {}),
+          ...(l.batchNorm ? { batchNorm: true } : {}),
+          ...block(l.block, where),
         };
       case 'maxpool':
       case 'avgpool':
@@ -107,6 +117,18 @@ export function checkImportedSpec(raw: unknown, file: string): ModelSpec {
         int(l.units, `${where}.units`);
         act(l.activation, where);
         return { id: l.id, type: 'residual', units: l.units as number, activation: l.activation as never };
+      case 'resblock':
+        int(l.filters, `${where}.filters`);
+        int(l.stride, `${where}.stride`);
+        if (l.units !== undefined) int(l.units, `${where}.units`);
+        return {
+          id: l.id,
+          type: 'resblock',
+          filters: l.filters as number,
+          stride: l.stride as number,
+          ...(l.units !== undefined ? { units: l.units as number } : {}),
+          ...block(l.block, where),
+        };
       default:
         throw bad(file, `${where}.type ${JSON.stringify(l.type)} is not a layer type Growth Lab knows`);
     }

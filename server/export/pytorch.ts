@@ -14,6 +14,10 @@ import {
   layerShapes,
   outputParamShapes,
   samePads,
+  CONV_BN,
+  convGroups,
+  hasProjection,
+  resUnits,
 } from '../model/spec';
 import { buildArchitectureDocument, ARCHITECTURE_FILE } from './architecture';
 import { ExportError, ExportFile } from './files';
@@ -119,9 +123,21 @@ export function torchPlan(spec: ModelSpec): TorchWeight[] {
     });
     out.push({ key: `${key}.bias`, shape: b.shape, ours: b.name, oursShape: b.shape, toTorch: copy, fromTorch: copy });
   };
-  const conv = (key: string, W: { name: string; shape: number[] }, b: { name: string; shape: number[] }) => {
+  const conv = (key: string, W: { name: string; shape: number[] }, b?: { name: string; shape: number[] }) => {
     out.push({ key: `${key}.weight`, shape: W.shape, ours: W.name, oursShape: W.shape, toTorch: copy, fromTorch: copy });
-    out.push({ key: `${key}.bias`, shape: b.shape, ours: b.name, oursShape: b.shape, toTorch: copy, fromTorch: copy });
+    if (b) out.push({ key: `${key}.bias`, shape: b.shape, ours: b.name, oursShape: b.shape, toTorch: copy, fromTorch: copy });
+  };
+  const bn = (key: string, p: (leaf: string) => { name: string; shape: number[] }, suffix = '') => {
+    for (const [leaf, k] of [
+      ['gamma', 'weight'],
+      ['beta', 'bias'],
+      ['mean', 'running_mean'],
+      ['var', 'running_var'],
+    ]) {
+      const t = p(`${leaf}${suffix}`);
+      out.push({ key: `${key}.${k}`, shape: t.shape, ours: t.name, oursShape: t.shape, toTorch: copy, fromTorch: copy });
+    }
+    out.push({ key: `${key}.num_batches_tracked`, shape: [], toTorch: copy, fromTorch: copy });
   };
   spec.layers.forEach((l, i) => {
     const ps = layerParamShapes(l, inputs[i]);
@@ -132,6 +148,17 @@ export function torchPlan(spec: ModelSpec): TorchWeight[] {
         break;
       case 'conv2d':
         conv(l.id, p('W'), p('b'));
+        if (l.batchNorm) bn(`${l.id}_bn`, p);
+        break;
+      case 'resblock':
+        conv(`${l.id}.conv1`, p('W1'));
+        bn(`${l.id}.bn1`, p, '1');
+        conv(`${l.id}.conv2`, p('W2'));
+        bn(`${l.id}.bn2`, p, '2');
+        if (hasProjection(l, inputs[i])) {
+          conv(`${l.id}.proj`, p('Ws'));
+          bn(`${l.id}.proj_bn`, p, 's');
+        }
         break;
       case 'residual':
         if (inputs[i].length === 1) {
@@ -271,14 +298,18 @@ export function generateModelPy(
     pad: 'same' | 'valid',
     cin: number,
     cout: number,
+    groups = 1,
   ): { ctor: string; call: string } => {
     const [ci, co, kk, st] = [pyInt(cin, 'channels'), pyInt(cout, 'filters'), pyInt(k, 'kernelSize'), pyInt(stride, 'stride')];
-    if (pad === 'valid') return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st})`, call: `${mod}(x)` };
+    const g = groups > 1 ? `, groups=${pyInt(groups, 'groups')}` : '';
+    if (pad === 'valid') return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st}${g})`, call: `${mod}(x)` };
     if (pad !== 'same') throw notRepresentable('padding', pad);
     const [pb, pe] = samePads(k).map((n) => pyInt(n, 'padding'));
-    if (pb === pe) return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st}, padding=${pb})`, call: `${mod}(x)` };
-    return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st})`, call: `${mod}(F.pad(x, (${pb}, ${pe}, ${pb}, ${pe})))` };
+    if (pb === pe) return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st}, padding=${pb}${g})`, call: `${mod}(x)` };
+    return { ctor: `nn.Conv2d(${ci}, ${co}, ${kk}, stride=${st}${g})`, call: `${mod}(F.pad(x, (${pb}, ${pe}, ${pb}, ${pe})))` };
   };
+  const torchBn = (c: number) =>
+    `nn.BatchNorm2d(${pyInt(c, 'channels')}, eps=${pyNum(CONV_BN.epsilon, 'epsilon')}, momentum=${pyNum(+(1 - CONV_BN.momentum).toPrecision(12), 'momentum')})`;
   spec.layers.forEach((l, i) => {
     const s = inputs[i];
     const o = layerOutputShape(l, s);
@@ -291,11 +322,18 @@ export function generateModelPy(
         fwd.push(`x = ${act(l.activation, `self.${l.id}(x)`)}`);
         break;
       case 'conv2d': {
-        const c = convExpr(`self.${l.id}`, l.kernelSize, l.stride, l.padding, s[0], l.filters);
+        const c = convExpr(`self.${l.id}`, l.kernelSize, l.stride, l.padding, s[0], l.filters, convGroups(l));
         init.push(`self.${l.id} = ${c.ctor}`);
-        fwd.push(`x = ${act(l.activation, c.call)}`);
+        if (l.batchNorm) init.push(`self.${l.id}_bn = ${torchBn(l.filters)}`);
+        fwd.push(`x = ${act(l.activation, l.batchNorm ? `self.${l.id}_bn(${c.call})` : c.call)}`);
         break;
       }
+      case 'resblock':
+        init.push(
+          `self.${l.id} = ResBlock(${pyInt(s[0], 'channels')}, ${pyInt(resUnits(l), 'units')}, ${pyInt(l.filters, 'filters')}, ${pyInt(l.stride, 'stride')}, ${hasProjection(l, s) ? 'True' : 'False'})`,
+        );
+        fwd.push(`x = self.${l.id}(x)`);
+        break;
       case 'maxpool':
         fwd.push(`x = F.max_pool2d(x, ${pyInt(l.size, 'pool size')})`);
         break;
@@ -334,6 +372,7 @@ export function generateModelPy(
   fwd.push('return self.output(x)');
   const usesDenseRes = spec.layers.some((l, i) => l.type === 'residual' && inputs[i].length === 1);
   const usesConvRes = spec.layers.some((l, i) => l.type === 'residual' && inputs[i].length === 3);
+  const usesResBlock = spec.layers.some((l) => l.type === 'resblock');
   const weightsFile = opts.weightsFile ?? NPZ_FILE;
   const exampleShape = pyTuple([2, ...spec.inputShape]);
   const widths = arch.layers
@@ -426,6 +465,30 @@ export function generateModelPy(
       '',
       '    def forward(self, x):',
       '        return x + self.conv2(_activation(self.conv1(x), self.activation))',
+      '',
+    );
+  }
+  if (usesResBlock) {
+    const bnArgs = `eps=${pyNum(CONV_BN.epsilon)}, momentum=${pyNum(+(1 - CONV_BN.momentum).toPrecision(12))}`;
+    lines.push(
+      '',
+      'class ResBlock(nn.Module):',
+      '    """ResNet basic block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); a 1x1 projection + BN when the shape changes."""',
+      '',
+      '    def __init__(self, channels, units, filters, stride, projection):',
+      '        super().__init__()',
+      '        self.conv1 = nn.Conv2d(channels, units, 3, stride=stride, padding=1, bias=False)',
+      `        self.bn1 = nn.BatchNorm2d(units, ${bnArgs})`,
+      '        self.conv2 = nn.Conv2d(units, filters, 3, padding=1, bias=False)',
+      `        self.bn2 = nn.BatchNorm2d(filters, ${bnArgs})`,
+      '        self.projection = projection',
+      '        if projection:',
+      '            self.proj = nn.Conv2d(channels, filters, 1, stride=stride, bias=False)',
+      `            self.proj_bn = nn.BatchNorm2d(filters, ${bnArgs})`,
+      '',
+      '    def forward(self, x):',
+      '        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))',
+      '        return F.relu(h + (self.proj_bn(self.proj(x)) if self.projection else x))',
       '',
     );
   }

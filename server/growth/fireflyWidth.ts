@@ -92,8 +92,8 @@ export class WidthLayout {
   constructor(model: GrowableModel, plans: WidthPlan[]) {
     this.layers = plans.map((plan) => {
       const { layer } = model.layer(plan.id);
-      if (layer.type !== 'dense' && layer.type !== 'conv2d')
-        throw new Error(`${plan.id} is a ${layer.type} layer; only dense and conv2d layers grow wider here`);
+      if (layer.type !== 'dense' && layer.type !== 'conv2d' && layer.type !== 'resblock')
+        throw new Error(`${plan.id} is a ${layer.type} layer; only dense, conv2d and resblock layers grow wider here`);
       if (layerWidth(layer) !== plan.m) throw new Error(`internal: ${plan.id} has ${layerWidth(layer)} neurons, plan says ${plan.m}`);
       return { plan, t: layerTensors(model.spec, plan.id) };
     });

@@ -40,7 +40,7 @@
 import type { Activation, LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, flatSize, freshLayerId, layerShapes, layerWidth } from '../model/spec';
-import { widthEdits } from '../model/widthEdits';
+import { widthBlocker, widthEdits } from '../model/widthEdits';
 import type { Rng } from '../random';
 import { diffFromSources, insertedDiff, neuronBudget } from './diff';
 import { registerMethod } from './registry';
@@ -97,13 +97,18 @@ export function addCompensatedNoise(model: GrowableModel, layerId: string, sourc
 function wideningLayers(model: GrowableModel, options: GrowOptions): string[] {
   if (options.layers) {
     for (const id of options.layers) {
-      const { layer } = model.layer(id);
-      if (!growable(layer) && layer.type !== 'residual')
-        throw new GrowthError(`net2net-wider: layer "${id}" is ${layer.type}; it widens dense, conv2d and residual layers`);
+      const { layer, index } = model.layer(id);
+      if (!growable(layer) && layer.type !== 'residual' && layer.type !== 'resblock')
+        throw new GrowthError(`net2net-wider: layer "${id}" is ${layer.type}; it widens dense, conv2d, residual and resblock layers`);
+      const blocked = widthBlocker(model.spec, index);
+      if (blocked) throw new GrowthError(`net2net-wider: ${blocked}`);
     }
     return [...options.layers];
   }
-  return model.spec.layers.filter(growable).map((l) => l.id);
+  // Every layer that can widen: dense, conv2d (not grouped, not tied by a shortcut), resblock hidden channels.
+  return model.spec.layers
+    .filter((l, i) => (growable(l) || l.type === 'resblock') && widthBlocker(model.spec, i) === undefined)
+    .map((l) => l.id);
 }
 
 export const net2netWider: GrowthMethod = registerMethod({
@@ -111,7 +116,9 @@ export const net2netWider: GrowthMethod = registerMethod({
   kind: 'grow',
   description: 'Net2WiderNet (Chen et al. 2016): widen layers by replicating random neurons, outgoing weights shared among the copies',
   unsupported(model) {
-    return model.spec.layers.some(growable) ? undefined : 'the model has no hidden dense or conv2d layer to widen';
+    return model.spec.layers.some((l) => growable(l) || l.type === 'resblock')
+      ? undefined
+      : 'the model has no hidden dense or conv2d layer to widen';
   },
   async apply(ctx: GrowContext, options: GrowOptions) {
     const { model, rng } = ctx;

@@ -20,7 +20,7 @@ import {
   sub,
   tanh,
 } from '../engine';
-import { LayerSpec, ModelSpec, flatSize, samePads } from './spec';
+import { CONV_BN, LayerSpec, ModelSpec, convGroups, flatSize, hasProjection, samePads } from './spec';
 
 export const LEAKY_RELU_ALPHA = 0.01;
 
@@ -58,10 +58,10 @@ function dense(x: Value, W: Value, b: Value): Value {
   return add(matmul(flatten(x), W), b);
 }
 
-function conv2d(x: Value, W: Value, b: Value, k: number, stride: number, same: boolean): Value {
+function conv2d(x: Value, W: Value, b: Value | undefined, k: number, stride: number, same: boolean, groups = 1): Value {
   const [pb, pe] = same ? samePads(k) : [0, 0];
-  const y = conv(x, W, { strides: [stride, stride], pads: [pb, pb, pe, pe] });
-  return add(y, reshape(b, [1, b.shape[0], 1, 1]));
+  const y = conv(x, W, { strides: [stride, stride], pads: [pb, pb, pe, pe], groups });
+  return b ? add(y, reshape(b, [1, b.shape[0], 1, 1])) : y;
 }
 
 function channelShape(x: Value, v: Value): Value {
@@ -85,8 +85,10 @@ function applyLayer(l: LayerSpec, h: Value, w: (name: string) => Value, mode: 't
   switch (l.type) {
     case 'dense':
       return activate(dense(h, p('W'), p('b')), l.activation);
-    case 'conv2d':
-      return activate(conv2d(h, p('W'), p('b'), l.kernelSize, l.stride, l.padding === 'same'), l.activation);
+    case 'conv2d': {
+      const y = conv2d(h, p('W'), p('b'), l.kernelSize, l.stride, l.padding === 'same', convGroups(l));
+      return activate(l.batchNorm ? batchNorm(y, (leaf) => `${l.id}/${leaf}`, w, mode, state, CONV_BN) : y, l.activation);
+    }
     case 'maxpool':
       return maxPool(h, l.size);
     case 'avgpool':
@@ -103,23 +105,47 @@ function applyLayer(l: LayerSpec, h: Value, w: (name: string) => Value, mode: 't
           : conv2d(activate(conv2d(h, p('W1'), p('b1'), 3, 1, true), l.activation), p('W2'), p('b2'), 3, 1, true);
       return add(h, inner);
     }
-    case 'batchnorm': {
-      const axes = h.rank === 2 ? [0] : [0, 2, 3];
-      const gamma = channelShape(h, p('gamma')),
-        beta = channelShape(h, p('beta'));
-      if (mode === 'eval') {
-        const xhat = div(sub(h, channelShape(h, p('mean'))), sqrt(add(channelShape(h, p('var')), l.epsilon)));
-        return add(mul(xhat, gamma), beta);
-      }
-      const mean = reduceMean(h, axes, true);
-      const d = sub(h, mean);
-      const variance = reduceMean(mul(d, d), axes, true);
-      const xhat = div(d, sqrt(add(variance, l.epsilon)));
-      const c = p('mean').shape[0] as number;
-      const m = l.momentum;
-      state.set(`${l.id}/mean`, add(mul(p('mean'), m), mul(reshape(mean, [c]), 1 - m)));
-      state.set(`${l.id}/var`, add(mul(p('var'), m), mul(reshape(variance, [c]), 1 - m)));
-      return add(mul(xhat, gamma), beta);
+    case 'batchnorm':
+      return batchNorm(h, (leaf) => `${l.id}/${leaf}`, w, mode, state, l);
+    case 'resblock': {
+      // ResNet basic block (He et al. 2016, §3.3, Fig. 2/5 left): two 3x3 convs with BN, the shortcut the
+      // identity, or the projection Ws (1x1, strided) with BN when the shape changes (option B).
+      const bn = (x: Value, suffix: string) => batchNorm(x, (leaf) => `${l.id}/${leaf}${suffix}`, w, mode, state, CONV_BN);
+      const inner = relu(bn(conv2d(h, p('W1'), undefined, 3, l.stride, true), '1'));
+      const main = bn(conv2d(inner, p('W2'), undefined, 3, 1, true), '2');
+      const shortcut = hasProjection(l, h.shape.slice(1) as number[]) ? bn(conv2d(h, p('Ws'), undefined, 1, l.stride, false), 's') : h;
+      return relu(add(main, shortcut));
     }
   }
+}
+
+/**
+ * Batch normalisation over the batch (and spatial) axes; `name(leaf)` names its gamma, beta, mean and
+ * var. Training mode normalises with the batch's statistics and sets the running ones' updates
+ * (momentum m: running = m·running + (1 − m)·batch); eval mode uses the running ones.
+ */
+function batchNorm(
+  h: Value,
+  name: (leaf: string) => string,
+  w: (name: string) => Value,
+  mode: 'train' | 'eval',
+  state: Map<string, Value>,
+  o: { momentum: number; epsilon: number },
+): Value {
+  const axes = h.rank === 2 ? [0] : [0, 2, 3];
+  const gamma = channelShape(h, w(name('gamma'))),
+    beta = channelShape(h, w(name('beta')));
+  if (mode === 'eval') {
+    const xhat = div(sub(h, channelShape(h, w(name('mean')))), sqrt(add(channelShape(h, w(name('var'))), o.epsilon)));
+    return add(mul(xhat, gamma), beta);
+  }
+  const mean = reduceMean(h, axes, true);
+  const d = sub(h, mean);
+  const variance = reduceMean(mul(d, d), axes, true);
+  const xhat = div(d, sqrt(add(variance, o.epsilon)));
+  const c = w(name('mean')).shape[0] as number;
+  const m = o.momentum;
+  state.set(name('mean'), add(mul(w(name('mean')), m), mul(reshape(mean, [c]), 1 - m)));
+  state.set(name('var'), add(mul(w(name('var')), m), mul(reshape(variance, [c]), 1 - m)));
+  return add(mul(xhat, gamma), beta);
 }

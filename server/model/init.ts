@@ -15,7 +15,7 @@ export function fans(shape: number[]): [number, number] {
 /** How a parameter starts: kernels random, biases and betas zero, gammas and variances one. */
 export function fillFor(name: string): Fill {
   const leaf = name.slice(name.lastIndexOf('/') + 1);
-  if (leaf === 'gamma' || leaf === 'var') return 'one';
+  if (leaf.startsWith('gamma') || leaf.startsWith('var')) return 'one';
   if (leaf.startsWith('W')) return 'kernel';
   return 'zero';
 }

@@ -1,7 +1,23 @@
 /** The explicit network description: input shape, hidden layers with ids, and the output layer. */
 import type { Activation, Architecture, InitMethod, LayerConfig, LayerSummary, ModelConfig } from '../../common/protocol';
+import { expandPreset } from './presets';
 
-export type LayerSpec = LayerConfig & { id: string };
+/** A hidden layer with its id; `block`: the preset block it belongs to (shown grouped by the monitor). */
+export type LayerSpec = LayerConfig & { id: string; block?: string };
+
+/** Batch norm inside conv2d (`batchNorm`) and resblock layers: PyTorch's BatchNorm2d defaults (ResNet, He et al. 2016). */
+export const CONV_BN = { momentum: 0.9, epsilon: 1e-5 } as const;
+
+/** Input channels per group of a conv2d (its kernel's second axis). */
+export function convGroups(l: LayerSpec): number {
+  return l.type === 'conv2d' ? (l.groups ?? 1) : 1;
+}
+
+/** A resblock's hidden channels. */
+export const resUnits = (l: LayerSpec & { type: 'resblock' }): number => l.units ?? l.filters;
+/** Whether a resblock's shortcut is a strided 1x1 projection (the shape changes) rather than the identity. */
+export const hasProjection = (l: LayerSpec & { type: 'resblock' }, input: number[]): boolean => l.stride !== 1 || input[0] !== l.filters;
+const BN_LEAVES = ['gamma', 'beta', 'mean', 'var'];
 export interface OutputSpec {
   id: 'output';
   units: number;
@@ -21,7 +37,15 @@ export class ModelSpecError extends Error {}
 
 export function specFromConfig(model: ModelConfig, inputShape: number[], task: ModelSpec['task'], outputSize: number): ModelSpec {
   const counters: Record<string, number> = {};
-  const layers = model.layers.map((l) => {
+  let source: (LayerConfig & { block?: string })[] = model.layers;
+  if (model.preset) {
+    try {
+      source = expandPreset(model, inputShape);
+    } catch (e) {
+      throw new ModelSpecError(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const layers = source.map((l) => {
     counters[l.type] = (counters[l.type] ?? 0) + 1;
     return { ...l, id: `${l.type}_${counters[l.type]}` } as LayerSpec;
   });
@@ -61,6 +85,9 @@ export function layerOutputShape(l: LayerSpec, s: number[]): number[] {
       return [l.units];
     case 'conv2d': {
       if (s.length !== 3) throw new ModelSpecError(`${l.id}: conv2d needs an image input [C, H, W], got [${s.join(', ')}]`);
+      const g = convGroups(l);
+      if (!Number.isInteger(g) || g < 1 || s[0] % g || l.filters % g)
+        throw new ModelSpecError(`${l.id}: groups ${g} must divide its ${s[0]} input channels and its ${l.filters} filters`);
       const [pb, pe] = l.padding === 'same' ? samePads(l.kernelSize) : [0, 0];
       const out = (d: number) => Math.floor((d + pb + pe - l.kernelSize) / l.stride) + 1;
       const [h, w] = [out(s[1]), out(s[2])];
@@ -81,6 +108,11 @@ export function layerOutputShape(l: LayerSpec, s: number[]): number[] {
     case 'batchnorm':
     case 'residual':
       return [...s];
+    case 'resblock': {
+      if (s.length !== 3) throw new ModelSpecError(`${l.id}: resblock needs an image input [C, H, W], got [${s.join(', ')}]`);
+      const out = (d: number) => Math.floor((d - 1) / l.stride) + 1; // 3x3, padding 1
+      return [l.filters, out(s[1]), out(s[2])];
+    }
   }
 }
 
@@ -100,6 +132,7 @@ export function layerShapes(spec: ModelSpec): { inputs: number[][]; outputs: num
 /** Number of neurons (dense, residual hidden) or channels (conv2d) of a layer; undefined if width-free. */
 export function layerWidth(l: LayerSpec): number | undefined {
   if (l.type === 'dense' || l.type === 'residual') return l.units;
+  if (l.type === 'resblock') return resUnits(l);
   if (l.type === 'conv2d') return l.filters;
   return undefined;
 }
@@ -107,11 +140,19 @@ export function layerWidth(l: LayerSpec): number | undefined {
 /** Parameter shapes of one layer (trainable ones, then state ones, flagged). */
 export function layerParamShapes(l: LayerSpec, input: number[]): { name: string; shape: number[]; trainable: boolean }[] {
   const p = (n: string, shape: number[], trainable = true) => ({ name: `${l.id}/${n}`, shape, trainable });
+  const bn = (c: number, suffix = '') => BN_LEAVES.map((leaf, i) => p(`${leaf}${suffix}`, [c], i < 2));
   switch (l.type) {
     case 'dense':
       return [p('W', [denseInput(input), l.units]), p('b', [l.units])];
-    case 'conv2d':
-      return [p('W', [l.filters, input[0], l.kernelSize, l.kernelSize]), p('b', [l.filters])];
+    case 'conv2d': {
+      const conv = [p('W', [l.filters, input[0] / convGroups(l), l.kernelSize, l.kernelSize]), p('b', [l.filters])];
+      return l.batchNorm ? [...conv, ...bn(l.filters)] : conv;
+    }
+    case 'resblock': {
+      const u = resUnits(l);
+      const main = [p('W1', [u, input[0], 3, 3]), ...bn(u, '1'), p('W2', [l.filters, u, 3, 3]), ...bn(l.filters, '2')];
+      return hasProjection(l, input) ? [...main, p('Ws', [l.filters, input[0], 1, 1]), ...bn(l.filters, 's')] : main;
+    }
     case 'residual':
       if (input.length === 1) return [p('W1', [input[0], l.units]), p('b1', [l.units]), p('W2', [l.units, input[0]]), p('b2', [input[0]])];
       return [p('W1', [l.units, input[0], 3, 3]), p('b1', [l.units]), p('W2', [input[0], l.units, 3, 3]), p('b2', [input[0]])];
@@ -140,7 +181,11 @@ function layerFlops(l: LayerSpec, input: number[], output: number[]): number {
     case 'dense':
       return denseInput(input) * l.units;
     case 'conv2d':
-      return l.filters * input[0] * l.kernelSize * l.kernelSize * output[1] * output[2];
+      return (l.filters * input[0] * l.kernelSize * l.kernelSize * output[1] * output[2]) / convGroups(l);
+    case 'resblock': {
+      const p = output[1] * output[2];
+      return 9 * p * resUnits(l) * (input[0] + l.filters) + (hasProjection(l, input) ? p * l.filters * input[0] : 0);
+    }
     case 'residual':
       return input.length === 1 ? 2 * input[0] * l.units : 2 * 9 * input[0] * l.units * input[1] * input[2];
     case 'batchnorm':
@@ -167,6 +212,7 @@ export function architectureOf(spec: ModelSpec): Architecture {
       outputShape: outputs[i],
       params,
       flops: layerFlops(l, inputs[i], outputs[i]),
+      ...(l.block ? { block: l.block } : {}),
     };
   });
   const outParams = outputInput * spec.output.units + spec.output.units;
@@ -224,6 +270,7 @@ export function estimateActivationMemory(spec: ModelSpec, batchSize: number, eva
     // flatten is a reshape (a view, no new buffer in either engine)
     let elements = l.type === 'flatten' ? 0 : flatSize(outputs[i]);
     if (l.type === 'residual') elements += outputs[i].length === 1 ? l.units : l.units * outputs[i][1] * outputs[i][2];
+    if (l.type === 'resblock') elements += (2 * resUnits(l) + l.filters) * outputs[i][1] * outputs[i][2];
     layers.push({ id: l.id, bytes: elements * 4 * copies });
   });
   layers.push({ id: 'output', bytes: spec.output.units * 4 * copies });

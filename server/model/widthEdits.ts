@@ -4,7 +4,12 @@
  * methods' candidate networks.
  */
 import type { Fill } from './init';
-import { ModelSpec, ModelSpecError, layerShapes } from './spec';
+import { LayerSpec, ModelSpec, ModelSpecError, convGroups, hasProjection, layerShapes } from './spec';
+
+/** A depthwise conv (one input channel per group, multiplier 1): its channels follow its input's. */
+export function isDepthwise(l: LayerSpec, input: number[]): boolean {
+  return l.type === 'conv2d' && convGroups(l) > 1 && convGroups(l) === input[0] && l.filters === input[0];
+}
 
 /**
  * - `in`: the layer's own incoming weights and bias (one slice per neuron);
@@ -24,17 +29,52 @@ export interface WidthEdit {
   fill: Fill;
 }
 
+/** Layers whose own width follows the edited one: depthwise convs and resblocks joined by an identity shortcut. */
+export function widthFollowers(spec: ModelSpec, edits: WidthEdit[]): LayerSpec[] {
+  const through = new Set(edits.filter((e) => e.role === 'through').map((e) => e.name));
+  return spec.layers.filter(
+    (l) => (l.type === 'conv2d' && through.has(`${l.id}/W`)) || (l.type === 'resblock' && through.has(`${l.id}/W2`)),
+  );
+}
+
+/** Why the width of hidden layer `index` cannot change, or undefined when it can. */
+export function widthBlocker(spec: ModelSpec, index: number): string | undefined {
+  try {
+    widthEdits(spec, index);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ModelSpecError) return e.message;
+    throw e;
+  }
+}
+
 export function widthEdits(spec: ModelSpec, index: number): WidthEdit[] {
   const layer = spec.layers[index];
   const shapes = layerShapes(spec);
   const e = (name: string, axis: number, role: EditRole, fill: Fill, group = 1): WidthEdit => ({ name, axis, group, role, fill });
+  const bnEdits = (prefix: string, suffix: string, role: EditRole, group = 1) => [
+    e(`${prefix}/gamma${suffix}`, 0, role, 'one', group),
+    e(`${prefix}/beta${suffix}`, 0, role, 'zero', group),
+    e(`${prefix}/mean${suffix}`, 0, role, 'zero', group),
+    e(`${prefix}/var${suffix}`, 0, role, 'one', group),
+  ];
   const id = layer.id;
+  if (layer.type === 'resblock') {
+    // The hidden channels between the block's two convolutions (its output is tied to its shortcut).
+    return [e(`${id}/W1`, 0, 'in', 'kernel'), ...bnEdits(id, '1', 'state'), e(`${id}/W2`, 1, 'out', 'zero')];
+  }
+  if (layer.type === 'conv2d' && convGroups(layer) > 1) {
+    throw new ModelSpecError(
+      `layer "${id}" is a grouped conv2d (groups ${convGroups(layer)}): its channels are tied to its input's groups, so they cannot be split or added on their own; widen the layer before it`,
+    );
+  }
   if (layer.type === 'residual') {
     const image = shapes.inputs[index].length === 3;
     return [e(`${id}/W1`, image ? 0 : 1, 'in', 'kernel'), e(`${id}/b1`, 0, 'in', 'zero'), e(`${id}/W2`, image ? 1 : 0, 'out', 'zero')];
   }
   if (layer.type !== 'dense' && layer.type !== 'conv2d') throw new ModelSpecError(`layer "${id}" (${layer.type}) has no width to change`);
   const edits = [e(`${id}/W`, layer.type === 'dense' ? 1 : 0, 'in', 'kernel'), e(`${id}/b`, 0, 'in', 'zero')];
+  if (layer.type === 'conv2d' && layer.batchNorm) edits.push(...bnEdits(id, '', 'state'));
   let group = 1;
   for (let k = index + 1; k < spec.layers.length; k++) {
     const l = spec.layers[k];
@@ -60,7 +100,30 @@ export function widthEdits(spec: ModelSpec, index: number): WidthEdit[] {
         edits.push(e(`${l.id}/W`, 0, 'out', 'zero', image ? group * input[1] * input[2] : group));
         return edits;
       case 'conv2d':
+        if (isDepthwise(l, input)) {
+          // Each channel has its own depthwise filter: copies copy it, new channels draw one.
+          edits.push(e(`${l.id}/W`, 0, 'through', 'kernel', group), e(`${l.id}/b`, 0, 'through', 'zero', group));
+          if (l.batchNorm) edits.push(...bnEdits(l.id, '', 'state', group));
+          continue;
+        }
+        if (convGroups(l) > 1)
+          throw new ModelSpecError(
+            `layer "${id}" feeds the grouped conv2d "${l.id}" (groups ${convGroups(l)}), whose groups fix its input channels`,
+          );
         edits.push(e(`${l.id}/W`, 1, 'out', 'zero', group));
+        return edits;
+      case 'resblock':
+        if (!hasProjection(l, input)) {
+          // An identity shortcut joins the channels: the block's output channels grow with them (its
+          // second conv's rows and BN follow, copied or drawn), its first conv reads them (fan-in).
+          edits.push(
+            e(`${l.id}/W1`, 1, 'out', 'zero', group),
+            e(`${l.id}/W2`, 0, 'through', 'kernel', group),
+            ...bnEdits(l.id, '2', 'state', group),
+          );
+          continue;
+        }
+        edits.push(e(`${l.id}/Ws`, 1, 'out', 'zero', group), e(`${l.id}/W1`, 1, 'out', 'zero', group));
         return edits;
     }
   }

@@ -14,6 +14,7 @@ import { decodeNpz, encodeNpz } from '../../server/export/npz';
 import { allParamShapes } from '../../server/model/spec';
 import {
   TEST_MODELS,
+  CONV_NET_MODELS,
   hasNumpy,
   hasPython,
   livePredict,
@@ -37,6 +38,8 @@ const note = (format: string, model: string, v: number | string) => ((measured[f
 after(() => console.log(`export max |prediction difference| vs the live model:\n${JSON.stringify(measured, null, 1)}`));
 
 const models = TEST_MODELS.map((t) => ({ t, m: makeModel(t) }));
+/** With the conv nets of the presets, which ONNX and PyTorch export (TF.js refuses them, tested below). */
+const all = [...models, ...CONV_NET_MODELS.map((t) => ({ t, m: makeModel(t) }))];
 
 /** Each folder's model.py (imported as its own module) on the folder's input.f32, in one Python process. */
 function pythonPredict(dirs: string[], env: NodeJS.ProcessEnv): number[][] {
@@ -66,9 +69,9 @@ print(json.dumps(out))
   return JSON.parse(r.stdout);
 }
 
-async function exportAll(format: 'tfjs' | 'onnx' | 'pytorch' | 'json') {
+async function exportAll(format: 'tfjs' | 'onnx' | 'pytorch' | 'json', list = models) {
   const out: { name: string; dir: string; x: Float32Array; live: Float32Array }[] = [];
-  for (const { t, m } of models) {
+  for (const { t, m } of list) {
     const dir = path.join(work, format, t.name);
     const r = await exportModel(sourceOf(m, `run-${t.name}`), { format, dir });
     assert.equal(r.dir, dir);
@@ -81,9 +84,9 @@ async function exportAll(format: 'tfjs' | 'onnx' | 'pytorch' | 'json') {
 }
 
 test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; predictions within 1e-5', async () => {
-  const exported = await exportAll('tfjs');
+  const exported = await exportAll('tfjs', all);
   for (const e of exported) assert.deepEqual(fs.readdirSync(e.dir).sort(), ['group1-shard1of1.bin', 'input.f32', 'model.json']);
-  const preds = tfjsPredictFresh(exported.map((e, i) => ({ dir: e.dir, n: N, inputShape: models[i].t.inputShape })));
+  const preds = tfjsPredictFresh(exported.map((e, i) => ({ dir: e.dir, n: N, inputShape: all[i].t.inputShape })));
   exported.forEach((e, i) => {
     const d = maxAbsDiff(preds[i], e.live);
     note('tfjs', e.name, d);
@@ -99,6 +102,10 @@ test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; 
   assert.equal(info.conv.layers[0], 'Permute');
   assert.ok(info.conv.layers.includes('ZeroPadding2D'), 'stride-2 same conv pads like ours');
   assert.ok(!info.dense.layers.includes('Permute'));
+  // conv nets: BN layers after convs, depthwise convs, resblocks as Add of the (projected) shortcut and the block
+  assert.ok(info['vgg-bn'].layers.includes('BatchNormalization'));
+  assert.equal(info.resnet.layers.filter((l) => l === 'Add').length, 3);
+  assert.equal(info.mobilenet.layers.filter((l) => l === 'DepthwiseConv2D').length, 2);
   const json = JSON.parse(fs.readFileSync(path.join(exported[0].dir, 'model.json'), 'utf8'));
   assert.equal(json.format, 'layers-model');
   assert.equal(json.weightsManifest[0].paths[0], 'group1-shard1of1.bin');
@@ -106,13 +113,13 @@ test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; 
 });
 
 test('onnx: model.onnx declares opset 17, loads in onnxruntime-node (fresh process); predictions within 1e-4', async () => {
-  const exported = await exportAll('onnx');
+  const exported = await exportAll('onnx', all);
   const preds = onnxPredictFresh(
     exported.map((e, i) => ({
       file: path.join(e.dir, 'model.onnx'),
       input: path.join(e.dir, 'input.f32'),
       n: N,
-      inputShape: models[i].t.inputShape,
+      inputShape: all[i].t.inputShape,
     })),
   );
   exported.forEach((e, i) => {
@@ -133,17 +140,17 @@ test('onnx: model.onnx declares opset 17, loads in onnxruntime-node (fresh proce
       ['output'],
     );
     const inits = new Set(proto.graph!.initializer!.map((t) => t.name));
-    for (const p of allParamShapes(models[i].m.spec)) assert.ok(inits.has(p.name), p.name);
+    for (const p of allParamShapes(all[i].m.spec)) assert.ok(inits.has(p.name), p.name);
   });
 });
 
 test('pytorch: model.py compiles, weights.npz reads back in numpy, predictions match in real PyTorch', async (t) => {
-  const exported = await exportAll('pytorch');
+  const exported = await exportAll('pytorch', all);
   for (const e of exported) assert.deepEqual(fs.readdirSync(e.dir).sort(), ['architecture.json', 'input.f32', 'model.py', 'weights.npz']);
   // Our own reader (CRC-checked) gets every array back bit for bit.
   for (const [i, e] of exported.entries()) {
     const arrays = decodeNpz(fs.readFileSync(path.join(e.dir, 'weights.npz')));
-    for (const [k, a] of torchArrays(sourceOf(models[i].m))) {
+    for (const [k, a] of torchArrays(sourceOf(all[i].m))) {
       const b = arrays.get(k)!;
       assert.deepEqual(b.shape, a.shape, k);
       assert.deepEqual(Array.from(b.data as Float32Array, Number), Array.from(a.data as Float32Array, Number), k);
@@ -168,7 +175,7 @@ print(json.dumps(out))
   ]);
   assert.equal(read.status, 0, read.stderr);
   for (const [i, got] of (JSON.parse(read.stdout) as Record<string, [number[], string, number]>[]).entries()) {
-    const want = torchArrays(sourceOf(models[i].m));
+    const want = torchArrays(sourceOf(all[i].m));
     assert.deepEqual(
       Object.keys(got),
       want.map(([k]) => k),
@@ -215,6 +222,34 @@ test('import: TF.js and architecture exports come back with identical tensors an
   const arch = importModel(path.join(dir, 'architecture.json'));
   assert.equal(arch.tensors, undefined);
   assert.deepEqual(arch.spec, models[0].m.spec);
+});
+
+test('conv nets (BN, resblock, depthwise conv): TF.js and architecture exports come back exactly; grouped convs are refused by TF.js', async () => {
+  for (const { t, m } of all.slice(models.length)) {
+    const tfjsDir = path.join(work, 'roundtrip-tfjs', t.name);
+    await exportModel(sourceOf(m), { format: 'tfjs', dir: tfjsDir });
+    const fromTfjs = importModel(path.join(tfjsDir, 'model.json'));
+    assert.deepEqual(fromTfjs.spec, m.spec);
+    for (const [k, v] of m.tensors) assert.deepEqual(Array.from(fromTfjs.tensors!.get(k)!), Array.from(v), `${t.name} ${k}`);
+    const pyDir = path.join(work, 'roundtrip-py', t.name);
+    await exportModel(sourceOf(m), { format: 'pytorch', dir: pyDir });
+    const fromArch = importModel('architecture.json', pyDir);
+    assert.deepEqual(fromArch.spec, m.spec);
+    for (const [k, v] of m.tensors) assert.deepEqual(Array.from(fromArch.tensors!.get(k)!), Array.from(v), `${t.name} ${k}`);
+    const back = modelFromImport(fromArch.spec, fromArch.tensors, 1, ['m']);
+    const x = randomInputs(m.spec, 3, 11);
+    assert.deepEqual(Array.from(await livePredict(back, x, 3)), Array.from(await livePredict(m, x, 3)));
+  }
+  const grouped = makeModel({
+    name: 'grouped',
+    inputShape: [4, 6, 6],
+    outputs: 3,
+    layers: [{ type: 'conv2d', filters: 6, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu', groups: 2 }],
+  });
+  await assert.rejects(
+    buildExport(sourceOf(grouped), 'tfjs'),
+    /layer conv2d_1 is a grouped conv2d \(groups 2 of 4 channels\), which TF\.js \/ Keras has no layer for; export this model as onnx or pytorch/,
+  );
 });
 
 test('import: weight files that leave the model folder, foreign models and bad specs are refused clearly', async () => {

@@ -92,6 +92,45 @@ export const TEST_MODELS: TestModel[] = [
   },
 ];
 
+/** The conv nets of the presets (issue 20): VGG with BN, a ResNet with projection shortcuts, a MobileNet. ONNX and PyTorch only. */
+export const CONV_NET_MODELS: TestModel[] = [
+  {
+    name: 'vgg-bn',
+    inputShape: [3, 8, 8],
+    outputs: 3,
+    layers: [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: relu, batchNorm: true },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 5, kernelSize: 3, stride: 1, padding: 'same', activation: relu, batchNorm: true },
+      { type: 'flatten' },
+    ],
+  },
+  {
+    name: 'resnet',
+    inputShape: [3, 8, 8],
+    outputs: 3,
+    layers: [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: relu, batchNorm: true },
+      { type: 'resblock', filters: 4, stride: 1 },
+      { type: 'resblock', filters: 6, stride: 2, units: 5 },
+      { type: 'resblock', filters: 7, stride: 1 },
+      { type: 'globalavgpool' },
+    ],
+  },
+  {
+    name: 'mobilenet',
+    inputShape: [3, 8, 8],
+    outputs: 3,
+    layers: [
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: relu, batchNorm: true },
+      { type: 'conv2d', filters: 4, kernelSize: 3, stride: 2, padding: 'same', activation: relu, batchNorm: true, groups: 4 },
+      { type: 'conv2d', filters: 6, kernelSize: 1, stride: 1, padding: 'same', activation: relu, batchNorm: true },
+      { type: 'conv2d', filters: 6, kernelSize: 3, stride: 1, padding: 'same', activation: relu, batchNorm: true, groups: 6 },
+      { type: 'globalavgpool' },
+    ],
+  },
+];
+
 /** A model with every tensor random and non-trivial (biases, batch-norm statistics, gammas). */
 export function makeModel(t: TestModel, seed = 7): GrowableModel {
   const spec = specFromConfig({ layers: t.layers, init: 'he' }, t.inputShape, 'classification', t.outputs);
@@ -100,9 +139,9 @@ export function makeModel(t: TestModel, seed = 7): GrowableModel {
   for (const [name, v] of m.tensors) {
     const leaf = name.slice(name.lastIndexOf('/') + 1);
     for (let i = 0; i < v.length; i++) {
-      if (leaf === 'var') v[i] = rng.uniform(0.5, 2);
-      else if (leaf === 'gamma') v[i] = rng.uniform(0.5, 1.5);
-      else if (leaf === 'mean' || leaf === 'beta' || leaf.startsWith('b')) v[i] = rng.normal(0, 0.3);
+      if (leaf.startsWith('var')) v[i] = rng.uniform(0.5, 2);
+      else if (leaf.startsWith('gamma')) v[i] = rng.uniform(0.5, 1.5);
+      else if (leaf.startsWith('mean') || leaf.startsWith('b')) v[i] = rng.normal(0, 0.3);
       else if (leaf === 'W2') v[i] = rng.normal(0, 0.3); // residual output weights (zero when inserted)
     }
   }

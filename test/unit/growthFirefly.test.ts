@@ -175,9 +175,9 @@ for (const [name, layers, input] of models) {
         fresh: [...Array(p.mNew).keys()].filter((j) => chosen.has(p.offset + p.m + j)),
       }))
       .filter((p) => p.split.length + p.fresh.length > 0);
-    const widths = model.spec.layers.map((l) => ('units' in l ? l.units : 'filters' in l ? l.filters : 0));
+    const widths = model.spec.layers.map((l) => ('units' in l ? (l.units ?? 0) : 'filters' in l ? l.filters : 0));
     await commitWidth(ctx, new WidthLayout(model, commitPlans), atHat.eps, cand.deltas);
-    const after = model.spec.layers.map((l) => ('units' in l ? l.units : 'filters' in l ? l.filters : 0));
+    const after = model.spec.layers.map((l) => ('units' in l ? (l.units ?? 0) : 'filters' in l ? l.filters : 0));
     const added = after.reduce((a, w, i) => a + w - widths[i], 0);
     assert.equal(added, chosen.size, 'one neuron per chosen candidate');
     const out = await trainer.predict(x);

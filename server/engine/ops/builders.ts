@@ -124,6 +124,8 @@ export interface ConvAttrs {
   strides: number[];
   pads: number[];
   dilations: number[];
+  /** Conv only: input and output channels in `groups` groups (depthwise: groups = channels); absent = 1. */
+  groups?: number;
 }
 export interface ConvTAttrs extends ConvAttrs {
   outputPadding: number[];
@@ -134,6 +136,7 @@ export function conv(x: Value, w: Value, opts: Partial<ConvAttrs> = {}): Value {
     strides: opts.strides ?? [1, 1],
     pads: opts.pads ?? [0, 0, 0, 0],
     dilations: opts.dilations ?? [1, 1],
+    ...((opts.groups ?? 1) > 1 ? { groups: opts.groups } : {}),
   });
 }
 

@@ -93,7 +93,11 @@ defineOp({
   infer([x, w], attrs) {
     const a = convAttrs(attrs);
     if (x.rank !== 4 || w.rank !== 4) throw new Error('input and kernel must be rank 4 (NCHW, OIHW)');
-    if (x.shape[1] !== w.shape[1]) throw new Error(`input has ${x.shape[1]} channels, kernel expects ${w.shape[1]}`);
+    const g = a.groups ?? 1;
+    if (x.shape[1] !== (g === 1 ? w.shape[1] : (w.shape[1] as number) * g))
+      throw new Error(`input has ${x.shape[1]} channels, kernel expects ${w.shape[1]} x ${g} groups`);
+    if (g > 1 && (w.shape[0] as number) % g) throw new Error(`${w.shape[0]} output channels do not split into ${g} groups`);
+    if (g > 1 && a.dilations.some((d) => d !== 1)) throw new Error('grouped Conv supports dilation 1 only');
     const [h, wd] = staticSpatial(x, 'Conv input');
     const [kh, kw] = staticSpatial(w, 'Conv kernel');
     const oh = windowOut(h, kh, a.strides[0], a.pads[0], a.pads[2], a.dilations[0]);
@@ -102,12 +106,17 @@ defineOp({
     return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0], oh, ow] }];
   },
   onnx(ctx, node) {
-    ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], onnxConvAttrs(convAttrs(node.attrs)));
+    const a = convAttrs(node.attrs);
+    ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
+      ...onnxConvAttrs(a),
+      ...(a.groups ? { group: { i: a.groups } } : {}),
+    });
   },
   vjp: (n, [g]) => {
     if (!g) return [undefined, undefined];
     const [x, w] = n.inputs;
     const a = convAttrs(n.attrs);
+    if ((a.groups ?? 1) > 1) return groupedConvVjp(x, w, g, a);
     const [h, wd] = staticSpatial(x, 'Conv input');
     const [kh, kw] = staticSpatial(w, 'Conv kernel');
     const [oh, ow] = staticSpatial(g, 'Conv cotangent');
@@ -135,6 +144,7 @@ defineOp({
   },
   tfjs: (tf, [x, w], attrs) => {
     const a = convAttrs(attrs);
+    if ((a.groups ?? 1) > 1) return [groupedConvTfjs(tf, x, w, a)];
     const y = tf.conv2d(
       toNHWC(tf, x) as any,
       tf.transpose(w, [2, 3, 1, 0]) as any,
@@ -152,15 +162,78 @@ defineOp({
   },
 });
 
+/**
+ * VJP of a grouped convolution (dilation 1). dX: the stride-1 convolution of the cotangent, zeros
+ * inserted between its entries for stride > 1, with each group's kernel flipped and transposed, in
+ * the same groups. dW: per group, the products of the cotangent with the input's strided patches,
+ * summed over the batch and positions (for depthwise, the patches' size: no larger than im2col).
+ */
+function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+  const G = a.groups as number;
+  const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
+  const [o, cg, kh, kw] = w.shape as number[];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const [sh, sw] = a.strides;
+  const flipped = gather(gather(w, descending(kh), 2), descending(kw), 3);
+  const kT = reshape(transpose(reshape(flipped, [G, o / G, cg, kh, kw]), [0, 2, 1, 3, 4]), [c, o / G, kh, kw]);
+  let gd = g;
+  if (sh > 1 || sw > 1) {
+    const z = pad(reshape(g, [nb, o, oh, 1, ow, 1]), [0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1], 0);
+    gd = reshape(z, [nb, o, oh * sh, ow * sw]);
+  }
+  // Output length L + pb + pe - k + 1 must be the input's: pe = H - L + p0; a negative pe drops trailing zeros.
+  const [pb0, pb1] = [kh - 1 - a.pads[0], kw - 1 - a.pads[1]];
+  const [pe0, pe1] = [h - oh * sh + a.pads[0], wd - ow * sw + a.pads[1]];
+  if (pe0 < 0 || pe1 < 0) gd = slice(gd, [0, 0], [oh * sh + Math.min(pe0, 0), ow * sw + Math.min(pe1, 0)], [2, 3]);
+  const dx = conv(gd, kT, { pads: [pb0, pb1, Math.max(pe0, 0), Math.max(pe1, 0)], groups: G });
+  const cols = reshape(patches(x, kh, kw, a.pads, oh, ow, [sh, sw]), [nb, G, 1, cg * kh * kw, oh * ow]);
+  const prod = mul(reshape(g, [nb, G, o / G, 1, oh * ow]), cols); // [N, G, O/G, cg·kh·kw, P]
+  return [dx, reshape(reduceSum(prod, [0, 4]), [o, cg, kh, kw])];
+}
+
+/** tfjs has no grouped conv2d: depthwise (one input channel per group) or one conv2d per group. */
+function groupedConvTfjs(tf: Tf, x: TfTensor, w: TfTensor, a: ConvAttrs): TfTensor {
+  const G = a.groups as number;
+  const [o, cg, kh, kw] = w.shape;
+  const padded = tf.pad(toNHWC(tf, x), [
+    [0, 0],
+    [a.pads[0], a.pads[2]],
+    [a.pads[1], a.pads[3]],
+    [0, 0],
+  ]) as any;
+  const strides: [number, number] = [a.strides[0], a.strides[1]];
+  if (cg === 1) {
+    const k = tf.transpose(tf.reshape(w, [G, o / G, kh, kw]), [2, 3, 0, 1]) as any;
+    return toNCHW(tf, tf.depthwiseConv2d(padded, k, strides, 'valid'));
+  }
+  const xs = tf.split(padded, G, 3),
+    ws = tf.split(tf.transpose(w, [2, 3, 1, 0]), G, 3);
+  return toNCHW(
+    tf,
+    tf.concat(
+      xs.map((xi, i) => tf.conv2d(xi as any, ws[i] as any, strides, 'valid')),
+      3,
+    ),
+  );
+}
+
 const descending = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i);
 
-/** The kh x kw patches under a stride-1 kernel: [N, C·kh·kw, OH·OW], in the kernel's (c, i, j) order. */
-function patches(x: Value, kh: number, kw: number, pads: number[], oh: number, ow: number): Value {
-  const [nb, c] = x.shape;
-  const xp = pads.some((p) => p > 0) ? pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]], 0) : x;
+/** The kh x kw patches under a kernel (stride 1 by default): [N, C·kh·kw, OH·OW], in the kernel's (c, i, j) order. */
+function patches(x: Value, kh: number, kw: number, pads: number[], oh: number, ow: number, [sh, sw] = [1, 1]): Value {
+  const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
+  // Strided: room for oh·sh rows from the last kernel row, then every sh-th row (reshape, keep index 0).
+  const [eh, ew] = [Math.max(0, kh - 1 + oh * sh - (h + pads[0] + pads[2])), Math.max(0, kw - 1 + ow * sw - (wd + pads[1] + pads[3]))];
+  const strided = sh > 1 || sw > 1;
+  const xp = pads.some((p) => p > 0) || eh || ew ? pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2] + eh, pads[3] + ew], 0) : x;
+  const take = (i: number, j: number) => {
+    if (!strided) return slice(xp, [i, j], [i + oh, j + ow], [2, 3]);
+    const s = reshape(slice(xp, [i, j], [i + oh * sh, j + ow * sw], [2, 3]), [nb, c, oh, sh, ow, sw]);
+    return slice(s, [0, 0], [1, 1], [3, 5]);
+  };
   const shifted: Value[] = [];
   for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) shifted.push(reshape(slice(xp, [i, j], [i + oh, j + ow], [2, 3]), [nb, c, 1, oh * ow]));
+    for (let j = 0; j < kw; j++) shifted.push(reshape(take(i, j), [nb, c, 1, oh * ow]));
   }
   const stacked = shifted.length === 1 ? shifted[0] : concat(shifted, 2); // [N, C, kh·kw, P]
   return reshape(stacked, [nb, (c as number) * kh * kw, oh * ow]);

@@ -1,0 +1,349 @@
+/**
+ * model.preset: exact expansions and parameter counts (against the known counts of the reference
+ * PyTorch models), and function preservation of width growth on small instances of each preset with
+ * batch norm in train and in eval mode.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OrtExecutor, hostTensor, optimizerSlots } from '../../server/engine';
+import type { ModelConfig } from '../../common/protocol';
+import { GrowableModel } from '../../server/model/growable';
+import { buildForward } from '../../server/model/forward';
+import { ModelSpecError, architectureOf, specFromConfig } from '../../server/model/spec';
+import { expandPreset } from '../../server/model/presets';
+import { widthEdits } from '../../server/model/widthEdits';
+import { Rng } from '../../server/random';
+import { Trainer, optimizerSettings } from '../../server/trainer/trainer';
+import { growContext } from '../../server/growth/context';
+import { runGrowStep } from '../../server/growth/step';
+import { ModelGraph, runOnce } from '../../server/growth/modelGraph';
+import { candidatePlans, firefly, grownLayers, overGrown } from '../../server/growth/firefly';
+import { net2netWider } from '../../server/growth/net2net';
+import { growthMethod } from '../../server/growth/registry';
+import '../../server/growth';
+import type { GrowContext } from '../../server/growth/types';
+import { multAdds } from '../../webview/layerDetails';
+import { trainingConfig, randomDataset } from './fixtures';
+
+const cfg = (preset: ModelConfig['preset'], extra: Partial<ModelConfig> = {}): ModelConfig => ({
+  layers: [],
+  init: 'he',
+  preset,
+  ...extra,
+});
+const summary = (m: ModelConfig, input: number[]) =>
+  expandPreset(m, input).map((l) => {
+    switch (l.type) {
+      case 'conv2d':
+        return `${l.block}:conv${l.kernelSize}x${l.kernelSize}/${l.stride}:${l.filters}${l.groups ? `g${l.groups}` : ''}${l.batchNorm ? '+bn' : ''}`;
+      case 'resblock':
+        return `${l.block}:res/${l.stride}:${l.filters}`;
+      case 'maxpool':
+        return `${l.block}:pool`;
+      default:
+        return l.type;
+    }
+  });
+
+test('presets expand into exact layer lists', () => {
+  // VGG-11 at 16 channels on 8x8: a max-pool per stage while the map is at least 2x2
+  assert.deepEqual(summary(cfg('vgg11', { channels: 16 }), [3, 8, 8]), [
+    'stage1:conv3x3/1:16+bn',
+    'stage1:pool',
+    'stage2:conv3x3/1:16+bn',
+    'stage2:pool',
+    'stage3:conv3x3/1:16+bn',
+    'stage3:conv3x3/1:16+bn',
+    'stage3:pool',
+    'stage4:conv3x3/1:16+bn',
+    'stage4:conv3x3/1:16+bn',
+    'stage5:conv3x3/1:16+bn',
+    'stage5:conv3x3/1:16+bn',
+    'flatten',
+  ]);
+  const r20 = summary(cfg('resnet20'), [3, 32, 32]);
+  assert.deepEqual(r20, [
+    'stem:conv3x3/1:16+bn',
+    ...['stage1:res/1:16', 'stage1:res/1:16', 'stage1:res/1:16'],
+    ...['stage2:res/2:32', 'stage2:res/1:32', 'stage2:res/1:32'],
+    ...['stage3:res/2:64', 'stage3:res/1:64', 'stage3:res/1:64'],
+    'globalavgpool',
+  ]);
+  const mb = summary(cfg('mobilenetv1', { widthMultiplier: 0.25 }), [3, 32, 32]);
+  assert.equal(mb.length, 28);
+  assert.deepEqual(mb.slice(0, 5), [
+    'stem:conv3x3/1:8+bn',
+    'block1:conv3x3/1:8g8+bn',
+    'block1:conv1x1/1:16+bn',
+    'block2:conv3x3/2:16g16+bn',
+    'block2:conv1x1/1:32+bn',
+  ]);
+  assert.deepEqual(mb.slice(-3), ['block13:conv3x3/1:256g256+bn', 'block13:conv1x1/1:256+bn', 'globalavgpool']);
+  assert.deepEqual(summary(cfg('firefly-depth', { blocks: [2, 1, 1, 1] }), [1, 28, 28]), [
+    'block1:conv3x3/2:16',
+    'block1:conv3x3/1:16',
+    'block2:conv3x3/2:16',
+    'block3:conv3x3/2:16',
+    'block4:conv3x3/2:16',
+    'globalavgpool',
+  ]);
+  // the blocks reach the architecture the monitor draws
+  const arch = architectureOf(specFromConfig(cfg('resnet20'), [3, 32, 32], 'classification', 10));
+  assert.deepEqual(
+    arch.layers.map((l) => l.block ?? '-'),
+    ['stem', ...Array(3).fill('stage1'), ...Array(3).fill('stage2'), ...Array(3).fill('stage3'), '-', '-'],
+  );
+  assert.throws(() => specFromConfig(cfg('resnet20'), [10], 'classification', 3), /needs image inputs/);
+  assert.throws(() => specFromConfig(cfg('firefly-depth', { blocks: [1, 1] }), [1, 28, 28], 'classification', 3), ModelSpecError);
+});
+
+test('preset parameter counts match the reference CIFAR-10 models (plus one bias per conv2d channel)', () => {
+  // Reference counts: torch CIFAR models (kuangliu/pytorch-cifar VGG with conv bias; ResNets and
+  // MobileNet without conv bias; ResNet-20 with 1x1 projection shortcuts). Our conv2d layers keep a
+  // bias (the stem of the ResNets, every MobileNet conv), so the difference is their channel count.
+  const cases: [ModelConfig, number, number][] = [
+    [cfg('vgg11'), 9_231_114, 0],
+    [cfg('vgg16'), 14_728_266, 0],
+    [cfg('vgg19'), 20_040_522, 0],
+    [cfg('resnet20'), 272_474, 16],
+    [cfg('resnet18'), 11_173_962, 64],
+    // stem 32 + depthwise 32+64+128+128+256+256+6·512+1024 + pointwise 64+128+128+256+256+6·512+2·1024
+    [cfg('mobilenetv1'), 3_217_226, 32 + 4960 + 5952],
+  ];
+  for (const [m, reference, biases] of cases) {
+    const params = architectureOf(specFromConfig(m, [3, 32, 32], 'classification', 10)).params;
+    assert.equal(params, reference + biases, `${m.preset}: ${params}`);
+  }
+  assert.equal(architectureOf(specFromConfig(cfg('vgg19', { channels: 16 }), [3, 32, 32], 'classification', 10)).params, 35_930);
+});
+
+const training = trainingConfig();
+let executor: OrtExecutor | undefined;
+const ex = async () => (executor ??= await OrtExecutor.create());
+
+async function setup(model: ModelConfig, input: number[]) {
+  const data = randomDataset(input, 3, 32, 2);
+  const m = GrowableModel.create(specFromConfig(model, input, 'classification', 3), 7, optimizerSlots(optimizerSettings(training)));
+  const trainer = new Trainer(m, data, training, await ex());
+  for (let i = 0; i < 2; i++) await trainer.step(new Rng(i).permutation(32), 0, 16); // batch norm gets real statistics
+  return { model: m, trainer, ctx: growContext(trainer, 1) };
+}
+
+function inputs(input: number[], n: number, seed: number) {
+  const rng = new Rng(seed);
+  const f = input.reduce((a, b) => a * b, 1);
+  return hostTensor(
+    'float32',
+    [n, ...input],
+    Float32Array.from({ length: n * f }, () => rng.normal()),
+  );
+}
+
+/** The model's outputs on x with batch norm in train mode (batch statistics) and in eval mode (running ones). */
+async function outputs(
+  mg: ModelGraph,
+  tensors: Map<string, Float32Array>,
+  x: ReturnType<typeof hostTensor>,
+  extras: Record<string, Float32Array> = {},
+) {
+  const train = buildForward(mg.spec, mg.x, mg.w, 'train').output;
+  const evalOut = buildForward(mg.spec, mg.x, mg.w, 'eval').output;
+  const y = hostTensor('float32', [x.shape[0], mg.spec.output.units]);
+  const [r] = await runOnce(await ex(), mg.graph, { train, evalOut }, [mg.feeds(tensors, { x, y }, extras)]);
+  return r;
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+};
+
+/** Firefly's over-grown candidate (every neuron split, new neurons added) evaluated at ε = 0. */
+async function fireflyAtZero(ctx: GrowContext, x: ReturnType<typeof hostTensor>) {
+  const plans = candidatePlans(ctx.model, grownLayers(ctx.model, {}), 3);
+  const c = overGrown(ctx, plans);
+  const deltas: Record<string, Float32Array> = {};
+  for (const d of c.deltas) deltas[d.key] = d.init;
+  return outputs(c.mg, c.clone.tensors, x, { ...c.fixed, ...deltas, eps: new Float32Array(c.count) });
+}
+
+// MobileNet reaches 1x1 maps on 8x8 inputs after 4 strides, where train-mode batch norm over a few
+// examples divides float32 rounding by near-zero batch deviations: it runs on 32x32 (2x2 at the end).
+const input = [3, 8, 8];
+const small: [string, ModelConfig, number[]][] = [
+  ['vgg11 (4 channels)', cfg('vgg11', { channels: 4 }), input],
+  ['resnet20 (x0.25)', cfg('resnet20', { widthMultiplier: 0.25 }), input],
+  ['mobilenetv1 (x0.125)', cfg('mobilenetv1', { widthMultiplier: 0.125 }), [3, 32, 32]],
+  ['firefly-depth (4 channels, batch norm)', cfg('firefly-depth', { channels: 4, blocks: [2, 1, 1, 1], batchNorm: true }), input],
+];
+
+for (const [name, m, input] of small) {
+  test(`growth keeps the function of ${name} within 1e-5, batch norm in train and eval mode`, async (t) => {
+    const { model, trainer, ctx } = await setup(m, input);
+    const x = inputs(input, 8, 3);
+    const ref = await outputs(ModelGraph.of(model), model.tensors, x);
+    // Firefly wider at ε = 0 (split + new channels on every layer that can widen)
+    const ff = await fireflyAtZero(ctx, x);
+    const dFf = Math.max(maxDiff(ff.train, ref.train), maxDiff(ff.evalOut, ref.evalOut));
+    assert.ok(
+      dFf < 1e-5,
+      `firefly ε = 0: ${dFf} (train ${maxDiff(ff.train, ref.train)}, eval ${maxDiff(ff.evalOut, ref.evalOut)}, max |output| ${Math.max(...ref.train.map(Math.abs))})`,
+    );
+    // Net2Net wider, committed
+    const before = model.clone();
+    const ev = await runGrowStep(ctx, net2netWider, { ratio: 0.5 }, { runId: 't', step: 0, epoch: 0 });
+    assert.ok(model.paramCount() > before.paramCount());
+    const grown = await outputs(ModelGraph.of(model), model.tensors, x);
+    const dN2n = Math.max(maxDiff(grown.train, ref.train), maxDiff(grown.evalOut, ref.evalOut));
+    assert.ok(dN2n < 1e-5, `net2net-wider: ${dN2n}`);
+    assert.ok(ev.maxOutputChange < 1e-5);
+    // A real Firefly step grows and trains on
+    const ev2 = await runGrowStep(ctx, firefly, { steps: 2, neurons: 4 }, { runId: 't', step: 1, epoch: 0 });
+    assert.ok(ev2.diff.length > 0);
+    await trainer.step(new Rng(9).permutation(32), 0, 16);
+    t.diagnostic(
+      `firefly ε = 0 ${dFf.toExponential(2)}, net2net-wider ${dN2n.toExponential(2)}, params ${before.paramCount()} -> ${model.paramCount()}`,
+    );
+    await trainer.dispose();
+  });
+}
+
+test('width edits: a depthwise conv cannot widen and follows its input; channels joined by identity shortcuts grow together', () => {
+  const mb = specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input, 'classification', 3);
+  const dw = mb.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
+  assert.throws(() => widthEdits(mb, dw), new RegExp(`layer "${mb.layers[dw].id}" is a grouped conv2d`));
+  // widening the layer before a depthwise conv carries its filters along
+  const edits = widthEdits(mb, dw - 1).map((e) => `${e.name}:${e.role}`);
+  assert.deepEqual(edits.slice(-3), [`${mb.layers[dw].id}/mean:state`, `${mb.layers[dw].id}/var:state`, `${mb.layers[dw + 1].id}/W:out`]);
+  // ResNet: the stem's channels are joined to stage 1's blocks by identity shortcuts, so they grow
+  // together (each block's second conv and BN follow; its first conv reads them) up to the projection.
+  const r = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
+  const chain = widthEdits(r, 0).map((e) => `${e.name}:${e.role}`);
+  assert.deepEqual(chain.slice(0, 6), [
+    'conv2d_1/W:in',
+    'conv2d_1/b:in',
+    'conv2d_1/gamma:state',
+    'conv2d_1/beta:state',
+    'conv2d_1/mean:state',
+    'conv2d_1/var:state',
+  ]);
+  for (const b of ['resblock_1', 'resblock_2', 'resblock_3'])
+    for (const x of [`${b}/W1:out`, `${b}/W2:through`, `${b}/gamma2:state`]) assert.ok(chain.includes(x), x);
+  assert.deepEqual(chain.slice(-2), ['resblock_4/Ws:out', 'resblock_4/W1:out']);
+  assert.deepEqual(
+    widthEdits(r, 1).map((e) => `${e.name}:${e.role}`),
+    [
+      'resblock_1/W1:in',
+      'resblock_1/gamma1:state',
+      'resblock_1/beta1:state',
+      'resblock_1/mean1:state',
+      'resblock_1/var1:state',
+      'resblock_1/W2:out',
+    ],
+  );
+  // Firefly builds one expression per grown kernel: the stem (whose channels run through stage 1's
+  // blocks) grows in a step of its own; by default the blocks' hidden channels grow
+  const rm = GrowableModel.create(r, 1, []);
+  assert.ok(!grownLayers(rm, {}).includes('conv2d_1'));
+  assert.ok(grownLayers(rm, {}).includes('resblock_1'));
+  assert.deepEqual(grownLayers(rm, { layers: ['conv2d_1', 'resblock_4'] }), ['conv2d_1', 'resblock_4']);
+  assert.throws(
+    () => grownLayers(rm, { layers: ['conv2d_1', 'resblock_2'] }),
+    /layers "conv2d_1" and "resblock_2" cannot grow wider in the same firefly step/,
+  );
+  // a width change that would turn a projection shortcut into the identity is refused, naming both layers
+  const m = GrowableModel.create(
+    specFromConfig(
+      {
+        layers: [
+          { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+          { type: 'resblock', filters: 6, stride: 1 },
+        ],
+        init: 'he',
+      },
+      input,
+      'classification',
+      3,
+    ),
+    1,
+    [],
+  );
+  assert.throws(
+    () => m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0, 1], 1),
+    /layer "conv2d_1" cannot have 6 channels: resblock "resblock_1" would change its shortcut/,
+  );
+  m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0], 1);
+  assert.deepEqual(m.shapeOf('resblock_1/Ws'), [6, 5, 1, 1]);
+});
+
+test('batch-norm running statistics live in checkpoints; an inserted layer joins the block it is inserted in', () => {
+  const spec = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
+  const m = GrowableModel.create(spec, 1, ['m']);
+  m.tensors.get('resblock_2/mean1')!.fill(0.25);
+  const back = GrowableModel.fromCheckpoint(structuredClone(m.toCheckpoint()));
+  assert.deepEqual([...back.tensors.get('resblock_2/mean1')!], Array(4).fill(0.25));
+  assert.ok(back.params().some((p) => p.name === 'conv2d_1/var' && !p.trainable));
+  // inside stage 2 (between two of its blocks): stage2; at a stage boundary: no block
+  m.insertLayer(5, { id: 'residual_1', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[5].block, 'stage2');
+  m.insertLayer(4, { id: 'residual_2', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[4].block, undefined);
+});
+
+test('a grown depthwise conv follows its input: filters and groups', async () => {
+  const { model, trainer } = await setup(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input);
+  const dw = model.spec.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
+  model.splitNeurons(model.spec.layers[dw - 1].id, [0, 1, 2, 3, 0, -1], 5);
+  assert.deepEqual(
+    [model.spec.layers[dw]].map((l) => l.type === 'conv2d' && [l.filters, l.groups]),
+    [[6, 6]],
+  );
+  assert.deepEqual(model.shapeOf(`${model.spec.layers[dw].id}/W`), [6, 1, 3, 3]);
+  await trainer.dispose();
+});
+
+test('every growth and pruning method runs on a ResNet and a MobileNet, or names why not', async (t) => {
+  const results: string[] = [];
+  // Each method once on the preset that exercises it (graph compiles of deep nets dominate the time).
+  const cases: [(typeof small)[number], string[]][] = [
+    [small[1], ['firefly-deeper', 'net2net-deeper', 'nash', 'gauss-newton', 'prune-taylor']],
+    [small[2], ['gauss-newton', 'prune-gauss-newton', 'splitting']],
+  ];
+  for (const [[name, m], methods] of cases) {
+    const shape = input; // 8x8: the methods' candidate graphs stay small
+    for (const method of methods) {
+      const t0 = Date.now();
+      const { model, trainer, ctx } = await setup(m, shape);
+      const before = model.paramCount();
+      try {
+        const ev = await runGrowStep(
+          ctx,
+          growthMethod(method)!,
+          { steps: 2, fineTuneSteps: 1, neurons: 2, neighbours: 2, scoreBatch: 16 },
+          { runId: 't', step: 0, epoch: 0 },
+        );
+        if (method === 'net2net-deeper') assert.ok(ev.maxOutputChange < 1e-5, `${name} ${method}: ${ev.maxOutputChange}`);
+        await trainer.step(new Rng(3).permutation(32), 0, 16); // the grown model trains on
+        results.push(
+          `${name} ${method}: ${before} -> ${model.paramCount()} params, max output change ${ev.maxOutputChange.toExponential(1)} (${Date.now() - t0} ms)`,
+        );
+      } catch (e) {
+        // Only splitting refuses: relu layers have σ'' = 0.
+        assert.equal(method, 'splitting', `${name} ${method}: ${(e as Error).message}`);
+        assert.match((e as Error).message, /piecewise-linear activation/);
+        results.push(`${name} ${method}: refused (${(e as Error).message.slice(0, 60)}...)`);
+      }
+      await trainer.dispose();
+    }
+  }
+  t.diagnostic(results.join('\n'));
+});
+
+test("the monitor's layer details take the backend's multiply-adds for conv2d with BN or groups and resblocks", () => {
+  const arch = architectureOf(specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.25 }), [3, 32, 32], 'classification', 10));
+  const r = architectureOf(specFromConfig(cfg('resnet20'), [3, 32, 32], 'classification', 10));
+  for (const l of [...arch.layers, ...r.layers]) assert.equal(multAdds(l), l.flops, l.id);
+  // depthwise 3x3 on 8 channels at 32x32: 8 · 1 · 9 · 32 · 32
+  assert.equal(arch.layers[1].flops, 8 * 9 * 32 * 32);
+});
