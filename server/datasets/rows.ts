@@ -20,7 +20,10 @@ function tableOf(split: DataSplit): Float32Array {
   return split.byteValues ?? RAW_BYTE_VALUES;
 }
 
-/** Copies row `r` (f values) of `split` as floats into `dst` at `at`. */
+/**
+ * Copies row `r` (f values) of `split` as floats into `dst` at `at`. A byte table of 256·C entries is
+ * one table per channel (channel c's at c·256; training.augment's normalisation, server/training/augmentSetup.ts).
+ */
 export function copyRow(split: DataSplit, r: number, f: number, dst: Float32Array, at: number): void {
   const from = r * f;
   if (split.x instanceof Float32Array) {
@@ -29,7 +32,14 @@ export function copyRow(split: DataSplit, r: number, f: number, dst: Float32Arra
   }
   const src = split.x;
   const t = tableOf(split);
-  for (let j = 0; j < f; j++) dst[at + j] = t[src[from + j]];
+  if (t.length === 256) {
+    for (let j = 0; j < f; j++) dst[at + j] = t[src[from + j]];
+    return;
+  }
+  const channels = t.length / 256,
+    plane = f / channels;
+  for (let c = 0; c < channels; c++)
+    for (let j = c * plane, base = c * 256; j < (c + 1) * plane; j++) dst[at + j] = t[base + src[from + j]];
 }
 
 /** Rows `rows` of `split` as one float array [rows.length * f]. */

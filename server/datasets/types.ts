@@ -11,7 +11,10 @@ export interface DataSplit {
   /** Classification: the class index (n values); regression: the targets (n * targetSize). */
   y: Float32Array | Uint8Array | Int32Array;
   n: number;
-  /** Uint8 `x` only: the float each byte value 0..255 stands for (v/255 when normalised, else v). */
+  /**
+   * Uint8 `x` only: the float each byte value 0..255 stands for (v/255 when normalised, else v); 256·C
+   * entries: one table per channel (training.augment's per-channel normalisation, see rows.ts).
+   */
   byteValues?: Float32Array;
 }
 

@@ -56,7 +56,8 @@ export function epochDraws(seed: number, epoch: number, n: number, a: ImageAugme
 
 /**
  * Writes examples `rows[0..count)` of `src` (f = C·H·W values a row; uint8 pixels through `table`
- * when given, else the values as they are), cropped and flipped by draws[from + i], into `out` row i.
+ * when given: 256 entries, or 256 per channel; else the values as they are), cropped and flipped by
+ * draws[from + i], into `out` row i.
  * One self-contained function (no closures, no imports): the worker runs this very function's source.
  */
 export function augmentRows(
@@ -86,7 +87,8 @@ export function augmentRows(
     for (let ch = 0; ch < c; ch++) {
       const cs = base + ch * plane,
         co = o + ch * plane,
-        pv = fill[ch];
+        pv = fill[ch],
+        tb = table !== null && table.length > 256 ? ch * 256 : 0;
       for (let y = 0; y < h; y++) {
         const sy = y + oy,
           ro = co + y * w;
@@ -98,7 +100,7 @@ export function augmentRows(
         for (let x = 0; x < w; x++) {
           const sx = (fl === 1 ? w - 1 - x : x) + ox;
           if (sx < 0 || sx >= w) out[ro + x] = pv;
-          else out[ro + x] = table === null ? src[rs + sx] : table[src[rs + sx]];
+          else out[ro + x] = table === null ? src[rs + sx] : table[tb + src[rs + sx]];
         }
       }
     }
@@ -107,7 +109,7 @@ export function augmentRows(
 
 /**
  * Per-channel mean and (population) standard deviation of n images, accumulated in float64 (uint8
- * pixels through `table` when given).
+ * pixels through `table` when given: 256 entries, or 256 per channel).
  */
 export function channelStats(
   x: Float32Array | Uint8Array,
@@ -122,10 +124,11 @@ export function channelStats(
   for (let ch = 0; ch < shape.c; ch++) {
     let s = 0,
       s2 = 0;
+    const tb = table !== null && table.length > 256 ? ch * 256 : 0;
     for (let r = 0; r < n; r++) {
       const at = r * f + ch * plane;
       for (let j = 0; j < plane; j++) {
-        const v = table === null ? x[at + j] : table[x[at + j]];
+        const v = table === null ? x[at + j] : table[tb + x[at + j]];
         s += v;
         s2 += v * v;
       }
@@ -139,13 +142,12 @@ export function channelStats(
 }
 
 /**
- * (x − mean[c]) / std[c] of every image (uint8 pixels through `table` when given) into a new float
- * array, in a SharedArrayBuffer when `shared` (the augmentation worker then reads it without a copy).
- * The source is left as it is (datasets may be shared by runs).
+ * (x − mean[c]) / std[c] of every image into a new float array, in a SharedArrayBuffer when `shared`
+ * (the augmentation worker then reads it without a copy). The source is left as it is (datasets may
+ * be shared by runs). Uint8 images need no copy: see normalizedByteValues.
  */
 export function normalizeImages(
-  x: Float32Array | Uint8Array,
-  table: Float32Array | null,
+  x: Float32Array,
   n: number,
   shape: ImageShape,
   mean: readonly number[],
@@ -160,7 +162,19 @@ export function normalizeImages(
       const at = r * f + ch * plane,
         m = mean[ch],
         sd = std[ch];
-      for (let j = 0; j < plane; j++) out[at + j] = ((table === null ? x[at + j] : table[x[at + j]]) - m) / sd;
+      for (let j = 0; j < plane; j++) out[at + j] = (x[at + j] - m) / sd;
     }
+  return out;
+}
+
+/**
+ * The per-channel byte table (256·C entries) that reads uint8 pixels already normalised:
+ * entry c·256 + v = (table[v] − mean[c]) / std[c], `table` the split's own 256 values (identity when
+ * none). The pixels stay one byte each; rows.ts's copyRow and augmentRows read through it.
+ */
+export function normalizedByteValues(table: Float32Array | undefined, mean: readonly number[], std: readonly number[]): Float32Array {
+  if (table !== undefined && table.length !== 256) throw new Error(`a byte table of ${table.length} entries cannot be normalised again`);
+  const out = new Float32Array(256 * mean.length);
+  for (let c = 0; c < mean.length; c++) for (let v = 0; v < 256; v++) out[c * 256 + v] = ((table ? table[v] : v) - mean[c]) / std[c];
   return out;
 }

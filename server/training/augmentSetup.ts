@@ -1,16 +1,14 @@
 /**
- * What a run's `training.augment` asks of its data: per-channel normalisation applied once to a copy
- * of both splits (so training, evaluation and every growth method see the same inputs), and the
- * crop/flip pipeline for training batches (server/trainer/augmentPipeline.ts).
+ * What a run's `training.augment` asks of its data: per-channel normalisation applied once to both
+ * splits (so training, evaluation and every growth method see the same inputs): float rows as a
+ * normalised copy, uint8 pixels through a per-channel byte table (no copy: still a byte a pixel);
+ * and the crop/flip pipeline for training batches (server/trainer/augmentPipeline.ts).
  */
 import type { AugmentConfig } from '../../common/protocol';
 import type { Dataset, DataSplit } from '../datasets/types';
-import { channelStats, imageShape, normalizeImages, type ImageAugment, type ImageShape } from '../trainer/augment';
+import { channelStats, imageShape, normalizeImages, normalizedByteValues, type ImageAugment, type ImageShape } from '../trainer/augment';
 import { AugmentPipeline } from '../trainer/augmentPipeline';
 import { RunFailure } from './runTypes';
-
-/** A split as it may come: float rows, or uint8 pixels with the float each byte stands for. */
-type AnySplit = Omit<DataSplit, 'x'> & { x: Float32Array | Uint8Array; byteValues?: Float32Array };
 
 export interface PreparedAugment {
   /** The run's data: `data` itself, or a copy with normalised inputs. */
@@ -51,12 +49,14 @@ export function prepareAugment(
     normalization = normalizationOf(data, cfg.normalize, shape);
     const { mean, std } = normalization;
     mean.forEach((m, c) => (fill[c] = (0 - m) / std[c])); // padding is black before normalisation, as torchvision pads
-    const norm = (s: AnySplit, shared: boolean): DataSplit =>
-      ({ ...s, x: normalizeImages(s.x, s.byteValues ?? null, s.n, shape, mean, std, shared), byteValues: undefined }) as DataSplit;
-    // the training copy in shared memory when a worker augments it: the worker reads rows from it directly
-    run = { ...data, train: norm(data.train as AnySplit, image !== undefined && !opts.inline), test: norm(data.test as AnySplit, false) };
+    const norm = (s: DataSplit, shared: boolean): DataSplit =>
+      s.x instanceof Uint8Array
+        ? { ...s, byteValues: normalizedByteValues(s.byteValues, mean, std) }
+        : { ...s, x: normalizeImages(s.x, s.n, shape, mean, std, shared) };
+    // a float training copy in shared memory when a worker augments it: the worker reads rows from it directly
+    run = { ...data, train: norm(data.train, image !== undefined && !opts.inline), test: norm(data.test, false) };
   }
-  const train = run.train as AnySplit;
+  const train = run.train;
   let pipeline: AugmentPipeline | undefined;
   let fallback = '';
   if (image) {
@@ -81,8 +81,8 @@ export function prepareAugment(
 
 function normalizationOf(data: Dataset, n: NonNullable<AugmentConfig['normalize']>, shape: ImageShape): { mean: number[]; std: number[] } {
   if (n === 'auto') {
-    const t = data.train as AnySplit;
-    const s = channelStats(t.x, t.n, shape, t.byteValues ?? null);
+    const t = data.train;
+    const s = channelStats(t.x, t.n, shape, t.x instanceof Uint8Array ? (t.byteValues ?? null) : null);
     const flat = s.std.findIndex((v) => !(v > 0));
     if (flat >= 0) throw new RunFailure(`training.augment.normalize "auto": channel ${flat} of the training set is constant (std 0)`);
     return s;

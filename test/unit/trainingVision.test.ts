@@ -14,6 +14,8 @@ import { RunStore } from '../../server/runs';
 import { augmentRows, channelStats, epochDraws, normalizeImages, type EpochDraws } from '../../server/trainer/augment';
 import { AugmentPipeline } from '../../server/trainer/augmentPipeline';
 import { Trainer } from '../../server/trainer/trainer';
+import { copyRow } from '../../server/datasets/rows';
+import type { Dataset, DataSplit } from '../../server/datasets/types';
 import { prepareAugment } from '../../server/training/augmentSetup';
 import { ExperimentRun } from '../../server/training/experiment';
 import {
@@ -123,6 +125,34 @@ describe('learning-rate schedules (pure)', () => {
     assert.equal(parseLrState({ ...ok, scale: 'x' }), 'lrSchedule.scale must be a finite number >= 0');
     assert.equal(parseLrState({ ...ok, base: -1 }), 'lrSchedule.base must be a finite number >= 0');
   });
+});
+
+test('the rate is an input of the compiled step: a new rate every step, one compiled graph, updates scaled by it', async () => {
+  const data = randomDataset([5], 3, 16, 2);
+  const spec = specFromConfig({ layers: [{ type: 'dense', units: 4, activation: 'tanh' }], init: 'he' }, [5], 'classification', 3);
+  const order = Int32Array.from({ length: 16 }, (_, i) => i);
+  const delta = async (lrs: number[]) => {
+    const tr = new Trainer(
+      GrowableModel.create(spec, 3, []),
+      data,
+      trainingConfig({ momentum: 0, batchSize: 16 }),
+      await OrtExecutor.create(),
+    );
+    const compiled = await tr.ensureCompiled();
+    const name = tr.model.params()[0].name;
+    const before = Float32Array.from(tr.model.tensors.get(name)!);
+    for (const lr of lrs) await tr.step(order, 0, 16, lr);
+    assert.equal(await tr.ensureCompiled(), compiled, 'no recompilation');
+    const after = tr.model.tensors.get(name)!;
+    await tr.dispose();
+    return Array.from(after, (v, i) => v - before[i]);
+  };
+  const a = await delta([0.01]),
+    b = await delta([0.02]),
+    none = await delta([0, 0, 0]);
+  assert.ok(Math.max(...a.map(Math.abs)) > 1e-5, 'the step moved the weights');
+  a.forEach((d, i) => assert.ok(Math.abs(b[i] - 2 * d) <= 1e-6, `twice the rate, twice the update (${b[i]} vs 2 × ${d})`));
+  assert.deepEqual(new Set(none), new Set([0]), 'rate 0: no change');
 });
 
 describe('schedule fields in the experiment file', () => {
@@ -431,7 +461,7 @@ describe('augmentation', () => {
     assert.deepEqual(s.mean, [4, 2.5]);
     close(s.std[0], Math.sqrt(5));
     close(s.std[1], Math.sqrt(0.75));
-    const y = normalizeImages(x, null, 2, { c: 2, h: 2, w: 1 }, [4, 2], [2, 0.5]);
+    const y = normalizeImages(x, 2, { c: 2, h: 2, w: 1 }, [4, 2], [2, 0.5]);
     assert.deepEqual(Array.from(y), [-1.5, -0.5, 0, 0, 0.5, 1.5, 0, 4]);
     const table = Float32Array.from({ length: 256 }, (_, v) => v / 255);
     assert.deepEqual(channelStats(Uint8Array.of(0, 255), 2, { c: 1, h: 1, w: 1 }, table), { mean: [0.5], std: [0.5] });
@@ -449,6 +479,55 @@ describe('augmentation', () => {
     // a padded pixel is black (0) before normalisation: -mean/std after it
     const draws: EpochDraws = { dx: one(0), dy: one(1), flip: one(0) };
     return p.pipeline!.batch([0], 0, 1, draws, 0).then((b) => assert.equal(b[0], Math.fround(-mean[0] / std[0])));
+  });
+
+  test('uint8 pixels are normalised through a per-channel byte table, not copied; batches, evaluation and the worker read it', async () => {
+    // 3 images of 2 channels, 2x2 pixels as bytes; the dataset's own table scales to [0, 1]
+    const unit = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+    const rng = new Rng(4);
+    const bytes = (n: number) => Uint8Array.from({ length: n * 8 }, () => rng.int(256));
+    const split = (n: number): DataSplit => ({ x: bytes(n), y: Float32Array.from({ length: n }, (_, i) => i % 2), n, byteValues: unit });
+    const data: Dataset = {
+      name: 'cifar-10',
+      task: 'classification',
+      inputShape: [2, 2, 2],
+      numClasses: 2,
+      targetSize: 1,
+      train: split(3),
+      test: split(2),
+      description: 'bytes',
+    };
+    const p = prepareAugment(data, { normalize: { mean: [0.5, 0.25], std: [0.25, 0.5] }, flip: true }, 3);
+    try {
+      assert.equal(p.data.train.x, data.train.x, 'the pixels are not copied');
+      assert.equal(data.train.byteValues, unit, 'the loaded split keeps its table');
+      const t = p.data.train.byteValues!;
+      assert.equal(t.length, 512);
+      assert.equal(t[0], -2); // (0 − 0.5) / 0.25
+      assert.equal(t[256 + 255], 1.5); // (1 − 0.25) / 0.5
+      // copyRow (evaluation, growth scoring) gives what a float copy would: (float32(x/255) − mean[c]) / std[c]
+      const row = new Float32Array(8);
+      copyRow(p.data.test, 1, 8, row, 0);
+      const src = data.test.x.subarray(8, 16);
+      row.forEach((v, j) => {
+        const c = j < 4 ? 0 : 1;
+        assert.equal(v, Math.fround((Math.fround(src[j] / 255) - [0.5, 0.25][c]) / [0.25, 0.5][c]), `element ${j}`);
+      });
+      // the worker's batch: the same values, flipped where drawn
+      const draws: EpochDraws = { dx: new Uint8Array(3), dy: new Uint8Array(3), flip: Uint8Array.of(0, 1, 0) };
+      const b = Float32Array.from(await p.pipeline!.batch([0, 1, 2], 0, 3, draws, 0));
+      const plain = new Float32Array(24);
+      for (let r = 0; r < 3; r++) copyRow(p.data.train, r, 8, plain, r * 8);
+      assert.deepEqual(Array.from(b.subarray(0, 8)), Array.from(plain.subarray(0, 8)));
+      assert.deepEqual(Array.from(b.subarray(8, 10)), [plain[9], plain[8]], 'example 1 flipped');
+      // statistics of byte data through its table
+      const auto = prepareAugment(data, { normalize: 'auto' }, 3);
+      const floats = new Float32Array(24);
+      for (let r = 0; r < 3; r++) copyRow(data.train, r, 8, floats, r * 8);
+      assert.deepEqual(auto.normalization, channelStats(floats, 3, { c: 2, h: 2, w: 2 }));
+    } finally {
+      await p.pipeline?.dispose();
+    }
   });
 
   test('prepareAugment: what it cannot do is said', () => {
