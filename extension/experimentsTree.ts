@@ -76,6 +76,7 @@ export function runNode(r: RunSummary): RunNode {
   const parts = [`epoch ${r.epochsDone}/${r.epochs}`, `${formatCount(r.params)} params`];
   if (r.bestTestAccuracy !== undefined) parts.push(`best ${formatPercent(r.bestTestAccuracy)}`);
   if (r.growSteps > 0) parts.push(`${r.growSteps} grow${r.growSteps === 1 ? '' : 's'}`);
+  if (r.external !== undefined) parts.push(`external: ${r.external}`);
   const tip = [
     `${r.name} (${r.runId}): ${r.status}${r.stale ? ' (left by a backend that no longer runs)' : ''}`,
     `epoch ${r.epochsDone} of ${r.epochs} · ${formatCount(r.params)} parameters`,
@@ -86,6 +87,9 @@ export function runNode(r: RunSummary): RunNode {
     `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt}` : ''}`,
     r.runningElsewhere !== undefined ? `being trained by another process (pid ${r.runningElsewhere})` : undefined,
     r.unreadable !== undefined ? `unreadable: ${r.unreadable}` : undefined,
+    r.external !== undefined
+      ? `an external ${r.external} job: followed here, not resumed, grown or exported (continue it with its own train.py --resume)`
+      : undefined,
   ].filter((x): x is string => x !== undefined);
   return {
     kind: 'run',
@@ -97,7 +101,7 @@ export function runNode(r: RunSummary): RunNode {
     icon,
     color,
     status: r.status,
-    contextValue: r.stale ? 'run.stale' : `run.${r.status}`,
+    contextValue: r.external !== undefined ? 'run.external' : r.stale ? 'run.stale' : `run.${r.status}`,
   };
 }
 

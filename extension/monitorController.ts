@@ -29,6 +29,7 @@ import { MonitorExports, type SaveFileRequest } from './monitorExports';
 import { isLive } from './runTracker';
 import { SeriesStore } from './seriesStore';
 import { readRunHistory } from './runHistory';
+import { ExternalRunFollower } from './externalFollow';
 
 export type { SaveFileRequest } from './monitorExports';
 
@@ -83,6 +84,8 @@ export class MonitorController {
   private readonly actions: MonitorActions;
   private readonly comparison: MonitorComparison;
   private readonly exports: MonitorExports;
+  /** Polls the shown run's new events when it is an external job (no notifications come for it). */
+  private readonly follower: ExternalRunFollower;
 
   constructor(
     private readonly host: MonitorHost,
@@ -99,6 +102,11 @@ export class MonitorController {
       post,
     });
     this.exports = new MonitorExports(host, this.series, () => this.runs, post);
+    this.follower = new ExternalRunFollower({
+      readPage: (p) => this.host.request(Methods.getRunHistory, p),
+      onEvents: (_runId, events) => events.forEach((e) => this.onRunEvent(e)),
+      log: (m) => this.host.log(m),
+    });
   }
 
   /**
@@ -216,7 +224,10 @@ export class MonitorController {
     const held = this.loading?.buffer ?? [];
     this.loading = undefined;
     for (const e of events) if (e.type === 'status') this.statuses.set(runId, e.status);
-    this.post({ type: 'history', runId, events, summary: this.runs.find((r) => r.runId === runId) });
+    const summary = this.runs.find((r) => r.runId === runId);
+    this.post({ type: 'history', runId, events, summary });
+    if (summary?.external !== undefined && this.statuses.get(runId) === 'running') this.follower.follow(runId, events.length);
+    else this.follower.stop();
     const after = held.filter((e) => e.runId === runId);
     if (after.length) this.post({ type: 'events', runId, events: after });
   }
@@ -267,6 +278,7 @@ export class MonitorController {
 
   /** The webview was disposed or reloaded: wait for its next `ready`. */
   reset(): void {
+    this.follower.stop();
     this.out.clear();
     this.ready = false;
     this.loading = undefined;

@@ -59,6 +59,20 @@ export const DATASET_DESCRIPTIONS: Record<DatasetName, string> = {
   'fashion-mnist': 'Fashion-MNIST clothing images (28×28, 10 classes)',
   'rbf-toy': 'The Firefly paper toy regression/classification set (small, fast)',
   csv: 'A CSV file of your own (features and a label column)',
+  'cifar-10': 'CIFAR-10 from its binary files on your disk (32×32 colour, 10 classes)',
+  'cifar-100': 'CIFAR-100 from its binary files on your disk (32×32 colour, 100 classes)',
+  svhn: 'SVHN digits from the official .mat files on your disk (32×32 colour, 10 classes)',
+  npz: 'A NumPy .npz file of your own (arrays x: images, y: labels)',
+  'image-folder': 'A folder of your own images, one subfolder per class',
+};
+
+/** dataset.path a new experiment starts with, for the datasets read from the user's disk. */
+export const DATASET_PATH_PLACEHOLDERS: Partial<Record<DatasetName, string>> = {
+  'cifar-10': 'cifar-10-batches-bin',
+  'cifar-100': 'cifar-100-binary',
+  svhn: 'svhn',
+  npz: 'data.npz',
+  'image-folder': 'images',
 };
 
 export interface NewExperimentChoice {
@@ -69,6 +83,8 @@ export interface NewExperimentChoice {
   method: string;
   /** Value of "$schema". */
   schemaUrl: string;
+  /** dataset.path when known (e.g. where the backend found the official files); else a placeholder. */
+  datasetPath?: string;
 }
 
 /** The text of a new `*.growth.json` (2-space JSON, trailing newline). */
@@ -78,7 +94,9 @@ export function newExperimentText(c: NewExperimentChoice): string {
     dataset.path = 'data.csv';
     dataset.task = 'classification';
   }
-  const image = c.dataset === 'mnist' || c.dataset === 'fashion-mnist';
+  const placeholder = c.datasetPath ?? DATASET_PATH_PLACEHOLDERS[c.dataset];
+  if (placeholder) dataset.path = placeholder;
+  const image = c.dataset !== 'csv' && c.dataset !== 'rbf-toy';
   const doc: Record<string, unknown> = {
     $schema: c.schemaUrl,
     name: c.name,

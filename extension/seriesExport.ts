@@ -22,6 +22,7 @@ export const CSV_COLUMNS = [
   'train_accuracy',
   'test_accuracy',
   'samples_per_second',
+  'learning_rate',
 ] as const;
 
 function num(v: number): string {
@@ -55,6 +56,7 @@ export function seriesCsv(runs: readonly RunSeries[]): string {
           num(r.values.trainAccuracy),
           num(r.values.testAccuracy),
           num(r.values.samplesPerSecond),
+          num(r.values.learningRate),
         ].join(','),
       );
     });

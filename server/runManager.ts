@@ -157,6 +157,11 @@ export class RunManager {
       throw new RequestError(ErrorCodes.invalidState, `run ${id} is ${this.runs.get(id)!.status}; resume it with resumeExperiment`);
     const store = this.requireStore(id);
     const summary = store.listRuns().find((r) => r.runId === id);
+    if (summary?.external !== undefined)
+      throw new RequestError(
+        ErrorCodes.invalidState,
+        `run ${id} is an external ${summary.external} job; it is followed here but not resumed (continue it with its own train.py --resume)`,
+      );
     if (summary?.status === 'completed')
       throw new RequestError(ErrorCodes.invalidState, `run ${id} has completed; there is nothing to resume`);
     if (summary?.unreadable !== undefined)
@@ -325,7 +330,13 @@ export class RunManager {
           events: readEventsQuietly(store, id),
         }
       : sourceFromStore(store, id);
-    return { result: await exportModel(src, { format: p.format, dir, force: p.force === true }), origin: src.origin };
+    let torchrun: { config: unknown; configPath?: string; runsDir: string } | undefined;
+    if (p.format === 'torchrun') {
+      const summary = store.listRuns().find((r) => r.runId === id);
+      const configPath = summary?.configPath && path.isAbsolute(summary.configPath) ? summary.configPath : undefined;
+      torchrun = { config: run ? run.config : store.readConfig(id), configPath, runsDir: store.runsDir };
+    }
+    return { result: await exportModel(src, { format: p.format, dir, force: p.force === true, torchrun }), origin: src.origin };
   }
 
   async shutdown(): Promise<void> {

@@ -95,7 +95,7 @@ export function runServer(): void {
         maxActivationMemoryMB: opts.maxActivationMemoryMB,
       },
     );
-    const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime');
+    const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime', [workspaceDir, path.join(workspaceDir, 'data')]);
     unavailableDatasets = new Map(growthLab.datasets.filter((d) => !d.available).map((d) => [d.name, d.reason ?? 'not available']));
     return {
       capabilities: {

@@ -15,12 +15,14 @@ export interface ControlInput {
   busy?: ReadonlySet<MonitorAction>;
   /** A continual-learning run: its methods grow by themselves; no single model to grow, prune or export. */
   continual?: boolean;
+  /** Written by a tool outside Growth Lab (a torchrun job): followed, never controlled, grown or exported here. */
+  external?: boolean;
 }
 
 export type ControlStates = Record<MonitorAction, boolean>;
 
 export function controlStates(c: ControlInput): ControlStates {
-  const live = !!c.runId && !c.stale && (c.status === 'running' || c.status === 'paused');
+  const live = !!c.runId && !c.stale && !c.external && (c.status === 'running' || c.status === 'paused');
   const idle = (a: MonitorAction): boolean => !c.busy?.has(a);
   return {
     start: idle('start'),
@@ -30,7 +32,7 @@ export function controlStates(c: ControlInput): ControlStates {
     grow: live && !c.continual && c.growthMethods.length > 0 && idle('grow'),
     prune: live && !c.continual && idle('prune'),
     // Exporting needs weights: a live run's current ones, or a checkpoint on disk.
-    export: !!c.runId && !c.continual && (live || c.hasCheckpoint) && idle('export'),
+    export: !!c.runId && !c.continual && !c.external && (live || c.hasCheckpoint) && idle('export'),
   };
 }
 

@@ -31,6 +31,7 @@ export const SKELETON = `
   <figure class="chart"><figcaption>Accuracy</figcaption><div class="canvas-box"><canvas id="chart-accuracy" aria-label="Train and test accuracy against step" role="img"></canvas></div></figure>
   <figure class="chart"><figcaption>Parameters</figcaption><div class="canvas-box"><canvas id="chart-params" aria-label="Parameter count against step" role="img"></canvas></div></figure>
   <figure class="chart"><figcaption>Throughput</figcaption><div class="canvas-box"><canvas id="chart-throughput" aria-label="Samples per second against step" role="img"></canvas></div></figure>
+  <figure class="chart"><figcaption>Learning rate</figcaption><div class="canvas-box"><canvas id="chart-lr" aria-label="Learning rate against step" role="img"></canvas></div></figure>
   <figure class="chart"><figcaption>Test accuracy against parameters (all runs)</figcaption><div class="canvas-box"><canvas id="chart-comparison" aria-label="Test accuracy against parameter count for every run" role="img"></canvas></div></figure>
 </section>
 <section class="compare-section" id="compare" aria-labelledby="compare-title"></section>

@@ -115,7 +115,7 @@ export class RunControls {
   fillRunPicker(runs: readonly RunSummary[], selected: string | undefined): void {
     const items = runs.map((r) => ({
       value: r.runId,
-      label: `${r.name} · ${r.runId.slice(0, 15)} · ${r.status}${r.stale ? ' (stale)' : ''}`,
+      label: `${r.name} · ${r.runId.slice(0, 15)} · ${r.status}${r.stale ? ' (stale)' : ''}${r.external ? ` (external: ${r.external})` : ''}`,
     }));
     if (selected && !items.some((i) => i.value === selected)) items.unshift({ value: selected, label: selected });
     setOptions(this.$('run-select'), items, selected, 'no runs');
@@ -132,6 +132,7 @@ export class RunControls {
       hasCheckpoint: model?.hasCheckpoint ?? false,
       busy: this.busy,
       continual: !!model?.config?.continual,
+      external: view?.external !== undefined,
     });
     for (const [action, btn] of this.buttons) if (btn.disabled !== !states[action]) btn.disabled = !states[action];
     const gm = this.$('grow-method') as Button;
@@ -139,7 +140,9 @@ export class RunControls {
     if (gm.disabled !== !states.grow) gm.disabled = !states.grow;
     if (pm.disabled !== !states.prune) pm.disabled = !states.prune;
     const badge = this.$('run-status');
-    const status = view ? `${view.status ?? 'unknown'}${view.stale ? ' (stale)' : ''}` : 'no run';
+    const status = view
+      ? `${view.status ?? 'unknown'}${view.stale ? ' (stale)' : ''}${view.external ? ` · external ${view.external} job, read-only` : ''}`
+      : 'no run';
     if (badge.textContent !== status) badge.textContent = status;
     badge.dataset.status = view?.status ?? 'none';
   }

@@ -76,4 +76,10 @@ export const STEP_CHARTS: StepChartSpec[] = [
     yTitle: 'samples/s',
     series: [{ name: 'samplesPerSecond', label: 'samples/s', color: 'yellow' }],
   },
+  {
+    id: 'lr',
+    title: 'Learning rate',
+    yTitle: 'learning rate',
+    series: [{ name: 'learningRate', label: 'learning rate', color: 'green' }],
+  },
 ];

@@ -19,7 +19,7 @@ import type {
   RunSummary,
 } from '../protocol';
 
-export type SeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
+export type SeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond' | 'learningRate';
 
 export class Series {
   readonly xs: number[] = [];
@@ -67,6 +67,7 @@ export class RunModel {
     testAccuracy: new Series(),
     params: new Series(),
     samplesPerSecond: new Series(),
+    learningRate: new Series(),
   };
   readonly grows: GrowEvent[] = [];
   /** Continual-learning runs: the accuracy matrices and per-task lines of each method. */
@@ -160,6 +161,7 @@ export class RunModel {
     }
     if (finite(m.params)) s.params.push(x, m.params);
     if (finite(m.samplesPerSecond)) s.samplesPerSecond.push(x, m.samplesPerSecond);
+    if (finite(m.learningRate)) s.learningRate.push(x, m.learningRate!);
     if (!this.lastMetrics || m.step >= this.lastMetrics.step) this.lastMetrics = m;
   }
 
@@ -215,6 +217,8 @@ export interface SummaryView {
   /** Training time: elapsed milliseconds of the latest metrics, else end minus start of the run. */
   wallMs?: number;
   stale?: boolean;
+  /** Written by a tool outside Growth Lab (RunSummary.external): read-only here. */
+  external?: string;
 }
 
 export function summaryView(model: RunModel, summary?: RunSummary): SummaryView {
@@ -241,5 +245,6 @@ export function summaryView(model: RunModel, summary?: RunSummary): SummaryView 
     pruneSteps: count(model.grows, 'prune'),
     wallMs,
     stale: summary?.stale,
+    external: summary?.external,
   };
 }

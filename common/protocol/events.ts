@@ -15,6 +15,8 @@ export interface MetricsParams {
   testAccuracy?: number;
   params: number;
   samplesPerSecond: number;
+  /** The learning rate of the latest step (training.lrSchedule, growth.afterGrow); absent in older runs. */
+  learningRate?: number;
   engine: EngineName;
   executionProvider: ExecutionProviderName;
   elapsedMs: number;

@@ -69,19 +69,29 @@ export type LayerType = LayerConfig['type'];
 
 export interface DatasetConfig {
   name: DatasetName;
-  /** csv: path of the file (relative to the experiment file). */
+  /** csv: the file; cifar-10/-100, svhn: the folder; npz: the file; image-folder: the root (relative to the experiment file). */
   path?: string;
   /** csv: label column, by header name or 0-based index (default: the last column). */
   labelColumn?: string | number;
   /** csv: classification (integer labels) or regression. */
   task?: 'classification' | 'regression';
-  /** csv: share of rows held out for testing when no testPath is given. */
+  /** csv, npz, image-folder: share of examples held out for testing when there is no test file or folder. */
   testFraction?: number;
   testPath?: string;
   trainSize?: number;
   testSize?: number;
   /** Scale pixel values to [0, 1] (image datasets). */
   normalize?: boolean;
+  /** cifar-100: the 100 fine classes (default) or the 20 coarse ones. */
+  label?: 'fine' | 'coarse';
+  /** svhn: add extra_32x32.mat to the training set. */
+  extra?: boolean;
+  /** npz: how x's axes are ordered (default "nchw"). */
+  layout?: 'nchw' | 'nhwc';
+  /** image-folder: images are resized (shorter side) and centre-cropped to size x size (default 32). */
+  size?: number;
+  /** image-folder: 1 (grey) or 3 (sRGB, the default). */
+  channels?: 1 | 3;
 }
 
 export type InitMethod = 'he' | 'glorot';
@@ -123,6 +133,44 @@ export interface TrainingConfig {
   /** Evaluate on the test set every k epochs (and always after the last). */
   evalEvery: number;
   shuffle: boolean;
+  /** How the learning rate changes over the run (server/training/lrSchedule.ts); absent: constant. */
+  lrSchedule?: LrScheduleConfig;
+  /** Cross-entropy against (1 − labelSmoothing) · one-hot + labelSmoothing / classes; absent: 0 (plain one-hot). */
+  labelSmoothing?: number;
+  /** Data augmentation of training batches (absent: none). */
+  augment?: AugmentConfig;
+}
+
+/** Experiment field `training.lrSchedule`: the rate over fractional epochs, after a linear warmup. */
+export interface LrScheduleConfig {
+  type: 'constant' | 'step' | 'cosine';
+  /** step: epochs after which the rate is multiplied by gamma. */
+  milestones: number[];
+  gamma: number;
+  /** cosine: the rate at the end of the run. */
+  minLearningRate: number;
+  /** Linear warmup from the first step to the base rate, in epochs (0: none). */
+  warmupEpochs: number;
+}
+
+/** Experiment field `growth.afterGrow`: the learning rate after each grow step. */
+export interface AfterGrowConfig {
+  /** Restart the schedule from this rate (default training.learningRate when warmupEpochs is given). */
+  learningRate?: number;
+  /** Restart the schedule with this linear warmup (epochs). */
+  warmupEpochs?: number;
+  /** Multiply the rate by this after every grow (cumulative). */
+  decay?: number;
+}
+
+/** Experiment field `training.augment`: seeded per run and epoch, training batches only. */
+export interface AugmentConfig {
+  /** Random crop after zero padding of `pad` pixels on each side (CIFAR's pad 4). */
+  crop?: { pad: number };
+  /** Horizontal flip with probability 1/2. */
+  flip?: boolean;
+  /** Per-channel (x − mean) / std, on training and test inputs; "auto": from the training set. */
+  normalize?: { mean: number[]; std: number[] } | 'auto';
 }
 
 /** When to grow, and with what (experiment field `growth`). */
@@ -143,6 +191,8 @@ export interface GrowthConfig {
   options: Record<string, unknown>;
   /** Optimiser moments after a grow: kept for kept weights (new ones zero), or all reset. */
   optimizerState: 'keep' | 'reset';
+  /** The learning rate after each grow step: restart and/or decay (absent: the schedule goes on). */
+  afterGrow?: AfterGrowConfig;
 }
 
 export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';

@@ -47,8 +47,8 @@ export interface StartExperimentResult {
   runId: string;
 }
 
-export type ExportFormat = 'tfjs' | 'onnx' | 'pytorch' | 'json';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx', 'pytorch', 'json'];
+export type ExportFormat = 'tfjs' | 'onnx' | 'pytorch' | 'json' | 'torchrun';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx', 'pytorch', 'json', 'torchrun'];
 export interface ExportParams {
   runId: string;
   format: ExportFormat;
@@ -125,6 +125,8 @@ export interface RunSummary {
   runningElsewhere?: number;
   /** The run folder could not be read (a symlink, a file that is not regular, corrupt config): why. Status is then 'failed'. */
   unreadable?: string;
+  /** Written by a tool outside Growth Lab (e.g. "torchrun": a torchrun export's train.py): shown and followed, never resumed or grown here. */
+  external?: string;
 }
 
 /** Typed request table: method name -> [params, result]. */

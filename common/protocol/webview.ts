@@ -102,7 +102,7 @@ export type WebviewToExtensionType = WebviewToExtensionMessage['type'];
 export type WebviewMessageValidation = { ok: true; message: WebviewToExtensionMessage } | { ok: false; error: string };
 
 /** The metrics a step chart can draw (one series each; x and y as the run's metrics events give them). */
-export type MetricSeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond';
+export type MetricSeriesName = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'params' | 'samplesPerSecond' | 'learningRate';
 export const METRIC_SERIES: readonly MetricSeriesName[] = [
   'trainLoss',
   'testLoss',
@@ -110,6 +110,7 @@ export const METRIC_SERIES: readonly MetricSeriesName[] = [
   'testAccuracy',
   'params',
   'samplesPerSecond',
+  'learningRate',
 ];
 
 /**

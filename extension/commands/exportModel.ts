@@ -30,6 +30,12 @@ export const EXPORT_FORMAT_CHOICES: readonly { format: ExportFormat; label: stri
     detail: 'an nn.Module with the grown widths and a weights loader (numpy + torch)',
   },
   {
+    format: 'torchrun',
+    label: 'PyTorch + torchrun',
+    description: 'model.py, weights.npz, train.py, job.json, data.npz, README.md',
+    detail: 'retrain at scale with torchrun and DistributedDataParallel (numpy + torch only); the job shows here as an external run',
+  },
+  {
     format: 'json',
     label: 'Architecture JSON',
     description: 'architecture.json',

@@ -12,6 +12,11 @@ export const DEFAULT_LAYERS_BY_DATASET: Readonly<Record<DatasetName, readonly La
   'fashion-mnist': [{ type: 'dense', units: 256, activation: 'relu' }],
   'rbf-toy': [{ type: 'dense', units: 10, activation: 'rbf' }],
   csv: [{ type: 'dense', units: 64, activation: 'relu' }],
+  'cifar-10': [{ type: 'dense', units: 256, activation: 'relu' }],
+  'cifar-100': [{ type: 'dense', units: 256, activation: 'relu' }],
+  svhn: [{ type: 'dense', units: 256, activation: 'relu' }],
+  npz: [{ type: 'dense', units: 256, activation: 'relu' }],
+  'image-folder': [{ type: 'dense', units: 256, activation: 'relu' }],
 };
 
 /** training.learningRate when absent, by training.optimizer (others: the schema's default). */

@@ -12,6 +12,7 @@
 import { loadDataset } from '../datasets';
 import { DatasetError } from '../datasets/errors';
 import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../../common/protocol';
+import { copyRow } from '../datasets/rows';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
 import type { TaskSplit } from './training';
@@ -75,10 +76,12 @@ export function selectTask(
   }
   const x = new Float32Array(pick.length * features);
   const y = new Float32Array(pick.length);
+  const src = new Float32Array(features);
   pick.forEach((r, i) => {
-    const src = split.x.subarray(r * features, (r + 1) * features);
-    if (permutation) for (let k = 0; k < features; k++) x[i * features + k] = src[permutation[k]];
-    else x.set(src, i * features);
+    if (permutation) {
+      copyRow(split, r, features, src, 0);
+      for (let k = 0; k < features; k++) x[i * features + k] = src[permutation[k]];
+    } else copyRow(split, r, features, x, i * features);
     y[i] = classes.indexOf(split.y[r]);
   });
   return { x, y, n: pick.length };

@@ -8,7 +8,7 @@
  */
 import type { TrainingConfig } from '../../common/protocol';
 import { resolveExperiment } from '../config';
-import type { DataSplit } from '../datasets/types';
+import type { FloatSplit } from '../datasets/types';
 import { Executor, HostTensor, OptimizerSettings, Value, gradients, hostTensor, mul, optimizerSlots, softmax } from '../engine';
 import type { Rng } from '../random';
 import { BatchAssembler, countCorrect } from '../trainer/batches';
@@ -17,7 +17,7 @@ import { optimizerSettings } from '../trainer/trainer';
 import { Builder, Tensors, ceLoss, feedTensors, makeBuilder, tensor, values } from './tensors';
 
 /** A classification split of one task: rows of `features` values, labels 0..classes-1 (as floats). */
-export type TaskSplit = DataSplit;
+export type TaskSplit = FloatSplit;
 
 let trainingDefaults: TrainingConfig | undefined;
 

@@ -14,7 +14,8 @@ import { ExportError, isExportFormat } from './index';
 export const EXPORT_USAGE = `  growth-lab export <runId | run folder> --format ${EXPORT_FORMATS.join('|')} [--out DIR] [--force] [--runs DIR] [--json]
       Export a run's model (its latest checkpoint) to DIR (default: <runs DIR>/exports/<runId>/).
       tfjs: model.json + group1-shard1of1.bin; onnx: model.onnx; pytorch: model.py + weights.npz +
-      architecture.json; json: architecture.json. --runs: the folder holding runs/ (default ./.growth-lab).
+      architecture.json; json: architecture.json; torchrun: the pytorch files + train.py (DDP retraining
+      with torchrun), job.json, data.npz, README.md. --runs: the folder holding runs/ (default ./.growth-lab).
       Existing files are kept unless --force.`;
 
 interface ExportArgs {

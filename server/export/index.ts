@@ -5,6 +5,7 @@
  *   onnx     model.onnx                            opset 17 (onnxruntime and friends)
  *   pytorch  model.py + weights.npz + architecture.json
  *   json     architecture.json                     spec, summary and grow history
+ *   torchrun the pytorch files + train.py, job.json, data.npz, README.md (DDP retraining; torchrun.ts)
  */
 import { noSingleArchitecture } from '../training/continualRun';
 import { validateCheckpoint } from '../training/modelSetup';
@@ -19,12 +20,14 @@ import { buildOnnxExport } from './onnx';
 import { buildPytorchExport } from './pytorch';
 import { ExportOrigin, ExportSource, checkSource } from './source';
 import { buildTfjsExport } from './tfjs';
+import { type TorchrunInput, buildTorchrunExport } from './torchrun';
 
 export { ExportError, resolveInside, writeExportFiles, isInside } from './files';
 export type { ExportErrorKind, ExportFile } from './files';
 export type { ExportSource, ExportOrigin } from './source';
 export { importModel, modelFromImport } from './import';
 export type { ImportedModel } from './import';
+export type { TorchrunInput } from './torchrun';
 
 /** Folder under a run store's outDir that receives exports: `<outDir>/exports/<runId>/`. */
 export const EXPORTS_DIR = 'exports';
@@ -48,8 +51,8 @@ export function resolveExportDir(base: string, requested: unknown, fallback: str
   return resolveInside(base, requested, 'export path');
 }
 
-/** The files of one format (nothing written). */
-export async function buildExport(src: ExportSource, format: ExportFormat): Promise<ExportFile[]> {
+/** The files of one format (nothing written); torchrun also needs the run's config and folders. */
+export async function buildExport(src: ExportSource, format: ExportFormat, torchrun?: TorchrunInput): Promise<ExportFile[]> {
   checkSource(src);
   switch (format) {
     case 'tfjs':
@@ -60,19 +63,25 @@ export async function buildExport(src: ExportSource, format: ExportFormat): Prom
       return buildPytorchExport(src);
     case 'json':
       return buildArchitectureExport(src);
+    case 'torchrun':
+      if (!torchrun) throw new ExportError("the torchrun export needs the run's config", 'unsupported');
+      return buildTorchrunExport(src, torchrun);
   }
 }
 
 /** Builds the files, then writes them into `dir` as one unit (see writeExportFiles). */
-export async function exportModel(src: ExportSource, opts: { format: unknown; dir: string; force?: boolean }): Promise<ExportResult> {
+export async function exportModel(
+  src: ExportSource,
+  opts: { format: unknown; dir: string; force?: boolean; torchrun?: Omit<TorchrunInput, 'dir'> },
+): Promise<ExportResult> {
   if (!isExportFormat(opts.format)) {
     throw new ExportError(
       `unknown export format ${JSON.stringify(opts.format)} (formats: ${EXPORT_FORMATS.join(', ')})`,
       'invalidArgument',
     );
   }
-  const files = await buildExport(src, opts.format);
   const dir = path.resolve(opts.dir);
+  const files = await buildExport(src, opts.format, opts.torchrun && { ...opts.torchrun, dir });
   const written = writeExportFiles(dir, files, { force: opts.force });
   return { files: written, format: opts.format, dir };
 }

@@ -5,9 +5,12 @@
 import { crc32 } from '../runs/crc32';
 import { ExportError } from './files';
 
-export type NpyArray = { dtype: 'float32'; shape: number[]; data: Float32Array } | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
+export type NpyArray =
+  | { dtype: 'float32'; shape: number[]; data: Float32Array }
+  | { dtype: 'int64'; shape: number[]; data: BigInt64Array }
+  | { dtype: 'uint8'; shape: number[]; data: Uint8Array };
 
-const DESCR = { float32: '<f4', int64: '<i8' } as const;
+const DESCR = { float32: '<f4', int64: '<i8', uint8: '|u1' } as const;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 /** One array as a `.npy` v1.0 file (little-endian, C order). */
@@ -59,7 +62,11 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
     if (data.length !== n * 8) throw new ExportError(`${what}: ${data.length} bytes for shape [${shape.join(', ')}]`, 'unsupported');
     return { dtype: 'int64', shape, data: new BigInt64Array(data.buffer, data.byteOffset, n) };
   }
-  throw new ExportError(`${what}: dtype ${descr} is not supported (float32 '<f4' and int64 '<i8' are)`, 'unsupported');
+  if (descr === '|u1') {
+    if (data.length !== n) throw new ExportError(`${what}: ${data.length} bytes for shape [${shape.join(', ')}]`, 'unsupported');
+    return { dtype: 'uint8', shape, data };
+  }
+  throw new ExportError(`${what}: dtype ${descr} is not supported (float32 '<f4', int64 '<i8' and uint8 '|u1' are)`, 'unsupported');
 }
 
 /** A ZIP archive of `name.npy` entries (stored), in the order given. */

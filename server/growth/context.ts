@@ -1,4 +1,5 @@
 /** Building a GrowContext: the model, its trainer and data, and seeded scoring batches. */
+import { copyRow } from '../datasets/rows';
 import type { Dataset } from '../datasets/types';
 import { HostTensor } from '../engine';
 import { Rng } from '../random';
@@ -14,7 +15,7 @@ export function sampleBatch(data: Dataset, rng: Rng, n: number): { x: HostTensor
   const x = new Float32Array(m * f),
     y = new Float32Array(m * w);
   rows.forEach((r, i) => {
-    x.set(data.train.x.subarray(r * f, (r + 1) * f), i * f);
+    copyRow(data.train, r, f, x, i * f);
     if (data.numClasses > 0) y[i * w + data.train.y[r]] = 1;
     else y.set(data.train.y.subarray(r * w, (r + 1) * w), i * w);
   });

@@ -13,7 +13,8 @@
  * the training set (options.scoreBatch examples, default 512) is kept — fine-tuned weights included.
  * Kept neurons keep the live model's optimiser moments; new and second copies start at zero.
  */
-import type { DataSplit } from '../datasets/types';
+import { floatRows } from '../datasets/rows';
+import type { DataSplit, FloatSplit } from '../datasets/types';
 import type { GrowableModel } from '../model/growable';
 import { layerWidth } from '../model/spec';
 import { Trainer } from '../trainer/trainer';
@@ -33,19 +34,12 @@ interface Op {
 export const RANDSEARCH_DEFAULTS = { k: 3, fineTuneSteps: 100, scoreBatch: 512 };
 
 /** A random sample of training rows as a split (for Trainer.evaluate). */
-export function sampleSplit(ctx: GrowContext, n: number): DataSplit {
+export function sampleSplit(ctx: GrowContext, n: number): FloatSplit {
   const train = ctx.data.train;
   const m = Math.min(n, train.n);
   const f = ctx.data.inputShape.reduce((a, b) => a * b, 1);
   const w = ctx.data.numClasses > 0 ? 1 : ctx.data.targetSize;
-  const rows = ctx.rng.permutation(train.n).subarray(0, m);
-  const x = new Float32Array(m * f),
-    y = new Float32Array(m * w);
-  rows.forEach((r, i) => {
-    x.set(train.x.subarray(r * f, (r + 1) * f), i * f);
-    y.set(train.y.subarray(r * w, (r + 1) * w), i * w);
-  });
-  return { x, y, n: m };
+  return floatRows(train, f, w, ctx.rng.permutation(train.n).subarray(0, m));
 }
 
 /** Train a model for `steps` minibatches of the run's settings on its own Trainer; returns the scoring loss. */

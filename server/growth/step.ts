@@ -3,6 +3,7 @@
  * evaluation batch (loss before and after, largest output change) and describe it as a GrowEvent.
  */
 import type { GrowEventParams } from '../../common/protocol';
+import { leadingRows } from '../datasets/rows';
 import { hostTensor } from '../engine';
 import { GrowContext, GrowOptions, GrowthError, GrowthMethod } from './types';
 
@@ -22,7 +23,7 @@ export async function runGrowStep(ctx: GrowContext, method: GrowthMethod, option
   const { trainer, data, model } = ctx;
   const n = Math.min(FIXED_EVAL_EXAMPLES, data.test.n);
   const f = data.inputShape.reduce((a, b) => a * b, 1);
-  const x = hostTensor('float32', [n, ...data.inputShape], data.test.x.subarray(0, n * f));
+  const x = hostTensor('float32', [n, ...data.inputShape], leadingRows(data.test, f, n));
   const before = model.architecture();
   const lossBefore = (await trainer.evaluate(data.test, n)).loss;
   const outBefore = Float32Array.from(await trainer.predict(x));

@@ -406,7 +406,16 @@ export function eventProblem(value: unknown): string | undefined {
       return undefined;
     case 'metrics':
       for (const k of ['epoch', 'step', 'params'] as const) if (!isNum(value[k])) return `bad "${k}"`;
-      for (const k of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'samplesPerSecond', 'elapsedMs', 'task'] as const)
+      for (const k of [
+        'trainLoss',
+        'trainAccuracy',
+        'testLoss',
+        'testAccuracy',
+        'samplesPerSecond',
+        'learningRate',
+        'elapsedMs',
+        'task',
+      ] as const)
         if (!isOptNum(value[k])) return `bad "${k}"`;
       if (!isOptText(value.engine) || !isOptText(value.executionProvider)) return 'bad engine name';
       if (value.continual !== undefined && !isObj(value.continual)) return 'bad "continual"';

@@ -20,6 +20,14 @@ export interface RunInfo {
   runId: string;
   createdAt: string;
   configPath?: string;
+  /** Written by a tool outside Growth Lab (a torchrun export's train.py): listed and followed, never resumed here. */
+  external?: { tool: string; sourceRunId?: string };
+}
+
+/** The tool named by run.json's `external` (untrusted: a short lowercase name), or undefined. */
+export function externalTool(info: Partial<RunInfo> | undefined): string | undefined {
+  const tool = info?.external && typeof info.external === 'object' ? (info.external as { tool?: unknown }).tool : undefined;
+  return typeof tool === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(tool) ? tool : undefined;
 }
 
 export function isRunFolder(dir: string): boolean {

@@ -28,6 +28,7 @@ import {
   LATEST_FILE,
   RUN_INFO_FILE,
   type RunInfo,
+  externalTool,
   isRunFolder,
   listCheckpointFiles,
   readJson,
@@ -393,6 +394,8 @@ export class RunStore {
     };
     if (events.state) facts.events = events.state;
     if (typeof info?.configPath === 'string') facts.configPath = info.configPath;
+    const external = externalTool(info);
+    if (external !== undefined) facts.external = external;
     const createdAt =
       typeof info?.createdAt === 'string' ? info.createdAt : (runIdTime(runId) ?? (configStat ?? eventsStat)?.mtime.toISOString());
     if (createdAt !== undefined) facts.createdAt = createdAt;

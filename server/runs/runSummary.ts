@@ -75,6 +75,8 @@ export interface RunFacts {
   configPath?: string;
   /** When the run folder was made (run.json), for runs whose events say nothing. */
   createdAt?: string;
+  /** run.json names a tool outside Growth Lab that writes this run (e.g. "torchrun"). */
+  external?: string;
 }
 
 const ACTIVE: ReadonlySet<RunStatus> = new Set<RunStatus>(['running', 'paused']);
@@ -87,7 +89,10 @@ export function summarizeRun(facts: RunFacts, live: boolean): RunSummary {
   const { runId, config, digest } = facts;
   let status: RunStatus | undefined = digest.status ?? (live ? 'running' : undefined);
   let stale = false;
-  if (status === undefined || (ACTIVE.has(status) && !live)) {
+  // An external job (a torchrun export's train.py, perhaps on another machine) is not this backend's to
+  // judge: its status is what its events say.
+  if (facts.external !== undefined && status === undefined) status = 'running';
+  if (status === undefined || (ACTIVE.has(status) && !live && facts.external === undefined)) {
     status = 'failed';
     stale = true;
   }
@@ -111,6 +116,7 @@ export function summarizeRun(facts: RunFacts, live: boolean): RunSummary {
   if (digest.lastTestAccuracy !== undefined) summary.lastTestAccuracy = digest.lastTestAccuracy;
   if (facts.configPath !== undefined) summary.configPath = facts.configPath;
   if (stale) summary.stale = true;
+  if (facts.external !== undefined) summary.external = facts.external;
   return summary;
 }
 

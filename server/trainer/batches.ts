@@ -1,4 +1,5 @@
 /** Minibatches assembled into reused buffers from a dataset split. */
+import { copyRow } from '../datasets/rows';
 import type { DataSplit } from '../datasets/types';
 import { HostTensor } from '../engine';
 
@@ -29,11 +30,11 @@ export class BatchAssembler {
   fill(order: ArrayLike<number>, start: number, n: number): { x: HostTensor; y: HostTensor; labels: Float32Array } {
     const f = this.featureSize,
       w = this.outputWidth;
-    const { x: src, y: ys } = this.split;
+    const ys = this.split.y;
     if (this.numClasses > 0) this.y.fill(0, 0, n * w);
     for (let i = 0; i < n; i++) {
       const r = order[start + i];
-      this.x.set(src.subarray(r * f, (r + 1) * f), i * f);
+      copyRow(this.split, r, f, this.x, i * f); // uint8 pixels become floats here, per batch
       if (this.numClasses > 0) this.y[i * w + ys[r]] = 1;
       else this.y.set(ys.subarray(r * w, (r + 1) * w), i * w);
     }

@@ -17,8 +17,9 @@ import { buildForward } from '../model/forward';
 export const newName = (name: string) => `new:${name}`;
 export const slotName = (slot: string, name: string) => `slot:${slot}:${name}`;
 
-function lossOf(model: GrowableModel, pred: Value, y: Value): Value {
-  return model.spec.task === 'classification' ? softmaxCrossEntropy(pred, y) : meanSquaredError(pred, y);
+/** The loss: cross-entropy (with label smoothing ε, training only) for classification, MSE for regression. */
+function lossOf(model: GrowableModel, pred: Value, y: Value, labelSmoothing = 0): Value {
+  return model.spec.task === 'classification' ? softmaxCrossEntropy(pred, y, labelSmoothing) : meanSquaredError(pred, y);
 }
 
 function declareInputs(g: Graph, model: GrowableModel, withSlots: boolean) {
@@ -60,14 +61,21 @@ export function optimizerUpdate(
   return outputs;
 }
 
-/** One SGD/Adam step: params, slots, state, a batch, lr and t in; loss, predictions and updated tensors out. */
-export function buildTrainGraph(model: GrowableModel, opt: OptimizerSettings): { graph: Graph; outputs: Record<string, Value> } {
+/**
+ * One SGD/Adam step: params, slots, state, a batch, lr and t in; loss, predictions and updated tensors out.
+ * The loss is smoothed by `labelSmoothing` (training.labelSmoothing); evaluation stays plain cross-entropy.
+ */
+export function buildTrainGraph(
+  model: GrowableModel,
+  opt: OptimizerSettings,
+  labelSmoothing = 0,
+): { graph: Graph; outputs: Record<string, Value> } {
   const g = new Graph(`train_v${model.version}`);
   const { x, y, slots, get } = declareInputs(g, model, true);
   const lr = g.input('lr', 'float32', []);
   const t = g.input('t', 'float32', []);
   const fwd = buildForward(model.spec, x, get, 'train');
-  const loss = lossOf(model, fwd.output, y);
+  const loss = lossOf(model, fwd.output, y, labelSmoothing);
   const trainable = model.params().filter((p) => p.trainable);
   const grads = gradients(
     loss,
@@ -99,9 +107,14 @@ export interface CompiledModel {
   buildMs: number;
 }
 
-export async function compileModel(model: GrowableModel, opt: OptimizerSettings, executor: Executor): Promise<CompiledModel> {
+export async function compileModel(
+  model: GrowableModel,
+  opt: OptimizerSettings,
+  executor: Executor,
+  labelSmoothing = 0,
+): Promise<CompiledModel> {
   const t0 = performance.now();
-  const tg = buildTrainGraph(model, opt);
+  const tg = buildTrainGraph(model, opt, labelSmoothing);
   const eg = buildEvalGraph(model);
   const train = await executor.compile(tg.graph, tg.outputs);
   let evalG: CompiledGraph;

@@ -80,7 +80,7 @@ export class Trainer {
     const old = this.compiled;
     this.compiled = undefined;
     if (old) await Promise.all([old.train.dispose(), old.eval.dispose()]);
-    this.compiled = await compileModel(this.model, optimizerSettings(this.cfg), this.executor);
+    this.compiled = await compileModel(this.model, optimizerSettings(this.cfg), this.executor, this.cfg.labelSmoothing ?? 0);
     this.lastBuildMs = this.compiled.buildMs;
     return this.compiled;
   }
@@ -98,13 +98,16 @@ export class Trainer {
     return feeds;
   }
 
-  /** One optimiser step on rows order[start..start+n). */
-  async step(order: ArrayLike<number>, start: number, n: number, lr = this.cfg.learningRate): Promise<StepResult> {
+  /**
+   * One optimiser step on rows order[start..start+n). `x`: those rows' inputs as prepared elsewhere
+   * (augmented, see augmentPipeline.ts) instead of the split's own.
+   */
+  async step(order: ArrayLike<number>, start: number, n: number, lr = this.cfg.learningRate, x?: Float32Array): Promise<StepResult> {
     const c = await this.ensureCompiled();
     const batch = this.train.fill(order, start, n);
     this.stepCount++;
     const feeds = this.paramFeeds(true);
-    feeds.x = batch.x;
+    feeds.x = x ? { dtype: 'float32', shape: batch.x.shape, data: x } : batch.x;
     feeds.y = batch.y;
     feeds.lr = hostTensor('float32', [], [lr]);
     feeds.t = hostTensor('float32', [], [this.stepCount]);

@@ -27,6 +27,8 @@ import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
 import { createExecutor } from './executors';
 import { GrowRequests, type GrowOutcome } from './growRequests';
+import { prepareAugment, type PreparedAugment } from './augmentSetup';
+import { CONSTANT_SCHEDULE, LrScheduler, parseLrState } from './lrSchedule';
 import { initialModel, restoreCheckpoint, validateCheckpoint } from './modelSetup';
 import { RunLog } from './runLog';
 import { RunFailure, type RunOptions, type RunSummaryResult } from './runTypes';
@@ -53,6 +55,8 @@ export class ExperimentRun {
   private growSteps = 0;
   private epoch = 0;
   private schedule: GrowSchedule | undefined;
+  private lr: LrScheduler | undefined;
+  private augment: PreparedAugment | undefined;
   private readonly resumeFrom: { checkpoint: Checkpoint; file: string; warnings: string[] } | undefined;
   /** Whether the current epoch's training is finished (for checkpoints written by grows). */
   private epochComplete = false;
@@ -261,6 +265,7 @@ export class ExperimentRun {
 
   private commitGrow(event: GrowEventParams): void {
     if (this.config.growth?.optimizerState === 'reset') this.model!.resetSlots();
+    this.lr?.grew();
     this.growSteps++;
     this.log.grow(event);
     this.writeCheckpoint(this.epoch, 'grow', this.growSteps);
@@ -278,7 +283,14 @@ export class ExperimentRun {
         return this.summary(message);
       }
       this.setStatus('running', `loading ${cfg.dataset.name}`);
-      this.data = await loadDataset(cfg.dataset, { seed: cfg.seed, baseDir });
+      this.augment = prepareAugment(
+        await loadDataset(cfg.dataset, { seed: cfg.seed, baseDir }),
+        cfg.training.augment,
+        cfg.training.batchSize,
+      );
+      this.data = this.augment.data;
+      if ((cfg.training.labelSmoothing ?? 0) > 0 && this.data.task !== 'classification')
+        this.warnings.push(`training.labelSmoothing applies to classification; this ${this.data.task} run ignores it`);
       this.executor = await createExecutor(cfg.engine, cfg.executionProvider);
       this.warnings.push(...this.executor.warnings);
       const outputs = this.data.task === 'classification' ? this.data.numClasses : this.data.targetSize;
@@ -297,6 +309,7 @@ export class ExperimentRun {
       if (tooBig) throw new RunFailure(`the model ${tooBig}`);
       this.trainer = new Trainer(this.model, this.data, cfg.training, this.executor);
       if (this.resumeFrom) this.trainer.stepCount = Number(this.resumeFrom.checkpoint.meta.step) || 0;
+      this.lr = this.lrScheduler();
       await this.trainer.ensureCompiled();
       if (cfg.growth && cfg.growth.method !== 'none') this.schedule = new GrowSchedule(cfg.growth);
       if (!this.resumeFrom) {
@@ -312,7 +325,8 @@ export class ExperimentRun {
       const from = this.resumeFrom
         ? `resumed from ${this.resumeFrom.file} (epoch ${this.firstEpoch}, step ${this.trainer.stepCount})${this.resumeFrom.warnings.length ? `; ${this.resumeFrom.warnings.join('; ')}` : ''}; `
         : '';
-      this.setStatus('running', `${from}${this.data.description}; ${this.executor.engine} (${this.executor.provider})`);
+      const aug = this.augment.description ? `; ${this.augment.description}` : '';
+      this.setStatus('running', `${from}${this.data.description}${aug}; ${this.executor.engine} (${this.executor.provider})`);
       const stopped = await this.trainEpochs();
       message = stopped ? 'stopped by request' : `completed ${cfg.training.epochs} epochs`;
       this.log.throwIfFailed();
@@ -324,6 +338,7 @@ export class ExperimentRun {
     } finally {
       this.grows.rejectAll((r) => new RunFailure(`run ${this.runId} ended (${this.status}) before the ${r.kind} step ran`));
       await this.trainer?.dispose();
+      await this.augment?.pipeline?.dispose();
       this.log.close();
     }
     return this.summary(message);
@@ -376,6 +391,19 @@ export class ExperimentRun {
     return r.model;
   }
 
+  /** The run's learning-rate schedule; a resumed run continues from the state its checkpoint saved. */
+  private lrScheduler(): LrScheduler {
+    const t = this.config.training;
+    const lr = new LrScheduler(t.lrSchedule ?? CONSTANT_SCHEDULE, t.learningRate, t.epochs, this.config.growth?.afterGrow);
+    const saved = this.resumeFrom?.checkpoint.meta.lrSchedule;
+    if (saved !== undefined) {
+      const state = parseLrState(saved);
+      if (typeof state === 'string') throw new RunFailure(`checkpoint ${this.resumeFrom!.file} is unusable: ${state}`);
+      lr.state = state;
+    }
+    return lr;
+  }
+
   private trainEpochs(): Promise<boolean> {
     return trainEpochs({
       runId: this.runId,
@@ -387,6 +415,8 @@ export class ExperimentRun {
       firstEpoch: this.firstEpoch,
       schedule: this.schedule,
       throttle: this.metricsThrottle,
+      lr: this.lr!,
+      augment: this.augment,
       startedAt: this.startedAt,
       last: this.last,
       control: () => this.checkpointControl(),
@@ -408,7 +438,7 @@ export class ExperimentRun {
       tag,
       index,
       {
-        meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete },
+        meta: { ...c.meta, epoch, step, growSteps: this.growSteps, epochComplete: this.epochComplete, lrSchedule: this.lr?.state },
         tensors: c.tensors,
       },
       epoch,

@@ -96,7 +96,7 @@ test('CLI: export a finished run in every format; existing files need --force; b
   assert.equal(cli('export', runId, '--runs', out).status, 2, 'no format');
   const badFormat = cli('export', runId, '--format', 'keras', '--runs', out);
   assert.equal(badFormat.status, 2);
-  assert.match(badFormat.stderr, /unknown format "keras" \(formats: tfjs, onnx, pytorch, json\)/);
+  assert.match(badFormat.stderr, /unknown format "keras" \(formats: tfjs, onnx, pytorch, json, torchrun\)/);
   assert.equal(cli('export', 'no-such-run', '--format', 'onnx', '--runs', out).status, 1);
   assert.equal(cli('export', '../../etc', '--format', 'onnx', '--runs', out).status, 2);
 });

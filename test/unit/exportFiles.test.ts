@@ -142,7 +142,7 @@ test('failures leave no partial files: a failed write, a failed move (old files 
   }
   await assert.rejects(
     exportModel(sourceOf(m), { format: 'keras', dir }),
-    /unknown export format "keras" \(formats: tfjs, onnx, pytorch, json\)/,
+    /unknown export format "keras" \(formats: tfjs, onnx, pytorch, json, torchrun\)/,
   );
 });
 

@@ -5,6 +5,7 @@ import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
+import { leadingRows } from '../../server/datasets/rows';
 import type { LayerConfig, TrainingConfig } from '../../common/protocol';
 import { Trainer } from '../../server/trainer/trainer';
 import { growContext, sampleBatch } from '../../server/growth/context';
@@ -186,7 +187,7 @@ test('split at θ = 0 keeps the function within 1e-5 and the GN estimate is exac
     const { data, model, ex } = await trained(layers, input, 1);
     const n = 32,
       f = input.reduce((a, b) => a * b, 1);
-    const x = data.test.x.subarray(0, n * f);
+    const x = leadingRows(data.test, f, n);
     const before = await outputs(ex, model, x, [n, ...input]);
     const batch = sampleBatch(data, new Rng(2), 64);
     for (const layer of grown) {

@@ -621,10 +621,10 @@ test('exports: the extension asks where to save and writes CSV, JSON, PNG bytes 
   assert.equal(
     saved[0].content,
     [
-      'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second',
-      `${RUN},mnist,1,1,0.001,10,,1,,,,1`,
-      `${RUN},mnist,2,1,0.002,10,,1,,,,1`,
-      '20261123-090000-old-beef,old,1,1,0.001,10,,1,,,,1',
+      'run_id,run_name,step,epoch,wall_time_s,params,flops_estimate,train_loss,test_loss,train_accuracy,test_accuracy,samples_per_second,learning_rate',
+      `${RUN},mnist,1,1,0.001,10,,1,,,,1,`,
+      `${RUN},mnist,2,1,0.002,10,,1,,,,1,`,
+      '20261123-090000-old-beef,old,1,1,0.001,10,,1,,,,1,',
       '',
     ].join('\r\n'),
     'the shown run from the store, the other read with getRunHistory',

@@ -5,14 +5,18 @@
  * without growth (for the "all runs" comparison chart). Writes each run's `getRunHistory` answer
  * to test/webview/fixtures/<name>.jsonl (one RunEvent per line, exactly what the extension sends).
  *
- * Usage: node scripts/build.mjs && node --import tsx test/webview/recordFixtures.ts [continual]
- * (`continual`: only the continual-learning run, test/webview/fixtures/continual-run.jsonl)
+ * Usage: node scripts/build.mjs && node --import tsx test/webview/recordFixtures.ts [continual | torchrun]
+ * (`continual`: only the continual-learning run, test/webview/fixtures/continual-run.jsonl;
+ * `torchrun`: only an external job, fixtures/torchrun-job.jsonl: a small Fashion-MNIST conv net trained
+ * one epoch by the CLI, exported with --format torchrun and retrained by its train.py under real
+ * `torchrun --nproc_per_node 2`, then read back through the backend as the extension reads it)
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Methods, Notifications, type GrowEventParams, type RunEvent } from '../../common/protocol';
-import { BackendClient } from '../integration/backendClient';
+import { BackendClient, ROOT } from '../integration/backendClient';
 
 const OUT = path.join(__dirname, 'fixtures');
 
@@ -47,6 +51,11 @@ async function main(): Promise<void> {
     const init = await client.initialize(work);
     console.log(`growth methods: ${init.capabilities.experimental.growthLab.growthMethods.join(', ')}`);
     fs.mkdirSync(OUT, { recursive: true });
+    if (process.argv.includes('torchrun')) {
+      await recordTorchrunJob(work, client);
+      await client.shutdown();
+      return;
+    }
     if (process.argv.includes('continual')) {
       // A continual-learning run: split-MNIST, every method, small tasks (the heatmap test).
       const cl = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
@@ -102,6 +111,57 @@ async function main(): Promise<void> {
     client.kill();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+async function recordTorchrunJob(work: string, client: BackendClient): Promise<void> {
+  const out = path.join(work, '.growth-lab');
+  const file = path.join(work, 'fashion-cnn.growth.json');
+  const config = {
+    name: 'fashion-cnn',
+    seed: 4,
+    dataset: { name: 'fashion-mnist', trainSize: 2000, testSize: 500 },
+    model: {
+      layers: [
+        { type: 'conv2d', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' },
+        { type: 'batchnorm' },
+        { type: 'maxpool', size: 2 },
+        { type: 'dense', units: 32, activation: 'relu' },
+      ],
+    },
+    training: { epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 0.002 },
+  };
+  fs.writeFileSync(file, JSON.stringify(config));
+  const run = (cmd: string, args: string[], cwd = work) => {
+    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  const bin = path.join(ROOT, 'bin', 'growth-lab.js');
+  const lines = run(process.execPath, [bin, 'run', file, '--json', '--out', out]).trim().split('\n');
+  const source = JSON.parse(lines[lines.length - 1]).runId as string;
+  const dir = JSON.parse(run(process.execPath, [bin, 'export', source, '--format', 'torchrun', '--runs', out, '--json'])).dir as string;
+  // Debian's torch 1.13 under Python 3.11 cannot parse torchrun's default --redirects 0: 1/1 tees stdout.
+  const log = run(
+    '/usr/bin/torchrun',
+    [
+      '--redirects',
+      '1',
+      '--tee',
+      '1',
+      '--nproc_per_node',
+      '2',
+      '--master_addr',
+      '127.0.0.1',
+      '--master_port',
+      '29531',
+      'train.py',
+      '--epochs',
+      '6',
+    ],
+    dir,
+  );
+  const runId = /train\.py: run (\S+) started/.exec(log)![1];
+  await write('torchrun-job', runId, client);
 }
 
 async function write(name: string, runId: string, client: BackendClient): Promise<void> {
