@@ -9,7 +9,14 @@ import { OrtExecutor, hostTensor, optimizerSlots } from '../../server/engine';
 import type { ModelConfig } from '../../common/protocol';
 import { GrowableModel } from '../../server/model/growable';
 import { buildForward } from '../../server/model/forward';
-import { ModelSpecError, architectureOf, specFromConfig } from '../../server/model/spec';
+import {
+  ACTIVATION_TRAIN_FACTOR,
+  BN_ACTIVATION_FACTOR,
+  ModelSpecError,
+  architectureOf,
+  estimateActivationMemory,
+  specFromConfig,
+} from '../../server/model/spec';
 import { expandPreset } from '../../server/model/presets';
 import { widthEdits } from '../../server/model/widthEdits';
 import { Rng } from '../../server/random';
@@ -338,6 +345,21 @@ test('every growth and pruning method runs on a ResNet and a MobileNet, or names
     }
   }
   t.diagnostic(results.join('\n'));
+});
+
+test('activation memory: a conv layer with batch norm counts 1.6x (measured), a resblock its hidden maps too', () => {
+  const conv = (batchNorm: boolean) =>
+    specFromConfig(
+      { layers: [{ type: 'conv2d', filters: 8, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu', batchNorm }], init: 'he' },
+      input,
+      'classification',
+      3,
+    );
+  const layer = (spec: ReturnType<typeof conv>) => estimateActivationMemory(spec, 10).layers[1].bytes;
+  assert.equal(layer(conv(false)), 8 * 64 * 4 * 10 * ACTIVATION_TRAIN_FACTOR);
+  assert.equal(layer(conv(true)), Math.ceil(8 * 64 * BN_ACTIVATION_FACTOR) * 4 * 10 * ACTIVATION_TRAIN_FACTOR);
+  const r = specFromConfig({ layers: [{ type: 'resblock', filters: 4, stride: 2, units: 6 }], init: 'he' }, input, 'classification', 3);
+  assert.equal(layer(r), Math.ceil((4 + 2 * 6 + 4) * 16 * BN_ACTIVATION_FACTOR) * 4 * 10 * ACTIVATION_TRAIN_FACTOR);
 });
 
 test("the monitor's layer details take the backend's multiply-adds for conv2d with BN or groups and resblocks", () => {
