@@ -19,7 +19,7 @@ import { isDownloadName } from './sources';
 export const DEFAULT_DOWNLOAD_FOLDER = 'data';
 
 export class DownloadService {
-  private readonly running = new Map<DownloadDatasetName, AbortController>();
+  private readonly running = new Map<DownloadDatasetName, { abort: AbortController; done: Promise<unknown> }>();
 
   constructor(
     private readonly workspaceDir: string,
@@ -35,30 +35,33 @@ export class DownloadService {
     if (this.running.has(p.name)) throw new DownloadError('busy', `a download of ${p.name} is already running`);
     const to = path.resolve(this.workspaceDir, p.to ?? DEFAULT_DOWNLOAD_FOLDER);
     const abort = new AbortController();
-    this.running.set(p.name, abort);
+    const done = downloadDataset({
+      ...this.extra,
+      name: p.name,
+      to,
+      extra: p.extra,
+      force: p.force,
+      signal: abort.signal,
+      onProgress: this.notify,
+    });
+    this.running.set(p.name, { abort, done });
     try {
-      return await downloadDataset({
-        ...this.extra,
-        name: p.name,
-        to,
-        extra: p.extra,
-        force: p.force,
-        signal: abort.signal,
-        onProgress: this.notify,
-      });
+      return await done;
     } finally {
       this.running.delete(p.name);
     }
   }
 
   cancel(p: CancelDownloadParams): CancelDownloadResult {
-    const abort = isDownloadName(p.name) ? this.running.get(p.name) : undefined;
-    abort?.abort();
-    return { cancelled: !!abort };
+    const running = isDownloadName(p.name) ? this.running.get(p.name) : undefined;
+    running?.abort.abort();
+    return { cancelled: !!running };
   }
 
-  /** Cancels every download (the backend shuts down); their temporary folders are removed as they stop. */
-  cancelAll(): void {
-    for (const abort of this.running.values()) abort.abort();
+  /** Cancels every download (the backend shuts down) and resolves once their temporary folders are removed. */
+  async cancelAll(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) r.abort.abort();
+    await Promise.allSettled(all.map((r) => r.done));
   }
 }
