@@ -19,7 +19,7 @@ export const DOWNLOAD_CHOICES: readonly DownloadChoice[] = [
   {
     name: 'cifar-10',
     label: 'CIFAR-10',
-    description: 'about 163 MB',
+    description: 'about 162 MB',
     detail: '60,000 32x32 colour images in 10 classes: the binary version from www.cs.toronto.edu/~kriz',
   },
   {
