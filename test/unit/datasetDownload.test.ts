@@ -15,7 +15,8 @@ import { loadDataset } from '../../server/datasets';
 import { clearDatasetCache } from '../../server/datasets/cache';
 import type { DatasetConfig, DownloadProgressParams } from '../../common/protocol';
 import { until } from '../helpers/until';
-import { mirrorEnv, mirrorFiles, startMirror, type Mirror, type MirrorFiles } from '../helpers/downloadServer';
+import { md5Of, mirrorEnv, mirrorFiles, startMirror, type Mirror, type MirrorFiles } from '../helpers/downloadServer';
+import * as tar from 'tar';
 
 let files: MirrorFiles;
 let mirror: Mirror;
@@ -223,24 +224,26 @@ test('a full disk (ENOSPC from the write stream) says so and keeps nothing', asy
   onlyHas(to, []);
 });
 
-test('a full disk for real: a 64 KiB tmpfs (root on Linux only)', async (t) => {
-  const mnt = path.join(root, 'tmpfs');
-  fs.mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    t.skip('cannot mount a tmpfs here (needs root on Linux)');
-    return;
-  }
-  try {
-    await rejectsWith(
-      downloadDataset({ name: 'cifar-10', to: mnt, env: env() }),
-      'disk',
-      /the disk is full while writing .*cifar-10-binary\.tar\.gz \(ENOSPC\)/,
-    );
-    onlyHas(mnt, []);
-  } finally {
-    execFileSync('umount', [mnt]);
+test('a full disk for real: tmpfs of 64 KiB (full while downloading) and 200 KiB (while unpacking); root on Linux only', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['64k', /^the disk is full while writing .*cifar-10-binary\.tar\.gz \(ENOSPC\)$/],
+    ['200k', /^the disk is full while unpacking cifar-10-binary\.tar\.gz into .*\(ENOSPC\)$/],
+  ];
+  for (const [size, message] of cases) {
+    const mnt = path.join(root, `tmpfs-${size}`);
+    fs.mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      t.skip('cannot mount a tmpfs here (needs root on Linux)');
+      return;
+    }
+    try {
+      await rejectsWith(downloadDataset({ name: 'cifar-10', to: mnt, env: env() }), 'disk', message);
+      onlyHas(mnt, []);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   }
 });
 
@@ -260,4 +263,33 @@ test('the backend service: one download per dataset, cancel by name, paths relat
   assert.equal(r.path, path.join(to, 'sets', 'svhn'));
   await rejectsWith(service.download({ name: 'mnist' as 'svhn' }), 'invalid', /unknown dataset "mnist"/);
   assert.ok(!fs.readdirSync(path.join(to, 'sets')).some((f) => f.startsWith(TEMP_PREFIX)));
+});
+
+test('an archive that is no tar.gz, or lacks a file the dataset needs, is refused (format) and nothing is kept', async () => {
+  const real = files.files.get('cifar-100-binary.tar.gz')!;
+  const work = path.join(root, 'short-archive');
+  try {
+    const garbage = Buffer.from('this is not a tar.gz archive');
+    files.files.set('cifar-100-binary.tar.gz', garbage);
+    await rejectsWith(
+      downloadDataset({ name: 'cifar-100', to, env: env({ 'cifar-100-binary.tar.gz': md5Of(garbage) }) }),
+      'format',
+      /^cifar-100-binary\.tar\.gz is not a valid tar\.gz archive: /,
+    );
+    onlyHas(to, []);
+    fs.mkdirSync(path.join(work, 'cifar-100-binary'), { recursive: true });
+    fs.writeFileSync(path.join(work, 'cifar-100-binary', 'train.bin'), Buffer.alloc(3074));
+    const file = path.join(work, 'a.tar.gz');
+    await tar.c({ gzip: true, cwd: work, file }, ['cifar-100-binary']);
+    const short = fs.readFileSync(file);
+    files.files.set('cifar-100-binary.tar.gz', short);
+    await rejectsWith(
+      downloadDataset({ name: 'cifar-100', to, env: env({ 'cifar-100-binary.tar.gz': md5Of(short) }) }),
+      'format',
+      /^cifar-100-binary\.tar\.gz has no cifar-100-binary\/test\.bin \(want train\.bin, test\.bin\)$/,
+    );
+    onlyHas(to, []);
+  } finally {
+    files.files.set('cifar-100-binary.tar.gz', real);
+  }
 });

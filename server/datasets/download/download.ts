@@ -59,6 +59,8 @@ export async function downloadDataset(opts: DownloadOptions): Promise<DownloadDa
     const fresh = await fetchAll(source, tmp, opts);
     await writeMarker(source, fresh);
     await place(fresh, target, tmp);
+  } catch (e) {
+    throw asDownloadError(e, target);
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -195,6 +197,11 @@ async function place(fresh: string, target: string, tmp: string): Promise<void> 
     if (hadOld) await fsp.rename(old, target).catch(() => undefined);
     throw diskError(e, `moving the download into ${target}`);
   }
+}
+
+/** A file-system error nothing named yet (ENOTEMPTY, EISDIR…) as a DownloadError; a bug's error passes through. */
+function asDownloadError(e: unknown, target: string): unknown {
+  return diskError(e, `downloading into ${target}`);
 }
 
 async function ensureFolder(dir: string): Promise<void> {

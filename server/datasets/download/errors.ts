@@ -37,10 +37,14 @@ const DISK_CODES: Record<string, string> = {
   EMFILE: 'too many open files',
 };
 
-/** A file-system error as a DownloadError naming `what` (e.g. "writing /data/x.tar.gz"); other errors pass through. */
+/**
+ * A file-system error (one with an errno code) as a DownloadError naming `what` (e.g. "writing
+ * /data/x.tar.gz"); other errors (bugs) pass through.
+ */
 export function diskError(e: unknown, what: string): unknown {
   if (e instanceof DownloadError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (code && code in DISK_CODES) return new DownloadError('disk', `${DISK_CODES[code]} while ${what} (${code})`);
-  return e;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  const reason = DISK_CODES[code] ?? (e as Error).message?.split(',')[0] ?? code;
+  return new DownloadError('disk', `${reason} while ${what} (${code})`);
 }

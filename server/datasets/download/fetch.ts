@@ -62,22 +62,35 @@ export async function fetchToFile(url: string, dest: string, opts: FetchOptions 
   let cut = false;
   res.on('aborted', () => (cut = true));
   const out = (opts.createWriteStream ?? ((f: string) => fs.createWriteStream(f)))(dest);
+  // Errors of the file side are the disk's; every other error of the pipeline is the connection's.
+  let writeError: unknown;
+  out.once('error', (e: Error) => (writeError = e));
   try {
     await pipeline(res, count, out, { signal: opts.signal });
   } catch (e) {
     res.destroy();
-    throw translate(e, url, dest, received, total, opts.signal);
+    throw translate(writeError ?? e, writeError !== undefined, url, dest, received, total, opts.signal);
   }
   if (cut || !res.complete || (total !== undefined && received !== total))
     throw new DownloadError('network', `the connection to ${host(url)} was cut after ${progressText(received, total)} of ${url}`);
   return { bytes: received, md5: hash.digest('hex') };
 }
 
-function translate(e: unknown, url: string, dest: string, received: number, total: number | undefined, signal?: AbortSignal): unknown {
+function translate(
+  e: unknown,
+  fromFile: boolean,
+  url: string,
+  dest: string,
+  received: number,
+  total: number | undefined,
+  signal?: AbortSignal,
+): unknown {
   if (signal?.aborted) return cancelled();
   if (e instanceof DownloadError) return e;
-  const disk = diskError(e, `writing ${dest}`);
-  if (disk instanceof DownloadError) return disk;
+  if (fromFile) {
+    const disk = diskError(e, `writing ${dest}`);
+    if (disk instanceof DownloadError) return disk;
+  }
   const code = (e as NodeJS.ErrnoException)?.code;
   return new DownloadError(
     'network',
