@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -26,9 +26,14 @@ after(async () => {
 });
 
 /** The CLI as a child process (async: the mirror answers from this process). */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  started?: (child: ChildProcess) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, ...env } });
+    started?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -68,6 +73,20 @@ test('growth-lab data download: a bad checksum exits 1 keeping nothing; usage er
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /unknown dataset "mnist" \(want cifar-10, cifar-100, svhn\)/);
   assert.equal((await cli(['data', 'download', 'cifar-10', '--extra'], {})).code, 2);
+});
+
+test('growth-lab data download interrupted (SIGINT) mid-file: exit 130, the temporary files removed', async () => {
+  mirror.reset();
+  mirror.behaviour.set('cifar-10-binary.tar.gz', 'stall');
+  const to = path.join(work, 'interrupted');
+  let child: ChildProcess | undefined;
+  const done = cli(['data', 'download', 'cifar-10', '--to', to], mirrorEnv(mirror, files), (c) => (child = c));
+  await mirror.stalled();
+  child!.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /cifar-10: the download was cancelled/);
+  assert.deepEqual(fs.readdirSync(to), []);
 });
 
 test('growthLab/downloadDataset over stdio: progress notifications, the result, cancel with downloadCancelled', async () => {
