@@ -293,3 +293,23 @@ test('an archive that is no tar.gz, or lacks a file the dataset needs, is refuse
     files.files.set('cifar-100-binary.tar.gz', real);
   }
 });
+
+test('the temporary folder of a download killed outright is removed by the next download; a live one is left alone', async () => {
+  fs.mkdirSync(to, { recursive: true });
+  // A pid that ran and is gone: a child that has exited.
+  const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const abandoned = path.join(to, `${TEMP_PREFIX}cifar-10-dead01`);
+  const live = path.join(to, `${TEMP_PREFIX}cifar-10-live01`);
+  const foreign = path.join(to, `${TEMP_PREFIX}cifar-10-other1`);
+  for (const [dir, owner] of [
+    [abandoned, { host: os.hostname(), pid: Number(dead) }],
+    [live, { host: os.hostname(), pid: process.pid }],
+    [foreign, { host: `not-${os.hostname()}`, pid: Number(dead) }],
+  ] as const) {
+    fs.mkdirSync(path.join(dir, 'files'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'files', 'cifar-10-binary.tar.gz'), 'partial');
+    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(owner));
+  }
+  await downloadDataset({ name: 'svhn', to, env: env() });
+  onlyHas(to, ['svhn', path.basename(live), path.basename(foreign)]);
+});

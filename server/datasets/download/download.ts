@@ -6,6 +6,7 @@
  * half-written dataset is ever at the path an experiment reads.
  */
 import { promises as fsp } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { DownloadDatasetResult, DownloadProgressParams } from '../../../common/protocol';
 import { DownloadError, diskError } from './errors';
@@ -18,6 +19,8 @@ export const MARKER_FILE = '.growth-lab-download.json';
 const MARKER_MAX_BYTES = 64 * 1024;
 /** Temporary folders are `<to>/.growth-lab-download-<name>-XXXXXX`. */
 export const TEMP_PREFIX = '.growth-lab-download-';
+/** In each temporary folder: the host and pid of the process downloading into it. */
+const OWNER_FILE = 'owner.json';
 
 export interface DownloadOptions {
   name: string;
@@ -51,7 +54,9 @@ export async function downloadDataset(opts: DownloadOptions): Promise<DownloadDa
 
   let tmp: string;
   try {
+    await removeAbandoned(to);
     tmp = await fsp.mkdtemp(path.join(to, `${TEMP_PREFIX}${source.name}-`));
+    await fsp.writeFile(path.join(tmp, OWNER_FILE), JSON.stringify({ host: os.hostname(), pid: process.pid }));
   } catch (e) {
     throw diskError(e, `creating a temporary folder in ${to}`);
   }
@@ -202,6 +207,39 @@ async function place(fresh: string, target: string, tmp: string): Promise<void> 
 /** A file-system error nothing named yet (ENOTEMPTY, EISDIR…) as a DownloadError; a bug's error passes through. */
 function asDownloadError(e: unknown, target: string): unknown {
   return diskError(e, `downloading into ${target}`);
+}
+
+/**
+ * Removes the temporary folders of downloads whose process died without cleaning up (killed outright):
+ * those whose owner.json names this host and a pid that no longer runs. Folders of live processes, of
+ * other hosts (a shared file system) and without a readable owner are left alone.
+ */
+async function removeAbandoned(to: string): Promise<void> {
+  const names = await fsp.readdir(to).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(to, name);
+    let owner: { host?: unknown; pid?: unknown };
+    try {
+      const p = path.join(dir, OWNER_FILE);
+      if (((await fileSize(p)) ?? Infinity) > 1024) continue;
+      owner = JSON.parse(await fsp.readFile(p, 'utf8')) as { host?: unknown; pid?: unknown };
+    } catch {
+      continue;
+    }
+    if (owner.host !== os.hostname() || !Number.isSafeInteger(owner.pid) || isAlive(owner.pid as number)) continue;
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function ensureFolder(dir: string): Promise<void> {
