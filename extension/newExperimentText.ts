@@ -63,6 +63,7 @@ export const DATASET_DESCRIPTIONS: Record<DatasetName, string> = {
   'cifar-100': 'CIFAR-100 from its binary files on your disk (32×32 colour, 100 classes)',
   svhn: 'SVHN digits from the official .mat files on your disk (32×32 colour, 10 classes)',
   npz: 'A NumPy .npz file of your own (arrays x: images, y: labels)',
+  'image-folder': 'A folder of your own images, one subfolder per class',
 };
 
 /** dataset.path a new experiment starts with, for the datasets read from the user's disk. */
@@ -71,6 +72,7 @@ export const DATASET_PATH_PLACEHOLDERS: Partial<Record<DatasetName, string>> = {
   'cifar-100': 'cifar-100-binary',
   svhn: 'svhn',
   npz: 'data.npz',
+  'image-folder': 'images',
 };
 
 export interface NewExperimentChoice {
@@ -81,6 +83,8 @@ export interface NewExperimentChoice {
   method: string;
   /** Value of "$schema". */
   schemaUrl: string;
+  /** dataset.path when known (e.g. where the backend found the official files); else a placeholder. */
+  datasetPath?: string;
 }
 
 /** The text of a new `*.growth.json` (2-space JSON, trailing newline). */
@@ -90,7 +94,7 @@ export function newExperimentText(c: NewExperimentChoice): string {
     dataset.path = 'data.csv';
     dataset.task = 'classification';
   }
-  const placeholder = DATASET_PATH_PLACEHOLDERS[c.dataset];
+  const placeholder = c.datasetPath ?? DATASET_PATH_PLACEHOLDERS[c.dataset];
   if (placeholder) dataset.path = placeholder;
   const image = c.dataset !== 'csv' && c.dataset !== 'rbf-toy';
   const doc: Record<string, unknown> = {

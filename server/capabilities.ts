@@ -14,7 +14,8 @@ function loadable(pkg: string): { ok: boolean; reason?: string } {
   }
 }
 
-export async function growthLabCapabilities(engine: EngineName): Promise<GrowthLabCapabilities> {
+/** `searchDirs`: folders where the official vision datasets may have been put (the workspace and its data/). */
+export async function growthLabCapabilities(engine: EngineName, searchDirs: string[] = []): Promise<GrowthLabCapabilities> {
   const ort = loadable('onnxruntime-node');
   const tfjs = loadable('@tensorflow/tfjs');
   const engines: Availability<EngineName>[] = [
@@ -33,7 +34,7 @@ export async function growthLabCapabilities(engine: EngineName): Promise<GrowthL
     engine,
     engines,
     executionProviders,
-    datasets: datasetAvailability(),
+    datasets: datasetAvailability(searchDirs),
     growthMethods: growthMethods()
       .filter((m) => m.kind === 'grow')
       .map((m) => m.name as GrowthMethodName),

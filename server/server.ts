@@ -98,7 +98,7 @@ export function runServer(): void {
       },
     );
     downloads = new DownloadService(workspaceDir, (p) => void connection.sendNotification(Notifications.downloadProgress, p));
-    const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime');
+    const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime', [workspaceDir, path.join(workspaceDir, 'data')]);
     unavailableDatasets = new Map(growthLab.datasets.filter((d) => !d.available).map((d) => [d.name, d.reason ?? 'not available']));
     return {
       capabilities: {

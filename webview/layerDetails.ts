@@ -29,8 +29,10 @@ export function convKernelSize(l: Pick<LayerSummary, 'type' | 'width' | 'inputSh
  * - batch norm: 2 per input value (scale and shift);
  * - flatten and pooling: 0 (no multiplications).
  */
-export function multAdds(l: Pick<LayerSummary, 'type' | 'width' | 'inputShape' | 'outputShape' | 'params'>): number {
+export function multAdds(l: Pick<LayerSummary, 'type' | 'width' | 'inputShape' | 'outputShape' | 'params'> & { flops?: number }): number {
   const w = l.width ?? 0;
+  // conv2d with batch norm or groups (no square-kernel fit) and resblocks: the backend's own count.
+  if (l.flops !== undefined && (l.type === 'resblock' || (l.type === 'conv2d' && convKernelSize(l) === undefined))) return l.flops;
   switch (l.type) {
     case 'dense':
     case 'output':

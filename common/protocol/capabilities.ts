@@ -7,12 +7,19 @@ export interface Availability<N extends string> {
   available: boolean;
   reason?: string;
 }
+/** A dataset's availability; path-based datasets also say what they read and where it was found. */
+export interface DatasetAvailability extends Availability<DatasetName> {
+  /** What the dataset reads from disk, e.g. "a folder (dataset.path) with train.bin, test.bin". */
+  files?: string;
+  /** cifar-10, cifar-100, svhn: a folder under the workspace (or its data/) holding the official files. */
+  found?: string;
+}
 export interface GrowthLabCapabilities {
   version: string;
   engine: EngineName;
   engines: Availability<EngineName>[];
   executionProviders: Availability<ExecutionProviderName>[];
-  datasets: Availability<DatasetName>[];
+  datasets: DatasetAvailability[];
   growthMethods: GrowthMethodName[];
   /** Every grow and prune method with its one-line description (for pickers and completions). */
   growthMethodDetails?: GrowthMethodInfo[];

@@ -88,6 +88,10 @@ export interface DatasetConfig {
   extra?: boolean;
   /** npz: how x's axes are ordered (default "nchw"). */
   layout?: 'nchw' | 'nhwc';
+  /** image-folder: images are resized (shorter side) and centre-cropped to size x size (default 32). */
+  size?: number;
+  /** image-folder: 1 (grey) or 3 (sRGB, the default). */
+  channels?: 1 | 3;
 }
 
 export type InitMethod = 'he' | 'glorot';

@@ -6,8 +6,18 @@ export type EngineName = 'onnxruntime' | 'tfjs';
 export const ENGINE_NAMES: readonly EngineName[] = ['onnxruntime', 'tfjs'];
 export type ExecutionProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
 export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
-export type DatasetName = 'mnist' | 'fashion-mnist' | 'rbf-toy' | 'csv' | 'cifar-10' | 'cifar-100' | 'svhn' | 'npz';
-export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz'];
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'rbf-toy' | 'csv' | 'cifar-10' | 'cifar-100' | 'svhn' | 'npz' | 'image-folder';
+export const DATASET_NAMES: readonly DatasetName[] = [
+  'mnist',
+  'fashion-mnist',
+  'rbf-toy',
+  'csv',
+  'cifar-10',
+  'cifar-100',
+  'svhn',
+  'npz',
+  'image-folder',
+];
 /** rbf: the Gaussian radial-basis activation exp(−x²/2) of the Firefly paper's toy network (App. B.1). */
 export type Activation = 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'linear' | 'rbf';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear', 'rbf'];

@@ -41,7 +41,7 @@ export const newExperiment =
         return {
           label: name,
           detail: DATASET_DESCRIPTIONS[name],
-          description: a && !a.available ? `unavailable${a.reason ? `: ${a.reason}` : ''}` : '',
+          description: a && !a.available ? `unavailable${a.reason ? `: ${a.reason}` : ''}` : a?.found ? `found in ${a.found}` : '',
           name,
         };
       }),
@@ -60,7 +60,7 @@ export const newExperiment =
       );
       return;
     }
-    const image = dataset.name === 'mnist' || dataset.name === 'fashion-mnist';
+    const image = ['mnist', 'fashion-mnist', 'cifar-10', 'cifar-100', 'svhn', 'image-folder'].includes(dataset.name ?? '');
     const model = await vscode.window.showQuickPick(
       STARTING_MODELS.filter((m) => image || m.id !== 'cnn').map((m) => ({ label: m.label, detail: m.detail, model: m })),
       { title: 'Growth Lab: New Experiment (2/3)', placeHolder: 'Starting model' },
@@ -81,6 +81,7 @@ export const newExperiment =
         model: model.model,
         method: method.method,
         schemaUrl,
+        datasetPath: foundPath(available.get(dataset.name as DatasetName)?.found, folder.fsPath),
       }),
     );
   };
@@ -116,4 +117,11 @@ async function writeExperiment(
   const doc = await vscode.workspace.openTextDocument(target);
   if (doc.isDirty) await doc.save();
   await vscode.window.showTextDocument(doc);
+}
+
+/** A found dataset folder as dataset.path: relative to the experiment's folder (forward slashes), or absolute when elsewhere. */
+function foundPath(found: string | undefined, folder: string): string | undefined {
+  if (!found) return undefined;
+  const rel = path.relative(folder, found);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : found;
 }

@@ -16,6 +16,7 @@ export const DEFAULT_LAYERS_BY_DATASET: Readonly<Record<DatasetName, readonly La
   'cifar-100': [{ type: 'dense', units: 256, activation: 'relu' }],
   svhn: [{ type: 'dense', units: 256, activation: 'relu' }],
   npz: [{ type: 'dense', units: 256, activation: 'relu' }],
+  'image-folder': [{ type: 'dense', units: 256, activation: 'relu' }],
 };
 
 /** training.learningRate when absent, by training.optimizer (others: the schema's default). */

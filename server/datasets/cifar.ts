@@ -14,7 +14,7 @@ import * as path from 'path';
 import { DatasetError } from './errors';
 import { cachedLoad, statSignature } from './cache';
 import { findDataFolder, requireFile } from './folders';
-import { checkSplitSize, type ImageRows } from './imageSplits';
+import { checkSplitSize, sharedBytes, type ImageRows } from './imageSplits';
 
 export type CifarName = 'cifar-10' | 'cifar-100';
 
@@ -114,7 +114,7 @@ async function readSplit(name: CifarName, folder: string, files: string[]): Prom
   }
   const n = sizes.reduce((a, s) => a + s / record, 0);
   checkSplitSize(`${name}: ${files.join(', ')}`, n, CIFAR_PIXELS, 1);
-  const x = new Uint8Array(n * CIFAR_PIXELS);
+  const x = sharedBytes(n * CIFAR_PIXELS);
   const fine = new Uint8Array(n);
   const coarse = f.labelBytes === 2 ? new Uint8Array(n) : undefined;
   const buf = Buffer.alloc(RECORDS_PER_READ * record);

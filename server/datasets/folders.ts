@@ -42,7 +42,12 @@ export async function findDataFolder(
   want: string,
 ): Promise<string> {
   if (!(await isFolder(dir))) {
-    if (await isFile(dir)) throw new DatasetError(`${name}: dataset.path ${dir} is a file; want the folder that holds ${want}`);
+    if (await isFile(dir)) {
+      const archive = /\.(tar\.gz|tgz|tar|zip)$/i.test(dir)
+        ? ' (an archive: unpack it, e.g. tar xzf, and point dataset.path at its folder)'
+        : '';
+      throw new DatasetError(`${name}: dataset.path ${dir} is a file${archive}; want the folder that holds ${want}`);
+    }
     throw new DatasetError(`${name}: folder ${dir} not found (dataset.path ${quoted(given)})`);
   }
   for (const d of [dir, ...subfolders.map((s) => path.join(dir, s))]) {

@@ -16,6 +16,22 @@ export interface ImageRows {
   n: number;
 }
 
+/**
+ * Pixel arrays live on shared memory: the augmentation pipeline's worker thread (and any other) reads
+ * them without a copy (server/trainer/augmentPipeline.ts keeps a SharedArrayBuffer as it is).
+ */
+export function sharedBytes(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
+}
+
+/** `a` itself when on shared memory, else a copy there. */
+export function onShared<T extends Uint8Array | Float32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = (a instanceof Uint8Array ? sharedBytes(a.length) : new Float32Array(new SharedArrayBuffer(a.byteLength))) as T;
+  out.set(a);
+  return out;
+}
+
 /** Most bytes one split may hold in memory (2 GiB: one typed array). */
 export const MAX_SPLIT_BYTES = 2 ** 31 - 1;
 
@@ -38,7 +54,7 @@ export function imageSplit(rows: ImageRows, featureSize: number, positions: Arra
   const extra = byteValues ? { byteValues } : {};
   if (!positions) return { x: rows.x, y: rows.y, n: rows.n, ...extra };
   const n = positions.length;
-  const x = rows.x instanceof Uint8Array ? new Uint8Array(n * featureSize) : new Float32Array(n * featureSize);
+  const x = rows.x instanceof Uint8Array ? sharedBytes(n * featureSize) : new Float32Array(new SharedArrayBuffer(n * featureSize * 4));
   const y = rows.y instanceof Uint8Array ? new Uint8Array(n) : new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const r = positions[i];

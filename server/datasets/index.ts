@@ -1,11 +1,12 @@
-import { DATASET_NAMES, type DatasetConfig, type DatasetName } from '../../common/protocol';
+import { DATASET_NAMES, type DatasetAvailability, type DatasetConfig, type DatasetName } from '../../common/protocol';
+import { datasetAvailabilities } from './availability';
 import { loadCsvSources } from './csv';
 import { DatasetError } from './errors';
-import { FASHION_CLASS_NAMES, fashionAvailability, fashionSources, loadFashionRaw } from './fashionMnist';
-import { loadMnistRaw, mnistAvailability } from './mnist';
+import { FASHION_CLASS_NAMES, fashionSources, loadFashionRaw } from './fashionMnist';
+import { loadMnistRaw } from './mnist';
 import { RBF_DEFAULT_TEST, RBF_DEFAULT_TRAIN, RBF_NEURONS, rbfToySources } from './rbfToy';
 import { streamFor } from './streams';
-import { loadCifar, loadNpzDataset, loadSvhn } from './vision';
+import { loadCifar, loadImageFolder, loadNpzDataset, loadSvhn } from './vision';
 import { checkSize, materialize, pickSubset, rowCount, type RowSource } from './subset';
 import type { DataSplit, Dataset } from './types';
 
@@ -26,7 +27,7 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
  * - rbf-toy: trainSize / testSize are the numbers of generated points (default 1000 / 200).
  * - csv: values are used as written (`normalize` does not apply); trainSize / testSize take subsets
  *   of the rows after the train/test split.
- * - cifar-10 / cifar-100 / svhn / npz (vision.ts): read from `path`; the splits hold uint8 pixels [N, C, H, W]
+ * - cifar-10 / cifar-100 / svhn / npz / image-folder (vision.ts): read from `path`; the splits hold uint8 pixels [N, C, H, W]
  *   that batches turn into floats (scaled to [0, 1] when `normalize`).
  * The parsed image files are cached per process. MNIST and the others return fresh float arrays; the
  * byte datasets share their cached arrays between calls (a split over all rows is a view of them;
@@ -88,15 +89,27 @@ export async function loadDataset(cfg: DatasetConfig, opts: { seed: number; base
     }
     case 'cifar-10':
     case 'cifar-100':
-      return loadCifar(cfg.name, cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadCifar(cfg.name, cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     case 'svhn':
-      return loadSvhn(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadSvhn(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     case 'npz':
-      return loadNpzDataset(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() });
+      return fromDisk(cfg, loadNpzDataset(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
+    case 'image-folder':
+      return fromDisk(cfg, loadImageFolder(cfg, { seed, baseDir: opts.baseDir ?? process.cwd() }));
     default: {
       const never: never = cfg.name;
       throw new DatasetError(`unknown dataset ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** A read that failed below the parsers (permissions, I/O, memory) becomes a DatasetError naming the dataset. */
+async function fromDisk(cfg: DatasetConfig, load: Promise<Dataset>): Promise<Dataset> {
+  try {
+    return await load;
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(`${cfg.name}: cannot read ${JSON.stringify(cfg.path)}: ${(e as Error)?.message ?? String(e)}`);
   }
 }
 
@@ -143,16 +156,10 @@ function image(
   };
 }
 
-/** Which datasets can be loaded here, without loading them (cheap file checks). */
-export function datasetAvailability(): { name: DatasetName; available: boolean; reason?: string }[] {
-  return DATASET_NAMES.map((name) => {
-    switch (name) {
-      case 'mnist':
-        return { name, ...mnistAvailability() };
-      case 'fashion-mnist':
-        return { name, ...fashionAvailability() };
-      default:
-        return { name, available: true };
-    }
-  });
+/**
+ * Which datasets can be loaded here, without loading them (cheap file checks): path-based ones say
+ * which files they need, and cifar-10/-100 and svhn where in `searchDirs` their files were found.
+ */
+export function datasetAvailability(searchDirs: string[] = []): DatasetAvailability[] {
+  return datasetAvailabilities(DATASET_NAMES, searchDirs);
 }

@@ -11,7 +11,7 @@
  * cell and struct arrays.
  */
 import { constants, inflateSync } from 'zlib';
-import { DatasetError } from './errors';
+import { DatasetError, parsing } from './errors';
 
 export const MI = {
   INT8: 1,
@@ -172,6 +172,10 @@ function compressedName(z: Uint8Array, file: string): string | undefined {
 
 /** The variables of a MAT-file's bytes named in `wanted` (others are skipped, compressed ones unread). */
 export function readMatVariables(buf: Uint8Array, file: string, wanted: readonly string[]): Map<string, MatArray> {
+  return parsing(file, 'MAT-file', () => readVariables(buf, file, wanted));
+}
+
+function readVariables(buf: Uint8Array, file: string, wanted: readonly string[]): Map<string, MatArray> {
   checkMatHeader(buf, file);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out = new Map<string, MatArray>();

@@ -8,7 +8,7 @@
  */
 import { promises as fsp } from 'fs';
 import { inflateRawSync } from 'zlib';
-import { DatasetError } from './errors';
+import { DatasetError, parsing } from './errors';
 import { fmtBytes } from './imageSplits';
 
 /** Most bytes an .npz file, or one entry of it, may hold here. */
@@ -24,6 +24,11 @@ interface ZipEntry {
 
 /** The entries of a ZIP archive's central directory. */
 export function zipEntries(buf: Uint8Array, file: string): Map<string, ZipEntry> {
+  return parsing(file, 'ZIP directory', () => readDirectory(buf, file));
+}
+
+function readDirectory(buf: Uint8Array, file: string): Map<string, ZipEntry> {
+  if (buf.length < 22) throw new DatasetError(`${file}: not an .npz file (${buf.length} bytes; a ZIP archive ends with a 22-byte record)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   // the end-of-central-directory record: the last 22 bytes, or earlier by a comment of up to 65,535 bytes
   let eocd = -1;
@@ -84,6 +89,10 @@ export function zipEntries(buf: Uint8Array, file: string): Map<string, ZipEntry>
 
 /** The uncompressed bytes of one entry (a view for stored entries). */
 export function zipEntryData(buf: Uint8Array, entry: ZipEntry, file: string): Uint8Array {
+  return parsing(file, `ZIP entry ${entry.name}`, () => entryData(buf, entry, file));
+}
+
+function entryData(buf: Uint8Array, entry: ZipEntry, file: string): Uint8Array {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const h = entry.localHeader;
   if (h + 30 > buf.length || view.getUint32(h, true) !== 0x04034b50) throw new DatasetError(`${file}: corrupt ZIP entry ${entry.name}`);
@@ -121,6 +130,10 @@ const ITEM_BYTES: Record<string, number> = { u1: 1, i1: 1, b1: 1, u2: 2, i2: 2, 
 
 /** Parses a .npy file's header; `what` names the array in errors. */
 export function parseNpy(bytes: Uint8Array, what: string): NpyArray {
+  return parsing(what, '.npy array', () => npyArray(bytes, what));
+}
+
+function npyArray(bytes: Uint8Array, what: string): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new DatasetError(`${what}: not a .npy array (no \\x93NUMPY magic)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

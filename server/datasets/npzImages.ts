@@ -9,7 +9,7 @@ import type { DatasetConfig } from '../../common/protocol';
 import { quoted } from '../messages';
 import { cachedLoad, statSignature } from './cache';
 import { DatasetError } from './errors';
-import { checkSplitSize, type ImageRows } from './imageSplits';
+import { checkSplitSize, onShared, type ImageRows } from './imageSplits';
 import { npyLabels, npyPixels, readNpz, type NpyArray } from './npz';
 
 export type NpzLayout = 'nchw' | 'nhwc';
@@ -128,9 +128,14 @@ function split(x: NpyArray, y: NpyArray, xWhat: string, yWhat: string, layout: N
       const [, h, w, c] = s;
       inputShape = [c, h, w];
       data = nhwcToNchw(pixels, n, h, w, c);
-    } else inputShape = s.slice(1);
-  } else if (s.length === 3) inputShape = [1, s[1], s[2]];
-  else inputShape = [s[1]];
+    } else {
+      inputShape = s.slice(1);
+      data = onShared(pixels);
+    }
+  } else {
+    inputShape = s.length === 3 ? [1, s[1], s[2]] : [s[1]];
+    data = onShared(pixels);
+  }
   const f = inputShape.reduce((a, b) => a * b, 1);
   checkSplitSize(xWhat, n, f, pixels instanceof Uint8Array ? 1 : 4);
   const labels = npyLabels(y, yWhat);
@@ -139,7 +144,9 @@ function split(x: NpyArray, y: NpyArray, xWhat: string, yWhat: string, layout: N
 }
 
 function nhwcToNchw<T extends Uint8Array | Float32Array>(src: T, n: number, h: number, w: number, c: number): T {
-  const out = (src instanceof Uint8Array ? new Uint8Array(src.length) : new Float32Array(src.length)) as T;
+  const out = (
+    src instanceof Uint8Array ? new Uint8Array(new SharedArrayBuffer(src.length)) : new Float32Array(new SharedArrayBuffer(src.byteLength))
+  ) as T;
   const plane = h * w;
   for (let i = 0; i < n; i++) {
     const o = i * plane * c;

@@ -2,14 +2,15 @@
  * SVHN, the cropped digits (http://ufldl.stanford.edu/housenumbers/, "Format 2"): train_32x32.mat,
  * test_32x32.mat and optionally extra_32x32.mat, MATLAB level-5 files (read by mat5.ts) with
  * `X` uint8 [32, 32, 3, N] (column-major: X(row, col, channel, n)) and `y` [N, 1] with labels
- * 1..10, where 10 stands for the digit 0. Images become [N, 3, 32, 32] bytes, labels the digit.
+ * 1..10, where 10 stands for the digit 0. Images become [N, 3, 32, 32] bytes (on shared memory),
+ * labels the digit.
  */
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { cachedLoad, statSignature } from './cache';
 import { DatasetError } from './errors';
 import { findDataFolder, requireFile } from './folders';
-import { checkSplitSize, fmtBytes, type ImageRows } from './imageSplits';
+import { checkSplitSize, fmtBytes, sharedBytes, type ImageRows } from './imageSplits';
 import { MAX_VARIABLE_BYTES, MI, matNumbers, readMatVariables } from './mat5';
 
 export const SVHN_FILES = { train: 'train_32x32.mat', test: 'test_32x32.mat', extra: 'extra_32x32.mat' } as const;
@@ -35,7 +36,7 @@ async function readSvhn(folder: string, extra: boolean): Promise<SvhnRaw> {
     const more = await readSvhnFile(folder, SVHN_FILES.extra);
     const n = train.n + more.n;
     checkSplitSize(`svhn: ${SVHN_FILES.train} with ${SVHN_FILES.extra}`, n, SVHN_PIXELS, 1);
-    const x = new Uint8Array(n * SVHN_PIXELS);
+    const x = sharedBytes(n * SVHN_PIXELS);
     x.set(train.x);
     x.set(more.x, train.n * SVHN_PIXELS);
     const y = new Uint8Array(n);
@@ -79,17 +80,16 @@ export async function readSvhnFile(folder: string, file: string): Promise<ImageR
   return { x: toNchw(X.bytes, n), y: labels, n };
 }
 
-/** X(row, col, c, n) column-major -> [n, c, row, col], image by image in place (one image of scratch). */
+/** X(row, col, c, n) column-major -> [n, c, row, col], into a new array on shared memory. */
 function toNchw(x: Uint8Array, n: number): Uint8Array {
-  const tmp = new Uint8Array(SVHN_PIXELS);
+  const out = sharedBytes(n * SVHN_PIXELS);
   for (let i = 0; i < n; i++) {
     const o = i * SVHN_PIXELS;
-    tmp.set(x.subarray(o, o + SVHN_PIXELS));
     for (let c = 0; c < 3; c++)
       for (let col = 0; col < 32; col++) {
-        const from = 1024 * c + 32 * col;
-        for (let row = 0; row < 32; row++) x[o + 1024 * c + 32 * row + col] = tmp[from + row];
+        const from = o + 1024 * c + 32 * col;
+        for (let row = 0; row < 32; row++) out[o + 1024 * c + 32 * row + col] = x[from + row];
       }
   }
-  return x;
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
- * The image datasets read from the user's disk (cifar-10, cifar-100, svhn, npz; image-folder in its own
- * module): parsed once per process into byte arrays (cache.ts) and split into seeded
- * subsets that share those bytes (imageSplits.ts).
+ * The image datasets read from the user's disk (cifar-10, cifar-100, svhn, npz, image-folder):
+ * parsed once per process into byte arrays (cache.ts) and split into seeded subsets that share
+ * those bytes (imageSplits.ts).
  */
 import type { DatasetConfig } from '../../common/protocol';
 import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, type CifarName } from './cifar';
@@ -9,6 +9,7 @@ import { DatasetError } from './errors';
 import { datasetPath } from './folders';
 import { fractionSplit, imageSubsets } from './imageSplits';
 import { loadNpzRaw } from './npzImages';
+import { loadImageFolderRaw } from './imageFolder';
 import { SVHN_PIXELS, loadSvhnRaw } from './svhn';
 import { checkSize } from './subset';
 import type { Dataset } from './types';
@@ -101,5 +102,31 @@ export async function loadNpzDataset(cfg: DatasetConfig, opts: LoadOptions): Pro
     train: s.train,
     test: s.test,
     description: `npz ${raw.files} (${raw.dtype} [${raw.inputShape.join(', ')}]${how}): ${s.train.n} train / ${s.test.n} test${s.note}`,
+  };
+}
+
+export async function loadImageFolder(cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
+  const raw = await loadImageFolderRaw(cfg, opts.baseDir);
+  const f = raw.channels * raw.size * raw.size;
+  const split = raw.test ? undefined : fractionSplit(`image-folder: ${raw.root}`, raw.train.n, cfg.testFraction, opts.seed);
+  const s = imageSubsets(raw.train, raw.test ?? raw.train, f, {
+    seed: opts.seed,
+    trainSize: checkSize('trainSize', cfg.trainSize),
+    testSize: checkSize('testSize', cfg.testSize),
+    normalize: cfg.normalize ?? true,
+    trainRows: split?.trainRows,
+    testRows: split?.testRows,
+  });
+  const how = raw.test ? raw.layout : `${raw.layout}, seeded testFraction ${cfg.testFraction ?? 0.2} split of ${raw.train.n}`;
+  return {
+    name: 'image-folder',
+    task: 'classification',
+    inputShape: [raw.channels, raw.size, raw.size],
+    numClasses: raw.classNames.length,
+    targetSize: 1,
+    classNames: [...raw.classNames],
+    train: s.train,
+    test: s.test,
+    description: `image folder ${raw.root} (${how}; ${raw.classNames.length} classes, ${raw.channels}x${raw.size}x${raw.size}): ${s.train.n} train / ${s.test.n} test${s.note}`,
   };
 }

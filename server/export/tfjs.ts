@@ -30,6 +30,10 @@ import {
   layerShapes,
   outputParamShapes,
   samePads,
+  CONV_BN,
+  convGroups,
+  hasProjection,
+  resUnits,
 } from '../model/spec';
 import { ExportError, ExportFile } from './files';
 import { gatherCols, gatherRows, hwcToChwPerm, hwioToOihw, oihwToHwio, scatterCols, scatterRows } from './layout';
@@ -62,11 +66,13 @@ export type KerasClass =
   | 'BatchNormalization'
   | 'Flatten'
   | 'Permute'
-  | 'LeakyReLU';
+  | 'LeakyReLU'
+  | 'DepthwiseConv2D'
+  | 'Activation';
 
 export type PlanOp =
   | { op: 'layer'; cls: KerasClass; name: string; args: Record<string, unknown>; weights: KerasWeight[] }
-  | { op: 'residual'; name: string; inner: PlanOp[] };
+  | { op: 'residual'; name: string; inner: PlanOp[]; shortcut?: PlanOp[] };
 
 export interface KerasPlan {
   ops: PlanOp[];
@@ -171,7 +177,7 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
   const convOp = (
     name: string,
     ourW: string,
-    ourB: string,
+    ourB: string | undefined,
     cin: number,
     filters: number,
     k: number,
@@ -179,6 +185,7 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
     pad: 'same' | 'valid',
     activation: Activation,
     into: PlanOp[],
+    groups = 1,
   ) => {
     let padding: 'same' | 'valid' = pad;
     if (pad === 'same' && stride !== 1) {
@@ -195,6 +202,45 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
       );
       padding = 'valid';
     }
+    if (groups > 1) {
+      // Depthwise (one input channel per group): Keras DepthwiseConv2D, kernel [k, k, C, multiplier];
+      // our [C·m, 1, k, k] as HWIO is [k, k, 1, C·m], the same values in the same order.
+      if (groups !== cin)
+        throw new ExportError(
+          `layer ${name} is a grouped conv2d (groups ${groups} of ${cin} channels), which TF.js / Keras has no layer for; export this model as onnx or pytorch`,
+          'unsupported',
+        );
+      const oihw = [filters, 1, k, k];
+      into.push(
+        layer(
+          'DepthwiseConv2D',
+          name,
+          {
+            kernelSize: k,
+            strides: stride,
+            padding,
+            depthMultiplier: filters / cin,
+            dataFormat: 'channelsLast',
+            activation: kerasActivation(activation),
+            useBias: !!ourB,
+            depthwiseInitializer: 'zeros',
+          },
+          [
+            w(
+              `${name}/depthwise_kernel`,
+              [k, k, cin, filters / cin],
+              ourW,
+              oihw,
+              (t) => oihwToHwio(t, oihw),
+              (t) => hwioToOihw(t, oihw),
+            ),
+            ...(ourB ? [w(`${name}/bias`, [filters], ourB, [filters], same, same)] : []),
+          ],
+        ),
+      );
+      if (activation === 'leaky_relu') into.push(layer('LeakyReLU', `${name}_leaky_relu`, { alpha: LEAKY_RELU_ALPHA }));
+      return;
+    }
     const oihw = [filters, cin, k, k];
     into.push(
       layer(
@@ -207,7 +253,7 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
           padding,
           dataFormat: 'channelsLast',
           activation: kerasActivation(activation),
-          useBias: true,
+          useBias: !!ourB,
           kernelInitializer: 'zeros',
         },
         [
@@ -219,23 +265,33 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
             (t) => oihwToHwio(t, oihw),
             (t) => hwioToOihw(t, oihw),
           ),
-          w(`${name}/bias`, [filters], ourB, [filters], same, same),
+          ...(ourB ? [w(`${name}/bias`, [filters], ourB, [filters], same, same)] : []),
         ],
       ),
     );
     if (activation === 'leaky_relu') into.push(layer('LeakyReLU', `${name}_leaky_relu`, { alpha: LEAKY_RELU_ALPHA }));
   };
 
+  /** Batch norm over channels_last channels (conv2d batchNorm, resblock): our `<id>/gamma<suffix>` etc. */
+  const bnOp = (name: string, id: string, suffix: string, c: number, into: PlanOp[]) => {
+    const v = (ours: string, keras: string) => w(`${name}/${keras}`, [c], `${id}/${ours}${suffix}`, [c], same, same);
+    into.push(
+      layer('BatchNormalization', name, { axis: -1, momentum: CONV_BN.momentum, epsilon: CONV_BN.epsilon, center: true, scale: true }, [
+        v('gamma', 'gamma'),
+        v('beta', 'beta'),
+        v('mean', 'moving_mean'),
+        v('var', 'moving_variance'),
+      ]),
+    );
+  };
+  const actOp = (name: string, activation: Activation, into: PlanOp[]) => {
+    if (activation === 'leaky_relu') into.push(layer('LeakyReLU', `${name}_leaky_relu`, { alpha: LEAKY_RELU_ALPHA }));
+    else if (activation !== 'linear') into.push(layer('Activation', `${name}_${activation}`, { activation: kerasActivation(activation) }));
+  };
+
   spec.layers.forEach((l, i) => {
     const s = inputs[i];
     shape = s;
-    if (l.type === 'resblock' || (l.type === 'conv2d' && (l.batchNorm || (l.groups ?? 1) > 1))) {
-      const what = l.type === 'resblock' ? 'a resblock' : l.batchNorm ? 'a conv2d with batchNorm' : 'a grouped conv2d';
-      throw new ExportError(
-        `layer ${l.id} is ${what}, which the TF.js export does not write yet; export this model as onnx or pytorch`,
-        'unsupported',
-      );
-    }
     const params = layerParamShapes(l, s);
     const p = (leaf: string) => params.find((q) => q.name === `${l.id}/${leaf}`)!;
     switch (l.type) {
@@ -245,8 +301,34 @@ export function kerasPlan(spec: ModelSpec): KerasPlan {
         perm = undefined;
         break;
       case 'conv2d':
-        convOp(l.id, p('W').name, p('b').name, s[0], l.filters, l.kernelSize, l.stride, l.padding, l.activation, ops);
+        if (!l.batchNorm) {
+          convOp(l.id, p('W').name, p('b').name, s[0], l.filters, l.kernelSize, l.stride, l.padding, l.activation, ops, convGroups(l));
+          break;
+        }
+        convOp(l.id, p('W').name, p('b').name, s[0], l.filters, l.kernelSize, l.stride, l.padding, 'linear', ops, convGroups(l));
+        bnOp(`${l.id}_bn`, l.id, '', l.filters, ops);
+        actOp(l.id, l.activation, ops);
         break;
+      case 'resblock': {
+        const u = resUnits(l);
+        const inner: PlanOp[] = [];
+        convOp(`${l.id}_conv1`, p('W1').name, undefined, s[0], u, 3, l.stride, 'same', 'linear', inner);
+        bnOp(`${l.id}_bn1`, l.id, '1', u, inner);
+        actOp(`${l.id}_1`, 'relu', inner);
+        convOp(`${l.id}_conv2`, p('W2').name, undefined, u, l.filters, 3, 1, 'same', 'linear', inner);
+        bnOp(`${l.id}_bn2`, l.id, '2', l.filters, inner);
+        let shortcut: PlanOp[] | undefined;
+        if (hasProjection(l, s)) {
+          shortcut = [];
+          convOp(`${l.id}_proj`, p('Ws').name, undefined, s[0], l.filters, 1, l.stride, 'valid', 'linear', shortcut);
+          bnOp(`${l.id}_proj_bn`, l.id, 's', l.filters, shortcut);
+        }
+        if (names.has(l.id)) throw new ExportError(`TF.js export: layer name ${l.id} is used twice`, 'unsupported');
+        names.add(l.id);
+        ops.push({ op: 'residual', name: l.id, inner, ...(shortcut ? { shortcut } : {}) });
+        actOp(`${l.id}_out`, 'relu', ops);
+        break;
+      }
       case 'maxpool':
       case 'avgpool':
         ops.push(
@@ -349,6 +431,10 @@ function makeLayer(tf: Tf, op: Extract<PlanOp, { op: 'layer' }>, inputShape?: nu
       return tf.layers.permute(a);
     case 'LeakyReLU':
       return tf.layers.leakyReLU(a);
+    case 'DepthwiseConv2D':
+      return tf.layers.depthwiseConv2d(a);
+    case 'Activation':
+      return tf.layers.activation(a);
   }
 }
 
@@ -376,7 +462,8 @@ export function buildTfjsModel(tf: Tf, src: Pick<ExportSource, 'spec' | 'tensors
           h = l.apply(h) as SymbolicTensor;
         } else {
           const inner = apply(op.inner, h);
-          h = tf.layers.add({ name: op.name }).apply([h, inner]) as SymbolicTensor;
+          const skip = op.shortcut ? apply(op.shortcut, h) : h;
+          h = tf.layers.add({ name: op.name }).apply([skip, inner]) as SymbolicTensor;
         }
       }
       return h;

@@ -29,7 +29,7 @@
 import { Graph, Value } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import { layerWidth } from '../model/spec';
-import { widthBlocker } from '../model/widthEdits';
+import { widthBlocker, widthEdits } from '../model/widthEdits';
 import { diffFromSources, neuronBudget, topK } from './diff';
 import { DeltaSpec, FireflySettings, fireflySettings, gaussian, optimizeAndScore } from './fireflyOptimize';
 import { WidthLayout, WidthPlan, WidthValues, planSources, range } from './fireflyWidth';
@@ -46,6 +46,33 @@ export const DEFAULT_NEW_NEURONS = 5;
  * channels) layer whose width can change (not a grouped conv, nor channels tied by an identity shortcut).
  */
 export function grownLayers(model: GrowableModel, options: GrowOptions): string[] {
+  const ids = listedLayers(model, options);
+  // A layer whose channels run through another grown layer's kernel before reaching their consumer
+  // (a ResNet stem through stage 1's blocks) is built in one expression with it only when it is that
+  // kernel's last consumer; otherwise they grow in separate steps: by default the blocks now.
+  for (let c = widthConflict(model, ids); c; c = widthConflict(model, ids)) {
+    if (options.layers !== undefined)
+      throw new GrowthError(
+        `layers "${c[0]}" and "${c[1]}" cannot grow wider in the same firefly step: "${c[0]}"'s channels run through "${c[1]}"; grow them in separate steps`,
+      );
+    ids.splice(ids.indexOf(c[0]), 1);
+  }
+  return ids;
+}
+
+/** A grown layer whose non-final width edits touch another grown layer's incoming tensors, and that layer. */
+function widthConflict(model: GrowableModel, ids: string[]): [string, string] | undefined {
+  const ins = new Map<string, string>();
+  for (const id of ids) for (const e of widthEdits(model.spec, model.layer(id).index)) if (e.role === 'in') ins.set(e.name, id);
+  for (const id of ids) {
+    const edits = widthEdits(model.spec, model.layer(id).index);
+    const hit = edits.slice(0, -1).find((e) => e.role !== 'in' && ins.has(e.name) && ins.get(e.name) !== id);
+    if (hit) return [id, ins.get(hit.name)!];
+  }
+  return undefined;
+}
+
+function listedLayers(model: GrowableModel, options: GrowOptions): string[] {
   const kinds = model.spec.layers
     .map((l, i) => ({ l, i }))
     .filter(({ l }) => l.type === 'dense' || l.type === 'conv2d' || l.type === 'resblock');

@@ -115,7 +115,9 @@ export const gaussNewton: GrowthMethod = registerMethod({
   kind: 'grow',
   description: 'Learned split and prune morphisms scored with a Gauss-Newton approximation of the loss (Lawton et al.)',
   unsupported(model) {
-    return targetLayers(model.spec).length === 0 ? 'it has no dense or conv2d hidden layer' : undefined;
+    return targetLayers(model.spec).length === 0
+      ? 'it has no dense or conv2d hidden layer whose width can change (resblock hidden channels and grouped convs are not among its morphisms)'
+      : undefined;
   },
   async apply(ctx: GrowContext, options: GaussNewtonOptions): Promise<GrowPlanResult> {
     const layers = targetLayers(ctx.model.spec, options.layers);

@@ -11,6 +11,7 @@
  */
 import { Value, add, div, logSoftmax, mul, neg, reduceMean, reduceSum, reshape, sub } from '../engine';
 import { ModelSpec, ModelSpecError } from '../model/spec';
+import { widthBlocker } from '../model/widthEdits';
 import { GrowthError } from './types';
 
 /** Per-channel layers: a neuron's value stays in its own channel through them. */
@@ -49,13 +50,19 @@ export function gaussNewtonDeltaL(s: Value, loss: Value): Value {
 
 /** The layers a method grows or prunes: `ids` (each must be dense or conv2d), else every dense and conv2d hidden layer. */
 export function targetLayers(spec: ModelSpec, ids?: readonly string[]): string[] {
-  const all = spec.layers.filter((l) => l.type === 'dense' || l.type === 'conv2d').map((l) => l.id);
+  // By default every dense and conv2d layer whose width can change (not a grouped conv, nor channels tied by an identity shortcut).
+  const all = spec.layers
+    .filter((l, i) => (l.type === 'dense' || l.type === 'conv2d') && widthBlocker(spec, i) === undefined)
+    .map((l) => l.id);
   if (!ids) return all;
   for (const id of ids) {
-    const l = spec.layers.find((x) => x.id === id);
+    const i = spec.layers.findIndex((x) => x.id === id);
+    const l = spec.layers[i];
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${spec.layers.map((x) => x.id).join(', ')})`);
     if (l.type !== 'dense' && l.type !== 'conv2d')
       throw new GrowthError(`layer "${id}" is ${l.type}: only dense and conv2d layers have split and prune morphisms here`);
+    const blocked = widthBlocker(spec, i);
+    if (blocked) throw new GrowthError(blocked);
   }
   return [...ids];
 }

@@ -3,7 +3,8 @@
  * when −ΔL > λ_p ΔR_p (ΔR_p: the change in the number of parameters); per layer, the top 30% of the
  * morphisms with positive trade-off are applied. Plain bookkeeping on host numbers.
  */
-import { ModelSpec, architectureOf, layerWidth } from '../model/spec';
+import { ModelSpec, architectureOf, layerWidth, resUnits } from '../model/spec';
+import { widthEdits, widthFollowers } from '../model/widthEdits';
 
 export interface Morphism {
   layer: string;
@@ -25,8 +26,14 @@ export function paramsPerNeuron(spec: ModelSpec, layerId: string): number {
   const wider = structuredClone(spec);
   const l = wider.layers.find((x) => x.id === layerId);
   if (!l || layerWidth(l) === undefined) throw new Error(`layer ${layerId} has no width`);
+  // depthwise convs downstream follow the width (one more channel, one more group)
+  const followers = widthFollowers(wider, widthEdits(spec, wider.layers.indexOf(l)));
   if (l.type === 'conv2d') l.filters += 1;
   else (l as { units: number }).units += 1;
+  for (const f of followers) {
+    if (f.type === 'conv2d') f.filters = f.groups = f.filters + 1;
+    else if (f.type === 'resblock') [f.units, f.filters] = [resUnits(f), f.filters + 1]; // hidden width stays
+  }
   return architectureOf(wider).params - architectureOf(spec).params;
 }
 

@@ -23,6 +23,7 @@ import type { GrowableModel } from '../model/growable';
 import { Rng } from '../random';
 import { intOption } from './firefly';
 import { net2netDeeper, net2netWider } from './net2net';
+import { widthBlocker } from '../model/widthEdits';
 import { Trainer } from '../trainer/trainer';
 import { fineTune, sampleSplit } from './randSearch';
 import { registerMethod } from './registry';
@@ -37,7 +38,7 @@ export interface Morphism {
 }
 
 const morphable = (model: GrowableModel): string[] =>
-  model.spec.layers.filter((l) => l.type === 'dense' || l.type === 'conv2d').map((l) => l.id);
+  model.spec.layers.filter((l) => l.type === 'dense' || l.type === 'conv2d' || l.type === 'resblock').map((l) => l.id);
 
 /** Draws a neighbour's morphisms: `n` distinct hidden layers (fewer when the model has fewer), each deeper or wider with probability 1/2. */
 export function drawMorphisms(model: GrowableModel, n: number, rng: Rng): Morphism[] {
@@ -45,7 +46,11 @@ export function drawMorphisms(model: GrowableModel, n: number, rng: Rng): Morphi
   const order = rng.permutation(ids.length);
   const out: Morphism[] = [];
   for (let k = 0; k < Math.min(n, ids.length); k++) {
-    out.push({ type: rng.uniform() < 0.5 ? 'deeper' : 'wider', layer: ids[order[k]], seed: rng.int(2 ** 31) });
+    const layer = ids[order[k]];
+    const drawn = rng.uniform() < 0.5 ? 'deeper' : 'wider';
+    // A layer whose width cannot change (a grouped conv, channels tied by an identity shortcut) only deepens.
+    const type = drawn === 'wider' && widthBlocker(model.spec, model.layer(layer).index) ? 'deeper' : drawn;
+    out.push({ type, layer, seed: rng.int(2 ** 31) });
   }
   return out;
 }

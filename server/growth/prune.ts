@@ -138,7 +138,9 @@ async function prune(ctx: GrowContext, options: GrowOptions, scorer: Scorer, wha
 }
 
 const unsupported = (model: { spec: Parameters<typeof targetLayers>[0] }) =>
-  targetLayers(model.spec).length === 0 ? 'it has no dense or conv2d hidden layer' : undefined;
+  targetLayers(model.spec).length === 0
+    ? 'it has no dense or conv2d hidden layer whose width can change (resblock hidden channels and grouped convs are not among its morphisms)'
+    : undefined;
 
 export const pruneGaussNewton: GrowthMethod = registerMethod({
   name: 'prune-gauss-newton',

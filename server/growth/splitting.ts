@@ -96,6 +96,8 @@ const SMOOTH = new Set(['tanh', 'sigmoid', 'rbf']);
 export function splitUnsupportedReason(layer: LayerSpec): string | undefined {
   if (layer.type !== 'dense' && layer.type !== 'conv2d')
     return `layer "${layer.id}" is ${layer.type}; splitting grows dense and conv2d layers`;
+  if (layer.type === 'conv2d' && (layer.batchNorm || (layer.groups ?? 1) > 1))
+    return `layer "${layer.id}" is a conv2d with ${layer.batchNorm ? 'batchNorm' : `groups ${layer.groups}`}: splitting's matrices need σ(Wx + b) of the layer's own inputs`;
   if (!SMOOTH.has(layer.activation)) {
     return `layer "${layer.id}" uses ${layer.activation}: σ'' = 0 almost everywhere, so its splitting matrices vanish and no split lowers the loss at second order (Liu et al. 2019 need a smooth activation: tanh, sigmoid or rbf)`;
   }

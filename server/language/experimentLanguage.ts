@@ -81,6 +81,8 @@ const DATASET_DOCS: Record<DatasetName, string> = {
     'CIFAR-100 from the official binary files (set `path` to the folder with `train.bin`, `test.bin`): 32×32 colour images, 100 fine or 20 coarse classes (`label`).',
   svhn: 'SVHN cropped digits from the official `train_32x32.mat` / `test_32x32.mat` (set `path` to their folder; `extra` adds `extra_32x32.mat`): 32×32 colour, 10 classes.',
   npz: 'A NumPy `.npz` file of your own (set `path`): arrays `x` (images [N, C, H, W], or [N, H, W, C] with `layout: "nhwc"`; uint8 or float32) and `y` (class indices); `testPath` or `testFraction` for the test set.',
+  'image-folder':
+    'Your own images (set `path`): one subfolder per class of `.png`, `.jpg`, `.jpeg` or `.webp` files, resized and centre-cropped to `size`; a `test` subfolder or `testFraction` for the test set.',
 };
 
 function methodInfos(ctx: LanguageContext): GrowthMethodInfo[] {
@@ -199,6 +201,19 @@ const INPUT_SHAPES: Partial<Record<DatasetName, { inputShape: number[]; task: Mo
   mnist: { inputShape: [1, 28, 28], task: 'classification', outputs: 10 },
   'fashion-mnist': { inputShape: [1, 28, 28], task: 'classification', outputs: 10 },
   'rbf-toy': { inputShape: [1], task: 'regression', outputs: 1 },
+  'cifar-10': { inputShape: [3, 32, 32], task: 'classification', outputs: 10 },
+  'cifar-100': { inputShape: [3, 32, 32], task: 'classification', outputs: 100 },
+  svhn: { inputShape: [3, 32, 32], task: 'classification', outputs: 10 },
+};
+
+/** What `dataset.path` (and `testPath`) name, for the datasets read from disk. */
+const DISK_PATHS: Partial<Record<DatasetName, { what: string; keys: readonly ('path' | 'testPath')[] }>> = {
+  csv: { what: 'csv file', keys: ['path', 'testPath'] },
+  npz: { what: 'npz file', keys: ['path', 'testPath'] },
+  'cifar-10': { what: 'cifar-10 folder', keys: ['path'] },
+  'cifar-100': { what: 'cifar-100 folder', keys: ['path'] },
+  svhn: { what: 'svhn folder', keys: ['path'] },
+  'image-folder': { what: 'image folder', keys: ['path'] },
 };
 
 /** The starting model's spec when it can be known without data (not csv, not `init: {from}`). */
@@ -206,7 +221,8 @@ export function specWithoutData(cfg: ExperimentConfig): ModelSpec | undefined {
   const shape = INPUT_SHAPES[cfg.dataset.name];
   if (!shape || typeof cfg.model.init !== 'string') return undefined;
   try {
-    return specFromConfig(cfg.model, shape.inputShape, shape.task, shape.outputs);
+    const outputs = cfg.dataset.name === 'cifar-100' && cfg.dataset.label === 'coarse' ? 20 : shape.outputs;
+    return specFromConfig(cfg.model, shape.inputShape, shape.task, outputs);
   } catch {
     return undefined;
   }
@@ -214,8 +230,8 @@ export function specWithoutData(cfg: ExperimentConfig): ModelSpec | undefined {
 
 /**
  * Problems the schema cannot see: the growth method cannot grow this model (its `unsupported()`),
- * `growth.maxParams` at or below the starting model's size (no scheduled grow ever happens), a csv
- * `path` / `testPath` that does not exist. Warnings, at the value they are about; none while the
+ * `growth.maxParams` at or below the starting model's size (no scheduled grow ever happens), a
+ * dataset `path` / `testPath` (csv, npz, cifar, svhn, image folder) that does not exist. Warnings, at the value they are about; none while the
  * file has schema errors (those are reported already).
  */
 export function experimentSemanticDiagnostics(text: string, opts: SemanticOptions = {}): Diagnostic[] {
@@ -232,14 +248,15 @@ export function experimentSemanticDiagnostics(text: string, opts: SemanticOption
     out.push({ range: nodeRange(d, n), severity: WARNING, source: DIAGNOSTIC_SOURCE, message, code });
   };
 
-  if (cfg.dataset.name === 'csv' && opts.filePath) {
+  const disk = DISK_PATHS[cfg.dataset.name];
+  if (disk && opts.filePath) {
     const exists = opts.fileExists ?? ((f: string) => require('fs').existsSync(f));
     const base = path.dirname(opts.filePath);
-    for (const key of ['path', 'testPath'] as const) {
+    for (const key of disk.keys) {
       const rel = cfg.dataset[key];
       if (typeof rel !== 'string') continue;
       const abs = path.resolve(base, rel);
-      if (!exists(abs)) warn(['dataset', key], `The csv file ${rel} does not exist (looked for ${abs}).`, 'missingFile');
+      if (!exists(abs)) warn(['dataset', key], `The ${disk.what} ${rel} does not exist (looked for ${abs}).`, 'missingFile');
     }
   }
 

@@ -7,8 +7,19 @@ import type { Architecture } from '../../common/protocol';
 import { Rng } from '../random';
 import { Fill, initTensor, kernelSampler } from './init';
 import { remapAxis, slotSources } from './remap';
-import { LayerSpec, ModelSpec, ModelSpecError, allParamShapes, architectureOf, flatSize, layerShapes, layerWidth } from './spec';
-import { widthEdits } from './widthEdits';
+import {
+  LayerSpec,
+  ModelSpec,
+  ModelSpecError,
+  allParamShapes,
+  architectureOf,
+  flatSize,
+  hasProjection,
+  layerShapes,
+  layerWidth,
+  resUnits,
+} from './spec';
+import { widthEdits, widthFollowers } from './widthEdits';
 
 export interface ParamInfo {
   name: string;
@@ -113,14 +124,30 @@ export class GrowableModel {
     if (bad !== undefined) throw new ModelSpecError(`layer "${id}" has ${width} neurons, no neuron ${bad}`);
     const rng = new Rng(seed);
     const edits = widthEdits(this.spec, index);
+    const resized = (spec: ModelSpec) => {
+      const l = spec.layers[index];
+      if (l.type === 'conv2d') l.filters = sources.length;
+      else (l as { units: number }).units = sources.length;
+      // Depthwise convs and identity-shortcut resblocks downstream follow the width.
+      for (const f of widthFollowers(spec, edits)) {
+        if (f.type === 'conv2d') f.filters = f.groups = sources.length;
+        else if (f.type === 'resblock') [f.units, f.filters] = [resUnits(f), sources.length]; // hidden width stays
+      }
+      return spec;
+    };
+    // A resblock's shortcut kind follows from its shapes: no width change may turn a projection into the identity.
+    const trial = resized(structuredClone(this.spec));
+    const [was, now] = [this.spec, trial].map((sp) => {
+      const ins = layerShapes(sp).inputs;
+      return sp.layers.map((l, k) => (l.type === 'resblock' ? hasProjection(l, ins[k]) : false));
+    });
+    const flipped = this.spec.layers.find((_, k) => was[k] !== now[k]);
+    if (flipped)
+      throw new ModelSpecError(
+        `layer "${id}" cannot have ${sources.length} channels: resblock "${flipped.id}" would change its shortcut (its input would match its ${sources.length} filters)`,
+      );
     for (const e of edits) this.remap(e.name, e.axis, sources, e.fill, rng, e.group);
-    if (layer.type === 'conv2d') layer.filters = sources.length;
-    else (layer as { units: number }).units = sources.length;
-    // Depthwise convs downstream follow the width (one group per channel).
-    for (const e of edits.filter((x) => x.role === 'through' && x.name.endsWith('/W'))) {
-      const dw = this.spec.layers.find((l) => `${l.id}/W` === e.name);
-      if (dw?.type === 'conv2d') dw.filters = dw.groups = sources.length;
-    }
+    resized(this.spec);
     this.afterChange();
   }
 
@@ -205,7 +232,11 @@ export class GrowableModel {
     if (this.spec.layers.some((l) => l.id === layer.id)) throw new ModelSpecError(`layer id "${layer.id}" is taken`);
     const rng = new Rng(seed);
     const spec = structuredClone(this.spec);
-    spec.layers.splice(index, 0, structuredClone(layer));
+    const inserted = structuredClone(layer);
+    // A layer inserted inside a preset's block belongs to it (the monitor shows which block grew).
+    const around = spec.layers[index - 1]?.block;
+    if (inserted.block === undefined && around !== undefined && around === (spec.layers[index]?.block ?? around)) inserted.block = around;
+    spec.layers.splice(index, 0, inserted);
     const inputs = layerShapes(spec).inputs;
     const outShape = layerShapes(spec).outputs[index];
     if (layer.type !== 'residual' && layer.type !== 'batchnorm' && flatSize(outShape) !== flatSize(inputs[index])) {

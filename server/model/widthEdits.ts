@@ -29,6 +29,14 @@ export interface WidthEdit {
   fill: Fill;
 }
 
+/** Layers whose own width follows the edited one: depthwise convs and resblocks joined by an identity shortcut. */
+export function widthFollowers(spec: ModelSpec, edits: WidthEdit[]): LayerSpec[] {
+  const through = new Set(edits.filter((e) => e.role === 'through').map((e) => e.name));
+  return spec.layers.filter(
+    (l) => (l.type === 'conv2d' && through.has(`${l.id}/W`)) || (l.type === 'resblock' && through.has(`${l.id}/W2`)),
+  );
+}
+
 /** Why the width of hidden layer `index` cannot change, or undefined when it can. */
 export function widthBlocker(spec: ModelSpec, index: number): string | undefined {
   try {
@@ -105,10 +113,16 @@ export function widthEdits(spec: ModelSpec, index: number): WidthEdit[] {
         edits.push(e(`${l.id}/W`, 1, 'out', 'zero', group));
         return edits;
       case 'resblock':
-        if (!hasProjection(l, input))
-          throw new ModelSpecError(
-            `layer "${id}" feeds resblock "${l.id}", whose identity shortcut ties its ${input[0]} channels to the block's output; widen the blocks' hidden units instead`,
+        if (!hasProjection(l, input)) {
+          // An identity shortcut joins the channels: the block's output channels grow with them (its
+          // second conv's rows and BN follow, copied or drawn), its first conv reads them (fan-in).
+          edits.push(
+            e(`${l.id}/W1`, 1, 'out', 'zero', group),
+            e(`${l.id}/W2`, 0, 'through', 'kernel', group),
+            ...bnEdits(l.id, '2', 'state', group),
           );
+          continue;
+        }
         edits.push(e(`${l.id}/Ws`, 1, 'out', 'zero', group), e(`${l.id}/W1`, 1, 'out', 'zero', group));
         return edits;
     }

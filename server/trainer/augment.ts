@@ -139,8 +139,9 @@ export function channelStats(
 }
 
 /**
- * (x − mean[c]) / std[c] of every image into a new float array (in a SharedArrayBuffer when `shared`,
- * so a worker can read it without a copy). The source is left as it is (datasets may be shared by runs).
+ * (x − mean[c]) / std[c] of every image (uint8 pixels through `table` when given) into a new float
+ * array, in a SharedArrayBuffer when `shared` (the augmentation worker then reads it without a copy).
+ * The source is left as it is (datasets may be shared by runs).
  */
 export function normalizeImages(
   x: Float32Array | Uint8Array,

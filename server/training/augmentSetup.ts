@@ -53,12 +53,22 @@ export function prepareAugment(
     mean.forEach((m, c) => (fill[c] = (0 - m) / std[c])); // padding is black before normalisation, as torchvision pads
     const norm = (s: AnySplit, shared: boolean): DataSplit =>
       ({ ...s, x: normalizeImages(s.x, s.byteValues ?? null, s.n, shape, mean, std, shared), byteValues: undefined }) as DataSplit;
+    // the training copy in shared memory when a worker augments it: the worker reads rows from it directly
     run = { ...data, train: norm(data.train as AnySplit, image !== undefined && !opts.inline), test: norm(data.test as AnySplit, false) };
   }
   const train = run.train as AnySplit;
-  const pipeline = image
-    ? new AugmentPipeline({ src: train.x, table: train.byteValues, shape, augment: image, fill, maxBatch: batchSize, inline: opts.inline })
-    : undefined;
+  let pipeline: AugmentPipeline | undefined;
+  let fallback = '';
+  if (image) {
+    const o = { src: train.x, table: train.byteValues, shape, augment: image, fill, maxBatch: batchSize };
+    try {
+      pipeline = new AugmentPipeline({ ...o, inline: opts.inline });
+    } catch (e) {
+      // no worker thread here: the same batches, built before each step
+      pipeline = new AugmentPipeline({ ...o, inline: true });
+      fallback = ` (on the training thread: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
   const parts = [
     ...(image && pad > 0 ? [`crop pad ${pad}`] : []),
     ...(image?.flip ? ['flip'] : []),
@@ -66,7 +76,7 @@ export function prepareAugment(
       ? [`normalize${cfg.normalize === 'auto' ? ' (auto)' : ''} mean ${fmt(normalization.mean)} std ${fmt(normalization.std)}`]
       : []),
   ];
-  return { data: run, image, pipeline, normalization, description: `augment: ${parts.join(', ')}` };
+  return { data: run, image, pipeline, normalization, description: `augment: ${parts.join(', ')}${fallback}` };
 }
 
 function normalizationOf(data: Dataset, n: NonNullable<AugmentConfig['normalize']>, shape: ImageShape): { mean: number[]; std: number[] } {

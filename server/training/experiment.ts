@@ -289,6 +289,8 @@ export class ExperimentRun {
         cfg.training.batchSize,
       );
       this.data = this.augment.data;
+      if ((cfg.training.labelSmoothing ?? 0) > 0 && this.data.task !== 'classification')
+        this.warnings.push(`training.labelSmoothing applies to classification; this ${this.data.task} run ignores it`);
       this.executor = await createExecutor(cfg.engine, cfg.executionProvider);
       this.warnings.push(...this.executor.warnings);
       const outputs = this.data.task === 'classification' ? this.data.numClasses : this.data.targetSize;

@@ -29,7 +29,7 @@ test('initialize reports the growthLab capabilities', async () => {
   for (const p of gl.executionProviders.filter((p: any) => !p.available)) assert.ok(p.reason, `${p.name} says why it is unavailable`);
   assert.deepEqual(
     gl.datasets.map((d: any) => d.name),
-    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz'],
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz', 'image-folder'],
   );
 });
 

@@ -186,13 +186,13 @@ describe('messages', () => {
     [
       'enum',
       { dataset: { name: 'imagenet' } },
-      ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "imagenet"'],
+      ['dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "imagenet"'],
     ],
     [
       'enum with a typo',
       { dataset: { name: 'mnsit' } },
       [
-        'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "mnsit" (did you mean "mnist"?)',
+        'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "mnsit" (did you mean "mnist"?)',
       ],
     ],
     ['unknown field', withTraining({ epochz: 3 }), ['training.epochz is not a known field (did you mean "epochs"?)']],
@@ -340,7 +340,10 @@ describe('messages', () => {
     assert.deepEqual(
       r.errors.map((e) => [e.pointer, e.message]),
       [
-        ['/dataset/name', 'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "imagenet"'],
+        [
+          '/dataset/name',
+          'dataset.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "imagenet"',
+        ],
         ['/model/layers/1/units', 'model.layers[1].units must be an integer, got 2.5'],
         ['/training/epochz', 'training.epochz is not a known field (did you mean "epochs"?)'],
         ['/training/batchSize', 'training.batchSize must be a number, got "64"'],
@@ -362,7 +365,7 @@ describe('messages', () => {
     const [m] = messages({ dataset: { name: 'x'.repeat(1000) } });
     assert.match(
       m,
-      /^dataset\.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, got "x{60}…" \(1000 characters\)$/,
+      /^dataset\.name must be one of mnist, fashion-mnist, rbf-toy, csv, cifar-10, cifar-100, svhn, npz, image-folder, got "x{60}…" \(1000 characters\)$/,
     );
     const [m2] = messages({ ...MNIST, training: Array.from({ length: 1000 }, (_, i) => i) });
     assert.ok(m2.length < 120, m2);

@@ -474,7 +474,7 @@ test('datasetAvailability: every dataset is available in this checkout', () => {
   const a = datasetAvailability();
   assert.deepEqual(
     a.map((x) => x.name),
-    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz'],
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz', 'image-folder'],
   );
   for (const x of a) assert.equal(x.available, true, `${x.name}: ${x.reason}`);
 });

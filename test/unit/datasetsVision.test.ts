@@ -4,11 +4,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DatasetError, loadDataset, type Dataset } from '../../server/datasets';
+import { DatasetError, datasetAvailability, loadDataset, type Dataset } from '../../server/datasets';
 import { clearDatasetCache } from '../../server/datasets/cache';
 import { UNIT_BYTE_VALUES } from '../../server/datasets/rows';
 import { matNumbers, readMatVariables } from '../../server/datasets/mat5';
+import { parseNpy, zipEntries, zipEntryData } from '../../server/datasets/npz';
 import { BatchAssembler } from '../../server/trainer/batches';
+import sharp from 'sharp';
 import type { DatasetConfig } from '../../common/protocol';
 import { cifarRecords, matFile, mi, mx, npy, pixelOf, svhnMat, writeCifar10, writeCifar100, zip } from '../helpers/visionFiles';
 
@@ -54,6 +56,7 @@ test('cifar-10: the binary records become uint8 pixels [N, 3, 32, 32] and labels
   assert.equal(d.train.n, 20);
   assert.equal(d.test.n, 3);
   assert.ok(d.train.x instanceof Uint8Array, 'pixels stay bytes');
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer, 'on shared memory: worker threads read it without a copy');
   assert.ok(d.train.y instanceof Uint8Array, 'labels are bytes');
   assert.equal(d.train.x.length, 20 * 3072);
   for (let r = 0; r < 20; r++) {
@@ -98,6 +101,7 @@ test('cifar-10: loaded once per process and shared by runs; a changed file is re
   const sub = await load({ name: 'cifar-10', path: 'shared', trainSize: 3 });
   assert.notEqual(sub.train.x.buffer, a.train.x.buffer, 'a subset copies only its rows');
   assert.equal(sub.train.x.length, 3 * 3072);
+  assert.ok(sub.train.x.buffer instanceof SharedArrayBuffer);
   // rewrite one batch (one more record): the signature changes, the files are parsed again
   fs.writeFileSync(path.join(tmp, 'shared', 'data_batch_2.bin'), cifarRecords([[1], [2], [3]], 50));
   const c = await load({ name: 'cifar-10', path: 'shared' });
@@ -155,6 +159,11 @@ test('cifar-10: errors name the file and the expected layout', async () => {
   await rejects(load({ name: 'cifar-10', path: 'c10', label: 'coarse' }), /label applies to cifar-100 only/);
   fs.writeFileSync(path.join(tmp, 'afile'), 'x');
   await rejects(load({ name: 'cifar-10', path: 'afile' }), /is a file; want the folder/);
+  fs.writeFileSync(path.join(tmp, 'cifar-10-binary.tar.gz'), 'x');
+  await rejects(
+    load({ name: 'cifar-10', path: 'cifar-10-binary.tar.gz' }),
+    /cifar-10-binary\.tar\.gz is a file \(an archive: unpack it, e\.g\. tar xzf, and point dataset\.path at its folder\); want the folder that holds the binary version/,
+  );
 });
 
 test('cifar-100: 3,074-byte records, fine labels by default, coarse on request, names from the label files', async () => {
@@ -202,6 +211,7 @@ test('svhn: X [32, 32, 3, N] column-major becomes [N, 3, 32, 32]; label 10 is th
   assert.equal(d.numClasses, 10);
   assert.ok(d.train.x instanceof Uint8Array);
   assert.deepEqual(Array.from(d.train.y), [1, 0, 5, 0, 9]);
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer && d.test.x.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(Array.from(d.test.y), [3, 0]);
   for (let i = 0; i < 5; i++)
     for (const [c, row, col] of [
@@ -382,6 +392,7 @@ test('npz: float32 x [N, C, H, W] with a testPath file, [N, H, W] as one channel
   );
   const d = await load({ name: 'npz', path: 'f-train.npz', testPath: 'f-test.npz', layout: 'nchw' });
   assert.ok(d.train.x instanceof Float32Array, 'float images stay floats');
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(d.inputShape, [2, 3, 3]);
   assert.equal(d.numClasses, 4);
   assert.deepEqual(Array.from(d.train.x), Array.from(fx));
@@ -450,7 +461,7 @@ test('npz: errors name the file, the array and the expected layout', async () =>
     ['y.npy', npy('<i8', [2], int64([0, -1]))],
   ]);
   await rejects(load({ name: 'npz', path: 'e7.npz' }), 'npz: e7.npz: y[1] is -1; labels must be class indices 0, 1, 2, ...');
-  fs.writeFileSync(path.join(tmp, 'e8.npz'), 'PK not really');
+  fs.writeFileSync(path.join(tmp, 'e8.npz'), 'PK not really a zip archive, just text');
   await rejects(load({ name: 'npz', path: 'e8.npz' }), 'npz: e8.npz: not an .npz file (no ZIP end-of-central-directory record)');
   const cut = zip(
     [
@@ -470,4 +481,205 @@ test('npz: errors name the file, the array and the expected layout', async () =>
     load({ name: 'npz', path: 'e10.npz', testFraction: 0.1 }),
     'npz: e10.npz: testFraction 0.1 of 4 examples gives 0 test examples; both splits need at least one',
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// image-folder (PNG / JPEG / WebP written with sharp)
+// ---------------------------------------------------------------------------------------------
+
+/** A w x h image, left half `left`, right half `right` (RGB), written in the format of the file's extension. */
+async function writeImage(file: string, w: number, h: number, left: number[], right = left, alpha = false): Promise<void> {
+  const ch = alpha ? 4 : 3;
+  const px = Buffer.alloc(w * h * ch);
+  for (let r = 0; r < h; r++)
+    for (let c = 0; c < w; c++) {
+      const v = c < w / 2 ? left : right;
+      for (let k = 0; k < 3; k++) px[(r * w + c) * ch + k] = v[k];
+      if (alpha) px[(r * w + c) * ch + 3] = 128;
+    }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const img = sharp(px, { raw: { width: w, height: h, channels: ch } });
+  const ext = path.extname(file).toLowerCase();
+  const out = ext === '.png' ? img.png() : ext === '.webp' ? img.webp({ lossless: true }) : img.jpeg({ quality: 100 });
+  await out.toFile(file);
+}
+
+test('image-folder: classes sorted by name, images resized (shorter side) and centre-cropped to size, CHW bytes', async () => {
+  const root = path.join(tmp, 'imgs');
+  await writeImage(path.join(root, 'dog', 'a.png'), 64, 32, [255, 0, 0], [0, 0, 255]); // wide: red | blue
+  await writeImage(path.join(root, 'dog', 'b.webp'), 8, 8, [10, 20, 30]);
+  await writeImage(path.join(root, 'cat', 'x.PNG'), 16, 16, [200, 100, 50], [200, 100, 50], true);
+  await writeImage(path.join(root, 'cat', 'y.jpg'), 20, 40, [0, 255, 0]);
+  await writeImage(path.join(root, 'cat', 'z.jpeg'), 8, 8, [128, 128, 128]);
+  fs.writeFileSync(path.join(root, 'cat', 'notes.txt'), 'not an image');
+  const d = await load({ name: 'image-folder', path: 'imgs', size: 8, testFraction: 0.4 }, 2);
+  assert.deepEqual(d.classNames, ['cat', 'dog']);
+  assert.deepEqual(d.inputShape, [3, 8, 8]);
+  assert.ok(d.train.x.buffer instanceof SharedArrayBuffer);
+  assert.ok(d.train.x instanceof Uint8Array);
+  assert.equal(d.train.n, 3);
+  assert.equal(d.test.n, 2);
+  // the full set, by the order of the files: cat/x.PNG, cat/y.jpg, cat/z.jpeg, dog/a.png, dog/b.webp
+  const all = await load({ name: 'image-folder', path: 'imgs', size: 8, testFraction: 0.4 }, 2);
+  const rows = [all.train, all.test].flatMap((sp) => Array.from({ length: sp.n }, (_, r) => ({ sp, r })));
+  const at = (sp: typeof d.train, r: number, c: number, row: number, col: number) => sp.x[r * 192 + c * 64 + row * 8 + col];
+  const wide = rows.find(({ sp, r }) => sp.y[r] === 1 && at(sp, r, 2, 0, 7) > 200);
+  assert.ok(wide, 'the red | blue image');
+  // 64x32 -> 16x8 -> columns 4..11: red on the left edge, blue on the right edge
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(wide.sp, wide.r, c, 3, 0)),
+    [255, 0, 0],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(wide.sp, wide.r, c, 3, 7)),
+    [0, 0, 255],
+  );
+  const flat = rows.find(({ sp, r }) => sp.y[r] === 1 && at(sp, r, 0, 4, 4) === 10);
+  assert.ok(flat, 'the lossless webp keeps its colour');
+  assert.deepEqual(
+    [0, 1, 2].map((c) => at(flat.sp, flat.r, c, 7, 7)),
+    [10, 20, 30],
+  );
+  // (resizing premultiplies by alpha and back: within 2 of the colour)
+  const rgba = rows.find(({ sp, r }) => sp.y[r] === 0 && Math.abs(at(sp, r, 0, 0, 0) - 200) <= 2);
+  assert.ok(rgba, 'alpha dropped, colour kept');
+  assert.ok(Math.abs(at(rgba.sp, rgba.r, 1, 5, 5) - 100) <= 2 && Math.abs(at(rgba.sp, rgba.r, 2, 5, 5) - 50) <= 2);
+  const jpeg = rows.find(({ sp, r }) => sp.y[r] === 0 && at(sp, r, 1, 4, 4) > 240 && at(sp, r, 0, 4, 4) < 15);
+  assert.ok(jpeg, 'the green JPEG');
+  assert.deepEqual(all.train.x, d.train.x, 'the same seed gives the same split');
+  const grey = await load({ name: 'image-folder', path: 'imgs', size: 4, channels: 1, testFraction: 0.4 }, 2);
+  assert.deepEqual(grey.inputShape, [1, 4, 4]);
+  const g = [grey.train, grey.test].flatMap((sp) => Array.from({ length: sp.n }, (_, r) => sp.x[r * 16 + 5]));
+  assert.ok(
+    g.some((v) => Math.abs(v - 128) <= 1),
+    `the grey JPEG stays grey: ${g}`,
+  );
+});
+
+test('image-folder: a test subfolder (with or without train/) is the test set; errors name the folder or file', async () => {
+  const root = path.join(tmp, 'split');
+  for (const [sub, cls, n] of [
+    ['b', 'b', 3],
+    ['a', 'a', 2],
+    ['test/a', 'a', 1],
+    ['test/b', 'b', 2],
+  ] as const)
+    for (let i = 0; i < n; i++) await writeImage(path.join(root, sub, `${cls}${i}.png`), 4, 4, [i * 40, 0, 0]);
+  const d = await load({ name: 'image-folder', path: 'split', size: 4 });
+  assert.deepEqual(d.classNames, ['a', 'b']);
+  assert.equal(d.train.n, 5);
+  assert.equal(d.test.n, 3);
+  assert.deepEqual(Array.from(d.train.y), [0, 0, 1, 1, 1]);
+  assert.deepEqual(Array.from(d.test.y), [0, 1, 1]);
+  assert.deepEqual(Array.from(d.test.x.subarray(48, 50)), [0, 0]);
+  assert.equal(d.test.x[2 * 48], 40);
+  assert.match(d.description, /<class> and test\/<class>; 2 classes, 3x4x4\): 5 train \/ 3 test/);
+  await writeImage(path.join(root, 'train', 'a', 'a.png'), 4, 4, [1, 2, 3]);
+  await writeImage(path.join(root, 'train', 'b', 'b.png'), 4, 4, [1, 2, 3]);
+  const t = await load({ name: 'image-folder', path: 'split', size: 4 });
+  assert.equal(t.train.n, 2, 'train/ is used when test/ has a sibling train/');
+
+  fs.mkdirSync(path.join(root, 'train', 'c'));
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    `image-folder: class folder ${path.join(root, 'train', 'c')} has no images (want .png, .jpg, .jpeg, .webp files)`,
+  );
+  fs.rmSync(path.join(root, 'train'), { recursive: true });
+  await writeImage(path.join(root, 'test', 'zebra', 'z.png'), 4, 4, [0, 0, 0]);
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    /image-folder: .*test has class folder "zebra", which .*split does not have \(classes: a, b\)/,
+  );
+  fs.rmSync(path.join(root, 'test', 'zebra'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'a', 'broken.png'), 'not a png');
+  await rejects(
+    load({ name: 'image-folder', path: 'split', size: 4 }),
+    new RegExp(`^image-folder: cannot decode ${path.join(root, 'a', 'broken.png').replace(/[/.]/g, '\\$&')}: `),
+  );
+  await rejects(
+    load({ name: 'image-folder', path: 'nope' }),
+    `image-folder: folder ${path.join(tmp, 'nope')} not found (dataset.path "nope")`,
+  );
+  await writeImage(path.join(tmp, 'one', 'only', 'a.png'), 4, 4, [0, 0, 0]);
+  await rejects(load({ name: 'image-folder', path: 'one' }), /has one class folder \(only\); classification needs at least 2/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// capabilities
+// ---------------------------------------------------------------------------------------------
+
+test('datasetAvailability: path-based datasets say what they read; official sets are found in the search folders', () => {
+  const ws = path.join(tmp, 'workspace');
+  writeCifar10(path.join(ws, 'data', 'cifar-10-batches-bin'), 1, 1);
+  writeCifar100(path.join(ws, 'cifar-100-binary'), 1, 1);
+  const a = new Map(datasetAvailability([ws, path.join(ws, 'data')]).map((d) => [d.name, d]));
+  assert.deepEqual(a.get('cifar-10'), {
+    name: 'cifar-10',
+    available: true,
+    files:
+      'a folder (dataset.path) with data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin (the binary version)',
+    found: path.join(ws, 'data', 'cifar-10-batches-bin'),
+  });
+  assert.equal(a.get('cifar-100')?.found, path.join(ws, 'cifar-100-binary'));
+  assert.equal(a.get('svhn')?.found, undefined, 'not downloaded');
+  assert.equal(a.get('svhn')?.available, true);
+  assert.match(a.get('svhn')?.files ?? '', /train_32x32\.mat, test_32x32\.mat/);
+  assert.equal(a.get('image-folder')?.available, true, 'sharp is installed');
+  assert.match(a.get('npz')?.files ?? '', /arrays x and y/);
+  assert.equal(a.get('mnist')?.files, undefined);
+});
+
+// ---------------------------------------------------------------------------------------------
+// hostile files: every damaged file is a DatasetError, never a crash, a hang or a raw TypeError
+// ---------------------------------------------------------------------------------------------
+
+test('fuzz: truncated and corrupted MAT and npz files give DatasetErrors only', () => {
+  const rng = (() => {
+    let s = 12345;
+    return () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+  })();
+  const mat = svhnMat([1, 2, 3], { compressed: true });
+  const matPlain = svhnMat([4, 5]);
+  const x = npy('|u1', [3, 2, 2], new Uint8Array(12));
+  const y = npy('<i8', [3], int64([0, 1, 1]));
+  const npzStored = zip(
+    [
+      ['x.npy', x],
+      ['y.npy', y],
+    ],
+    false,
+  );
+  const npzDeflated = zip(
+    [
+      ['x.npy', x],
+      ['y.npy', y],
+    ],
+    true,
+  );
+  const check = (fn: () => unknown, what: string) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof DatasetError, `${what}: ${(e as Error)?.stack}`);
+    }
+  };
+  for (let t = 0; t < 300; t++) {
+    for (const [name, src] of [
+      ['mat', mat],
+      ['matPlain', matPlain],
+      ['npzStored', npzStored],
+      ['npzDeflated', npzDeflated],
+    ] as const) {
+      const b = Buffer.from(src);
+      const cut = t % 3 === 0 ? Math.floor(rng() * b.length) : b.length;
+      for (let k = 0; k < 1 + (t % 4); k++) b[Math.floor(rng() * b.length)] = Math.floor(rng() * 256);
+      const damaged = b.subarray(0, cut);
+      if (name.startsWith('mat')) check(() => readMatVariables(damaged, name, ['X', 'y']), `${name} #${t}`);
+      else
+        check(() => {
+          const entries = zipEntries(damaged, name);
+          for (const e of entries.values()) parseNpy(zipEntryData(damaged, e, name), `${name}: ${e.name}`);
+        }, `${name} #${t}`);
+    }
+  }
 });

@@ -84,9 +84,9 @@ async function exportAll(format: 'tfjs' | 'onnx' | 'pytorch' | 'json', list = mo
 }
 
 test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; predictions within 1e-5', async () => {
-  const exported = await exportAll('tfjs');
+  const exported = await exportAll('tfjs', all);
   for (const e of exported) assert.deepEqual(fs.readdirSync(e.dir).sort(), ['group1-shard1of1.bin', 'input.f32', 'model.json']);
-  const preds = tfjsPredictFresh(exported.map((e, i) => ({ dir: e.dir, n: N, inputShape: models[i].t.inputShape })));
+  const preds = tfjsPredictFresh(exported.map((e, i) => ({ dir: e.dir, n: N, inputShape: all[i].t.inputShape })));
   exported.forEach((e, i) => {
     const d = maxAbsDiff(preds[i], e.live);
     note('tfjs', e.name, d);
@@ -102,6 +102,10 @@ test('tfjs: model.json + shard load with tf.loadLayersModel in a fresh process; 
   assert.equal(info.conv.layers[0], 'Permute');
   assert.ok(info.conv.layers.includes('ZeroPadding2D'), 'stride-2 same conv pads like ours');
   assert.ok(!info.dense.layers.includes('Permute'));
+  // conv nets: BN layers after convs, depthwise convs, resblocks as Add of the (projected) shortcut and the block
+  assert.ok(info['vgg-bn'].layers.includes('BatchNormalization'));
+  assert.equal(info.resnet.layers.filter((l) => l === 'Add').length, 3);
+  assert.equal(info.mobilenet.layers.filter((l) => l === 'DepthwiseConv2D').length, 2);
   const json = JSON.parse(fs.readFileSync(path.join(exported[0].dir, 'model.json'), 'utf8'));
   assert.equal(json.format, 'layers-model');
   assert.equal(json.weightsManifest[0].paths[0], 'group1-shard1of1.bin');
@@ -220,8 +224,13 @@ test('import: TF.js and architecture exports come back with identical tensors an
   assert.deepEqual(arch.spec, models[0].m.spec);
 });
 
-test('conv nets (BN, resblock, grouped conv): architecture exports come back exactly; TF.js refuses them naming the layer', async () => {
+test('conv nets (BN, resblock, depthwise conv): TF.js and architecture exports come back exactly; grouped convs are refused by TF.js', async () => {
   for (const { t, m } of all.slice(models.length)) {
+    const tfjsDir = path.join(work, 'roundtrip-tfjs', t.name);
+    await exportModel(sourceOf(m), { format: 'tfjs', dir: tfjsDir });
+    const fromTfjs = importModel(path.join(tfjsDir, 'model.json'));
+    assert.deepEqual(fromTfjs.spec, m.spec);
+    for (const [k, v] of m.tensors) assert.deepEqual(Array.from(fromTfjs.tensors!.get(k)!), Array.from(v), `${t.name} ${k}`);
     const pyDir = path.join(work, 'roundtrip-py', t.name);
     await exportModel(sourceOf(m), { format: 'pytorch', dir: pyDir });
     const fromArch = importModel('architecture.json', pyDir);
@@ -230,11 +239,17 @@ test('conv nets (BN, resblock, grouped conv): architecture exports come back exa
     const back = modelFromImport(fromArch.spec, fromArch.tensors, 1, ['m']);
     const x = randomInputs(m.spec, 3, 11);
     assert.deepEqual(Array.from(await livePredict(back, x, 3)), Array.from(await livePredict(m, x, 3)));
-    await assert.rejects(
-      buildExport(sourceOf(m), 'tfjs'),
-      /layer conv2d_1 is a conv2d with batchNorm, which the TF\.js export does not write yet; export this model as onnx or pytorch/,
-    );
   }
+  const grouped = makeModel({
+    name: 'grouped',
+    inputShape: [4, 6, 6],
+    outputs: 3,
+    layers: [{ type: 'conv2d', filters: 6, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu', groups: 2 }],
+  });
+  await assert.rejects(
+    buildExport(sourceOf(grouped), 'tfjs'),
+    /layer conv2d_1 is a grouped conv2d \(groups 2 of 4 channels\), which TF\.js \/ Keras has no layer for; export this model as onnx or pytorch/,
+  );
 });
 
 test('import: weight files that leave the model folder, foreign models and bad specs are refused clearly', async () => {

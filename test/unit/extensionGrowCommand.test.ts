@@ -196,13 +196,19 @@ test('newExperimentText: schema, dataset, model and growth', () => {
   );
   const csv = JSON.parse(newExperimentText({ name: 'c', dataset: 'csv', model: STARTING_MODELS[1], method: 'none', schemaUrl: 's' }));
   assert.deepEqual(csv.dataset, { name: 'csv', path: 'data.csv', task: 'classification' });
+  const cifar = (datasetPath?: string) =>
+    JSON.parse(
+      newExperimentText({ name: 'c', dataset: 'cifar-10', model: STARTING_MODELS[1], method: 'none', schemaUrl: 's', datasetPath }),
+    ).dataset;
+  assert.deepEqual(cifar(), { name: 'cifar-10', path: 'cifar-10-batches-bin' });
+  assert.deepEqual(cifar('data/cifar-10-batches-bin'), { name: 'cifar-10', path: 'data/cifar-10-batches-bin' });
   assert.equal(csv.growth, undefined);
 });
 
 test('newExperimentText: every starting model and method validates against the backend', async () => {
   const { validateExperiment } = await import('../../server/config');
   for (const model of STARTING_MODELS) {
-    for (const dataset of ['mnist', 'rbf-toy'] as const) {
+    for (const dataset of ['mnist', 'rbf-toy', 'cifar-10'] as const) {
       if (model.id === 'cnn' && dataset === 'rbf-toy') continue;
       const cfg = JSON.parse(newExperimentText({ name: 'n', dataset, model, method: 'splitting', schemaUrl: 's' }));
       const r = (validateExperiment as (c: unknown) => { ok: boolean; errors?: unknown })(cfg);

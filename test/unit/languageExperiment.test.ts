@@ -55,13 +55,18 @@ test('semantic diagnostics: a csv file that does not exist, relative to the expe
     [['missingFile', range(1, 38, 54), 'The csv file data/train.csv does not exist (looked for /ws/exp/data/train.csv).']],
   );
   assert.deepEqual(experimentSemanticDiagnostics(csv), [], 'no file path: no check');
+  const cifar = `{\n  "dataset": { "name": "cifar-10", "path": "data/cifar" }\n}`;
+  assert.deepEqual(
+    experimentSemanticDiagnostics(cifar, { filePath: '/ws/exp/a.growth.json', fileExists: () => false }).map((d) => d.message),
+    ['The cifar-10 folder data/cifar does not exist (looked for /ws/exp/data/cifar).'],
+  );
 });
 
 test('completion: dataset names with docs, replacing the string under the cursor', () => {
   const items = experimentCompletions(text, at('"mnist"', 2));
   assert.deepEqual(
     items.map((i) => i.label),
-    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz'],
+    ['mnist', 'fashion-mnist', 'rbf-toy', 'csv', 'cifar-10', 'cifar-100', 'svhn', 'npz', 'image-folder'],
   );
   assert.deepEqual(items[0].textEdit, { range: range(2, 23, 30), newText: '"mnist"' });
   assert.match((items[3].documentation as { value: string }).value, /CSV/);

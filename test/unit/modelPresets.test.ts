@@ -19,7 +19,10 @@ import { runGrowStep } from '../../server/growth/step';
 import { ModelGraph, runOnce } from '../../server/growth/modelGraph';
 import { candidatePlans, firefly, grownLayers, overGrown } from '../../server/growth/firefly';
 import { net2netWider } from '../../server/growth/net2net';
+import { growthMethod } from '../../server/growth/registry';
+import '../../server/growth';
 import type { GrowContext } from '../../server/growth/types';
+import { multAdds } from '../../webview/layerDetails';
 import { trainingConfig, randomDataset } from './fixtures';
 
 const cfg = (preset: ModelConfig['preset'], extra: Partial<ModelConfig> = {}): ModelConfig => ({
@@ -206,15 +209,28 @@ for (const [name, m, input] of small) {
   });
 }
 
-test('growth names the layer it cannot widen: a depthwise conv, channels tied by an identity shortcut', () => {
+test('width edits: a depthwise conv cannot widen and follows its input; channels joined by identity shortcuts grow together', () => {
   const mb = specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input, 'classification', 3);
   const dw = mb.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
   assert.throws(() => widthEdits(mb, dw), new RegExp(`layer "${mb.layers[dw].id}" is a grouped conv2d`));
   // widening the layer before a depthwise conv carries its filters along
   const edits = widthEdits(mb, dw - 1).map((e) => `${e.name}:${e.role}`);
   assert.deepEqual(edits.slice(-3), [`${mb.layers[dw].id}/mean:state`, `${mb.layers[dw].id}/var:state`, `${mb.layers[dw + 1].id}/W:out`]);
+  // ResNet: the stem's channels are joined to stage 1's blocks by identity shortcuts, so they grow
+  // together (each block's second conv and BN follow; its first conv reads them) up to the projection.
   const r = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
-  assert.throws(() => widthEdits(r, 0), /layer "conv2d_1" feeds resblock "resblock_1", whose identity shortcut ties its 4 channels/);
+  const chain = widthEdits(r, 0).map((e) => `${e.name}:${e.role}`);
+  assert.deepEqual(chain.slice(0, 6), [
+    'conv2d_1/W:in',
+    'conv2d_1/b:in',
+    'conv2d_1/gamma:state',
+    'conv2d_1/beta:state',
+    'conv2d_1/mean:state',
+    'conv2d_1/var:state',
+  ]);
+  for (const b of ['resblock_1', 'resblock_2', 'resblock_3'])
+    for (const x of [`${b}/W1:out`, `${b}/W2:through`, `${b}/gamma2:state`]) assert.ok(chain.includes(x), x);
+  assert.deepEqual(chain.slice(-2), ['resblock_4/Ws:out', 'resblock_4/W1:out']);
   assert.deepEqual(
     widthEdits(r, 1).map((e) => `${e.name}:${e.role}`),
     [
@@ -226,6 +242,53 @@ test('growth names the layer it cannot widen: a depthwise conv, channels tied by
       'resblock_1/W2:out',
     ],
   );
+  // Firefly builds one expression per grown kernel: the stem (whose channels run through stage 1's
+  // blocks) grows in a step of its own; by default the blocks' hidden channels grow
+  const rm = GrowableModel.create(r, 1, []);
+  assert.ok(!grownLayers(rm, {}).includes('conv2d_1'));
+  assert.ok(grownLayers(rm, {}).includes('resblock_1'));
+  assert.deepEqual(grownLayers(rm, { layers: ['conv2d_1', 'resblock_4'] }), ['conv2d_1', 'resblock_4']);
+  assert.throws(
+    () => grownLayers(rm, { layers: ['conv2d_1', 'resblock_2'] }),
+    /layers "conv2d_1" and "resblock_2" cannot grow wider in the same firefly step/,
+  );
+  // a width change that would turn a projection shortcut into the identity is refused, naming both layers
+  const m = GrowableModel.create(
+    specFromConfig(
+      {
+        layers: [
+          { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+          { type: 'resblock', filters: 6, stride: 1 },
+        ],
+        init: 'he',
+      },
+      input,
+      'classification',
+      3,
+    ),
+    1,
+    [],
+  );
+  assert.throws(
+    () => m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0, 1], 1),
+    /layer "conv2d_1" cannot have 6 channels: resblock "resblock_1" would change its shortcut/,
+  );
+  m.resizeLayer('conv2d_1', [0, 1, 2, 3, 0], 1);
+  assert.deepEqual(m.shapeOf('resblock_1/Ws'), [6, 5, 1, 1]);
+});
+
+test('batch-norm running statistics live in checkpoints; an inserted layer joins the block it is inserted in', () => {
+  const spec = specFromConfig(cfg('resnet20', { widthMultiplier: 0.25 }), input, 'classification', 3);
+  const m = GrowableModel.create(spec, 1, ['m']);
+  m.tensors.get('resblock_2/mean1')!.fill(0.25);
+  const back = GrowableModel.fromCheckpoint(structuredClone(m.toCheckpoint()));
+  assert.deepEqual([...back.tensors.get('resblock_2/mean1')!], Array(4).fill(0.25));
+  assert.ok(back.params().some((p) => p.name === 'conv2d_1/var' && !p.trainable));
+  // inside stage 2 (between two of its blocks): stage2; at a stage boundary: no block
+  m.insertLayer(5, { id: 'residual_1', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[5].block, 'stage2');
+  m.insertLayer(4, { id: 'residual_2', type: 'residual', units: 2, activation: 'relu' }, 1);
+  assert.equal(m.spec.layers[4].block, undefined);
 });
 
 test('a grown depthwise conv follows its input: filters and groups', async () => {
@@ -238,4 +301,49 @@ test('a grown depthwise conv follows its input: filters and groups', async () =>
   );
   assert.deepEqual(model.shapeOf(`${model.spec.layers[dw].id}/W`), [6, 1, 3, 3]);
   await trainer.dispose();
+});
+
+test('every growth and pruning method runs on a ResNet and a MobileNet, or names why not', async (t) => {
+  const results: string[] = [];
+  // Each method once on the preset that exercises it (graph compiles of deep nets dominate the time).
+  const cases: [(typeof small)[number], string[]][] = [
+    [small[1], ['firefly-deeper', 'net2net-deeper', 'nash', 'gauss-newton', 'prune-taylor']],
+    [small[2], ['gauss-newton', 'prune-gauss-newton', 'splitting']],
+  ];
+  for (const [[name, m], methods] of cases) {
+    const shape = input; // 8x8: the methods' candidate graphs stay small
+    for (const method of methods) {
+      const t0 = Date.now();
+      const { model, trainer, ctx } = await setup(m, shape);
+      const before = model.paramCount();
+      try {
+        const ev = await runGrowStep(
+          ctx,
+          growthMethod(method)!,
+          { steps: 2, fineTuneSteps: 1, neurons: 2, neighbours: 2, scoreBatch: 16 },
+          { runId: 't', step: 0, epoch: 0 },
+        );
+        if (method === 'net2net-deeper') assert.ok(ev.maxOutputChange < 1e-5, `${name} ${method}: ${ev.maxOutputChange}`);
+        await trainer.step(new Rng(3).permutation(32), 0, 16); // the grown model trains on
+        results.push(
+          `${name} ${method}: ${before} -> ${model.paramCount()} params, max output change ${ev.maxOutputChange.toExponential(1)} (${Date.now() - t0} ms)`,
+        );
+      } catch (e) {
+        // Only splitting refuses: relu layers have σ'' = 0.
+        assert.equal(method, 'splitting', `${name} ${method}: ${(e as Error).message}`);
+        assert.match((e as Error).message, /piecewise-linear activation/);
+        results.push(`${name} ${method}: refused (${(e as Error).message.slice(0, 60)}...)`);
+      }
+      await trainer.dispose();
+    }
+  }
+  t.diagnostic(results.join('\n'));
+});
+
+test("the monitor's layer details take the backend's multiply-adds for conv2d with BN or groups and resblocks", () => {
+  const arch = architectureOf(specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.25 }), [3, 32, 32], 'classification', 10));
+  const r = architectureOf(specFromConfig(cfg('resnet20'), [3, 32, 32], 'classification', 10));
+  for (const l of [...arch.layers, ...r.layers]) assert.equal(multAdds(l), l.flops, l.id);
+  // depthwise 3x3 on 8 channels at 32x32: 8 · 1 · 9 · 32 · 32
+  assert.equal(arch.layers[1].flops, 8 * 9 * 32 * 32);
 });

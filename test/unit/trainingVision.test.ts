@@ -185,6 +185,37 @@ describe('a run follows its schedule', () => {
       assert.deepEqual(perStep, [0.02, 0.04, 0.06, 0.08, 0.04, 0.04, 0.04, 0.04, 0.01, 0.01, 0.01, 0.01]);
       const epochEnds = metrics.filter((m) => m.testLoss !== undefined).map((m) => m.learningRate);
       assert.deepEqual(epochEnds, [0.08, 0.04, 0.01]);
+
+      // Stopped at the first grow and resumed: the checkpoint kept the decayed state, the rates go on as above.
+      const store = new RunStore(dir);
+      const first: MetricsParams[] = [];
+      let stopped: ExperimentRun | undefined = undefined;
+      stopped = new ExperimentRun({
+        config,
+        store,
+        listener: { metrics: (m) => first.push(m), status: () => undefined, grow: () => stopped!.stop() },
+        metricsIntervalMs: 0,
+      });
+      assert.equal((await stopped.start()).status, 'stopped');
+      assert.deepEqual(store.readLatestCheckpoint(stopped.runId)!.checkpoint.meta.lrSchedule, {
+        start: 0,
+        base: 0.08,
+        warmup: 1,
+        scale: 0.5,
+      });
+      const resumed: MetricsParams[] = [];
+      const again = new ExperimentRun({
+        config,
+        store,
+        listener: { metrics: (m) => resumed.push(m), status: () => undefined },
+        metricsIntervalMs: 0,
+        resume: { runId: stopped.runId },
+      });
+      assert.equal((await again.start()).status, 'completed');
+      assert.deepEqual(
+        resumed.filter((m) => m.testLoss === undefined).map((m) => m.learningRate),
+        [0.04, 0.04, 0.04, 0.04, 0.01, 0.01, 0.01, 0.01],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -278,6 +309,29 @@ describe('label smoothing', () => {
     assert.ok(Math.abs(smooth.step - plain.step) > 1e-3, `smoothed: a different loss (${smooth.step} vs ${plain.step})`);
   });
 
+  test('a regression run with label smoothing says it ignores it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ls-'));
+    try {
+      const warnings: string[] = [];
+      const run = new ExperimentRun({
+        config: resolveExperiment({
+          dataset: { name: 'rbf-toy', trainSize: 20, testSize: 10 },
+          model: { layers: [{ type: 'dense', units: 2, activation: 'tanh' }] },
+          training: { epochs: 1, batchSize: 10, labelSmoothing: 0.1 },
+        }),
+        store: new RunStore(dir),
+        listener: { metrics: () => undefined, status: (s) => warnings.push(...(s.warnings ?? [])) },
+      });
+      assert.equal((await run.start()).status, 'completed');
+      assert.ok(
+        warnings.includes('training.labelSmoothing applies to classification; this regression run ignores it'),
+        warnings.join('\n'),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('training.labelSmoothing: validated in [0, 1]; absent stays absent', () => {
     assert.equal(resolveExperiment({ dataset: { name: 'mnist' } }).training.labelSmoothing, undefined);
     assert.equal(resolveExperiment({ dataset: { name: 'mnist' }, training: { labelSmoothing: 0.1 } }).training.labelSmoothing, 0.1);
@@ -285,6 +339,12 @@ describe('label smoothing', () => {
     assert.deepEqual(r.ok ? [] : r.errors.map((e) => e.message), ['training.labelSmoothing must be <= 1, got 1.2']);
   });
 });
+
+function sharedFloats(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.length * 4));
+  out.set(a);
+  return out;
+}
 
 describe('augmentation', () => {
   const ids = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
@@ -324,40 +384,45 @@ describe('augmentation', () => {
     assert.deepEqual([...none.dx, ...none.dy, ...none.flip], new Array(30).fill(0));
   });
 
-  test('the worker builds the same batches, bit for bit, as this thread', async () => {
-    const shape = { c: 3, h: 8, w: 6 };
-    const n = 40,
-      f = 144;
-    const rng = new Rng(1);
-    const src = Float32Array.from({ length: n * f }, () => rng.normal());
-    const draws = epochDraws(2, 1, n, { pad: 2, flip: true });
-    const order = rng.permutation(n);
-    const opts = { src, shape, augment: { pad: 2, flip: true }, fill: Float32Array.of(0.5, -1, 2), maxBatch: 16 };
-    const inline = new AugmentPipeline({ ...opts, inline: true });
-    const worker = new AugmentPipeline(opts);
-    try {
-      assert.equal(worker.threaded, true);
-      for (const [start, m, slot] of [
-        [0, 16, 0],
-        [16, 16, 1],
-        [32, 8, 0],
-      ] as const) {
-        const a = Float32Array.from(await inline.batch(order, start, m, draws, slot));
-        const b = await worker.batch(order, start, m, draws, slot);
-        assert.equal(b.length, m * f);
-        assert.deepEqual(b, a, `batch at ${start}`);
+  for (const kind of ['plain', 'shared', 'uint8'] as const)
+    test(`the worker builds the same batches, bit for bit, as this thread (${kind} rows)`, async () => {
+      const shape = { c: 3, h: 8, w: 6 };
+      const n = 40,
+        f = 144;
+      const rng = new Rng(1);
+      const floats = Float32Array.from({ length: n * f }, () => rng.normal());
+      const src: Float32Array | Uint8Array =
+        kind === 'plain' ? floats : kind === 'shared' ? sharedFloats(floats) : Uint8Array.from(floats, (v) => Math.abs(v * 100) & 255);
+      const table = kind === 'uint8' ? Float32Array.from({ length: 256 }, (_, v) => v / 255 - 0.5) : undefined;
+      const draws = epochDraws(2, 1, n, { pad: 2, flip: true });
+      const order = rng.permutation(n);
+      const opts = { src, table, shape, augment: { pad: 2, flip: true }, fill: Float32Array.of(0.5, -1, 2), maxBatch: 16 };
+      const inline = new AugmentPipeline({ ...opts, inline: true });
+      const worker = new AugmentPipeline(opts);
+      try {
+        assert.equal(worker.threaded, true);
+        assert.equal(worker.copiedSource, kind !== 'shared', 'a source outside shared memory is copied there once');
+        for (const [start, m, slot] of [
+          [0, 16, 0],
+          [16, 16, 1],
+          [32, 8, 0],
+        ] as const) {
+          const a = Float32Array.from(await inline.batch(order, start, m, draws, slot));
+          const b = await worker.batch(order, start, m, draws, slot);
+          assert.equal(b.length, m * f);
+          assert.deepEqual(b, a, `batch at ${start}`);
+        }
+        // two batches in flight in the two slots: each resolves with its own rows
+        const [p, q] = [worker.batch(order, 0, 16, draws, 0), worker.batch(order, 16, 16, draws, 1)];
+        const [x0, x1] = await Promise.all([p, q]);
+        assert.deepEqual(x0, Float32Array.from(await inline.batch(order, 0, 16, draws, 0)));
+        assert.deepEqual(x1, Float32Array.from(await inline.batch(order, 16, 16, draws, 1)));
+      } finally {
+        await worker.dispose();
+        await inline.dispose();
       }
-      // two batches in flight in the two slots: each resolves with its own rows
-      const [p, q] = [worker.batch(order, 0, 16, draws, 0), worker.batch(order, 16, 16, draws, 1)];
-      const [x0, x1] = await Promise.all([p, q]);
-      assert.deepEqual(x0, Float32Array.from(await inline.batch(order, 0, 16, draws, 0)));
-      assert.deepEqual(x1, Float32Array.from(await inline.batch(order, 16, 16, draws, 1)));
-    } finally {
-      await worker.dispose();
-      await inline.dispose();
-    }
-    await assert.rejects(worker.batch(order, 0, 1, draws, 0), /disposed/);
-  });
+      await assert.rejects(worker.batch(order, 0, 1, draws, 0), /disposed/);
+    });
 
   test('normalisation: exact statistics, (x − mean) / std on both splits, padding black, the source left as it was', () => {
     // 2 images, 2 channels of 2x1: channel 0 = 1, 3, 5, 7 (mean 4, std √5), channel 1 = 2 everywhere but 4 once

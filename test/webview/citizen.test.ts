@@ -367,7 +367,7 @@ test('every chart has role="img" and an aria-label summarising its data; the Tab
     ),
   );
   const specs = (await app((a) => a.stepCharts.map((c) => c.spec))) as unknown as Parameters<typeof stepChartA11yData>[0][];
-  assert.equal(specs.length, 4);
+  assert.equal(specs.length, 5);
   for (const spec of specs as (Parameters<typeof stepChartA11yData>[0] & { id: string })[]) {
     const d = stepChartA11yData(spec, model.series, model.grows);
     assert.equal(labels[`chart-${spec.id}`].role, 'img');

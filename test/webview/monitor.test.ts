@@ -190,6 +190,7 @@ function expectedCounts(events: RunEvent[]): Record<string, number[]> {
     accuracy: [n((m) => m.trainAccuracy), n((m) => m.testAccuracy)],
     params: [n((m) => m.params)],
     throughput: [n((m) => m.samplesPerSecond)],
+    lr: [n((m) => m.learningRate)],
   };
 }
 
