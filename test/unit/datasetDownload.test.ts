@@ -15,6 +15,7 @@ import { loadDataset } from '../../server/datasets';
 import { clearDatasetCache } from '../../server/datasets/cache';
 import type { DatasetConfig, DownloadProgressParams } from '../../common/protocol';
 import { until } from '../helpers/until';
+import { DownloadProgressBar } from '../../server/datasets/download/progressBar';
 import { md5Of, mirrorEnv, mirrorFiles, startMirror, type Mirror, type MirrorFiles } from '../helpers/downloadServer';
 import * as tar from 'tar';
 
@@ -312,4 +313,42 @@ test('the temporary folder of a download killed outright is removed by the next 
   }
   await downloadDataset({ name: 'svhn', to, env: env() });
   onlyHas(to, ['svhn', path.basename(live), path.basename(foreign)]);
+});
+
+test('the terminal progress: a redrawn bar on a TTY, one plain line per tenth otherwise', () => {
+  const sink = (isTTY: boolean) => {
+    const out = { isTTY, text: '', write: (s: string) => ((out.text += s), true) };
+    return out;
+  };
+  const p = (receivedBytes: number, totalBytes?: number): DownloadProgressParams => ({
+    name: 'svhn',
+    phase: 'download',
+    file: 'test_32x32.mat',
+    fileIndex: 1,
+    fileCount: 2,
+    receivedBytes,
+    totalBytes,
+  });
+  const MB = 1024 * 1024;
+  const plain = sink(false);
+  const bar = new DownloadProgressBar(plain as unknown as NodeJS.WritableStream);
+  for (const r of [0, 1, 5, 10, 11, 35, 100]) bar.update(p(r * MB, 100 * MB));
+  bar.line('done');
+  assert.equal(
+    plain.text,
+    [
+      'downloading test_32x32.mat (2/2)',
+      'test_32x32.mat (2/2): 10.0 MB of 100.0 MB (10%)',
+      'test_32x32.mat (2/2): 35.0 MB of 100.0 MB (35%)',
+      'test_32x32.mat (2/2): 100.0 MB of 100.0 MB (100%)',
+      'done',
+      '',
+    ].join('\n'),
+  );
+  const tty = sink(true);
+  const drawn = new DownloadProgressBar(tty as unknown as NodeJS.WritableStream);
+  drawn.update(p(50 * MB, 100 * MB));
+  drawn.line('done');
+  assert.match(tty.text, /^\r\x1b\[2Ktest_32x32\.mat \(2\/2\) \[#{12}\.{12}\] 50\.0%  50\.0 MB of 100\.0 MB/);
+  assert.ok(tty.text.endsWith('\r\x1b[2Kdone\n'));
 });
