@@ -20,6 +20,7 @@ import {
 } from 'vscode-languageclient/node';
 import {
   Notifications,
+  type DownloadProgressParams,
   type GrowEventParams,
   type GrowthLabCapabilities,
   type InitializationOptions,
@@ -184,6 +185,7 @@ export class Backend implements vscode.Disposable {
     client.onNotification(Notifications.runStatus, (p: RunStatusParams) => this.bus.emit('runStatus', p));
     client.onNotification(Notifications.metrics, (p: MetricsParams) => this.bus.emit('metrics', p));
     client.onNotification(Notifications.growEvent, (p: GrowEventParams) => this.bus.emit('growEvent', p));
+    client.onNotification(Notifications.downloadProgress, (p: DownloadProgressParams) => this.bus.emit('downloadProgress', p));
     client.onDidChangeState((e) => {
       if (e.newState === State.Running && this.client === client) this.bus.emit('backendReady');
     });

@@ -19,6 +19,7 @@ export const COMMANDS = {
   rejectProposal: 'growthLab.rejectProposal',
   refreshExperiments: 'growthLab.refreshExperiments',
   installGpuBackend: 'growthLab.installGpuBackend',
+  downloadDataset: 'growthLab.downloadDataset',
 } as const;
 
 /** The side panel: activity-bar container and its views (package.json contributes.viewsContainers / views). */
@@ -46,4 +47,5 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   rejectProposal: 'Reject Proposed Growth',
   refreshExperiments: 'Refresh Experiments',
   installGpuBackend: 'Install GPU Backend',
+  downloadDataset: 'Download Dataset',
 };

@@ -4,7 +4,7 @@
  * out to whoever subscribed (the run tracker, the status bar, the Experiments view, the monitors…),
  * in the order they subscribed. The Backend knows only the bus; nobody else wires a handler into it.
  */
-import type { GrowEventParams, MetricsParams, RunStatusParams } from '../common/protocol';
+import type { DownloadProgressParams, GrowEventParams, MetricsParams, RunStatusParams } from '../common/protocol';
 
 /** Each event and what its listeners receive. */
 export interface BusEvents {
@@ -14,6 +14,8 @@ export interface BusEvents {
   runStatus: RunStatusParams;
   /** growthLab/growEvent */
   growEvent: GrowEventParams;
+  /** growthLab/downloadProgress */
+  downloadProgress: DownloadProgressParams;
   /** The backend (re)started and answers requests. */
   backendReady: void;
   /** The backend's connection closed unexpectedly (the runs of that process are gone). */

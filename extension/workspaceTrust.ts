@@ -20,6 +20,7 @@ export const TRUST_REQUIRED: ReadonlySet<CommandKey> = new Set<CommandKey>([
   'acceptProposal',
   'exportModel',
   'installGpuBackend',
+  'downloadDataset',
 ]);
 
 export const MANAGE_TRUST = 'Manage Workspace Trust';
@@ -63,6 +64,7 @@ export const TRUST_REQUIRED_METHODS: ReadonlySet<string> = new Set([
   Methods.prune,
   Methods.commitProposal,
   Methods.export,
+  Methods.downloadDataset,
 ]);
 
 /** The refusal of a backend request in Restricted Mode, or undefined when it may be sent. */

@@ -2,6 +2,7 @@
  * growth-lab: the command line.
  *   growth-lab run <file.growth.json> [--out DIR] [--json]   train headless (exit 0 ok, 2 invalid experiment, 1 failed run)
  *   growth-lab export <runId|run dir> --format F [--out DIR]  export a run's model (server/export/cli.ts)
+ *   growth-lab data download <dataset> [--to DIR]               fetch CIFAR-10/100 or SVHN (server/datasets/download/cli.ts)
  *   growth-lab serve                                          the stdio backend the extension spawns
  * `run` and `export` go through the same RunManager as the stdio backend (same defaults, capacity checks,
  * event stream, checkpoints and error mapping).
@@ -20,6 +21,7 @@ import { toRequestError } from './requestErrors';
 import { keepStdoutClean, runServer } from './server';
 import { ProgressPrinter } from './progress';
 import { EXPORT_USAGE, exportCommand } from './export/cli';
+import { DATA_USAGE, dataCommand } from './datasets/download/cli';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, interrupted: 130 } as const;
 
@@ -28,6 +30,7 @@ const USAGE = `Usage:
       Train the experiment. Runs are kept in DIR/runs/<runId>/ (default: ./.growth-lab).
       --json   one JSON event per line (type: metrics | status | grow | summary)
 ${EXPORT_USAGE}
+${DATA_USAGE}
   growth-lab serve
       Start the JSON-RPC backend on stdio (what the VS Code extension spawns).
 Exit codes: 0 success, 1 the run failed, 2 invalid experiment or usage, 130 interrupted.`;
@@ -141,6 +144,10 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'export') {
     keepStdoutClean();
     return exportCommand(rest);
+  }
+  if (cmd === 'data') {
+    keepStdoutClean();
+    return dataCommand(rest);
   }
   if (cmd === '--version' || cmd === '-v') {
     process.stdout.write(`${require('../package.json').version}\n`);

@@ -8,6 +8,7 @@ import { ErrorCodes, Methods, type RequestMethod } from '../common/protocol';
 import type { ConfigError } from './config/errors';
 import { formatErrors } from './config/validate';
 import { ExportError } from './export';
+import { DownloadError } from './datasets/download';
 import { MAX_MESSAGE_CHARS, boundMessage } from './messages';
 import { GrowthError } from './growth';
 import { ModelSpecError } from './model/spec';
@@ -64,6 +65,11 @@ function mapError(err: unknown, method: RequestMethod | string): RequestError {
   // A model the spec rules refuse: while exporting it cannot be written, otherwise it cannot be grown so.
   if (err instanceof ModelSpecError)
     return new RequestError(method === Methods.export ? ErrorCodes.exportFailed : ErrorCodes.growthFailed, err.message);
+  if (err instanceof DownloadError) {
+    const code =
+      err.kind === 'cancelled' ? ErrorCodes.downloadCancelled : err.kind === 'busy' ? ErrorCodes.invalidState : ErrorCodes.downloadFailed;
+    return new RequestError(code, err.message);
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new RequestError(ErrorCodes.internal, `${method} failed: ${message}`);
 }
@@ -73,7 +79,16 @@ export function isUnexpectedError(err: unknown): boolean {
   return !KNOWN_ERRORS.some((type) => err instanceof type);
 }
 
-const KNOWN_ERRORS = [RequestError, InvalidExperimentError, RunStoreError, RunFailure, ExportError, GrowthError, ModelSpecError];
+const KNOWN_ERRORS = [
+  RequestError,
+  InvalidExperimentError,
+  RunStoreError,
+  RunFailure,
+  ExportError,
+  GrowthError,
+  ModelSpecError,
+  DownloadError,
+];
 
 const RUN_STORE_CODES: Partial<Record<RunStoreError['kind'], number>> = {
   invalidRunId: ErrorCodes.unknownRun,

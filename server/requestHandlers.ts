@@ -5,14 +5,15 @@
  */
 import { ResponseError } from 'vscode-languageserver/node';
 import { ErrorCodes, Methods, checkParams, type RequestMethod, type RequestParams, type RequestResult } from '../common/protocol';
-import { isUnexpectedError, toRequestError } from './requestErrors';
+import { RequestError, isUnexpectedError, toRequestError } from './requestErrors';
 import type { RunManager } from './runManager';
+import type { DownloadService } from './datasets/download';
 
 export type RequestHandler<M extends RequestMethod> = (params: RequestParams<M>) => RequestResult<M> | Promise<RequestResult<M>>;
 export type RequestHandlers = { readonly [M in RequestMethod]: RequestHandler<M> };
 
-/** The handlers of every request; `manager` throws invalidState until the backend is initialized. */
-export function requestHandlers(manager: () => RunManager): RequestHandlers {
+/** The handlers of every request; `manager` and `downloads` throw invalidState until the backend is initialized. */
+export function requestHandlers(manager: () => RunManager, downloads: () => DownloadService = notInitialized): RequestHandlers {
   return {
     [Methods.startExperiment]: (p) => ({ runId: manager().start(p).runId }),
     [Methods.stopExperiment]: (p) => manager().control(p.runId, 'stop'),
@@ -27,7 +28,13 @@ export function requestHandlers(manager: () => RunManager): RequestHandlers {
     [Methods.export]: (p) => manager().export(p),
     [Methods.commitProposal]: (p) => manager().commitProposal(p),
     [Methods.rejectProposal]: (p) => manager().rejectProposal(p),
+    [Methods.downloadDataset]: (p) => downloads().download(p),
+    [Methods.cancelDownload]: (p) => downloads().cancel(p),
   };
+}
+
+function notInitialized(): never {
+  throw new RequestError(ErrorCodes.invalidState, 'the backend is not initialized');
 }
 
 /**

@@ -21,6 +21,7 @@ import { experimentDiagnostics } from './config/diagnostics';
 import { experimentNameFromPath } from './config/defaults';
 import { FramingGuard } from './framingGuard';
 import { RunManager } from './runManager';
+import { DownloadService } from './datasets/download';
 import { RequestError } from './requestErrors';
 import { handleRequest, requestHandlers } from './requestHandlers';
 import { experimentCodeLenses, experimentCompletions, experimentHover, experimentSemanticDiagnostics } from './language/experimentLanguage';
@@ -48,6 +49,7 @@ export function runServer(): void {
   const connection = createConnection(new StreamMessageReader(guard), new StreamMessageWriter(process.stdout));
   const documents = new TextDocuments(TextDocument);
   let manager: RunManager | undefined;
+  let downloads: DownloadService | undefined;
   /** Datasets that cannot load here (from the capabilities), for completion docs. */
   let unavailableDatasets = new Map<string, string>();
   const log = (msg: string) => connection.console.log(msg);
@@ -95,6 +97,7 @@ export function runServer(): void {
         maxActivationMemoryMB: opts.maxActivationMemoryMB,
       },
     );
+    downloads = new DownloadService(workspaceDir, (p) => void connection.sendNotification(Notifications.downloadProgress, p));
     const growthLab = await growthLabCapabilities(opts.engine ?? 'onnxruntime', [workspaceDir, path.join(workspaceDir, 'data')]);
     unavailableDatasets = new Map(growthLab.datasets.filter((d) => !d.available).map((d) => [d.name, d.reason ?? 'not available']));
     return {
@@ -116,13 +119,18 @@ export function runServer(): void {
   // Every growthLab request through the one table. A single handler for the methods no LSP handler takes
   // sees the params exactly as sent (a per-method handler would get the cancellation token in place of
   // missing params, and positional params spread out).
-  const handlers = requestHandlers(need);
+  const needDownloads = () => {
+    if (!downloads) throw new RequestError(ErrorCodes.invalidState, 'the backend is not initialized');
+    return downloads;
+  };
+  const handlers = requestHandlers(need, needDownloads);
   connection.onRequest((method, params) => {
     if (!isRequestMethod(method)) return new ResponseError(JsonRpcErrorCodes.MethodNotFound, `Unhandled method ${method}`);
     return handleRequest(handlers, method, params, (message) => process.stderr.write(`${message}\n`));
   });
 
   connection.onShutdown(async () => {
+    await downloads?.cancelAll();
     await manager?.shutdown();
   });
 

@@ -14,3 +14,4 @@ export * from './capabilities';
 export * from './webview';
 export * from './runId';
 export * from './webviewValidation';
+export * from './download';

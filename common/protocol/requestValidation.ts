@@ -76,6 +76,15 @@ export const PARAMS_SHAPES: { readonly [M in RequestMethod]: ParamsShape } = {
   },
   [Methods.commitProposal]: PROPOSAL,
   [Methods.rejectProposal]: PROPOSAL,
+  [Methods.downloadDataset]: {
+    fields: {
+      name: { type: 'string' },
+      to: { type: 'string', optional: true, expected: PATH },
+      extra: { type: 'boolean', optional: true },
+      force: { type: 'boolean', optional: true },
+    },
+  },
+  [Methods.cancelDownload]: { fields: { name: { type: 'string' } } },
 };
 
 const METHODS = new Set<string>(Object.keys(PARAMS_SHAPES));

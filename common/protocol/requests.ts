@@ -3,6 +3,13 @@
 import type { Architecture } from './architecture';
 import type { GrowEventParams, MetricsParams, RunEvent, RunStatusParams } from './events';
 import type { DatasetName, EngineName, ExecutionProviderName } from './names';
+import type {
+  CancelDownloadParams,
+  CancelDownloadResult,
+  DownloadDatasetParams,
+  DownloadDatasetResult,
+  DownloadProgressParams,
+} from './download';
 
 /** JSON-RPC method names (contracts: keep exactly as written). */
 export const Methods = {
@@ -25,6 +32,10 @@ export const Methods = {
   commitProposal: 'growthLab/commitProposal',
   /** Undo a proposed grow (the pre-grow model exactly) and resume the run. */
   rejectProposal: 'growthLab/rejectProposal',
+  /** Fetch a dataset's official files into a folder (download.ts); progress as downloadProgress notifications. */
+  downloadDataset: 'growthLab/downloadDataset',
+  /** Stop the running download of a dataset; its request is answered with downloadCancelled. */
+  cancelDownload: 'growthLab/cancelDownload',
 } as const;
 
 /** Notifications sent by the backend. */
@@ -33,6 +44,8 @@ export const Notifications = {
   runStatus: 'growthLab/runStatus',
   /** Reserved for the growth engine: one message per committed grow or prune step. */
   growEvent: 'growthLab/growEvent',
+  /** Bytes of a running downloadDataset (a few per second per download). */
+  downloadProgress: 'growthLab/downloadProgress',
 } as const;
 
 export interface StartExperimentParams {
@@ -144,6 +157,8 @@ export interface RequestTypes {
   [Methods.export]: [ExportParams, ExportResult];
   [Methods.commitProposal]: [ProposalParams, GrowEventParams];
   [Methods.rejectProposal]: [ProposalParams, OkResult];
+  [Methods.downloadDataset]: [DownloadDatasetParams, DownloadDatasetResult];
+  [Methods.cancelDownload]: [CancelDownloadParams, CancelDownloadResult];
 }
 /** A request method of the table, and its params and result types as the table gives them. */
 export type RequestMethod = keyof RequestTypes;
@@ -154,6 +169,7 @@ export interface NotificationTypes {
   [Notifications.metrics]: MetricsParams;
   [Notifications.runStatus]: RunStatusParams;
   [Notifications.growEvent]: GrowEventParams;
+  [Notifications.downloadProgress]: DownloadProgressParams;
 }
 
 /**
@@ -174,4 +190,8 @@ export const ErrorCodes = {
   exportFailed: -32015,
   /** An export would overwrite files and `force` was not set; the message names them. */
   exportExists: -32016,
+  /** A dataset download failed: network, HTTP status, checksum, disk (full), archive; nothing partial is kept. */
+  downloadFailed: -32020,
+  /** A dataset download was stopped by cancelDownload. */
+  downloadCancelled: -32021,
 } as const;

@@ -10,6 +10,7 @@ import { restartBackend, showLogs } from './backend';
 import { exportModel } from './exportModel';
 import { growNetwork, pruneNetwork } from './growNetwork';
 import { installGpuBackend } from './installGpuBackend';
+import { downloadDataset } from './downloadDataset';
 import { newExperiment } from './newExperiment';
 import { acceptProposal, rejectProposal } from './proposals';
 import { resumeRun } from './resumeRun';
@@ -40,6 +41,7 @@ export const COMMAND_TABLE: { readonly [K in keyof typeof COMMANDS]: CommandFact
   rejectProposal,
   refreshExperiments,
   installGpuBackend,
+  downloadDataset,
 };
 
 /** Restricted Mode: the refusal of a command that needs a trusted workspace, with a way to grant trust. */

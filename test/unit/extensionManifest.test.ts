@@ -103,11 +103,12 @@ test('manifest: limited support in untrusted workspaces; the commands that execu
   const u = pkg.capabilities.untrustedWorkspaces;
   assert.equal(u.supported, 'limited');
   assert.match(u.description, /Restricted Mode/);
-  for (const word of ['Starting', 'resuming', 'growing', 'exporting', 'GPU backend', 'Growth Monitor'])
+  for (const word of ['Starting', 'resuming', 'growing', 'exporting', 'GPU backend', 'downloading datasets', 'Growth Monitor'])
     assert.ok(u.description.includes(word), word);
   assert.ok(u.restrictedConfigurations.every((k: string) => k in pkg.contributes.configuration.properties));
   assert.deepEqual([...TRUST_REQUIRED].sort(), [
     'acceptProposal',
+    'downloadDataset',
     'exportModel',
     'growNetwork',
     'installGpuBackend',

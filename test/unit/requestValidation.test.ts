@@ -26,6 +26,7 @@ import { RunFailure } from '../../server/training/experiment';
 import { GrowthError } from '../../server/growth';
 import { ModelSpecError } from '../../server/model/spec';
 import { ExportError } from '../../server/export';
+import { DownloadError } from '../../server/datasets/download';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-request-validation-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -57,6 +58,8 @@ const WELL_TYPED: { [M in RequestMethod]: unknown[] } = {
     { runId: RUN, proposalId: 'p1', resume: false },
   ],
   [Methods.rejectProposal]: [{ runId: RUN, proposalId: 'p1', resume: true }],
+  [Methods.downloadDataset]: [{ name: 'cifar-10' }, { name: 'svhn', to: '/data', extra: true, force: false }, { name: 'mnist' }],
+  [Methods.cancelDownload]: [{ name: 'cifar-10' }],
 };
 
 /** Params of a wrong type for every method, with what the message must name. */
@@ -114,6 +117,14 @@ const WRONG_TYPED: { [M in RequestMethod]: [unknown, RegExp][] } = {
     [{ runId: RUN, proposalId: 'p1', resume: 'no' }, /resume must be a boolean, got "no"/],
   ],
   [Methods.rejectProposal]: [[{ runId: RUN, proposalId: {} }, /proposalId must be a string, got \{\}/]],
+  [Methods.downloadDataset]: [
+    [undefined, /needs params \{name, to\?, extra\?, force\?\}, got none/],
+    [{ name: 10 }, /name must be a string, got 10/],
+    [{ name: 'svhn', extra: 'yes' }, /extra must be a boolean, got "yes"/],
+    [{ name: 'svhn', to: 5 }, /to must be a non-empty path string \(at most 4096 characters\), got 5/],
+    [{ name: 'svhn', force: 1 }, /force must be a boolean, got 1/],
+  ],
+  [Methods.cancelDownload]: [[{}, /name is required/]],
 };
 
 test('every request method has a params shape, and nothing else is a request method', () => {
@@ -169,6 +180,8 @@ test('handleRequest: well-typed values the backend cannot use keep their own cod
   assert.equal(await codeOf(Methods.getRunHistory, { runId: '../../etc' }), ErrorCodes.unknownRun);
   assert.equal(await codeOf(Methods.grow, { runId: '' }), ErrorCodes.unknownRun);
   assert.equal(await codeOf(Methods.startExperiment, { config: 'mnist' }), ErrorCodes.invalidExperiment);
+  // The download handlers without an initialized backend: invalidState.
+  assert.equal(await codeOf(Methods.downloadDataset, { name: 'cifar-10' }), ErrorCodes.invalidState);
   assert.equal(
     await codeOf(Methods.startExperiment, { config: { dataset: { name: 'mnist' } }, outDir: 'a\0b' }),
     ErrorCodes.invalidExperiment,
@@ -213,6 +226,15 @@ test('toRequestError: one code per kind of internal error', () => {
     [new GrowthError('run x has no proposal "p9"'), Methods.rejectProposal, ErrorCodes.invalidState, /no proposal/],
     [new ModelSpecError('layer 1 is too wide'), Methods.prune, ErrorCodes.growthFailed, /too wide/],
     [new ModelSpecError('layer 1 is too wide'), Methods.export, ErrorCodes.exportFailed, /too wide/],
+    [
+      new DownloadError('checksum', 'x.tar.gz has md5 a, want b'),
+      Methods.downloadDataset,
+      ErrorCodes.downloadFailed,
+      /^x\.tar\.gz has md5/,
+    ],
+    [new DownloadError('disk', 'the disk is full while writing x (ENOSPC)'), Methods.downloadDataset, ErrorCodes.downloadFailed, /ENOSPC/],
+    [new DownloadError('cancelled', 'the download was cancelled'), Methods.downloadDataset, ErrorCodes.downloadCancelled, /cancelled/],
+    [new DownloadError('busy', 'a download of svhn is already running'), Methods.downloadDataset, ErrorCodes.invalidState, /already/],
     [new TypeError('x is undefined'), Methods.listRuns, ErrorCodes.internal, /^growthLab\/listRuns failed: x is undefined$/],
     ['a string', Methods.listRuns, ErrorCodes.internal, /failed: a string/],
   ];
