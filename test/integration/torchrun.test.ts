@@ -158,6 +158,25 @@ function npzArrays(file: string): Map<string, Float32Array | BigInt64Array | Uin
   return m;
 }
 
+/** Growth Lab's own engine (onnxruntime) evaluates the retrained weights to the test accuracy and loss train.py reported. */
+async function assertEngineAgrees(architectureFile: string, config: object, reported: MetricsParams): Promise<void> {
+  const imported = importModel(architectureFile);
+  const v = validateExperiment(config);
+  assert.ok(v.ok);
+  const data = await loadDataset(v.config.dataset, { seed: v.config.seed });
+  const slots = optimizerSlots(optimizerSettings(v.config.training));
+  const trainer = new Trainer(
+    modelFromImport(imported.spec, imported.tensors, 1, slots),
+    data,
+    v.config.training,
+    await createExecutor('onnxruntime', 'cpu'),
+  );
+  const ev = await trainer.evaluate();
+  await trainer.dispose();
+  assert.ok(Math.abs(ev.accuracy! - reported.testAccuracy!) <= 1e-9, `engine ${ev.accuracy} vs train.py ${reported.testAccuracy}`);
+  assert.ok(Math.abs(ev.loss - reported.testLoss!) <= 1e-4 * ev.loss, `engine loss ${ev.loss} vs train.py ${reported.testLoss}`);
+}
+
 let mlp: { runId: string; dir: string };
 let cnn: { runId: string; dir: string };
 before(() => {
@@ -197,25 +216,12 @@ it('an MLP: 2 processes under torchrun give the loss curve of 1 process at the s
   assert.ok(b[1].trainLoss < b[0].trainLoss, 'it trains');
   t.diagnostic(`MLP train loss, 1 process: ${a.map((m) => m.trainLoss).join(', ')}; 2 processes: ${b.map((m) => m.trainLoss).join(', ')}`);
 
-  // Growth Lab's own engine evaluates the retrained weights to the accuracy train.py reported.
-  const imported = importModel(path.join(mlp.dir, 'two.architecture.json'));
-  const v = validateExperiment(mlpConfig);
-  assert.ok(v.ok);
-  const data = await loadDataset(v.config.dataset, { seed: v.config.seed });
-  const trainer = new Trainer(
-    modelFromImport(imported.spec, imported.tensors, 1, optimizerSlots(optimizerSettings(v.config.training))),
-    data,
-    v.config.training,
-    await createExecutor('onnxruntime', 'cpu'),
-  );
-  const ev = await trainer.evaluate();
-  assert.ok(Math.abs(ev.accuracy! - b[1].testAccuracy!) <= 1e-9, `engine ${ev.accuracy} vs train.py ${b[1].testAccuracy}`);
-  assert.ok(Math.abs(ev.loss - b[1].testLoss!) <= 1e-4 * ev.loss, `engine loss ${ev.loss} vs train.py ${b[1].testLoss}`);
+  await assertEngineAgrees(path.join(mlp.dir, 'two.architecture.json'), mlpConfig, b[1]);
 });
 
 it('a conv net with batch norm: 2 processes agree with 1 within the batch-statistics difference', async (t) => {
   const one = runIdFrom(python(cnn.dir, ['--epochs', '2']));
-  const two = runIdFrom(await torchrun(cnn.dir, 2, ['--epochs', '2']));
+  const two = runIdFrom(await torchrun(cnn.dir, 2, ['--epochs', '2', '--save', 'cnn.npz']));
   const [a, b] = [metricsOf(one), metricsOf(two)];
   // Batch norm normalises each process's 32 examples by their own statistics (plain DDP, no SyncBatchNorm
   // on CPU), where 1 process uses all 64: the gradients differ by the sampling noise of the batch mean and
@@ -228,6 +234,8 @@ it('a conv net with batch norm: 2 processes agree with 1 within the batch-statis
     );
   }
   assert.ok(b[1].trainLoss < b[0].trainLoss && a[1].trainLoss < a[0].trainLoss, 'both train');
+  // batch norm's running statistics come back through the export's momentum convention
+  await assertEngineAgrees(path.join(cnn.dir, 'cnn.architecture.json'), cnnConfig, b[1]);
 });
 
 it('two nodes on loopback (c10d rendezvous) train to the result of one node with 2 processes', async () => {
