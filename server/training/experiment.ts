@@ -399,7 +399,9 @@ export class ExperimentRun {
     if (saved !== undefined) {
       const state = parseLrState(saved);
       if (typeof state === 'string') throw new RunFailure(`checkpoint ${this.resumeFrom!.file} is unusable: ${state}`);
-      lr.state = state;
+      // The run's first segment (no afterGrow restart yet) takes its base rate from the config as it is
+      // now, so a rate edited before resuming (e.g. after a divergence) applies; restarts keep theirs.
+      lr.state = state.start === 0 ? { ...state, base: t.learningRate } : state;
     }
     return lr;
   }
