@@ -7,7 +7,8 @@
  * against one training epoch of it on a generated CIFAR-10-format set. Prints JSON; ratios in one run
  * are the figures (the machines are shared and noisy).
  *
- *   node --import tsx scripts/benchVision.ts [--quick] [--shape=NAME]   (--shape: one child measurement)
+ *   node --import tsx scripts/benchVision.ts [--quick] [--shapes=A,B] [--no-grow] [--shape=NAME]
+ *   (--shapes: only those shapes; --no-grow: skip the Firefly timing; --shape: one child measurement)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -215,13 +216,14 @@ async function fireflyVsEpoch(perBatch: number): Promise<Record<string, number>>
   }
 }
 
-export async function benchVision(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+export async function benchVision(opts: { quick: boolean; shapes?: string[]; grow?: boolean }): Promise<Record<string, unknown>> {
   const seconds = opts.quick ? 2 : 6;
   const withTorch = torchAvailable();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-bench-torch-'));
   const rows = [];
   try {
-    for (const shape of Object.keys(SHAPES)) {
+    for (const shape of opts.shapes ?? Object.keys(SHAPES)) {
+      if (!SHAPES[shape]) throw new Error(`unknown shape ${shape} (shapes: ${Object.keys(SHAPES).join(', ')})`);
       // interleaved: engine, PyTorch, engine, PyTorch; the better of each pair of rounds
       const rounds = opts.quick ? 1 : 2;
       const e: { samplesPerSec: number; peakRssMB: number; params: number }[] = [];
@@ -252,7 +254,7 @@ export async function benchVision(opts: { quick: boolean }): Promise<Record<stri
     fs.rmSync(dir, { recursive: true, force: true });
   }
   // the full run times an epoch of CIFAR-10's size (50,000 training images); --quick a 640-image set
-  const grow = await fireflyVsEpoch(opts.quick ? 128 : 10000);
+  const grow = opts.grow === false ? undefined : await fireflyVsEpoch(opts.quick ? 128 : 10000);
   return {
     batch: BATCH,
     threads: THREADS,
@@ -264,7 +266,7 @@ export async function benchVision(opts: { quick: boolean }): Promise<Record<stri
     targets: {
       atLeastTorchSpeed: rows.every((r) => r.speedVsTorch === undefined || (r.speedVsTorch as number) >= 1),
       rssAtMost1_5xTorch: rows.every((r) => r.rssVsTorch === undefined || (r.rssVsTorch as number) <= 1.5),
-      fireflyGrowBelowOneEpoch: grow.growOverEpoch < 1,
+      fireflyGrowBelowOneEpoch: grow ? grow.growOverEpoch < 1 : 'not measured',
     },
   };
 }
@@ -277,7 +279,11 @@ if (shapeArg) {
     process.exitCode = 1;
   });
 } else if (require.main === module) {
-  benchVision({ quick })
+  const shapes = args
+    .find((a) => a.startsWith('--shapes='))
+    ?.slice('--shapes='.length)
+    .split(',');
+  benchVision({ quick, shapes, grow: !args.includes('--no-grow') })
     .then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'))
     .catch((e) => {
       process.stderr.write(`${e.stack ?? e}\n`);
