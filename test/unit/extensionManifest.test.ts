@@ -145,3 +145,11 @@ test('manifest: limited support in untrusted workspaces; the commands that execu
   assert.equal(requestRefusal('growthLab/listRuns', false), undefined);
   assert.equal(requestRefusal('growthLab/getRunHistory', false), undefined);
 });
+
+test('manifest: README links are reference-style or absolute (vsce refuses relative inline links without a repository)', () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  // [text](target) where target is relative; images (![...]) are rewritten by scripts/package.mjs
+  const inline = [...readme.matchAll(/(?<!!)\[[^\]]*\]\((?!https?:|#)([^)]+)\)/g)].map((m) => m[1]);
+  assert.deepEqual(inline, [], `relative inline links: ${inline.join(', ')}`);
+  assert.equal(pkg.extensionKind?.[0], 'workspace', 'the backend runs where the workspace is (Remote, Codespaces)');
+});
