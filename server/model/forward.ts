@@ -11,6 +11,7 @@ import {
   matmul,
   maxPool,
   avgPool,
+  batchNormTrain,
   mul,
   reduceMean,
   relu,
@@ -132,20 +133,16 @@ function batchNorm(
   state: Map<string, Value>,
   o: { momentum: number; epsilon: number },
 ): Value {
-  const axes = h.rank === 2 ? [0] : [0, 2, 3];
-  const gamma = channelShape(h, w(name('gamma'))),
-    beta = channelShape(h, w(name('beta')));
   if (mode === 'eval') {
+    const gamma = channelShape(h, w(name('gamma'))),
+      beta = channelShape(h, w(name('beta')));
     const xhat = div(sub(h, channelShape(h, w(name('mean')))), sqrt(add(channelShape(h, w(name('var'))), o.epsilon)));
     return add(mul(xhat, gamma), beta);
   }
-  const mean = reduceMean(h, axes, true);
-  const d = sub(h, mean);
-  const variance = reduceMean(mul(d, d), axes, true);
-  const xhat = div(d, sqrt(add(variance, o.epsilon)));
-  const c = w(name('mean')).shape[0] as number;
+  // One engine op with its closed-form backward (server/engine/ops/nn.ts), the batch statistics per channel.
+  const [y, mean, variance] = batchNormTrain(h, w(name('gamma')), w(name('beta')), o.epsilon);
   const m = o.momentum;
-  state.set(name('mean'), add(mul(w(name('mean')), m), mul(reshape(mean, [c]), 1 - m)));
-  state.set(name('var'), add(mul(w(name('var')), m), mul(reshape(variance, [c]), 1 - m)));
-  return add(mul(xhat, gamma), beta);
+  state.set(name('mean'), add(mul(w(name('mean')), m), mul(mean, 1 - m)));
+  state.set(name('var'), add(mul(w(name('var')), m), mul(variance, 1 - m)));
+  return y;
 }

@@ -29,6 +29,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CompiledGraph,
+  add,
+  batchNormTrain,
   DType,
   Graph,
   HostTensor,
@@ -311,6 +313,22 @@ const CASES: Case[] = [
   { name: 'GlobalAveragePool', op: 'GlobalAveragePool', dtype: F32, inputs: [f(['N', 3, 3, 4])] },
   { name: 'Upsample x2 on 2x3', op: 'Upsample', dtype: F32, attrs: { scale: 2 }, inputs: [f(['N', 2, 2, 3])] },
   { name: 'Upsample x3 on 2x2', op: 'Upsample', dtype: F32, batch: 2, attrs: { scale: 3 }, inputs: [f(['N', 1, 2, 2])] },
+  // batch norm in training mode: the closed-form VJP of y (the statistics outputs are checked below)
+  {
+    name: 'BatchNormTrain NCHW',
+    op: 'BatchNormTrain',
+    dtype: F64,
+    attrs: { epsilon: 1e-5 },
+    inputs: [f(['N', 3, 2, 3]), f([3], positive), f([3])],
+  },
+  {
+    name: 'BatchNormTrain [N, C]',
+    op: 'BatchNormTrain',
+    dtype: F64,
+    batch: 4,
+    attrs: { epsilon: 0.1 },
+    inputs: [f(['N', 5]), f([5]), f([5])],
+  },
 ];
 
 /** Central-difference step and tolerances (max |error| / max |reference|). */
@@ -570,6 +588,71 @@ test('float32 cases are exactly those onnxruntime CPU cannot run in double (forw
       /Could not find an implementation/,
       `${c.name}: onnxruntime now runs this in double; move the case to float64`,
     );
+  }
+});
+
+test('BatchNormTrain: batch mean and biased variance outputs, and gradients through them, on both executors', async () => {
+  const graph = new Graph('bn statistics');
+  const x = graph.input('x', 'float64', ['N', 2, 3, 2]);
+  const gamma = graph.input('gamma', 'float64', [2]);
+  const beta = graph.input('beta', 'float64', [2]);
+  const [y, mean, variance] = batchNormTrain(x, gamma, beta, 1e-3);
+  const cs = [y, mean, variance].map((v, k) => graph.input(`c${k}`, 'float64', v.shape));
+  const terms = [y, mean, variance].map((v, k) =>
+    reduceSum(
+      mul(v, cs[k]),
+      v.shape.map((_, i) => i),
+    ),
+  );
+  const loss = add(add(terms[0], terms[1]), terms[2]);
+  const [gx] = gradients(loss, [x]);
+  const rng = new Rng(7);
+  const batch = 3;
+  const feeds: Record<string, HostTensor> = {
+    x: hostTensor(
+      'float64',
+      [batch, 2, 3, 2],
+      Array.from({ length: batch * 12 }, () => 2 + rng.normal()),
+    ),
+    gamma: hostTensor('float64', [2], [0.7, -1.3]),
+    beta: hostTensor('float64', [2], [0.1, 0.2]),
+  };
+  cs.forEach((c, k) => {
+    const shape = concreteShape(c.shape, batch);
+    feeds[`c${k}`] = hostTensor(
+      'float64',
+      shape,
+      Array.from({ length: sizeOf(shape) }, () => rng.normal()),
+    );
+  });
+  // Reference statistics: per channel over batch and spatial positions (NCHW), variance biased (÷M).
+  const xs = numbers(feeds.x);
+  const expMean: number[] = [],
+    expVar: number[] = [];
+  for (let ch = 0; ch < 2; ch++) {
+    const vals = xs.filter((_, i) => Math.floor(i / 6) % 2 === ch);
+    const mu = vals.reduce((p, q) => p + q, 0) / vals.length;
+    expMean.push(mu);
+    expVar.push(vals.reduce((p, q) => p + (q - mu) ** 2, 0) / vals.length);
+  }
+  const fwd = await ort.compile(graph, { loss });
+  const stats = await ort.compile(graph, { mean, variance, gx });
+  const statsTf = await tfx.compile(graph, { mean, variance, gx });
+  try {
+    const got = await stats.run(feeds);
+    const gotTf = await statsTf.run(feeds);
+    assert.ok(relErr(numbers(got.mean), expMean) < 1e-12);
+    assert.ok(relErr(numbers(got.variance), expVar) < 1e-12);
+    assert.ok(relErr(numbers(gotTf.mean), expMean) < TF_TOL);
+    assert.ok(relErr(numbers(gotTf.variance), expVar) < TF_TOL);
+    const fd = await finiteDifferences(fwd, feeds, x, STEP.float64);
+    const e = relErr(numbers(got.gx), fd);
+    assert.ok(e <= FD_TOL.float64, `gradient through y, mean and variance vs finite differences: ${e.toExponential(2)}`);
+    assert.ok(relErr(numbers(gotTf.gx), numbers(got.gx)) <= TF_TOL);
+  } finally {
+    await fwd.dispose();
+    await stats.dispose();
+    await statsTf.dispose();
   }
 });
 

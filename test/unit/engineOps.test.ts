@@ -321,6 +321,15 @@ const CASES: Case[] = [
     inputs: [c1([1, 2, 3, 4], [1, 1, 2, 2])],
     expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] },
   },
+  {
+    // channel 0: 1, 3 (mean 2, variance 1), gamma 2; channel 1: 0, 4 (mean 2, variance 4), beta 1
+    name: 'BatchNormTrain [N, C], epsilon 0',
+    op: 'BatchNormTrain',
+    attrs: { epsilon: 0 },
+    inputs: [c1([1, 0, 3, 4], ['N', 2]), c1([2, 1], [2]), c1([0, 1], [2])],
+    batch: 2,
+    expect: { shape: [2, 2], values: [-2, 0, 2, 2] },
+  },
 ];
 
 let ort: OrtExecutor;

@@ -154,3 +154,9 @@ export const upsampleNearest = (x: Value, k: number): Value => x.graph.apply1('U
 export const maxPool = (x: Value, k: number): Value => x.graph.apply1('MaxPool', [x], { kernel: k });
 export const avgPool = (x: Value, k: number): Value => x.graph.apply1('AveragePool', [x], { kernel: k });
 export const globalAvgPool = (x: Value): Value => x.graph.apply1('GlobalAveragePool', [x]);
+
+/** Batch norm in training mode: [y, batch mean, batch (biased) variance], the statistics per channel ([C]). */
+export function batchNormTrain(x: Value, gamma: Value, beta: Value, epsilon: number): [Value, Value, Value] {
+  const [y, mean, variance] = x.graph.apply('BatchNormTrain', [x, gamma, beta], { epsilon });
+  return [y, mean, variance];
+}

@@ -1,4 +1,4 @@
-/** Neural-network ops: softmax, convolutions, pooling (NCHW, as ONNX). Builders: ./builders. */
+/** Neural-network ops: softmax, convolutions, pooling, batch norm (NCHW, as ONNX). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
 import { Value } from '../graph';
 import { normAxis, windowOut } from '../shapes';
@@ -6,6 +6,7 @@ import { Dim, isFloat } from '../types';
 import {
   ConvAttrs,
   ConvTAttrs,
+  add,
   avgPool,
   cast,
   concat,
@@ -18,10 +19,14 @@ import {
   gather,
   matmul,
   mul,
+  neg,
   pad,
   reduceSum,
   reshape,
+  scalarLike,
+  shapeOf,
   slice,
+  sqrt,
   sub,
   swapLast,
   transpose,
@@ -408,4 +413,121 @@ defineOp({
     return [mul(expandAs(g, x), 1 / (h * w))];
   },
   tfjs: (tf, [x]) => [tf.mean(x, [2, 3], true)],
+});
+
+// ---- Batch normalisation, training mode ------------------------------------------------------------
+const bnAxes = (x: Value) => (x.rank === 2 ? [0] : [0, 2, 3]);
+const bnChannelShape = (x: Value) => (x.rank === 2 ? [1, x.shape[1]] : [1, x.shape[1], 1, 1]) as number[];
+
+/** Elements per channel that the statistics average over: a number, or a run-time scalar with the batch size. */
+function perChannelCount(x: Value): Value | number {
+  let n = 1;
+  for (const a of bnAxes(x)) if (x.shape[a] !== 'N') n *= x.shape[a] as number;
+  return x.shape[0] === 'N' ? mul(cast(gather(shapeOf(x), [0]), x.dtype), n) : n;
+}
+const overCount = (v: Value, m: Value | number) => (typeof m === 'number' ? mul(v, 1 / m) : div(v, m));
+
+/**
+ * y = gamma·x̂ + beta with x̂ = (x − μ)/√(σ² + ε), μ and the biased σ² over the batch (and the spatial
+ * axes for NCHW), per channel (Ioffe & Szegedy 2015, Algorithm 1). Inputs x ([N, C] or NCHW), gamma
+ * and beta ([C]); outputs y, μ and σ² ([C], for the running statistics). Its VJP is the closed form
+ * (ibid., section 3) instead of differentiating the composite: fewer, per-channel ops.
+ */
+defineOp({
+  name: 'BatchNormTrain',
+  infer([x, gamma, beta]) {
+    if (!isFloat(x.dtype)) throw new Error(`needs a float input, got ${x.dtype}`);
+    if (x.rank !== 2 && x.rank !== 4) throw new Error('input must be [N, C] or NCHW');
+    const c = x.shape[1];
+    if (c === 'N') throw new Error('the channel axis must be static');
+    for (const [v, what] of [
+      [gamma, 'gamma'],
+      [beta, 'beta'],
+    ] as const) {
+      if (v.dtype !== x.dtype || v.rank !== 1 || v.shape[0] !== c) throw new Error(`${what} must be ${x.dtype}[${c}]`);
+    }
+    if (x.rank === 4) staticSpatial(x, 'BatchNormTrain input');
+    return [
+      { dtype: x.dtype, shape: x.shape },
+      { dtype: x.dtype, shape: [c] },
+      { dtype: x.dtype, shape: [c] },
+    ];
+  },
+  onnx(ctx, node) {
+    const x = node.inputs[0];
+    const axes = { ints: bnAxes(x) },
+      keep = { i: 1 };
+    const kshape = ctx.int64s(bnChannelShape(x));
+    const [gammaK, betaK, meanK, d, d2, varK, varEps, std, xhat, scaled] = [
+      'gamma',
+      'beta',
+      'mean',
+      'centred',
+      'sq',
+      'var',
+      'var_eps',
+      'std',
+      'xhat',
+      'scaled',
+    ].map((h) => ctx.temp(h));
+    ctx.emit('Reshape', [ctx.input(1), kshape], [gammaK]);
+    ctx.emit('Reshape', [ctx.input(2), kshape], [betaK]);
+    ctx.emit('ReduceMean', [ctx.input(0)], [meanK], { axes, keepdims: keep });
+    ctx.emit('Sub', [ctx.input(0), meanK], [d]);
+    ctx.emit('Mul', [d, d], [d2]);
+    ctx.emit('ReduceMean', [d2], [varK], { axes, keepdims: keep });
+    ctx.emit('Add', [varK, ctx.scalar(node.attrs.epsilon as number, x.dtype)], [varEps]);
+    ctx.emit('Sqrt', [varEps], [std]);
+    ctx.emit('Div', [d, std], [xhat]); // x̂ = d/√(σ²+ε), then ·gamma: the rounding of the composite it replaces
+    ctx.emit('Mul', [xhat, gammaK], [scaled]);
+    ctx.emit('Add', [scaled, betaK], [ctx.output(0)]);
+    const c = ctx.int64s([x.shape[1] as number]);
+    ctx.emit('Reshape', [meanK, c], [ctx.output(1)]);
+    ctx.emit('Reshape', [varK, c], [ctx.output(2)]);
+  },
+  // With d = x − μ, inv = 1/√(σ²+ε), x̂ = d·inv, M elements per channel:
+  //   dx = gamma·inv·(g − mean(g) − x̂·mean(g·x̂)), dgamma = Σ g·x̂, dbeta = Σ g;
+  // μ and σ² add gμ/M and 2·gσ²·d/M. Written as dx = g·a + d·b − c with per-channel a, b, c.
+  vjp: (n, [gy, gMean, gVar]) => {
+    const [x, gamma] = n.inputs;
+    const axes = bnAxes(x),
+      ks = bnChannelShape(x),
+      c = ks[1];
+    const m = perChannelCount(x);
+    const inv = div(scalarLike(x, 1), sqrt(add(reshape(n.outputs[2], ks), n.attrs.epsilon as number)));
+    const d = sub(x, reshape(n.outputs[1], ks));
+    let a: Value | undefined, b: Value | undefined, k: Value | undefined;
+    let dgamma: Value | undefined, dbeta: Value | undefined;
+    if (gy) {
+      const sg = reduceSum(gy, axes, true);
+      const sgd = reduceSum(mul(gy, d), axes, true);
+      dbeta = reshape(sg, [c]);
+      dgamma = reshape(mul(sgd, inv), [c]);
+      a = mul(reshape(gamma, ks), inv);
+      b = neg(overCount(mul(mul(a, mul(inv, inv)), sgd), m));
+      k = overCount(mul(a, sg), m);
+    }
+    if (gMean) {
+      const t = overCount(reshape(gMean, ks), m);
+      k = k ? sub(k, t) : neg(t);
+    }
+    if (gVar) {
+      const t = overCount(mul(reshape(gVar, ks), 2), m);
+      b = b ? add(b, t) : t;
+    }
+    let dx: Value | undefined = a && mul(gy as Value, a);
+    if (b) dx = dx ? add(dx, mul(d, b)) : mul(d, b);
+    if (k) dx = dx ? sub(dx, k) : expandAs(neg(k), x);
+    return [dx, dgamma, dbeta];
+  },
+  tfjs: (tf, [x, gamma, beta], attrs, node) => {
+    const v = node.inputs[0];
+    const ks = bnChannelShape(v);
+    const { mean, variance } = tf.moments(x, bnAxes(v), true);
+    const y = tf.add(
+      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, attrs.epsilon as number))), tf.reshape(gamma, ks)),
+      tf.reshape(beta, ks),
+    );
+    return [y, tf.reshape(mean, [ks[1]]), tf.reshape(variance, [ks[1]])];
+  },
 });
