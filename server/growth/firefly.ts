@@ -29,7 +29,7 @@
 import { Graph, Value } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import { layerWidth } from '../model/spec';
-import { widthBlocker, widthEdits } from '../model/widthEdits';
+import { OUTPUT_SUFFIX, widthBlocker, widthEdits } from '../model/widthEdits';
 import { diffFromSources, neuronBudget, topK } from './diff';
 import { DeltaSpec, FireflySettings, fireflySettings, gaussian, optimizeAndScore } from './fireflyOptimize';
 import { WidthLayout, WidthPlan, WidthValues, planSources, range } from './fireflyWidth';
@@ -63,9 +63,9 @@ export function grownLayers(model: GrowableModel, options: GrowOptions): string[
 /** A grown layer whose non-final width edits touch another grown layer's incoming tensors, and that layer. */
 function widthConflict(model: GrowableModel, ids: string[]): [string, string] | undefined {
   const ins = new Map<string, string>();
-  for (const id of ids) for (const e of widthEdits(model.spec, model.layer(id).index)) if (e.role === 'in') ins.set(e.name, id);
+  for (const id of ids) for (const e of widthEdits(model.spec, id)) if (e.role === 'in') ins.set(e.name, id);
   for (const id of ids) {
-    const edits = widthEdits(model.spec, model.layer(id).index);
+    const edits = widthEdits(model.spec, id);
     const hit = edits.slice(0, -1).find((e) => e.role !== 'in' && ins.has(e.name) && ins.get(e.name) !== id);
     if (hit) return [id, ins.get(hit.name)!];
   }
@@ -73,23 +73,24 @@ function widthConflict(model: GrowableModel, ids: string[]): [string, string] | 
 }
 
 function listedLayers(model: GrowableModel, options: GrowOptions): string[] {
+  // Width targets in model order: a resblock's hidden channels, then its output channels (`<id>/out`).
   const kinds = model.spec.layers
-    .map((l, i) => ({ l, i }))
-    .filter(({ l }) => l.type === 'dense' || l.type === 'conv2d' || l.type === 'resblock');
-  if (options.layers === undefined) return kinds.filter(({ i }) => widthBlocker(model.spec, i) === undefined).map(({ l }) => l.id);
+    .filter((l) => l.type === 'dense' || l.type === 'conv2d' || l.type === 'resblock')
+    .flatMap((l) => (l.type === 'resblock' ? [l.id, `${l.id}${OUTPUT_SUFFIX}`] : [l.id]));
+  if (options.layers === undefined) return kinds.filter((id) => widthBlocker(model.spec, id) === undefined);
   if (!Array.isArray(options.layers) || options.layers.length === 0)
     throw new GrowthError('option layers must be a non-empty list of layer ids');
   for (const id of options.layers) {
-    const i = model.spec.layers.findIndex((x) => x.id === id);
+    const i = model.spec.layers.findIndex((x) => x.id === id || `${x.id}${OUTPUT_SUFFIX}` === id);
     const l = model.spec.layers[i];
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${model.spec.layers.map((x) => x.id).join(', ')})`);
     if (l.type !== 'dense' && l.type !== 'conv2d' && l.type !== 'resblock')
       throw new GrowthError(`layer "${id}" is a ${l.type} layer; only dense, conv2d and resblock layers can grow wider`);
-    const blocked = widthBlocker(model.spec, i);
+    const blocked = widthBlocker(model.spec, id);
     if (blocked) throw new GrowthError(blocked);
   }
   // model order, no duplicates
-  return kinds.map(({ l }) => l.id).filter((id) => (options.layers as string[]).includes(id));
+  return kinds.filter((id) => (options.layers as string[]).includes(id));
 }
 
 export function intOption(options: GrowOptions, key: string, fallback: number, min = 0): number {
@@ -108,7 +109,7 @@ function seedOf(ctx: GrowContext): number {
 export function candidatePlans(model: GrowableModel, ids: string[], mNew: number): WidthPlan[] {
   let offset = 0;
   return ids.map((id) => {
-    const m = layerWidth(model.layer(id).layer)!;
+    const m = model.width(id);
     const p: WidthPlan = { id, m, split: range(m), fresh: range(mNew), mNew, offset };
     offset += m + mNew;
     return p;

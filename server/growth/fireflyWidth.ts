@@ -21,7 +21,7 @@ import { Value, add, concat, gather, pad, slice, sub } from '../engine';
 import type { GrowableModel } from '../model/growable';
 import type { ModelSpec } from '../model/spec';
 import { layerWidth } from '../model/spec';
-import { widthEdits } from '../model/widthEdits';
+import { widthEdits, widthTarget } from '../model/widthEdits';
 import { constVector, gatherNeurons, isIdentity, scalePerNeuron } from './fireflyTensors';
 
 export interface WidthPlan {
@@ -51,8 +51,8 @@ export interface LayerTensors {
 }
 
 export function layerTensors(spec: ModelSpec, id: string): LayerTensors {
-  const index = spec.layers.findIndex((l) => l.id === id);
-  const edits = widthEdits(spec, index);
+  const { index } = widthTarget(spec, id);
+  const edits = widthEdits(spec, id);
   const ins = edits.filter((e) => e.role === 'in').map((e) => ({ name: e.name, axis: e.axis }));
   const last = edits[edits.length - 1];
   if (last.role !== 'out') throw new Error(`internal: no consumer after ${id}`);
@@ -91,10 +91,10 @@ export class WidthLayout {
 
   constructor(model: GrowableModel, plans: WidthPlan[]) {
     this.layers = plans.map((plan) => {
-      const { layer } = model.layer(plan.id);
+      const { layer } = widthTarget(model.spec, plan.id);
       if (layer.type !== 'dense' && layer.type !== 'conv2d' && layer.type !== 'resblock')
         throw new Error(`${plan.id} is a ${layer.type} layer; only dense, conv2d and resblock layers grow wider here`);
-      if (layerWidth(layer) !== plan.m) throw new Error(`internal: ${plan.id} has ${layerWidth(layer)} neurons, plan says ${plan.m}`);
+      if (model.width(plan.id) !== plan.m) throw new Error(`internal: ${plan.id} has ${model.width(plan.id)} neurons, plan says ${plan.m}`);
       return { plan, t: layerTensors(model.spec, plan.id) };
     });
     for (const { plan, t } of this.layers) {

@@ -36,7 +36,7 @@ import { layerWidth } from '../model/spec';
 import { registerMethod } from './registry';
 import { Candidate, GrowContext, GrowOptions, GrowPlanResult, GrowthMethod } from './types';
 import { Ema } from './gaussNewtonEma';
-import { GaussNewtonLayerGraph, ThetaState } from './gaussNewtonGraph';
+import { GaussNewtonLayerGraph, ThetaState, inKernel } from './gaussNewtonGraph';
 import { commitLayer } from './gaussNewtonCommit';
 import { GnForm, targetLayers } from './gaussNewtonProbe';
 import { gnForm, num } from './gaussNewtonOptions';
@@ -87,7 +87,7 @@ export async function learnMorphisms(ctx: GrowContext, layers: string[], o: Grow
     for (const id of layers) graphs.push(await GaussNewtonLayerGraph.create(ctx.model, ctx.executor, id, form));
     const rng = ctx.rng.fork(17);
     const learned = graphs.map((g) => {
-      const kernel = ctx.model.tensors.get(`${g.layer}/W`)!;
+      const kernel = ctx.model.tensors.get(inKernel(ctx.model, g.layer).name)!;
       return { g, state: initialTheta(g, kernel, thetaInit, rng), split: new Ema(g.width, decay), prune: new Ema(g.width, decay) };
     });
     for (let t = 0; t < steps; t++) {
@@ -116,7 +116,7 @@ export const gaussNewton: GrowthMethod = registerMethod({
   description: 'Learned split and prune morphisms scored with a Gauss-Newton approximation of the loss (Lawton et al.)',
   unsupported(model) {
     return targetLayers(model.spec).length === 0
-      ? 'it has no dense or conv2d hidden layer whose width can change (resblock hidden channels and grouped convs are not among its morphisms)'
+      ? 'it has no dense, conv2d or resblock hidden layer whose width can change (grouped convs and channels tied by an identity shortcut are not among its morphisms)'
       : undefined;
   },
   async apply(ctx: GrowContext, options: GaussNewtonOptions): Promise<GrowPlanResult> {

@@ -43,7 +43,7 @@ import {
   gaussNewtonDeltaL,
   gaussNewtonDeltaLPerExample,
   perExampleLoss,
-  probeIndex,
+  probeValue,
 } from './gaussNewtonProbe';
 
 export type Batch = { x: HostTensor; y: HostTensor };
@@ -97,9 +97,8 @@ export class GaussNewtonLayerGraph {
   ) {}
 
   static async create(model: GrowableModel, executor: Executor, layerId: string, form: GnForm = 'batch'): Promise<GaussNewtonLayerGraph> {
-    const { layer, index } = model.layer(layerId);
+    const { layer } = model.layer(layerId);
     const n = layerWidth(layer)!;
-    const j = probeIndex(model.spec, index);
     const over = model.clone();
     const id = Array.from({ length: n }, (_, i) => i);
     over.splitNeurons(layerId, [...id, ...id], 0);
@@ -116,7 +115,7 @@ export class GaussNewtonLayerGraph {
     const f0 = mg.forward(); // θ = 0: the original network's function
     withTheta = true;
     const f1 = mg.forward();
-    const u0 = f0.layerOutputs[j];
+    const u0 = probeValue(over.spec, f0, layerId);
     const lossN = form === 'example' ? perExampleLoss(model.spec.task, f0.output, mg.y) : undefined;
     const [gOver] = gradients(lossN ? reduceSum(lossN, [0]) : f0.loss, [u0]);
     const first = (v: Value) => slice(byChannel(v, 2 * n), [0], [n], [1]);
@@ -124,7 +123,8 @@ export class GaussNewtonLayerGraph {
     // each replica's outgoing weights are halved, so ∂L/∂u_i of the original network is the replicas' sum
     const g = add(first(gOver), second(gOver));
     const u = first(u0);
-    const uBar = mul(add(first(f1.layerOutputs[j]), second(f1.layerOutputs[j])), 0.5);
+    const u1 = probeValue(over.spec, f1, layerId);
+    const uBar = mul(add(first(u1), second(u1)), 0.5);
     const estimate = (dzg: Value) =>
       lossN ? gaussNewtonDeltaLPerExample(reduceSum(dzg, [2]), lossN) : gaussNewtonDeltaL(channelSum(dzg), f0.loss);
     const split = estimate(mul(g, sub(uBar, u)));
@@ -213,8 +213,7 @@ export class PruneGraph {
     const mg = ModelGraph.of(model);
     const f = mg.forward();
     const probes = layerIds.map((id) => {
-      const { layer, index } = model.layer(id);
-      return { id, n: layerWidth(layer)!, u: f.layerOutputs[probeIndex(model.spec, index)] };
+      return { id, n: layerWidth(model.layer(id).layer)!, u: probeValue(model.spec, f, id) };
     });
     const lossN = form === 'example' ? perExampleLoss(model.spec.task, f.output, mg.y) : undefined;
     const grads = gradients(

@@ -17,6 +17,17 @@ import { GrowthError } from './types';
 /** Per-channel layers: a neuron's value stays in its own channel through them. */
 const PER_CHANNEL = new Set(['batchnorm', 'maxpool', 'avgpool', 'globalavgpool', 'flatten']);
 
+/**
+ * The tensor u that the consumer of layer `id`'s neurons reads: for a resblock, its hidden channels
+ * relu(BN1(conv1(x))), which only its conv2 reads (linear in u, so Δz·g stays exact); otherwise
+ * the output at probeIndex.
+ */
+export function probeValue(spec: ModelSpec, f: { layerOutputs: Value[]; blockHidden: Map<string, Value> }, id: string): Value {
+  const index = spec.layers.findIndex((l) => l.id === id);
+  if (spec.layers[index]?.type === 'resblock') return f.blockHidden.get(id)!;
+  return f.layerOutputs[probeIndex(spec, index)];
+}
+
 /** Index (into ForwardResult.layerOutputs) of the tensor u that the layer's consumer reads. */
 export function probeIndex(spec: ModelSpec, layerIndex: number): number {
   const l = spec.layers[layerIndex];
@@ -48,19 +59,24 @@ export function gaussNewtonDeltaL(s: Value, loss: Value): Value {
   return add(s, div(mul(s, s), add(mul(loss, 4), 1e-30)));
 }
 
-/** The layers a method grows or prunes: `ids` (each must be dense or conv2d), else every dense and conv2d hidden layer. */
+const MORPHABLE = new Set(['dense', 'conv2d', 'resblock']);
+
+/**
+ * The layers a method grows or prunes: `ids` (each dense, conv2d or resblock: its hidden channels),
+ * else every such hidden layer whose width can change (not a grouped conv, nor channels tied by an
+ * identity shortcut).
+ */
 export function targetLayers(spec: ModelSpec, ids?: readonly string[]): string[] {
-  // By default every dense and conv2d layer whose width can change (not a grouped conv, nor channels tied by an identity shortcut).
-  const all = spec.layers
-    .filter((l, i) => (l.type === 'dense' || l.type === 'conv2d') && widthBlocker(spec, i) === undefined)
-    .map((l) => l.id);
+  const all = spec.layers.filter((l, i) => MORPHABLE.has(l.type) && widthBlocker(spec, i) === undefined).map((l) => l.id);
   if (!ids) return all;
   for (const id of ids) {
     const i = spec.layers.findIndex((x) => x.id === id);
     const l = spec.layers[i];
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${spec.layers.map((x) => x.id).join(', ')})`);
-    if (l.type !== 'dense' && l.type !== 'conv2d')
-      throw new GrowthError(`layer "${id}" is ${l.type}: only dense and conv2d layers have split and prune morphisms here`);
+    if (!MORPHABLE.has(l.type))
+      throw new GrowthError(
+        `layer "${id}" is ${l.type}: only dense, conv2d and resblock (hidden channels) layers have split and prune morphisms here`,
+      );
     const blocked = widthBlocker(spec, i);
     if (blocked) throw new GrowthError(blocked);
   }

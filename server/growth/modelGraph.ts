@@ -57,10 +57,10 @@ export class ModelGraph {
   }
 
   /** Forward pass (batch norm with running statistics) and the task's loss. */
-  forward(): { output: Value; loss: Value; layerOutputs: Value[] } {
+  forward(): { output: Value; loss: Value; layerOutputs: Value[]; blockHidden: Map<string, Value> } {
     const fwd = buildForward(this.spec, this.x, this.w, 'eval');
     const loss = this.spec.task === 'classification' ? softmaxCrossEntropy(fwd.output, this.y) : meanSquaredError(fwd.output, this.y);
-    return { output: fwd.output, loss, layerOutputs: fwd.layerOutputs };
+    return { output: fwd.output, loss, layerOutputs: fwd.layerOutputs, blockHidden: fwd.blockHidden };
   }
 
   /** Feeds: the model's weights used by the graph, the batch, and the extras by name. */

@@ -40,7 +40,7 @@
 import type { Activation, LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, flatSize, freshLayerId, layerShapes, layerWidth } from '../model/spec';
-import { widthBlocker, widthEdits } from '../model/widthEdits';
+import { OUTPUT_SUFFIX, widthBlocker, widthEdits, widthTarget } from '../model/widthEdits';
 import type { Rng } from '../random';
 import { diffFromSources, insertedDiff, neuronBudget } from './diff';
 import { registerMethod } from './registry';
@@ -69,7 +69,7 @@ export function addCompensatedNoise(model: GrowableModel, layerId: string, sourc
   sources.forEach((s, j) => s >= 0 && copies.set(s, [...(copies.get(s) ?? []), j]));
   const sets = [...copies.values()].filter((js) => js.length > 1);
   if (sets.length === 0 || noise <= 0) return;
-  for (const e of widthEdits(model.spec, model.layer(layerId).index).filter((x) => x.role === 'out')) {
+  for (const e of widthEdits(model.spec, layerId).filter((x) => x.role === 'out')) {
     const t = model.tensors.get(e.name)!;
     const shape = model.shapeOf(e.name);
     const outer = flatSize(shape.slice(0, e.axis)),
@@ -97,18 +97,20 @@ export function addCompensatedNoise(model: GrowableModel, layerId: string, sourc
 function wideningLayers(model: GrowableModel, options: GrowOptions): string[] {
   if (options.layers) {
     for (const id of options.layers) {
-      const { layer, index } = model.layer(id);
+      const { layer } = widthTarget(model.spec, id);
       if (!growable(layer) && layer.type !== 'residual' && layer.type !== 'resblock')
         throw new GrowthError(`net2net-wider: layer "${id}" is ${layer.type}; it widens dense, conv2d, residual and resblock layers`);
-      const blocked = widthBlocker(model.spec, index);
+      const blocked = widthBlocker(model.spec, id);
       if (blocked) throw new GrowthError(`net2net-wider: ${blocked}`);
     }
     return [...options.layers];
   }
-  // Every layer that can widen: dense, conv2d (not grouped, not tied by a shortcut), resblock hidden channels.
+  // Every layer that can widen: dense, conv2d (not grouped, not tied by a shortcut), resblock hidden
+  // channels, and the output channels of a projection resblock (`<id>/out`, with its stage).
   return model.spec.layers
-    .filter((l, i) => (growable(l) || l.type === 'resblock') && widthBlocker(model.spec, i) === undefined)
-    .map((l) => l.id);
+    .filter((l) => growable(l) || l.type === 'resblock')
+    .flatMap((l) => (l.type === 'resblock' ? [l.id, `${l.id}${OUTPUT_SUFFIX}`] : [l.id]))
+    .filter((id) => widthBlocker(model.spec, id) === undefined);
 }
 
 export const net2netWider: GrowthMethod = registerMethod({
@@ -127,7 +129,7 @@ export const net2netWider: GrowthMethod = registerMethod({
       throw new GrowthError(`net2net-wider: option noise must be a number ≥ 0, got ${JSON.stringify(noise)}`);
     const layers = wideningLayers(model, options);
     if (layers.length === 0) throw new GrowthError('net2net-wider: no layer to widen');
-    const widths = layers.map((id) => layerWidth(model.layer(id).layer)!);
+    const widths = layers.map((id) => model.width(id));
     const shares = proportionalShares(
       neuronBudget(
         widths.reduce((a, b) => a + b, 0),

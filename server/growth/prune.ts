@@ -139,7 +139,7 @@ async function prune(ctx: GrowContext, options: GrowOptions, scorer: Scorer, wha
 
 const unsupported = (model: { spec: Parameters<typeof targetLayers>[0] }) =>
   targetLayers(model.spec).length === 0
-    ? 'it has no dense or conv2d hidden layer whose width can change (resblock hidden channels and grouped convs are not among its morphisms)'
+    ? 'it has no dense, conv2d or resblock hidden layer whose width can change (grouped convs and channels tied by an identity shortcut are not among its morphisms)'
     : undefined;
 
 export const pruneGaussNewton: GrowthMethod = registerMethod({

@@ -49,6 +49,8 @@ export interface ForwardResult {
   stateUpdates: Map<string, Value>;
   /** Each hidden layer's output (for growth methods that probe intermediate activations). */
   layerOutputs: Value[];
+  /** Each resblock's hidden channels relu(BN1(conv1(x))), by layer id: what its conv2 reads. */
+  blockHidden: Map<string, Value>;
 }
 
 function flatten(x: Value): Value {
@@ -72,16 +74,24 @@ function channelShape(x: Value, v: Value): Value {
 export function buildForward(spec: ModelSpec, x: Value, w: (name: string) => Value, mode: 'train' | 'eval'): ForwardResult {
   const stateUpdates = new Map<string, Value>();
   const layerOutputs: Value[] = [];
+  const blockHidden = new Map<string, Value>();
   let h = x;
   for (const l of spec.layers) {
-    h = applyLayer(l, h, w, mode, stateUpdates);
+    h = applyLayer(l, h, w, mode, stateUpdates, blockHidden);
     layerOutputs.push(h);
   }
   const output = dense(h, w('output/W'), w('output/b'));
-  return { output, stateUpdates, layerOutputs };
+  return { output, stateUpdates, layerOutputs, blockHidden };
 }
 
-function applyLayer(l: LayerSpec, h: Value, w: (name: string) => Value, mode: 'train' | 'eval', state: Map<string, Value>): Value {
+function applyLayer(
+  l: LayerSpec,
+  h: Value,
+  w: (name: string) => Value,
+  mode: 'train' | 'eval',
+  state: Map<string, Value>,
+  blockHidden: Map<string, Value>,
+): Value {
   const p = (n: string) => w(`${l.id}/${n}`);
   switch (l.type) {
     case 'dense':
@@ -113,6 +123,7 @@ function applyLayer(l: LayerSpec, h: Value, w: (name: string) => Value, mode: 't
       // identity, or the projection Ws (1x1, strided) with BN when the shape changes (option B).
       const bn = (x: Value, suffix: string) => batchNorm(x, (leaf) => `${l.id}/${leaf}${suffix}`, w, mode, state, CONV_BN);
       const inner = relu(bn(conv2d(h, p('W1'), undefined, 3, l.stride, true), '1'));
+      blockHidden.set(l.id, inner);
       const main = bn(conv2d(inner, p('W2'), undefined, 3, 1, true), '2');
       const shortcut = hasProjection(l, h.shape.slice(1) as number[]) ? bn(conv2d(h, p('Ws'), undefined, 1, l.stride, false), 's') : h;
       return relu(add(main, shortcut));

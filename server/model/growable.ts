@@ -19,7 +19,7 @@ import {
   layerWidth,
   resUnits,
 } from './spec';
-import { widthEdits, widthFollowers } from './widthEdits';
+import { targetWidth, widthEdits, widthFollowers, widthTarget } from './widthEdits';
 
 export interface ParamInfo {
   name: string;
@@ -102,6 +102,13 @@ export class GrowableModel {
     return this.info.filter((p) => p.trainable).reduce((a, p) => a + flatSize(p.shape), 0);
   }
 
+  /** Neurons (channels) of a width target: a layer id, or `<resblock id>/out` for a projection block's output channels. */
+  width(id: string): number {
+    const w = targetWidth(this.spec, id);
+    if (w === undefined) throw new ModelSpecError(`layer "${id}" has no width to change`);
+    return w;
+  }
+
   layer(id: string): { layer: LayerSpec; index: number } {
     const index = this.spec.layers.findIndex((l) => l.id === id);
     if (index < 0) throw new ModelSpecError(`no layer "${id}" (layers: ${this.spec.layers.map((l) => l.id).join(', ')})`);
@@ -116,17 +123,19 @@ export class GrowableModel {
    * are kept; other copies and new neurons start at zero.
    */
   resizeLayer(id: string, sources: number[], seed: number): void {
-    const { layer, index } = this.layer(id);
-    if (layerWidth(layer) === undefined) throw new ModelSpecError(`layer "${id}" (${layer.type}) has no width to change`);
+    const { layer, index, output } = widthTarget(this.spec, id);
+    const width = targetWidth(this.spec, id);
+    if (width === undefined) throw new ModelSpecError(`layer "${id}" (${layer.type}) has no width to change`);
     if (sources.length < 1) throw new ModelSpecError(`layer "${id}" must keep at least one neuron`);
-    const width = layerWidth(layer)!;
     const bad = sources.find((s) => s >= width);
     if (bad !== undefined) throw new ModelSpecError(`layer "${id}" has ${width} neurons, no neuron ${bad}`);
     const rng = new Rng(seed);
-    const edits = widthEdits(this.spec, index);
+    const edits = widthEdits(this.spec, id);
     const resized = (spec: ModelSpec) => {
       const l = spec.layers[index];
       if (l.type === 'conv2d') l.filters = sources.length;
+      else if (l.type === 'resblock' && output)
+        [l.units, l.filters] = [resUnits(l), sources.length]; // hidden width stays
       else (l as { units: number }).units = sources.length;
       // Depthwise convs and identity-shortcut resblocks downstream follow the width.
       for (const f of widthFollowers(spec, edits)) {
@@ -157,12 +166,11 @@ export class GrowableModel {
    * counts per new neuron.
    */
   splitNeurons(id: string, sources: number[], seed: number): number[] {
-    const { index } = this.layer(id);
     const counts = new Map<number, number>();
     for (const s of sources) if (s >= 0) counts.set(s, (counts.get(s) ?? 0) + 1);
     this.resizeLayer(id, sources, seed);
     const replicas = sources.map((s) => (s >= 0 ? counts.get(s)! : 1));
-    for (const e of widthEdits(this.spec, index).filter((x) => x.role === 'out')) {
+    for (const e of widthEdits(this.spec, id).filter((x) => x.role === 'out')) {
       this.scaleSlices(
         e.name,
         e.axis,

@@ -4,7 +4,7 @@
  * methods' candidate networks.
  */
 import type { Fill } from './init';
-import { LayerSpec, ModelSpec, ModelSpecError, convGroups, hasProjection, layerShapes } from './spec';
+import { LayerSpec, ModelSpec, ModelSpecError, convGroups, hasProjection, layerShapes, layerWidth } from './spec';
 
 /** A depthwise conv (one input channel per group, multiplier 1): its channels follow its input's. */
 export function isDepthwise(l: LayerSpec, input: number[]): boolean {
@@ -37,8 +37,40 @@ export function widthFollowers(spec: ModelSpec, edits: WidthEdit[]): LayerSpec[]
   );
 }
 
-/** Why the width of hidden layer `index` cannot change, or undefined when it can. */
-export function widthBlocker(spec: ModelSpec, index: number): string | undefined {
+/**
+ * What a width change acts on: a hidden layer's neurons (by layer id or index), or, for a resblock
+ * with a projection shortcut, its output channels (`<block id>/out`: the residual stream the block
+ * starts, which the identity blocks after it share).
+ */
+export interface WidthTarget {
+  index: number;
+  layer: LayerSpec;
+  /** The block's output channels rather than its hidden ones. */
+  output: boolean;
+}
+
+export const OUTPUT_SUFFIX = '/out';
+
+export function widthTarget(spec: ModelSpec, at: number | string): WidthTarget {
+  if (typeof at === 'number') return { index: at, layer: spec.layers[at], output: false };
+  const output = at.endsWith(OUTPUT_SUFFIX);
+  const id = output ? at.slice(0, -OUTPUT_SUFFIX.length) : at;
+  const index = spec.layers.findIndex((l) => l.id === id);
+  if (index < 0) throw new ModelSpecError(`no layer "${id}" (layers: ${spec.layers.map((l) => l.id).join(', ')})`);
+  const layer = spec.layers[index];
+  if (output && layer.type !== 'resblock')
+    throw new ModelSpecError(`"${at}": only a resblock has output channels apart from its width; "${id}" is a ${layer.type} layer`);
+  return { index, layer, output };
+}
+
+/** The number of neurons (channels) a width target has. */
+export function targetWidth(spec: ModelSpec, at: number | string): number | undefined {
+  const t = widthTarget(spec, at);
+  return t.output && t.layer.type === 'resblock' ? t.layer.filters : layerWidth(t.layer);
+}
+
+/** Why the width of hidden layer `index` (or a target id) cannot change, or undefined when it can. */
+export function widthBlocker(spec: ModelSpec, index: number | string): string | undefined {
   try {
     widthEdits(spec, index);
     return undefined;
@@ -48,17 +80,34 @@ export function widthBlocker(spec: ModelSpec, index: number): string | undefined
   }
 }
 
-export function widthEdits(spec: ModelSpec, index: number): WidthEdit[] {
-  const layer = spec.layers[index];
+const e = (name: string, axis: number, role: EditRole, fill: Fill, group = 1): WidthEdit => ({ name, axis, group, role, fill });
+const bnEdits = (prefix: string, suffix: string, role: EditRole, group = 1) => [
+  e(`${prefix}/gamma${suffix}`, 0, role, 'one', group),
+  e(`${prefix}/beta${suffix}`, 0, role, 'zero', group),
+  e(`${prefix}/mean${suffix}`, 0, role, 'zero', group),
+  e(`${prefix}/var${suffix}`, 0, role, 'one', group),
+];
+
+export function widthEdits(spec: ModelSpec, at: number | string): WidthEdit[] {
+  const { index, layer, output } = widthTarget(spec, at);
   const shapes = layerShapes(spec);
-  const e = (name: string, axis: number, role: EditRole, fill: Fill, group = 1): WidthEdit => ({ name, axis, group, role, fill });
-  const bnEdits = (prefix: string, suffix: string, role: EditRole, group = 1) => [
-    e(`${prefix}/gamma${suffix}`, 0, role, 'one', group),
-    e(`${prefix}/beta${suffix}`, 0, role, 'zero', group),
-    e(`${prefix}/mean${suffix}`, 0, role, 'zero', group),
-    e(`${prefix}/var${suffix}`, 0, role, 'one', group),
-  ];
   const id = layer.id;
+  if (layer.type === 'resblock' && output) {
+    if (!hasProjection(layer, shapes.inputs[index]))
+      throw new ModelSpecError(
+        `resblock "${id}" has an identity shortcut: its output channels are its input's; widen the layer that starts its stage (the projection block or conv2d before it)`,
+      );
+    // The stream this block starts: both paths into the sum grow together (conv2 + BN2 rows and the
+    // projection conv + BN rows, a split channel copied in both, so the sum is copied too), then every
+    // identity block after it follows, up to the next consumer.
+    const edits = [
+      e(`${id}/W2`, 0, 'in', 'kernel'),
+      ...bnEdits(id, '2', 'state'),
+      e(`${id}/Ws`, 0, 'in', 'kernel'),
+      ...bnEdits(id, 's', 'state'),
+    ];
+    return downstream(spec, index, edits);
+  }
   if (layer.type === 'resblock') {
     // The hidden channels between the block's two convolutions (its output is tied to its shortcut).
     return [e(`${id}/W1`, 0, 'in', 'kernel'), ...bnEdits(id, '1', 'state'), e(`${id}/W2`, 1, 'out', 'zero')];
@@ -75,6 +124,13 @@ export function widthEdits(spec: ModelSpec, index: number): WidthEdit[] {
   if (layer.type !== 'dense' && layer.type !== 'conv2d') throw new ModelSpecError(`layer "${id}" (${layer.type}) has no width to change`);
   const edits = [e(`${id}/W`, layer.type === 'dense' ? 1 : 0, 'in', 'kernel'), e(`${id}/b`, 0, 'in', 'zero')];
   if (layer.type === 'conv2d' && layer.batchNorm) edits.push(...bnEdits(id, '', 'state'));
+  return downstream(spec, index, edits);
+}
+
+/** The edits after layer `index` whose output channels change: followers up to and including the consumer. */
+function downstream(spec: ModelSpec, index: number, edits: WidthEdit[]): WidthEdit[] {
+  const id = spec.layers[index].id;
+  const shapes = layerShapes(spec);
   let group = 1;
   for (let k = index + 1; k < spec.layers.length; k++) {
     const l = spec.layers[k];

@@ -6,7 +6,7 @@ import { specFromConfig } from '../../server/model/spec';
 import { Rng } from '../../server/random';
 import type { Dataset } from '../../server/datasets/types';
 import { leadingRows } from '../../server/datasets/rows';
-import type { LayerConfig, TrainingConfig } from '../../common/protocol';
+import type { LayerConfig, ModelConfig, TrainingConfig } from '../../common/protocol';
 import { Trainer } from '../../server/trainer/trainer';
 import { growContext, sampleBatch } from '../../server/growth/context';
 import { ModelGraph, runOnce } from '../../server/growth/modelGraph';
@@ -16,6 +16,7 @@ import { Morphism, paramsPerNeuron, selectMorphisms, tradeoff } from '../../serv
 import { Ema } from '../../server/growth/gaussNewtonEma';
 import { gaussNewton, learnMorphisms } from '../../server/growth/gaussNewton';
 import { growthMethod } from '../../server/growth/registry';
+import { pruneGaussNewton, pruneTaylor } from '../../server/growth/prune';
 import { trainingConfig, teacherDataset } from './fixtures';
 
 const training = trainingConfig({ batchSize: 32, learningRate: 0.1 });
@@ -35,9 +36,10 @@ const CNN: LayerConfig[] = [
   { type: 'dense', units: 6, activation: 'relu' },
 ];
 
-async function trained(layers: LayerConfig[], input: number[], epochs: number, seed = 3) {
+async function trained(layers: LayerConfig[] | ModelConfig, input: number[], epochs: number, seed = 3) {
   const data = teacherDataset(input, 3, 512, 1);
-  const model = GrowableModel.create(specFromConfig({ layers, init: 'he' }, input, 'classification', 3), seed, ['momentum']);
+  const config: ModelConfig = Array.isArray(layers) ? { layers, init: 'he' } : layers;
+  const model = GrowableModel.create(specFromConfig(config, input, 'classification', 3), seed, ['momentum']);
   const ex = await OrtExecutor.create();
   const tr = new Trainer(model, data, training, ex);
   const rng = new Rng(5);
@@ -365,4 +367,66 @@ test('gauss-newton method grows a conv net with batch norm, pooling and a residu
   assert.ok(plan.selected.length > 0);
   const ev = await tr.evaluate(data.test, 64);
   assert.ok(Number.isFinite(ev.loss));
+});
+
+test('Gauss-Newton morphisms and pruning on the hidden channels of ResNet-20 (x0.25) blocks', async (t) => {
+  const input = [3, 8, 8];
+  const { data, model, ex, tr } = await trained({ layers: [], init: 'he', preset: 'resnet20', widthMultiplier: 0.25 }, input, 4);
+  const n = 32;
+  const x = leadingRows(data.test, 3 * 8 * 8, n);
+  const before = await outputs(ex, model, x, [n, ...input]);
+  const batch = sampleBatch(data, new Rng(2), 128);
+  const blocks = ['resblock_2', 'resblock_4', 'resblock_8']; // identity and projection blocks, hidden widths 4, 8, 16
+  const est: number[] = [],
+    truth: number[] = [];
+  const [l0] = await losses(ex, [model], batch);
+  for (const layer of blocks) {
+    const g = await GaussNewtonLayerGraph.create(model, ex, layer, 'example');
+    const r = await g.step(batch, g.zeroState(), 0);
+    await g.dispose();
+    // split at θ = 0: the over-grown block computes what the block did, so the estimate is exactly 0
+    assert.ok(
+      r.split.every((v) => v === 0),
+      `${layer}: ${r.split}`,
+    );
+    est.push(...r.prune);
+    const copies = Array.from({ length: model.width(layer) }, (_, i) => {
+      const c = model.clone();
+      commitLayer(c, { layer, splits: [], prunes: [i] }, 1);
+      return c;
+    });
+    truth.push(...(await losses(ex, copies, batch)).map((l) => l - l0));
+  }
+  const corr = pearson(est, truth);
+  t.diagnostic(`${est.length} prunes of resblock hidden channels: GN ΔL vs true ΔL correlation ${corr.toFixed(4)}`);
+  assert.ok(corr > 0.5, `correlation ${corr}`);
+  // committed splits at θ = 0 keep the function
+  for (const layer of blocks) {
+    const w = model.width(layer);
+    commitLayer(model, { layer, splits: [0, w - 1], prunes: [], theta: new Float32Array(model.tensors.get(`${layer}/W1`)!.length) }, 4);
+    assert.equal(model.width(layer), w + 2);
+  }
+  const d = maxDiff(before, await outputs(ex, model, x, [n, ...input]));
+  t.diagnostic(`committed θ = 0 splits in ${blocks.join(', ')}: max output change ${d.toExponential(2)}`);
+  assert.ok(d < 1e-5, `max output change ${d}`);
+  // the methods: by default they act on the blocks' hidden channels too
+  const ctx = growContext(tr, 5);
+  const grown = await gaussNewton.apply(ctx, { steps: 2, lambda: 0 });
+  // (the stem is among them: its width changes with stage 1's stream)
+  assert.ok(grown.diff.some((x) => x.id.startsWith('resblock_')));
+  assert.ok(grown.diff.every((x) => x.id.startsWith('resblock_') || x.id === 'conv2d_1'));
+  for (const method of [pruneGaussNewton, pruneTaylor]) {
+    const widths = blocks.map((b) => model.width(b));
+    const p = await method.apply(ctx, { layers: blocks, ratio: 0.25, scoreBatch: 64 });
+    assert.deepEqual(
+      p.diff.map((x) => x.id),
+      blocks,
+    );
+    assert.deepEqual(
+      blocks.map((b) => model.width(b)),
+      widths.map((w) => w - Math.max(1, Math.round(0.25 * w))),
+      method.name,
+    );
+  }
+  assert.ok(Number.isFinite((await tr.evaluate(data.test, 64)).loss));
 });

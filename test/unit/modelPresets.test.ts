@@ -218,6 +218,61 @@ for (const [name, m, input] of small) {
   });
 }
 
+test('resnet20 (x0.25): stages 2 and 3 widen (projection block outputs with their stage), function kept in train and eval mode', async (t) => {
+  const { model, trainer, ctx } = await setup(cfg('resnet20', { widthMultiplier: 0.25 }), input);
+  const x = inputs(input, 8, 3);
+  const ref = await outputs(ModelGraph.of(model), model.tensors, x);
+  const d = (a: Record<string, Float32Array>) => Math.max(maxDiff(a.train, ref.train), maxDiff(a.evalOut, ref.evalOut));
+  // Firefly's over-grown candidate at ε = 0, one stage per step (stage 2's stream feeds stage 3's projection)
+  const ff: number[] = [];
+  for (const id of ['resblock_4/out', 'resblock_7/out']) {
+    const c = overGrown(ctx, candidatePlans(model, grownLayers(model, { layers: [id] }), 3));
+    const deltas: Record<string, Float32Array> = {};
+    for (const dl of c.deltas) deltas[dl.key] = dl.init;
+    assert.equal(c.clone.width(id), 2 * model.width(id) + 3);
+    ff.push(d(await outputs(c.mg, c.clone.tensors, x, { ...c.fixed, ...deltas, eps: new Float32Array(c.count) })));
+  }
+  assert.ok(Math.max(...ff) < 1e-5, `firefly ε = 0: ${ff.join(', ')}`);
+  // Net2Net wider, committed: by default every stage grows (stem, projection block outputs, hidden channels)
+  const widths = () => model.spec.layers.map((l) => (l.type === 'resblock' ? `${l.units ?? l.filters}/${l.filters}` : ''));
+  const before = widths();
+  const ev = await runGrowStep(ctx, net2netWider, { ratio: 0.5 }, { runId: 't', step: 0, epoch: 0 });
+  const after = widths();
+  const grown = await outputs(ModelGraph.of(model), model.tensors, x);
+  const dN2n = d(grown);
+  assert.ok(dN2n < 1e-5, `net2net-wider: ${dN2n}`);
+  assert.ok(ev.maxOutputChange < 1e-5);
+  // each stage's blocks share one output width, wider than before
+  for (const stage of [
+    [1, 2, 3],
+    [4, 5, 6],
+    [7, 8, 9],
+  ]) {
+    const outs = stage.map((k) => (model.spec.layers.find((l) => l.id === `resblock_${k}`) as { filters: number }).filters);
+    assert.equal(new Set(outs).size, 1);
+  }
+  assert.ok(model.width('resblock_4/out') > 8 && model.width('resblock_7/out') > 16, after.join(' '));
+  // a real Firefly step on stage 3's stream, then training goes on
+  const ev2 = await runGrowStep(ctx, firefly, { steps: 2, neurons: 2, layers: ['resblock_7/out'] }, { runId: 't', step: 1, epoch: 0 });
+  assert.deepEqual(
+    ev2.diff.map((x) => x.id),
+    ['resblock_7/out'],
+  );
+  await trainer.step(new Rng(9).permutation(32), 0, 16);
+  // what cannot apply says why
+  assert.throws(() => model.width('resblock_5/outx'), /no layer "resblock_5\/outx"/);
+  assert.throws(() => widthEdits(model.spec, 'resblock_5/out'), /resblock "resblock_5" has an identity shortcut/);
+  assert.throws(() => widthEdits(model.spec, 'conv2d_1/out'), /only a resblock has output channels/);
+  assert.throws(
+    () => grownLayers(model, { layers: ['resblock_4/out', 'resblock_7/out'] }),
+    /"resblock_4\/out" and "resblock_7\/out" cannot grow wider in the same firefly step/,
+  );
+  t.diagnostic(
+    `firefly ε = 0 ${ff.map((v) => v.toExponential(2)).join(', ')}; net2net-wider ${dN2n.toExponential(2)}; ${before.join(' ')} -> ${after.join(' ')}`,
+  );
+  await trainer.dispose();
+});
+
 test('width edits: a depthwise conv cannot widen and follows its input; channels joined by identity shortcuts grow together', () => {
   const mb = specFromConfig(cfg('mobilenetv1', { widthMultiplier: 0.125 }), input, 'classification', 3);
   const dw = mb.layers.findIndex((l) => l.type === 'conv2d' && l.groups);
