@@ -252,6 +252,15 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 4, 4]), f([2, 2, 2, 2])],
   },
   {
+    // the projection shortcut of a ResNet block whose stride and channel count change (He et al. 2016)
+    name: 'Conv 1x1 stride 2 no pad (projection shortcut) on 5x6',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
+  },
+  {
     name: 'Conv depthwise 3x3 groups 3 stride 1 pad 1',
     op: 'Conv',
     dtype: F32,
