@@ -130,7 +130,8 @@ test('a 300,000-event run: exact pages, the unpaged call refused telling to page
     `paging: page of ${HISTORY_PAGE_MAX} in ${pageMs} ms; listRuns answered ${latencies.length}x meanwhile, max ${maxLatency} ms; VmHWM ${rssStart.toFixed(0)} at start, ${rssListed.toFixed(0)} after the first listRuns, ${peak.toFixed(0)} MiB at the end (VmRSS now ${vm('VmRSS').toFixed(0)} MiB); events.jsonl ${(fs.statSync(path.join(runsDir, BIG, 'events.jsonl')).size / 2 ** 20).toFixed(0)} MiB`,
   );
   assert.ok(latencies.length >= 2, `listRuns answered while the page was read (${latencies.length}x in ${pageMs} ms)`);
-  assert.ok(maxLatency < 1000, `listRuns waited at most ${maxLatency} ms`);
+  // no wall-clock bound (the machines are shared): no listRuns waited as long as the whole page read took
+  assert.ok(maxLatency < pageMs, `listRuns waited at most ${maxLatency} ms, the page took ${pageMs} ms`);
   // 512 MiB: the backend idles near 80 MiB; a page of 100,000 metrics events is ~15 MB of JSON and about
   // 100 MB as objects, its answer one ~15 MB string; reading the whole 47 MB file as one string plus
   // 300,000 objects (what an unpaged read would hold) is what must not happen here again and again.
