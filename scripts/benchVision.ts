@@ -8,7 +8,7 @@
  * are the figures (the machines are shared and noisy).
  *
  *   node --import tsx scripts/benchVision.ts [--quick] [--shapes=A,B] [--no-grow] [--shape=NAME]
- *   (--shapes: only those shapes; --no-grow: skip the Firefly timing; --shape: one child measurement)
+ *   (--shapes: only those shapes, `--shapes=` none; --no-grow: skip the Firefly timing; --shape: one child measurement)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -222,7 +222,7 @@ export async function benchVision(opts: { quick: boolean; shapes?: string[]; gro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-bench-torch-'));
   const rows = [];
   try {
-    for (const shape of opts.shapes ?? Object.keys(SHAPES)) {
+    for (const shape of opts.shapes?.filter((x) => x !== '') ?? Object.keys(SHAPES)) {
       if (!SHAPES[shape]) throw new Error(`unknown shape ${shape} (shapes: ${Object.keys(SHAPES).join(', ')})`);
       // interleaved: engine, PyTorch, engine, PyTorch; the better of each pair of rounds
       const rounds = opts.quick ? 1 : 2;
