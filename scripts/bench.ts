@@ -22,6 +22,8 @@ import { Methods, type Architecture, type RunEvent } from '../common/protocol';
 import { BackendClient, ROOT } from '../test/integration/backendClient';
 import { execFileSync } from 'child_process';
 import { benchVision } from './benchVision';
+import { samplesPerSecond } from './benchSteps';
+import { trainingConfig } from '../test/unit/fixtures';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -33,20 +35,7 @@ const only = args
   ?.slice('--only='.length)
   .split(',');
 
-const training = (batchSize: number): TrainingConfig => ({
-  epochs: 1,
-  batchSize,
-  optimizer: 'sgd',
-  learningRate: 0.01,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  evalEvery: 1,
-  shuffle: true,
-});
+const training = (batchSize: number): TrainingConfig => trainingConfig({ batchSize, learningRate: 0.01 });
 
 const MODELS: { name: string; batch: number; layers: LayerConfig[] }[] = [
   { name: 'mlp 784-256-10', batch: 128, layers: [{ type: 'dense', units: 256, activation: 'relu' }] },
@@ -66,21 +55,7 @@ const MODELS: { name: string; batch: number; layers: LayerConfig[] }[] = [
 async function throughput(data: Dataset, layers: LayerConfig[], batch: number, ex: Executor, seconds: number): Promise<number> {
   const spec = specFromConfig({ layers, init: 'he' }, data.inputShape, 'classification', 10);
   const tr = new Trainer(GrowableModel.create(spec, 1, ['momentum']), data, training(batch), ex);
-  const order = new Rng(1).permutation(data.train.n);
-  let pos = 0;
-  const step = async () => {
-    if (pos + batch > data.train.n) pos = 0;
-    await tr.step(order, pos, batch);
-    pos += batch;
-  };
-  for (let i = 0; i < 3; i++) await step();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || n < 2) {
-    await step();
-    n++;
-  }
-  const sps = (n * batch * 1000) / (performance.now() - t0);
+  const sps = await samplesPerSecond(tr, batch, seconds);
   await tr.dispose();
   return sps;
 }

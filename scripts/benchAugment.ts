@@ -12,7 +12,7 @@
  * ms each step waited for its batch (the part of preparation on the critical path: the robust figure
  * on a noisy machine), and the time augmentRows alone takes per batch. `--quick` for fewer steps. Ratios are the figure; absolute times depend on the machine.
  */
-import type { LayerConfig, TrainingConfig } from '../common/protocol';
+import type { LayerConfig } from '../common/protocol';
 import type { Dataset } from '../server/datasets/types';
 import { OrtExecutor } from '../server/engine';
 import { GrowableModel } from '../server/model/growable';
@@ -21,6 +21,7 @@ import { Rng } from '../server/random';
 import { augmentRows, epochDraws } from '../server/trainer/augment';
 import { AugmentPipeline } from '../server/trainer/augmentPipeline';
 import { Trainer } from '../server/trainer/trainer';
+import { trainingConfig } from '../test/unit/fixtures';
 
 const quick = process.argv.includes('--quick');
 const BATCH = 128;
@@ -31,20 +32,7 @@ const shape = { c: 3, h: 32, w: 32 };
 const F = 3 * 32 * 32;
 const AUG = { pad: 4, flip: true };
 
-const training: TrainingConfig = {
-  epochs: 1,
-  batchSize: BATCH,
-  optimizer: 'sgd',
-  learningRate: 0.01,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  evalEvery: 1,
-  shuffle: true,
-};
+const training = trainingConfig({ batchSize: BATCH, learningRate: 0.01 });
 
 const layers: LayerConfig[] = [
   { type: 'conv2d', filters: 16, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },

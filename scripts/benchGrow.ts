@@ -9,29 +9,16 @@ import { OrtExecutor } from '../server/engine';
 import { growContext, growthMethods, runGrowStep } from '../server/growth';
 import { GrowableModel } from '../server/model/growable';
 import { specFromConfig } from '../server/model/spec';
-import type { TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
 import { Trainer } from '../server/trainer/trainer';
+import { trainingConfig } from '../test/unit/fixtures';
 
 const args = process.argv.slice(2);
 const widths = args.includes('--quick') ? [64] : [64, 256, 1024];
 /** Exact splitting solves one eigenproblem of size 785 per neuron: skipped above this width unless --all. */
 const SPLITTING_MAX_WIDTH = args.includes('--all') ? Infinity : 256;
 
-const training: TrainingConfig = {
-  epochs: 1,
-  batchSize: 128,
-  optimizer: 'sgd',
-  learningRate: 0.05,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  evalEvery: 1,
-  shuffle: true,
-};
+const training = trainingConfig({ batchSize: 128, learningRate: 0.05 });
 
 async function main() {
   const data = await loadDataset({ name: 'mnist' }, { seed: 1 });

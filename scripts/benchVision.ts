@@ -25,6 +25,8 @@ import { expandPreset } from '../server/model/presets';
 import { specFromConfig, type ModelSpec } from '../server/model/spec';
 import { Rng } from '../server/random';
 import { Trainer } from '../server/trainer/trainer';
+import { randomDataset, trainingConfig } from '../test/unit/fixtures';
+import { samplesPerSecond } from './benchSteps';
 import { writeCifar10 } from '../test/helpers/visionFiles';
 
 const PY = '/usr/bin/python3';
@@ -33,20 +35,7 @@ const quick = args.includes('--quick');
 const BATCH = 128;
 const THREADS = 2;
 
-const training: TrainingConfig = {
-  epochs: 1,
-  batchSize: BATCH,
-  optimizer: 'sgd',
-  learningRate: 0.01,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  evalEvery: 1,
-  shuffle: true,
-};
+const training = trainingConfig({ batchSize: BATCH, learningRate: 0.01 });
 
 const conv = (filters: number, batchNorm: boolean): LayerConfig =>
   ({
@@ -88,45 +77,13 @@ function specOf(m: Partial<ModelConfig>): ModelSpec {
   return specFromConfig({ ...cfg, layers, preset: undefined }, [3, 32, 32], 'classification', 10);
 }
 
-/** Random uint8-valued images as a dataset of `n` rows (the engine's bench needs rows, not content). */
-function randomImages(n: number): Dataset {
-  const rng = new Rng(3);
-  const x = new Float32Array(n * 3072);
-  for (let i = 0; i < x.length; i++) x[i] = Math.floor(rng.uniform(0, 256)) / 255;
-  const y = Float32Array.from({ length: n }, (_, i) => i % 10);
-  return {
-    name: 'cifar-10',
-    task: 'classification',
-    inputShape: [3, 32, 32],
-    numClasses: 10,
-    targetSize: 1,
-    train: { x, y, n },
-    test: { x, y, n },
-    description: 'random',
-  };
-}
-
 /** One child measurement: the engine's samples/s on `shape` and this process's peak RSS. */
 async function engineChild(shape: string, seconds: number): Promise<void> {
   const spec = specOf(SHAPES[shape]);
-  const data = randomImages(BATCH * 4);
+  const data = randomDataset([3, 32, 32], 10, BATCH * 4, 3);
   const ex = await OrtExecutor.create({ threads: THREADS });
   const tr = new Trainer(GrowableModel.create(spec, 1, ['momentum']), data, training, ex);
-  const order = new Rng(1).permutation(data.train.n);
-  let pos = 0;
-  const step = async () => {
-    if (pos + BATCH > data.train.n) pos = 0;
-    await tr.step(order, pos, BATCH);
-    pos += BATCH;
-  };
-  for (let i = 0; i < 2; i++) await step();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || n < 3) {
-    await step();
-    n++;
-  }
-  const sps = (n * BATCH * 1000) / (performance.now() - t0);
+  const sps = await samplesPerSecond(tr, BATCH, seconds, 2, 3);
   process.stdout.write(
     JSON.stringify({
       samplesPerSec: sps,

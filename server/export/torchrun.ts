@@ -11,7 +11,7 @@
  * job.json, and job.json is data that train.py parses, never code.
  */
 import * as path from 'node:path';
-import type { ExperimentConfig, LrScheduleConfig } from '../../common/protocol';
+import type { ExperimentConfig, TrainingConfig } from '../../common/protocol';
 import { channelStats, imageShape } from '../trainer/augment';
 import { OPTIMIZERS } from '../../common/protocol';
 import { validateExperiment } from '../config';
@@ -41,27 +41,16 @@ export interface TorchrunInput {
   runsDir: string;
 }
 
-/** The training settings train.py uses (job.json "training"). */
-export interface TorchrunTraining {
-  epochs: number;
-  batchSize: number;
-  optimizer: string;
-  learningRate: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  evalEvery: number;
-  shuffle: boolean;
-  lrSchedule?: LrScheduleConfig;
-  labelSmoothing?: number;
+/**
+ * The training settings train.py uses (job.json "training"): the run's validated `training`, with
+ * `augment` reduced to crop and flip and its normalisation resolved into `normalize`.
+ */
+export type TorchrunTraining = Omit<TrainingConfig, 'augment'> & {
   /** Crop and flip of training batches (the run's training.augment without normalize). */
   augment?: { crop?: { pad: number }; flip?: boolean };
   /** Per-channel normalisation, resolved ("auto" computed from the training set as the run did). */
   normalize?: { mean: number[]; std: number[] };
-}
+};
 
 export interface TorchrunJob {
   format: typeof TORCHRUN_JOB_FORMAT;
@@ -97,7 +86,7 @@ export function torchrunConfig(raw: unknown, runId: string): ExperimentConfig {
 }
 
 export function torchrunJob(src: ExportSource, config: ExperimentConfig, data: Dataset, runsDirRelative: string): TorchrunJob {
-  const t = config.training;
+  const { augment, ...training } = config.training;
   return {
     format: TORCHRUN_JOB_FORMAT,
     formatVersion: 1,
@@ -108,24 +97,11 @@ export function torchrunJob(src: ExportSource, config: ExperimentConfig, data: D
     inputShape: [...src.spec.inputShape],
     numOutputs: src.spec.output.units,
     training: {
-      epochs: t.epochs,
-      batchSize: t.batchSize,
-      optimizer: t.optimizer,
-      learningRate: t.learningRate,
-      momentum: t.momentum,
-      nesterov: t.nesterov,
-      weightDecay: t.weightDecay,
-      beta1: t.beta1,
-      beta2: t.beta2,
-      epsilon: t.epsilon,
-      evalEvery: t.evalEvery,
-      shuffle: t.shuffle,
-      ...(t.lrSchedule ? { lrSchedule: t.lrSchedule } : {}),
-      ...(t.labelSmoothing ? { labelSmoothing: t.labelSmoothing } : {}),
-      ...(t.augment && (t.augment.crop || t.augment.flip)
-        ? { augment: { ...(t.augment.crop ? { crop: { pad: t.augment.crop.pad } } : {}), ...(t.augment.flip ? { flip: true } : {}) } }
+      ...training,
+      ...(augment?.crop || augment?.flip
+        ? { augment: { ...(augment.crop ? { crop: { pad: augment.crop.pad } } : {}), ...(augment.flip ? { flip: true } : {}) } }
         : {}),
-      ...(t.augment?.normalize ? { normalize: resolvedNormalization(data, t.augment.normalize) } : {}),
+      ...(augment?.normalize ? { normalize: resolvedNormalization(data, augment.normalize) } : {}),
     },
     data: { file: TORCHRUN_DATA_FILE, train: data.train.n, test: data.test.n, description: data.description },
     runsDir: runsDirRelative,

@@ -22,9 +22,9 @@ import { validateExperiment } from '../../server/config';
 import { BackendClient, ROOT } from './backendClient';
 import { PY, ensureTorch } from '../helpers/torch';
 import { until } from '../helpers/until';
+import { TORCHRUN, TORCHRUN_STD, jobRunId, trainAndExportTorchrun } from '../helpers/torchrunJob';
 
 const BIN = path.join(ROOT, 'bin', 'growth-lab.js');
-const TORCHRUN = '/usr/bin/torchrun';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-torchrun-it-'));
 const ws = path.join(work, 'ws');
 const out = path.join(ws, '.growth-lab');
@@ -60,18 +60,10 @@ const cnnConfig = {
   training: { epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 0.002 },
 };
 
-/** Trains `cfg` with the CLI and exports it with --format torchrun; returns the export folder. */
+/** Trains `cfg` with the CLI and exports it with --format torchrun: the run and the export folder. */
 function trainAndExport(cfg: object & { name: string }): { runId: string; dir: string } {
-  const file = path.join(ws, `${cfg.name}.growth.json`);
-  fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
-  const r = cli('run', file, '--json', '--out', out);
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
-  const runId = JSON.parse(lines[lines.length - 1]).runId as string;
-  const e = cli('export', runId, '--format', 'torchrun', '--runs', out, '--json');
-  assert.equal(e.status, 0, e.stderr);
-  const res = JSON.parse(e.stdout);
-  assert.deepEqual(res.files.map((f: string) => path.basename(f)).sort(), [
+  const { runId, dir, files } = trainAndExportTorchrun(ws, out, cfg);
+  assert.deepEqual(files.map((f) => path.basename(f)).sort(), [
     'README.md',
     'architecture.json',
     'data.npz',
@@ -80,7 +72,7 @@ function trainAndExport(cfg: object & { name: string }): { runId: string; dir: s
     'train.py',
     'weights.npz',
   ]);
-  return { runId, dir: res.dir };
+  return { runId, dir };
 }
 
 function freePort(): Promise<number> {
@@ -93,9 +85,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-/** torchrun's own options; Debian's torch 1.13 under Python 3.11 cannot parse its default --redirects 0, so 1/1 (stdout teed) is given. */
-const TORCHRUN_STD = ['--redirects', '1', '--tee', '1'];
 
 function launch(cwd: string, args: string[]): { proc: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
   const proc = spawn(args[0], args.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
@@ -136,11 +125,10 @@ function python(cwd: string, trainArgs: string[]): string {
   return r.stdout;
 }
 
-/** The run folder train.py reported starting ("train.py: run <id> started ..."). */
 function runIdFrom(output: string): string {
-  const m = /train\.py: run (\S+) (?:started|resumed)/.exec(output);
-  assert.ok(m, `no run id in:\n${output.slice(-2000)}`);
-  return m[1];
+  const id = jobRunId(output);
+  assert.ok(id, `no run id in:\n${output.slice(-2000)}`);
+  return id;
 }
 
 function events(runId: string): RunEvent[] {

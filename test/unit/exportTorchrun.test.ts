@@ -85,6 +85,26 @@ test('job.json takes the run config only through validation; continual runs and 
   assert.deepEqual(job.data, { file: 'data.npz', train: 3, test: 1, description: 'tiny' });
   assert.equal(job.architecture.params, architectureOf(src.spec).params);
   assert.deepEqual(job.config, c);
+  // augmentation: crop and flip pass through, normalisation is resolved; the schedule and smoothing are the run's
+  const vision = torchrunConfig(
+    {
+      ...config,
+      dataset: { name: 'mnist' },
+      training: {
+        ...config.training,
+        labelSmoothing: 0.1,
+        lrSchedule: { type: 'step', milestones: [2] },
+        augment: { crop: { pad: 2 }, flip: true, normalize: { mean: [0.1], std: [0.3] } },
+      },
+    },
+    'r3',
+  );
+  const vjob = torchrunJob(src, vision, tinyDataset(), '.');
+  assert.deepEqual(vjob.training.augment, { crop: { pad: 2 }, flip: true });
+  assert.deepEqual(vjob.training.normalize, { mean: [0.1], std: [0.3] });
+  assert.equal(vjob.training.labelSmoothing, 0.1);
+  assert.deepEqual(vjob.training.lrSchedule, vision.training.lrSchedule);
+  assert.equal(vjob.training.lrSchedule!.type, 'step');
 });
 
 test('data.npz: float32 inputs in the model shape, int64 class indices or float32 targets; oversized sets refused', () => {

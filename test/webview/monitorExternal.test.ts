@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MonitorController, type MonitorHost } from '../../extension/monitorController';
 import type { RequestTypes, RunEvent, RunSummary } from '../../common/protocol';
 import { historyPage } from '../helpers/historyPage';
+import { digestEvents, summarizeRun } from '../../server/runs/runSummary';
 import { frames, openPage, postToPage, readEvents, until, type PageProblems, type Served, startBrowser, stopBrowser } from './harness';
 import { THEMES } from './themes';
 
@@ -29,24 +30,10 @@ let problems: PageProblems;
 /** events.jsonl as the fake backend sees it now. */
 const file: RunEvent[] = opened.slice();
 
+/** What the real backend's listRuns says of the file as it is now (runSummary.ts: an external job keeps its own status). */
 function summary(): RunSummary {
   const start = job[0] as RunEvent & { type: 'start' };
-  const statuses = file.filter((e): e is RunEvent & { type: 'status' } => e.type === 'status');
-  const ms = file.filter((e): e is RunEvent & { type: 'metrics' } => e.type === 'metrics');
-  return {
-    runId: RUN,
-    name: start.config.name,
-    status: statuses[statuses.length - 1].status,
-    dataset: start.config.dataset.name,
-    engine: start.config.engine,
-    executionProvider: start.config.executionProvider,
-    startedAt: start.time,
-    epochs: start.config.training.epochs,
-    epochsDone: ms[ms.length - 1]?.epoch ?? 0,
-    params: start.architecture.params,
-    growSteps: 0,
-    external: 'torchrun',
-  };
+  return summarizeRun({ runId: RUN, config: start.config, digest: digestEvents(file), external: 'torchrun' }, false);
 }
 
 const inspect = (): Promise<{ runId?: string; charts: Record<string, { datasets: { label: string; total: number }[] }> }> =>

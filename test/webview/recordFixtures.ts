@@ -16,7 +16,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Methods, Notifications, type GrowEventParams, type RunEvent } from '../../common/protocol';
-import { BackendClient, ROOT } from '../integration/backendClient';
+import { BackendClient } from '../integration/backendClient';
+import { TORCHRUN, TORCHRUN_STD, jobRunId, trainAndExportTorchrun } from '../helpers/torchrunJob';
 
 const OUT = path.join(__dirname, 'fixtures');
 
@@ -114,9 +115,7 @@ async function main(): Promise<void> {
 }
 
 async function recordTorchrunJob(work: string, client: BackendClient): Promise<void> {
-  const out = path.join(work, '.growth-lab');
-  const file = path.join(work, 'fashion-cnn.growth.json');
-  const config = {
+  const { dir } = trainAndExportTorchrun(work, path.join(work, '.growth-lab'), {
     name: 'fashion-cnn',
     seed: 4,
     dataset: { name: 'fashion-mnist', trainSize: 2000, testSize: 500 },
@@ -129,38 +128,22 @@ async function recordTorchrunJob(work: string, client: BackendClient): Promise<v
       ],
     },
     training: { epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 0.002 },
-  };
-  fs.writeFileSync(file, JSON.stringify(config));
-  const run = (cmd: string, args: string[], cwd = work) => {
-    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-  };
-  const bin = path.join(ROOT, 'bin', 'growth-lab.js');
-  const lines = run(process.execPath, [bin, 'run', file, '--json', '--out', out]).trim().split('\n');
-  const source = JSON.parse(lines[lines.length - 1]).runId as string;
-  const dir = JSON.parse(run(process.execPath, [bin, 'export', source, '--format', 'torchrun', '--runs', out, '--json'])).dir as string;
-  // Debian's torch 1.13 under Python 3.11 cannot parse torchrun's default --redirects 0: 1/1 tees stdout.
-  const log = run(
-    '/usr/bin/torchrun',
-    [
-      '--redirects',
-      '1',
-      '--tee',
-      '1',
-      '--nproc_per_node',
-      '2',
-      '--master_addr',
-      '127.0.0.1',
-      '--master_port',
-      '29531',
-      'train.py',
-      '--epochs',
-      '6',
-    ],
-    dir,
-  );
-  const runId = /train\.py: run (\S+) started/.exec(log)![1];
+  } as { name: string });
+  const args = [
+    ...TORCHRUN_STD,
+    '--nproc_per_node',
+    '2',
+    '--master_addr',
+    '127.0.0.1',
+    '--master_port',
+    '29531',
+    'train.py',
+    '--epochs',
+    '6',
+  ];
+  const r = spawnSync(TORCHRUN, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const runId = r.status === 0 ? jobRunId(r.stdout) : undefined;
+  if (!runId) throw new Error(`torchrun ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   await write('torchrun-job', runId, client);
 }
 
