@@ -156,7 +156,7 @@ export class RunManager {
     if (this.runs.get(id)?.active)
       throw new RequestError(ErrorCodes.invalidState, `run ${id} is ${this.runs.get(id)!.status}; resume it with resumeExperiment`);
     const store = this.requireStore(id);
-    const summary = store.listRuns().find((r) => r.runId === id);
+    const summary = store.runSummary(id);
     if (summary?.external !== undefined)
       throw new RequestError(
         ErrorCodes.invalidState,
@@ -332,7 +332,7 @@ export class RunManager {
       : sourceFromStore(store, id);
     let torchrun: { config: unknown; configPath?: string; runsDir: string } | undefined;
     if (p.format === 'torchrun') {
-      const summary = store.listRuns().find((r) => r.runId === id);
+      const summary = store.runSummary(id);
       const configPath = summary?.configPath && path.isAbsolute(summary.configPath) ? summary.configPath : undefined;
       torchrun = { config: run ? run.config : store.readConfig(id), configPath, runsDir: store.runsDir };
     }

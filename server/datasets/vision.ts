@@ -7,7 +7,7 @@ import type { DatasetConfig } from '../../common/protocol';
 import { CIFAR10_CLASSES, CIFAR_PIXELS, CIFAR_SHAPE, cifarRows, loadCifarRaw, type CifarName } from './cifar';
 import { DatasetError } from './errors';
 import { datasetPath } from './folders';
-import { fractionSplit, imageSubsets } from './imageSplits';
+import { type ImageRows, fractionSplit, imageSubsets } from './imageSplits';
 import { loadNpzRaw } from './npzImages';
 import { loadImageFolderRaw } from './imageFolder';
 import { SVHN_PIXELS, loadSvhnRaw } from './svhn';
@@ -20,6 +20,26 @@ export interface LoadOptions {
 }
 
 const numbered = (k: number) => Array.from({ length: k }, (_, i) => String(i));
+
+/** The seeded subsets of a source with its own test split, or else of a seeded testFraction split of its rows (`what` names it in errors). */
+function splitSubsets(
+  cfg: DatasetConfig,
+  opts: LoadOptions,
+  train: ImageRows,
+  test: ImageRows | undefined,
+  features: number,
+  what: string,
+) {
+  const split = test ? undefined : fractionSplit(what, train.n, cfg.testFraction, opts.seed);
+  return imageSubsets(train, test ?? train, features, {
+    seed: opts.seed,
+    trainSize: checkSize('trainSize', cfg.trainSize),
+    testSize: checkSize('testSize', cfg.testSize),
+    normalize: cfg.normalize ?? true,
+    trainRows: split?.trainRows,
+    testRows: split?.testRows,
+  });
+}
 
 export async function loadCifar(name: CifarName, cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
   const dir = datasetPath(cfg, opts.baseDir, 'the folder with the binary files');
@@ -82,15 +102,7 @@ export async function loadSvhn(cfg: DatasetConfig, opts: LoadOptions): Promise<D
 export async function loadNpzDataset(cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
   const raw = await loadNpzRaw(cfg, opts.baseDir);
   const f = raw.inputShape.reduce((a, b) => a * b, 1);
-  const split = raw.test ? undefined : fractionSplit(`npz: ${raw.files}`, raw.train.n, cfg.testFraction, opts.seed);
-  const s = imageSubsets(raw.train, raw.test ?? raw.train, f, {
-    seed: opts.seed,
-    trainSize: checkSize('trainSize', cfg.trainSize),
-    testSize: checkSize('testSize', cfg.testSize),
-    normalize: cfg.normalize ?? true,
-    trainRows: split?.trainRows,
-    testRows: split?.testRows,
-  });
+  const s = splitSubsets(cfg, opts, raw.train, raw.test, f, `npz: ${raw.files}`);
   const how = raw.test ? '' : `, seeded testFraction ${cfg.testFraction ?? 0.2} split of ${raw.train.n}`;
   return {
     name: 'npz',
@@ -108,15 +120,7 @@ export async function loadNpzDataset(cfg: DatasetConfig, opts: LoadOptions): Pro
 export async function loadImageFolder(cfg: DatasetConfig, opts: LoadOptions): Promise<Dataset> {
   const raw = await loadImageFolderRaw(cfg, opts.baseDir);
   const f = raw.channels * raw.size * raw.size;
-  const split = raw.test ? undefined : fractionSplit(`image-folder: ${raw.root}`, raw.train.n, cfg.testFraction, opts.seed);
-  const s = imageSubsets(raw.train, raw.test ?? raw.train, f, {
-    seed: opts.seed,
-    trainSize: checkSize('trainSize', cfg.trainSize),
-    testSize: checkSize('testSize', cfg.testSize),
-    normalize: cfg.normalize ?? true,
-    trainRows: split?.trainRows,
-    testRows: split?.testRows,
-  });
+  const s = splitSubsets(cfg, opts, raw.train, raw.test, f, `image-folder: ${raw.root}`);
   const how = raw.test ? raw.layout : `${raw.layout}, seeded testFraction ${cfg.testFraction ?? 0.2} split of ${raw.train.n}`;
   return {
     name: 'image-folder',

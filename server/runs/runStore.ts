@@ -201,27 +201,8 @@ export class RunStore {
       if (name.startsWith('.')) continue;
       if (!isValidRunId(name)) {
         warnings.push(`skipped runs/${name}: not a valid run id`);
-      } else if (entry.isSymbolicLink()) {
-        const why = `refusing ${path.join(this.runsDir, name)}: the run folder is a symbolic link`;
-        warnings.push(`run ${name}: ${why}`);
-        summaries.push(unreadableSummary(name, why));
-      } else if (!entry.isDirectory()) {
-        warnings.push(`skipped runs/${name}: not a folder`);
       } else {
-        let summary: RunSummary | undefined;
-        try {
-          const facts = this.digestRun(name, warnings);
-          if (facts) {
-            const elsewhere = this.handles.has(name) ? undefined : lockedElsewhere(path.join(this.runsDir, name));
-            summary = summarizeRun(facts, this.isLive(name) || elsewhere !== undefined);
-            if (elsewhere !== undefined) summary.runningElsewhere = elsewhere;
-          }
-        } catch (err) {
-          // One bad run never hides the others: it is listed as unreadable, with the reason.
-          const why = err instanceof Error ? err.message : String(err);
-          warnings.push(`run ${name}: ${why}`);
-          summary = unreadableSummary(name, why);
-        }
+        const summary = this.folderSummary(name, entry.isSymbolicLink(), entry.isDirectory(), warnings);
         if (summary) {
           seen.add(name);
           summaries.push(summary);
@@ -232,6 +213,40 @@ export class RunStore {
     this.lastWarnings = warnings;
     const time = (s: RunSummary) => Date.parse(s.startedAt) || 0;
     return summaries.sort((a, b) => time(b) - time(a) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+  }
+
+  /** One run's summary, as listRuns reports it, without reading the other runs; undefined when the folder is not a run. */
+  runSummary(runId: string): RunSummary | undefined {
+    assertValidRunId(runId);
+    const st = statOrUndefined(path.join(this.runsDir, runId));
+    if (!st) return undefined;
+    return this.folderSummary(runId, st.isSymbolicLink(), st.isDirectory(), []);
+  }
+
+  /** The summary of the entry `name` of runs/ (a symlink or unreadable run: listed as unreadable, with the reason). */
+  private folderSummary(name: string, link: boolean, folder: boolean, warnings: string[]): RunSummary | undefined {
+    if (link) {
+      const why = `refusing ${path.join(this.runsDir, name)}: the run folder is a symbolic link`;
+      warnings.push(`run ${name}: ${why}`);
+      return unreadableSummary(name, why);
+    }
+    if (!folder) {
+      warnings.push(`skipped runs/${name}: not a folder`);
+      return undefined;
+    }
+    try {
+      const facts = this.digestRun(name, warnings);
+      if (!facts) return undefined;
+      const elsewhere = this.handles.has(name) ? undefined : lockedElsewhere(path.join(this.runsDir, name));
+      const summary = summarizeRun(facts, this.isLive(name) || elsewhere !== undefined);
+      if (elsewhere !== undefined) summary.runningElsewhere = elsewhere;
+      return summary;
+    } catch (err) {
+      // One bad run never hides the others: it is listed as unreadable, with the reason.
+      const why = err instanceof Error ? err.message : String(err);
+      warnings.push(`run ${name}: ${why}`);
+      return unreadableSummary(name, why);
+    }
   }
 
   /** The file `checkpoints/latest` names, or the newest intact checkpoint when that one is missing or corrupt. */

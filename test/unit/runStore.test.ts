@@ -818,3 +818,25 @@ test('listRuns: 200 runs x 1000 events', () => {
   assert.equal(runs[0].bestTestAccuracy, 0.99);
   assert.equal(runs[0].status, 'completed');
 });
+
+test('runSummary: one run as listRuns reports it, without the others; not a run: undefined; a symlinked folder: unreadable', () => {
+  const store = new RunStore(tempDir());
+  const a = store.createRun(config('a'));
+  a.close();
+  const b = store.createRun(config('b'));
+  b.close();
+  const listed = store.listRuns();
+  assert.deepEqual(
+    store.runSummary(a.runId),
+    listed.find((r) => r.runId === a.runId),
+  );
+  assert.deepEqual(
+    store.runSummary(b.runId),
+    listed.find((r) => r.runId === b.runId),
+  );
+  assert.equal(store.runSummary('no-such-run'), undefined);
+  assert.throws(() => store.runSummary('../x'));
+  const elsewhere = tempDir();
+  fs.symlinkSync(elsewhere, path.join(store.runsDir, 'linked'));
+  assert.match(store.runSummary('linked')!.unreadable!, /the run folder is a symbolic link/);
+});
