@@ -101,8 +101,17 @@ test('Restricted Mode: the workspace opens untrusted, and the side panel lists t
     await vscode.page.locator('.activitybar .action-item a[aria-label^="Growth Lab"]').first().click();
     const experiment = vscode.page.locator('.sidebar .monaco-list-row', { hasText: EXPERIMENT }).first();
     await experiment.waitFor({ timeout: 60000 });
-    await experiment.locator('.monaco-tl-twistie').click(); // expand (a click on the label opens the file): the run is under it
-    await vscode.page.locator('.sidebar .monaco-list-row', { hasText: runId }).first().waitFor({ timeout: 30000 });
+    // Expand it (a click on the label opens the file): the run is under it. A click that lands while the
+    // tree is still being refreshed can leave the row collapsed, so click until it says it is expanded.
+    const run = vscode.page.locator('.sidebar .monaco-list-row', { hasText: runId }).first();
+    await vscode.waitFor(
+      async () => {
+        if ((await experiment.getAttribute('aria-expanded')) !== 'true') await experiment.locator('.monaco-tl-twistie').click();
+        return run.isVisible();
+      },
+      30000,
+      'the shipped run under its experiment',
+    );
   });
 });
 
