@@ -11,7 +11,7 @@
  */
 import { Value, add, div, logSoftmax, mul, neg, reduceMean, reduceSum, reshape, sub } from '../engine';
 import { ModelSpec, ModelSpecError } from '../model/spec';
-import { widthBlocker } from '../model/widthEdits';
+import { OUTPUT_SUFFIX, widthBlocker } from '../model/widthEdits';
 import { GrowthError } from './types';
 
 /** Per-channel layers: a neuron's value stays in its own channel through them. */
@@ -70,6 +70,12 @@ export function targetLayers(spec: ModelSpec, ids?: readonly string[]): string[]
   const all = spec.layers.filter((l, i) => MORPHABLE.has(l.type) && widthBlocker(spec, i) === undefined).map((l) => l.id);
   if (!ids) return all;
   for (const id of ids) {
+    // A stage's output channels are the sum of a conv path and a shortcut: the paper's Δz·g is taken
+    // on one layer's own activations (Gauss-Newton paper §3), which these channels are not.
+    if (id.endsWith(OUTPUT_SUFFIX) && spec.layers.some((x) => x.type === 'resblock' && `${x.id}${OUTPUT_SUFFIX}` === id))
+      throw new GrowthError(
+        `"${id}" is a resblock's output channels, summed with its shortcut across the stage: Gauss-Newton split and prune morphisms act on one layer's own channels (name "${id.slice(0, -OUTPUT_SUFFIX.length)}" for the block's hidden channels); widen "${id}" with net2net-wider or firefly`,
+      );
     const i = spec.layers.findIndex((x) => x.id === id);
     const l = spec.layers[i];
     if (!l) throw new GrowthError(`no layer "${id}" (layers: ${spec.layers.map((x) => x.id).join(', ')})`);

@@ -55,6 +55,7 @@ import type { Executor } from '../engine';
 import type { LayerDiff } from '../../common/protocol';
 import type { GrowableModel } from '../model/growable';
 import { LayerSpec, flatSize, samePads } from '../model/spec';
+import { OUTPUT_SUFFIX } from '../model/widthEdits';
 import { diffFromSources, neuronBudget, topK } from './diff';
 import { EigenPair, smallestEigenpair } from './eigen';
 import { ModelGraph, runOnce } from './modelGraph';
@@ -371,6 +372,10 @@ function numberOption(options: GrowOptions, key: string, fallback: number, check
 function chooseLayers(model: GrowableModel, options: GrowOptions): { layers: string[]; skipped: { layer: string; reason: string }[] } {
   if (options.layers) {
     for (const id of options.layers) {
+      if (id.endsWith(OUTPUT_SUFFIX) && model.spec.layers.some((x) => x.type === 'resblock' && `${x.id}${OUTPUT_SUFFIX}` === id))
+        throw new GrowthError(
+          `splitting: "${id}" is a resblock's output channels; a resblock's convs are relu (σ'' = 0, so every splitting matrix vanishes): widen it with net2net-wider or firefly`,
+        );
       const reason = splitUnsupportedReason(model.layer(id).layer);
       if (reason) throw new GrowthError(`splitting: ${reason}`);
     }

@@ -481,6 +481,47 @@ test('every growth and pruning method runs on a ResNet and a MobileNet, or names
   t.diagnostic(results.join('\n'));
 });
 
+test("a stage's output channels (<block>/out): Gauss-Newton morphisms and splitting refuse them, naming the layer", async () => {
+  // A tanh conv so that splitting applies to the model at all; the projection block's output is `resblock_1/out`.
+  const spec = specFromConfig(
+    {
+      layers: [
+        { type: 'conv2d', filters: 4, kernelSize: 3, stride: 1, padding: 'same', activation: 'tanh' },
+        { type: 'resblock', filters: 6, stride: 2 },
+      ],
+      init: 'he',
+    },
+    input,
+    'classification',
+    3,
+  );
+  const model = GrowableModel.create(spec, 7, optimizerSlots(optimizerSettings(training)));
+  const trainer = new Trainer(model, randomDataset(input, 3, 32, 2), training, await ex());
+  const ctx = growContext(trainer, 1);
+  const grow = (method: string) =>
+    runGrowStep(
+      ctx,
+      growthMethod(method)!,
+      { steps: 1, neurons: 2, scoreBatch: 16, layers: ['resblock_1/out'] },
+      { runId: 't', step: 0, epoch: 0 },
+    );
+  for (const method of ['gauss-newton', 'prune-gauss-newton', 'prune-taylor'])
+    await assert.rejects(
+      grow(method),
+      /"resblock_1\/out" is a resblock's output channels, summed with its shortcut .*\(name "resblock_1" for the block's hidden channels/,
+      method,
+    );
+  await assert.rejects(grow('splitting'), /splitting: "resblock_1\/out" is a resblock's output channels; a resblock's convs are relu/);
+  // the methods that do widen it
+  const ev = await runGrowStep(ctx, net2netWider, { neurons: 2, layers: ['resblock_1/out'] }, { runId: 't', step: 0, epoch: 0 });
+  assert.deepEqual(
+    ev.diff.map((d) => d.id),
+    ['resblock_1/out'],
+  );
+  assert.equal(model.width('resblock_1/out'), 8);
+  await trainer.dispose();
+});
+
 test('activation memory: a conv layer with batch norm counts 1.6x (measured), a resblock its hidden maps too', () => {
   const conv = (batchNorm: boolean) =>
     specFromConfig(
