@@ -5,7 +5,7 @@
  * the network (a stage ends after each pooling or flatten layer). A block is marked when the shown grow
  * event changed any of its layers, so the diff says which block grew.
  */
-import type { LayerView } from './architecture';
+import { OUTPUT_SUFFIX, type LayerView } from './architecture';
 
 /** Up to this many layers the view draws every layer and no blocks. */
 export const BLOCK_THRESHOLD = 12;
@@ -27,11 +27,26 @@ export interface BlockView {
 
 const STAGE_END = new Set(['maxpool', 'avgpool', 'globalavgpool', 'flatten']);
 
-function layerChanged(l: LayerView): string | undefined {
+function layerChanged(l: LayerView): string[] {
+  return [ownChange(l), outputChange(l)].filter((c): c is string => c !== undefined);
+}
+
+function ownChange(l: LayerView): string | undefined {
   if (l.inserted) return `${l.id} inserted`;
   if (l.beforeWidth !== undefined && l.width !== undefined && l.beforeWidth !== l.width) return `${l.id} ${l.beforeWidth} → ${l.width}`;
   if (l.removed.length > 0) return `${l.id} ${l.removed.length} removed`;
   if (l.neurons.some((n) => n.state === 'split' || n.state === 'new')) return `${l.id} split`;
+  return undefined;
+}
+
+/** A resblock's output channels (`<id>/out`), e.g. "resblock_4/out 8 → 12". */
+function outputChange(l: LayerView): string | undefined {
+  const o = l.output;
+  if (!o || l.inserted) return undefined;
+  const id = `${l.id}${OUTPUT_SUFFIX}`;
+  if (o.before !== undefined && o.before !== o.after) return `${id} ${o.before} → ${o.after}`;
+  if (o.removed > 0) return `${id} ${o.removed} removed`;
+  if (o.split + o.added > 0) return `${id} split`;
   return undefined;
 }
 
@@ -80,7 +95,7 @@ export function architectureBlocks(
   const blocks: BlockView[] = [];
   for (const g of groups) {
     if (g.members.length < 2) continue;
-    const changes = g.members.map(layerChanged).filter((c): c is string => c !== undefined);
+    const changes = g.members.flatMap(layerChanged);
     blocks.push({
       id: `block:${g.members[0].id}`,
       label: g.label,

@@ -32,7 +32,23 @@ export interface LayerView {
   neurons: NeuronView[];
   /** Indices (in the layer before the step) of the neurons the step removed. */
   removed: number[];
+  /**
+   * A resblock's output channels (the width target `<id>/out`, joined by shortcuts across its
+   * stage) when the step's diff names them: channel counts before and after, and what changed.
+   */
+  output?: OutputChannelsView;
 }
+
+export interface OutputChannelsView {
+  before?: number;
+  after: number;
+  split: number;
+  added: number;
+  removed: number;
+}
+
+/** The diff id of a layer's output channels (server/model/widthEdits OUTPUT_SUFFIX). */
+export const OUTPUT_SUFFIX = '/out';
 
 export interface ArchitectureView {
   inputShape: number[];
@@ -53,6 +69,7 @@ export function classifyArchitecture(after: Architecture, event?: Pick<GrowEvent
   const ignored: string[] = [];
   const layers = after.layers.map((l): LayerView => {
     const d = diffs.get(l.id);
+    const od = diffs.get(`${l.id}${OUTPUT_SUFFIX}`);
     const before = beforeLayers.get(l.id);
     const width = l.width;
     const inserted = !!d?.inserted || (!!event && !before);
@@ -89,10 +106,20 @@ export function classifyArchitecture(after: Architecture, event?: Pick<GrowEvent
       inserted,
       neurons,
       removed: removed.sort((a, b) => a - b),
+      ...(od && {
+        output: {
+          before: before?.outputShape[0],
+          after: l.outputShape[0],
+          split: od.split.length,
+          added: od.added.length,
+          removed: od.removed.length,
+        },
+      }),
     };
   });
   const afterIds = new Set(after.layers.map((l) => l.id));
-  for (const id of diffs.keys()) if (!afterIds.has(id)) ignored.push(`${id}: no such layer`);
+  const known = (id: string) => afterIds.has(id) || (id.endsWith(OUTPUT_SUFFIX) && afterIds.has(id.slice(0, -OUTPUT_SUFFIX.length)));
+  for (const id of diffs.keys()) if (!known(id)) ignored.push(`${id}: no such layer`);
   const removedLayers = event ? event.before.layers.filter((l) => !afterIds.has(l.id)).map((l) => l.id) : [];
   return { inputShape: after.inputShape, layers, removedLayers, ignored };
 }

@@ -6,6 +6,7 @@ import type { RunModel, GrowEvent, SummaryView } from '../common/monitor/runMode
 import { signedCount } from '../common/monitor/growDiff';
 import { formatDuration, formatInt, formatNumber, formatPct } from './format';
 import { neuronChanges, type GrowMarker } from './markers';
+import { OUTPUT_SUFFIX } from './architecture';
 
 /** One term and its value of a definition list (`title`: the value's tooltip). */
 export interface DefItem {
@@ -92,24 +93,44 @@ export function growLayerRows(ev: GrowEvent): { inserted: boolean; cells: string
   const before = new Map(ev.before.layers.map((l) => [l.id, l]));
   const diffs = new Map(ev.diff.map((d) => [d.id, d]));
   return ev.after.layers
-    .filter((l) => l.width !== undefined || diffs.has(l.id))
-    .map((l) => {
+    .filter((l) => l.width !== undefined || diffs.has(l.id) || diffs.has(`${l.id}${OUTPUT_SUFFIX}`))
+    .flatMap((l) => {
       const d = diffs.get(l.id);
       const b = before.get(l.id);
       const inserted = !!d?.inserted || !b;
-      return {
-        inserted,
-        cells: [
-          inserted ? `${l.id} (inserted)` : l.id,
-          b?.width !== undefined ? String(b.width) : b ? '–' : 'new',
-          l.width !== undefined ? String(l.width) : '–',
-          d ? String(d.kept) : l.width !== undefined ? String(l.width) : '–',
-          d ? String(d.split.length) : '0',
-          d ? String(d.added.length) : '0',
-          d ? String(d.removed.length) : '0',
-          signedCount(l.params - (b?.params ?? 0)),
-          signedCount(l.flops - (b?.flops ?? 0)),
-        ],
-      };
+      const rows = [
+        {
+          inserted,
+          cells: [
+            inserted ? `${l.id} (inserted)` : l.id,
+            b?.width !== undefined ? String(b.width) : b ? '–' : 'new',
+            l.width !== undefined ? String(l.width) : '–',
+            d ? String(d.kept) : l.width !== undefined ? String(l.width) : '–',
+            d ? String(d.split.length) : '0',
+            d ? String(d.added.length) : '0',
+            d ? String(d.removed.length) : '0',
+            signedCount(l.params - (b?.params ?? 0)),
+            signedCount(l.flops - (b?.flops ?? 0)),
+          ],
+        },
+      ];
+      // A resblock's output channels (`<id>/out`, joined by shortcuts across its stage): a row of their own
+      const o = diffs.get(`${l.id}${OUTPUT_SUFFIX}`);
+      if (o && b)
+        rows.push({
+          inserted: false,
+          cells: [
+            `${l.id}${OUTPUT_SUFFIX}`,
+            String(b.outputShape[0]),
+            String(l.outputShape[0]),
+            String(o.kept),
+            String(o.split.length),
+            String(o.added.length),
+            String(o.removed.length),
+            '',
+            '',
+          ],
+        });
+      return rows;
     });
 }

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { architectureBlocks, BLOCK_THRESHOLD, blockCaption, initiallyExpanded } from '../../webview/archBlocks';
 import { classifyArchitecture, layoutArchitecture } from '../../webview/architecture';
 import { vgg19Architecture, vgg19GrowEvent } from '../helpers/vggArchitecture';
+import { growLayerRows } from '../../webview/panelText';
+import type { Architecture, GrowEventParams, LayerSummary } from '../../common/protocol';
 
 test('a VGG-19 (23 layers) groups into its five stages, each closed by its max-pool; flatten and output stand alone', () => {
   const view = classifyArchitecture(vgg19Architecture());
@@ -91,4 +93,62 @@ test('layout: collapsed blocks are one column each, an expanded block frames its
     (a, b) => a.x - b.x,
   );
   for (let i = 1; i < xs.length; i++) assert.ok(xs[i].x >= xs[i - 1].x + xs[i - 1].w, 'columns do not overlap');
+});
+
+/** A ResNet stage as the backend summarises it: a stem and three resblocks of one stage (width = hidden channels). */
+function resnetStage(out: number, hidden: number[]): Architecture {
+  const layers: LayerSummary[] = [
+    {
+      id: 'conv2d_1',
+      index: 0,
+      type: 'conv2d',
+      width: 4,
+      inputShape: [3, 8, 8],
+      outputShape: [4, 8, 8],
+      params: 112,
+      flops: 0,
+      block: 'stem',
+    },
+    ...hidden.map((h, k): LayerSummary => ({
+      id: `resblock_${k + 1}`,
+      index: k + 1,
+      type: 'resblock',
+      width: h,
+      inputShape: [k === 0 ? 4 : out, 8, 8],
+      outputShape: [out, 8, 8],
+      params: 100 + h + out,
+      flops: 0,
+      block: 'stage2',
+    })),
+    { id: 'output', index: 4, type: 'output', width: 3, inputShape: [out], outputShape: [3], params: out * 3 + 3, flops: 0 },
+  ];
+  return { inputShape: [3, 8, 8], outputSize: 3, layers, params: layers.reduce((a, l) => a + l.params, 0), flops: 0 };
+}
+
+test("the grow diff shows a stage's output channels (<block>/out): the block that grew, its table row", () => {
+  const ev: GrowEventParams = {
+    ...vgg19GrowEvent('r', 5, []),
+    before: resnetStage(8, [8, 8, 8]),
+    after: resnetStage(11, [8, 8, 8]),
+    diff: [{ id: 'resblock_1/out', kept: 8, split: [{ index: 8, parent: 2 }], added: [9, 10], removed: [], inserted: false }],
+  };
+  const view = classifyArchitecture(ev.after, ev);
+  assert.deepEqual(view.ignored, []);
+  assert.deepEqual(view.layers[1].output, { before: 8, after: 11, split: 1, added: 2, removed: 0 });
+  assert.equal(view.layers[2].output, undefined);
+  const names = new Map(ev.after.layers.filter((l) => l.block).map((l) => [l.id, l.block!]));
+  const blocks = architectureBlocks(view.layers, names);
+  assert.deepEqual(
+    blocks.filter((b) => b.changed).map((b) => [b.label, b.changes]),
+    [['stage2', ['resblock_1/out 8 → 11']]],
+  );
+  assert.deepEqual([...initiallyExpanded(blocks)], [blocks.find((b) => b.label === 'stage2')!.id]);
+  // the grow detail's layer table: the block's own row (hidden channels unchanged), then its output channels
+  const rows = growLayerRows(ev).map((r) => r.cells.slice(0, 7).join(' '));
+  assert.deepEqual(rows.slice(1, 3), ['resblock_1 8 8 8 0 0 0', 'resblock_1/out 8 11 8 1 2 0']);
+  assert.equal(rows.length, 6);
+  // a diff naming an output of no layer is still reported
+  assert.deepEqual(classifyArchitecture(ev.after, { ...ev, diff: [{ ...ev.diff[0], id: 'resblock_9/out' }] }).ignored, [
+    'resblock_9/out: no such layer',
+  ]);
 });
