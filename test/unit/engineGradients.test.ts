@@ -261,12 +261,29 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
   },
   {
-    name: 'Conv depthwise 3x3 groups 3 stride 1 pad 1',
+    name: 'Conv depthwise 3x3 groups 3 stride 1 pad 1 (matrix form)',
     op: 'Conv',
     dtype: F32,
     batch: 2,
     attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 3 },
     inputs: [f(['N', 3, 5, 5]), f([3, 1, 3, 3])],
+  },
+  {
+    // 81 x 81 pixel pairs: above DEPTHWISE_MATRIX_MAX, so the grouped rule (patches) rather than the matrix form
+    name: 'Conv depthwise 3x3 groups 2 stride 1 pad 1 on 9x9 (large map: patches)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 2 },
+    inputs: [f(['N', 2, 9, 9]), f([2, 1, 3, 3])],
+  },
+  {
+    name: 'Conv depthwise 3x3 groups 3 stride 2 pads [1,0,0,1] on 6x5 (matrix form)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1], groups: 3 },
+    inputs: [f(['N', 3, 6, 5]), f([3, 1, 3, 3])],
   },
   {
     name: 'Conv depthwise x2 3x3 groups 2 stride 2 pads [1,0,0,1] on 6x5',

@@ -2,7 +2,7 @@
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
 import { Value } from '../graph';
 import { normAxis, windowOut } from '../shapes';
-import { Dim, isFloat } from '../types';
+import { Dim, hostTensor, isFloat } from '../types';
 import {
   ConvAttrs,
   ConvTAttrs,
@@ -178,6 +178,7 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
   const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
   const [o, cg, kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  if (cg === 1 && o === c && h * wd * oh * ow <= DEPTHWISE_MATRIX_MAX) return depthwiseMatrixVjp(x, w, g, a);
   const [sh, sw] = a.strides;
   const flipped = gather(gather(w, descending(kh), 2), descending(kw), 3);
   const kT = reshape(transpose(reshape(flipped, [G, o / G, cg, kh, kw]), [0, 2, 1, 3, 4]), [c, o / G, kh, kw]);
@@ -194,6 +195,54 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
   const cols = reshape(patches(x, kh, kw, a.pads, oh, ow, [sh, sw]), [nb, G, 1, cg * kh * kw, oh * ow]);
   const prod = mul(reshape(g, [nb, G, o / G, 1, oh * ow]), cols); // [N, G, O/G, cg·kh·kw, P]
   return [dx, reshape(reduceSum(prod, [0, 4]), [o, cg, kh, kw])];
+}
+
+/**
+ * Largest (input pixels) x (output pixels) of a depthwise map for which its VJP is built from matrix
+ * products (8x8 -> 8x8); larger maps keep the grouped formulation above (the matrices grow with the map
+ * squared, the work of a 3x3 kernel with the map). Measured on MobileNetV1 0.25 (docs/engine.md).
+ */
+export const DEPTHWISE_MATRIX_MAX = 4096;
+
+/**
+ * VJP of a depthwise convolution (one input and one output channel per group) on a small map. Each
+ * channel's convolution is one matrix, y_c = x_c·M_c with x_c [N, H·W], y_c [N, OH·OW] and
+ * M_c = Σ_k w[c, k]·S_k, where the constant 0/1 matrix S_k marks the input pixel that kernel tap k
+ * reads for each output pixel (stride and padding included). Then dX_c = g_c·M_cᵀ and
+ * dW[c, k] = Σ (x_cᵀ·g_c) ⊙ S_k: batched matrix products over the channels, which onnxruntime runs
+ * multi-threaded, instead of its per-(example, group) loops and the patch Slices of the general rule.
+ */
+function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+  const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
+  const [, , kh, kw] = w.shape as number[];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const taps = new Float64Array(K * P * Q); // S as [K, P·Q]
+  const tapsT = new Float64Array(K * P * Q); // Sᵀ as [P·Q, K]
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const k = i * kw + j;
+      for (let y = 0; y < oh; y++) {
+        const iy = y * a.strides[0] - a.pads[0] + i;
+        if (iy < 0 || iy >= h) continue;
+        for (let xo = 0; xo < ow; xo++) {
+          const ix = xo * a.strides[1] - a.pads[1] + j;
+          if (ix < 0 || ix >= wd) continue;
+          const pq = (iy * wd + ix) * Q + y * ow + xo;
+          taps[k * P * Q + pq] = 1;
+          tapsT[pq * K + k] = 1;
+        }
+      }
+    }
+  }
+  const S = x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps));
+  const ST = x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT));
+  const m = reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
+  const xc = transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
+  const gc = transpose(reshape(g, [nb, c, Q]), [1, 0, 2]); // [C, N, Q]
+  const dx = reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]);
+  const dm = reshape(matmul(swapLast(xc), gc), [c, P * Q]);
+  return [dx, reshape(matmul(dm, ST), [c, 1, kh, kw])];
 }
 
 /** tfjs has no grouped conv2d: depthwise (one input channel per group) or one conv2d per group. */
