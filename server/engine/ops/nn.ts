@@ -1,6 +1,7 @@
 /** Neural-network ops: softmax, convolutions, pooling, batch norm (NCHW, as ONNX). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
-import { Value } from '../graph';
+import { Node, Value } from '../graph';
+import type { OnnxNodeContext } from '../onnxContext';
 import { normAxis, windowOut } from '../shapes';
 import { Dim, hostTensor, isFloat } from '../types';
 import {
@@ -112,6 +113,7 @@ defineOp({
   },
   onnx(ctx, node) {
     const a = convAttrs(node.attrs);
+    if (depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a)) return emitDepthwiseMatrix(ctx, node, a);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
       ...onnxConvAttrs(a),
       ...(a.groups ? { group: { i: a.groups } } : {}),
@@ -199,10 +201,11 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
 
 /**
  * Largest (input pixels) x (output pixels) of a depthwise map for which its VJP is built from matrix
- * products (8x8 -> 8x8); larger maps keep the grouped formulation above (the matrices grow with the map
- * squared, the work of a 3x3 kernel with the map). Measured on MobileNetV1 0.25 (docs/engine.md).
+ * products (16x16 -> 16x16, 32x32 -> 16x16): measured on MobileNetV1 0.25 faster than the patches there
+ * (docs/engine.md); larger maps (32x32 -> 32x32) keep the grouped formulation above, as the matrices
+ * grow with the map squared and the work of a 3x3 kernel with the map.
  */
-export const DEPTHWISE_MATRIX_MAX = 4096;
+export const DEPTHWISE_MATRIX_MAX = 262144;
 
 /**
  * VJP of a depthwise convolution (one input and one output channel per group) on a small map. Each
@@ -217,8 +220,22 @@ function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value,
   const [, , kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
   const [P, Q, K] = [h * wd, oh * ow, kh * kw];
-  const taps = new Float64Array(K * P * Q); // S as [K, P·Q]
-  const tapsT = new Float64Array(K * P * Q); // Sᵀ as [P·Q, K]
+  const { taps, tapsT } = depthwiseTaps([h, wd], [kh, kw], [oh, ow], a);
+  const S = x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps));
+  const ST = x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT));
+  const m = reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
+  const xc = transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
+  const gc = transpose(reshape(g, [nb, c, Q]), [1, 0, 2]); // [C, N, Q]
+  const dx = reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]);
+  const dm = reshape(matmul(swapLast(xc), gc), [c, P * Q]);
+  return [dx, reshape(matmul(dm, ST), [c, 1, kh, kw])];
+}
+
+/** The 0/1 tap matrices of a depthwise map: S [K, H·W·OH·OW] (tap k reads input pixel p for output pixel q) and Sᵀ. */
+function depthwiseTaps([h, wd]: number[], [kh, kw]: number[], [oh, ow]: number[], a: ConvAttrs) {
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const taps = new Float64Array(K * P * Q);
+  const tapsT = new Float64Array(K * P * Q);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const k = i * kw + j;
@@ -235,14 +252,44 @@ function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value,
       }
     }
   }
-  const S = x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps));
-  const ST = x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT));
-  const m = reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
-  const xc = transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
-  const gc = transpose(reshape(g, [nb, c, Q]), [1, 0, 2]); // [C, N, Q]
-  const dx = reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]);
-  const dm = reshape(matmul(swapLast(xc), gc), [c, P * Q]);
-  return [dx, reshape(matmul(dm, ST), [c, 1, kh, kw])];
+  return { taps, tapsT };
+}
+
+/**
+ * Largest (input pixels) x (output pixels) for which a depthwise convolution's forward pass is emitted
+ * as the matrix products of depthwiseMatrixVjp (up to 8x8 -> 8x8: onnxruntime's grouped Conv loops
+ * over every (example, channel) and costs more there than the products; from 16x16 on its Conv is
+ * the faster forward).
+ */
+export const DEPTHWISE_MATRIX_FORWARD_MAX = 4096;
+
+function isDepthwise(x: Value, w: Value, a: ConvAttrs): boolean {
+  return (a.groups ?? 1) > 1 && w.shape[1] === 1 && w.shape[0] === x.shape[1] && a.dilations.every((d) => d === 1);
+}
+
+function depthwiseMatrixForward(x: Value, w: Value, y: Value, a: ConvAttrs): boolean {
+  if (!isDepthwise(x, w, a)) return false;
+  const [h, wd, oh, ow] = [...x.shape.slice(2), ...y.shape.slice(2)] as number[];
+  return h * wd * oh * ow <= DEPTHWISE_MATRIX_FORWARD_MAX;
+}
+
+/** y_c = x_c·M_c with M_c = Σ_k w[c, k]·S_k, channels as the batch of the products (see depthwiseMatrixVjp). */
+function emitDepthwiseMatrix(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): void {
+  const [x, w] = node.inputs;
+  const [, c, h, wd] = x.shape as number[];
+  const [, , kh, kw] = w.shape as number[];
+  const [oh, ow] = node.outputs[0].shape.slice(2) as number[];
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const S = ctx.tensor(hostTensor(x.dtype, [K, P * Q], depthwiseTaps([h, wd], [kh, kw], [oh, ow], a).taps), 'taps');
+  const [wk, mFlat, m, x3, xc, yc, yt] = ['w_taps', 'm_flat', 'm', 'x3', 'xc', 'yc', 'yt'].map((t) => ctx.temp(t));
+  ctx.emit('Reshape', [ctx.input(1), ctx.int64s([c, K])], [wk]);
+  ctx.emit('MatMul', [wk, S], [mFlat]);
+  ctx.emit('Reshape', [mFlat, ctx.int64s([c, P, Q])], [m]);
+  ctx.emit('Reshape', [ctx.input(0), ctx.int64s([-1, c, P])], [x3]);
+  ctx.emit('Transpose', [x3], [xc], { perm: { ints: [1, 0, 2] } });
+  ctx.emit('MatMul', [xc, m], [yc]);
+  ctx.emit('Transpose', [yc], [yt], { perm: { ints: [1, 0, 2] } });
+  ctx.emit('Reshape', [yt, ctx.int64s([-1, c, oh, ow])], [ctx.output(0)]);
 }
 
 /** tfjs has no grouped conv2d: depthwise (one input channel per group) or one conv2d per group. */
