@@ -113,6 +113,11 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
         initializers.push(tensorProto(n, hostTensor(dtype, [], [value])));
         return n;
       },
+      tensor: (t: HostTensor, hint = 'const') => {
+        const n = fresh(hint);
+        initializers.push(tensorProto(n, t));
+        return n;
+      },
       emit: (opType, inputs, outputs, attrs = {}) => {
         nodes.push({
           opType,

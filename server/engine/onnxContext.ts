@@ -1,4 +1,4 @@
-import type { DType } from './types';
+import type { DType, HostTensor } from './types';
 
 export type OnnxAttr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 
@@ -10,6 +10,8 @@ export interface OnnxNodeContext {
   temp(hint: string): string;
   int64s(values: number[]): string;
   scalar(value: number, dtype: DType): string;
+  /** A constant tensor (an initializer). */
+  tensor(t: HostTensor, hint?: string): string;
   emit(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, OnnxAttr>): void;
 }
 

@@ -102,6 +102,8 @@ function sessionOptions(provider: OrtProvider, threads: number) {
     // The memory pattern pre-plans one block for all of a run's intermediates; off, peak RSS on the
     // CIFAR conv-net steps falls by about 45 % at the same speed (issue 24's measurements; docs/engine.md).
     enableMemPattern: false,
+    // GROWTH_LAB_ORT_PROFILE=<path prefix>: onnxruntime's profiler, one JSON trace per session (docs/engine.md)
+    ...(process.env.GROWTH_LAB_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.GROWTH_LAB_ORT_PROFILE } : {}),
   };
 }
 

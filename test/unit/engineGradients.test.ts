@@ -17,6 +17,7 @@
  *        LogSoftmax MaxPool
  *   no:  Conv ConvTranspose AveragePool GlobalAveragePool Upsample (its VJP is an AveragePool) ("Could not find an implementation");
  *        MaxPool's forward has one, but its VJP uses AveragePool, so its case runs in float32.
+ *        A depthwise Conv on a small map is emitted as matrix products (forward and VJP), so its cases run in double.
  * A test below fails if a float32 case becomes runnable in double.
  *
  * Tolerances (max |error| / max |reference|): finite differences h = 1e-5, 1e-6 in float64;
@@ -261,12 +262,38 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
   },
   {
-    name: 'Conv depthwise 3x3 groups 3 stride 1 pad 1',
+    name: 'Conv depthwise 3x3 groups 3 stride 1 pad 1 (matrix form)',
     op: 'Conv',
-    dtype: F32,
+    dtype: F64,
     batch: 2,
     attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 3 },
     inputs: [f(['N', 3, 5, 5]), f([3, 1, 3, 3])],
+  },
+  {
+    // 81 x 81 pixel pairs: above DEPTHWISE_MATRIX_FORWARD_MAX (onnxruntime's Conv forward), within DEPTHWISE_MATRIX_MAX (matrix VJP)
+    name: 'Conv depthwise 3x3 groups 2 stride 1 pad 1 on 9x9 (Conv forward, matrix VJP)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 2 },
+    inputs: [f(['N', 2, 9, 9]), f([2, 1, 3, 3])],
+  },
+  {
+    // 529 x 529 pixel pairs: above DEPTHWISE_MATRIX_MAX, so the grouped rule (patches)
+    name: 'Conv depthwise 3x3 groups 2 stride 1 pad 1 on 23x23 (large map: patches)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 1,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 2 },
+    inputs: [f(['N', 2, 23, 23]), f([2, 1, 3, 3])],
+  },
+  {
+    name: 'Conv depthwise 3x3 groups 3 stride 2 pads [1,0,0,1] on 6x5 (matrix form)',
+    op: 'Conv',
+    dtype: F64,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1], groups: 3 },
+    inputs: [f(['N', 3, 6, 5]), f([3, 1, 3, 3])],
   },
   {
     name: 'Conv depthwise x2 3x3 groups 2 stride 2 pads [1,0,0,1] on 6x5',

@@ -1,8 +1,9 @@
 /** Neural-network ops: softmax, convolutions, pooling, batch norm (NCHW, as ONNX). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
-import { Value } from '../graph';
+import { Node, Value } from '../graph';
+import type { OnnxNodeContext } from '../onnxContext';
 import { normAxis, windowOut } from '../shapes';
-import { Dim, isFloat } from '../types';
+import { Dim, hostTensor, isFloat } from '../types';
 import {
   ConvAttrs,
   ConvTAttrs,
@@ -112,6 +113,7 @@ defineOp({
   },
   onnx(ctx, node) {
     const a = convAttrs(node.attrs);
+    if (depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a)) return emitDepthwiseMatrix(ctx, node, a);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
       ...onnxConvAttrs(a),
       ...(a.groups ? { group: { i: a.groups } } : {}),
@@ -178,6 +180,7 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
   const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
   const [o, cg, kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  if (cg === 1 && o === c && h * wd * oh * ow <= DEPTHWISE_MATRIX_MAX) return depthwiseMatrixVjp(x, w, g, a);
   const [sh, sw] = a.strides;
   const flipped = gather(gather(w, descending(kh), 2), descending(kw), 3);
   const kT = reshape(transpose(reshape(flipped, [G, o / G, cg, kh, kw]), [0, 2, 1, 3, 4]), [c, o / G, kh, kw]);
@@ -194,6 +197,99 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
   const cols = reshape(patches(x, kh, kw, a.pads, oh, ow, [sh, sw]), [nb, G, 1, cg * kh * kw, oh * ow]);
   const prod = mul(reshape(g, [nb, G, o / G, 1, oh * ow]), cols); // [N, G, O/G, cg·kh·kw, P]
   return [dx, reshape(reduceSum(prod, [0, 4]), [o, cg, kh, kw])];
+}
+
+/**
+ * Largest (input pixels) x (output pixels) of a depthwise map for which its VJP is built from matrix
+ * products (16x16 -> 16x16, 32x32 -> 16x16): measured on MobileNetV1 0.25 faster than the patches there
+ * (docs/engine.md); larger maps (32x32 -> 32x32) keep the grouped formulation above, as the matrices
+ * grow with the map squared and the work of a 3x3 kernel with the map.
+ */
+export const DEPTHWISE_MATRIX_MAX = 262144;
+
+/**
+ * VJP of a depthwise convolution (one input and one output channel per group) on a small map. Each
+ * channel's convolution is one matrix, y_c = x_c·M_c with x_c [N, H·W], y_c [N, OH·OW] and
+ * M_c = Σ_k w[c, k]·S_k, where the constant 0/1 matrix S_k marks the input pixel that kernel tap k
+ * reads for each output pixel (stride and padding included). Then dX_c = g_c·M_cᵀ and
+ * dW[c, k] = Σ (x_cᵀ·g_c) ⊙ S_k: batched matrix products over the channels, which onnxruntime runs
+ * multi-threaded, instead of its per-(example, group) loops and the patch Slices of the general rule.
+ */
+function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+  const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
+  const [, , kh, kw] = w.shape as number[];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const { taps, tapsT } = depthwiseTaps([h, wd], [kh, kw], [oh, ow], a);
+  const S = x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps));
+  const ST = x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT));
+  const m = reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
+  const xc = transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
+  const gc = transpose(reshape(g, [nb, c, Q]), [1, 0, 2]); // [C, N, Q]
+  const dx = reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]);
+  const dm = reshape(matmul(swapLast(xc), gc), [c, P * Q]);
+  return [dx, reshape(matmul(dm, ST), [c, 1, kh, kw])];
+}
+
+/** The 0/1 tap matrices of a depthwise map: S [K, H·W·OH·OW] (tap k reads input pixel p for output pixel q) and Sᵀ. */
+function depthwiseTaps([h, wd]: number[], [kh, kw]: number[], [oh, ow]: number[], a: ConvAttrs) {
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const taps = new Float64Array(K * P * Q);
+  const tapsT = new Float64Array(K * P * Q);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const k = i * kw + j;
+      for (let y = 0; y < oh; y++) {
+        const iy = y * a.strides[0] - a.pads[0] + i;
+        if (iy < 0 || iy >= h) continue;
+        for (let xo = 0; xo < ow; xo++) {
+          const ix = xo * a.strides[1] - a.pads[1] + j;
+          if (ix < 0 || ix >= wd) continue;
+          const pq = (iy * wd + ix) * Q + y * ow + xo;
+          taps[k * P * Q + pq] = 1;
+          tapsT[pq * K + k] = 1;
+        }
+      }
+    }
+  }
+  return { taps, tapsT };
+}
+
+/**
+ * Largest (input pixels) x (output pixels) for which a depthwise convolution's forward pass is emitted
+ * as the matrix products of depthwiseMatrixVjp (up to 8x8 -> 8x8: onnxruntime's grouped Conv loops
+ * over every (example, channel) and costs more there than the products; from 16x16 on its Conv is
+ * the faster forward).
+ */
+export const DEPTHWISE_MATRIX_FORWARD_MAX = 4096;
+
+function isDepthwise(x: Value, w: Value, a: ConvAttrs): boolean {
+  return (a.groups ?? 1) > 1 && w.shape[1] === 1 && w.shape[0] === x.shape[1] && a.dilations.every((d) => d === 1);
+}
+
+function depthwiseMatrixForward(x: Value, w: Value, y: Value, a: ConvAttrs): boolean {
+  if (!isDepthwise(x, w, a)) return false;
+  const [h, wd, oh, ow] = [...x.shape.slice(2), ...y.shape.slice(2)] as number[];
+  return h * wd * oh * ow <= DEPTHWISE_MATRIX_FORWARD_MAX;
+}
+
+/** y_c = x_c·M_c with M_c = Σ_k w[c, k]·S_k, channels as the batch of the products (see depthwiseMatrixVjp). */
+function emitDepthwiseMatrix(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): void {
+  const [x, w] = node.inputs;
+  const [, c, h, wd] = x.shape as number[];
+  const [, , kh, kw] = w.shape as number[];
+  const [oh, ow] = node.outputs[0].shape.slice(2) as number[];
+  const [P, Q, K] = [h * wd, oh * ow, kh * kw];
+  const S = ctx.tensor(hostTensor(x.dtype, [K, P * Q], depthwiseTaps([h, wd], [kh, kw], [oh, ow], a).taps), 'taps');
+  const [wk, mFlat, m, x3, xc, yc, yt] = ['w_taps', 'm_flat', 'm', 'x3', 'xc', 'yc', 'yt'].map((t) => ctx.temp(t));
+  ctx.emit('Reshape', [ctx.input(1), ctx.int64s([c, K])], [wk]);
+  ctx.emit('MatMul', [wk, S], [mFlat]);
+  ctx.emit('Reshape', [mFlat, ctx.int64s([c, P, Q])], [m]);
+  ctx.emit('Reshape', [ctx.input(0), ctx.int64s([-1, c, P])], [x3]);
+  ctx.emit('Transpose', [x3], [xc], { perm: { ints: [1, 0, 2] } });
+  ctx.emit('MatMul', [xc, m], [yc]);
+  ctx.emit('Transpose', [yc], [yt], { perm: { ints: [1, 0, 2] } });
+  ctx.emit('Reshape', [yt, ctx.int64s([-1, c, oh, ow])], [ctx.output(0)]);
 }
 
 /** tfjs has no grouped conv2d: depthwise (one input channel per group) or one conv2d per group. */
