@@ -14,14 +14,14 @@
  *  - AutoGrow: the paper's numbers (Table 3), quoted, not run.
  *
  *   npm run repro:depth -- --dataset mnist|fashion-mnist [--seeds N] [--scale S] [--seed K]
- *       [--grow-steps 11] [--train N] [--test N] [--methods firefly,nash,scratch] [--threads 2] [--out FILE]
+ *       [--grow-steps 11] [--candidates 11] [--nash-epochs 17] [--train N] [--test N] [--methods firefly,nash,scratch] [--threads 2] [--out FILE]
  *
  * --scale S multiplies every epoch count of the protocol below (in minibatches of 128 of the training
  * set: round(S · epochs · N / 128), at least 1). At S = 1: 1 epoch before the first grow, 1 epoch of
  * step one per Firefly part (width, depth) per step, 1 epoch of fine-tuning after each step, 5 epochs of
  * final retrain (the paper gives no number for these three), NASH neighbours 17 epochs each
- * (`--nash-epochs`). The default S = 0.01 is what fits about 45 minutes per dataset and seed on 2
- * cores (see docs/results.md); S = 1 is the paper's schedule where it gives one. --train / --test take
+ * (`--nash-epochs`). The default S = 0.01 is meant to bring a dataset's run near 45 minutes on 2 idle
+ * cores but has not been measured (docs/results.md has the reduced runs that were); S = 1 is the paper's schedule where it gives one. --train / --test take
  * seeded subsets (defaults: the whole splits). Adam, lr 0.001, batch 128, no augmentation.
  *
  * Prints a table and writes the JSON (settings, per method and seed: structure a-b-c-d, parameters,
@@ -56,6 +56,8 @@ export interface DepthArgs {
   scale: number;
   growSteps: number;
   nashEpochs: number;
+  /** Identity candidates per block (App. B.2: 11); blocks stop at 1 + this many layers. */
+  candidates: number;
   train?: number;
   test?: number;
   methods: Method[];
@@ -104,6 +106,7 @@ export function parseArgs(argv: string[]): DepthArgs {
     scale: DEFAULT_SCALE,
     growSteps: 11,
     nashEpochs: 17,
+    candidates: 11,
     methods: [...METHODS],
     threads: 2,
   };
@@ -128,6 +131,7 @@ export function parseArgs(argv: string[]): DepthArgs {
       a.scale = s;
     } else if (k === '--grow-steps') a.growSteps = int(1);
     else if (k === '--nash-epochs') a.nashEpochs = int(0);
+    else if (k === '--candidates') a.candidates = int(1);
     else if (k === '--train') a.train = int(1);
     else if (k === '--test') a.test = int(1);
     else if (k === '--threads') a.threads = int(1);
@@ -141,7 +145,7 @@ export function parseArgs(argv: string[]): DepthArgs {
       a.methods = ms as Method[];
     } else
       throw new Error(
-        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --train, --test, --methods, --threads, --out)`,
+        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --candidates, --train, --test, --methods, --threads, --out)`,
       );
   }
   if (!a.dataset) throw new Error(`--dataset is required: ${DATASETS.join(' or ')}`);
@@ -209,8 +213,8 @@ export function growOptions(method: 'firefly' | 'nash', args: DepthArgs, n: numb
       name: 'firefly-deeper',
       options: {
         wider: true,
-        candidatesPerBlock: 11,
-        maxBlockLayers: 12,
+        candidatesPerBlock: args.candidates,
+        maxBlockLayers: args.candidates + 1,
         newNeurons: 20,
         minNeuronsPerLayer: 2,
         ratio: 0.25,
@@ -343,7 +347,7 @@ export async function runDepthRepro(args: DepthArgs) {
   return {
     command:
       `npm run repro:depth -- --dataset ${args.dataset} --seeds ${args.seeds} --seed ${args.seed} --scale ${args.scale}` +
-      ` --grow-steps ${args.growSteps} --nash-epochs ${args.nashEpochs}` +
+      ` --grow-steps ${args.growSteps} --nash-epochs ${args.nashEpochs} --candidates ${args.candidates}` +
       (args.train !== undefined ? ` --train ${args.train}` : '') +
       (args.test !== undefined ? ` --test ${args.test}` : '') +
       ` --methods ${args.methods.join(',')} --threads ${args.threads}`,
