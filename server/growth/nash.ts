@@ -14,6 +14,12 @@
  * Each is drawn with probability 1/2; within one neighbour no layer is morphed twice (an inserted layer is
  * not widened in the same step), so every layer's diff is one morphism's.
  *
+ * `perBlock: true` (the Firefly paper's App. B.2 depth protocol, on a net of preset blocks): every
+ * neighbour applies both types, "grow the total width of the existing layers by 25% and then randomly
+ * insert one layer in each block": Type II over all hidden layers at once (Net2WiderNet, `widenRatio`
+ * of the total width shared out in proportion to the widths), then Type I after a random dense/conv2d
+ * layer of each block (the identity layer joins that block).
+ *
  * The chosen neighbour's morphisms are replayed on the live model with the same seeds (so its optimiser
  * moments follow: kept neurons keep theirs, copies and inserted layers start at zero), then the trained
  * weights of the neighbour are copied in.
@@ -32,7 +38,8 @@ import { Candidate, GrowContext, GrowOptions, GrowPlanResult, GrowthError, Growt
 export const NASH_DEFAULTS = { neighbours: 8, morphisms: 1, fineTuneSteps: 100, scoreBatch: 512, widenRatio: 0.25 };
 
 export interface Morphism {
-  type: 'deeper' | 'wider';
+  /** `wider-all`: every hidden layer at once (layer '*'). */
+  type: 'deeper' | 'wider' | 'wider-all';
   layer: string;
   seed: number;
 }
@@ -55,6 +62,20 @@ export function drawMorphisms(model: GrowableModel, n: number, rng: Rng): Morphi
   return out;
 }
 
+/** App. B.2's neighbour: widen all layers by widenRatio of the total width, then one identity layer after a random layer of each block. */
+export function drawBlockMorphisms(model: GrowableModel, rng: Rng): Morphism[] {
+  const blocks: string[] = [];
+  for (const l of model.spec.layers) if (l.block !== undefined && !blocks.includes(l.block)) blocks.push(l.block);
+  if (blocks.length === 0) throw new GrowthError('option perBlock needs a model made of preset blocks (model.preset)');
+  const out: Morphism[] = [{ type: 'wider-all', layer: '*', seed: rng.int(2 ** 31) }];
+  for (const b of blocks) {
+    const ids = model.spec.layers.filter((l) => l.block === b && (l.type === 'dense' || l.type === 'conv2d')).map((l) => l.id);
+    if (ids.length === 0) continue;
+    out.push({ type: 'deeper', layer: ids[rng.int(ids.length)], seed: rng.int(2 ** 31) });
+  }
+  return out;
+}
+
 /** Applies the morphisms to `model` in place (each with an Rng of its own seed); returns the diffs and what was done. */
 export async function applyMorphisms(
   ctx: GrowContext,
@@ -69,7 +90,7 @@ export async function applyMorphisms(
     const r =
       m.type === 'deeper'
         ? await net2netDeeper.apply(sub, { after: m.layer })
-        : await net2netWider.apply(sub, { layers: [m.layer], ratio: widenRatio });
+        : await net2netWider.apply(sub, m.type === 'wider-all' ? { ratio: widenRatio } : { layers: [m.layer], ratio: widenRatio });
     diff.push(...r.diff.filter((d) => d.inserted || d.split.length + d.added.length + d.removed.length > 0));
     selected.push(...r.selected.map((c) => ({ ...c, kind: m.type === 'deeper' ? 'layer' : 'widen' })));
   }
@@ -86,12 +107,15 @@ export async function nash(ctx: GrowContext, options: GrowOptions): Promise<Grow
   const widenRatio = options.widenRatio ?? NASH_DEFAULTS.widenRatio;
   if (typeof widenRatio !== 'number' || !(widenRatio > 0) || widenRatio > 4)
     throw new GrowthError(`nash: option widenRatio must be a number in (0, 4], got ${JSON.stringify(widenRatio)}`);
+  if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean')
+    throw new GrowthError(`nash: option perBlock must be true or false, got ${JSON.stringify(options.perBlock)}`);
+  const draw = (): Morphism[] => (options.perBlock ? drawBlockMorphisms(model, ctx.rng) : drawMorphisms(model, morphisms, ctx.rng));
   const score = sampleSplit(ctx, scoreBatch);
 
   const trials: { morphs: Morphism[]; model: GrowableModel; loss: number; selected: Candidate[] }[] = [];
   try {
     for (let t = 0; t < neighbours; t++) {
-      const morphs = drawMorphisms(model, morphisms, ctx.rng);
+      const morphs = draw();
       const cand = model.clone();
       const { selected } = await applyMorphisms(ctx, cand, morphs, widenRatio);
       const loss = await fineTune(ctx, cand, fineTuneSteps, score);
@@ -126,6 +150,7 @@ export async function nash(ctx: GrowContext, options: GrowOptions): Promise<Grow
     notes: {
       neighbours,
       morphisms,
+      perBlock: options.perBlock === true,
       fineTuneSteps,
       widenRatio,
       keptLoss,

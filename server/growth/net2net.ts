@@ -222,14 +222,16 @@ export const net2netDeeper: GrowthMethod = registerMethod({
     const kind = block === 'auto' ? (idempotent ? 'identity' : 'residual') : block;
     const seed = rng.int(2 ** 31);
     let inserted: LayerSpec, width: number;
+    // The new layer belongs to the preset block of the layer it follows (also at a block's end).
+    const tag = layer.block !== undefined ? { block: layer.block } : {};
     if (kind === 'identity') {
       const id = identityLayer(model, shape, activation ?? 'relu');
-      model.insertLayer(index + 1, id.layer, seed, id.init);
-      inserted = id.layer;
+      inserted = { ...id.layer, ...tag };
+      model.insertLayer(index + 1, inserted, seed, id.init);
       width = id.width;
     } else {
       width = shape[0];
-      inserted = { id: freshLayerId(model.spec, 'residual'), type: 'residual', units: width, activation: activation ?? 'relu' };
+      inserted = { id: freshLayerId(model.spec, 'residual'), type: 'residual', units: width, activation: activation ?? 'relu', ...tag };
       model.insertLayer(index + 1, inserted, seed); // W2 = 0: the block starts as the identity
     }
     const exact = kind === 'residual' || idempotent;

@@ -10,7 +10,7 @@ import { Trainer } from '../../server/trainer/trainer';
 import { growContext } from '../../server/growth/context';
 import { growthMethod } from '../../server/growth';
 import { runGrowStep } from '../../server/growth/step';
-import { applyMorphisms, drawMorphisms, nashMethod } from '../../server/growth/nash';
+import { applyMorphisms, drawBlockMorphisms, drawMorphisms, nashMethod } from '../../server/growth/nash';
 import { trainingConfig, randomDataset } from './fixtures';
 
 const conv: LayerConfig[] = [
@@ -111,4 +111,61 @@ test('nash refuses a model without a hidden dense or conv layer, and bad options
   );
   await assert.rejects(runGrowStep(ctx, nashMethod, { widenRatio: -1 }, { runId: 't', step: 0, epoch: 0 }), /widenRatio must be a number/);
   await trainer.dispose();
+});
+
+const depthNet = (blocks: number[]) =>
+  specFromConfig({ layers: [], init: 'he', preset: 'firefly-depth', channels: 4, blocks }, [1, 16, 16], 'classification', 3);
+const blockDepths = (m: GrowableModel): number[] =>
+  ['block1', 'block2', 'block3', 'block4'].map((b) => m.spec.layers.filter((l) => l.block === b && l.type === 'conv2d').length);
+
+test('drawBlockMorphisms (App. B.2): widen everything, then one identity layer after a random layer of each block; seeded', () => {
+  const model = GrowableModel.create(depthNet([2, 1, 1, 1]), 7, []);
+  const drawn = drawBlockMorphisms(model, new Rng(5));
+  assert.deepEqual(
+    drawn.map((m) => m.type),
+    ['wider-all', 'deeper', 'deeper', 'deeper', 'deeper'],
+  );
+  assert.equal(drawn[0].layer, '*');
+  const byId = new Map(model.spec.layers.map((l) => [l.id, l.block]));
+  assert.deepEqual(
+    drawn.slice(1).map((m) => byId.get(m.layer)),
+    ['block1', 'block2', 'block3', 'block4'],
+  );
+  assert.deepEqual(drawBlockMorphisms(model, new Rng(5)), drawn, 'the same seed draws the same neighbour');
+  // block1 has two layers: over seeds both are drawn, and the seeds of the morphisms differ between seeds.
+  const firsts = new Set(Array.from({ length: 20 }, (_, s) => drawBlockMorphisms(model, new Rng(s))[1].layer));
+  assert.equal(firsts.size, 2);
+  const plain = GrowableModel.create(specFromConfig({ layers: conv, init: 'he' }, [1, 8, 8], 'classification', 3), 7, []);
+  assert.throws(() => drawBlockMorphisms(plain, new Rng(1)), /perBlock needs a model made of preset blocks/);
+});
+
+test('a seeded perBlock nash step is reproducible: same neighbours, same choice, same weights; it widens by 25 % and deepens every block', async () => {
+  const ex = await OrtExecutor.create({ threads: 1 });
+  const data = randomDataset([1, 16, 16], 3, 64, 2);
+  const run = async (seed: number) => {
+    const model = GrowableModel.create(depthNet([1, 1, 1, 1]), 7, ['momentum']);
+    const trainer = new Trainer(model, data, trainingConfig(), ex);
+    for (let i = 0; i < 2; i++) await trainer.step(new Rng(i).permutation(64), 0, 16);
+    const ev = await nashMethod.apply(growContext(trainer, seed), { perBlock: true, neighbours: 3, fineTuneSteps: 2, scoreBatch: 32 });
+    const weights = model.params().map((p) => Array.from(model.tensors.get(p.name)!));
+    await trainer.dispose();
+    return { ev, model, weights };
+  };
+  const a = await run(4);
+  const b = await run(4);
+  const notes = (r: typeof a) => r.ev.notes as { neighbourLosses: number[]; chosen: string[]; neighbourMorphisms: string[] };
+  assert.deepEqual(notes(b), notes(a));
+  assert.deepEqual(b.weights, a.weights);
+  assert.equal(notes(a).neighbourLosses.length, 3);
+  assert.equal(notes(a).chosen.length, 5, 'wider-all + one deeper per block');
+  assert.deepEqual(blockDepths(a.model), [2, 2, 2, 2]);
+  // 16 channels + 25 % = 20, then each inserted identity conv copies its block's width.
+  const widths = a.model.spec.layers.flatMap((l) => (l.type === 'conv2d' ? [l.filters] : []));
+  assert.equal(
+    widths.filter((_, i) => i % 2 === 0).reduce((x, y) => x + y, 0),
+    20,
+  );
+  const c = await run(9);
+  assert.notDeepEqual(notes(c).neighbourLosses, notes(a).neighbourLosses, 'another seed draws other neighbours (other replicas)');
+  assert.equal(ex.liveSessions(), 0);
 });

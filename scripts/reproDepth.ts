@@ -1,0 +1,411 @@
+/**
+ * Depth growth, the Firefly paper's Table 3 / App. B.2 (Wu et al. 2020): grow the `firefly-depth` net
+ * (4 blocks of 3x3 convolutions, the first of each at stride 2, 16 channels, global average pool) from
+ * 1-1-1-1 on MNIST or Fashion-MNIST, and compare
+ *  - Firefly: each grow step is `firefly-deeper` with App. B.2's options: split every neuron and add
+ *    m' = 20 new ones to the existing layers (25 % of the total width), and 11 identity candidates per
+ *    block (at most 12 layers a block) with m' = 20 new neurons each, a candidate kept only with ≥ 2
+ *    selected neurons; step one ("train the network for 1 epoch before calculating the score") runs one
+ *    epoch's worth of minibatches on ε and δ; fine-tuning between steps, a final retrain;
+ *  - NASH (`nash` with perBlock): 8 neighbours per step, each widened by 25 % and deepened by one identity
+ *    layer per block, each trained 17 epochs (App. B.2), the best kept; fine-tuning and retrain as Firefly;
+ *  - Scratch: Firefly's final architecture (same layers and widths), freshly initialised and trained for
+ *    Firefly's total training epochs;
+ *  - AutoGrow: the paper's numbers (Table 3), quoted, not run.
+ *
+ *   npm run repro:depth -- --dataset mnist|fashion-mnist [--seeds N] [--scale S] [--seed K]
+ *       [--grow-steps 11] [--candidates 11] [--nash-epochs 17] [--train N] [--test N] [--methods firefly,nash,scratch] [--threads 2] [--out FILE]
+ *
+ * --scale S multiplies every epoch count of the protocol below (in minibatches of 128 of the training
+ * set: round(S · epochs · N / 128), at least 1). At S = 1: 1 epoch before the first grow, 1 epoch of
+ * step one per Firefly part (width, depth) per step, 1 epoch of fine-tuning after each step, 5 epochs of
+ * final retrain (the paper gives no number for these three), NASH neighbours 17 epochs each
+ * (`--nash-epochs`). The default S = 0.01 is meant to bring a dataset's run near 45 minutes on 2 idle
+ * cores but has not been measured (docs/results.md has the reduced runs that were); S = 1 is the paper's schedule where it gives one. --train / --test take
+ * seeded subsets (defaults: the whole splits). Adam, lr 0.001, batch 128, no augmentation.
+ *
+ * Prints a table and writes the JSON (settings, per method and seed: structure a-b-c-d, parameters,
+ * test accuracy, wall time, time per grow step; the means; the paper's Table 3) to --out
+ * (default test-results/repro-depth/<dataset>.json).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { OrtExecutor, optimizerSlots } from '../server/engine';
+import { loadDataset } from '../server/datasets';
+import type { Dataset } from '../server/datasets/types';
+import { GrowableModel } from '../server/model/growable';
+import { ModelSpec, specFromConfig } from '../server/model/spec';
+import type { TrainingConfig } from '../common/protocol';
+import { Rng } from '../server/random';
+import { Trainer, optimizerSettings } from '../server/trainer/trainer';
+import { growContext } from '../server/growth/context';
+import { runGrowStep } from '../server/growth/step';
+import { growthMethod } from '../server/growth';
+import type { GrowOptions } from '../server/growth/types';
+import { depthLayer } from '../server/growth/fireflyDeeper';
+
+export const DATASETS = ['mnist', 'fashion-mnist'] as const;
+export type DepthDataset = (typeof DATASETS)[number];
+export const METHODS = ['firefly', 'nash', 'scratch'] as const;
+type Method = (typeof METHODS)[number];
+
+export interface DepthArgs {
+  dataset: DepthDataset;
+  seeds: number;
+  seed: number;
+  scale: number;
+  growSteps: number;
+  nashEpochs: number;
+  /** Identity candidates per block (App. B.2: 11); blocks stop at 1 + this many layers. */
+  candidates: number;
+  train?: number;
+  test?: number;
+  methods: Method[];
+  threads: number;
+  out: string;
+}
+
+export const DEFAULT_SCALE = 0.01;
+const BATCH = 128;
+/** Epochs at scale 1 (App. B.2 where it gives them). */
+const EPOCHS = { initial: 1, stepOne: 1, fineTune: 1, final: 5 };
+
+/** Table 3 of the paper (parameters in millions, test accuracy in %). */
+export const PAPER: Record<DepthDataset, { method: string; structure: string; millions: number; accuracy: number }[]> = {
+  mnist: [
+    { method: 'AutoGrow', structure: '13-12-12-12', millions: 2.3, accuracy: 99.57 },
+    { method: 'NASH', structure: '12-12-12-12', millions: 2.0, accuracy: 99.5 },
+    { method: 'Firefly', structure: '12-12-12-12', millions: 1.9, accuracy: 99.59 },
+  ],
+  'fashion-mnist': [
+    { method: 'AutoGrow', structure: '13-13-13-13', millions: 2.3, accuracy: 94.47 },
+    { method: 'NASH', structure: '12-12-12-12', millions: 2.2, accuracy: 94.34 },
+    { method: 'Firefly', structure: '12-12-12-12', millions: 2.1, accuracy: 94.48 },
+  ],
+};
+
+const TRAIN: TrainingConfig = {
+  epochs: 1,
+  batchSize: BATCH,
+  optimizer: 'adam',
+  learningRate: 0.001,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  evalEvery: 1,
+  shuffle: true,
+};
+
+export function parseArgs(argv: string[]): DepthArgs {
+  const a: Partial<DepthArgs> & { methods: Method[] } = {
+    seeds: 1,
+    seed: 1,
+    scale: DEFAULT_SCALE,
+    growSteps: 11,
+    nashEpochs: 17,
+    candidates: 11,
+    methods: [...METHODS],
+    threads: 2,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--') continue;
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${k} needs a value`);
+    const int = (min: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new Error(`${k} needs an integer ≥ ${min}, got ${v}`);
+      return n;
+    };
+    if (k === '--dataset') {
+      if (!DATASETS.includes(v as DepthDataset)) throw new Error(`--dataset must be ${DATASETS.join(' or ')}, got ${v}`);
+      a.dataset = v as DepthDataset;
+    } else if (k === '--seeds') a.seeds = int(1);
+    else if (k === '--seed') a.seed = int(0);
+    else if (k === '--scale') {
+      const s = Number(v);
+      if (!(s > 0) || !Number.isFinite(s)) throw new Error(`--scale needs a number > 0, got ${v}`);
+      a.scale = s;
+    } else if (k === '--grow-steps') a.growSteps = int(1);
+    else if (k === '--nash-epochs') a.nashEpochs = int(0);
+    else if (k === '--candidates') a.candidates = int(1);
+    else if (k === '--train') a.train = int(1);
+    else if (k === '--test') a.test = int(1);
+    else if (k === '--threads') a.threads = int(1);
+    else if (k === '--out') a.out = v;
+    else if (k === '--methods') {
+      const ms = v.split(',');
+      const bad = ms.filter((m) => !METHODS.includes(m as Method));
+      if (bad.length) throw new Error(`--methods: unknown ${bad.join(', ')} (known: ${METHODS.join(', ')})`);
+      if (ms.includes('scratch') && !ms.includes('firefly'))
+        throw new Error("--methods: scratch trains Firefly's final architecture, so it needs firefly");
+      a.methods = ms as Method[];
+    } else
+      throw new Error(
+        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --candidates, --train, --test, --methods, --threads, --out)`,
+      );
+  }
+  if (!a.dataset) throw new Error(`--dataset is required: ${DATASETS.join(' or ')}`);
+  return { ...a, out: a.out ?? `test-results/repro-depth/${a.dataset}.json` } as DepthArgs;
+}
+
+/** Minibatches of `epochs` epochs at this scale (at least 1). */
+export const batchesFor = (epochs: number, scale: number, n: number): number => Math.max(1, Math.round((scale * epochs * n) / BATCH));
+
+/** `a-b-c-d`: conv2d and residual layers per block. */
+export function structure(spec: ModelSpec): string {
+  return ['block1', 'block2', 'block3', 'block4'].map((b) => spec.layers.filter((l) => l.block === b && depthLayer(l)).length).join('-');
+}
+
+const convWidths = (spec: ModelSpec): number[] => spec.layers.flatMap((l) => (l.type === 'conv2d' ? [l.filters] : []));
+
+/** Trains `batches` minibatches, reshuffling after each pass (order from rng). */
+async function train(tr: Trainer, batches: number, rng: Rng): Promise<void> {
+  const n = tr.data.train.n;
+  const bs = Math.min(BATCH, n);
+  let order = rng.permutation(n);
+  let start = 0;
+  for (let s = 0; s < batches; s++) {
+    if (start + bs > n) {
+      order = rng.permutation(n);
+      start = 0;
+    }
+    await tr.step(order, start, bs);
+    start += bs;
+  }
+}
+
+export interface MethodRun {
+  method: string;
+  seed: number;
+  structure: string;
+  parameters: number;
+  testAccuracy: number;
+  /** Seconds of wall time of the whole run (training and growth). */
+  seconds: number;
+  /** Seconds per grow step (the grow step alone, not the fine-tuning after it). */
+  growStepSeconds: number[];
+  meanGrowStepSeconds: number | null;
+  /** Minibatches of 128 the weights were trained for (growth's own training not counted). */
+  trainBatches: number;
+  /** After each grow step. */
+  history: { step: number; structure: string; parameters: number; widths: number[]; testAccuracy: number }[];
+  finalSpec?: ModelSpec;
+}
+
+function newModel(data: Dataset, seed: number, spec?: ModelSpec): GrowableModel {
+  const s =
+    spec ??
+    specFromConfig({ layers: [], init: 'he', preset: 'firefly-depth', channels: 16 }, data.inputShape, 'classification', data.numClasses);
+  return GrowableModel.create(s, seed, optimizerSlots(optimizerSettings(TRAIN)));
+}
+
+async function accuracy(tr: Trainer): Promise<number> {
+  return Math.round(10000 * (await tr.evaluate(tr.data.test)).accuracy!) / 100;
+}
+
+export function growOptions(method: 'firefly' | 'nash', args: DepthArgs, n: number): { name: string; options: GrowOptions } {
+  if (method === 'firefly')
+    return {
+      name: 'firefly-deeper',
+      options: {
+        wider: true,
+        candidatesPerBlock: args.candidates,
+        maxBlockLayers: args.candidates + 1,
+        newNeurons: 20,
+        minNeuronsPerLayer: 2,
+        ratio: 0.25,
+        steps: batchesFor(EPOCHS.stepOne, args.scale, n),
+        scoreBatch: BATCH,
+      },
+    };
+  return {
+    name: 'nash',
+    options: {
+      perBlock: true,
+      neighbours: 8,
+      widenRatio: 0.25,
+      fineTuneSteps: args.nashEpochs === 0 ? 0 : batchesFor(args.nashEpochs, args.scale, n),
+      scoreBatch: 512,
+    },
+  };
+}
+
+async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecutor, seed: number, args: DepthArgs): Promise<MethodRun> {
+  const t0 = performance.now();
+  const n = data.train.n;
+  const tr = new Trainer(newModel(data, seed), data, TRAIN, ex);
+  const rng = new Rng(seed * 7919 + 1);
+  const { name, options } = growOptions(method, args, n);
+  const grow = growthMethod(name);
+  const fine = batchesFor(EPOCHS.fineTune, args.scale, n);
+  let trained = batchesFor(EPOCHS.initial, args.scale, n);
+  const stepSeconds: number[] = [];
+  const history: MethodRun['history'] = [];
+  try {
+    await train(tr, trained, rng);
+    for (let g = 1; g <= args.growSteps; g++) {
+      const ev = await runGrowStep(growContext(tr, seed * 1000 + g), grow, options, { runId: 'repro-depth', step: g, epoch: 0 });
+      stepSeconds.push(ev.durationMs / 1000);
+      const fineTune = g < args.growSteps ? fine : batchesFor(EPOCHS.final, args.scale, n);
+      await train(tr, fineTune, rng);
+      trained += fineTune;
+      const spec = tr.model.spec;
+      history.push({
+        step: g,
+        structure: structure(spec),
+        parameters: tr.model.paramCount(),
+        widths: convWidths(spec),
+        testAccuracy: await accuracy(tr),
+      });
+      process.stderr.write(
+        `  ${method} seed ${seed} step ${g}: ${history[g - 1].structure}, ${history[g - 1].parameters} parameters, ${history[g - 1].testAccuracy}% (grow ${stepSeconds[g - 1].toFixed(1)} s)\n`,
+      );
+    }
+    const spec = tr.model.spec;
+    return {
+      method: method === 'firefly' ? 'Firefly' : 'NASH',
+      seed,
+      structure: structure(spec),
+      parameters: tr.model.paramCount(),
+      testAccuracy: await accuracy(tr),
+      seconds: round2((performance.now() - t0) / 1000),
+      growStepSeconds: stepSeconds.map(round2),
+      meanGrowStepSeconds: round2(stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length),
+      trainBatches: trained,
+      history,
+      finalSpec: structuredClone(spec),
+    };
+  } finally {
+    await tr.dispose();
+  }
+}
+
+async function scratchRun(spec: ModelSpec, batches: number, data: Dataset, ex: OrtExecutor, seed: number): Promise<MethodRun> {
+  const t0 = performance.now();
+  const tr = new Trainer(newModel(data, seed + 5000, spec), data, TRAIN, ex);
+  try {
+    await train(tr, batches, new Rng(seed * 7919 + 2));
+    return {
+      method: 'Scratch (Firefly architecture)',
+      seed,
+      structure: structure(spec),
+      parameters: tr.model.paramCount(),
+      testAccuracy: await accuracy(tr),
+      seconds: round2((performance.now() - t0) / 1000),
+      growStepSeconds: [],
+      meanGrowStepSeconds: null,
+      trainBatches: batches,
+      history: [],
+    };
+  } finally {
+    await tr.dispose();
+  }
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+export async function runDepthRepro(args: DepthArgs) {
+  const ex = await OrtExecutor.create({ threads: args.threads });
+  const runs: MethodRun[] = [];
+  let dataDescription = '';
+  let sizes = { train: 0, test: 0 };
+  for (let s = 0; s < args.seeds; s++) {
+    const seed = args.seed + s;
+    const data = await loadDataset({ name: args.dataset, trainSize: args.train, testSize: args.test }, { seed });
+    dataDescription = data.description;
+    sizes = { train: data.train.n, test: data.test.n };
+    let firefly: MethodRun | undefined;
+    for (const m of args.methods) {
+      process.stderr.write(`${args.dataset} seed ${seed}: ${m}\n`);
+      if (m === 'scratch') runs.push(await scratchRun(firefly!.finalSpec!, firefly!.trainBatches, data, ex, seed));
+      else {
+        const r = await growRun(m, data, ex, seed, args);
+        if (m === 'firefly') firefly = r;
+        runs.push(r);
+      }
+    }
+  }
+  const methods = [...new Set(runs.map((r) => r.method))];
+  const table = methods.map((method) => {
+    const rs = runs.filter((r) => r.method === method);
+    const steps = rs.flatMap((r) => r.growStepSeconds);
+    return {
+      method,
+      structure: rs.map((r) => r.structure).join(' / '),
+      parameters: Math.round(mean(rs.map((r) => r.parameters))),
+      testAccuracy: round2(mean(rs.map((r) => r.testAccuracy))),
+      seconds: round2(mean(rs.map((r) => r.seconds))),
+      meanGrowStepSeconds: steps.length ? round2(mean(steps)) : null,
+    };
+  });
+  const n = sizes.train;
+  return {
+    command:
+      `npm run repro:depth -- --dataset ${args.dataset} --seeds ${args.seeds} --seed ${args.seed} --scale ${args.scale}` +
+      ` --grow-steps ${args.growSteps} --nash-epochs ${args.nashEpochs} --candidates ${args.candidates}` +
+      (args.train !== undefined ? ` --train ${args.train}` : '') +
+      (args.test !== undefined ? ` --test ${args.test}` : '') +
+      ` --methods ${args.methods.join(',')} --threads ${args.threads}`,
+    dataset: args.dataset,
+    data: { description: dataDescription, ...sizes },
+    settings: {
+      scale: args.scale,
+      growSteps: args.growSteps,
+      batchSize: BATCH,
+      optimizer: 'adam, lr 0.001',
+      epochsAtScale1: { ...EPOCHS, nashNeighbour: args.nashEpochs },
+      batches: {
+        initial: batchesFor(EPOCHS.initial, args.scale, n),
+        fireflyStepOne: batchesFor(EPOCHS.stepOne, args.scale, n),
+        fineTune: batchesFor(EPOCHS.fineTune, args.scale, n),
+        final: batchesFor(EPOCHS.final, args.scale, n),
+        nashNeighbour: args.nashEpochs === 0 ? 0 : batchesFor(args.nashEpochs, args.scale, n),
+      },
+      firefly: growOptions('firefly', args, n),
+      nash: growOptions('nash', args, n),
+    },
+    units: 'testAccuracy in %, seconds of wall time, parameters counted with biases and the output layer',
+    table,
+    runs: runs.map(({ finalSpec: _spec, ...r }) => r),
+    paper: PAPER[args.dataset].map((p) => ({
+      ...p,
+      note: p.method === 'AutoGrow' ? 'quoted from the paper (Table 3), not run' : 'paper, Table 3',
+    })),
+  };
+}
+
+export function printTable(report: Awaited<ReturnType<typeof runDepthRepro>>): string {
+  const rows = [
+    ['method', 'structure', 'parameters', 'test acc. %', 'wall s', 's / grow step'],
+    ...report.table.map((r) => [
+      r.method,
+      r.structure,
+      String(r.parameters),
+      r.testAccuracy.toFixed(2),
+      r.seconds.toFixed(1),
+      r.meanGrowStepSeconds?.toFixed(1) ?? '-',
+    ]),
+    ...report.paper.map((p) => [`${p.method} (paper)`, p.structure, `${p.millions}M`, p.accuracy.toFixed(2), '-', '-']),
+  ];
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((x, c) => x.padEnd(w[c])).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const report = await runDepthRepro(args);
+  fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
+  fs.writeFileSync(args.out, JSON.stringify(report, null, 1) + '\n');
+  console.log(printTable(report));
+  console.log(`\n${report.command}\nJSON: ${args.out}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

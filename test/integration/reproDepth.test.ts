@@ -1,0 +1,62 @@
+// `npm run repro:depth` at a small scale on a subset of real MNIST: the JSON's shape, and that Firefly's
+// App. B.2 step grew the net deeper and wider and that the final nets learned (above chance).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '../..');
+
+test('repro:depth at a small scale writes the table: Firefly grows depth and width, Firefly and scratch beat chance', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-depth-'));
+  const out = path.join(dir, 'mnist.json');
+  // 2 identity candidates per block instead of 11: the over-grown network of the step stays small.
+  const args = ['--dataset', 'mnist', '--train', '600', '--test', '500', '--scale', '2', '--grow-steps', '1', '--candidates', '2'];
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/reproDepth.ts', ...args, '--methods', 'firefly,scratch', '--threads', '1', '--out', out],
+    { cwd: root, encoding: 'utf8', timeout: 300_000 },
+  );
+  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+  assert.match(r.stdout, /Firefly \(paper\)\s+12-12-12-12\s+1\.9M\s+99\.59/);
+  const j = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(j.dataset, 'mnist');
+  assert.equal(j.data.train, 600);
+  assert.equal(j.settings.firefly.options.candidatesPerBlock, 2);
+  assert.deepEqual(
+    j.table.map((t: { method: string }) => t.method),
+    ['Firefly', 'Scratch (Firefly architecture)'],
+  );
+  for (const t of j.table) {
+    assert.deepEqual(Object.keys(t).sort(), ['meanGrowStepSeconds', 'method', 'parameters', 'seconds', 'structure', 'testAccuracy']);
+    assert.match(t.structure, /^\d+-\d+-\d+-\d+$/);
+  }
+  assert.deepEqual(
+    j.paper.map((p: { method: string; accuracy: number }) => [p.method, p.accuracy]),
+    [
+      ['AutoGrow', 99.57],
+      ['NASH', 99.5],
+      ['Firefly', 99.59],
+    ],
+  );
+  const [firefly, scratch] = j.runs;
+  assert.equal(firefly.growStepSeconds.length, 1);
+  assert.ok(firefly.meanGrowStepSeconds > 0);
+  const depth = (s: string) => s.split('-').reduce((a, b) => a + Number(b), 0);
+  assert.ok(depth(firefly.structure) > 4, `deeper than 1-1-1-1: ${firefly.structure}`);
+  // 16 channels per block at the start: the width part adds 25 % of the total width (16 channels).
+  assert.equal(firefly.history[0].widths.length, 4, 'the inserted layers are residual, the conv layers stay 4');
+  assert.equal(
+    firefly.history[0].widths.reduce((a: number, b: number) => a + b, 0),
+    64 + 16,
+    `wider by 25 %: ${firefly.history[0].widths}`,
+  );
+  assert.ok(firefly.parameters > 7290, 'more parameters than the 1-1-1-1 net of 16 channels');
+  assert.equal(scratch.structure, firefly.structure);
+  assert.equal(scratch.parameters, firefly.parameters);
+  assert.equal(scratch.trainBatches, firefly.trainBatches, 'scratch trains as long as Firefly did');
+  for (const run of [firefly, scratch]) assert.ok(run.testAccuracy > 20, `${run.method}: ${run.testAccuracy}% (chance 10%)`);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
