@@ -1,10 +1,23 @@
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';
-import { FireflyClConv, makeLearner, runContinual, type ContinualTask, type LearnerContext, type TaskStream } from '../../server/continual';
+import {
+  FireflyClConv,
+  loadStream,
+  makeLearner,
+  runContinual,
+  thinVgg16,
+  type ContinualTask,
+  type LearnerContext,
+  type TaskStream,
+} from '../../server/continual';
 import type { ConvSpec } from '../../server/continual/convTrunk';
 import type { TaskSplit } from '../../server/continual/training';
+import { pixelOf, writeCifar100 } from '../helpers/visionFiles';
 
 const SIZE = 8;
 const F = SIZE * SIZE;
@@ -117,4 +130,51 @@ test('conv baselines and Firefly CL run a 3-task stream; Firefly CL and Progress
   assert.equal(results.individual.parameters, 3 * one);
   assert.equal(results.finetune.parameters, one - 10 + 3 * 10);
   assert.ok(results.progressive.parameters > results.individual.parameters, 'Progressive adds lateral connections');
+});
+
+test('split-cifar-100: 20 tasks of 5 classes (or 10 of 10) from a CIFAR-100 binary folder, learnt by Firefly CL on a thin VGG-16', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-c100-'));
+  try {
+    writeCifar100(dir, 400, 200); // fine label of record i: (7i) mod 100
+    const s20 = await loadStream('split-cifar-100', { seed: 1, path: dir, tasks: 20 });
+    assert.equal(s20.tasks.length, 20);
+    assert.equal(s20.classesPerTask, 5);
+    assert.equal(s20.features, 3072);
+    assert.deepEqual(s20.inputShape, [3, 32, 32]);
+    assert.deepEqual(
+      s20.tasks.flatMap((t) => t.classes).sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    // Every class has 4 training records; a task's rows carry its classes as 0..4, pixels scaled to [0, 1].
+    const t0 = s20.tasks[0];
+    assert.equal(t0.train.n, 20);
+    const rows = Array.from({ length: 400 }, (_, i) => i).filter((i) => t0.classes.includes((i * 7) % 100));
+    rows.forEach((r, k) => {
+      assert.equal(t0.train.y[k], t0.classes.indexOf((r * 7) % 100));
+      assert.equal(t0.train.x[k * 3072 + 5], Math.fround(pixelOf(r, 5) / 255));
+    });
+    const s10 = await loadStream('split-cifar-100', { seed: 1, path: dir, tasks: 10, classOrder: 'ordered' });
+    assert.deepEqual(s10.tasks[1].classes, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    await assert.rejects(
+      loadStream('split-cifar-100', { seed: 1, path: dir, tasks: 7 }),
+      /split-cifar-100 has 10 or 20 tasks, 7 asked for/,
+    );
+    const vgg = thinVgg16([3, 32, 32], 1 / 16);
+    assert.deepEqual(vgg.channels, [4, 4, 8, 8, 16, 16, 16, 32, 32, 32, 32, 32, 32]);
+    assert.equal(vgg.pool.filter(Boolean).length, 5);
+    const ctx: LearnerContext = {
+      executor: await OrtExecutor.create({ threads: 1 }),
+      features: 3072,
+      classes: 5,
+      tasks: 2,
+      rng: new Rng(3),
+      settings: { hidden: [], conv: vgg, epochs: 1, batchSize: 10, learningRate: 0.01, init: 'uniform', optimizerState: 'keep' },
+    };
+    const ff = makeLearner('firefly-cl', ctx, { firefly: { ...fireflyOpts, initialWidth: vgg.channels.map((c) => Math.max(2, c / 2)) } });
+    const r = await runContinual(ff, { ...s20, tasks: s20.tasks.slice(0, 2) });
+    assert.equal(r.forgetting, 0);
+    assert.ok(r.parameters > 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
