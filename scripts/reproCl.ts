@@ -21,12 +21,20 @@
  * last incomplete batch dropped, as the reference's DataLoader) instead of epochs; `--adam-epsilon E`
  * sets Adam's ε for every method (ours 1e-7, torch's 1e-8).
  * `--train` / `--test` cut each task to a seeded subset for quicker runs.
+ *
+ * `--model conv` (Firefly Table 2 / Fig. 5's setting, on split Fashion-MNIST or split-MNIST here):
+ * every method uses a conv net on the images [1, 28, 28] (server/continual/convTrunk.ts: 3×3 convs of
+ * `--channels` (default 8,16), a 2×2 max pool after each, a global average pool into the heads);
+ * Firefly CL starts from `--initial-width` channels (default 4,8) and grows (fireflyClConv.ts), with
+ * `--eta`, `--candidates` (m'), `--grow-rounds` and `--target`. Default stream then split-fashion-mnist.
  */
 import { OrtExecutor } from '../server/engine';
 import {
   CONTINUAL_METHODS,
   FireflyCl,
+  FireflyClConv,
   type ContinualMethod,
+  type ConvSpec,
   type ContinualResult,
   type ContinualStreamName,
   loadStream,
@@ -46,7 +54,9 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 async function main(): Promise<void> {
-  const streamName = arg('stream', 'split-mnist') as ContinualStreamName;
+  const model = arg('model', 'mlp');
+  if (model !== 'mlp' && model !== 'conv') throw new Error(`--model: ${model} is not mlp or conv`);
+  const streamName = arg('stream', model === 'conv' ? 'split-fashion-mnist' : 'split-mnist') as ContinualStreamName;
   const seeds = Number(arg('seeds', '3'));
   const firstSeed = Number(arg('seed', '1'));
   const trainPerTask = Number(arg('train', '100000'));
@@ -72,9 +82,29 @@ async function main(): Promise<void> {
   if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new Error('--adam-epsilon: a positive number');
   const classOrder = arg('class-order', 'shuffled');
   if (classOrder !== 'ordered' && classOrder !== 'shuffled') throw new Error(`--class-order: ${classOrder} is not ordered or shuffled`);
-  const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState, iterations, adamEpsilon } as const;
+  const ints = (v: string, flag: string) => {
+    const r = v.split(',').map(Number);
+    if (r.some((k) => !(Number.isInteger(k) && k > 0))) throw new Error(`--${flag}: positive integers separated by commas, got ${v}`);
+    return r;
+  };
+  const channels = ints(arg('channels', '8,16'), 'channels');
+  const conv: ConvSpec | undefined = model === 'conv' ? { input: [1, 28, 28], channels, pool: channels.map(() => true) } : undefined;
+  const firefly =
+    model === 'conv'
+      ? {
+          initialWidth: ints(arg('initial-width', '4,8'), 'initial-width'),
+          eta: Number(arg('eta', '8')),
+          newCandidates: Number(arg('candidates', '8')),
+          maxGrowRounds: Number(arg('grow-rounds', '2')),
+          targetAccuracy: Number(arg('target', '0.98')),
+          scoreExamples: Number(arg('score-examples', '256')),
+        }
+      : undefined;
+  if (firefly && firefly.initialWidth.length !== channels.length)
+    throw new Error(`--initial-width: ${firefly.initialWidth.length} layers, --channels has ${channels.length}`);
+  const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState, iterations, adamEpsilon, conv } as const;
   const results = new Map<string, ContinualResult[]>();
-  const fireflyLogs: FireflyCl['log'][] = [];
+  const fireflyLogs: (FireflyCl['log'] | FireflyClConv['log'])[] = [];
   /** Each seed's tasks (its digit pairs). */
   const taskNames: string[][] = [];
   for (let s = 0; s < seeds; s++) {
@@ -87,10 +117,10 @@ async function main(): Promise<void> {
       const learner = makeLearner(
         m,
         { executor, features: stream.features, classes: stream.classesPerTask, tasks: stream.tasks.length, rng: new Rng(seed), settings },
-        { ewcLambda },
+        { ewcLambda, firefly },
       );
       const r = await runContinual(learner, stream);
-      if (learner instanceof FireflyCl) fireflyLogs.push(learner.log);
+      if (learner instanceof FireflyCl || learner instanceof FireflyClConv) fireflyLogs.push(learner.log);
       results.set(m, [...(results.get(m) ?? []), r]);
       process.stderr.write(
         `seed ${seed} ${m}: average ${(100 * r.averageAccuracy).toFixed(2)}%, forgetting ${(100 * r.forgetting).toFixed(2)} points, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s\n`,
@@ -115,14 +145,20 @@ async function main(): Promise<void> {
   }));
   const out = {
     command:
-      `npm run repro:cl -- --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}` +
+      `npm run repro:cl -- --model ${model} --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}` +
       ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}` +
       ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}` +
       (iterations !== undefined ? ` --iterations ${iterations}` : '') +
-      (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : ''),
+      (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : '') +
+      (firefly
+        ? ` --channels ${channels.join(',')} --initial-width ${firefly.initialWidth.join(',')} --eta ${firefly.eta} --candidates ${firefly.newCandidates}` +
+          ` --grow-rounds ${firefly.maxGrowRounds} --target ${firefly.targetAccuracy} --score-examples ${firefly.scoreExamples}`
+        : ''),
     stream: streamName,
     settings: {
       ...settings,
+      model,
+      firefly,
       classOrder,
       trainPerTask,
       testPerTask,

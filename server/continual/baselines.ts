@@ -8,19 +8,35 @@
  * - Progressive Networks (Rusu et al. 2016): a column per task with lateral connections from every
  *   earlier column's hidden layers into the next layer (and the head); earlier columns frozen;
  * - Individual: an independent network per task.
+ * With `settings.conv` every trunk (and column) is that conv net instead (convTrunk.ts: 3×3 convs, pools,
+ * a global average pool into the heads); Progressive's lateral connections are then 1×1 convolutions
+ * between the columns' conv layers (Rusu et al. §2: dimensionality reduction by 1×1 convolutions for
+ * conv layers) and dense ones from the pooled features into the head.
  */
-import { Value, add, matmul, mul, relu, slice, sub } from '../engine';
+import { Value, add, conv, matmul, maxPool, mul, relu, reshape, slice, sub } from '../engine';
+import { conv3, convKernel, convLayer, images, pooledFeatures } from './convTrunk';
 import { Builder, Tensors, ceLoss, denseLayer, sumAll, tensor, values } from './tensors';
 import { accuracy, fisherDiagonal, newOptimizerState, type OptimizerState, trainTensors } from './training';
 import type { ContinualTask } from './streams';
 import { type LearnerState, packOptimizer, packTensors, stateMeta, unpackOptimizer, unpackTensors } from './learnerState';
 import { trainingOptions, type ContinualLearner, type LearnerContext } from './types';
 
+/** The trunk's layer widths: the conv channels, or the MLP's hidden widths. */
+function widths(ctx: LearnerContext): number[] {
+  return ctx.settings.conv?.channels ?? ctx.settings.hidden;
+}
+
+/** A fresh trunk stored as p[`${prefix}W${l}`], p[`${prefix}b${l}`] (conv kernels [out, in, 3, 3] with settings.conv); its names. */
 function mlpTensors(ctx: LearnerContext, prefix: string, p: Tensors): string[] {
   const names: string[] = [];
-  let fanIn = ctx.features;
-  ctx.settings.hidden.forEach((w, l) => {
-    addDense(ctx, p, `${prefix}W${l}`, `${prefix}b${l}`, fanIn, w);
+  const spec = ctx.settings.conv;
+  let fanIn = spec ? spec.input[0] : ctx.features;
+  widths(ctx).forEach((w, l) => {
+    if (spec) {
+      const { K, b } = convKernel(ctx.rng, ctx.settings.init, fanIn, w);
+      p[`${prefix}W${l}`] = K;
+      p[`${prefix}b${l}`] = b;
+    } else addDense(ctx, p, `${prefix}W${l}`, `${prefix}b${l}`, fanIn, w);
     names.push(`${prefix}W${l}`, `${prefix}b${l}`);
     fanIn = w;
   });
@@ -34,10 +50,26 @@ function addDense(ctx: LearnerContext, p: Tensors, kernel: string, bias: string,
   p[bias] = b;
 }
 
-function trunk(b: Builder, prefix: string, layers: number): Value {
+/** The trunk's output features [N, width]: the MLP's last hidden layer, or the conv net's pooled channels. */
+function trunk(ctx: LearnerContext, b: Builder, prefix: string): Value {
+  const spec = ctx.settings.conv;
+  if (spec) {
+    let h = images(b.x, spec);
+    spec.channels.forEach((_, l) => (h = convLayer(h, b.t(`${prefix}W${l}`), b.t(`${prefix}b${l}`), spec.pool[l])));
+    return pooledFeatures(h);
+  }
   let h = b.x;
-  for (let l = 0; l < layers; l++) h = relu(add(matmul(h, b.t(`${prefix}W${l}`)), b.t(`${prefix}b${l}`)));
+  for (let l = 0; l < ctx.settings.hidden.length; l++) h = relu(add(matmul(h, b.t(`${prefix}W${l}`)), b.t(`${prefix}b${l}`)));
   return h;
+}
+
+/** A per-channel bias [C] as [1, C, 1, 1]. */
+function convBias(bias: Value): Value {
+  return reshape(bias, [1, bias.shape[0], 1, 1]);
+}
+
+function convLayerPool(y: Value): Value {
+  return maxPool(y, 2);
 }
 
 function count(p: Tensors, names: string[]): number {
@@ -91,7 +123,7 @@ export class SharedTrunk implements ContinualLearner {
     from?: LearnerState,
   ) {
     this.method = ewc ? 'ewc' : 'finetune';
-    const H = ctx.settings.hidden;
+    const H = widths(ctx);
     const units = ctx.tasks * ctx.classes;
     let kept: OptimizerState | undefined;
     if (from) {
@@ -131,7 +163,7 @@ export class SharedTrunk implements ContinualLearner {
   private logits(b: Builder, t: number): Value {
     if (t >= this.ctx.tasks)
       throw new Error(`${this.method}: task ${t + 1} is beyond the ${this.ctx.tasks} tasks its output layer was made for`);
-    const all = add(matmul(trunk(b, '', this.ctx.settings.hidden.length), b.t('V')), b.t('c'));
+    const all = add(matmul(trunk(this.ctx, b, ''), b.t('V')), b.t('c'));
     const C = this.ctx.classes;
     return slice(all, [t * C], [(t + 1) * C], [1]);
   }
@@ -178,7 +210,7 @@ export class SharedTrunk implements ContinualLearner {
 
   /** The output units of one task (its head): last hidden width × classes weights plus classes biases. */
   private headParameters(): number {
-    const H = this.ctx.settings.hidden;
+    const H = widths(this.ctx);
     return (H[H.length - 1] + 1) * this.ctx.classes;
   }
 
@@ -237,6 +269,7 @@ export class Progressive implements ContinualLearner {
   }
 
   private columnLogits(b: Builder, k: number): Value {
+    if (this.ctx.settings.conv) return this.convColumnLogits(b, k);
     const H = this.ctx.settings.hidden;
     let hs: Value[] = []; // previous layer's activations of columns 0..k
     for (let l = 0; l <= H.length; l++) {
@@ -254,17 +287,43 @@ export class Progressive implements ContinualLearner {
     throw new Error('internal: no column output');
   }
 
+  /** The conv columns: column c's layer l is relu(conv3(h_c) + Σ_{j<c} conv1×1(h_j) + b), then its pool; heads on the pooled features. */
+  private convColumnLogits(b: Builder, k: number): Value {
+    const spec = this.ctx.settings.conv!;
+    const x = images(b.x, spec);
+    let hs: Value[] = [];
+    spec.channels.forEach((_, l) => {
+      hs = Array.from({ length: k + 1 }, (_, c) => {
+        let pre = conv3(l === 0 ? x : hs[c], b.t(`P${c}W${l}`));
+        if (l > 0) for (let j = 0; j < c; j++) pre = add(pre, conv(hs[j], b.t(`P${c}U${j}W${l}`)));
+        const bias = b.t(`P${c}b${l}`);
+        const y = relu(add(pre, convBias(bias)));
+        return spec.pool[l] ? convLayerPool(y) : y;
+      });
+    });
+    let out = matmul(pooledFeatures(hs[k]), b.t(`P${k}V`));
+    for (let j = 0; j < k; j++) out = add(out, matmul(pooledFeatures(hs[j]), b.t(`P${k}U${j}V`)));
+    return add(out, b.t(`P${k}c`));
+  }
+
   async learnTask(task: ContinualTask, k: number): Promise<void> {
     const { ctx } = this;
-    const H = ctx.settings.hidden;
+    const H = widths(ctx);
+    const spec = ctx.settings.conv;
     const own: string[] = [];
-    let fanIn = ctx.features;
+    let fanIn = spec ? spec.input[0] : ctx.features;
     H.forEach((w, l) => {
-      addDense(ctx, this.params, `P${k}W${l}`, `P${k}b${l}`, fanIn, w);
+      if (spec) {
+        const { K, b } = convKernel(ctx.rng, ctx.settings.init, fanIn, w);
+        this.params[`P${k}W${l}`] = K;
+        this.params[`P${k}b${l}`] = b;
+      } else addDense(ctx, this.params, `P${k}W${l}`, `P${k}b${l}`, fanIn, w);
       own.push(`P${k}W${l}`, `P${k}b${l}`);
       if (l > 0)
         for (let j = 0; j < k; j++) {
-          this.params[`P${k}U${j}W${l}`] = lateral(ctx, H[l - 1], w, 0.5);
+          const U = lateral(ctx, H[l - 1], w, 0.5);
+          // A conv lateral is a 1×1 convolution [out, in, 1, 1] (the same draws, read as a kernel).
+          this.params[`P${k}U${j}W${l}`] = spec ? tensor([w, H[l - 1], 1, 1], values(U)) : U;
           own.push(`P${k}U${j}W${l}`);
         }
       fanIn = w;
@@ -321,12 +380,12 @@ export class Individual implements ContinualLearner {
   }
 
   private logits(b: Builder, t: number): Value {
-    return add(matmul(trunk(b, `I${t}`, this.ctx.settings.hidden.length), b.t(`I${t}V`)), b.t(`I${t}c`));
+    return add(matmul(trunk(this.ctx, b, `I${t}`), b.t(`I${t}V`)), b.t(`I${t}c`));
   }
 
   async learnTask(task: ContinualTask, t: number): Promise<void> {
     const { ctx } = this;
-    const H = ctx.settings.hidden;
+    const H = widths(ctx);
     const own = mlpTensors(ctx, `I${t}`, this.params);
     addDense(ctx, this.params, `I${t}V`, `I${t}c`, H[H.length - 1], ctx.classes, 0.5);
     own.push(`I${t}V`, `I${t}c`);

@@ -33,17 +33,17 @@ export interface GrowRoundResult {
 }
 
 /** Points of the integrated-gradient rule (n = 3, as the growth methods' default). */
-const INTEGRATION_POINTS = 3;
+export const INTEGRATION_POINTS = 3;
 
 /** The first n examples of a split (the scoring examples). */
-function subset(split: TaskSplit, n: number): TaskSplit {
+export function subset(split: TaskSplit, n: number): TaskSplit {
   if (split.n <= n) return split;
   const f = split.x.length / split.n;
   return { x: split.x.subarray(0, n * f), y: split.y.subarray(0, n), n };
 }
 
 /** The scoring examples as one batch: x [n, F] and one-hot y [n, C]. */
-function scoringBatch(split: TaskSplit, features: number, classes: number): { x: HostTensor; y: HostTensor } {
+export function scoringBatch(split: TaskSplit, features: number, classes: number): { x: HostTensor; y: HostTensor } {
   const y = new Float32Array(split.n * classes);
   for (let i = 0; i < split.n; i++) y[i * classes + split.y[i]] = 1;
   return { x: tensor([split.n, features], split.x), y: tensor([split.n, classes], y) };

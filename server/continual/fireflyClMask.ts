@@ -4,9 +4,20 @@
  * α · mean(sigmoid(s_l)) per layer, then binarised at 0.5 (s > 0), keeping at least one neuron a layer.
  */
 import { Executor, add, mul, reduceSum, sigmoid } from '../engine';
-import type { ClNetwork } from './fireflyClNetwork';
-import { ceLoss, tensor, values } from './tensors';
+import type { Head, TaskTensors } from './fireflyClNetwork';
+import { Builder, Tensors, ceLoss, tensor, values } from './tensors';
+import type { Value } from '../engine';
 import { trainTensors, type TaskSplit, type TrainOptions } from './training';
+
+/** What mask learning needs of a master network (the MLP's ClNetwork or the conv ConvClNetwork). */
+export interface MaskableNetwork {
+  readonly features: number;
+  readonly classes: number;
+  layers: { owner: number[] }[];
+  heads: Head[];
+  taskTensors(t: number, mask: Uint8Array[]): TaskTensors;
+  maskedLogits(b: Builder, params: Tensors, gate: (l: number) => Value): Value;
+}
 
 export interface MaskOptions {
   maskSparsity: number;
@@ -16,7 +27,7 @@ export interface MaskOptions {
 /** Learns task t's gates (and trains its head, written back), returns the binarised mask per layer. */
 export async function learnMask(
   executor: Executor,
-  net: ClNetwork,
+  net: MaskableNetwork,
   t: number,
   split: TaskSplit,
   o: MaskOptions,

@@ -5,6 +5,7 @@
  */
 import { Individual, Progressive, SharedTrunk } from './baselines';
 import { FireflyCl, type FireflyClOptions, type FireflyClState } from './fireflyCl';
+import { FireflyClConv } from './fireflyClConv';
 import type { LearnerState } from './learnerState';
 import { averageAccuracy, averageForgetting, backwardTransfer, forgettingPerTask, type AccuracyMatrix } from './metrics';
 import type { ContinualMethodName } from '../../common/protocol';
@@ -16,6 +17,8 @@ export * from './streams';
 export * from './types';
 export { ContinualStopped, type TrainHooks } from './training';
 export { FireflyCl, FIREFLY_CL_DEFAULTS } from './fireflyCl';
+export { FireflyClConv } from './fireflyClConv';
+export { thinVgg16, type ConvSpec } from './convTrunk';
 export type { FireflyClOptions, FireflyClState } from './fireflyCl';
 export type { LearnerState } from './learnerState';
 export { Individual, Progressive, SharedTrunk, ewcPenalty } from './baselines';
@@ -33,6 +36,7 @@ export interface MethodOptions {
 export function makeLearner(method: ContinualMethod, ctx: LearnerContext, o: MethodOptions = {}, from?: LearnerState): ContinualLearner {
   switch (method) {
     case 'firefly-cl':
+      if (ctx.settings.conv) return new FireflyClConv(ctx, o.firefly, from);
       return from ? FireflyCl.restore(ctx, from as FireflyClState, o.firefly) : new FireflyCl(ctx, o.firefly);
     case 'finetune':
       return new SharedTrunk(ctx, undefined, from);

@@ -7,7 +7,12 @@
  *   the identity, as is usual).
  * - custom: one dataset per task (any classification dataset config, e.g. csv files), all with the
  *   same number of input features; each task's head has as many outputs as the largest task has classes.
- * Each task is subsampled (seeded) to trainPerTask / testPerTask examples.
+ * - split-cifar-100 (Firefly §3 "Continual Learning", Table 2 / Fig. 5): the 100 fine classes of the
+ *   `cifar-100` dataset (binary version, `path`) partitioned into `tasks` = 10 or 20 tasks of 10 or 5
+ *   classes, by a permutation drawn from the seed (`shuffled`, the paper's random partitions) or in
+ *   order (`ordered`); images [3, 32, 32].
+ * Each task is subsampled (seeded) to trainPerTask / testPerTask examples. `inputShape` is the image
+ * shape of a row ([1, 28, 28] for the MNIST streams), which a conv model reads.
  */
 import { loadDataset } from '../datasets';
 import { DatasetError } from '../datasets/errors';
@@ -19,6 +24,8 @@ import type { TaskSplit } from './training';
 
 export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist', 'custom'];
 export type { ContinualStreamName };
+/** The streams loadStream reads: the experiment's, and split-cifar-100 (scripts and the library so far). */
+export type StreamName = ContinualStreamName | 'split-cifar-100';
 
 /** The 10 classes of a split stream, paired into 5 tasks in this order. */
 export function splitClassOrder(order: SplitClassOrder, seed: number): number[] {
@@ -36,8 +43,10 @@ export interface ContinualTask {
 }
 
 export interface TaskStream {
-  name: ContinualStreamName;
+  name: StreamName;
   features: number;
+  /** The shape of one row as an image [C, H, W] (custom streams: the first dataset's input shape). */
+  inputShape?: number[];
   /** Output units of each task's head. */
   classesPerTask: number;
   tasks: ContinualTask[];
@@ -54,6 +63,8 @@ export interface StreamOptions {
   /** split streams: classes paired in order (default) or by a permutation drawn from the seed. */
   classOrder?: SplitClassOrder;
   baseDir?: string;
+  /** split-cifar-100: the cifar-100 folder (train.bin, test.bin), relative to baseDir. */
+  path?: string;
 }
 
 /** Seeded subsample (without replacement, kept in order) of the rows of `split` whose label is in `classes`. */
@@ -88,7 +99,8 @@ export function selectTask(
 }
 
 /** The stream, cut to its first `opts.tasks` tasks when given (permuted-mnist makes that many). */
-export async function loadStream(name: ContinualStreamName, opts: StreamOptions): Promise<TaskStream> {
+export async function loadStream(name: StreamName, opts: StreamOptions): Promise<TaskStream> {
+  if (name === 'split-cifar-100') return loadSplitCifar100(opts);
   const stream = await loadFullStream(name, opts);
   if (opts.tasks !== undefined && name !== 'permuted-mnist') {
     if (opts.tasks > stream.tasks.length)
@@ -114,7 +126,7 @@ async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): P
         test: selectTask(ds.test, classes, opts.testPerTask, rng.fork(2 * t + 1), features),
       });
     }
-    return { name, features, classesPerTask: 2, tasks };
+    return { name, features, inputShape: [1, 28, 28], classesPerTask: 2, tasks };
   }
   if (name === 'permuted-mnist') {
     const ds = await loadDataset({ name: 'mnist' }, { seed: opts.seed });
@@ -130,10 +142,36 @@ async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): P
         test: selectTask(ds.test, all, opts.testPerTask, rng.fork(2 * t + 1), features, perm),
       });
     }
-    return { name, features, classesPerTask: 10, tasks };
+    return { name, features, inputShape: [1, 28, 28], classesPerTask: 10, tasks };
   }
   if (name === 'custom') return loadCustomStream(opts, rng);
   throw new Error(`unknown continual stream ${JSON.stringify(name)}; known: ${CONTINUAL_STREAMS.join(', ')}`);
+}
+
+/** split-cifar-100: 10 or 20 tasks of the 100 fine classes (see the file's comment). */
+async function loadSplitCifar100(opts: StreamOptions): Promise<TaskStream> {
+  const T = opts.tasks ?? 10;
+  if (T !== 10 && T !== 20) throw new DatasetError(`continual.tasks: split-cifar-100 has 10 or 20 tasks, ${T} asked for`);
+  if (!opts.path) throw new DatasetError('split-cifar-100: the cifar-100 folder (path) is missing');
+  const rng = new Rng(opts.seed ^ 0x5eed);
+  const ds = await loadDataset({ name: 'cifar-100', path: opts.path }, { seed: opts.seed, baseDir: opts.baseDir });
+  const features = 3 * 32 * 32;
+  const order =
+    (opts.classOrder ?? 'shuffled') === 'shuffled'
+      ? Array.from(new Rng(opts.seed ^ 0xc1a55).permutation(100))
+      : Array.from({ length: 100 }, (_, i) => i);
+  const per = 100 / T;
+  const tasks: ContinualTask[] = [];
+  for (let t = 0; t < T; t++) {
+    const classes = order.slice(t * per, (t + 1) * per);
+    tasks.push({
+      name: `${t + 1}: ${classes.join(',')}`,
+      classes,
+      train: selectTask(ds.train, classes, opts.trainPerTask, rng.fork(2 * t), features),
+      test: selectTask(ds.test, classes, opts.testPerTask, rng.fork(2 * t + 1), features),
+    });
+  }
+  return { name: 'split-cifar-100', features, inputShape: [3, 32, 32], classesPerTask: per, tasks };
 }
 
 async function loadCustomStream(opts: StreamOptions, rng: Rng): Promise<TaskStream> {
@@ -164,5 +202,5 @@ async function loadCustomStream(opts: StreamOptions, rng: Rng): Promise<TaskStre
       test: selectTask(ds.test, classes, opts.testPerTask, rng.fork(2 * t + 1), features),
     };
   });
-  return { name: 'custom', features, classesPerTask, tasks };
+  return { name: 'custom', features, inputShape: [...loaded[0].inputShape], classesPerTask, tasks };
 }

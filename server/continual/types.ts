@@ -1,5 +1,6 @@
 import type { Executor } from '../engine';
 import type { Rng } from '../random';
+import type { ConvSpec } from './convTrunk';
 import type { LayerInit } from './tensors';
 import { continualOptimizer, type TrainHooks, type TrainOptions } from './training';
 import type { LearnerState } from './learnerState';
@@ -19,6 +20,11 @@ export interface ContinualSettings {
   iterations?: number;
   /** Adam's ε for every method (default the experiment schema's training.epsilon, 1e-7; torch's is 1e-8). */
   adamEpsilon?: number;
+  /**
+   * A conv model instead of MLPs (convTrunk.ts): the baselines' trunks (each Progressive column and
+   * Individual network too) have these channels, and Firefly CL grows its channels from `initialWidth`.
+   */
+  conv?: ConvSpec;
 }
 
 /** A continual learner: learns tasks in order; evaluates any task learned so far through its own head. */
