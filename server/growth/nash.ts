@@ -20,6 +20,12 @@
  * of the total width shared out in proportion to the widths), then Type I after a random dense/conv2d
  * layer of each block (the identity layer joins that block).
  *
+ * `widenOnly: true` (the Firefly paper's App. B.2 width protocol, Fig. 4: "we only apply Network
+ * morphism Type II ... equivalent to growing the network width by randomly splitting the existing
+ * neurons"): every neighbour is Type II over all hidden layers at once (`widenRatio` of the total width,
+ * the paper's 30 %, shared out in proportion to the widths), the neighbours differing in which neurons
+ * are split. Not with perBlock.
+ *
  * The chosen neighbour's morphisms are replayed on the live model with the same seeds (so its optimiser
  * moments follow: kept neurons keep theirs, copies and inserted layers start at zero), then the trained
  * weights of the neighbour are copied in.
@@ -76,6 +82,11 @@ export function drawBlockMorphisms(model: GrowableModel, rng: Rng): Morphism[] {
   return out;
 }
 
+/** App. B.2's width neighbour: Type II only, over all hidden layers at once (a random split of widenRatio of the total width). */
+export function drawWidenMorphisms(rng: Rng): Morphism[] {
+  return [{ type: 'wider-all', layer: '*', seed: rng.int(2 ** 31) }];
+}
+
 /** Applies the morphisms to `model` in place (each with an Rng of its own seed); returns the diffs and what was done. */
 export async function applyMorphisms(
   ctx: GrowContext,
@@ -109,7 +120,15 @@ export async function nash(ctx: GrowContext, options: GrowOptions): Promise<Grow
     throw new GrowthError(`nash: option widenRatio must be a number in (0, 4], got ${JSON.stringify(widenRatio)}`);
   if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean')
     throw new GrowthError(`nash: option perBlock must be true or false, got ${JSON.stringify(options.perBlock)}`);
-  const draw = (): Morphism[] => (options.perBlock ? drawBlockMorphisms(model, ctx.rng) : drawMorphisms(model, morphisms, ctx.rng));
+  if (options.widenOnly !== undefined && typeof options.widenOnly !== 'boolean')
+    throw new GrowthError(`nash: option widenOnly must be true or false, got ${JSON.stringify(options.widenOnly)}`);
+  if (options.widenOnly && options.perBlock) throw new GrowthError('nash: options widenOnly and perBlock exclude each other');
+  const draw = (): Morphism[] =>
+    options.widenOnly
+      ? drawWidenMorphisms(ctx.rng)
+      : options.perBlock
+        ? drawBlockMorphisms(model, ctx.rng)
+        : drawMorphisms(model, morphisms, ctx.rng);
   const score = sampleSplit(ctx, scoreBatch);
 
   const trials: { morphs: Morphism[]; model: GrowableModel; loss: number; selected: Candidate[] }[] = [];
@@ -151,6 +170,7 @@ export async function nash(ctx: GrowContext, options: GrowOptions): Promise<Grow
       neighbours,
       morphisms,
       perBlock: options.perBlock === true,
+      widenOnly: options.widenOnly === true,
       fineTuneSteps,
       widenRatio,
       keptLoss,

@@ -482,3 +482,31 @@ test('datasetAvailability: every dataset is available in this checkout', () => {
 // keep the type import used (Dataset is part of the public API)
 const _typecheck: Dataset | undefined = undefined;
 void _typecheck;
+
+test('pad: fashion-mnist padded by 2 is 32x32 with the same pixels inside a zero border; bad pads and other datasets are errors', async () => {
+  const plain = await loadDataset({ name: 'fashion-mnist', trainSize: 20, testSize: 10 }, { seed: 5 });
+  const padded = await loadDataset({ name: 'fashion-mnist', trainSize: 20, testSize: 10, pad: 2 }, { seed: 5 });
+  assert.deepEqual(padded.inputShape, [1, 32, 32]);
+  assert.match(padded.description, /, zero-padded by 2 to 32x32$/);
+  for (const s of ['train', 'test'] as const) {
+    const a = plain[s],
+      b = padded[s];
+    assert.deepEqual(b.y, a.y);
+    assert.equal(b.x.length, a.n * 32 * 32);
+    for (let i = 0; i < a.n; i++)
+      for (let r = 0; r < 32; r++)
+        for (let c = 0; c < 32; c++) {
+          const inside = r >= 2 && r < 30 && c >= 2 && c < 30;
+          const want = inside ? a.x[i * 784 + (r - 2) * 28 + (c - 2)] : 0;
+          assert.equal(b.x[i * 1024 + r * 32 + c], want, `${s} image ${i} at (${r}, ${c})`);
+        }
+  }
+  const zero = await loadDataset({ name: 'mnist', trainSize: 5, testSize: 5, pad: 0 }, { seed: 5 });
+  assert.deepEqual(zero.inputShape, [1, 28, 28]);
+  await rejectsDataset(loadDataset({ name: 'mnist', pad: -1 }, { seed: 1 }), /dataset\.pad must be an integer from 0 to 64, got -1/);
+  await rejectsDataset(loadDataset({ name: 'mnist', pad: 1.5 }, { seed: 1 }), /dataset\.pad must be an integer from 0 to 64, got 1\.5/);
+  await rejectsDataset(
+    loadDataset({ name: 'rbf-toy', pad: 2 }, { seed: 1 }),
+    /dataset\.pad applies to mnist and fashion-mnist \(28x28 digits\), not rbf-toy/,
+  );
+});

@@ -169,3 +169,33 @@ test('a seeded perBlock nash step is reproducible: same neighbours, same choice,
   assert.notDeepEqual(notes(c).neighbourLosses, notes(a).neighbourLosses, 'another seed draws other neighbours (other replicas)');
   assert.equal(ex.liveSessions(), 0);
 });
+
+test('widenOnly nash (App. B.2 width protocol): every neighbour splits 30 % of the total width at random, no layer inserted; seeded', async () => {
+  const ex = await OrtExecutor.create({ threads: 1 });
+  const { model, trainer, ctx } = await setup(ex, 5);
+  const before = widths(model);
+  const layers0 = model.spec.layers.length;
+  const ev = await nashMethod.apply(ctx, { widenOnly: true, widenRatio: 0.3, neighbours: 3, fineTuneSteps: 2, scoreBatch: 32 });
+  const notes = ev.notes as { neighbourMorphisms: string[]; chosen: string[]; neighbourLosses: number[]; widenOnly: boolean };
+  assert.equal(notes.widenOnly, true);
+  assert.deepEqual(notes.neighbourMorphisms, ['wider-all *', 'wider-all *', 'wider-all *']);
+  assert.equal(model.spec.layers.length, layers0, 'no layer inserted');
+  const after = widths(model);
+  const total = (w: Record<string, number>) =>
+    Object.entries(w)
+      .filter(([id]) => id !== 'out')
+      .reduce((a, [, v]) => a + v, 0);
+  // hidden widths 4 + 8 + 8 = 20: 30 % is 6 new neurons, shared in proportion to the widths.
+  assert.equal(total(after) - total(before), 6, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+  assert.equal(new Set(notes.neighbourLosses).size, 3, 'the neighbours split different neurons');
+  await assert.rejects(
+    runGrowStep(ctx, nashMethod, { widenOnly: true, perBlock: true }, { runId: 't', step: 0, epoch: 0 }),
+    /widenOnly and perBlock exclude each other/,
+  );
+  await assert.rejects(
+    runGrowStep(ctx, nashMethod, { widenOnly: 1 }, { runId: 't', step: 0, epoch: 0 }),
+    /widenOnly must be true or false, got 1/,
+  );
+  await trainer.dispose();
+  assert.equal(ex.liveSessions(), 0);
+});
