@@ -317,11 +317,12 @@ function groupedConvTfjs(tf: Tf, x: TfTensor, w: TfTensor, a: ConvAttrs): TfTens
 const descending = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i);
 
 /**
- * Most input channels x kernel taps for which a stride-1 convolution's dW stays one batched product
- * with the im2col patches (a network's first layer, 3 channels x 3x3: patches of 27·OH·OW per example,
- * 14 MB at 32x32 and batch 128): measured faster there than the per-tap forms below.
+ * Largest im2col patches per example (C·kh·kw·OH·OW floats, 128 MB at batch 128) for which a stride-1
+ * convolution's dW stays one batched product with the patches: measured faster than the per-tap forms
+ * below on ResNet-20's and VGG's 16-channel layers and on a first layer (3 channels). Mutable for the
+ * tests, which check the per-tap form on small shapes.
  */
-export const FEW_INPUT_TAPS = 27;
+export const CONV_DW_LIMITS = { smallPatches: 262144 };
 
 /**
  * dW of a stride-1 convolution, one kernel tap at a time: dW[:, :, i, j] = Σ_n g_n·X_n(i, j)ᵀ with
@@ -333,7 +334,7 @@ export const FEW_INPUT_TAPS = 27;
  *   (N·O·C·kh·kw > N·(C·H'·W' + O·OH·OW), H'·W' the padded map): g and the padded input transposed
  *   once to channels-first ([O, N, ...], [C, N, ...]), then per tap one GEMM with the batch and the
  *   map folded into the inner dimension (FoldedMatMul), [O, C] each;
- * - few input channels (FEW_INPUT_TAPS): one product with the im2col patches, which are small there.
+ * - otherwise, while the patches are small (CONV_DW_LIMITS): one product with the im2col patches.
  */
 function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
   const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
@@ -355,7 +356,7 @@ function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
     return reshape(perTap.length === 1 ? perTap[0] : concat(perTap, 2), [o, c, kh, kw]);
   }
   const g3 = reshape(g, [nb, o, P]);
-  if (c * kh * kw <= FEW_INPUT_TAPS) {
+  if (c * kh * kw * P <= CONV_DW_LIMITS.smallPatches) {
     const cols = patches(x, kh, kw, pads, oh, ow); // [N, C·kh·kw, P]
     return reshape(reduceSum(matmul(g3, swapLast(cols)), [0]), [o, c, kh, kw]);
   }
