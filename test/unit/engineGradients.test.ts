@@ -270,6 +270,16 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 6, 5]), f([3, 2, 3, 3])],
   },
   {
+    // patches above the (lowered) limit: dW as the convolution of xᵀ with gᵀ
+    name: 'Conv 1x1 stride 2 on 5x6 (dW as a convolution)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
+  },
+  {
     name: 'Conv 2x3 stride [2,1] no pad',
     op: 'Conv',
     dtype: F32,

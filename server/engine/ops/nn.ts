@@ -140,6 +140,15 @@ defineOp({
     const fullH = (oh - 1) * a.strides[0] - a.pads[0] - a.pads[2] + (kh - 1) * a.dilations[0] + 1;
     const fullW = (ow - 1) * a.strides[1] - a.pads[1] - a.pads[3] + (kw - 1) * a.dilations[1] + 1;
     const dx = convTranspose(g, w, { ...a, outputPadding: [h - fullH, wd - fullW] });
+    // A strided 1x1 convolution (ResNet's projection shortcut): one batched product with the strided
+    // input, 2x faster than the convolution below (measured on 16 -> 32 channels, 32x32 -> 16x16; for
+    // 3x3 kernels the strided patches were 1.4x slower than it).
+    const c = x.shape[1] as number;
+    if (kh * kw === 1 && a.dilations.every((d) => d === 1) && c * oh * ow <= CONV_DW_LIMITS.smallPatches) {
+      const cols = patches(x, kh, kw, a.pads, oh, ow, [a.strides[0], a.strides[1]]); // [N, C·kh·kw, P]
+      const perExample = matmul(reshape(g, [x.shape[0], w.shape[0], oh * ow]), swapLast(cols));
+      return [dx, reshape(reduceSum(perExample, [0]), w.shape)];
+    }
     // dW[o,c,i,j] = Σ_n,y,x g[n,o,y,x] X[n,c,y·s+i·d-p, ...]: a convolution of Xᵀ (channels ↔ batch)
     // with gᵀ as the kernel, stride and dilation swapped.
     const dw = kernelGradient(transpose(x, [1, 0, 2, 3]), transpose(g, [1, 0, 2, 3]), a, kh, kw);
