@@ -92,6 +92,7 @@ export class OrtExecutor implements Executor {
   }
 }
 
+let optimizedCount = 0;
 function sessionOptions(provider: OrtProvider, threads: number) {
   return {
     executionProviders: [provider],
@@ -104,6 +105,10 @@ function sessionOptions(provider: OrtProvider, threads: number) {
     enableMemPattern: false,
     // GROWTH_LAB_ORT_PROFILE=<path prefix>: onnxruntime's profiler, one JSON trace per session (docs/engine.md)
     ...(process.env.GROWTH_LAB_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.GROWTH_LAB_ORT_PROFILE } : {}),
+    // GROWTH_LAB_ORT_OPTIMIZED=<path prefix>: onnxruntime's optimised graph, one <prefix>-<k>.onnx per session
+    ...(process.env.GROWTH_LAB_ORT_OPTIMIZED
+      ? { optimizedModelFilePath: `${process.env.GROWTH_LAB_ORT_OPTIMIZED}-${++optimizedCount}.onnx` }
+      : {}),
   };
 }
 

@@ -29,6 +29,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  CONV_DW_LIMITS,
   CompiledGraph,
   add,
   batchNormTrain,
@@ -81,6 +82,8 @@ interface Case {
   noFd?: boolean;
   /** Skip tf.grads (tfjs registers no gradient for the op). */
   noTfGrad?: boolean;
+  /** CONV_DW_LIMITS.smallPatches while the case runs (a form chosen on larger shapes). */
+  smallPatches?: number;
   /** Skip tf.grads on the wasm backend, whose own gradient is wrong here (ours matches finite differences). */
   wasmTfGradWrong?: boolean;
 }
@@ -163,6 +166,8 @@ const CASES: Case[] = [
   // matmul
   { name: 'MatMul [N,3]x[3,4]', op: 'MatMul', dtype: F64, inputs: [f(['N', 3]), f([3, 4])] },
   { name: 'MatMul [4,3]x[3,2]', op: 'MatMul', dtype: F64, inputs: [f([4, 3]), f([3, 2])] },
+  { name: 'FoldedMatMul [4,N,3]x[2,N,3]', op: 'FoldedMatMul', dtype: F64, inputs: [f([4, 'N', 3]), f([2, 'N', 3])] },
+  { name: 'FoldedMatMul [3,5]x[2,5]', op: 'FoldedMatMul', dtype: F64, inputs: [f([3, 5]), f([2, 5])] },
   // reductions
   { name: 'ReduceSum axis N', op: 'ReduceSum', dtype: F64, attrs: { axes: [0], keepdims: false }, inputs: [f(['N', 3])] },
   { name: 'ReduceSum axes [1,2] keepdims', op: 'ReduceSum', dtype: F64, attrs: { axes: [1, 2], keepdims: true }, inputs: [f(['N', 3, 4])] },
@@ -229,12 +234,50 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 5, 5]), f([3, 2, 3, 3])],
   },
   {
+    // patches above the (lowered) limit, map larger than the channels: dW per tap and example
+    name: 'Conv 3x3 stride 1 pad 1 on 5x5, 4 -> 3 channels (dW per tap)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 4, 5, 5]), f([3, 4, 3, 3])],
+  },
+  {
+    // more channels than map: dW by FoldedMatMul per tap (o·c·9 = 216 > c·4·4 + o·2·2 = 88)
+    name: 'Conv 3x3 stride 1 pads [1,1,0,1] on 3x2, 4 -> 6 channels (folded dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [1, 1, 0, 1], dilations: [1, 1] },
+    inputs: [f(['N', 4, 3, 2]), f([6, 4, 3, 3])],
+  },
+  {
+    // a pointwise conv on a 2x2 map, 9 -> 10 channels: dW by one FoldedMatMul (90 > 9·4 + 10·4)
+    name: 'Conv 1x1 stride 1 on 2x2, 9 -> 10 channels (folded dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 9, 2, 2]), f([10, 9, 1, 1])],
+  },
+  {
     name: 'Conv 3x3 stride 2 pads [1,0,0,1] on 6x5',
     op: 'Conv',
     dtype: F32,
     batch: 2,
     attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1] },
     inputs: [f(['N', 2, 6, 5]), f([3, 2, 3, 3])],
+  },
+  {
+    // patches above the (lowered) limit: dW as the convolution of xᵀ with gᵀ
+    name: 'Conv 1x1 stride 2 on 5x6 (dW as a convolution)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
   },
   {
     name: 'Conv 2x3 stride [2,1] no pad',
@@ -611,7 +654,15 @@ test('every registered op has a gradient case; vjp: null ops have a no-gradient 
 });
 
 CASES.forEach((c, k) => {
-  test(`gradient of ${c.name}`, () => checkCase(c, 1000 + k));
+  test(`gradient of ${c.name}`, async () => {
+    const saved = CONV_DW_LIMITS.smallPatches;
+    CONV_DW_LIMITS.smallPatches = c.smallPatches ?? saved;
+    try {
+      await checkCase(c, 1000 + k);
+    } finally {
+      CONV_DW_LIMITS.smallPatches = saved;
+    }
+  });
 });
 
 test('float32 cases are exactly those onnxruntime CPU cannot run in double (forward or VJP graph)', async () => {

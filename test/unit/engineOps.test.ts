@@ -119,6 +119,13 @@ const CASES: Case[] = [
     expect: { shape: [2, 1], values: [-2, -2] },
   },
   {
+    // z[a, b] = Σ over n and the last axis of x[a, n, r]·y[b, n, r]
+    name: 'FoldedMatMul [2,N,2]x[1,N,2]',
+    op: 'FoldedMatMul',
+    inputs: [c1(iota(8), [2, 'N', 2]), c1([1, 0, 0, 2], [1, 'N', 2])],
+    expect: { shape: [2, 1], values: [1 + 2 * 4, 5 + 2 * 8] },
+  },
+  {
     name: 'ReduceSum axis N',
     op: 'ReduceSum',
     attrs: { axes: [0], keepdims: false },
@@ -428,6 +435,11 @@ test('shape-rule errors name the op and the problem', () => {
     '[4, 5]',
   );
   shapeError((g) => g.apply1('Add', [g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [4])]), 'Add', 'do not broadcast');
+  shapeError(
+    (g) => g.apply1('FoldedMatMul', [g.input('a', 'float32', [2, 'N', 3]), g.input('b', 'float32', [4, 'N', 2])]),
+    'FoldedMatMul',
+    'trailing dimensions differ',
+  );
   shapeError((g) => g.apply1('Mul', [g.input('a', 'float32', [2]), g.input('b', 'float64', [2])]), 'Mul', 'types differ');
   shapeError((g) => conv(g.input('x', 'float32', ['N', 3, 5, 5]), g.input('w', 'float32', [4, 2, 3, 3])), 'Conv', 'channels');
   shapeError((g) => conv(g.input('x', 'float32', ['N', 1, 2, 2]), g.input('w', 'float32', [1, 1, 3, 3])), 'Conv', 'kernel larger');

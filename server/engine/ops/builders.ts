@@ -111,6 +111,8 @@ export function expandTo(x: Value, shape: Shape, ref?: Value): Value {
 // ---- matrix products (ops/matmul.ts) --------------------------------------------------------------
 
 export const matmul = (a: Value, b: Value): Value => a.graph.apply1('MatMul', [a, b]);
+/** x [A, ...R] times y [B, ...R] over all trailing axes: [A, B] (one GEMM, the batch folded into the inner dimension). */
+export const foldedMatmul = (x: Value, y: Value): Value => x.graph.apply1('FoldedMatMul', [x, y]);
 /** Transpose of the last two axes (each matrix of a batch). */
 export const swapLast = (x: Value): Value => transpose(x, x.rank === 2 ? [1, 0] : [0, 2, 1]);
 
