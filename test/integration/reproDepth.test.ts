@@ -23,6 +23,9 @@ test('repro:depth at a small scale writes the table: Firefly grows depth and wid
   assert.match(r.stdout, /Firefly \(paper\)\s+12-12-12-12\s+1\.9M\s+99\.59/);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.equal(j.dataset, 'mnist');
+  assert.equal(j.complete, true, 'the last write is the finished report');
+  assert.equal(fs.existsSync(out + '.tmp'), false);
+  assert.deepEqual([j.settings.epochsAtScale1.nashNeighbour, j.settings.epochsAtScale1.paperNashNeighbour], [1, 17]);
   assert.equal(j.data.train, 600);
   assert.equal(j.settings.firefly.options.candidatesPerBlock, 2);
   assert.deepEqual(
