@@ -400,6 +400,8 @@ const CASES: Case[] = [
     attrs: { epsilon: 1e-5 },
     inputs: [f(['N', 3, 2, 3]), f([3], positive), f([3])],
   },
+  { name: 'ChannelAffine NCHW', op: 'ChannelAffine', dtype: F64, inputs: [f(['N', 3, 2, 3]), f([3]), f([3])] },
+  { name: 'ChannelAffine [N, C]', op: 'ChannelAffine', dtype: F64, batch: 4, inputs: [f(['N', 5]), f([5]), f([5])] },
   {
     name: 'BatchNormTrain [N, C]',
     op: 'BatchNormTrain',

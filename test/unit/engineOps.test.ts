@@ -329,6 +329,14 @@ const CASES: Case[] = [
     expect: { shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] },
   },
   {
+    // x·s + t per channel: channel 0 ·2 + 1, channel 1 ·(−3) + 0.5
+    name: 'ChannelAffine NCHW',
+    op: 'ChannelAffine',
+    inputs: [c1([1, 2, 3, 4, 5, 6, 7, 8], ['N', 2, 1, 2]), c1([2, -3], [2]), c1([1, 0.5], [2])],
+    batch: 2,
+    expect: { shape: [2, 2, 1, 2], values: [3, 5, -8.5, -11.5, 11, 13, -20.5, -23.5] },
+  },
+  {
     // channel 0: 1, 3 (mean 2, variance 1), gamma 2; channel 1: 0, 4 (mean 2, variance 4), beta 1
     name: 'BatchNormTrain [N, C], epsilon 0',
     op: 'BatchNormTrain',

@@ -157,6 +157,9 @@ export const maxPool = (x: Value, k: number): Value => x.graph.apply1('MaxPool',
 export const avgPool = (x: Value, k: number): Value => x.graph.apply1('AveragePool', [x], { kernel: k });
 export const globalAvgPool = (x: Value): Value => x.graph.apply1('GlobalAveragePool', [x]);
 
+/** x·s + t per channel (x [N, C] or NCHW, s and t [C]). */
+export const channelAffine = (x: Value, s: Value, t: Value): Value => x.graph.apply1('ChannelAffine', [x, s, t]);
+
 /** Batch norm in training mode: [y, batch mean, batch (biased) variance], the statistics per channel ([C]). */
 export function batchNormTrain(x: Value, gamma: Value, beta: Value, epsilon: number): [Value, Value, Value] {
   const [y, mean, variance] = x.graph.apply('BatchNormTrain', [x, gamma, beta], { epsilon });

@@ -4,12 +4,14 @@ import { Node, Value } from '../graph';
 import type { OnnxNodeContext } from '../onnxContext';
 import { normAxis, windowOut } from '../shapes';
 import { Dim, hostTensor, isFloat } from '../types';
+import { onnxDataType } from './logic';
 import {
   ConvAttrs,
   ConvTAttrs,
   add,
   avgPool,
   cast,
+  channelAffine,
   concat,
   conv,
   convTranspose,
@@ -584,7 +586,59 @@ function perChannelCount(x: Value): Value | number {
   for (const a of bnAxes(x)) if (x.shape[a] !== 'N') n *= x.shape[a] as number;
   return x.shape[0] === 'N' ? mul(cast(gather(shapeOf(x), [0]), x.dtype), n) : n;
 }
+/** Elements per channel when every axis it counts is static. */
+function staticCount(x: Value): number | undefined {
+  let n = 1;
+  for (const a of bnAxes(x)) {
+    const d = x.shape[a];
+    if (d === 'N') return undefined;
+    n *= d;
+  }
+  return n;
+}
 const overCount = (v: Value, m: Value | number) => (typeof m === 'number' ? mul(v, 1 / m) : div(v, m));
+
+/**
+ * y = x·s + t per channel: inputs x ([N, C] or NCHW), s and t ([C]). Emitted as onnxruntime's
+ * inference-mode BatchNormalization with mean 0, variance 1 and epsilon 0 (one multi-threaded pass,
+ * the same arithmetic as Mul then Add), it carries batch norm's backward: dx = gy·a + (x − μ)·b − k.
+ */
+defineOp({
+  name: 'ChannelAffine',
+  infer([x, s, t]) {
+    if (!isFloat(x.dtype)) throw new Error(`needs a float input, got ${x.dtype}`);
+    if (x.rank !== 2 && x.rank !== 4) throw new Error('input must be [N, C] or NCHW');
+    const c = x.shape[1];
+    if (c === 'N') throw new Error('the channel axis must be static');
+    for (const [v, what] of [
+      [s, 'scale'],
+      [t, 'shift'],
+    ] as const) {
+      if (v.dtype !== x.dtype || v.rank !== 1 || v.shape[0] !== c) throw new Error(`${what} must be ${x.dtype}[${c}]`);
+    }
+    return [{ dtype: x.dtype, shape: x.shape }];
+  },
+  onnx(ctx, node) {
+    const x = node.inputs[0];
+    const c = x.shape[1] as number;
+    const zeros = ctx.tensor(hostTensor(x.dtype, [c], new Array<number>(c).fill(0)), 'zeros');
+    const ones = ctx.tensor(hostTensor(x.dtype, [c], new Array<number>(c).fill(1)), 'ones');
+    ctx.emit('BatchNormalization', [ctx.input(0), ctx.input(1), ctx.input(2), zeros, ones], [ctx.output(0)], {
+      epsilon: { f: 0 },
+    });
+  },
+  vjp: (n, [g]) => {
+    if (!g) return [undefined, undefined, undefined];
+    const [x, s] = n.inputs;
+    const axes = bnAxes(x),
+      c = x.shape[1] as number;
+    return [mul(g, reshape(s, bnChannelShape(x))), reshape(reduceSum(mul(g, x), axes), [c]), reshape(reduceSum(g, axes), [c])];
+  },
+  tfjs: (tf, [x, s, t], _a, node) => {
+    const ks = bnChannelShape(node.inputs[0]);
+    return [tf.add(tf.mul(x, tf.reshape(s, ks)), tf.reshape(t, ks))];
+  },
+});
 
 /**
  * y = gamma·x̂ + beta with x̂ = (x − μ)/√(σ² + ε), μ and the biased σ² over the batch (and the spatial
@@ -612,37 +666,34 @@ defineOp({
       { dtype: x.dtype, shape: [c] },
     ];
   },
+  // μ = ReduceMean(x), σ² = ReduceSumSquare(x − μ)/M (two passes over x and one full-size temporary,
+  // the centred input), then y by onnxruntime's inference-mode BatchNormalization with these
+  // statistics: one fused pass x·s + t with s = gamma/√(σ²+ε), t = beta − μ·s per channel.
   onnx(ctx, node) {
     const x = node.inputs[0];
     const axes = { ints: bnAxes(x) },
       keep = { i: 1 };
-    const kshape = ctx.int64s(bnChannelShape(x));
-    const [gammaK, betaK, meanK, d, d2, varK, varEps, std, xhat, scaled] = [
-      'gamma',
-      'beta',
-      'mean',
-      'centred',
-      'sq',
-      'var',
-      'var_eps',
-      'std',
-      'xhat',
-      'scaled',
-    ].map((h) => ctx.temp(h));
-    ctx.emit('Reshape', [ctx.input(1), kshape], [gammaK]);
-    ctx.emit('Reshape', [ctx.input(2), kshape], [betaK]);
+    const [meanK, d, ssq, varK] = ['mean', 'centred', 'sumsq', 'var'].map((h) => ctx.temp(h));
     ctx.emit('ReduceMean', [ctx.input(0)], [meanK], { axes, keepdims: keep });
     ctx.emit('Sub', [ctx.input(0), meanK], [d]);
-    ctx.emit('Mul', [d, d], [d2]);
-    ctx.emit('ReduceMean', [d2], [varK], { axes, keepdims: keep });
-    ctx.emit('Add', [varK, ctx.scalar(node.attrs.epsilon as number, x.dtype)], [varEps]);
-    ctx.emit('Sqrt', [varEps], [std]);
-    ctx.emit('Div', [d, std], [xhat]); // x̂ = d/√(σ²+ε), then ·gamma: the rounding of the composite it replaces
-    ctx.emit('Mul', [xhat, gammaK], [scaled]);
-    ctx.emit('Add', [scaled, betaK], [ctx.output(0)]);
+    ctx.emit('ReduceSumSquare', [d], [ssq], { axes, keepdims: keep });
+    const m = staticCount(x);
+    if (m !== undefined) ctx.emit('Div', [ssq, ctx.scalar(m, x.dtype)], [varK]);
+    else {
+      const [shape, dims, prod] = ['shape', 'dims', 'prod'].map((h) => ctx.temp(h));
+      ctx.emit('Shape', [ctx.input(0)], [shape]);
+      ctx.emit('Gather', [shape, ctx.int64s(bnAxes(x))], [dims], { axis: { i: 0 } });
+      ctx.emit('ReduceProd', [dims], [prod], { keepdims: { i: 0 } });
+      const mf = ctx.temp('m');
+      ctx.emit('Cast', [prod], [mf], { to: { i: onnxDataType(x.dtype) } });
+      ctx.emit('Div', [ssq, mf], [varK]);
+    }
     const c = ctx.int64s([x.shape[1] as number]);
     ctx.emit('Reshape', [meanK, c], [ctx.output(1)]);
     ctx.emit('Reshape', [varK, c], [ctx.output(2)]);
+    ctx.emit('BatchNormalization', [ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(1), ctx.output(2)], [ctx.output(0)], {
+      epsilon: { f: node.attrs.epsilon as number },
+    });
   },
   // With d = x − μ, inv = 1/√(σ²+ε), x̂ = d·inv, M elements per channel:
   //   dx = gamma·inv·(g − mean(g) − x̂·mean(g·x̂)), dgamma = Σ g·x̂, dbeta = Σ g;
@@ -674,9 +725,14 @@ defineOp({
       const t = overCount(mul(reshape(gVar, ks), 2), m);
       b = b ? add(b, t) : t;
     }
-    let dx: Value | undefined = a && mul(gy as Value, a);
-    if (b) dx = dx ? add(dx, mul(d, b)) : mul(d, b);
-    if (k) dx = dx ? sub(dx, k) : expandAs(neg(k), x);
+    // d·b − k as one per-channel affine pass (ChannelAffine), then + gy·a
+    let dx: Value | undefined;
+    if (b) dx = channelAffine(d, reshape(b, [c]), reshape(k ? neg(k) : mul(b, 0), [c]));
+    else if (k) dx = a ? undefined : expandAs(neg(k), x);
+    if (a) {
+      const ga = mul(gy as Value, a);
+      dx = dx ? add(ga, dx) : k ? sub(ga, k) : ga;
+    }
     return [dx, dgamma, dbeta];
   },
   tfjs: (tf, [x, gamma, beta], attrs, node) => {
