@@ -15,6 +15,7 @@ import { continualConvSpec } from '../../server/continual/config';
 import { OrtExecutor } from '../../server/engine';
 import { runContinualPhase } from '../../server/training/continualRun';
 import type { Architecture, ContinualConfig, MetricsParams } from '../../common/protocol';
+import type { Checkpoint } from '../../server/runs';
 import { cifarRecords, writeCifar100 } from '../helpers/visionFiles';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-c100-'));
@@ -178,6 +179,7 @@ test('a tiny split-cifar-100 experiment through the continual runner: 10 tasks, 
   const cfg: ContinualConfig = config.continual!;
   const metrics: MetricsParams[] = [];
   const checkpoints: number[] = [];
+  const saved: Checkpoint[] = [];
   let started: { architecture: Architecture; description: string } | undefined;
   const executor = await OrtExecutor.create({ threads: 1 });
   const out = await runContinualPhase(cfg, {
@@ -189,7 +191,14 @@ test('a tiny split-cifar-100 experiment through the continual runner: 10 tasks, 
     control: async () => false,
     started: (architecture, description) => (started = { architecture, description }),
     metrics: (m) => metrics.push(m),
-    checkpoint: (index) => checkpoints.push(index),
+    checkpoint: (index, c) => {
+      checkpoints.push(index);
+      // As written to disk: meta through JSON, tensors as float32.
+      saved.push({
+        meta: JSON.parse(JSON.stringify(c.meta)),
+        tensors: Object.fromEntries(Object.entries(c.tensors).map(([k, v]) => [k, Float32Array.from(v)])),
+      });
+    },
   });
   assert.equal(out.stopped, false);
   assert.equal(out.message, 'learnt 10 tasks with firefly-cl, finetune');
@@ -246,5 +255,33 @@ test('a tiny split-cifar-100 experiment through the continual runner: 10 tasks, 
     assert.deepEqual(fire[t].continual!.accuracies.slice(0, t), fire[t - 1].continual!.accuracies, `task ${t}`);
     assert.equal(fire[t].continual!.forgetting, 0);
     assert.ok(fire[t].params >= fire[t - 1].params);
+  }
+  // A run stopped after Firefly CL's task 4, or fine-tuning's task 3, continues from that checkpoint
+  // with the next task and reports exactly what the uninterrupted run did (conv masks, kernels, Adam).
+  const pick = (m: MetricsParams) => [
+    m.continual!.method,
+    m.task,
+    m.step,
+    m.params,
+    m.trainLoss,
+    m.continual!.accuracies,
+    m.continual!.taskParameters,
+  ];
+  for (const cut of [4, 13]) {
+    const resumed: MetricsParams[] = [];
+    const again = await runContinualPhase(cfg, {
+      runId: 'r2',
+      seed: config.seed,
+      baseDir: work,
+      executor,
+      startedAt: performance.now(),
+      resume: saved[cut - 1],
+      control: async () => false,
+      started: () => undefined,
+      metrics: (m) => resumed.push(m),
+      checkpoint: () => undefined,
+    });
+    assert.equal(again.stopped, false);
+    assert.deepEqual(resumed.map(pick), metrics.slice(cut).map(pick), `resumed after checkpoint ${cut}`);
   }
 });
