@@ -112,8 +112,14 @@ export function newExperimentText(c: NewExperimentChoice): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-/** Continual-learning streams New Experiment offers (a custom stream needs its files: written by hand). */
-export const CONTINUAL_STREAM_CHOICES: readonly { stream: Exclude<ContinualStreamName, 'custom'>; detail: string }[] = [
+/**
+ * A stream New Experiment can write with no files of the user's: custom needs one dataset per task and
+ * split-cifar-100 the CIFAR-100 folder (continual.path), both written by hand.
+ */
+export type BuiltInContinualStream = Exclude<ContinualStreamName, 'custom' | 'split-cifar-100'>;
+
+/** Continual-learning streams New Experiment offers. */
+export const CONTINUAL_STREAM_CHOICES: readonly { stream: BuiltInContinualStream; detail: string }[] = [
   {
     stream: 'split-mnist',
     detail: 'Continual learning: MNIST in 5 tasks of 2 digits; Firefly CL against fine-tuning, EWC, Progressive Networks, Individual',
@@ -123,7 +129,7 @@ export const CONTINUAL_STREAM_CHOICES: readonly { stream: Exclude<ContinualStrea
 ];
 
 /** The text of a new continual-learning `*.growth.json`: the stream and every method, other fields at their defaults. */
-export function newContinualExperimentText(c: { name: string; stream: Exclude<ContinualStreamName, 'custom'>; schemaUrl: string }): string {
+export function newContinualExperimentText(c: { name: string; stream: BuiltInContinualStream; schemaUrl: string }): string {
   const doc = {
     $schema: c.schemaUrl,
     name: c.name,

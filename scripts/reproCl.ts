@@ -27,10 +27,19 @@
  * `--channels` (default 8,16), a 2×2 max pool after each, a global average pool into the heads);
  * Firefly CL starts from `--initial-width` channels (default 4,8) and grows (fireflyClConv.ts), with
  * `--eta`, `--candidates` (m'), `--grow-rounds` and `--target`. Default stream then split-fashion-mnist.
+ *
+ * `--stream split-cifar-100 --data DIR [--tasks 10|20] [--vgg-scale 0.25]` (Firefly §3, Table 2 / Fig. 5):
+ * the 100 classes of the CIFAR-100 binary folder DIR (train.bin, test.bin; `growth-lab data download
+ * cifar-100`) in 10 tasks of 10 classes or 20 of 5; the model is then conv by default, the paper's thin
+ * VGG-16 (its 13 conv layers at `--vgg-scale` of their widths, a pool after each block) unless
+ * `--channels` is given (a pool after each layer), and Firefly CL starts from half its widths. `--tasks`
+ * on the other streams: permuted-mnist makes that many, the split streams keep their first tasks.
  */
 import { OrtExecutor } from '../server/engine';
 import {
   CONTINUAL_METHODS,
+  CONTINUAL_STREAMS,
+  thinVgg16,
   FireflyCl,
   FireflyClConv,
   type ContinualMethod,
@@ -54,9 +63,22 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 async function main(): Promise<void> {
-  const model = arg('model', 'mlp');
+  const cifar = arg('stream', '') === 'split-cifar-100';
+  const model = arg('model', cifar ? 'conv' : 'mlp');
   if (model !== 'mlp' && model !== 'conv') throw new Error(`--model: ${model} is not mlp or conv`);
   const streamName = arg('stream', model === 'conv' ? 'split-fashion-mnist' : 'split-mnist') as ContinualStreamName;
+  if (!CONTINUAL_STREAMS.includes(streamName) || streamName === 'custom')
+    throw new Error(`--stream: ${streamName} is not one of ${CONTINUAL_STREAMS.filter((n) => n !== 'custom').join(', ')}`);
+  const data = process.argv.includes('--data') ? arg('data', '') : undefined;
+  if (cifar && !data)
+    throw new Error('--data: split-cifar-100 reads the CIFAR-100 binary folder (train.bin, test.bin) given by --data DIR');
+  if (!cifar && data !== undefined) throw new Error(`--data: only split-cifar-100 reads a folder; ${streamName} is built in`);
+  const tasks = process.argv.includes('--tasks') ? Number(arg('tasks', '')) : undefined;
+  if (tasks !== undefined && !(Number.isInteger(tasks) && tasks >= 2)) throw new Error('--tasks: an integer of at least 2');
+  if (cifar && tasks !== undefined && tasks !== 10 && tasks !== 20)
+    throw new Error(`--tasks: split-cifar-100 has 10 or 20 tasks, got ${tasks}`);
+  const vggScale = Number(arg('vgg-scale', '0.25'));
+  if (!(vggScale > 0 && vggScale <= 1)) throw new Error(`--vgg-scale: a width multiplier in (0, 1], got ${arg('vgg-scale', '')}`);
   const seeds = Number(arg('seeds', '3'));
   const firstSeed = Number(arg('seed', '1'));
   const trainPerTask = Number(arg('train', '100000'));
@@ -87,12 +109,18 @@ async function main(): Promise<void> {
     if (r.some((k) => !(Number.isInteger(k) && k > 0))) throw new Error(`--${flag}: positive integers separated by commas, got ${v}`);
     return r;
   };
-  const channels = ints(arg('channels', '8,16'), 'channels');
-  const conv: ConvSpec | undefined = model === 'conv' ? { input: [1, 28, 28], channels, pool: channels.map(() => true) } : undefined;
+  // The conv net reads the stream's images: [3, 32, 32] for split-cifar-100 (the paper's thin VGG-16 by default), [1, 28, 28] otherwise.
+  const input: [number, number, number] = cifar ? [3, 32, 32] : [1, 28, 28];
+  const vgg = cifar && model === 'conv' && !process.argv.includes('--channels') ? thinVgg16(input, vggScale) : undefined;
+  const channels = vgg ? vgg.channels : ints(arg('channels', '8,16'), 'channels');
+  const conv: ConvSpec | undefined = model === 'conv' ? (vgg ?? { input, channels, pool: channels.map(() => true) }) : undefined;
   const firefly =
     model === 'conv'
       ? {
-          initialWidth: ints(arg('initial-width', '4,8'), 'initial-width'),
+          initialWidth: ints(
+            arg('initial-width', cifar ? channels.map((c) => Math.max(1, Math.round(c / 2))).join(',') : '4,8'),
+            'initial-width',
+          ),
           eta: Number(arg('eta', '8')),
           newCandidates: Number(arg('candidates', '8')),
           maxGrowRounds: Number(arg('grow-rounds', '2')),
@@ -109,7 +137,7 @@ async function main(): Promise<void> {
   const taskNames: string[][] = [];
   for (let s = 0; s < seeds; s++) {
     const seed = firstSeed + s;
-    const stream = await loadStream(streamName, { seed, trainPerTask, testPerTask, classOrder });
+    const stream = await loadStream(streamName, { seed, trainPerTask, testPerTask, classOrder, tasks, path: data, baseDir: process.cwd() });
     const names = stream.tasks.map((t) => t.name);
     taskNames.push(names);
     process.stderr.write(`seed ${seed} tasks: ${names.join(', ')}\n`);
@@ -145,13 +173,18 @@ async function main(): Promise<void> {
   }));
   const out = {
     command:
-      `npm run repro:cl -- --model ${model} --stream ${streamName} --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}` +
+      `npm run repro:cl -- --model ${model} --stream ${streamName}` +
+      (data !== undefined ? ` --data ${data}` : '') +
+      (tasks !== undefined ? ` --tasks ${tasks}` : '') +
+      (vgg ? ` --vgg-scale ${vggScale}` : '') +
+      ` --class-order ${classOrder} --train ${trainPerTask} --test ${testPerTask} --epochs ${epochs} --batch ${batchSize} --lr ${learningRate}` +
       ` --hidden ${hidden.join(',')} --init ${init} --optimizer-state ${optimizerState} --seeds ${seeds} --seed ${firstSeed}` +
       ` --methods ${methods.join(',')} --ewc-lambda ${ewcLambda} --threads ${threads}` +
       (iterations !== undefined ? ` --iterations ${iterations}` : '') +
       (adamEpsilon !== undefined ? ` --adam-epsilon ${adamEpsilon}` : '') +
       (firefly
-        ? ` --channels ${channels.join(',')} --initial-width ${firefly.initialWidth.join(',')} --eta ${firefly.eta} --candidates ${firefly.newCandidates}` +
+        ? (vgg ? '' : ` --channels ${channels.join(',')}`) +
+          ` --initial-width ${firefly.initialWidth.join(',')} --eta ${firefly.eta} --candidates ${firefly.newCandidates}` +
           ` --grow-rounds ${firefly.maxGrowRounds} --target ${firefly.targetAccuracy} --score-examples ${firefly.scoreExamples}`
         : ''),
     stream: streamName,

@@ -197,7 +197,18 @@ export interface GrowthConfig {
   afterGrow?: AfterGrowConfig;
 }
 
-export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'custom';
+export type ContinualStreamName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'split-cifar-100' | 'custom';
+/** The networks every continual method uses: MLPs (`hidden`) or conv nets (`conv`). */
+export type ContinualModelName = 'mlp' | 'conv';
+/**
+ * A continual conv net (server/continual/convTrunk.ts): 3×3 convolutions (padding 1, ReLU) with these
+ * channels, a 2×2 max pool after the layers `pool` marks, a global average pool into each task's head.
+ * Its input is the stream's image shape ([3, 32, 32] for split-cifar-100, [1, 28, 28] for the MNIST streams).
+ */
+export interface ContinualConvConfig {
+  channels: number[];
+  pool: boolean[];
+}
 export type ContinualMethodName = 'firefly-cl' | 'finetune' | 'ewc' | 'progressive' | 'individual';
 /** uniform: U(±1/√fan-in) weights and biases (torch.nn.Linear's default); he-normal: N(0, 2/fan-in), zero biases. */
 export type ContinualLayerInit = 'uniform' | 'he-normal';
@@ -225,11 +236,17 @@ export interface FireflyClSettings {
 export interface ContinualConfig {
   stream: ContinualStreamName;
   methods: ContinualMethodName[];
-  /** permuted-mnist: number of tasks. */
+  /** permuted-mnist: number of tasks; split-cifar-100: 10 or 20 (default 10); the others: keep the first tasks. */
   tasks?: number;
+  /** split-cifar-100: the CIFAR-100 binary folder (train.bin, test.bin), relative to the experiment file's folder. */
+  path?: string;
+  /** MLPs of `hidden` widths, or conv nets of `conv` (default conv for split-cifar-100, else mlp). */
+  model: ContinualModelName;
+  /** model conv: the baselines' conv net (Firefly CL starts from firefly.initialWidth channels, default these). */
+  conv?: ContinualConvConfig;
   /** custom: one dataset per task. */
   datasets?: DatasetConfig[];
-  /** split-mnist / split-fashion-mnist: which classes make each task. */
+  /** Split streams: which classes make each task (default shuffled for split-cifar-100, else ordered). */
   classOrder: SplitClassOrder;
   trainPerTask: number;
   testPerTask: number;

@@ -44,7 +44,26 @@ export const DATASET_BY_CONTINUAL_STREAM: Readonly<Record<string, { name: Datase
   'split-mnist': { name: 'mnist' },
   'permuted-mnist': { name: 'mnist' },
   'split-fashion-mnist': { name: 'fashion-mnist' },
+  'split-cifar-100': { name: 'cifar-100' },
 };
+
+/**
+ * continual.conv when model is conv and conv is absent: for split-cifar-100 the paper's thin VGG-16
+ * (Firefly §3 "Continual Learning": VGG-16 without its fully connected layers; here its 13 conv layers
+ * at a quarter of their widths, a 2×2 max pool after each block: thinVgg16([3, 32, 32], 0.25) in
+ * server/continual/convTrunk.ts, which a test checks); for the other streams repro:cl's conv net 8-16.
+ */
+export const CONTINUAL_CONV_BY_STREAM: Readonly<Record<string, { channels: readonly number[]; pool: readonly boolean[] }>> = {
+  'split-cifar-100': {
+    channels: [16, 16, 32, 32, 64, 64, 64, 128, 128, 128, 128, 128, 128],
+    pool: [false, true, false, true, false, false, true, false, false, true, false, false, true],
+  },
+};
+const CONTINUAL_CONV_OTHERS = { channels: [8, 16], pool: [true, true] };
+
+/** continual.model / classOrder when absent, by continual.stream (others: the schema's defaults). */
+const CONTINUAL_MODEL_BY_STREAM: Readonly<Record<string, string>> = { 'split-cifar-100': 'conv' };
+const CONTINUAL_CLASS_ORDER_BY_STREAM: Readonly<Record<string, string>> = { 'split-cifar-100': 'shuffled' };
 
 function continualDataset(input: unknown): unknown {
   const c = valueAt(input, ['continual']);
@@ -54,9 +73,38 @@ function continualDataset(input: unknown): unknown {
     const first = (c as Record<string, unknown>).datasets;
     return Array.isArray(first) && typeof first[0] === 'object' && first[0] !== null ? structuredClone(first[0]) : undefined;
   }
+  if (stream === 'split-cifar-100') {
+    // The stream's folder; without one (an error names continual.path) the dataset is left to its default.
+    const p = (c as Record<string, unknown>).path;
+    return typeof p === 'string' && p.trim() !== '' ? { name: 'cifar-100', path: p } : undefined;
+  }
   return typeof stream === 'string' && hasOwn(DATASET_BY_CONTINUAL_STREAM, stream)
     ? structuredClone(DATASET_BY_CONTINUAL_STREAM[stream])
     : undefined;
+}
+
+/** Defaults inside `continual` that follow its stream (model, conv, classOrder) and conv.channels (conv.pool). */
+function continualDefault(input: unknown, path: ConfigPath): unknown {
+  const c = valueAt(input, ['continual']);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined;
+  const cont = c as Record<string, unknown>;
+  const stream = typeof cont.stream === 'string' ? cont.stream : '';
+  if (samePath(path, ['continual', 'model']))
+    return hasOwn(CONTINUAL_MODEL_BY_STREAM, stream) ? CONTINUAL_MODEL_BY_STREAM[stream] : undefined;
+  if (samePath(path, ['continual', 'classOrder']))
+    return hasOwn(CONTINUAL_CLASS_ORDER_BY_STREAM, stream) ? CONTINUAL_CLASS_ORDER_BY_STREAM[stream] : undefined;
+  if (samePath(path, ['continual', 'conv'])) {
+    const model =
+      cont.model ??
+      (hasOwn(CONTINUAL_MODEL_BY_STREAM, stream) ? CONTINUAL_MODEL_BY_STREAM[stream] : schemaAt(['continual', 'model'])?.default);
+    if (model !== 'conv') return undefined;
+    return structuredClone(hasOwn(CONTINUAL_CONV_BY_STREAM, stream) ? CONTINUAL_CONV_BY_STREAM[stream] : CONTINUAL_CONV_OTHERS);
+  }
+  if (samePath(path, ['continual', 'conv', 'pool'])) {
+    const channels = valueAt(input, ['continual', 'conv', 'channels']);
+    return Array.isArray(channels) && channels.length > 0 ? channels.map(() => true) : undefined;
+  }
+  return undefined;
 }
 
 export interface DefaultOptions {
@@ -87,6 +135,7 @@ export function contextualDefaults(input: unknown, options: DefaultOptions = {})
   return (path) => {
     if (samePath(path, ['name'])) return defaultName(options.name);
     if (samePath(path, ['dataset'])) return dataset;
+    if (path[0] === 'continual') return continualDefault(input, path);
     for (const d of DEPENDENT_DEFAULTS) {
       if (!samePath(path, d.path)) continue;
       const key = valueAt(effective, d.dependsOn) ?? schemaAt(d.dependsOn)?.default;

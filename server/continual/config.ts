@@ -11,6 +11,8 @@ import type { LearnerState } from './learnerState';
 import type { AccuracyMatrix } from './metrics';
 import type { TrainHooks } from './training';
 import { type ContinualMethod, type ContinualResult, type TaskReport, makeLearner, runContinual } from './index';
+import { DatasetError } from '../datasets/errors';
+import { checkConvSpec, type ConvSpec } from './convTrunk';
 import { loadStream, type TaskStream } from './streams';
 import type { ContinualLearner } from './types';
 
@@ -45,6 +47,35 @@ export interface ContinualRunOptions {
   onTask?: (method: ContinualMethod, r: TaskReport, stream: TaskStream, learner: ContinualLearner, ctx: { rng: Rng }) => void;
 }
 
+/**
+ * The conv net of a `model: conv` experiment on the stream's images (undefined for MLPs); throws a
+ * DatasetError naming continual.conv when it does not fit them (pool flags, too many pools, a stream
+ * without an image shape).
+ */
+export function continualConvSpec(cfg: ContinualConfig, stream: TaskStream): ConvSpec | undefined {
+  if (cfg.model !== 'conv') return undefined;
+  const c = cfg.conv ?? { channels: [8, 16], pool: [true, true] };
+  const shape = stream.inputShape;
+  if (!shape || shape.length !== 3)
+    throw new DatasetError(
+      `continual.model conv: the ${stream.name} stream's rows are not images [C, H, W] (input shape ${JSON.stringify(shape ?? [stream.features])}); use model mlp`,
+    );
+  const spec: ConvSpec = { input: [shape[0], shape[1], shape[2]], channels: [...c.channels], pool: [...c.pool] };
+  if (spec.pool.length !== spec.channels.length)
+    throw new DatasetError(`continual.conv: ${spec.pool.length} pool flags for ${spec.channels.length} conv layers (one flag per layer)`);
+  try {
+    checkConvSpec(spec, stream.features);
+  } catch (e) {
+    throw new DatasetError(`continual.conv: ${(e as Error).message}`);
+  }
+  const widths = cfg.firefly.initialWidth;
+  if (cfg.methods.includes('firefly-cl') && widths && widths.length !== spec.channels.length)
+    throw new DatasetError(
+      `continual.firefly.initialWidth has ${widths.length} layers, continual.conv.channels has ${spec.channels.length}: one starting width per conv layer`,
+    );
+  return spec;
+}
+
 /** Runs every configured method through the stream; `onTask` after each task of each method. */
 export async function runContinualExperiment(cfg: ContinualConfig, executor: Executor, o: ContinualRunOptions): Promise<ContinualResult[]> {
   const stream = await loadStream(cfg.stream, {
@@ -55,8 +86,10 @@ export async function runContinualExperiment(cfg: ContinualConfig, executor: Exe
     datasets: cfg.datasets,
     classOrder: cfg.classOrder,
     baseDir: o.baseDir,
+    path: cfg.path,
   });
   o.onStream?.(stream);
+  const conv = continualConvSpec(cfg, stream);
   const settings = {
     hidden: cfg.hidden,
     epochs: cfg.epochs,
@@ -64,6 +97,7 @@ export async function runContinualExperiment(cfg: ContinualConfig, executor: Exe
     learningRate: cfg.learningRate,
     init: cfg.init,
     optimizerState: cfg.optimizerState,
+    conv,
   };
   const results: ContinualResult[] = [];
   for (const m of cfg.methods) {

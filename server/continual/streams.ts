@@ -14,18 +14,26 @@
  * Each task is subsampled (seeded) to trainPerTask / testPerTask examples. `inputShape` is the image
  * shape of a row ([1, 28, 28] for the MNIST streams), which a conv model reads.
  */
+import * as path from 'path';
 import { loadDataset } from '../datasets';
 import { DatasetError } from '../datasets/errors';
+import { isFile, isFolder } from '../datasets/folders';
 import type { ContinualStreamName, DatasetConfig, SplitClassOrder } from '../../common/protocol';
 import { copyRow } from '../datasets/rows';
 import type { DataSplit } from '../datasets/types';
 import { Rng } from '../random';
 import type { TaskSplit } from './training';
 
-export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = ['split-mnist', 'split-fashion-mnist', 'permuted-mnist', 'custom'];
+export const CONTINUAL_STREAMS: readonly ContinualStreamName[] = [
+  'split-mnist',
+  'split-fashion-mnist',
+  'permuted-mnist',
+  'split-cifar-100',
+  'custom',
+];
 export type { ContinualStreamName };
-/** The streams loadStream reads: the experiment's, and split-cifar-100 (scripts and the library so far). */
-export type StreamName = ContinualStreamName | 'split-cifar-100';
+/** The streams loadStream reads (the experiment's). */
+export type StreamName = ContinualStreamName;
 
 /** The 10 classes of a split stream, paired into 5 tasks in this order. */
 export function splitClassOrder(order: SplitClassOrder, seed: number): number[] {
@@ -63,7 +71,7 @@ export interface StreamOptions {
   /** split streams: classes paired in order (default) or by a permutation drawn from the seed. */
   classOrder?: SplitClassOrder;
   baseDir?: string;
-  /** split-cifar-100: the cifar-100 folder (train.bin, test.bin), relative to baseDir. */
+  /** split-cifar-100: the cifar-100 folder (train.bin, test.bin), relative to baseDir (the experiment file's folder). */
   path?: string;
 }
 
@@ -110,7 +118,7 @@ export async function loadStream(name: StreamName, opts: StreamOptions): Promise
   return stream;
 }
 
-async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): Promise<TaskStream> {
+async function loadFullStream(name: Exclude<ContinualStreamName, 'split-cifar-100'>, opts: StreamOptions): Promise<TaskStream> {
   const rng = new Rng(opts.seed ^ 0x5eed);
   const features = 784;
   if (name === 'split-mnist' || name === 'split-fashion-mnist') {
@@ -148,13 +156,29 @@ async function loadFullStream(name: ContinualStreamName, opts: StreamOptions): P
   throw new Error(`unknown continual stream ${JSON.stringify(name)}; known: ${CONTINUAL_STREAMS.join(', ')}`);
 }
 
+const CIFAR100_FOLDER = 'the CIFAR-100 binary folder with train.bin and test.bin';
+
 /** split-cifar-100: 10 or 20 tasks of the 100 fine classes (see the file's comment). */
 async function loadSplitCifar100(opts: StreamOptions): Promise<TaskStream> {
   const T = opts.tasks ?? 10;
   if (T !== 10 && T !== 20) throw new DatasetError(`continual.tasks: split-cifar-100 has 10 or 20 tasks, ${T} asked for`);
-  if (!opts.path) throw new DatasetError('split-cifar-100: the cifar-100 folder (path) is missing');
+  if (typeof opts.path !== 'string' || opts.path.trim() === '')
+    throw new DatasetError(`split-cifar-100: continual.path is required (${CIFAR100_FOLDER}, relative to the experiment file)`);
+  const dir = path.resolve(opts.baseDir ?? process.cwd(), opts.path);
+  // The folder is the user's: say which field points where, before the dataset reader names its own files.
+  const where = `continual.path ${JSON.stringify(opts.path)} (${dir})`;
+  if (!(await isFolder(dir))) {
+    const what = (await isFile(dir)) ? 'is a file' : 'is not a folder that exists';
+    throw new DatasetError(`split-cifar-100: ${where} ${what}; want ${CIFAR100_FOLDER} (growth-lab data download cifar-100)`);
+  }
   const rng = new Rng(opts.seed ^ 0x5eed);
-  const ds = await loadDataset({ name: 'cifar-100', path: opts.path }, { seed: opts.seed, baseDir: opts.baseDir });
+  let ds;
+  try {
+    ds = await loadDataset({ name: 'cifar-100', path: dir }, { seed: opts.seed, baseDir: opts.baseDir });
+  } catch (e) {
+    if (e instanceof DatasetError) throw new DatasetError(`split-cifar-100: ${where}: ${e.message}`);
+    throw e;
+  }
   const features = 3 * 32 * 32;
   const order =
     (opts.classOrder ?? 'shuffled') === 'shuffled'

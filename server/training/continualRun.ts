@@ -9,11 +9,11 @@
  */
 import type { Executor } from '../engine';
 import { CONTINUAL_METHODS, ContinualStopped, type ContinualMethod, type TaskReport } from '../continual';
-import { runContinualExperiment, type InterruptedMethod } from '../continual/config';
+import { continualConvSpec, runContinualExperiment, type InterruptedMethod } from '../continual/config';
 import { averageForgetting, backwardTransfer, type AccuracyMatrix } from '../continual/metrics';
 import type { ContinualLearner } from '../continual/types';
 import { architectureOf, specFromConfig } from '../model/spec';
-import type { Architecture, ContinualConfig, MetricsParams } from '../../common/protocol';
+import type { Architecture, ContinualConfig, LayerConfig, MetricsParams } from '../../common/protocol';
 import type { Checkpoint } from '../runs';
 import type { Rng, RngState } from '../random';
 
@@ -149,9 +149,20 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
       from,
       onStream: (stream) => {
         tasks = stream.tasks.length;
+        // The baselines' network for one task: the conv net (its 3×3 convs, pools, global average pool) or the MLP.
+        const conv = continualConvSpec(cfg, stream);
+        const layers: LayerConfig[] = conv
+          ? [
+              ...conv.channels.flatMap((filters, l): LayerConfig[] => [
+                { type: 'conv2d', filters, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+                ...(conv.pool[l] ? [{ type: 'maxpool', size: 2 } as const] : []),
+              ]),
+              { type: 'globalavgpool' },
+            ]
+          : cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' }));
         const spec = specFromConfig(
-          { layers: cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' })), init: 'he' },
-          [stream.features],
+          { layers, init: 'he' },
+          conv ? [...conv.input] : [stream.features],
           'classification',
           stream.classesPerTask,
         );

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -8,10 +8,13 @@ import { FireflyCl, loadStream, type FireflyClState } from '../../server/continu
 import { OrtExecutor } from '../../server/engine';
 import { Rng } from '../../server/random';
 import { RunStore } from '../../server/runs';
+import { writeCifar100 } from '../helpers/visionFiles';
 import { BackendClient } from './backendClient';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-cl-'));
 const client = new BackendClient();
+// Every test needs the backend (one test alone too, with --test-name-pattern).
+before(() => client.initialize(work));
 after(() => {
   client.kill();
   fs.rmSync(work, { recursive: true, force: true });
@@ -20,7 +23,6 @@ after(() => {
 const small = { trainPerTask: 300, testPerTask: 200, epochs: 1 };
 
 test('a continual experiment streams one metrics event per task and method, with the accuracy-matrix row', async () => {
-  await client.initialize(work);
   // No dataset field: it follows the stream.
   const config = { name: 'cl', seed: 3, continual: { stream: 'split-mnist', methods: ['firefly-cl', 'finetune'], ...small } };
   const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config });
@@ -122,6 +124,68 @@ test('classOrder shuffled: the run learns the digit pairs its seed draws; a bad 
   await assert.rejects(
     client.conn.sendRequest(Methods.startExperiment, { config: { ...config, continual: { ...config.continual, classOrder: 'random' } } }),
     (e: any) => /continual\.classOrder/.test(e.message),
+  );
+});
+
+test('split-cifar-100 from an experiment file: the folder relative to the file, 10 tasks on a conv net; a missing folder fails the run by name', async () => {
+  // The exact CIFAR-100 binary format (coarse label byte, fine label byte, 3,072 pixel bytes), 10
+  // training and 3 test images per class, next to the experiment file.
+  const expDir = path.join(work, 'c100-exp');
+  writeCifar100(path.join(expDir, 'data', 'cifar-100-binary'), 1000, 300);
+  const configPath = path.join(expDir, 'split-c100.growth.json');
+  const continual = {
+    stream: 'split-cifar-100',
+    path: 'data/cifar-100-binary',
+    methods: ['firefly-cl', 'individual'],
+    trainPerTask: 50,
+    testPerTask: 20,
+    epochs: 1,
+    batchSize: 25,
+    conv: { channels: [4, 4], pool: [true, true] },
+    firefly: { initialWidth: [2, 2], maxGrowRounds: 1, eta: 2, newCandidates: 1, stepOneIterations: 1, scoreExamples: 16, maskEpochs: 1 },
+  };
+  const config = { name: 'split-c100', seed: 2, continual };
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  const { runId } = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, { config, configPath });
+  await client.until(() => client.statusOf(runId, 'completed') || client.statusOf(runId, 'failed'), 300000, 'run end');
+  assert.equal(client.statusOf(runId, 'failed'), undefined, client.statuses.map((s) => s.message).join('\n'));
+  const ms = client.metrics.filter((m) => m.runId === runId);
+  assert.equal(ms.length, 20);
+  const stream = await loadStream('split-cifar-100', { seed: 2, path: 'data/cifar-100-binary', baseDir: expDir, tasks: 10 });
+  assert.deepEqual(
+    ms.slice(0, 10).map((m) => m.continual!.taskName),
+    stream.tasks.map((t) => t.name),
+  );
+  for (const m of ms) assert.equal(m.continual!.tasks, 10);
+  const fire = ms.slice(0, 10);
+  for (let t = 1; t < 10; t++) assert.deepEqual(fire[t].continual!.accuracies.slice(0, t), fire[t - 1].continual!.accuracies, `task ${t}`);
+  // Individual: one conv net per task, (3·9 + 1)·4 + (4·9 + 1)·4 + (4 + 1)·10 parameters each.
+  assert.equal(ms[19].params, 10 * ((3 * 9 + 1) * 4 + (4 * 9 + 1) * 4 + (4 + 1) * 10));
+  // The start event shows the baselines' conv net on the stream's [3, 32, 32] images.
+  const start = (await client.conn.sendRequest<RunEvent[]>(Methods.getRunHistory, { runId })).find((e) => e.type === 'start');
+  assert.ok(start && start.type === 'start');
+  assert.deepEqual(start.architecture.inputShape, [3, 32, 32]);
+  assert.deepEqual(
+    start.architecture.layers.map((l) => l.type),
+    ['conv2d', 'maxpool', 'conv2d', 'maxpool', 'globalavgpool', 'output'],
+  );
+
+  // The folder is the user's: a wrong one fails the run with a message naming continual.path.
+  const bad = await client.conn.sendRequest<{ runId: string }>(Methods.startExperiment, {
+    config: { ...config, continual: { ...continual, path: 'data/missing' } },
+    configPath,
+  });
+  await client.until(() => client.statusOf(bad.runId, 'completed') || client.statusOf(bad.runId, 'failed'), 60000, 'bad run end');
+  const failed = client.statusOf(bad.runId, 'failed') as { message?: string } | undefined;
+  assert.ok(failed, 'the run fails');
+  assert.match(
+    failed.message ?? '',
+    /split-cifar-100: continual\.path "data\/missing" \(.*missing\) is not a folder that exists; want the CIFAR-100 binary folder/,
+  );
+  // tasks other than 10 or 20 are refused before the run starts.
+  await assert.rejects(
+    client.conn.sendRequest(Methods.startExperiment, { config: { ...config, continual: { ...continual, tasks: 12 } }, configPath }),
+    (e: any) => /continual\.tasks must be one of 10, 20, got 12/.test(e.message),
   );
 });
 

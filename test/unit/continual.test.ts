@@ -302,7 +302,7 @@ test('continual config: defaults, and messages that name the bad field', async (
   // Only split streams pair classes into tasks: a shuffled order anywhere else is refused, not ignored.
   assert.throws(
     () => parseContinualConfig({ stream: 'permuted-mnist', classOrder: 'shuffled' }),
-    /continual\.stream must be one of split-mnist, split-fashion-mnist, got "permuted-mnist" when continual\.classOrder is "shuffled"/,
+    /continual\.stream must be one of split-mnist, split-fashion-mnist, split-cifar-100, got "permuted-mnist" when continual\.classOrder is "shuffled"/,
   );
   assert.equal(parseContinualConfig({ stream: 'split-fashion-mnist', classOrder: 'shuffled' }).classOrder, 'shuffled');
   assert.equal(parseContinualConfig({ stream: 'permuted-mnist' }).classOrder, 'ordered');
