@@ -12,6 +12,7 @@
  */
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { sessionOptions } from '../server/engine';
 const [N, C, H] = (process.argv[2] ?? '128,16,32').split(',').map(Number);
 const sessionWarnings = { logSeverityLevel: 3 as const };
 const B = Number(process.argv[3] ?? 8);
@@ -112,14 +113,7 @@ function model(blocked: boolean, perConv = process.env.PER_CONV === '1') {
   });
   return onnx.ModelProto.encode(m).finish();
 }
-const opts = {
-  intraOpNumThreads: 2,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all' as const,
-  executionMode: 'sequential' as const,
-  enableMemPattern: false,
-  ...sessionWarnings,
-};
+const opts = { ...sessionOptions('cpu', 2), ...sessionWarnings };
 async function main() {
   const a = await ort.InferenceSession.create(model(false), opts);
   const b = await ort.InferenceSession.create(model(true), opts);

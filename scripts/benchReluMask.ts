@@ -8,6 +8,7 @@
  */
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { sessionOptions } from '../server/engine';
 
 const shape = (process.argv[2] ?? '128,16,32,32').split(',').map(Number);
 const n = shape.reduce((a, b) => a * b, 1);
@@ -40,13 +41,7 @@ function model(kind: (typeof KINDS)[number]): Uint8Array {
   return onnx.ModelProto.encode(m).finish();
 }
 
-const opts = {
-  intraOpNumThreads: 2,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all' as const,
-  executionMode: 'sequential' as const,
-  enableMemPattern: false,
-};
+const opts = { ...sessionOptions('cpu', 2) };
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 
 async function main() {

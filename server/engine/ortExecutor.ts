@@ -93,7 +93,8 @@ export class OrtExecutor implements Executor {
 }
 
 let optimizedCount = 0;
-function sessionOptions(provider: OrtProvider, threads: number) {
+/** The engine's onnxruntime session options (benchmarks that build sessions of their own use them too). */
+export function sessionOptions(provider: OrtProvider, threads: number) {
   return {
     executionProviders: [provider],
     intraOpNumThreads: threads,
