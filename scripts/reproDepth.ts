@@ -8,22 +8,22 @@
  *    selected neurons; step one ("train the network for 1 epoch before calculating the score") runs one
  *    epoch's worth of minibatches on ε and δ; fine-tuning between steps, a final retrain;
  *  - NASH (`nash` with perBlock): 8 neighbours per step, each widened by 25 % and deepened by one identity
- *    layer per block, each trained (App. B.2: 17 epochs; by default 1 here, see below), the best kept;
- *    fine-tuning and retrain as Firefly;
+ *    layer per block, each trained 17 epochs (App. B.2), the best kept; fine-tuning and retrain as Firefly;
  *  - Scratch: Firefly's final architecture (same layers and widths), freshly initialised and trained for
  *    Firefly's total training epochs;
  *  - AutoGrow: the paper's numbers (Table 3), quoted, not run.
  *
- *   npm run repro:depth -- --dataset mnist|fashion-mnist [--seeds N] [--scale S] [--seed K]
- *       [--grow-steps 11] [--candidates 11] [--nash-epochs 1] [--train N] [--test N] [--methods firefly,nash,scratch] [--threads 2] [--out FILE]
+ *   npm run repro:depth -- --dataset mnist|fashion-mnist [--seeds N] [--scale S] [--seed K] [--grow-steps 11]
+ *       [--candidates 11] [--nash-epochs 17] [--fine-tune-epochs 40] [--final-epochs 200] [--train N] [--test N]
+ *       [--methods firefly,nash,scratch] [--threads 2] [--out FILE]
  *
  * --scale S multiplies every epoch count of the protocol below (in minibatches of 128 of the training
- * set: round(S · epochs · N / 128), at least 1). At S = 1: 1 epoch before the first grow, 1 epoch of
- * step one per Firefly part (width, depth) per step, 1 epoch of fine-tuning after each step, 5 epochs of
- * final retrain (the paper gives no number for these three), NASH neighbours `--nash-epochs` each (App. B.2:
- * 17; default 1, because at 17 NASH alone takes hours at the default scale: DEFAULT_NASH_EPOCHS). The
- * default S = 0.01 is meant to bring a dataset's run near 45 minutes on 2 idle cores (docs/results.md has
- * what was measured); S = 1 with --nash-epochs 17 is the paper's schedule where it gives one. --train / --test take
+ * set: round(S · epochs · N / 128), at least 1). At S = 1 it is App. B.2's schedule: 1 epoch of step one
+ * per Firefly part (width, depth) per step, 40 epochs of fine-tuning after each step, 200 epochs of
+ * final retrain, NASH neighbours 17 epochs each; plus 1 epoch before the first grow (ours: the paper gives
+ * none). The epoch counts have flags for shorter schedules. The default S = 0.001 (DEFAULT_SCALE) is
+ * meant to bring a dataset's run near 45 minutes on 2 idle cores (docs/results.md has what was
+ * measured). --train / --test take
  * seeded subsets (defaults: the whole splits). Adam, lr 0.001, batch 128, no augmentation.
  *
  * Prints a table and writes the JSON (settings, per method and seed: structure a-b-c-d, parameters,
@@ -58,6 +58,8 @@ export interface DepthArgs {
   scale: number;
   growSteps: number;
   nashEpochs: number;
+  fineTuneEpochs: number;
+  finalEpochs: number;
   /** Identity candidates per block (App. B.2: 11); blocks stop at 1 + this many layers. */
   candidates: number;
   train?: number;
@@ -67,18 +69,19 @@ export interface DepthArgs {
   out: string;
 }
 
-export const DEFAULT_SCALE = 0.01;
-/** App. B.2 trains each NASH neighbour 17 epochs. */
-export const PAPER_NASH_EPOCHS = 17;
 /**
- * The default trains each NASH neighbour 1 epoch (at --scale), Firefly's step-one budget per part: at 17
- * epochs NASH's 8 neighbours per step (its step time measured 100, 240, 486 s over its first three steps at
- * S = 0.01, doubling) put the default run hours past its 45 minutes. `--nash-epochs 17` is the paper's.
+ * S = 0.001 turns App. B.2's epochs into minibatches of 128 on 60,000 images as: fine-tuning 19 per step,
+ * final retrain 94, NASH neighbours 8 each, step one and the first training 1 (the floor).
  */
-export const DEFAULT_NASH_EPOCHS = 1;
+export const DEFAULT_SCALE = 0.001;
 const BATCH = 128;
-/** Epochs at scale 1 (App. B.2 where it gives them). */
-const EPOCHS = { initial: 1, stepOne: 1, fineTune: 1, final: 5 };
+/** App. B.2: "we grow 11 steps and finetune 40 epochs after each grow step", "retrain the searched network for 200 epochs". */
+export const PAPER_FINE_TUNE_EPOCHS = 40;
+export const PAPER_FINAL_EPOCHS = 200;
+/** App. B.2: NASH samples 8 neighbours and trains "each of them for 17 epochs". */
+export const PAPER_NASH_EPOCHS = 17;
+/** Epochs at scale 1 that App. B.2 fixes without a flag: step one's "1 epoch before calculating the score"; 1 before the first grow (ours). */
+const EPOCHS = { initial: 1, stepOne: 1 };
 
 /** Table 3 of the paper (parameters in millions, test accuracy in %). */
 export const PAPER: Record<DepthDataset, { method: string; structure: string; millions: number; accuracy: number }[]> = {
@@ -115,7 +118,9 @@ export function parseArgs(argv: string[]): DepthArgs {
     seed: 1,
     scale: DEFAULT_SCALE,
     growSteps: 11,
-    nashEpochs: DEFAULT_NASH_EPOCHS,
+    nashEpochs: PAPER_NASH_EPOCHS,
+    fineTuneEpochs: PAPER_FINE_TUNE_EPOCHS,
+    finalEpochs: PAPER_FINAL_EPOCHS,
     candidates: 11,
     methods: [...METHODS],
     threads: 2,
@@ -141,6 +146,8 @@ export function parseArgs(argv: string[]): DepthArgs {
       a.scale = s;
     } else if (k === '--grow-steps') a.growSteps = int(1);
     else if (k === '--nash-epochs') a.nashEpochs = int(0);
+    else if (k === '--fine-tune-epochs') a.fineTuneEpochs = int(1);
+    else if (k === '--final-epochs') a.finalEpochs = int(1);
     else if (k === '--candidates') a.candidates = int(1);
     else if (k === '--train') a.train = int(1);
     else if (k === '--test') a.test = int(1);
@@ -155,7 +162,7 @@ export function parseArgs(argv: string[]): DepthArgs {
       a.methods = ms as Method[];
     } else
       throw new Error(
-        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --candidates, --train, --test, --methods, --threads, --out)`,
+        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --fine-tune-epochs, --final-epochs, --candidates, --train, --test, --methods, --threads, --out)`,
       );
   }
   if (!a.dataset) throw new Error(`--dataset is required: ${DATASETS.join(' or ')}`);
@@ -251,7 +258,7 @@ async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecuto
   const rng = new Rng(seed * 7919 + 1);
   const { name, options } = growOptions(method, args, n);
   const grow = growthMethod(name);
-  const fine = batchesFor(EPOCHS.fineTune, args.scale, n);
+  const fine = batchesFor(args.fineTuneEpochs, args.scale, n);
   let trained = batchesFor(EPOCHS.initial, args.scale, n);
   const stepSeconds: number[] = [];
   const history: MethodRun['history'] = [];
@@ -260,7 +267,7 @@ async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecuto
     for (let g = 1; g <= args.growSteps; g++) {
       const ev = await runGrowStep(growContext(tr, seed * 1000 + g), grow, options, { runId: 'repro-depth', step: g, epoch: 0 });
       stepSeconds.push(ev.durationMs / 1000);
-      const fineTune = g < args.growSteps ? fine : batchesFor(EPOCHS.final, args.scale, n);
+      const fineTune = g < args.growSteps ? fine : batchesFor(args.finalEpochs, args.scale, n);
       await train(tr, fineTune, rng);
       trained += fineTune;
       const spec = tr.model.spec;
@@ -350,7 +357,13 @@ export async function runDepthRepro(args: DepthArgs, onProgress?: (report: Depth
 
 export type DepthReport = ReturnType<typeof depthReport>;
 
-function depthReport(args: DepthArgs, runs: MethodRun[], dataDescription: string, sizes: { train: number; test: number }, complete: boolean) {
+function depthReport(
+  args: DepthArgs,
+  runs: MethodRun[],
+  dataDescription: string,
+  sizes: { train: number; test: number },
+  complete: boolean,
+) {
   const methods = [...new Set(runs.map((r) => r.method))];
   const table = methods.map((method) => {
     const rs = runs.filter((r) => r.method === method);
@@ -368,7 +381,8 @@ function depthReport(args: DepthArgs, runs: MethodRun[], dataDescription: string
   return {
     command:
       `npm run repro:depth -- --dataset ${args.dataset} --seeds ${args.seeds} --seed ${args.seed} --scale ${args.scale}` +
-      ` --grow-steps ${args.growSteps} --nash-epochs ${args.nashEpochs} --candidates ${args.candidates}` +
+      ` --grow-steps ${args.growSteps} --nash-epochs ${args.nashEpochs} --fine-tune-epochs ${args.fineTuneEpochs}` +
+      ` --final-epochs ${args.finalEpochs} --candidates ${args.candidates}` +
       (args.train !== undefined ? ` --train ${args.train}` : '') +
       (args.test !== undefined ? ` --test ${args.test}` : '') +
       ` --methods ${args.methods.join(',')} --threads ${args.threads}`,
@@ -381,12 +395,18 @@ function depthReport(args: DepthArgs, runs: MethodRun[], dataDescription: string
       growSteps: args.growSteps,
       batchSize: BATCH,
       optimizer: 'adam, lr 0.001',
-      epochsAtScale1: { ...EPOCHS, nashNeighbour: args.nashEpochs, paperNashNeighbour: PAPER_NASH_EPOCHS },
+      epochsAtScale1: {
+        ...EPOCHS,
+        fineTune: args.fineTuneEpochs,
+        final: args.finalEpochs,
+        nashNeighbour: args.nashEpochs,
+        paper: { fineTune: PAPER_FINE_TUNE_EPOCHS, final: PAPER_FINAL_EPOCHS, nashNeighbour: PAPER_NASH_EPOCHS },
+      },
       batches: {
         initial: batchesFor(EPOCHS.initial, args.scale, n),
         fireflyStepOne: batchesFor(EPOCHS.stepOne, args.scale, n),
-        fineTune: batchesFor(EPOCHS.fineTune, args.scale, n),
-        final: batchesFor(EPOCHS.final, args.scale, n),
+        fineTune: batchesFor(args.fineTuneEpochs, args.scale, n),
+        final: batchesFor(args.finalEpochs, args.scale, n),
         nashNeighbour: args.nashEpochs === 0 ? 0 : batchesFor(args.nashEpochs, args.scale, n),
       },
       firefly: growOptions('firefly', args, n),

@@ -13,7 +13,9 @@ test('repro:depth at a small scale writes the table: Firefly grows depth and wid
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-depth-'));
   const out = path.join(dir, 'mnist.json');
   // 2 identity candidates per block instead of 11: the over-grown network of the step stays small.
+  // 1 epoch of fine-tuning and 5 of final retrain instead of App. B.2's 40 and 200: seconds, not minutes.
   const args = ['--dataset', 'mnist', '--train', '600', '--test', '500', '--scale', '2', '--grow-steps', '1', '--candidates', '2'];
+  args.push('--fine-tune-epochs', '1', '--final-epochs', '5');
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'scripts/reproDepth.ts', ...args, '--methods', 'firefly,scratch', '--threads', '1', '--out', out],
@@ -25,7 +27,17 @@ test('repro:depth at a small scale writes the table: Firefly grows depth and wid
   assert.equal(j.dataset, 'mnist');
   assert.equal(j.complete, true, 'the last write is the finished report');
   assert.equal(fs.existsSync(out + '.tmp'), false);
-  assert.deepEqual([j.settings.epochsAtScale1.nashNeighbour, j.settings.epochsAtScale1.paperNashNeighbour], [1, 17]);
+  assert.deepEqual(j.settings.epochsAtScale1, {
+    initial: 1,
+    stepOne: 1,
+    fineTune: 1,
+    final: 5,
+    nashNeighbour: 17,
+    paper: { fineTune: 40, final: 200, nashNeighbour: 17 },
+  });
+  // round(2 · epochs · 600 / 128) minibatches of 128
+  assert.deepEqual(j.settings.batches, { initial: 9, fireflyStepOne: 9, fineTune: 9, final: 47, nashNeighbour: 159 });
+  assert.match(j.command, /--fine-tune-epochs 1 --final-epochs 5 /);
   assert.equal(j.data.train, 600);
   assert.equal(j.settings.firefly.options.candidatesPerBlock, 2);
   assert.deepEqual(
