@@ -59,7 +59,8 @@ export const CONTINUAL_CONV_BY_STREAM: Readonly<Record<string, { channels: reado
     pool: [false, true, false, true, false, false, true, false, false, true, false, false, true],
   },
 };
-const CONTINUAL_CONV_OTHERS = { channels: [8, 16], pool: [true, true] };
+/** continual.conv for a conv model on the other streams (repro:cl's conv net 8-16). */
+export const DEFAULT_CONTINUAL_CONV = { channels: [8, 16], pool: [true, true] } as const;
 
 /** continual.model / classOrder when absent, by continual.stream (others: the schema's defaults). */
 const CONTINUAL_MODEL_BY_STREAM: Readonly<Record<string, string>> = { 'split-cifar-100': 'conv' };
@@ -98,7 +99,7 @@ function continualDefault(input: unknown, path: ConfigPath): unknown {
       cont.model ??
       (hasOwn(CONTINUAL_MODEL_BY_STREAM, stream) ? CONTINUAL_MODEL_BY_STREAM[stream] : schemaAt(['continual', 'model'])?.default);
     if (model !== 'conv') return undefined;
-    return structuredClone(hasOwn(CONTINUAL_CONV_BY_STREAM, stream) ? CONTINUAL_CONV_BY_STREAM[stream] : CONTINUAL_CONV_OTHERS);
+    return structuredClone(hasOwn(CONTINUAL_CONV_BY_STREAM, stream) ? CONTINUAL_CONV_BY_STREAM[stream] : DEFAULT_CONTINUAL_CONV);
   }
   if (samePath(path, ['continual', 'conv', 'pool'])) {
     const channels = valueAt(input, ['continual', 'conv', 'channels']);

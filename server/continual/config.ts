@@ -11,6 +11,7 @@ import type { LearnerState } from './learnerState';
 import type { AccuracyMatrix } from './metrics';
 import type { TrainHooks } from './training';
 import { type ContinualMethod, type ContinualResult, type TaskReport, makeLearner, runContinual } from './index';
+import { DEFAULT_CONTINUAL_CONV } from '../config/defaults';
 import { DatasetError } from '../datasets/errors';
 import { checkConvSpec, type ConvSpec } from './convTrunk';
 import { loadStream, type TaskStream } from './streams';
@@ -54,7 +55,7 @@ export interface ContinualRunOptions {
  */
 export function continualConvSpec(cfg: ContinualConfig, stream: TaskStream): ConvSpec | undefined {
   if (cfg.model !== 'conv') return undefined;
-  const c = cfg.conv ?? { channels: [8, 16], pool: [true, true] };
+  const c = cfg.conv ?? DEFAULT_CONTINUAL_CONV;
   const shape = stream.inputShape;
   if (!shape || shape.length !== 3)
     throw new DatasetError(

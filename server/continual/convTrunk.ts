@@ -8,6 +8,7 @@
 import { HostTensor, Value, add, conv, globalAvgPool, maxPool, relu, reshape } from '../engine';
 import { initDense } from '../model/init';
 import type { Rng } from '../random';
+import type { LayerConfig } from '../../common/protocol';
 import { tensor, type LayerInit } from './tensors';
 
 /** A conv trunk: input image shape, channels per conv layer, and which layers a 2×2 max pool follows. */
@@ -26,6 +27,17 @@ export function thinVgg16(input: [number, number, number], scale: number): ConvS
     channels: full.map((c) => Math.max(1, Math.round(c * scale))),
     pool: full.map((_, l) => poolAfter.has(l)),
   };
+}
+
+/** The trunk as experiment layers (3×3 same-padded ReLU convs, its pools, a global average pool): the baselines' network. */
+export function convTrunkLayers(spec: ConvSpec): LayerConfig[] {
+  return [
+    ...spec.channels.flatMap((filters, l): LayerConfig[] => [
+      { type: 'conv2d', filters, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
+      ...(spec.pool[l] ? [{ type: 'maxpool', size: 2 } as const] : []),
+    ]),
+    { type: 'globalavgpool' },
+  ];
 }
 
 /** Checks a spec against the stream's features; throws naming the field that is wrong. */

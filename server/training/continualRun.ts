@@ -10,6 +10,7 @@
 import type { Executor } from '../engine';
 import { CONTINUAL_METHODS, ContinualStopped, type ContinualMethod, type TaskReport } from '../continual';
 import { continualConvSpec, runContinualExperiment, type InterruptedMethod } from '../continual/config';
+import { convTrunkLayers } from '../continual/convTrunk';
 import { averageForgetting, backwardTransfer, type AccuracyMatrix } from '../continual/metrics';
 import type { ContinualLearner } from '../continual/types';
 import { architectureOf, specFromConfig } from '../model/spec';
@@ -149,16 +150,10 @@ export async function runContinualPhase(cfg: ContinualConfig, host: ContinualHos
       from,
       onStream: (stream) => {
         tasks = stream.tasks.length;
-        // The baselines' network for one task: the conv net (its 3×3 convs, pools, global average pool) or the MLP.
+        // The baselines' network for one task: the conv trunk or the MLP.
         const conv = continualConvSpec(cfg, stream);
         const layers: LayerConfig[] = conv
-          ? [
-              ...conv.channels.flatMap((filters, l): LayerConfig[] => [
-                { type: 'conv2d', filters, kernelSize: 3, stride: 1, padding: 'same', activation: 'relu' },
-                ...(conv.pool[l] ? [{ type: 'maxpool', size: 2 } as const] : []),
-              ]),
-              { type: 'globalavgpool' },
-            ]
+          ? convTrunkLayers(conv)
           : cfg.hidden.map((units) => ({ type: 'dense', units, activation: 'relu' }));
         const spec = specFromConfig(
           { layers, init: 'he' },
