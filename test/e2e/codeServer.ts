@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import { until } from '../helpers/until';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
@@ -165,6 +165,13 @@ export class VsCode {
         const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
         await row.waitFor({ state: 'visible', timeout: 10000 });
         await this.page.keyboard.press('Enter');
+        // The command runs once the palette has closed or been replaced by the command's own quick
+        // input (which starts empty): until then a pick() would type into the closing palette.
+        await this.waitFor(
+          async () => !(await widget.isVisible()) || (await input.inputValue().catch(() => '')) !== `>${title}`,
+          10000,
+          `the palette to run "${title}"`,
+        );
         return;
       } catch (e) {
         if (attempt === 3) throw e;
@@ -173,10 +180,24 @@ export class VsCode {
     }
   }
 
-  /** Pick an item of the open quick pick by its label (typed into the filter when it is text). */
-  async pick(label: string | RegExp): Promise<void> {
+  /**
+   * The open quick input whose title has `title`: waits for it, so that a prompt still closing (the
+   * palette, the previous step's pick) is never mistaken for the one expected.
+   */
+  async quickInput(title: string, ms = 30000): Promise<Locator> {
     const widget = this.page.locator('.quick-input-widget');
-    await widget.waitFor({ state: 'visible', timeout: 30000 });
+    await widget.locator('.quick-input-title', { hasText: title }).first().waitFor({ state: 'visible', timeout: ms });
+    return widget;
+  }
+
+  /**
+   * Pick an item of the open quick pick by its label (typed into the filter when it is text); with
+   * `title`, only once the quick pick with that title is open.
+   */
+  async pick(label: string | RegExp, title?: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    if (title !== undefined) await this.quickInput(title);
+    else await widget.waitFor({ state: 'visible', timeout: 30000 });
     if (typeof label === 'string') {
       await widget.locator('input.input').fill(label);
       await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30000 });

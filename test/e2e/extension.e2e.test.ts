@@ -248,10 +248,10 @@ test('Grow network (Firefly) from the command palette opens the diff review, the
     // focus an editor, not the monitor's webview (a focused webview can close a quick pick)
     await vscode.openFile(EXPERIMENT);
     await vscode.command('Growth Lab: Grow Network');
-    await vscode.pick('Firefly wider');
-    const budget = vscode.page.locator('.quick-input-widget input.input');
-    await budget.waitFor({ state: 'visible', timeout: 20000 });
+    await vscode.pick('Firefly wider', '(method)');
+    const budget = (await vscode.quickInput('(budget)')).locator('input.input');
     await budget.fill('0.5');
+    await vscode.waitFor(async () => (await budget.inputValue()) === '0.5' || undefined, 10000, 'the budget typed');
     await vscode.page.keyboard.press('Enter');
     const diff = vscode.page.locator('.monaco-diff-editor').first();
     await diff.waitFor({ state: 'visible', timeout: 120000 });
@@ -277,9 +277,15 @@ test('Grow network (Firefly) from the command palette opens the diff review, the
 test('Export Model writes the files; stop the run; the run is listed after a reload', { skip }, async () => {
   await step('exported', async () => {
     await vscode.command('Growth Lab: Export Model');
-    await vscode.pick(/e2e-small/).catch(() => undefined); // asked only when several runs exist
-    await vscode.pick('ONNX');
-    await vscode.pick(/default/);
+    // the run is asked for (1/3) only when several runs exist; otherwise the format (2/3) comes first
+    const first = await vscode.waitFor(
+      async () => /\(([12])\/3\)/.exec(await vscode.page.locator('.quick-input-widget .quick-input-title').first().innerText().catch(() => ''))?.[1],
+      30000,
+      'the first export quick pick',
+    );
+    if (first === '1') await vscode.pick(/e2e-small/, '(1/3)');
+    await vscode.pick('ONNX', '(2/3)');
+    await vscode.pick(/default/, '(3/3)');
     await vscode.waitFor(
       () => {
         const dir = path.join(vscode.workspace, '.growth-lab', 'exports');
@@ -293,11 +299,14 @@ test('Export Model writes the files; stop the run; the run is listed after a rel
   const runId = fs.readdirSync(path.join(vscode.workspace, '.growth-lab', 'runs'))[0];
   await step('stopped', async () => {
     await vscode.command('Growth Lab: Stop Experiment');
-    await vscode.pick(/e2e-small/).catch(() => undefined);
+    // the run is asked for only when several runs could be stopped
+    const runPicker = vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Stop Experiment' });
     await vscode.waitFor(
-      () => {
+      async () => {
         const events = fs.readFileSync(path.join(vscode.workspace, '.growth-lab', 'runs', runId, 'events.jsonl'), 'utf8');
-        return /"status":"stopped"/.test(events);
+        if (/"status":"stopped"/.test(events)) return true;
+        if (await runPicker.isVisible().catch(() => false)) await vscode.pick(/e2e-small/, 'Stop Experiment');
+        return undefined;
       },
       30000,
       'the stopped status in events.jsonl',
