@@ -53,6 +53,7 @@ import {
 import { flatSize } from '../model/spec';
 import type { Rng } from '../random';
 import { perNeuronSqNorm, scalePerNeuron } from './fireflyTensors';
+import { runOnce } from './modelGraph';
 import type { GrowContext } from './types';
 
 /**
@@ -184,13 +185,7 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
   const g = mg.graph;
   const c = (v: number) => g.constant(hostTensor('float32', [], [v]));
 
-  // ‖δ_i‖² per candidate, summed over the tensors that hold its parameters
-  let sq: Value | undefined;
-  p.deltas.forEach((d, k) => {
-    const part = pad(perNeuronSqNorm(deltas[k], d.axis, d.group), [d.offset, count - d.offset - d.count]);
-    sq = sq ? add(sq, part) : part;
-  });
-  const sqNorm = sq ?? mul(eps, c(0));
+  const sqNorm = candidateSqNorms(p, eps, deltas);
   const over = (x: Value) => mul(x, x);
   const penalty = mul(
     add(
@@ -229,13 +224,51 @@ function buildGraph(p: FireflyProblem, s: FireflySettings): BuiltGraph {
     outputs[`newv:${key}`] = r.slots[1];
   });
 
-  // projection of the fed point onto the constraint set
-  outputs['proj:eps'] = add(sub(eps, relu(sub(eps, c(s.epsilon)))), relu(sub(neg(eps), c(s.epsilon))));
+  Object.assign(outputs, projections(p, s, eps, deltas, sqNorm));
+  return { outputs };
+}
+
+/** ‖δ_i‖² per candidate [count], summed over the tensors that hold its parameters. */
+function candidateSqNorms(p: FireflyProblem, eps: Value, deltas: Value[]): Value {
+  let sq: Value | undefined;
+  p.deltas.forEach((d, k) => {
+    const part = pad(perNeuronSqNorm(deltas[k], d.axis, d.group), [d.offset, p.count - d.offset - d.count]);
+    sq = sq ? add(sq, part) : part;
+  });
+  return sq ?? mul(eps, eps.graph.constant(hostTensor('float32', [], [0])));
+}
+
+/** The point (ε, δ) projected onto the constraint set: ε clipped to [−ϵ, ϵ], each δ_i scaled to norm ≤ 1. */
+function projections(p: FireflyProblem, s: FireflySettings, eps: Value, deltas: Value[], sqNorm: Value): Record<string, Value> {
+  const c = (v: number) => eps.graph.constant(hostTensor('float32', [], [v]));
+  const out: Record<string, Value> = {};
+  out['proj:eps'] = add(sub(eps, relu(sub(eps, c(s.epsilon)))), relu(sub(neg(eps), c(s.epsilon))));
   const factor = div(c(1), add(c(1), relu(sub(sqrt(sqNorm), c(1)))));
   p.deltas.forEach((d, k) => {
-    outputs[`proj:${d.key}`] = scalePerNeuron(deltas[k], slice(factor, [d.offset], [d.offset + d.count], [0]), d.axis, d.group);
+    out[`proj:${d.key}`] = scalePerNeuron(deltas[k], slice(factor, [d.offset], [d.offset + d.count], [0]), d.axis, d.group);
   });
-  return { outputs };
+  return out;
+}
+
+/**
+ * The starting point projected by a graph of the projection alone (a few elementwise ops per δ), so
+ * that step one does not spend a forward and backward pass of the candidate network on it.
+ */
+async function projectStart(
+  executor: GrowContext['executor'],
+  p: FireflyProblem,
+  s: FireflySettings,
+  eps: Float32Array,
+  deltas: Record<string, Float32Array>,
+): Promise<{ eps: Float32Array; deltas: Record<string, Float32Array> }> {
+  const g = new Graph('firefly-project');
+  const epsIn = g.input('eps', 'float32', [p.count]);
+  const deltaIn = p.deltas.map((d, k) => g.input(`delta${k}`, 'float32', d.shape));
+  const outputs = projections(p, s, epsIn, deltaIn, candidateSqNorms(p, epsIn, deltaIn));
+  const feeds: Record<string, HostTensor> = { eps: { dtype: 'float32', shape: [p.count], data: eps } };
+  p.deltas.forEach((d, k) => (feeds[`delta${k}`] = { dtype: 'float32', shape: d.shape, data: deltas[d.key] }));
+  const [r] = await runOnce(executor, g, outputs, [feeds]);
+  return { eps: r['proj:eps'], deltas: Object.fromEntries(p.deltas.map((d) => [d.key, r[`proj:${d.key}`]])) };
 }
 
 /** The `unit-sphere` step one's graph: the loss, ∂L/∂ε, and δ ← unit(δ − deltaLr ∂L/∂δ) per neuron of each δ tensor. */
@@ -302,9 +335,10 @@ export async function optimizeAndScore(
     };
 
     // Start inside the constraint set.
-    const first = await run(ctx.scoringBatch(s.scoreBatch), 0);
-    project(first);
-    let lossStart = first.loss;
+    const start = await projectStart(ctx.executor, p, s, eps, deltas);
+    eps = start.eps;
+    Object.assign(deltas, start.deltas);
+    let lossStart = NaN;
     for (let t = 1; t <= s.steps; t++) {
       const r = await run(ctx.scoringBatch(s.scoreBatch), t);
       if (t === 1) lossStart = r.loss;
@@ -317,6 +351,7 @@ export async function optimizeAndScore(
     }
     const scoring = ctx.scoringBatch(s.scoreBatch);
     const last = await run(scoring, s.steps + 1);
+    if (s.steps === 0) lossStart = last.loss;
     project(last);
     const epsTilde = eps;
 
