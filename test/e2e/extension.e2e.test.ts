@@ -279,7 +279,14 @@ test('Export Model writes the files; stop the run; the run is listed after a rel
     await vscode.command('Growth Lab: Export Model');
     // the run is asked for (1/3) only when several runs exist; otherwise the format (2/3) comes first
     const first = await vscode.waitFor(
-      async () => /\(([12])\/3\)/.exec(await vscode.page.locator('.quick-input-widget .quick-input-title').first().innerText().catch(() => ''))?.[1],
+      async () =>
+        /\(([12])\/3\)/.exec(
+          await vscode.page
+            .locator('.quick-input-widget .quick-input-title')
+            .first()
+            .innerText()
+            .catch(() => ''),
+        )?.[1],
       30000,
       'the first export quick pick',
     );

@@ -644,7 +644,13 @@ test('Firefly step one (penalised Adam) starts from the projected point without 
         return batch;
       },
     },
-    { mg, count: 2, deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }], fixed: { W }, tensors: new Map() },
+    {
+      mg,
+      count: 2,
+      deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }],
+      fixed: { W },
+      tensors: new Map(),
+    },
     { epsilon: eps, steps: 0, integrationPoints: n, scoreBatch: N, epsLr: 0.1, deltaLr: 0.05, penalty: 1 },
     () => Float32Array.of(-eps, 0),
   );
@@ -671,6 +677,10 @@ test('Firefly step one (penalised Adam) starts from the projected point without 
     assert.ok(Math.abs(r.scores[j] - s) < 1e-6, `s[${j}] ${r.scores[j]} vs ${s}`);
   }
   const candidateRuns = runs.get(Math.max(...runs.keys()));
-  assert.equal(candidateRuns, 1 + n + 1, `the candidate network ran ${candidateRuns} times (last point, ${n} integration points, committed)`);
+  assert.equal(
+    candidateRuns,
+    1 + n + 1,
+    `the candidate network ran ${candidateRuns} times (last point, ${n} integration points, committed)`,
+  );
   assert.equal(draws, 1, 'one scoring minibatch: the one step two and the committed run use');
 });
