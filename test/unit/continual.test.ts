@@ -525,42 +525,26 @@ test('the schema and the code name the same streams, methods and Firefly CL sett
   assert.deepEqual(Object.keys(schemaAt(['continual', 'firefly'])!.properties!).sort(), Object.keys(FIREFLY_CL_DEFAULTS).sort());
 });
 
-test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held at ϵ, δ ← unit(δ − lr ∂L/∂δ) per neuron, integrated gradients at c_z ϵ, the committed run at the chosen ε', async () => {
-  const { optimizeAndScore } = await import('../../server/growth/fireflyOptimize');
-  const { CandidateNetwork } = await import('../../server/continual/fireflyClCandidates');
-  const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
-  const executor = await OrtExecutor.create({ threads: 1 });
-  // logits = x (W + δ diag(ε)): two candidate "neurons", the columns of δ [3, 2].
+/**
+ * A candidate network small enough to differentiate by hand: logits = x (W + δ diag(ε)) on 4 examples of
+ * 3 features, two candidate "neurons" (the columns of δ [3, 2]); `shapes` adds the extra inputs a step
+ * one reads. gradW: ∂L/∂W_eff = xᵀ(p − y)/N at W + δ diag(e), in float64.
+ */
+const tiny = (() => {
   const N = 4,
-    K = 3,
-    eps = 0.1,
-    lr = 0.5,
-    n = 3;
+    K = 3;
   const x = Float32Array.of(1, 0.5, -1, 0.2, -0.3, 0.8, -1, 1, 0.5, 0.3, 0.3, -0.2);
   const labels = [0, 1, 1, 0];
   const y = Float32Array.from({ length: N * 2 }, (_, i) => (labels[i >> 1] === (i & 1) ? 1 : 0));
   const W = Float32Array.of(0.2, -0.1, 0.4, 0.3, -0.5, 0.1);
-  const d0 = Float32Array.of(0.6, -0.3, 0.2, 0.9, -0.7, 0.1);
-  const shapes = { W: { shape: [K, 2] }, du: { shape: [K, 2] }, eps: { shape: [2] } };
-  const mg = new CandidateNetwork(shapes, K, 2, (b) => {
-    const Weff = add(b.t('W'), mulV(b.t('du'), b.t('eps')));
-    return { loss: softmaxCrossEntropy(matmul(b.x, Weff), b.y), outputs: { weff: Weff } };
-  });
-  const batch = { x: tensor([N, K], x), y: tensor([N, 2], y) };
-  const chosen = Float32Array.of(-eps, 0);
-  const r = await optimizeAndScore(
-    { executor, scoringBatch: () => batch },
-    {
-      mg,
-      count: 2,
-      deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }],
-      fixed: { W },
-      tensors: new Map(),
-    },
-    { epsilon: eps, steps: 1, integrationPoints: n, scoreBatch: N, epsLr: 0, deltaLr: lr, penalty: 0, stepOne: 'unit-sphere' },
-    () => chosen,
-  );
-  // By hand (float64): ∂L/∂W = xᵀ(p − y)/N at W + δ diag(ε); ∂L/∂δ[:, j] = ε_j ∂L/∂W[:, j]; ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W[k, j].
+  const network = async (shapes: Record<string, { shape: number[] }> = {}) => {
+    const { CandidateNetwork } = await import('../../server/continual/fireflyClCandidates');
+    const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
+    return new CandidateNetwork({ W: { shape: [K, 2] }, du: { shape: [K, 2] }, eps: { shape: [2] }, ...shapes }, K, 2, (b) => {
+      const Weff = add(b.t('W'), mulV(b.t('du'), b.t('eps')));
+      return { loss: softmaxCrossEntropy(matmul(b.x, Weff), b.y), outputs: { weff: Weff } };
+    });
+  };
   const gradW = (d: ArrayLike<number>, e: number[]) => {
     const g = new Float64Array(K * 2);
     for (let i = 0; i < N; i++) {
@@ -575,6 +559,32 @@ test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held 
     }
     return g;
   };
+  return { N, K, x, y, W, batch: { x: tensor([N, K], x), y: tensor([N, 2], y) }, network, gradW };
+})();
+
+test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held at ϵ, δ ← unit(δ − lr ∂L/∂δ) per neuron, integrated gradients at c_z ϵ, the committed run at the chosen ε', async () => {
+  const { optimizeAndScore } = await import('../../server/growth/fireflyOptimize');
+  const executor = await OrtExecutor.create({ threads: 1 });
+  const { N, K, W, batch, gradW } = tiny;
+  const eps = 0.1,
+    lr = 0.5,
+    n = 3;
+  const d0 = Float32Array.of(0.6, -0.3, 0.2, 0.9, -0.7, 0.1);
+  const mg = await tiny.network();
+  const chosen = Float32Array.of(-eps, 0);
+  const r = await optimizeAndScore(
+    { executor, scoringBatch: () => batch },
+    {
+      mg,
+      count: 2,
+      deltas: [{ key: 'du', shape: [K, 2], axis: 1, group: 1, offset: 0, count: 2, init: d0 }],
+      fixed: { W },
+      tensors: new Map(),
+    },
+    { epsilon: eps, steps: 1, integrationPoints: n, scoreBatch: N, epsLr: 0, deltaLr: lr, penalty: 0, stepOne: 'unit-sphere' },
+    () => chosen,
+  );
+  // By hand (float64, tiny.gradW): ∂L/∂δ[:, j] = ε_j ∂L/∂W[:, j]; ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W[k, j].
   const g0 = gradW(d0, [eps, eps]);
   const d1 = Float64Array.from(d0, (v, i) => v - lr * eps * g0[i]);
   for (let j = 0; j < 2; j++) {
@@ -604,8 +614,6 @@ test('Firefly CL scores through fireflyOptimize (unit-sphere step one): ε held 
 
 test('Firefly step one (penalised Adam) starts from the projected point without a pass of the candidate network: steps 0 scores at the projected δ, and the candidate runs 1 + n (+1 committed) times', async () => {
   const { optimizeAndScore } = await import('../../server/growth/fireflyOptimize');
-  const { CandidateNetwork } = await import('../../server/continual/fireflyClCandidates');
-  const { mul: mulV, softmaxCrossEntropy } = await import('../../server/engine');
   const executor = await OrtExecutor.create({ threads: 1 });
   // Runs per compiled graph, by its number of outputs (the candidate graph has the most).
   const runs = new Map<number, number>();
@@ -616,25 +624,16 @@ test('Firefly step one (penalised Adam) starts from the projected point without 
       return { ...c, run: (f: Parameters<typeof c.run>[0]) => (runs.set(n, (runs.get(n) ?? 0) + 1), c.run(f)) };
     },
   } as unknown as typeof executor;
-  const N = 4,
-    K = 3,
-    eps = 0.1,
+  const { N, K, W, batch, gradW } = tiny;
+  const eps = 0.1,
     n = 3;
-  const x = Float32Array.of(1, 0.5, -1, 0.2, -0.3, 0.8, -1, 1, 0.5, 0.3, 0.3, -0.2);
-  const labels = [0, 1, 1, 0];
-  const y = Float32Array.from({ length: N * 2 }, (_, i) => (labels[i >> 1] === (i & 1) ? 1 : 0));
-  const W = Float32Array.of(0.2, -0.1, 0.4, 0.3, -0.5, 0.1);
   // column 0 has norm 3 (outside the unit ball: scaled to norm 1), column 1 norm 0.5 (kept as it is)
   const d0 = Float32Array.of(2, 0.3, 2, -0.4, 1, 0);
-  const shapes: Record<string, { shape: number[] }> = { W: { shape: [K, 2] }, du: { shape: [K, 2] }, eps: { shape: [2] } };
+  const shapes: Record<string, { shape: number[] }> = {};
   for (const k of ['lrEps', 'lrDelta', 't']) shapes[k] = { shape: [] };
   for (const k of ['m:eps', 'v:eps']) shapes[k] = { shape: [2] };
   for (const k of ['m:du', 'v:du']) shapes[k] = { shape: [K, 2] };
-  const mg = new CandidateNetwork(shapes, K, 2, (b) => {
-    const Weff = add(b.t('W'), mulV(b.t('du'), b.t('eps')));
-    return { loss: softmaxCrossEntropy(matmul(b.x, Weff), b.y), outputs: { weff: Weff } };
-  });
-  const batch = { x: tensor([N, K], x), y: tensor([N, 2], y) };
+  const mg = await tiny.network(shapes);
   let draws = 0;
   const r = await optimizeAndScore(
     {
@@ -659,20 +658,13 @@ test('Firefly step one (penalised Adam) starts from the projected point without 
   for (let i = 0; i < K * 2; i++) assert.ok(Math.abs(r.deltas.du[i] - d1[i]) < 1e-6, `δ[${i}] ${r.deltas.du[i]} vs ${d1[i]}`);
   assert.equal(r.deltas.du[1], d0[1]);
   assert.equal(r.lossStart, r.lossEnd); // no step: both are the loss at the projected start
-  // ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W_eff[k, j], with ∂L/∂W_eff = xᵀ(p − y)/N at W + δ diag(ε) (float64 by hand)
+  // ∂L/∂ε_j = Σ_k δ[k, j] ∂L/∂W_eff[k, j] at W + δ diag(c_z ε̃), averaged over the n points (float64 by hand)
   for (let j = 0; j < 2; j++) {
     let s = 0;
     for (let z = 1; z <= n; z++) {
       const c = ((2 * z - 1) / (2 * n)) * eps;
-      for (let i = 0; i < N; i++) {
-        const zs = [0, 1].map((o) => {
-          let v = 0;
-          for (let k = 0; k < K; k++) v += x[i * K + k] * (W[k * 2 + o] + d1[k * 2 + o] * c);
-          return v;
-        });
-        const p = Math.exp(zs[j]) / (Math.exp(zs[0]) + Math.exp(zs[1]));
-        for (let k = 0; k < K; k++) s += (d1[k * 2 + j] * x[i * K + k] * (p - y[i * 2 + j])) / N / n;
-      }
+      const g = gradW(d1, [c, c]);
+      for (let k = 0; k < K; k++) s += (d1[k * 2 + j] * g[k * 2 + j]) / n;
     }
     assert.ok(Math.abs(r.scores[j] - s) < 1e-6, `s[${j}] ${r.scores[j]} vs ${s}`);
   }
