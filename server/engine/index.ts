@@ -6,7 +6,7 @@ export { registeredOps, getOp } from './registry';
 export { gradients } from './autodiff';
 export { toOnnxModel, encodeModel, OPSET } from './onnx';
 export type { CompiledGraph, Executor, ExecutorKind } from './executor';
-export { OrtExecutor, probeProvider, sessionOptions } from './ortExecutor';
+export { OrtExecutor, probeNchwcBlock, probeProvider, sessionOptions } from './ortExecutor';
 export type { OrtExecutorOptions, OrtProvider } from './ortExecutor';
 export { TfjsExecutor, loadTfjs, interpret } from './tfjsExecutor';
 // Registers every op and gives the graph builders (add, matmul, conv, ...) and their helpers.

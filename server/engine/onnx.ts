@@ -45,6 +45,8 @@ export interface EmitOptions {
   /** Graph inputs that are fixed for this model (written as initializers), e.g. exported weights. */
   initializers?: Map<Value, HostTensor>;
   docString?: string;
+  /** onnxruntime's NCHWc block size, to emit its blocked convolutions (OnnxNodeContext.nchwcBlock); 0 or absent: none. */
+  nchwcBlock?: number;
 }
 
 /** Build the ONNX model computing `outputs` from the graph's inputs. */
@@ -53,6 +55,7 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
   const nodes: onnx.INodeProto[] = [];
   const initializers: onnx.ITensorProto[] = [];
   const used = new Set<string>();
+  const domains = new Set<string>();
   let counter = 0;
   const fresh = (hint: string) => {
     let n: string;
@@ -118,9 +121,12 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
         initializers.push(tensorProto(n, t));
         return n;
       },
-      emit: (opType, inputs, outputs, attrs = {}) => {
+      nchwcBlock: opts.nchwcBlock ?? 0,
+      emit: (opType, inputs, outputs, attrs = {}, domain) => {
+        if (domain) domains.add(domain);
         nodes.push({
           opType,
+          ...(domain ? { domain } : {}),
           input: inputs,
           output: outputs,
           name: fresh(opType),
@@ -139,7 +145,7 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
     producerName: 'growth-lab',
     producerVersion: '0.1.0',
     docString: opts.docString ?? '',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: graph.name,
       node: nodes,

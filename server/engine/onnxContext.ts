@@ -12,8 +12,17 @@ export interface OnnxNodeContext {
   scalar(value: number, dtype: DType): string;
   /** A constant tensor (an initializer). */
   tensor(t: HostTensor, hint?: string): string;
-  emit(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, OnnxAttr>): void;
+  /** A node; `domain` other than the default ONNX one is an onnxruntime contrib domain (NCHWC_DOMAIN). */
+  emit(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, OnnxAttr>, domain?: string): void;
+  /**
+   * Channel block of onnxruntime's NCHWc CPU kernels when this model runs on them (8 with AVX2, 16
+   * with AVX-512), else 0: the model must then hold standard ONNX ops only (exports, other providers).
+   */
+  readonly nchwcBlock: number;
 }
+
+/** onnxruntime's blocked-layout CPU kernels (ReorderInput, Conv, ReorderOutput on NCHWc tensors). */
+export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
 export const int = (i: number): OnnxAttr => ({ i });
 export const ints = (v: number[]): OnnxAttr => ({ ints: v });

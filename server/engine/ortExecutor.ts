@@ -2,7 +2,9 @@
 import * as os from 'os';
 import { CompiledGraph, Executor } from './executor';
 import { Graph, Value } from './graph';
-import { encodeModel, toOnnxModel } from './onnx';
+import { onnx } from 'onnx-proto';
+import { OPSET, encodeModel, toOnnxModel } from './onnx';
+import { NCHWC_DOMAIN } from './onnxContext';
 import { DType, HostTensor } from './types';
 
 type Ort = typeof import('onnxruntime-node');
@@ -26,6 +28,11 @@ export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
 export interface OrtExecutorOptions {
   provider?: OrtProvider;
   threads?: number;
+  /**
+   * Convolutions on onnxruntime's NCHWc CPU kernels where the CPU has them and the channels fit
+   * (default on for the cpu provider; GROWTH_LAB_ORT_NCHWC=0 turns it off, for comparisons).
+   */
+  nchwc?: boolean;
 }
 
 export class OrtExecutor implements Executor {
@@ -35,6 +42,8 @@ export class OrtExecutor implements Executor {
   private constructor(
     readonly provider: OrtProvider,
     private readonly threads: number,
+    /** NCHWc block size the compiled graphs use (0: standard ONNX convolutions only). */
+    readonly nchwcBlock = 0,
   ) {}
 
   /**
@@ -44,10 +53,11 @@ export class OrtExecutor implements Executor {
   static async create(opts: OrtExecutorOptions = {}): Promise<OrtExecutor> {
     const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
     const wanted = opts.provider ?? 'cpu';
-    if (wanted === 'cpu') return new OrtExecutor('cpu', threads);
+    const nchwc = async () => ((opts.nchwc ?? process.env.GROWTH_LAB_ORT_NCHWC !== '0') ? await probeNchwcBlock() : 0);
+    if (wanted === 'cpu') return new OrtExecutor('cpu', threads, await nchwc());
     const probe = await probeProvider(wanted);
     if (probe.ok) return new OrtExecutor(wanted, threads);
-    const ex = new OrtExecutor('cpu', threads);
+    const ex = new OrtExecutor('cpu', threads, await nchwc());
     ex.warnings.push(`execution provider "${wanted}" could not be loaded (${probe.reason}); using cpu`);
     return ex;
   }
@@ -59,7 +69,7 @@ export class OrtExecutor implements Executor {
   async compile(graph: Graph, outputs: Record<string, Value>): Promise<CompiledGraph> {
     const ort = loadOrt();
     const outputNames = Object.keys(outputs);
-    const model = toOnnxModel(graph, Object.values(outputs), { outputNames });
+    const model = toOnnxModel(graph, Object.values(outputs), { outputNames, nchwcBlock: this.nchwcBlock });
     const session = await ort.InferenceSession.create(encodeModel(model), sessionOptions(this.provider, this.threads));
     this.live++;
     let disposed = false;
@@ -142,4 +152,39 @@ export function probeProvider(provider: OrtProvider): Promise<{ ok: boolean; rea
     probes.set(provider, p);
   }
   return p;
+}
+
+let nchwcProbe: Promise<number> | undefined;
+/**
+ * The channel block of onnxruntime's NCHWc CPU kernels on this machine (8 with AVX2, 16 with AVX-512),
+ * read off ReorderInput's output for 4 channels (padded up to one block); 0 where this build or CPU has
+ * none (the contrib domain is then unknown to it and the model fails to load). Cached.
+ */
+export function probeNchwcBlock(): Promise<number> {
+  nchwcProbe ??= (async () => {
+    try {
+      const ort = loadOrt();
+      const model = onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [
+          { domain: '', version: OPSET },
+          { domain: NCHWC_DOMAIN, version: 1 },
+        ],
+        graph: {
+          name: 'nchwc-probe',
+          node: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: ['x'], output: ['y'], name: 'reorder' }],
+          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [1, 4, 1, 1].map((dimValue) => ({ dimValue })) } } } }],
+          output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+        },
+      });
+      const s = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+      const { y } = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 4, 1, 1]) });
+      await s.release();
+      const block = y.dims[1];
+      return block > 4 && (block & (block - 1)) === 0 ? block : 0;
+    } catch {
+      return 0;
+    }
+  })();
+  return nchwcProbe;
 }

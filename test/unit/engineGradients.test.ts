@@ -262,6 +262,24 @@ const CASES: Case[] = [
     inputs: [f(['N', 9, 2, 2]), f([10, 9, 1, 1])],
   },
   {
+    // 16 channels: on onnxruntime's NCHWc kernels where the CPU has them (blocks of 8 or 16), forward and dX
+    name: 'Conv 3x3 stride 1 pad 1 on 4x4, 16 -> 16 channels (NCHWc)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 16, 4, 4]), f([16, 16, 3, 3])],
+  },
+  {
+    // a first layer: NCHWc Conv reading the NCHW input, stride 2
+    name: 'Conv 3x3 stride 2 pad 1 on 5x5, 3 -> 16 channels (NCHWc from NCHW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 3, 5, 5]), f([16, 3, 3, 3])],
+  },
+  {
     name: 'Conv 3x3 stride 2 pads [1,0,0,1] on 6x5',
     op: 'Conv',
     dtype: F32,

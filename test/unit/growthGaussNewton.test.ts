@@ -50,6 +50,18 @@ async function trained(layers: LayerConfig[] | ModelConfig, input: number[], epo
   return { data, model, ex, tr };
 }
 
+/** Spearman's rank correlation: Pearson's of the ranks (ties not expected in float losses). */
+function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const ranks = (v: ArrayLike<number>) => {
+    const r = new Array<number>(v.length);
+    Array.from(v, (x, i) => [x, i])
+      .sort((p, q) => p[0] - q[0])
+      .forEach(([, i], k) => (r[i] = k));
+    return r;
+  };
+  return pearson(ranks(a), ranks(b));
+}
+
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   let ma = 0,
@@ -397,9 +409,15 @@ test('Gauss-Newton morphisms and pruning on the hidden channels of ResNet-20 (x0
     });
     truth.push(...(await losses(ex, copies, batch)).map((l) => l - l0));
   }
-  const corr = pearson(est, truth);
-  t.diagnostic(`${est.length} prunes of resblock hidden channels: GN ΔL vs true ΔL correlation ${corr.toFixed(4)}`);
-  assert.ok(corr > 0.5, `correlation ${corr}`);
+  // Ranked, as pruning uses the estimates: one channel whose removal is far outside the quadratic model
+  // (estimate -0.12 against a true +0.19, the other 27 pairs close) sets Pearson's r with the last bits
+  // of training: 0.02-0.96 over training seeds 1-6 with and without NCHWc convs (below 0.5 in 5 of
+  // the 12), where the rank correlation stayed within 0.55-0.86.
+  const [corr, r] = [spearman(est, truth), pearson(est, truth)];
+  t.diagnostic(
+    `${est.length} prunes of resblock hidden channels: GN ΔL vs true ΔL rank correlation ${corr.toFixed(4)} (Pearson ${r.toFixed(4)})`,
+  );
+  assert.ok(corr > 0.5, `rank correlation ${corr}`);
   // committed splits at θ = 0 keep the function
   for (const layer of blocks) {
     const w = model.width(layer);
