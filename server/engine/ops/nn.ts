@@ -301,36 +301,57 @@ function emitDepthwiseMatrix(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): vo
 }
 
 /**
- * Whether a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock): ungrouped, output channels
- * a multiple of the block, input channels a multiple of it or fewer (a first layer, read as NCHW).
+ * Most extra work (padded channels: O'·C' over O·C) for which a conv still runs on the NCHWc kernels
+ * with its channels padded up to whole blocks: they measured 1.4-1.5x faster than Conv on whole blocks
+ * with AVX-512 but only 1.05-1.13x with AVX2 (docs/engine.md), so only a little padding pays everywhere.
+ */
+export const NCHWC_MAX_PADDED_WORK = 1.125;
+
+const roundUp = (n: number, b: number) => Math.ceil(n / b) * b;
+
+/**
+ * Whether a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock): ungrouped float32; input
+ * channels fewer than a block (a first layer, read as NCHW) or a multiple of 4 (ReorderInput's
+ * condition; it zero-fills up to whole blocks); output channels padded up to whole blocks with zero
+ * filters, cut off again by ReorderOutput; and the padding costing at most NCHWC_MAX_PADDED_WORK.
  */
 function nchwcConvFits(block: number, node: Node, a: ConvAttrs): boolean {
   if (block < 2 || (a.groups ?? 1) > 1) return false;
   const [x, w] = node.inputs;
   const [o, c] = w.shape as number[];
-  return x.dtype === 'float32' && o % block === 0 && (c % block === 0 || c < block);
+  if (x.dtype !== 'float32' || typeof c !== 'number' || typeof o !== 'number') return false;
+  if (c >= block && c % 4 !== 0) return false;
+  const cp = c < block ? c : roundUp(c, block);
+  return (roundUp(o, block) * cp) / (o * c) <= NCHWC_MAX_PADDED_WORK;
 }
 
 /**
  * The convolution in onnxruntime's blocked layout: x reordered to NCHWc (channels in blocks of B
- * innermost), the kernel to OIHWBiBo ([O/B, C/B, kh, kw, B_in, B_out]; OIHWBo for an NCHW input with
- * C < B), NCHWc Conv, and the result reordered back to NCHW. Its direct kernels measured 1.5-1.7x
- * faster than Conv's im2col + GEMM on the 16-64 channel 3x3 convs of the CIFAR nets (docs/engine.md).
+ * innermost), the kernel zero-padded to whole blocks and reordered to OIHWBiBo ([O'/B, C'/B, kh, kw,
+ * B_in, B_out]; OIHWBo for an NCHW input with C < B), NCHWc Conv, and the result reordered back to
+ * NCHW with its O channels. Its direct kernels measured 1.5-1.7x faster than Conv's im2col + GEMM on
+ * the 16-64 channel 3x3 convs of the CIFAR nets with AVX-512 (docs/engine.md).
  */
 function emitNchwcConv(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): void {
   const B = ctx.nchwcBlock;
   const [o, c, kh, kw] = node.inputs[1].shape as number[];
-  const blockedIn = c % B === 0;
-  const [xb, wr, wt, wb, yb] = ['x_nchwc', 'w_blocks', 'w_blocked_t', 'w_nchwc', 'y_nchwc'].map((t) => ctx.temp(t));
+  const blockedIn = c >= B;
+  const [op, cp] = [roundUp(o, B), blockedIn ? roundUp(c, B) : c];
+  const [xb, wp, wr, wt, wb, yb] = ['x_nchwc', 'w_padded', 'w_blocks', 'w_blocked_t', 'w_nchwc', 'y_nchwc'].map((t) => ctx.temp(t));
   if (blockedIn) ctx.emit('ReorderInput', [ctx.input(0)], [xb], {}, NCHWC_DOMAIN);
+  let w = ctx.input(1);
+  if (op > o || cp > c) {
+    ctx.emit('Pad', [w, ctx.int64s([0, 0, 0, 0, op - o, cp - c, 0, 0]), ctx.scalar(0, 'float32')], [wp], { mode: { s: 'constant' } });
+    w = wp;
+  }
   if (blockedIn) {
-    ctx.emit('Reshape', [ctx.input(1), ctx.int64s([o / B, B, c / B, B, kh, kw])], [wr]);
+    ctx.emit('Reshape', [w, ctx.int64s([op / B, B, cp / B, B, kh, kw])], [wr]);
     ctx.emit('Transpose', [wr], [wt], { perm: { ints: [0, 2, 4, 5, 3, 1] } });
   } else {
-    ctx.emit('Reshape', [ctx.input(1), ctx.int64s([o / B, B, c, kh, kw])], [wr]);
+    ctx.emit('Reshape', [w, ctx.int64s([op / B, B, c, kh, kw])], [wr]);
     ctx.emit('Transpose', [wr], [wt], { perm: { ints: [0, 2, 3, 4, 1] } });
   }
-  ctx.emit('Reshape', [wt, ctx.int64s([o, c, kh, kw])], [wb]);
+  ctx.emit('Reshape', [wt, ctx.int64s([op, cp, kh, kw])], [wb]);
   ctx.emit('Conv', [blockedIn ? xb : ctx.input(0), wb], [yb], { ...onnxConvAttrs(a), kernel_shape: { ints: [kh, kw] } }, NCHWC_DOMAIN);
   ctx.emit('ReorderOutput', [yb], [ctx.output(0)], { channels: { i: o } }, NCHWC_DOMAIN);
 }
