@@ -7,8 +7,9 @@
  * against one training epoch of it on a generated CIFAR-10-format set. Prints JSON; ratios in one run
  * are the figures (the machines are shared and noisy).
  *
- *   node --import tsx scripts/benchVision.ts [--quick] [--shapes=A,B] [--no-grow] [--shape=NAME]
- *   (--shapes: only those shapes, `--shapes=` none; --no-grow: skip the Firefly timing; --shape: one child measurement)
+ *   node --import tsx scripts/benchVision.ts [--quick] [--shapes=A,B] [--rounds=N] [--no-grow] [--shape=NAME]
+ *   (--shapes: only those shapes, `--shapes=` none; --rounds: engine/PyTorch pairs per shape, default 3
+ *   (--quick 1); --no-grow: skip the Firefly timing; --shape: one child measurement)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,7 +18,7 @@ import * as path from 'node:path';
 import type { LayerConfig, ModelConfig, TrainingConfig } from '../common/protocol';
 import { loadDataset } from '../server/datasets';
 import type { Dataset } from '../server/datasets/types';
-import { OrtExecutor } from '../server/engine';
+import { OrtExecutor, probeNchwcBlock } from '../server/engine';
 import { generateModelPy } from '../server/export/pytorch';
 import { growContext, growthMethods, runGrowStep } from '../server/growth';
 import { GrowableModel } from '../server/model/growable';
@@ -173,7 +174,12 @@ async function fireflyVsEpoch(perBatch: number): Promise<Record<string, number>>
   }
 }
 
-export async function benchVision(opts: { quick: boolean; shapes?: string[]; grow?: boolean }): Promise<Record<string, unknown>> {
+export async function benchVision(opts: {
+  quick: boolean;
+  shapes?: string[];
+  grow?: boolean;
+  rounds?: number;
+}): Promise<Record<string, unknown>> {
   const seconds = opts.quick ? 2 : 6;
   const withTorch = torchAvailable();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-bench-torch-'));
@@ -181,8 +187,10 @@ export async function benchVision(opts: { quick: boolean; shapes?: string[]; gro
   try {
     for (const shape of opts.shapes?.filter((x) => x !== '') ?? Object.keys(SHAPES)) {
       if (!SHAPES[shape]) throw new Error(`unknown shape ${shape} (shapes: ${Object.keys(SHAPES).join(', ')})`);
-      // interleaved: engine, PyTorch, engine, PyTorch; the better of each pair of rounds
-      const rounds = opts.quick ? 1 : 2;
+      // interleaved: engine, PyTorch, engine, PyTorch, ...; samples/s the best round of each side, the
+      // speed ratio the median of the rounds' paired ratios (each engine round against the PyTorch round
+      // right after it: other tenants' load moves single rounds by up to 2x, pairs much less)
+      const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
       const e: { samplesPerSec: number; peakRssMB: number; params: number }[] = [];
       const t: { samplesPerSec: number; peakRssMB: number }[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -199,9 +207,11 @@ export async function benchVision(opts: { quick: boolean; shapes?: string[]; gro
       };
       if (t.length) {
         const tb = best(t);
+        const paired = e.map((x, r) => x.samplesPerSec / t[r].samplesPerSec).sort((a, b) => a - b);
         row.torchSamplesPerSec = Math.round(tb.samplesPerSec);
         row.torchPeakRssMB = Math.round(Math.max(...t.map((x) => x.peakRssMB)));
-        row.speedVsTorch = +(eb.samplesPerSec / tb.samplesPerSec).toFixed(2);
+        row.speedVsTorch = +paired[Math.floor(paired.length / 2)].toFixed(2);
+        row.speedVsTorchRounds = paired.map((x) => +x.toFixed(2));
         row.rssVsTorch = +((row.enginePeakRssMB as number) / (row.torchPeakRssMB as number)).toFixed(2);
       }
       rows.push(row);
@@ -215,6 +225,8 @@ export async function benchVision(opts: { quick: boolean; shapes?: string[]; gro
   return {
     batch: BATCH,
     threads: THREADS,
+    // onnxruntime's NCHWc block on this CPU (0: standard convs only; GROWTH_LAB_ORT_NCHWC=0 turns it off)
+    engineNchwcBlock: process.env.GROWTH_LAB_ORT_NCHWC === '0' ? 0 : await probeNchwcBlock(),
     torch: withTorch
       ? "Debian python3-torch (same network: the engine's model.py export)"
       : 'not installed (apt-get install python3-torch)',
@@ -240,7 +252,8 @@ if (shapeArg) {
     .find((a) => a.startsWith('--shapes='))
     ?.slice('--shapes='.length)
     .split(',');
-  benchVision({ quick, shapes, grow: !args.includes('--no-grow') })
+  const rounds = args.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length);
+  benchVision({ quick, shapes, grow: !args.includes('--no-grow'), rounds: rounds ? Number(rounds) : undefined })
     .then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'))
     .catch((e) => {
       process.stderr.write(`${e.stack ?? e}\n`);
