@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import type { LayerConfig, ModelConfig, TrainingConfig } from '../common/protocol';
 import { loadDataset } from '../server/datasets';
 import type { Dataset } from '../server/datasets/types';
-import { OrtExecutor, probeNchwcBlock } from '../server/engine';
+import { OrtExecutor } from '../server/engine';
 import { generateModelPy } from '../server/export/pytorch';
 import { growContext, growthMethods, runGrowStep } from '../server/growth';
 import { GrowableModel } from '../server/model/growable';
@@ -225,8 +225,8 @@ export async function benchVision(opts: {
   return {
     batch: BATCH,
     threads: THREADS,
-    // onnxruntime's NCHWc block on this CPU (0: standard convs only; GROWTH_LAB_ORT_NCHWC=0 turns it off)
-    engineNchwcBlock: process.env.GROWTH_LAB_ORT_NCHWC === '0' ? 0 : await probeNchwcBlock(),
+    // the NCHWc block the engine's convolutions used (0: standard convs only; GROWTH_LAB_ORT_NCHWC=0 turns it off)
+    engineNchwcBlock: (await OrtExecutor.create({ threads: THREADS })).nchwcBlock,
     torch: withTorch
       ? "Debian python3-torch (same network: the engine's model.py export)"
       : 'not installed (apt-get install python3-torch)',

@@ -5,6 +5,7 @@ import { Graph, Value } from './graph';
 import { onnx } from 'onnx-proto';
 import { OPSET, encodeModel, toOnnxModel } from './onnx';
 import { NCHWC_DOMAIN } from './onnxContext';
+import { onnxDataType } from './ops';
 import { DType, HostTensor } from './types';
 
 type Ort = typeof import('onnxruntime-node');
@@ -173,8 +174,13 @@ export function probeNchwcBlock(): Promise<number> {
         graph: {
           name: 'nchwc-probe',
           node: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: ['x'], output: ['y'], name: 'reorder' }],
-          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [1, 4, 1, 1].map((dimValue) => ({ dimValue })) } } } }],
-          output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+          input: [
+            {
+              name: 'x',
+              type: { tensorType: { elemType: onnxDataType('float32'), shape: { dim: [1, 4, 1, 1].map((dimValue) => ({ dimValue })) } } },
+            },
+          ],
+          output: [{ name: 'y', type: { tensorType: { elemType: onnxDataType('float32') } } }],
         },
       });
       const s = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'], logSeverityLevel: 4 });

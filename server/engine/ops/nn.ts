@@ -117,7 +117,8 @@ defineOp({
   onnx(ctx, node) {
     const a = convAttrs(node.attrs);
     if (depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a)) return emitDepthwiseMatrix(ctx, node, a);
-    if (nchwcConvFits(ctx.nchwcBlock, node, a)) return emitNchwcConv(ctx, node, a);
+    const nchwc = nchwcPlan(ctx.nchwcBlock, node, a);
+    if (nchwc) return emitNchwcConv(ctx, node, a, nchwc);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
       ...onnxConvAttrs(a),
       ...(a.groups ? { group: { i: a.groups } } : {}),
@@ -310,33 +311,38 @@ export const NCHWC_MAX_PADDED_WORK = 1.125;
 const roundUp = (n: number, b: number) => Math.ceil(n / b) * b;
 
 /**
- * Whether a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock): ungrouped float32; input
- * channels fewer than a block (a first layer, read as NCHW) or a multiple of 4 (ReorderInput's
- * condition; it zero-fills up to whole blocks); output channels padded up to whole blocks with zero
- * filters, cut off again by ReorderOutput; and the padding costing at most NCHWC_MAX_PADDED_WORK.
+ * How a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock), or undefined where it does not:
+ * ungrouped float32; input channels fewer than a block (a first layer, read as NCHW: `blockedIn`
+ * false) or a multiple of 4 (ReorderInput's condition; it zero-fills them up to whole blocks);
+ * filters zero-padded to `op` x `cp` channels (whole blocks; ReorderOutput cuts the extra outputs off
+ * again), at most NCHWC_MAX_PADDED_WORK times the work.
  */
-function nchwcConvFits(block: number, node: Node, a: ConvAttrs): boolean {
-  if (block < 2 || (a.groups ?? 1) > 1) return false;
+function nchwcPlan(block: number, node: Node, a: ConvAttrs): { op: number; cp: number; blockedIn: boolean } | undefined {
+  if (block < 2 || (a.groups ?? 1) > 1) return undefined;
   const [x, w] = node.inputs;
-  const [o, c] = w.shape as number[];
-  if (x.dtype !== 'float32' || typeof c !== 'number' || typeof o !== 'number') return false;
-  if (c >= block && c % 4 !== 0) return false;
-  const cp = c < block ? c : roundUp(c, block);
-  return (roundUp(o, block) * cp) / (o * c) <= NCHWC_MAX_PADDED_WORK;
+  const [o, c] = w.shape;
+  if (x.dtype !== 'float32' || typeof c !== 'number' || typeof o !== 'number') return undefined;
+  const blockedIn = c >= block;
+  if (blockedIn && c % 4 !== 0) return undefined;
+  const [op, cp] = [roundUp(o, block), blockedIn ? roundUp(c, block) : c];
+  return (op * cp) / (o * c) <= NCHWC_MAX_PADDED_WORK ? { op, cp, blockedIn } : undefined;
 }
 
 /**
- * The convolution in onnxruntime's blocked layout: x reordered to NCHWc (channels in blocks of B
- * innermost), the kernel zero-padded to whole blocks and reordered to OIHWBiBo ([O'/B, C'/B, kh, kw,
- * B_in, B_out]; OIHWBo for an NCHW input with C < B), NCHWc Conv, and the result reordered back to
- * NCHW with its O channels. Its direct kernels measured 1.5-1.7x faster than Conv's im2col + GEMM on
- * the 16-64 channel 3x3 convs of the CIFAR nets with AVX-512 (docs/engine.md).
+ * The convolution in onnxruntime's blocked layout (`plan` from nchwcPlan): x reordered to NCHWc
+ * (channels in blocks of B innermost), the kernel zero-padded to whole blocks and reordered to
+ * OIHWBiBo ([O'/B, C'/B, kh, kw, B_in, B_out]; OIHWBo for an NCHW input with C < B), NCHWc Conv, and
+ * the result reordered back to NCHW with its O channels. Its direct kernels measured 1.5-1.7x faster
+ * than Conv's im2col + GEMM on the 16-64 channel 3x3 convs of the CIFAR nets with AVX-512 (docs/engine.md).
  */
-function emitNchwcConv(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): void {
+function emitNchwcConv(
+  ctx: OnnxNodeContext,
+  node: Node,
+  a: ConvAttrs,
+  { op, cp, blockedIn }: { op: number; cp: number; blockedIn: boolean },
+): void {
   const B = ctx.nchwcBlock;
   const [o, c, kh, kw] = node.inputs[1].shape as number[];
-  const blockedIn = c >= B;
-  const [op, cp] = [roundUp(o, B), blockedIn ? roundUp(c, B) : c];
   const [xb, wp, wr, wt, wb, yb] = ['x_nchwc', 'w_padded', 'w_blocks', 'w_blocked_t', 'w_nchwc', 'y_nchwc'].map((t) => ctx.temp(t));
   if (blockedIn) ctx.emit('ReorderInput', [ctx.input(0)], [xb], {}, NCHWC_DOMAIN);
   let w = ctx.input(1);
