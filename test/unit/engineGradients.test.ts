@@ -262,6 +262,37 @@ const CASES: Case[] = [
     inputs: [f(['N', 9, 2, 2]), f([10, 9, 1, 1])],
   },
   {
+    // few outputs for many inputs (a Firefly-grown narrow layer): the forward as the sum of its taps
+    // (2 <= 20 / 4), dW by stacked shifts of the cotangent and one folded product (2·9 <= 20)
+    name: 'Conv 3x3 stride 1 pad 1 on 5x5, 20 -> 2 channels (tap-sum forward, stacked-taps dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 20, 5, 5]), f([2, 20, 3, 3])],
+  },
+  {
+    // and back (2 -> 20), asymmetric pads: dW by stacked shifts of the input; dX by the tap sum (20 -> 2)
+    name: 'Conv 3x3 stride 1 pads [0,1,2,1] on 5x4, 2 -> 20 channels (stacked-taps dW, tap-sum dX)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [1, 1], pads: [0, 1, 2, 1], dilations: [1, 1] },
+    inputs: [f(['N', 2, 5, 4]), f([20, 2, 3, 3])],
+  },
+  {
+    // an even kernel, the cotangent padded by [1, 1, 0, 0] for its shifts
+    name: 'Conv 2x2 pads [0,0,1,1] on 4x4, 9 -> 2 channels (tap-sum forward, stacked-taps dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    smallPatches: 0,
+    attrs: { strides: [1, 1], pads: [0, 0, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 9, 4, 4]), f([2, 9, 2, 2])],
+  },
+  {
     // 16 channels: on onnxruntime's NCHWc kernels where the CPU has them (blocks of 8 or 16), forward and dX
     name: 'Conv 3x3 stride 1 pad 1 on 4x4, 16 -> 16 channels (NCHWc)',
     op: 'Conv',

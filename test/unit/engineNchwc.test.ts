@@ -7,22 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Graph,
-  OrtExecutor,
-  Value,
-  conv,
-  gradients,
-  hostTensor,
-  mul,
-  probeNchwcBlock,
-  reduceSum,
-  relu,
-  toNumbers,
-  toOnnxModel,
-} from '../../server/engine';
+import { Graph, OrtExecutor, Value, conv, gradients, mul, probeNchwcBlock, reduceSum, relu, toOnnxModel } from '../../server/engine';
 import { NCHWC_DOMAIN } from '../../server/engine/onnxContext';
-import { Rng } from '../../server/random';
+import { assertSameOutputs, normalFeeds } from '../helpers/engineFeeds';
 
 /** Conv node domains of a one-conv graph, x [N, c, 6, 6] * w [o, c / groups, 3, 3]. */
 function convNodes(c: number, o: number, block: number, groups = 1) {
@@ -89,13 +76,7 @@ async function convNet(ex: OrtExecutor, [w1, w2, w3]: number[], nchwcBlock = 0) 
   const y = conv(h2, ws[2]);
   const grads = gradients(reduceSum(mul(y, c), [0, 1, 2, 3]), [x, ...ws]);
   const outputs = { y, dx: grads[0], dw1: grads[1], dw2: grads[2], dw3: grads[3] };
-  const rng = new Rng(5);
-  const feed = (shape: number[]) =>
-    hostTensor(
-      'float32',
-      shape,
-      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
-    );
+  const feed = normalFeeds(5);
   const feeds = { x: feed([2, 3, 9, 9]), w1: feed(shapes[0]), w2: feed(shapes[1]), w3: feed(shapes[2]), c: feed([2, w3, 5, 5]) };
   const model = toOnnxModel(g, Object.values(outputs), { outputNames: Object.keys(outputs), nchwcBlock });
   const blockedConvs = model.graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
@@ -125,12 +106,6 @@ test('conv nets give the same outputs and gradients on the NCHWc kernels as on t
     const a = await convNet(blocked, widths, block);
     const b = await convNet(standard, widths);
     assert.equal(a.blockedConvs, convs, `NCHWc convs (forward and dX) for widths ${widths}`);
-    for (const name of a.names) {
-      const [u, v]: number[][] = [toNumbers(a.out[name]), toNumbers(b.out[name])];
-      assert.equal(u.length, v.length, name);
-      const scale = v.reduce((m, e) => Math.max(m, Math.abs(e)), 0);
-      const err = u.reduce((m, e, i) => Math.max(m, Math.abs(e - v[i])), 0);
-      assert.ok(scale > 0 && err <= 1e-5 * scale, `widths ${widths}, ${name}: max |difference| ${err} against max |value| ${scale}`);
-    }
+    assertSameOutputs(a.out, b.out, a.names, 1e-5, `widths ${widths}, `);
   }
 });

@@ -12,4 +12,4 @@ import './nn';
 
 export * from './builders';
 export { onnxDataType } from './logic';
-export { CONV_DW_LIMITS } from './nn';
+export { CONV_DW_LIMITS, CONV_TAP_SUM } from './nn';

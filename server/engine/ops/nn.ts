@@ -119,6 +119,7 @@ defineOp({
     if (depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a)) return emitDepthwiseMatrix(ctx, node, a);
     const nchwc = nchwcPlan(ctx.nchwcBlock, node, a);
     if (nchwc) return emitNchwcConv(ctx, node, a, nchwc);
+    if (tapSumFits(node, a)) return emitTapSumConv(ctx, node, a);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
       ...onnxConvAttrs(a),
       ...(a.groups ? { group: { i: a.groups } } : {}),
@@ -362,6 +363,56 @@ function emitNchwcConv(
   ctx.emit('ReorderOutput', [yb], [ctx.output(0)], { channels: { i: o } }, NCHWC_DOMAIN);
 }
 
+/**
+ * Largest share of output to input channels (O/C) for which a stride-1 kh x kw convolution runs as
+ * the sum of its taps (emitTapSumConv) instead of onnxruntime's Conv, whose im2col buffer holds C·kh·kw
+ * rows per example however few the outputs: a Firefly-grown layer of 215 channels into 2 wrote 9x its
+ * input to produce 1/100 of it. Mutable for the tests, which compare both forms.
+ */
+export const CONV_TAP_SUM = { maxOutputShare: 0.25 };
+
+/** Whether a convolution takes emitTapSumConv: ungrouped, stride and dilation 1, a kernel larger than 1x1, few outputs for its inputs. */
+function tapSumFits(node: Node, a: ConvAttrs): boolean {
+  const [o, c, kh, kw] = node.inputs[1].shape;
+  if ((a.groups ?? 1) > 1 || [...a.strides, ...a.dilations].some((v) => v !== 1)) return false;
+  if ([o, c, kh, kw].some((d) => typeof d !== 'number') || (kh as number) * (kw as number) === 1) return false;
+  return (o as number) <= CONV_TAP_SUM.maxOutputShare * (c as number);
+}
+
+/**
+ * y = Σ over taps (i, j) of z(i, j) shifted by (i, j), with z = all kh·kw·O tap filters applied to x at
+ * once as a 1x1 convolution ([N, kh·kw·O, H, W], one GEMM without im2col), padded as the convolution
+ * pads x: y[:, o, h, w] = Σ_ij Σ_c W[o, c, i, j]·x_padded[:, c, h + i, w + j]. The copies are of z
+ * (kh·kw·O channels), not of x's C channels kh·kw times.
+ */
+function emitTapSumConv(ctx: OnnxNodeContext, node: Node, a: ConvAttrs): void {
+  const [o, c, kh, kw] = node.inputs[1].shape as number[];
+  const [oh, ow] = node.outputs[0].shape.slice(2) as number[];
+  const [wt, w1, z, zp] = ['w_taps_t', 'w_taps', 'z_taps', 'z_padded'].map((t) => ctx.temp(t));
+  ctx.emit('Transpose', [ctx.input(1)], [wt], { perm: { ints: [2, 3, 0, 1] } }); // [kh, kw, O, C]
+  ctx.emit('Reshape', [wt, ctx.int64s([kh * kw * o, c, 1, 1])], [w1]);
+  ctx.emit('Conv', [ctx.input(0), w1], [z], { kernel_shape: { ints: [1, 1] } });
+  const p = a.pads;
+  const padded = p.some((v) => v > 0);
+  if (padded)
+    ctx.emit('Pad', [z, ctx.int64s([0, 0, p[0], p[1], 0, 0, p[2], p[3]]), ctx.scalar(0, node.inputs[0].dtype)], [zp], {
+      mode: { s: 'constant' },
+    });
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const t = i * kw + j;
+      const tap = ctx.temp(`tap_${i}_${j}`);
+      ctx.emit(
+        'Slice',
+        [padded ? zp : z, ctx.int64s([t * o, i, j]), ctx.int64s([(t + 1) * o, i + oh, j + ow]), ctx.int64s([1, 2, 3])],
+        [tap],
+      );
+      taps.push(tap);
+    }
+  ctx.emit('Sum', taps, [ctx.output(0)]);
+}
+
 /** tfjs has no grouped conv2d: depthwise (one input channel per group) or one conv2d per group. */
 function groupedConvTfjs(tf: Tf, x: TfTensor, w: TfTensor, a: ConvAttrs): TfTensor {
   const G = a.groups as number;
@@ -397,7 +448,7 @@ const descending = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i)
  * 16x16 (36,864) the per-tap forms measured 1.07-1.2x faster (dW with its forward conv, batch 128, in
  * isolation). Mutable for the tests, which check the per-tap forms on small shapes.
  */
-export const CONV_DW_LIMITS = { smallPatches: 32768 };
+export const CONV_DW_LIMITS = { smallPatches: 32768, stackedTaps: true };
 
 /**
  * dW of a stride-1 convolution, one kernel tap at a time: dW[:, :, i, j] = Σ_n g_n·X_n(i, j)ᵀ with
@@ -435,10 +486,45 @@ function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
     const cols = patches(x, kh, kw, pads, oh, ow); // [N, C·kh·kw, P]
     return reshape(reduceSum(matmul(g3, swapLast(cols)), [0]), [o, c, kh, kw]);
   }
+  if (CONV_DW_LIMITS.stackedTaps && kh * kw > 1 && Math.min(o, c) * kh * kw <= Math.max(o, c))
+    return stackedTapsGradient(x, g, [o, c, kh, kw], pads);
   const taps = shiftedInputs(x, kh, kw, pads, oh, ow);
   if (taps.length === 1) return reshape(reduceSum(matmul(g3, swapLast(taps[0])), [0]), [o, c, kh, kw]);
   const perTap = taps.map((t) => reshape(matmul(g3, swapLast(t)), [nb, 1, o, c])); // [N, 1, O, C] each
   return reshape(transpose(reduceSum(concat(perTap, 1), [0]), [1, 2, 0]), [o, c, kh, kw]); // [K, O, C] -> [O, C, K]
+}
+
+/**
+ * dW of a stride-1 convolution between many and few channels (kh·kw·min(O, C) ≤ max(O, C): a
+ * Firefly-grown net's narrow new layers, 215 channels into 2 and back): the kh·kw shifted copies of
+ * the narrow side stacked ([kh·kw·min, N, ...], channels first) and one GEMM with the wide side, the
+ * batch and the map folded into the inner dimension (FoldedMatMul). Copies of the narrow side only,
+ * the wide side read once.
+ * - O < C: shift the cotangent. dW[:, :, i, j] = Σ G(i, j)·Xᵀ over the batch and the input's map, with
+ *   G(i, j)[y, x] = g[y + p0 − i, x + p1 − j] (zero outside g): a window of g padded by kernel − 1 − pads.
+ * - O ≥ C: shift the input, as the patches do: dW[:, :, i, j] = Σ g·X(i, j)ᵀ.
+ */
+function stackedTapsGradient(x: Value, g: Value, [o, c, kh, kw]: number[], pads: number[]): Value {
+  const [h, wd] = staticSpatial(x, 'Conv input');
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const chFirst = (v: Value) => transpose(v, [1, 0, 2, 3]);
+  const stack = (v: Value, window: (i: number, j: number) => [number, number], [sh, sw]: number[]) => {
+    const taps: Value[] = [];
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) {
+        const [a, b] = window(i, j);
+        taps.push(slice(v, [a, b], [a + sh, b + sw], [2, 3]));
+      }
+    return concat(taps, 0);
+  };
+  const padTo = (v: Value, p: number[]) => (p.some((q) => q !== 0) ? pad(v, [0, 0, p[0], p[1], 0, 0, p[2], p[3]], 0) : v);
+  const gPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
+  if (o < c && gPads.every((p) => p >= 0)) {
+    const G = stack(chFirst(padTo(g, gPads)), (i, j) => [kh - 1 - i, kw - 1 - j], [h, wd]); // [K·O, N, H, W]
+    return transpose(reshape(foldedMatmul(G, chFirst(x)), [kh, kw, o, c]), [2, 3, 0, 1]);
+  }
+  const X = stack(chFirst(padTo(x, pads)), (i, j) => [i, j], [oh, ow]); // [K·C, N, OH, OW]
+  return transpose(reshape(foldedMatmul(chFirst(g), X), [o, kh, kw, c]), [0, 3, 1, 2]);
 }
 
 /** The kh x kw patches under a kernel (stride 1 by default): [N, C·kh·kw, OH·OW], in the kernel's (c, i, j) order. */
