@@ -1,0 +1,33 @@
+// scripts/reproDepth.ts's learning-rate flags: the final retrain's cosine (exact values) and the errors
+// that name a bad flag.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_LR, finalRate, parseArgs } from '../../scripts/reproDepth';
+
+test('finalRate: constant keeps the rate; cosine runs from lr towards 0 over the final minibatches', () => {
+  assert.equal(finalRate('constant', 0.002, 37, 94), 0.002);
+  assert.equal(finalRate('cosine', 0.002, 0, 94), 0.002);
+  // (1 + cos(π s / T)) / 2: a half at the middle, a quarter at three quarters
+  assert.ok(Math.abs(finalRate('cosine', 0.002, 47, 94) - 0.001) < 1e-15);
+  assert.ok(Math.abs(finalRate('cosine', 0.002, 75, 100) - (0.002 * (1 - Math.SQRT1_2)) / 2) < 1e-15);
+  // the last minibatch still moves the weights, as PyTorch's CosineAnnealingLR with T_max = 94
+  const last = finalRate('cosine', 0.002, 93, 94);
+  assert.ok(last > 0 && Math.abs(last - (0.002 * (1 + Math.cos((Math.PI * 93) / 94))) / 2) < 1e-18, String(last));
+  // one minibatch: the base rate
+  assert.equal(finalRate('cosine', 0.003, 0, 1), 0.003);
+});
+
+test('parseArgs: --lr and --final-schedule, with defaults and errors that name the flag', () => {
+  const d = parseArgs(['--dataset', 'mnist']);
+  assert.equal(d.lr, DEFAULT_LR);
+  const a = parseArgs(['--dataset', 'fashion-mnist', '--lr', '0.002', '--final-schedule', 'cosine']);
+  assert.equal(a.lr, 0.002);
+  assert.equal(a.finalSchedule, 'cosine');
+  assert.throws(() => parseArgs(['--dataset', 'mnist', '--lr', '0']), /--lr needs a number > 0, got 0/);
+  assert.throws(() => parseArgs(['--dataset', 'mnist', '--lr', 'fast']), /--lr needs a number > 0, got fast/);
+  assert.throws(
+    () => parseArgs(['--dataset', 'mnist', '--final-schedule', 'step']),
+    /--final-schedule must be constant or cosine, got step/,
+  );
+  assert.throws(() => parseArgs(['--dataset', 'mnist', '--final-schedule']), /--final-schedule needs a value/);
+});
