@@ -47,6 +47,8 @@ export interface EmitOptions {
   docString?: string;
   /** onnxruntime's NCHWc block size, to emit its blocked convolutions (OnnxNodeContext.nchwcBlock); 0 or absent: none. */
   nchwcBlock?: number;
+  /** A file for others to read (OnnxNodeContext.portable): standard one-node forms only. */
+  portable?: boolean;
 }
 
 /** Build the ONNX model computing `outputs` from the graph's inputs. */
@@ -122,6 +124,7 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
         return n;
       },
       nchwcBlock: opts.nchwcBlock ?? 0,
+      portable: opts.portable ?? false,
       emit: (opType, inputs, outputs, attrs = {}, domain) => {
         if (domain) domains.add(domain);
         nodes.push({

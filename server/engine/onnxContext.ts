@@ -19,6 +19,12 @@ export interface OnnxNodeContext {
    * with AVX-512), else 0: the model must then hold standard ONNX ops only (exports, other providers).
    */
   readonly nchwcBlock: number;
+  /**
+   * The model is a file for others to read (an export): every op as its one ONNX node where it has
+   * one (a Conv stays a Conv), none of the forms chosen for onnxruntime's speed (tap sums, depthwise
+   * matrix products).
+   */
+  readonly portable: boolean;
 }
 
 /** onnxruntime's blocked-layout CPU kernels (ReorderInput, Conv, ReorderOutput on NCHWc tensors). */

@@ -39,6 +39,7 @@ export function buildOnnxBytes(src: ExportSource): Uint8Array {
   const model = toOnnxModel(g, [fwd.output], {
     outputNames: [ONNX_OUTPUT],
     initializers,
+    portable: true,
     docString: `Growth Lab export of run ${src.runId} (${src.name}); input NCHW like Growth Lab's; output raw${src.spec.task === 'classification' ? ' logits' : ''}.`,
   });
   return encodeModel(model);

@@ -21,18 +21,18 @@ import {
 } from '../../server/engine';
 import { assertSameOutputs, normalFeeds } from '../helpers/engineFeeds';
 
-/** Op types of a one-conv graph's model, x [N, c, 6, 6] * w [o, c, k, k]. */
-function convOps(c: number, o: number, { k = 3, stride = 1 } = {}): string[] {
+/** Op types of a one-conv graph's model, x [N, c, 6, 6] * w [o, c / groups, k, k]. */
+function convOps(c: number, o: number, { k = 3, stride = 1, groups = 1, portable = false } = {}): string[] {
   const g = new Graph('one-conv');
   const x = g.input('x', 'float32', ['N', c, 6, 6]);
-  const w = g.input('w', 'float32', [o, c, k, k]);
-  const model = toOnnxModel(g, [conv(x, w, { pads: [1, 1, 1, 1], strides: [stride, stride] })], { outputNames: ['y'] });
+  const w = g.input('w', 'float32', [o, c / groups, k, k]);
+  const model = toOnnxModel(g, [conv(x, w, { pads: [1, 1, 1, 1], strides: [stride, stride], groups })], { outputNames: ['y'], portable });
   return model.graph!.node!.map(
     (n) => `${n.opType}${n.opType === 'Conv' ? `(${n.attribute!.find((a) => a.name === 'kernel_shape')?.ints?.join('x') ?? 'k'})` : ''}`,
   );
 }
 
-test('the forward runs as the sum of its taps exactly where the outputs are at most a quarter of the inputs', () => {
+test('the forward runs as the sum of its taps exactly where the outputs are at most a quarter of the inputs, and never in a portable model', () => {
   // 24 -> 2 and 24 -> 6: one 1x1 Conv to all 9·O tap filters, one Pad, nine Slices, one Sum
   for (const o of [2, 6]) {
     const ops = convOps(24, o);
@@ -50,6 +50,11 @@ test('the forward runs as the sum of its taps exactly where the outputs are at m
     [convOps(24, 2, { k: 1 }), '1x1'],
   ] as const)
     assert.deepEqual(ops, ['Conv(k)'], what);
+  // a file for others (an export, `portable`): the one Conv node, for the tap sum and for the depthwise
+  // matrix form alike
+  assert.deepEqual(convOps(24, 2, { portable: true }), ['Conv(k)']);
+  assert.ok(convOps(8, 8, { groups: 8 }).includes('MatMul'), 'a small depthwise conv runs as matrix products');
+  assert.deepEqual(convOps(8, 8, { groups: 8, portable: true }), ['Conv(k)']);
   const saved = CONV_TAP_SUM.maxOutputShare;
   CONV_TAP_SUM.maxOutputShare = 0;
   try {

@@ -141,6 +141,15 @@ test('onnx: model.onnx declares opset 17, loads in onnxruntime-node (fresh proce
     );
     const inits = new Set(proto.graph!.initializer!.map((t) => t.name));
     for (const p of allParamShapes(all[i].m.spec)) assert.ok(inits.has(p.name), p.name);
+    // a portable file: each conv layer one Conv node, the depthwise ones grouped (not the matrix
+    // products the engine runs small depthwise convs as)
+    const convLayers = all[i].m.spec.layers.filter((l) => l.type === 'conv2d');
+    const convNodes = proto.graph!.node!.filter((n) => n.opType === 'Conv');
+    if (e.name === 'mobilenet' || e.name === 'conv') {
+      assert.equal(convNodes.length, convLayers.length, `${e.name}: Conv nodes`);
+      const grouped = convNodes.filter((n) => n.attribute!.some((a) => a.name === 'group' && Number(a.i) > 1)).length;
+      assert.equal(grouped, e.name === 'mobilenet' ? 2 : 0, `${e.name}: grouped Conv nodes`);
+    }
   });
 });
 

@@ -116,10 +116,11 @@ defineOp({
   },
   onnx(ctx, node) {
     const a = convAttrs(node.attrs);
-    if (depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a)) return emitDepthwiseMatrix(ctx, node, a);
+    if (!ctx.portable && depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a))
+      return emitDepthwiseMatrix(ctx, node, a);
     const nchwc = nchwcPlan(ctx.nchwcBlock, node, a);
     if (nchwc) return emitNchwcConv(ctx, node, a, nchwc);
-    if (tapSumFits(node, a)) return emitTapSumConv(ctx, node, a);
+    if (!ctx.portable && tapSumFits(node, a)) return emitTapSumConv(ctx, node, a);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
       ...onnxConvAttrs(a),
       ...(a.groups ? { group: { i: a.groups } } : {}),
