@@ -96,11 +96,11 @@ test('the recorded torchrun job is drawn, marked external and read-only', async 
 test('events the job appends later are followed live, to its completion', async () => {
   file.push(...job.slice(opened.length));
   await until('every epoch drawn', async () => (await lossPoints()) === metrics.length, 20000);
-  const charts = (await inspect()).charts;
-  assert.equal(
-    charts.accuracy.datasets.find((d) => /test/i.test(d.label))!.total,
-    metrics.filter((m) => m.testAccuracy !== undefined).length,
-  );
+  // the accuracy chart redraws on its own frame, which may come after the loss chart's
+  const testPoints = async () => (await inspect()).charts.accuracy.datasets.find((d) => /test/i.test(d.label))!.total;
+  const tested = metrics.filter((m) => m.testAccuracy !== undefined).length;
+  await until('every test accuracy drawn', async () => (await testPoints()) === tested, 10000);
+  assert.equal(await testPoints(), tested);
   await until(
     'the completed status',
     async () => /completed/.test((await page.evaluate(() => document.getElementById('run-status')!.textContent))!),
