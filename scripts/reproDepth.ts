@@ -215,8 +215,18 @@ export function finalRate(schedule: FinalSchedule, lr: number, s: number, batche
   return (lr * (1 + Math.cos((Math.PI * s) / batches))) / 2;
 }
 
+/**
+ * The rate of minibatch `s` of a run of `batches` whose last `final` minibatches are the final retrain:
+ * `lr` before them, `finalRate` over them (Firefly's fine-tuning has none, its final retrain is all of
+ * them; scratch trains as many minibatches as Firefly and ends with as many final ones).
+ */
+export function rateAt(args: Pick<DepthArgs, 'lr' | 'finalSchedule'>, s: number, batches: number, final: number): number {
+  const head = Math.max(0, batches - final);
+  return s < head ? args.lr : finalRate(args.finalSchedule, args.lr, s - head, batches - head);
+}
+
 /** Trains `batches` minibatches, reshuffling after each pass (order from rng); `rate(s)` sets minibatch s's rate. */
-async function train(tr: Trainer, batches: number, rng: Rng, rate?: (s: number) => number): Promise<void> {
+async function train(tr: Trainer, batches: number, rng: Rng, rate: (s: number) => number): Promise<void> {
   const n = tr.data.train.n;
   const bs = Math.min(BATCH, n);
   let order = rng.permutation(n);
@@ -226,7 +236,7 @@ async function train(tr: Trainer, batches: number, rng: Rng, rate?: (s: number) 
       order = rng.permutation(n);
       start = 0;
     }
-    await tr.step(order, start, bs, rate?.(s));
+    await tr.step(order, start, bs, rate(s));
     start += bs;
   }
 }
@@ -301,13 +311,13 @@ async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecuto
   const stepSeconds: number[] = [];
   const history: MethodRun['history'] = [];
   try {
-    await train(tr, trained, rng);
+    await train(tr, trained, rng, () => args.lr);
     for (let g = 1; g <= args.growSteps; g++) {
       const ev = await runGrowStep(growContext(tr, seed * 1000 + g), grow, options, { runId: 'repro-depth', step: g, epoch: 0 });
       stepSeconds.push(ev.durationMs / 1000);
       const last = g === args.growSteps;
       const fineTune = last ? batchesFor(args.finalEpochs, args.scale, n) : fine;
-      await train(tr, fineTune, rng, last ? (s) => finalRate(args.finalSchedule, args.lr, s, fineTune) : undefined);
+      await train(tr, fineTune, rng, (s) => rateAt(args, s, fineTune, last ? fineTune : 0));
       trained += fineTune;
       const spec = tr.model.spec;
       history.push({
@@ -353,10 +363,7 @@ async function scratchRun(
   const t0 = performance.now();
   const tr = new Trainer(newModel(data, seed + 5000, spec), data, trainConfig(args), ex);
   try {
-    const head = Math.max(0, batches - final);
-    await train(tr, batches, new Rng(seed * 7919 + 2), (s) =>
-      s < head ? args.lr : finalRate(args.finalSchedule, args.lr, s - head, batches - head),
-    );
+    await train(tr, batches, new Rng(seed * 7919 + 2), (s) => rateAt(args, s, batches, final));
     return {
       method: 'Scratch (Firefly architecture)',
       seed,

@@ -2,7 +2,7 @@
 // that name a bad flag.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LR, finalRate, parseArgs } from '../../scripts/reproDepth';
+import { DEFAULT_LR, finalRate, parseArgs, rateAt } from '../../scripts/reproDepth';
 
 test('finalRate: constant keeps the rate; cosine runs from lr towards 0 over the final minibatches', () => {
   assert.equal(finalRate('constant', 0.002, 37, 94), 0.002);
@@ -15,6 +15,21 @@ test('finalRate: constant keeps the rate; cosine runs from lr towards 0 over the
   assert.ok(last > 0 && Math.abs(last - (0.002 * (1 + Math.cos((Math.PI * 93) / 94))) / 2) < 1e-18, String(last));
   // one minibatch: the base rate
   assert.equal(finalRate('cosine', 0.003, 0, 1), 0.003);
+});
+
+test("rateAt: lr until the last `final` minibatches, then the final retrain's cosine over them", () => {
+  const args = { lr: 0.002, finalSchedule: 'cosine' as const };
+  // scratch: 10 minibatches ending in 4 final ones
+  assert.deepEqual(
+    Array.from({ length: 10 }, (_, s) => rateAt(args, s, 10, 4)),
+    [0.002, 0.002, 0.002, 0.002, 0.002, 0.002, ...[0, 1, 2, 3].map((k) => finalRate('cosine', 0.002, k, 4))],
+  );
+  // the middle of the final part: half the rate
+  assert.ok(Math.abs(rateAt(args, 8, 10, 4) - 0.001) < 1e-15);
+  // fine-tuning (no final part) and a final retrain that is the whole run
+  assert.equal(rateAt(args, 5, 6, 0), 0.002);
+  assert.equal(rateAt(args, 3, 6, 6), finalRate('cosine', 0.002, 3, 6));
+  assert.equal(rateAt({ ...args, finalSchedule: 'constant' }, 9, 10, 4), 0.002);
 });
 
 test('parseArgs: --lr and --final-schedule, with defaults and errors that name the flag', () => {
