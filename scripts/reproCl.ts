@@ -3,11 +3,13 @@
  * Firefly CL (Wu et al. 2020, §2.4 / App. A, Algorithm 2) against fine-tuning, EWC, Progressive
  * Networks and one network per task. Prints a JSON table (average accuracy, mean and worst forgetting
  * in points, backward transfer, parameters, wall time per method; means over the seeds, with the
- * per-seed values) and each method's accuracy matrix for the first seed.
+ * per-seed values) and each method's accuracy matrix for the first seed, and writes it to --out
+ * (default test-results/repro-cl/<stream>-<model>.json). An unknown flag, a flag without its value or
+ * a number out of range is named on stderr and the script exits 2.
  *
  *   npm run repro:cl [-- --stream split-mnist --class-order shuffled --train 100000 --test 100000
  *                        --epochs 20 --batch 128 --lr 0.001 --hidden 400,400 --init uniform --optimizer-state keep
- *                        --seeds 3 --seed 1 --methods a,b --ewc-lambda 1e5 --threads 2]
+ *                        --seeds 3 --seed 1 --methods a,b --ewc-lambda 1e5 --threads 2 --out FILE]
  *
  * The defaults are the split-MNIST protocol of van de Ven & Tolias (2018, 2019; their
  * continual-learning code's defaults), which the usual fine-tuning lower bound comes from: every
@@ -35,6 +37,8 @@
  * `--channels` is given (a pool after each layer), and Firefly CL starts from half its widths. `--tasks`
  * on the other streams: permuted-mnist makes that many, the split streams keep their first tasks.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { OrtExecutor } from '../server/engine';
 import {
   CONTINUAL_METHODS,
@@ -53,9 +57,69 @@ import {
 import type { LayerInit } from '../server/continual/tensors';
 import { Rng } from '../server/random';
 
+/** A mistake on the command line: the script says what was wrong and exits 2 (as repro:depth and repro:vgg). */
+export class UsageError extends Error {}
+
+/** Every flag the script reads; each takes a value. */
+export const KNOWN_FLAGS = [
+  'model',
+  'stream',
+  'data',
+  'tasks',
+  'vgg-scale',
+  'class-order',
+  'train',
+  'test',
+  'epochs',
+  'batch',
+  'lr',
+  'hidden',
+  'init',
+  'optimizer-state',
+  'iterations',
+  'adam-epsilon',
+  'seeds',
+  'seed',
+  'methods',
+  'ewc-lambda',
+  'threads',
+  'channels',
+  'initial-width',
+  'eta',
+  'candidates',
+  'grow-rounds',
+  'target',
+  'score-examples',
+  'out',
+] as const;
+
+/** Rejects an unknown flag, a flag given twice, a flag without its value and a stray argument, naming it. */
+export function checkFlags(argv: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    const name = k.startsWith('--') ? k.slice(2) : undefined;
+    if (name === undefined) throw new UsageError(`unexpected argument ${k} (flags: ${KNOWN_FLAGS.map((f) => '--' + f).join(', ')})`);
+    if (!(KNOWN_FLAGS as readonly string[]).includes(name))
+      throw new UsageError(`unknown flag ${k} (known: ${KNOWN_FLAGS.map((f) => '--' + f).join(', ')})`);
+    if (seen.has(name)) throw new UsageError(`${k} is given twice`);
+    seen.add(name);
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${k} needs a value`);
+  }
+}
+
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
+}
+
+/** A numeric flag: finite, at least `min`, an integer where `integer`; its default otherwise. */
+function num(name: string, def: number, { min = 0, integer = false }: { min?: number; integer?: boolean } = {}): number {
+  const text = arg(name, String(def));
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v)))
+    throw new UsageError(`--${name} needs ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${text}`);
+  return v;
 }
 
 const pts = (v: number) => Math.round(v * 10000) / 100;
@@ -63,50 +127,53 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 async function main(): Promise<void> {
+  checkFlags(process.argv.slice(2));
   const cifar = arg('stream', '') === 'split-cifar-100';
   const model = arg('model', cifar ? 'conv' : 'mlp');
-  if (model !== 'mlp' && model !== 'conv') throw new Error(`--model: ${model} is not mlp or conv`);
+  if (model !== 'mlp' && model !== 'conv') throw new UsageError(`--model: ${model} is not mlp or conv`);
   const streamName = arg('stream', model === 'conv' ? 'split-fashion-mnist' : 'split-mnist') as ContinualStreamName;
   if (!CONTINUAL_STREAMS.includes(streamName) || streamName === 'custom')
-    throw new Error(`--stream: ${streamName} is not one of ${CONTINUAL_STREAMS.filter((n) => n !== 'custom').join(', ')}`);
+    throw new UsageError(`--stream: ${streamName} is not one of ${CONTINUAL_STREAMS.filter((n) => n !== 'custom').join(', ')}`);
   const data = process.argv.includes('--data') ? arg('data', '') : undefined;
   if (cifar && !data)
-    throw new Error('--data: split-cifar-100 reads the CIFAR-100 binary folder (train.bin, test.bin) given by --data DIR');
-  if (!cifar && data !== undefined) throw new Error(`--data: only split-cifar-100 reads a folder; ${streamName} is built in`);
+    throw new UsageError('--data: split-cifar-100 reads the CIFAR-100 binary folder (train.bin, test.bin) given by --data DIR');
+  if (!cifar && data !== undefined) throw new UsageError(`--data: only split-cifar-100 reads a folder; ${streamName} is built in`);
   const tasks = process.argv.includes('--tasks') ? Number(arg('tasks', '')) : undefined;
-  if (tasks !== undefined && !(Number.isInteger(tasks) && tasks >= 2)) throw new Error('--tasks: an integer of at least 2');
+  if (tasks !== undefined && !(Number.isInteger(tasks) && tasks >= 2)) throw new UsageError('--tasks: an integer of at least 2');
   if (cifar && tasks !== undefined && tasks !== 10 && tasks !== 20)
-    throw new Error(`--tasks: split-cifar-100 has 10 or 20 tasks, got ${tasks}`);
+    throw new UsageError(`--tasks: split-cifar-100 has 10 or 20 tasks, got ${tasks}`);
   const vggScale = Number(arg('vgg-scale', '0.25'));
-  if (!(vggScale > 0 && vggScale <= 1)) throw new Error(`--vgg-scale: a width multiplier in (0, 1], got ${arg('vgg-scale', '')}`);
-  const seeds = Number(arg('seeds', '3'));
-  const firstSeed = Number(arg('seed', '1'));
-  const trainPerTask = Number(arg('train', '100000'));
-  const testPerTask = Number(arg('test', '100000'));
-  const epochs = Number(arg('epochs', '20'));
-  const ewcLambda = Number(arg('ewc-lambda', '1e5'));
+  if (!(vggScale > 0 && vggScale <= 1)) throw new UsageError(`--vgg-scale: a width multiplier in (0, 1], got ${arg('vgg-scale', '')}`);
+  const seeds = num('seeds', 3, { min: 1, integer: true });
+  const firstSeed = num('seed', 1, { integer: true });
+  const trainPerTask = num('train', 100000, { min: 1, integer: true });
+  const testPerTask = num('test', 100000, { min: 1, integer: true });
+  const epochs = num('epochs', 20, { min: 1, integer: true });
+  const ewcLambda = num('ewc-lambda', 1e5);
   const methods = arg('methods', CONTINUAL_METHODS.join(',')).split(',') as ContinualMethod[];
   const unknown = methods.filter((m) => !CONTINUAL_METHODS.includes(m));
-  if (unknown.length) throw new Error(`--methods: unknown ${unknown.join(', ')} (known: ${CONTINUAL_METHODS.join(', ')})`);
-  const threads = Number(arg('threads', '2'));
+  if (unknown.length) throw new UsageError(`--methods: unknown ${unknown.join(', ')} (known: ${CONTINUAL_METHODS.join(', ')})`);
+  const threads = num('threads', 2, { min: 1, integer: true });
   const executor = await OrtExecutor.create({ threads });
   const hidden = arg('hidden', '400,400').split(',').map(Number);
-  const batchSize = Number(arg('batch', '128'));
-  const learningRate = Number(arg('lr', '0.001'));
+  const batchSize = num('batch', 128, { min: 1, integer: true });
+  const learningRate = num('lr', 0.001);
   const init = arg('init', 'uniform') as LayerInit;
-  if (init !== 'uniform' && init !== 'he-normal') throw new Error(`--init: ${init} is not uniform or he-normal`);
+  if (init !== 'uniform' && init !== 'he-normal') throw new UsageError(`--init: ${init} is not uniform or he-normal`);
   const optimizerState = arg('optimizer-state', 'keep');
-  if (optimizerState !== 'keep' && optimizerState !== 'reset') throw new Error(`--optimizer-state: ${optimizerState} is not keep or reset`);
+  if (optimizerState !== 'keep' && optimizerState !== 'reset')
+    throw new UsageError(`--optimizer-state: ${optimizerState} is not keep or reset`);
   const iterations = process.argv.includes('--iterations') ? Number(arg('iterations', '')) : undefined;
   if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0))
-    throw new Error('--iterations: a positive integer (minibatches per task for the baselines)');
+    throw new UsageError('--iterations: a positive integer (minibatches per task for the baselines)');
   const adamEpsilon = process.argv.includes('--adam-epsilon') ? Number(arg('adam-epsilon', '')) : undefined;
-  if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new Error('--adam-epsilon: a positive number');
+  if (adamEpsilon !== undefined && !(adamEpsilon > 0)) throw new UsageError('--adam-epsilon: a positive number');
   const classOrder = arg('class-order', 'shuffled');
-  if (classOrder !== 'ordered' && classOrder !== 'shuffled') throw new Error(`--class-order: ${classOrder} is not ordered or shuffled`);
+  if (classOrder !== 'ordered' && classOrder !== 'shuffled')
+    throw new UsageError(`--class-order: ${classOrder} is not ordered or shuffled`);
   const ints = (v: string, flag: string) => {
     const r = v.split(',').map(Number);
-    if (r.some((k) => !(Number.isInteger(k) && k > 0))) throw new Error(`--${flag}: positive integers separated by commas, got ${v}`);
+    if (r.some((k) => !(Number.isInteger(k) && k > 0))) throw new UsageError(`--${flag}: positive integers separated by commas, got ${v}`);
     return r;
   };
   // The conv net reads the stream's images: [3, 32, 32] for split-cifar-100 (the paper's thin VGG-16 by default), [1, 28, 28] otherwise.
@@ -121,15 +188,15 @@ async function main(): Promise<void> {
             arg('initial-width', cifar ? channels.map((c) => Math.max(1, Math.round(c / 2))).join(',') : '4,8'),
             'initial-width',
           ),
-          eta: Number(arg('eta', '8')),
-          newCandidates: Number(arg('candidates', '8')),
-          maxGrowRounds: Number(arg('grow-rounds', '2')),
-          targetAccuracy: Number(arg('target', '0.98')),
-          scoreExamples: Number(arg('score-examples', '256')),
+          eta: num('eta', 8, { min: 1, integer: true }),
+          newCandidates: num('candidates', 8, { min: 1, integer: true }),
+          maxGrowRounds: num('grow-rounds', 2, { integer: true }),
+          targetAccuracy: num('target', 0.98),
+          scoreExamples: num('score-examples', 256, { min: 1, integer: true }),
         }
       : undefined;
   if (firefly && firefly.initialWidth.length !== channels.length)
-    throw new Error(`--initial-width: ${firefly.initialWidth.length} layers, --channels has ${channels.length}`);
+    throw new UsageError(`--initial-width: ${firefly.initialWidth.length} layers, --channels has ${channels.length}`);
   const settings = { hidden, epochs, batchSize, learningRate, init, optimizerState, iterations, adamEpsilon, conv } as const;
   const results = new Map<string, ContinualResult[]>();
   const fireflyLogs: (FireflyCl['log'] | FireflyClConv['log'])[] = [];
@@ -205,10 +272,17 @@ async function main(): Promise<void> {
     fireflyCl: fireflyLogs.map((log) => log.map((l) => ({ ...l, trainAccuracy: pts(l.trainAccuracy) }))),
     accuracyMatrices: Object.fromEntries([...results.entries()].map(([m, rs]) => [m, rs[0].accuracyMatrix.map((row) => row.map(pts))])),
   };
-  console.log(JSON.stringify(out, null, 1));
+  const text = JSON.stringify(out, null, 1);
+  const file = arg('out', `test-results/repro-cl/${streamName}-${model}.json`);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file + '.tmp', text + '\n');
+  fs.renameSync(file + '.tmp', file);
+  console.log(text);
+  process.stderr.write(`JSON: ${file}\n`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e) => {
+    console.error(e instanceof UsageError ? `repro:cl: ${e.message}` : e);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });

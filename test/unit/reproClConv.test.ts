@@ -12,6 +12,7 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 
 test('repro:cl --model conv at small scale: every method on split Fashion-MNIST conv nets; Firefly CL forgets nothing, with fewer parameters than Progressive Networks', async () => {
+  const outFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cl-')), 'nested', 'conv.json');
   const args = [
     '--import',
     'tsx',
@@ -48,8 +49,11 @@ test('repro:cl --model conv at small scale: every method on split Fashion-MNIST 
     '100',
     '--threads',
     '1',
+    '--out',
+    outFile,
   ];
   const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24 });
+  assert.equal(fs.readFileSync(outFile, 'utf8'), stdout, '--out holds the JSON printed on stdout');
   const out = JSON.parse(stdout) as {
     stream: string;
     command: string;
@@ -155,5 +159,26 @@ test('repro:cl --stream split-cifar-100 --data DIR: 10 tasks of 10 classes from 
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('repro:cl refuses a bad command line by name and exits 2, before loading any data', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--bogus', '1'], /unknown flag --bogus \(known: --model, /],
+    [['--seeds', 'x'], /--seeds needs an integer ≥ 1, got x/],
+    [['--epochs', '0'], /--epochs needs an integer ≥ 1, got 0/],
+    [['--lr', '-1'], /--lr needs a number ≥ 0, got -1/],
+    [['--epochs'], /--epochs needs a value/],
+    [['--seeds', '1', '--seeds', '2'], /--seeds is given twice/],
+    [['conv'], /unexpected argument conv/],
+    [['--model', 'rnn'], /--model: rnn is not mlp or conv/],
+  ];
+  for (const [flags, message] of cases) {
+    const err = await run(process.execPath, ['--import', 'tsx', 'scripts/reproCl.ts', ...flags], { cwd: root }).then(
+      () => assert.fail(`${flags.join(' ')} was accepted`),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2, flags.join(' '));
+    assert.match(err.stderr, message);
   }
 });
