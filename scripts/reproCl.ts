@@ -155,7 +155,6 @@ async function main(): Promise<void> {
   if (unknown.length) throw new UsageError(`--methods: unknown ${unknown.join(', ')} (known: ${CONTINUAL_METHODS.join(', ')})`);
   const threads = num('threads', 2, { min: 1, integer: true });
   const executor = await OrtExecutor.create({ threads });
-  const hidden = arg('hidden', '400,400').split(',').map(Number);
   const batchSize = num('batch', 128, { min: 1, integer: true });
   const learningRate = num('lr', 0.001);
   const init = arg('init', 'uniform') as LayerInit;
@@ -176,6 +175,7 @@ async function main(): Promise<void> {
     if (r.some((k) => !(Number.isInteger(k) && k > 0))) throw new UsageError(`--${flag}: positive integers separated by commas, got ${v}`);
     return r;
   };
+  const hidden = ints(arg('hidden', '400,400'), 'hidden');
   // The conv net reads the stream's images: [3, 32, 32] for split-cifar-100 (the paper's thin VGG-16 by default), [1, 28, 28] otherwise.
   const input: [number, number, number] = cifar ? [3, 32, 32] : [1, 28, 28];
   const vgg = cifar && model === 'conv' && !process.argv.includes('--channels') ? thinVgg16(input, vggScale) : undefined;

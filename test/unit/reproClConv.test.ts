@@ -172,6 +172,7 @@ test('repro:cl refuses a bad command line by name and exits 2, before loading an
     [['--seeds', '1', '--seeds', '2'], /--seeds is given twice/],
     [['conv'], /unexpected argument conv/],
     [['--model', 'rnn'], /--model: rnn is not mlp or conv/],
+    [['--hidden', '400,abc'], /--hidden: positive integers separated by commas, got 400,abc/],
   ];
   for (const [flags, message] of cases) {
     const err = await run(process.execPath, ['--import', 'tsx', 'scripts/reproCl.ts', ...flags], { cwd: root }).then(
