@@ -37,6 +37,7 @@
  * `--channels` is given (a pool after each layer), and Firefly CL starts from half its widths. `--tasks`
  * on the other streams: permuted-mnist makes that many, the split streams keep their first tasks.
  */
+import { UsageError } from './usage';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OrtExecutor } from '../server/engine';
@@ -56,9 +57,6 @@ import {
 } from '../server/continual';
 import type { LayerInit } from '../server/continual/tensors';
 import { Rng } from '../server/random';
-
-/** A mistake on the command line: the script says what was wrong and exits 2 (as repro:depth and repro:vgg). */
-export class UsageError extends Error {}
 
 /** Every flag the script reads; each takes a value. */
 export const KNOWN_FLAGS = [

@@ -42,6 +42,7 @@
  * parameters, size %, test accuracy, grow-step seconds) to --out (default test-results/repro-vgg/<dataset>.json).
  * Exit 2: bad flags, or CIFAR-10 not found in --data (the message says how to download it).
  */
+import { UsageError } from './usage';
 import * as fs from 'fs';
 import * as path from 'path';
 import { OrtExecutor, optimizerSlots } from '../server/engine';
@@ -85,9 +86,6 @@ export interface VggArgs {
   threads: number;
   out: string;
 }
-
-/** Exit code 2: what was asked cannot run (bad flags, missing data). */
-export class UsageError extends Error {}
 
 export const DEFAULT_SCALE = 0.01;
 const BATCH = 128;
