@@ -82,8 +82,8 @@ interface Case {
   noFd?: boolean;
   /** Skip tf.grads (tfjs registers no gradient for the op). */
   noTfGrad?: boolean;
-  /** CONV_DW_LIMITS.smallPatches while the case runs (a form chosen on larger shapes). */
-  smallPatches?: number;
+  /** CONV_DW_LIMITS entries while the case runs (a form chosen on larger shapes). */
+  dwLimits?: Partial<typeof CONV_DW_LIMITS>;
   /** Skip tf.grads on the wasm backend, whose own gradient is wrong here (ours matches finite differences). */
   wasmTfGradWrong?: boolean;
 }
@@ -196,6 +196,9 @@ const CASES: Case[] = [
   { name: 'Concat axis 1', op: 'Concat', dtype: F64, attrs: { axis: 1 }, inputs: [f(['N', 2]), f(['N', 3]), f(['N', 1])] },
   { name: 'Concat axis 0', op: 'Concat', dtype: F64, attrs: { axis: 0 }, inputs: [f([2, 3]), f([1, 3])] },
   { name: 'Slice axes [1,2]', op: 'Slice', dtype: F64, attrs: { starts: [1, 0], ends: [4, 3], axes: [1, 2] }, inputs: [f(['N', 5, 4])] },
+  { name: 'StridePhases block 2 on [N,3,4,6]', op: 'StridePhases', dtype: F64, attrs: { block: 2 }, inputs: [f(['N', 3, 4, 6])] },
+  // the batch second, as a strided conv's dW uses it (channels first)
+  { name: 'StridePhases block 3 on [2,N,6,3]', op: 'StridePhases', dtype: F64, attrs: { block: 3 }, inputs: [f([2, 'N', 6, 3])] },
   { name: 'Pad [N,2,3] value 0.5', op: 'Pad', dtype: F64, attrs: { pads: [0, 1, 0, 0, 2, 1], value: 0.5 }, inputs: [f(['N', 2, 3])] },
   { name: 'Shape (no gradient)', op: 'Shape', dtype: F64, noGrad: true, noTfGrad: true, inputs: [f(['N', 3])] },
   {
@@ -239,7 +242,7 @@ const CASES: Case[] = [
     op: 'Conv',
     dtype: F32,
     batch: 2,
-    smallPatches: 0,
+    dwLimits: { smallPatches: 0 },
     attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
     inputs: [f(['N', 4, 5, 5]), f([3, 4, 3, 3])],
   },
@@ -251,6 +254,26 @@ const CASES: Case[] = [
     batch: 2,
     attrs: { strides: [1, 1], pads: [1, 1, 0, 1], dilations: [1, 1] },
     inputs: [f(['N', 4, 3, 2]), f([6, 4, 3, 3])],
+  },
+  {
+    // the same by row bands of the input and shifts of the cotangent laid into rows (its width limit lowered)
+    name: 'Conv 3x3 stride 1 pads [1,1,0,1] on 3x2, 4 -> 6 channels (folded dW by row bands)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    dwLimits: { rows: { minWidth: 1, maxChannels: 64 } },
+    attrs: { strides: [1, 1], pads: [1, 1, 0, 1], dilations: [1, 1] },
+    inputs: [f(['N', 4, 3, 2]), f([6, 4, 3, 3])],
+  },
+  {
+    // a 2x3 kernel with asymmetric pads: 2 row bands, 3 shifts (o·c·6 = 210 > 5·4·6 + 7·3·4 = 204)
+    name: 'Conv 2x3 stride 1 pads [0,1,1,1] on 3x4, 5 -> 7 channels (folded dW by row bands)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    dwLimits: { rows: { minWidth: 1, maxChannels: 64 } },
+    attrs: { strides: [1, 1], pads: [0, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 5, 3, 4]), f([7, 5, 2, 3])],
   },
   {
     // a pointwise conv on a 2x2 map, 9 -> 10 channels: dW by one FoldedMatMul (90 > 9·4 + 10·4)
@@ -268,7 +291,7 @@ const CASES: Case[] = [
     op: 'Conv',
     dtype: F32,
     batch: 2,
-    smallPatches: 0,
+    dwLimits: { smallPatches: 0 },
     attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] },
     inputs: [f(['N', 20, 5, 5]), f([2, 20, 3, 3])],
   },
@@ -278,7 +301,7 @@ const CASES: Case[] = [
     op: 'Conv',
     dtype: F32,
     batch: 2,
-    smallPatches: 0,
+    dwLimits: { smallPatches: 0 },
     attrs: { strides: [1, 1], pads: [0, 1, 2, 1], dilations: [1, 1] },
     inputs: [f(['N', 2, 5, 4]), f([20, 2, 3, 3])],
   },
@@ -288,7 +311,7 @@ const CASES: Case[] = [
     op: 'Conv',
     dtype: F32,
     batch: 2,
-    smallPatches: 0,
+    dwLimits: { smallPatches: 0 },
     attrs: { strides: [1, 1], pads: [0, 0, 1, 1], dilations: [1, 1] },
     inputs: [f(['N', 9, 4, 4]), f([2, 9, 2, 2])],
   },
@@ -319,12 +342,43 @@ const CASES: Case[] = [
     inputs: [f(['N', 2, 6, 5]), f([3, 2, 3, 3])],
   },
   {
+    // strided dW by the input's stride phases (SpaceToDepth) and one FoldedMatMul per tap, its
+    // thresholds lowered to this shape; the phases need an 8th row, padded below
+    name: 'Conv 3x3 stride 2 pad 1 on 5x5, 6 -> 8 channels (stride-phases dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    dwLimits: { stridedFolded: { inputs: 1, outputs: 1, map: 1 } },
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] },
+    inputs: [f(['N', 6, 5, 5]), f([8, 6, 3, 3])],
+  },
+  {
+    // asymmetric pads, stride 3 (nine phases, a kernel of 3 reads one row of each)
+    name: 'Conv 3x3 stride 3 pads [1,0,0,1] on 7x6, 4 -> 5 channels (stride-phases dW)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    dwLimits: { stridedFolded: { inputs: 1, outputs: 1, map: 1 } },
+    attrs: { strides: [3, 3], pads: [1, 0, 0, 1], dilations: [1, 1] },
+    inputs: [f(['N', 4, 7, 6]), f([5, 4, 3, 3])],
+  },
+  {
+    // the last row and column are never read (2x2 stride 2 on 5x5): cut before the phases
+    name: 'Conv 2x2 stride 2 on 5x5, 3 -> 4 channels (stride-phases dW, last row unread)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    dwLimits: { stridedFolded: { inputs: 1, outputs: 1, map: 1 } },
+    attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    inputs: [f(['N', 3, 5, 5]), f([4, 3, 2, 2])],
+  },
+  {
     // patches above the (lowered) limit: dW as the convolution of xᵀ with gᵀ
     name: 'Conv 1x1 stride 2 on 5x6 (dW as a convolution)',
     op: 'Conv',
     dtype: F32,
     batch: 2,
-    smallPatches: 0,
+    dwLimits: { smallPatches: 0 },
     attrs: { strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] },
     inputs: [f(['N', 2, 5, 6]), f([4, 2, 1, 1])],
   },
@@ -706,12 +760,12 @@ test('every registered op has a gradient case; vjp: null ops have a no-gradient 
 
 CASES.forEach((c, k) => {
   test(`gradient of ${c.name}`, async () => {
-    const saved = CONV_DW_LIMITS.smallPatches;
-    CONV_DW_LIMITS.smallPatches = c.smallPatches ?? saved;
+    const saved = { ...CONV_DW_LIMITS };
+    Object.assign(CONV_DW_LIMITS, c.dwLimits);
     try {
       await checkCase(c, 1000 + k);
     } finally {
-      CONV_DW_LIMITS.smallPatches = saved;
+      Object.assign(CONV_DW_LIMITS, saved);
     }
   });
 });

@@ -188,6 +188,14 @@ const CASES: Case[] = [
     inputs: [c1(iota(4), [2, 2])],
     expect: { shape: [3, 3], values: [9, 9, 9, 1, 2, 9, 3, 4, 9] },
   },
+  {
+    // y[a, p, q, c, u, v] = x[a, c, 2u + p, 2v + q]: channel 0 rows 1-4, 5-8; channel 1 rows 9-12, 13-16
+    name: 'StridePhases block 2',
+    op: 'StridePhases',
+    attrs: { block: 2 },
+    inputs: [c1(iota(16), [1, 2, 2, 4])],
+    expect: { shape: [1, 2, 2, 2, 1, 2], values: [1, 3, 9, 11, 2, 4, 10, 12, 5, 7, 13, 15, 6, 8, 14, 16] },
+  },
   { name: 'Shape of [N,3]', op: 'Shape', inputs: [c1(iota(6), ['N', 3])], expect: { dtype: 'int64', shape: [2], values: [2, 3] } },
   {
     name: 'Gather axis 0',
@@ -459,6 +467,7 @@ test('shape-rule errors name the op and the problem', () => {
   );
   shapeError((g) => g.apply1('Slice', [g.input('x', 'float32', [2, 3])], { starts: [1], ends: [4], axes: [1] }), 'Slice', 'out of range');
   shapeError((g) => g.apply1('Transpose', [g.input('x', 'float32', [2, 3])], { perm: [0, 0] }), 'Transpose', 'permutation');
+  shapeError((g) => g.apply1('StridePhases', [g.input('x', 'float32', ['N', 2, 3, 4])], { block: 2 }), 'StridePhases', 'does not split');
   shapeError((g) => g.apply1('Gather', [g.input('x', 'float32', [2, 3]), g.input('i', 'float32', [1])], { axis: 0 }), 'Gather', 'int64');
   shapeError(
     (g) => g.apply1('Where', [g.input('c', 'float32', [2]), g.input('a', 'float32', [2]), g.input('b', 'float32', [2])]),

@@ -88,6 +88,8 @@ export const slice = (x: Value, starts: number[], ends: number[], axes: number[]
   x.graph.apply1('Slice', [x], { starts, ends, axes: axes.map((a) => normAxis(a, x.rank)) });
 export const pad = (x: Value, pads: number[], value = 0): Value => x.graph.apply1('Pad', [x], { pads, value });
 export const shapeOf = (x: Value): Value => x.graph.apply1('Shape', [x]);
+/** x [A, B, H, W] -> [A, b, b, B, H/b, W/b]: the b x b stride phases of the map (ops/shape.ts). */
+export const stridePhases = (x: Value, block: number): Value => x.graph.apply1('StridePhases', [x], { block });
 
 /** Gather with constant indices (the common case in graphs: picking shape entries). */
 export function gather(data: Value, indices: number[] | Value, axis = 0): Value {

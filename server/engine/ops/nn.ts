@@ -31,6 +31,7 @@ import {
   shapeOf,
   slice,
   sqrt,
+  stridePhases,
   sub,
   swapLast,
   transpose,
@@ -149,12 +150,13 @@ defineOp({
     // A strided 1x1 convolution (ResNet's projection shortcut): one batched product with the strided
     // input, 2x faster than the convolution below (measured on 16 -> 32 channels, 32x32 -> 16x16; for
     // 3x3 kernels the strided patches were 1.4x slower than it).
-    const c = x.shape[1] as number;
+    const [o, c] = [w.shape[0] as number, x.shape[1] as number];
     if (kh * kw === 1 && a.dilations.every((d) => d === 1) && c * oh * ow <= CONV_DW_LIMITS.smallPatches) {
       const cols = patches(x, kh, kw, a.pads, oh, ow, [a.strides[0], a.strides[1]]); // [N, C·kh·kw, P]
       const perExample = matmul(reshape(g, [x.shape[0], w.shape[0], oh * ow]), swapLast(cols));
       return [dx, reshape(reduceSum(perExample, [0]), w.shape)];
     }
+    if (stridedFoldedFits(o, c, oh, ow, a)) return [dx, stridedFoldedGradient(x, g, [o, c, kh, kw], a.pads, a.strides[0])];
     // dW[o,c,i,j] = Σ_n,y,x g[n,o,y,x] X[n,c,y·s+i·d-p, ...]: a convolution of Xᵀ (channels ↔ batch)
     // with gᵀ as the kernel, stride and dilation swapped.
     const dw = kernelGradient(transpose(x, [1, 0, 2, 3]), transpose(g, [1, 0, 2, 3]), a, kh, kw);
@@ -449,7 +451,45 @@ const descending = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i)
  * 16x16 (36,864) the per-tap forms measured 1.07-1.2x faster (dW with its forward conv, batch 128, in
  * isolation). Mutable for the tests, which check the per-tap forms on small shapes.
  */
-export const CONV_DW_LIMITS = { smallPatches: 32768, stackedTaps: true };
+export const CONV_DW_LIMITS = {
+  smallPatches: 32768,
+  stackedTaps: true,
+  /** Smallest input and output channels and output map side for `stridedFoldedGradient` (Infinity: never). */
+  stridedFolded: { inputs: 16, outputs: 32, map: 4 },
+  /**
+   * The folded dW by row bands (`rowsGradient`): from an output map this wide, while both channel
+   * counts are at most `maxChannels` (minWidth Infinity: never). Measured (onnxruntime's profiler,
+   * docs/engine.md): ResNet-20's 64-channel 8x8 convs gain; VGG's 128 channels on 16x16 and 256 on 8x8
+   * do not (their products are compute-bound, and the bands' 1.125-1.25x entries cost what the
+   * windows' copies saved).
+   */
+  rows: { minWidth: 8, maxChannels: 64 },
+};
+
+/**
+ * Whether a strided convolution's dW takes the stride phases and folded per-tap GEMMs
+ * (`stridedFoldedGradient`) instead of the convolution of xᵀ with gᵀ: equal strides, dilation 1, and
+ * (CONV_DW_LIMITS.stridedFolded) at least 16 inputs, 32 outputs and a 4x4 output map. Measured (dW
+ * alone, batch 128, 3x3 stride 2, docs/engine.md): 1.12-1.54x on 16 → 32 at 32x32, 32 → 64 at 16x16, 64 → 128 at 8x8 and a grown
+ * depth net's 244 → 132 at 14x14 and 132 → 187 at 7x7; slower on 1 or 3 inputs (0.25-0.43x),
+ * 16 → 16 (0.88x) and a 2x2 output map (187 → 181 at 4x4, 0.88x).
+ */
+function stridedFoldedFits(o: number, c: number, oh: number, ow: number, a: ConvAttrs): boolean {
+  const min = CONV_DW_LIMITS.stridedFolded;
+  return (
+    a.strides[0] === a.strides[1] && a.dilations.every((d) => d === 1) && c >= min.inputs && o >= min.outputs && Math.min(oh, ow) >= min.map
+  );
+}
+
+/**
+ * Whether a convolution's dW takes the folded per-tap GEMMs (small maps, many channels): when the
+ * per-example [N, O, C] products of every tap would outgrow the input and the cotangent,
+ * O·C·kh·kw > C·H'·W' + O·OH·OW (H'·W' the padded map).
+ */
+function foldedFits(o: number, c: number, kh: number, kw: number, x: Value, pads: number[], P: number): boolean {
+  const [h, wd] = staticSpatial(x, 'Conv input');
+  return o * c * kh * kw > c * (h + pads[0] + pads[2]) * (wd + pads[1] + pads[3]) + o * P;
+}
 
 /**
  * dW of a stride-1 convolution, one kernel tap at a time: dW[:, :, i, j] = Σ_n g_n·X_n(i, j)ᵀ with
@@ -468,11 +508,12 @@ function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
   const [o, , kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
   const P = oh * ow;
-  const padded = (h + pads[0] + pads[2]) * (wd + pads[1] + pads[3]);
-  if (o * c * kh * kw > c * padded + o * P) {
+  if (foldedFits(o, c, kh, kw, x, pads, P)) {
     const xp = pads.some((p) => p > 0) ? pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]], 0) : x;
     const xT = transpose(xp, [1, 0, 2, 3]); // [C, N, H', W']
     const gT = transpose(g, [1, 0, 2, 3]); // [O, N, OH, OW]
+    const rows = CONV_DW_LIMITS.rows;
+    if (kw > 1 && ow >= rows.minWidth && Math.max(o, c) <= rows.maxChannels) return rowsGradient(xT, gT, [o, c, kh, kw]);
     const perTap: Value[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
@@ -493,6 +534,60 @@ function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
   if (taps.length === 1) return reshape(reduceSum(matmul(g3, swapLast(taps[0])), [0]), [o, c, kh, kw]);
   const perTap = taps.map((t) => reshape(matmul(g3, swapLast(t)), [nb, 1, o, c])); // [N, 1, O, C] each
   return reshape(transpose(reduceSum(concat(perTap, 1), [0]), [1, 2, 0]), [o, c, kh, kw]); // [K, O, C] -> [O, C, K]
+}
+
+/**
+ * The folded stride-1 dW without the input's kh·kw shifted windows (their rows of OW floats copy
+ * slowly on small maps): the padded input xT [C, N, H', W'] cut into kh row bands [C, N, OH, W']
+ * (long runs), the cotangent laid into rows of W' (zeros in its last kw − 1 columns) and shifted by
+ * j along the flattened rows, so that band i against shift j is tap (i, j):
+ * Σ g[o, n, y, x]·xT[c, n, y + i, x + j] = Σ_q G_j[o, n, q]·X_i[c, n, q], q over OH·W' (the
+ * shifted-in entries are the zero columns). Products over W'/OW more entries (1.25x at 8x8 with pad 1).
+ */
+function rowsGradient(xT: Value, gT: Value, [o, c, kh, kw]: number[]): Value {
+  const [, nb, hp, wp] = xT.shape as [number, Dim, number, number];
+  const [oh, ow] = staticSpatial(gT, 'Conv cotangent');
+  const L = oh * wp;
+  const rows = reshape(pad(gT, [0, 0, 0, 0, 0, 0, 0, wp - ow], 0), [o, nb, L]); // [O, N, OH·W']
+  const front = pad(rows, [0, 0, kw - 1, 0, 0, 0], 0); // [O, N, kw − 1 + OH·W']
+  const shifted = Array.from({ length: kw }, (_, j) => slice(front, [kw - 1 - j], [kw - 1 - j + L], [2]));
+  const perTap: Value[] = [];
+  for (let i = 0; i < kh; i++) {
+    const band = reshape(oh === hp ? xT : slice(xT, [i], [i + oh], [2]), [c, nb, L]); // [C, N, OH·W']
+    for (let j = 0; j < kw; j++) perTap.push(reshape(foldedMatmul(shifted[j], band), [o, c, 1]));
+  }
+  return reshape(concat(perTap, 2), [o, c, kh, kw]);
+}
+
+/**
+ * dW of a strided convolution with equal strides s (dilation 1): the padded input's stride phases,
+ * channels first ([C, s, s, N, H'/s, W'/s], `stridePhases`), make tap (i, j) a plain window of phase
+ * (i mod s, j mod s) at offset (⌊i/s⌋, ⌊j/s⌋); per tap one GEMM with the cotangent, the batch and the
+ * map folded into the inner dimension (FoldedMatMul), [O, C] each. It replaces the convolution of xᵀ
+ * with gᵀ, whose im2col rows are the batch times the output map with only kh·kw columns. Where it
+ * pays (`stridedFoldedFits`): measured per shape in docs/engine.md.
+ */
+function stridedFoldedGradient(x: Value, g: Value, [o, c, kh, kw]: number[], pads: number[], s: number): Value {
+  const [nb, , h, wd] = x.shape as [Dim, number, number, number];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  // Rows the taps read: up to (kh − 1) + (OH − 1)·s; pad below/right to whole phases of that.
+  const [ph, pw] = [Math.ceil((kh + (oh - 1) * s) / s), Math.ceil((kw + (ow - 1) * s) / s)];
+  const [bottom, right] = [ph * s - h - pads[0], pw * s - wd - pads[1]];
+  // Below the conv's own pads: rows and columns it never reads, cut off.
+  const cut = bottom < 0 || right < 0 ? slice(x, [0, 0], [h + Math.min(0, bottom), wd + Math.min(0, right)], [2, 3]) : x;
+  const [bp, rp] = [Math.max(0, bottom), Math.max(0, right)];
+  const xp = pads[0] || pads[1] || bp || rp ? pad(cut, [0, 0, pads[0], pads[1], 0, 0, bp, rp], 0) : cut;
+  const phases = stridePhases(transpose(xp, [1, 0, 2, 3]), s); // [C, s, s, N, ph, pw]
+  const gT = transpose(g, [1, 0, 2, 3]); // [O, N, OH, OW]
+  const perTap: Value[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const [ri, rj] = [Math.floor(i / s), Math.floor(j / s)];
+      const tap = slice(phases, [i % s, j % s, ri, rj], [(i % s) + 1, (j % s) + 1, ri + oh, rj + ow], [1, 2, 4, 5]);
+      perTap.push(reshape(foldedMatmul(gT, reshape(tap, [c, nb, oh, ow])), [o, c, 1]));
+    }
+  }
+  return reshape(perTap.length === 1 ? perTap[0] : concat(perTap, 2), [o, c, kh, kw]);
 }
 
 /**

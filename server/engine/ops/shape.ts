@@ -1,4 +1,4 @@
-/** Shape manipulation: Reshape, Transpose, Concat, Slice, Pad, Gather, Expand, Shape. Builders: ./builders. */
+/** Shape manipulation: Reshape, Transpose, Concat, Slice, Pad, StridePhases, Gather, Expand, Shape. Builders: ./builders. */
 import { defineOp } from '../registry';
 import { Value } from '../graph';
 import { broadcastShapes, normAxis, staticSize } from '../shapes';
@@ -133,6 +133,41 @@ defineOp({
       size[a] = (attrs.ends as number[])[i] - (attrs.starts as number[])[i];
     });
     return [tf.slice(x, begin, size)];
+  },
+});
+
+/**
+ * The stride phases of a map: x [A, B, H, W] -> y [A, b, b, B, H/b, W/b] with
+ * y[a, p, q, c, u, v] = x[a, c, u·b + p, v·b + q]. Phase (p, q) is then a contiguous [B, H/b, W/b]
+ * block, so a strided window (a strided conv's tap) is a plain Slice of one phase. One ONNX
+ * SpaceToDepth (whose depth index is (p·b + q)·B + c) and a Reshape: onnxruntime's Transpose with
+ * the same permutation, or Slices with steps, copy element by element (measured, docs/engine.md).
+ */
+defineOp({
+  name: 'StridePhases',
+  infer([x], attrs) {
+    const b = attrs.block as number;
+    if (x.rank !== 4) throw new Error('input must be rank 4');
+    if (!Number.isInteger(b) || b < 2) throw new Error(`block must be an integer >= 2, got ${b}`);
+    const [a, c, h, w] = x.shape;
+    if (h === 'N' || w === 'N' || h % b || w % b) throw new Error(`map ${h}x${w} does not split into ${b}x${b} phases`);
+    return [{ dtype: x.dtype, shape: [a, b, b, c, h / b, w / b] }];
+  },
+  onnx(ctx, node) {
+    const b = node.attrs.block as number;
+    const depth = ctx.temp('depth');
+    ctx.emit('SpaceToDepth', [ctx.input(0)], [depth], { blocksize: { i: b } });
+    const shape = node.outputs[0].shape.map((d) => (d === 'N' ? -1 : d));
+    ctx.emit('Reshape', [depth, ctx.int64s(shape)], [ctx.output(0)]);
+  },
+  vjp: (n, [g]) => {
+    // [A, b, b, B, h, w] -> [A, B, h, b, w, b] -> [A, B, H, W]
+    return [g && reshape(transpose(g, [0, 3, 4, 1, 5, 2]), n.inputs[0].shape)];
+  },
+  tfjs: (tf, [x], attrs) => {
+    const b = attrs.block as number;
+    const [a, c, h, w] = x.shape;
+    return [tf.transpose(tf.reshape(x, [a, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4])];
   },
 });
 
