@@ -8,22 +8,28 @@
  *    selected neurons; step one ("train the network for 1 epoch before calculating the score") runs one
  *    epoch's worth of minibatches on ε and δ; fine-tuning between steps, a final retrain;
  *  - NASH (`nash` with perBlock): 8 neighbours per step, each widened by 25 % and deepened by one identity
- *    layer per block, each trained 17 epochs (App. B.2), the best kept; fine-tuning and retrain as Firefly;
+ *    layer per block, each trained 17 epochs (App. B.2), the best kept; fine-tuning and retrain as Firefly.
+ *    Its parameters nearly double each step (every layer 25 % wider, a full-width layer per block), so by
+ *    default (--nash-stop firefly-params) it stops after the first step that reaches the parameters of
+ *    Firefly's final net (same seed, Firefly run first), where the paper's NASH row also is (2.0M against
+ *    Firefly's 1.9M); --nash-stop steps grows it all --grow-steps;
  *  - Scratch: Firefly's final architecture (same layers and widths), freshly initialised and trained for
  *    Firefly's total training epochs;
  *  - AutoGrow: the paper's numbers (Table 3), quoted, not run.
  *
  *   npm run repro:depth -- --dataset mnist|fashion-mnist [--seeds N] [--scale S] [--seed K] [--grow-steps 11]
  *       [--candidates 11] [--nash-epochs 17] [--fine-tune-epochs 40] [--final-epochs 200] [--train N] [--test N]
- *       [--methods firefly,nash,scratch] [--lr 0.001] [--final-schedule cosine|constant] [--threads 2] [--out FILE]
+ *       [--methods firefly,nash] [--nash-stop firefly-params|steps] [--lr 0.001] [--final-schedule cosine|constant]
+ *       [--threads 2] [--out FILE]
  *
  * --scale S multiplies every epoch count of the protocol below (in minibatches of 128 of the training
  * set: round(S · epochs · N / 128), at least 1). At S = 1 it is App. B.2's schedule: 1 epoch of step one
  * per Firefly part (width, depth) per step, 40 epochs of fine-tuning after each step, 200 epochs of
  * final retrain, NASH neighbours 17 epochs each; plus 1 epoch before the first grow (ours: the paper gives
  * none). The epoch counts have flags for shorter schedules. The default S = 0.003 (DEFAULT_SCALE) brings
- * a dataset's Firefly and scratch runs under 45 minutes on 2 cores (docs/results.md has what was
- * measured; NASH's neighbours do not fit in that). --train / --test take
+ * a dataset's default run (Firefly, then NASH to Firefly's parameters) to about 45 minutes on 2 cores;
+ * scratch (--methods firefly,nash,scratch, or firefly,scratch) adds about 20 (docs/results.md has what
+ * was measured). --train / --test take
  * seeded subsets (defaults: the whole splits). Adam, lr 0.001 (--lr), batch 128, no augmentation; the
  * final retrain's rate falls from lr towards 0 on a cosine (--final-schedule; App. B.2 names neither
  * optimiser nor schedule; the cosine measured +0.8 points on MNIST at S = 0.001 against a constant rate,
@@ -54,6 +60,11 @@ export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 export type DepthDataset = (typeof DATASETS)[number];
 export const METHODS = ['firefly', 'nash', 'scratch'] as const;
 type Method = (typeof METHODS)[number];
+/** The default run: Firefly, then NASH grown to Firefly's parameters (scratch on request: about 20 minutes more). */
+export const DEFAULT_METHODS: Method[] = ['firefly', 'nash'];
+/** When NASH stops growing: at Firefly's final parameters (same seed), or after all grow steps. */
+export const NASH_STOPS = ['firefly-params', 'steps'] as const;
+export type NashStop = (typeof NASH_STOPS)[number];
 
 export interface DepthArgs {
   dataset: DepthDataset;
@@ -69,6 +80,7 @@ export interface DepthArgs {
   train?: number;
   test?: number;
   methods: Method[];
+  nashStop: NashStop;
   /** Adam's learning rate (App. B.2 gives none). */
   lr: number;
   /** The final retrain's rate: constant, or cosine from `lr` to 0 over its minibatches. */
@@ -138,7 +150,8 @@ export function parseArgs(argv: string[]): DepthArgs {
     fineTuneEpochs: PAPER_FINE_TUNE_EPOCHS,
     finalEpochs: PAPER_FINAL_EPOCHS,
     candidates: 11,
-    methods: [...METHODS],
+    methods: [...DEFAULT_METHODS],
+    nashStop: 'firefly-params',
     lr: DEFAULT_LR,
     finalSchedule: DEFAULT_FINAL_SCHEDULE,
     threads: 2,
@@ -178,6 +191,9 @@ export function parseArgs(argv: string[]): DepthArgs {
       if (!FINAL_SCHEDULES.includes(v as FinalSchedule))
         throw new Error(`--final-schedule must be ${FINAL_SCHEDULES.join(' or ')}, got ${v}`);
       a.finalSchedule = v as FinalSchedule;
+    } else if (k === '--nash-stop') {
+      if (!NASH_STOPS.includes(v as NashStop)) throw new Error(`--nash-stop must be ${NASH_STOPS.join(' or ')}, got ${v}`);
+      a.nashStop = v as NashStop;
     } else if (k === '--out') a.out = v;
     else if (k === '--methods') {
       const ms = v.split(',');
@@ -188,7 +204,7 @@ export function parseArgs(argv: string[]): DepthArgs {
       a.methods = ms as Method[];
     } else
       throw new Error(
-        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --fine-tune-epochs, --final-epochs, --candidates, --train, --test, --methods, --lr, --final-schedule, --threads, --out)`,
+        `unknown argument ${k} (known: --dataset, --seeds, --seed, --scale, --grow-steps, --nash-epochs, --fine-tune-epochs, --final-epochs, --candidates, --train, --test, --methods, --nash-stop, --lr, --final-schedule, --threads, --out)`,
       );
   }
   if (!a.dataset) throw new Error(`--dataset is required: ${DATASETS.join(' or ')}`);
@@ -299,7 +315,18 @@ export function growOptions(method: 'firefly' | 'nash', args: DepthArgs, n: numb
   };
 }
 
-async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecutor, seed: number, args: DepthArgs): Promise<MethodRun> {
+/**
+ * Grows from 1-1-1-1 for args.growSteps steps, or fewer where `maxParams` is given: the step that
+ * reaches it is the last (its fine-tuning is the final retrain).
+ */
+async function growRun(
+  method: 'firefly' | 'nash',
+  data: Dataset,
+  ex: OrtExecutor,
+  seed: number,
+  args: DepthArgs,
+  maxParams = Infinity,
+): Promise<MethodRun> {
   const t0 = performance.now();
   const n = data.train.n;
   const tr = new Trainer(newModel(data, seed), data, trainConfig(args), ex);
@@ -315,7 +342,7 @@ async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecuto
     for (let g = 1; g <= args.growSteps; g++) {
       const ev = await runGrowStep(growContext(tr, seed * 1000 + g), grow, options, { runId: 'repro-depth', step: g, epoch: 0 });
       stepSeconds.push(ev.durationMs / 1000);
-      const last = g === args.growSteps;
+      const last = g === args.growSteps || tr.model.paramCount() >= maxParams;
       const fineTune = last ? batchesFor(args.finalEpochs, args.scale, n) : fine;
       await train(tr, fineTune, rng, (s) => rateAt(args, s, fineTune, last ? fineTune : 0));
       trained += fineTune;
@@ -330,6 +357,7 @@ async function growRun(method: 'firefly' | 'nash', data: Dataset, ex: OrtExecuto
       process.stderr.write(
         `  ${method} seed ${seed} step ${g}: ${history[g - 1].structure}, ${history[g - 1].parameters} parameters, ${history[g - 1].testAccuracy}% (grow ${stepSeconds[g - 1].toFixed(1)} s)\n`,
       );
+      if (last) break;
     }
     const spec = tr.model.spec;
     return {
@@ -405,7 +433,8 @@ export async function runDepthRepro(args: DepthArgs, onProgress?: (report: Depth
         const final = batchesFor(args.finalEpochs, args.scale, data.train.n);
         runs.push(await scratchRun(firefly!.finalSpec!, firefly!.trainBatches, final, data, ex, seed, args));
       } else {
-        const r = await growRun(m, data, ex, seed, args);
+        const cap = m === 'nash' && args.nashStop === 'firefly-params' && firefly ? firefly.parameters : Infinity;
+        const r = await growRun(m, data, ex, seed, args, cap);
         if (m === 'firefly') firefly = r;
         runs.push(r);
       }
@@ -445,7 +474,7 @@ function depthReport(
       ` --final-epochs ${args.finalEpochs} --candidates ${args.candidates}` +
       (args.train !== undefined ? ` --train ${args.train}` : '') +
       (args.test !== undefined ? ` --test ${args.test}` : '') +
-      ` --methods ${args.methods.join(',')} --lr ${args.lr} --final-schedule ${args.finalSchedule} --threads ${args.threads}`,
+      ` --methods ${args.methods.join(',')} --nash-stop ${args.nashStop} --lr ${args.lr} --final-schedule ${args.finalSchedule} --threads ${args.threads}`,
     dataset: args.dataset,
     /** false while the run is still going (the file is rewritten after each method's run). */
     complete,
@@ -453,6 +482,7 @@ function depthReport(
     settings: {
       scale: args.scale,
       growSteps: args.growSteps,
+      nashStop: args.nashStop,
       batchSize: BATCH,
       optimizer: `adam, lr ${args.lr}`,
       finalSchedule: args.finalSchedule,

@@ -75,3 +75,37 @@ test('repro:depth at a small scale writes the table: Firefly grows depth and wid
   for (const run of [firefly, scratch]) assert.ok(run.testAccuracy > 20, `${run.method}: ${run.testAccuracy}% (chance 10%)`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test("repro:depth's default methods: NASH stops growing at the first step that reaches Firefly's parameters", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-depth-nash-'));
+  const out = path.join(dir, 'mnist.json');
+  // no --methods: the default run, Firefly then NASH; NASH's neighbours untrained (--nash-epochs 0) for speed
+  const args = ['--dataset', 'mnist', '--train', '600', '--test', '500', '--scale', '2', '--grow-steps', '4', '--candidates', '2'];
+  args.push('--fine-tune-epochs', '1', '--final-epochs', '2', '--nash-epochs', '0', '--threads', '1', '--out', out);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/reproDepth.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+  const j = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.match(j.command, /--methods firefly,nash --nash-stop firefly-params /);
+  assert.equal(j.settings.nashStop, 'firefly-params');
+  const [firefly, nash] = j.runs;
+  assert.deepEqual([firefly.method, nash.method], ['Firefly', 'NASH']);
+  assert.equal(firefly.history.length, 4);
+  const steps = nash.history.map((h: { parameters: number }) => h.parameters);
+  // every NASH neighbour is 25 % wider with a full-width layer per block: it outgrows Firefly's 2-candidate net early
+  assert.ok(steps.length < 4, `NASH stopped before its 4 steps: ${steps} against Firefly's ${firefly.parameters}`);
+  assert.ok(steps[steps.length - 1] >= firefly.parameters, `the last step reaches Firefly's parameters: ${steps}`);
+  assert.ok(
+    steps.slice(0, -1).every((p: number) => p < firefly.parameters),
+    `no earlier step did: ${steps}`,
+  );
+  assert.equal(nash.parameters, steps[steps.length - 1]);
+  assert.equal(nash.growStepSeconds.length, steps.length);
+  // its last step's fine-tuning was the final retrain: 9 minibatches before the first grow, 9 after each
+  // earlier step, round(2 · 2 · 600 / 128) = 19 after the last
+  assert.equal(nash.trainBatches, 9 + 9 * (steps.length - 1) + 19);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

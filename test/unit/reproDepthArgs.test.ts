@@ -1,5 +1,5 @@
-// scripts/reproDepth.ts's learning-rate flags: the final retrain's cosine (exact values) and the errors
-// that name a bad flag.
+// scripts/reproDepth.ts's flags: the final retrain's cosine (exact values), the default methods and
+// NASH's stop, and the errors that name a bad flag.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LR, finalRate, parseArgs, rateAt } from '../../scripts/reproDepth';
@@ -45,4 +45,17 @@ test('parseArgs: --lr and --final-schedule, with defaults and errors that name t
     /--final-schedule must be constant or cosine, got step/,
   );
   assert.throws(() => parseArgs(['--dataset', 'mnist', '--final-schedule']), /--final-schedule needs a value/);
+});
+
+test('parseArgs: the default run is Firefly then NASH grown to its parameters; --nash-stop steps grows NASH all the steps', () => {
+  const d = parseArgs(['--dataset', 'mnist']);
+  assert.deepEqual(d.methods, ['firefly', 'nash']);
+  assert.equal(d.nashStop, 'firefly-params');
+  assert.equal(parseArgs(['--dataset', 'mnist', '--nash-stop', 'steps']).nashStop, 'steps');
+  assert.deepEqual(parseArgs(['--dataset', 'mnist', '--methods', 'firefly,nash,scratch']).methods, ['firefly', 'nash', 'scratch']);
+  assert.throws(
+    () => parseArgs(['--dataset', 'mnist', '--nash-stop', 'params']),
+    /--nash-stop must be firefly-params or steps, got params/,
+  );
+  assert.throws(() => parseArgs(['--dataset', 'mnist', '--nash-stop']), /--nash-stop needs a value/);
 });
