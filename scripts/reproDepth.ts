@@ -27,9 +27,9 @@
  * per Firefly part (width, depth) per step, 40 epochs of fine-tuning after each step, 200 epochs of
  * final retrain, NASH neighbours 17 epochs each; plus 1 epoch before the first grow (ours: the paper gives
  * none). The epoch counts have flags for shorter schedules. The default S = 0.003 (DEFAULT_SCALE) brings
- * a dataset's default run (Firefly, then NASH to Firefly's parameters) to about 45 minutes on 2 cores;
- * scratch (--methods firefly,nash,scratch, or firefly,scratch) adds about 20 (docs/results.md has what
- * was measured). --train / --test take
+ * a dataset's default run (Firefly, then NASH to Firefly's parameters) inside 45 minutes on 2 cores (33
+ * on MNIST); scratch (--methods firefly,nash,scratch, or firefly,scratch) adds about 20 (docs/results.md
+ * has what was measured). --train / --test take
  * seeded subsets (defaults: the whole splits). Adam, lr 0.001 (--lr), batch 128, no augmentation; the
  * final retrain's rate falls from lr towards 0 on a cosine (--final-schedule; App. B.2 names neither
  * optimiser nor schedule; the cosine measured +0.8 points on MNIST at S = 0.001 against a constant rate,
@@ -95,7 +95,8 @@ export type FinalSchedule = (typeof FINAL_SCHEDULES)[number];
 /**
  * S = 0.003 turns App. B.2's epochs into minibatches of 128 on 60,000 images as: fine-tuning 56 per step,
  * final retrain 281, NASH neighbours 24 each, step one and the first training 1 (842 minibatches of
- * training in all, 1.8 epochs). MNIST took 36 minutes for Firefly and scratch (2026-12-07).
+ * training in all, 1.8 epochs). On MNIST the default run (Firefly and NASH) took 33 minutes, Firefly and
+ * scratch 36 (2026-12-07).
  */
 export const DEFAULT_SCALE = 0.003;
 const BATCH = 128;
