@@ -518,10 +518,10 @@ function kernelGradient1(x: Value, g: Value, w: Value, pads: number[]): Value {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const tap = kh === 1 && kw === 1 && xp === x ? xT : slice(xT, [i, j], [i + oh, j + ow], [2, 3]);
-        perTap.push(reshape(foldedMatmul(gT, tap), [o, c, 1]));
+        perTap.push(foldedMatmul(gT, tap));
       }
     }
-    return reshape(perTap.length === 1 ? perTap[0] : concat(perTap, 2), [o, c, kh, kw]);
+    return tapsAsKernel(perTap, [o, c, kh, kw]);
   }
   const g3 = reshape(g, [nb, o, P]);
   if (c * kh * kw * P <= CONV_DW_LIMITS.smallPatches) {
@@ -554,9 +554,9 @@ function rowsGradient(xT: Value, gT: Value, [o, c, kh, kw]: number[]): Value {
   const perTap: Value[] = [];
   for (let i = 0; i < kh; i++) {
     const band = reshape(oh === hp ? xT : slice(xT, [i], [i + oh], [2]), [c, nb, L]); // [C, N, OH·W']
-    for (let j = 0; j < kw; j++) perTap.push(reshape(foldedMatmul(shifted[j], band), [o, c, 1]));
+    for (let j = 0; j < kw; j++) perTap.push(foldedMatmul(shifted[j], band));
   }
-  return reshape(concat(perTap, 2), [o, c, kh, kw]);
+  return tapsAsKernel(perTap, [o, c, kh, kw]);
 }
 
 /**
@@ -584,10 +584,16 @@ function stridedFoldedGradient(x: Value, g: Value, [o, c, kh, kw]: number[], pad
     for (let j = 0; j < kw; j++) {
       const [ri, rj] = [Math.floor(i / s), Math.floor(j / s)];
       const tap = slice(phases, [i % s, j % s, ri, rj], [(i % s) + 1, (j % s) + 1, ri + oh, rj + ow], [1, 2, 4, 5]);
-      perTap.push(reshape(foldedMatmul(gT, reshape(tap, [c, nb, oh, ow])), [o, c, 1]));
+      perTap.push(foldedMatmul(gT, reshape(tap, [c, nb, oh, ow])));
     }
   }
-  return reshape(perTap.length === 1 ? perTap[0] : concat(perTap, 2), [o, c, kh, kw]);
+  return tapsAsKernel(perTap, [o, c, kh, kw]);
+}
+
+/** The per-tap [O, C] products of a folded dW, taps (i, j) in row-major order, as the kernel gradient [O, C, kh, kw]. */
+function tapsAsKernel(perTap: Value[], [o, c, kh, kw]: number[]): Value {
+  const columns = perTap.map((p) => reshape(p, [o, c, 1]));
+  return reshape(columns.length === 1 ? columns[0] : concat(columns, 2), [o, c, kh, kw]);
 }
 
 /**
