@@ -36,7 +36,8 @@
  * docs/results.md). Scratch's last minibatches, as many as the final retrain's, follow the same cosine.
  *
  * Prints a table and writes the JSON (settings, per method and seed: structure a-b-c-d, parameters,
- * test accuracy, wall time, time per grow step, the final architecture as a model spec (`finalSpec`);
+ * test accuracy, wall time, time per grow step, the test loss just before and after each grow step, the
+ * final architecture as a model spec (`finalSpec`);
  * the means; the paper's Table 3) to --out
  * (default test-results/repro-depth/<dataset>.json).
  */
@@ -271,8 +272,19 @@ export interface MethodRun {
   meanGrowStepSeconds: number | null;
   /** Minibatches of 128 the weights were trained for (growth's own training not counted). */
   trainBatches: number;
-  /** After each grow step. */
-  history: { step: number; structure: string; parameters: number; widths: number[]; testAccuracy: number }[];
+  /**
+   * After each grow step and its fine-tuning; lossBeforeGrow / lossAfterGrow: the test loss on the grow
+   * step's fixed examples (runGrowStep's) just before and just after the step, before the fine-tuning.
+   */
+  history: {
+    step: number;
+    structure: string;
+    parameters: number;
+    widths: number[];
+    testAccuracy: number;
+    lossBeforeGrow: number;
+    lossAfterGrow: number;
+  }[];
   finalSpec?: ModelSpec;
 }
 
@@ -354,6 +366,8 @@ async function growRun(
         parameters: tr.model.paramCount(),
         widths: convWidths(spec),
         testAccuracy: await accuracy(tr),
+        lossBeforeGrow: round4(ev.lossBefore),
+        lossAfterGrow: round4(ev.lossAfter),
       });
       process.stderr.write(
         `  ${method} seed ${seed} step ${g}: ${history[g - 1].structure}, ${history[g - 1].parameters} parameters, ${history[g - 1].testAccuracy}% (grow ${stepSeconds[g - 1].toFixed(1)} s)\n`,
@@ -411,6 +425,7 @@ async function scratchRun(
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+const round4 = (v: number) => Math.round(v * 10000) / 10000;
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**

@@ -39,7 +39,7 @@
  * Prints Fig. 4a as accuracy against size (% of the full VGG-19 on the same input, 20.0M parameters for
  * CIFAR-10) per method and grow step, and Fig. 4b as the mean wall time of one grow step per method
  * (with its ratio to Firefly's); writes the JSON (settings, per method and seed, per grow step:
- * parameters, size %, test accuracy, grow-step seconds) to --out (default test-results/repro-vgg/<dataset>.json).
+ * parameters, size %, test accuracy, grow-step seconds, the test loss just before and after the grow step) to --out (default test-results/repro-vgg/<dataset>.json).
  * Exit 2: bad flags, or CIFAR-10 not found in --data (the message says how to download it).
  */
 import { UsageError } from './usage';
@@ -51,7 +51,7 @@ import { datasetAvailabilities } from '../server/datasets/availability';
 import type { Dataset } from '../server/datasets/types';
 import { GrowableModel } from '../server/model/growable';
 import { ModelSpec, specFromConfig } from '../server/model/spec';
-import type { LrScheduleConfig, ModelConfig, TrainingConfig } from '../common/protocol';
+import type { GrowEventParams, LrScheduleConfig, ModelConfig, TrainingConfig } from '../common/protocol';
 import { Rng } from '../server/random';
 import { Trainer, optimizerSettings } from '../server/trainer/trainer';
 import { epochDraws } from '../server/trainer/augment';
@@ -269,6 +269,7 @@ export function growOptions(
 
 const convWidths = (spec: ModelSpec): number[] => spec.layers.flatMap((l) => (l.type === 'conv2d' ? [l.filters] : []));
 const round2 = (v: number) => Math.round(v * 100) / 100;
+const round4 = (v: number) => Math.round(v * 10000) / 10000;
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**
@@ -309,6 +310,13 @@ export interface StepRecord {
   testAccuracy: number;
   /** Wall time of the grow step alone (runGrowStep: the method and the recompile), not the fine-tuning after it; null at step 0. */
   growSeconds: number | null;
+  /**
+   * Test loss on the grow step's fixed examples (runGrowStep's first FIXED_EVAL_EXAMPLES of the test
+   * split) just before and just after the grow step, before its fine-tuning: how far the step moved
+   * the function (Firefly's, splitting's and NASH's steps keep it close); null at step 0.
+   */
+  lossBeforeGrow: number | null;
+  lossAfterGrow: number | null;
 }
 
 export interface MethodRun {
@@ -330,8 +338,9 @@ async function runMethod(method: Method, data: Dataset, ex: OrtExecutor, seed: n
   const { name, options } = growOptions(method, args, n);
   const grow = growthMethod(name);
   const steps: StepRecord[] = [];
-  const record = async (step: number, growSeconds: number | null) => {
+  const record = async (step: number, grown?: GrowEventParams) => {
     const parameters = tr.model.paramCount();
+    const growSeconds = grown ? round2(grown.durationMs / 1000) : null;
     steps.push({
       step,
       parameters,
@@ -339,6 +348,8 @@ async function runMethod(method: Method, data: Dataset, ex: OrtExecutor, seed: n
       widths: convWidths(tr.model.spec),
       testAccuracy: Math.round(10000 * (await tr.evaluate(tr.data.test)).accuracy!) / 100,
       growSeconds,
+      lossBeforeGrow: grown ? round4(grown.lossBefore) : null,
+      lossAfterGrow: grown ? round4(grown.lossAfter) : null,
     });
     const r = steps[steps.length - 1];
     process.stderr.write(
@@ -349,12 +360,11 @@ async function runMethod(method: Method, data: Dataset, ex: OrtExecutor, seed: n
   };
   try {
     let pass = await trainSegment(tr, aug, batchesFor(EPOCHS.initial, args.scale, n), seed, 0);
-    await record(0, null);
+    await record(0);
     for (let g = 1; g <= args.growSteps; g++) {
       const ev = await runGrowStep(growContext(tr, seed * 1000 + g), grow, options, { runId: 'repro-vgg', step: g, epoch: 0 });
-      const growSeconds = ev.durationMs / 1000;
       pass = await trainSegment(tr, aug, batchesFor(EPOCHS.fineTune, args.scale, n), seed, pass);
-      await record(g, round2(growSeconds));
+      await record(g, ev);
     }
     const grows = steps.flatMap((s) => (s.growSeconds === null ? [] : [s.growSeconds]));
     return {

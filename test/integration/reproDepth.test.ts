@@ -68,6 +68,8 @@ test('repro:depth at a small scale writes the table: Firefly grows depth and wid
     64 + 16,
     `wider by 25 %: ${firefly.history[0].widths}`,
   );
+  for (const l of [firefly.history[0].lossBeforeGrow, firefly.history[0].lossAfterGrow])
+    assert.ok(Number.isFinite(l) && l > 0, `the test loss around the grow step: ${l}`);
   assert.ok(firefly.parameters > 7290, 'more parameters than the 1-1-1-1 net of 16 channels');
   assert.equal(scratch.structure, firefly.structure);
   assert.equal(scratch.parameters, firefly.parameters);

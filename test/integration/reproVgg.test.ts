@@ -46,13 +46,24 @@ test('repro:vgg on a generated CIFAR-10 folder: every method changes the widths,
     assert.equal(run.steps.length, 2, `${run.method}: the seed and one grow step`);
     const [seed, grown] = run.steps;
     for (const s of run.steps) {
-      assert.deepEqual(Object.keys(s).sort(), ['growSeconds', 'parameters', 'sizePercent', 'step', 'testAccuracy', 'widths']);
+      assert.deepEqual(Object.keys(s).sort(), [
+        'growSeconds',
+        'lossAfterGrow',
+        'lossBeforeGrow',
+        'parameters',
+        'sizePercent',
+        'step',
+        'testAccuracy',
+        'widths',
+      ]);
       assert.equal(s.sizePercent, Math.round((10000 * s.parameters) / j.fullVgg19Parameters) / 100);
       assert.ok(s.testAccuracy >= 0 && s.testAccuracy <= 100);
       assert.equal(s.widths.length, 16, 'VGG-19: 16 conv layers');
     }
     assert.equal(seed.growSeconds, null);
     assert.ok(grown.growSeconds > 0);
+    assert.deepEqual([seed.lossBeforeGrow, seed.lossAfterGrow], [null, null], 'no grow step before the seed');
+    for (const l of [grown.lossBeforeGrow, grown.lossAfterGrow]) assert.ok(Number.isFinite(l) && l > 0, `${run.method}: loss ${l}`);
     assert.equal(run.meanGrowSeconds, grown.growSeconds);
     const sum = (w: number[]) => w.reduce((a: number, b: number) => a + b, 0);
     if (run.method === 'net2net-wider') {
