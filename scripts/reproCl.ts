@@ -57,6 +57,7 @@ import {
 } from '../server/continual';
 import type { LayerInit } from '../server/continual/tensors';
 import { Rng } from '../server/random';
+import { round2 } from './round';
 
 /** Every flag the script reads; each takes a value. */
 export const KNOWN_FLAGS = [
@@ -122,7 +123,6 @@ function num(name: string, def: number, { min = 0, integer = false }: { min?: nu
 
 const pts = (v: number) => Math.round(v * 10000) / 100;
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const round2 = (v: number) => Math.round(v * 100) / 100;
 
 async function main(): Promise<void> {
   checkFlags(process.argv.slice(2));

@@ -56,6 +56,7 @@ import { runGrowStep } from '../server/growth/step';
 import { growthMethod } from '../server/growth';
 import type { GrowOptions } from '../server/growth/types';
 import { depthLayer } from '../server/growth/fireflyDeeper';
+import { round2, round4 } from './round';
 
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 export type DepthDataset = (typeof DATASETS)[number];
@@ -424,8 +425,6 @@ async function scratchRun(
   }
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
-const round4 = (v: number) => Math.round(v * 10000) / 10000;
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**

@@ -39,7 +39,8 @@
  * Prints Fig. 4a as accuracy against size (% of the full VGG-19 on the same input, 20.0M parameters for
  * CIFAR-10) per method and grow step, and Fig. 4b as the mean wall time of one grow step per method
  * (with its ratio to Firefly's); writes the JSON (settings, per method and seed, per grow step:
- * parameters, size %, test accuracy, grow-step seconds, the test loss just before and after the grow step) to --out (default test-results/repro-vgg/<dataset>.json).
+ * parameters, size %, test accuracy, grow-step seconds, the test loss just before and after the grow
+ * step) to --out (default test-results/repro-vgg/<dataset>.json).
  * Exit 2: bad flags, or CIFAR-10 not found in --data (the message says how to download it).
  */
 import { UsageError } from './usage';
@@ -61,6 +62,7 @@ import { growContext } from '../server/growth/context';
 import { runGrowStep } from '../server/growth/step';
 import { growthMethod } from '../server/growth';
 import type { GrowOptions } from '../server/growth/types';
+import { round2, round4 } from './round';
 
 export const DATASETS = ['cifar-10', 'fashion-mnist'] as const;
 export type VggDataset = (typeof DATASETS)[number];
@@ -268,8 +270,6 @@ export function growOptions(
 }
 
 const convWidths = (spec: ModelSpec): number[] => spec.layers.flatMap((l) => (l.type === 'conv2d' ? [l.filters] : []));
-const round2 = (v: number) => Math.round(v * 100) / 100;
-const round4 = (v: number) => Math.round(v * 10000) / 10000;
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**
