@@ -86,7 +86,8 @@ function maxRelativeDifference(a: HostTensor, b: HostTensor): number {
 
 /** The probe's binary, or why there is none. */
 function buildProbe(): { binary?: string; why?: string } {
-  if (os.arch() !== 'x64') return { why: `the probe is AVX-512 code; this is ${os.arch()}` };
+  if (os.platform() !== 'linux' || os.arch() !== 'x64')
+    return { why: `the probe is AVX-512 code built with gcc on Linux x64; this is ${os.platform()} ${os.arch()}` };
   if (!fs.readFileSync('/proc/cpuinfo', 'utf8').includes('avx512f')) return { why: 'this CPU has no AVX-512' };
   if (spawnSync('gcc', ['--version']).status !== 0) return { why: 'gcc is not installed (apt-get install gcc)' };
   const binary = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'growth-lab-conv-dw-')), 'conv-dw');
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
     JSON.stringify({ batch: BATCH, threads: THREADS, rounds, probe: probe.binary ? PROBE : probe.why, rows }, null, 1) + '\n',
   );
   console.log(`wrote ${out}`);
+  if (probe.binary) fs.rmSync(path.dirname(probe.binary), { recursive: true, force: true });
 }
 
 main().catch((e) => {
