@@ -27,6 +27,7 @@ import { trainingConfig } from '../test/unit/fixtures';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { median } from './stats';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -84,8 +85,6 @@ async function epochMs(stream: boolean, dir: string): Promise<number> {
   if (s.status !== 'completed' || epochEnds.length !== 2) throw new Error(`bench run ${s.status}: ${s.message}`);
   return epochEnds[1] - epochEnds[0];
 }
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /**
  * How long the real backend (dist/cli.js serve, built first, over stdio JSON-RPC as the extension

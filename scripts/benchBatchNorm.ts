@@ -8,6 +8,7 @@
  */
 import * as path from 'node:path';
 import * as engine from '../server/engine';
+import { median } from './stats';
 
 type Engine = typeof engine;
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
@@ -36,8 +37,6 @@ async function build(E: Engine): Promise<() => Promise<void>> {
     await cg.run(feeds);
   };
 }
-
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 
 async function main() {
   const base = arg('base');

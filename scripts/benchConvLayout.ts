@@ -8,6 +8,7 @@
  *   node --import tsx scripts/benchConvLayout.ts [--shape=N,C,O,H] [--rounds=9]
  */
 import * as E from '../server/engine';
+import { median } from './stats';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const [N, C, O, H] = (arg('shape') ?? '128,16,16,32').split(',').map(Number);
@@ -31,8 +32,6 @@ async function build(constW: boolean): Promise<() => Promise<void>> {
     await cg.run(feeds);
   };
 }
-
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 
 async function main() {
   const fa = await build(false),

@@ -20,19 +20,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  Graph,
-  OrtExecutor,
-  conv,
-  gradients,
-  mul,
-  reduceSum,
-  reshape,
-  transpose,
-  type CompiledGraph,
-  type HostTensor,
-} from '../server/engine';
-import { normalFeeds } from '../test/helpers/engineFeeds';
+import { Graph, OrtExecutor, conv, gradients, mul, reduceSum, reshape, transpose, type CompiledGraph } from '../server/engine';
+import { largestDifference, normalFeeds } from '../test/helpers/engineFeeds';
+import { median } from './stats';
 
 const BATCH = 128;
 const THREADS = 2;
@@ -68,20 +58,6 @@ async function transposedConvForm(ex: OrtExecutor, { c, o, h }: Shape): Promise<
   const cot = g.input('g', 'float32', [BATCH, o, h, h]);
   const y = conv(transpose(x, [1, 0, 2, 3]), transpose(cot, [1, 0, 2, 3]), { pads: [1, 1, 1, 1] }); // [C, O, 3, 3]
   return ex.compile(g, { dw: transpose(reshape(y, [c, o, 3, 3]), [1, 0, 2, 3]) });
-}
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
-
-function maxRelativeDifference(a: HostTensor, b: HostTensor): number {
-  const u = a.data as Float32Array;
-  const v = b.data as Float32Array;
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < v.length; i++) {
-    err = Math.max(err, Math.abs(u[i] - v[i]));
-    scale = Math.max(scale, Math.abs(v[i]));
-  }
-  return err / scale;
 }
 
 /** The probe's binary, or why there is none. */
@@ -124,7 +100,8 @@ async function main(): Promise<void> {
       g: feed([BATCH, shape.o, shape.h, shape.h]),
     };
     const forms = { engine: await engineForm(ex, shape), transposedConv: await transposedConvForm(ex, shape) };
-    const agreement = maxRelativeDifference((await forms.transposedConv.run(feeds)).dw, (await forms.engine.run(feeds)).dw);
+    const { err, scale } = largestDifference((await forms.transposedConv.run(feeds)).dw, (await forms.engine.run(feeds)).dw);
+    const agreement = err / scale;
     const times: Record<keyof typeof forms, number[]> = { engine: [], transposedConv: [] };
     const probeMs: number[] = [];
     let probeNote: string | undefined;

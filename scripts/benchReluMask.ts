@@ -9,6 +9,7 @@
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '../server/engine';
+import { median } from './stats';
 
 const shape = (process.argv[2] ?? '128,16,32,32').split(',').map(Number);
 const n = shape.reduce((a, b) => a * b, 1);
@@ -42,7 +43,6 @@ function model(kind: (typeof KINDS)[number]): Uint8Array {
 }
 
 const opts = { ...sessionOptions('cpu', 2) };
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 
 async function main() {
   const sessions = await Promise.all(KINDS.map((k) => ort.InferenceSession.create(model(k), opts)));

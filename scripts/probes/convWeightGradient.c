@@ -60,13 +60,23 @@ TILE(4, 4)
 static int tileColumns(int C) { return C % 64 == 0 ? 4 : C % 32 == 0 ? 2 : 1; }
 static int tileRows(int C) { return tileColumns(C) == 4 ? 4 : 8; }
 
+/* aligned_alloc wants a size that is a multiple of the alignment. */
+static float *floats64(size_t n) {
+  float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+  if (!p) {
+    fprintf(stderr, "out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
 static void *work(void *arg) {
   const Job *jb = arg;
   const int C = jb->C, O = jb->O, H = jb->H, W = jb->W, Wp = W + 2, Hp = H + 2;
   const int L = H * Wp, XR = Hp * Wp + 2;
   const int NV = tileColumns(C), MR = tileRows(C);
-  float *XT = aligned_alloc(64, sizeof(float) * (size_t)XR * C);
-  float *GT = aligned_alloc(64, sizeof(float) * (size_t)L * O);
+  float *XT = floats64((size_t)XR * C);
+  float *GT = floats64((size_t)L * O);
   memset(jb->dw, 0, sizeof(float) * 9 * (size_t)O * C);
   memset(XT, 0, sizeof(float) * (size_t)XR * C);
   memset(GT, 0, sizeof(float) * (size_t)L * O);

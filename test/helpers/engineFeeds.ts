@@ -15,6 +15,15 @@ export function normalFeeds(seed: number): (shape: number[]) => HostTensor {
     );
 }
 
+/** The largest |a − b| over the entries, and the largest |b| (the reference's scale). */
+export function largestDifference(a: HostTensor, b: HostTensor): { err: number; scale: number } {
+  const [u, v]: number[][] = [toNumbers(a), toNumbers(b)];
+  if (u.length !== v.length) throw new Error(`${u.length} entries against ${v.length}`);
+  const scale = v.reduce((m, e) => Math.max(m, Math.abs(e)), 0);
+  const err = u.reduce((m, e, i) => Math.max(m, Math.abs(e - v[i])), 0);
+  return { err, scale };
+}
+
 /** Asserts that every output in `names` agrees within `relative` of its largest |value| in `b`. */
 export function assertSameOutputs(
   a: Record<string, HostTensor>,
@@ -24,10 +33,8 @@ export function assertSameOutputs(
   what = '',
 ): void {
   for (const name of names) {
-    const [u, v]: number[][] = [toNumbers(a[name]), toNumbers(b[name])];
-    assert.equal(u.length, v.length, `${what}${name}`);
-    const scale = v.reduce((m, e) => Math.max(m, Math.abs(e)), 0);
-    const err = u.reduce((m, e, i) => Math.max(m, Math.abs(e - v[i])), 0);
+    assert.equal(toNumbers(a[name]).length, toNumbers(b[name]).length, `${what}${name}`);
+    const { err, scale } = largestDifference(a[name], b[name]);
     assert.ok(scale > 0 && err <= relative * scale, `${what}${name}: max |difference| ${err} against max |value| ${scale}`);
   }
 }
