@@ -227,6 +227,9 @@ export async function benchVision(opts: {
     threads: THREADS,
     // the NCHWc block the engine's convolutions used (0: standard convs only; GROWTH_LAB_ORT_NCHWC=0 turns it off)
     engineNchwcBlock: (await OrtExecutor.create({ threads: THREADS })).nchwcBlock,
+    // what ran the stride-1 convolutions' dW: the native addon and its instruction set, or why onnxruntime did
+    // (GROWTH_LAB_NATIVE=0 turns the addon off; `npm run build:native` builds it)
+    engineConvWeightGradient: (await OrtExecutor.create({ threads: THREADS })).nativeStatus,
     torch: withTorch
       ? "Debian python3-torch (same network: the engine's model.py export)"
       : 'not installed (apt-get install python3-torch)',

@@ -3,7 +3,8 @@
 //   extension/extension.ts -> dist/extension.js  (cjs, node, external 'vscode')
 //   server/cli.ts          -> dist/cli.js        (cjs, node, runtime packages external)
 //   webview/main.ts        -> dist/webview/webview.js (+ .css) (iife, browser)   when it exists
-// and copies server/config/experiment.schema.json -> dist/experiment.schema.json.
+// copies server/config/experiment.schema.json -> dist/experiment.schema.json, and compiles the native
+// kernels into dist/native/ (scripts/buildNative.mjs; a failure there is a warning: the engine runs without them).
 // Missing entry points are skipped with a warning.
 //
 // Usage: node scripts/build.mjs [--watch] [--minify] [--no-sourcemap]
@@ -11,6 +12,7 @@ import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildNative } from './buildNative.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
@@ -126,6 +128,15 @@ export function buildTargets({ minify = false, sourcemap = true } = {}) {
   ];
 }
 
+/** scripts/buildNative.mjs, whose failure only warns: the engine falls back to its onnxruntime forms. */
+function buildNativeKernels() {
+  try {
+    buildNative();
+  } catch (err) {
+    console.warn(`build: warning: native kernels not built: ${err.message}`);
+  }
+}
+
 export async function build({ watch = false, minify = false, sourcemap = true } = {}) {
   const targets = buildTargets({ minify, sourcemap }).filter((t) => {
     if (existsSync(join(ROOT, t.entry))) return true;
@@ -140,6 +151,7 @@ export async function build({ watch = false, minify = false, sourcemap = true } 
   );
   if (watch) {
     await Promise.all(contexts.map((c) => c.watch()));
+    buildNativeKernels();
     console.log('build: watching for changes (Ctrl+C to stop)');
     return;
   }
@@ -156,6 +168,7 @@ export async function build({ watch = false, minify = false, sourcemap = true } 
     await Promise.all(contexts.map((c) => c.dispose()));
   }
   if (failed) throw new Error('build failed');
+  buildNativeKernels();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -2,8 +2,8 @@
 // Packages Growth Lab as a platform-specific .vsix:
 //   1. builds dist/ (scripts/build.mjs);
 //   2. writes .cache/vscodeignore-<target>: .vscodeignore with its "target" block rewritten for the
-//      target's onnxruntime-node binaries, plus every node_modules package that is bundled into
-//      dist/ (only RUNTIME_PACKAGES and their dependency trees ship);
+//      target's onnxruntime-node binaries and native kernels (dist/native/), plus every node_modules
+//      package that is bundled into dist/ (only RUNTIME_PACKAGES and their dependency trees ship);
 //   3. runs `vsce package --target <target> --ignoreFile <that file>`;
 //   4. checks the .vsix holds what the extension needs at run time and prints its size.
 //
@@ -14,7 +14,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, RUNTIME_PACKAGES, build } from './build.mjs';
+import { NATIVE_DIR, nativeFile } from './buildNative.mjs';
 
 /** vsce targets -> onnxruntime-node's bin/napi-v6/<platform>/<arch> folder. */
 const ORT_FOLDERS = {
@@ -26,6 +28,8 @@ const ORT_FOLDERS = {
   'win32-arm64': 'win32/arm64',
 };
 const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
+/** The target's native kernels file in dist/native/ (vsce targets are <platform>-<arch> as Node names them). */
+const nativeFor = (target) => nativeFile(...target.split('-'));
 
 function parseArgs(argv) {
   const opts = { target: 'linux-x64', out: undefined, build: true, smoke: false };
@@ -114,9 +118,11 @@ export function ignoreFileFor(target) {
       if (`${platform}/${arch}` !== keep) ortLines.push(`${ORT_BIN}/${platform}/${arch}/**`);
     }
   }
+  // The engine's native kernels (scripts/buildNative.mjs): the target's own .node only, when it was built.
+  const nativeLines = ['dist/native/**', `!dist/native/${nativeFor(target)}`];
   const block = /^# >>> target[^\n]*\n[\s\S]*?^# <<< target[^\n]*$/m;
   if (!block.test(base)) throw new Error('.vscodeignore lacks the "# >>> target" ... "# <<< target" block');
-  const withTarget = base.replace(block, [`# >>> target ${target} (generated)`, ...ortLines, '# <<< target'].join('\n'));
+  const withTarget = base.replace(block, [`# >>> target ${target} (generated)`, ...ortLines, ...nativeLines, '# <<< target'].join('\n'));
 
   const { needed, missing } = runtimeClosure();
   if (missing.length) throw new Error(`runtime dependencies not installed: ${missing.join(', ')}`);
@@ -199,6 +205,8 @@ function requiredEntries(target) {
   const pkg = readJson(join(ROOT, 'package.json'));
   if (pkg.icon) req.push(`extension/${pkg.icon}`);
   if (existsSync(join(ROOT, 'webview/main.ts'))) req.push('extension/dist/webview/webview.js', 'extension/dist/webview/webview.css');
+  const native = nativeFor(target);
+  if (existsSync(join(NATIVE_DIR, native))) req.push(`extension/dist/native/${native}`);
   return req;
 }
 
@@ -304,7 +312,12 @@ async function main() {
   const absent = requiredEntries(opts.target).filter((r) => !names.has(r));
   if (absent.length) throw new Error(`${relative(ROOT, out)} lacks: ${absent.join(', ')}`);
   const other = Object.values(ORT_FOLDERS).filter((f) => f !== ORT_FOLDERS[opts.target]);
-  const stray = entries.filter((e) => other.some((f) => e.name.startsWith(`extension/${ORT_BIN}/${f}/`)));
+  const ownNative = `extension/dist/native/${nativeFor(opts.target)}`;
+  const stray = entries.filter(
+    (e) =>
+      other.some((f) => e.name.startsWith(`extension/${ORT_BIN}/${f}/`)) ||
+      (e.name.startsWith('extension/dist/native/') && e.name !== ownNative),
+  );
   if (stray.length) throw new Error(`${relative(ROOT, out)} carries other targets' binaries: ${stray[0].name}`);
 
   const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -313,7 +326,9 @@ async function main() {
   if (opts.smoke) smokeTest(out);
 }
 
-main().catch((err) => {
-  console.error(`package: ${err.message}`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err) => {
+    console.error(`package: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -4,6 +4,9 @@
 #
 #   bash scripts/testSetup.sh [webview] [e2e]     (no argument: every tier)
 #
+#   Every call first compiles the engine's native kernels when they are out of date
+#   (scripts/buildNative.mjs; not fatal).
+#
 #   webview  Debian's chromium (/usr/bin/chromium), driven by playwright-core.
 #   e2e      chromium, ripgrep and libkrb5-dev from apt, and code-server 4.100.3 (VS Code 1.100) in a
 #            cache folder outside the project's node_modules (GROWTH_LAB_E2E_CACHE, default
@@ -37,6 +40,10 @@ if $e2e && [ "${GROWTH_LAB_E2E:-}" = skip ]; then
   say "GROWTH_LAB_E2E=skip: leaving out the end-to-end tier"
   e2e=false
 fi
+# The engine's native kernels (dist/native/; nothing to do when they are up to date). Not fatal here: without
+# a compiler their tests skip, or fail under GROWTH_LAB_NATIVE=required (.ci/run).
+node "$ROOT/scripts/buildNative.mjs" >&2 || say "the native kernels did not build (scripts/buildNative.mjs); the engine uses its onnxruntime forms"
+
 $webview || $e2e || exit 0
 
 # --- apt packages ------------------------------------------------------------------------------

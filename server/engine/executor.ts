@@ -17,6 +17,12 @@ export interface Executor {
   readonly provider: string;
   /** Problems met while setting up (e.g. a provider that fell back to cpu). */
   readonly warnings: string[];
+  /**
+   * Ops this executor runs with kernels of its own between its compiled sessions (onnxruntime: the
+   * native ConvWeightGradient where the addon loads); a graph built with them (Graph.hostKernels)
+   * lets gradient rules choose those ops.
+   */
+  readonly hostKernels: ReadonlySet<string>;
   compile(graph: Graph, outputs: Record<string, Value>): Promise<CompiledGraph>;
   /** Compiled graphs not yet disposed. */
   liveSessions(): number;

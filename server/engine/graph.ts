@@ -41,7 +41,15 @@ export class Graph {
   private nextId = 0;
   private readonly names = new Set<string>();
 
-  constructor(readonly name = 'graph') {}
+  /**
+   * @param hostKernels ops the executor that will run this graph computes with kernels of its own
+   * outside its compiled sessions (Executor.hostKernels); gradient rules may choose them. Empty: every
+   * rule picks its standard forms.
+   */
+  constructor(
+    readonly name = 'graph',
+    readonly hostKernels: ReadonlySet<string> = new Set(),
+  ) {}
 
   input(name: string, dtype: DType, shape: Shape): Value {
     if (this.names.has(name)) throw new Error(`graph ${this.name}: input name "${name}" is used twice`);
@@ -79,15 +87,16 @@ export class Graph {
     return this.apply(op, inputs, attrs)[0];
   }
 
-  /** Nodes needed to compute `outputs`, in topological order. */
-  nodesFor(outputs: Value[]): Node[] {
+  /** Nodes needed to compute `outputs`, in topological order; values in `given` count as known (not computed). */
+  nodesFor(outputs: Value[], given?: ReadonlySet<Value>): Node[] {
     const needed = new Set<number>();
-    const stack = outputs.map((v) => v.producer).filter((n): n is Node => !!n);
+    const known = (v: Value) => !v.producer || given?.has(v);
+    const stack = outputs.filter((v) => !known(v)).map((v) => v.producer!);
     while (stack.length) {
       const n = stack.pop()!;
       if (needed.has(n.id)) continue;
       needed.add(n.id);
-      for (const v of n.inputs) if (v.producer && !needed.has(v.producer.id)) stack.push(v.producer);
+      for (const v of n.inputs) if (!known(v) && !needed.has(v.producer!.id)) stack.push(v.producer!);
     }
     return this.nodes.filter((n) => needed.has(n.id));
   }

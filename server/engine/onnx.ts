@@ -49,6 +49,11 @@ export interface EmitOptions {
   nchwcBlock?: number;
   /** A file for others to read (OnnxNodeContext.portable): standard one-node forms only. */
   portable?: boolean;
+  /**
+   * Values computed elsewhere and fed to this model as inputs under these names (the second session
+   * of a step split around host kernels): what they depend on is not emitted.
+   */
+  given?: Map<Value, string>;
 }
 
 /** Build the ONNX model computing `outputs` from the graph's inputs. */
@@ -82,6 +87,12 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
     const fixed = opts.initializers?.get(v);
     if (fixed) initializers.push(tensorProto(v.name, fixed));
   }
+  const given = opts.given ?? new Map<Value, string>();
+  for (const [v, name] of given) {
+    if (used.has(name)) throw new Error(`given value name "${name}" is already taken`);
+    names.set(v.id, name);
+    used.add(name);
+  }
   // Output names are fixed; an output that is also a graph input or repeated gets an Identity.
   const outputAliases: [Value, string][] = [];
   outputs.forEach((v, i) => {
@@ -92,13 +103,14 @@ export function toOnnxModel(graph: Graph, outputs: Value[], opts: EmitOptions): 
     else names.set(v.id, name);
   });
 
-  const nodesNeeded = graph.nodesFor(outputs);
+  const nodesNeeded = graph.nodesFor(outputs, new Set(given.keys()));
   const neededInputs = new Set<number>();
   for (const n of nodesNeeded) for (const v of n.inputs) neededInputs.add(v.id);
   for (const v of outputs) neededInputs.add(v.id);
   for (const v of graph.inputs) {
     if (!opts.initializers?.has(v) && neededInputs.has(v.id)) graphInputs.push(valueInfo(v, v.name));
   }
+  for (const [v, name] of given) if (neededInputs.has(v.id)) graphInputs.push(valueInfo(v, name));
   for (const [v, t] of graph.constants) {
     if (neededInputs.has(v.id)) initializers.push(tensorProto(nameOf(v), t));
   }

@@ -1,7 +1,9 @@
 /** Executes graphs as ONNX models in onnxruntime-node: one InferenceSession per compiled graph. */
 import * as os from 'os';
 import { CompiledGraph, Executor } from './executor';
-import { Graph, Value } from './graph';
+import { Graph, Node, Value } from './graph';
+import { HostSplit, splitAtHostNodes } from './hostSplit';
+import { NativeKernels, loadNativeKernels } from './nativeKernels';
 import { onnx } from 'onnx-proto';
 import { OPSET, encodeModel, toOnnxModel } from './onnx';
 import { NCHWC_DOMAIN } from './onnxContext';
@@ -9,6 +11,7 @@ import { onnxDataType } from './ops';
 import { DType, HostTensor } from './types';
 
 type Ort = typeof import('onnxruntime-node');
+type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 let ortModule: Ort | undefined;
 export function loadOrt(): Ort {
   // Loaded on first use so that a broken native install is reported, not a crash at import.
@@ -34,18 +37,35 @@ export interface OrtExecutorOptions {
    * (default on for the cpu provider; GROWTH_LAB_ORT_NCHWC=0 turns it off, for comparisons).
    */
   nchwc?: boolean;
+  /**
+   * Host kernels of the native addon (server/engine/native) between sessions where it loads (default
+   * on for the cpu provider; GROWTH_LAB_NATIVE=0 turns it off, for comparisons).
+   */
+  native?: boolean;
 }
+
+/** A host kernel: a node's outputs from its inputs' values, outside onnxruntime. */
+type HostKernel = (node: Node, inputs: HostTensor[]) => HostTensor[];
 
 export class OrtExecutor implements Executor {
   readonly engine = 'onnxruntime' as const;
   readonly warnings: string[] = [];
   private live = 0;
+  readonly hostKernels: ReadonlySet<string>;
+  private readonly kernels = new Map<string, HostKernel>();
   private constructor(
     readonly provider: OrtProvider,
     private readonly threads: number,
     /** NCHWc block size the compiled graphs use (0: standard ONNX convolutions only). */
     readonly nchwcBlock = 0,
-  ) {}
+    /** The native addon's kernels, where it loaded (else the reason it did not, in `nativeStatus`). */
+    native?: NativeKernels,
+    /** What runs ConvWeightGradient: the addon and its instruction set, or why onnxruntime does. */
+    readonly nativeStatus = 'off',
+  ) {
+    if (native) this.kernels.set('ConvWeightGradient', convWeightGradientKernel(native, threads));
+    this.hostKernels = new Set(this.kernels.keys());
+  }
 
   /**
    * An executor on the requested provider; a provider that fails to load falls back to cpu with the
@@ -55,10 +75,17 @@ export class OrtExecutor implements Executor {
     const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
     const wanted = opts.provider ?? 'cpu';
     const nchwc = async () => ((opts.nchwc ?? process.env.GROWTH_LAB_ORT_NCHWC !== '0') ? await probeNchwcBlock() : 0);
-    if (wanted === 'cpu') return new OrtExecutor('cpu', threads, await nchwc());
+    const cpu = async () => {
+      const block = await nchwc();
+      if (opts.native === false) return new OrtExecutor('cpu', threads, block, undefined, 'off (option)');
+      const loaded = loadNativeKernels();
+      if (!loaded.kernels) return new OrtExecutor('cpu', threads, block, undefined, loaded.reason);
+      return new OrtExecutor('cpu', threads, block, loaded.kernels, `native (${loaded.kernels.isa})`);
+    };
+    if (wanted === 'cpu') return cpu();
     const probe = await probeProvider(wanted);
-    if (probe.ok) return new OrtExecutor(wanted, threads);
-    const ex = new OrtExecutor('cpu', threads, await nchwc());
+    if (probe.ok) return new OrtExecutor(wanted, threads, 0, undefined, `off (the ${wanted} provider keeps tensors on its device)`);
+    const ex = await cpu();
     ex.warnings.push(`execution provider "${wanted}" could not be loaded (${probe.reason}); using cpu`);
     return ex;
   }
@@ -68,29 +95,19 @@ export class OrtExecutor implements Executor {
   }
 
   async compile(graph: Graph, outputs: Record<string, Value>): Promise<CompiledGraph> {
-    const ort = loadOrt();
+    const split = this.kernels.size ? splitAtHostNodes(graph, outputs, (n) => this.kernelFor(n) !== undefined) : undefined;
+    if (split) return this.compileSplit(graph, outputs, split);
     const outputNames = Object.keys(outputs);
-    const model = toOnnxModel(graph, Object.values(outputs), { outputNames, nchwcBlock: this.nchwcBlock });
-    const session = await ort.InferenceSession.create(encodeModel(model), sessionOptions(this.provider, this.threads));
+    const session = await this.session(toOnnxModel(graph, Object.values(outputs), { outputNames, nchwcBlock: this.nchwcBlock }));
     this.live++;
     let disposed = false;
-    const inputNames = new Set(session.inputNames);
     return {
       outputNames,
       run: async (feeds) => {
         if (disposed) throw new Error('run on a disposed graph');
-        const ortFeeds: Record<string, InstanceType<Ort['Tensor']>> = {};
-        for (const name of inputNames) {
-          const t = feeds[name];
-          if (!t) throw new Error(`missing feed "${name}"`);
-          ortFeeds[name] = new ort.Tensor(ORT_TYPES[t.dtype], t.data as any, t.shape);
-        }
-        const result = await session.run(ortFeeds);
+        const result = await session.run(ortFeeds(session, (name) => feeds[name]));
         const out: Record<string, HostTensor> = {};
-        for (const name of outputNames) {
-          const r = result[name];
-          out[name] = { dtype: r.type as DType, shape: [...r.dims], data: r.data as HostTensor['data'] };
-        }
+        for (const name of outputNames) out[name] = fromOrt(result[name]);
         return out;
       },
       dispose: async () => {
@@ -101,6 +118,125 @@ export class OrtExecutor implements Executor {
       },
     };
   }
+
+  /** The host kernel that runs `node` (float32 inputs only), if any. */
+  private kernelFor(node: Node): HostKernel | undefined {
+    return node.inputs.every((v) => v.dtype === 'float32') ? this.kernels.get(node.op) : undefined;
+  }
+
+  /**
+   * `quiet`: the session's threads sleep when it has no work instead of spinning, for a session that
+   * host kernels follow (beside the spinning threads the kernel took 1.5-2x longer, docs/engine.md).
+   */
+  private async session(model: ReturnType<typeof toOnnxModel>, quiet = false): Promise<Session> {
+    const options = sessionOptions(this.provider, this.threads);
+    return loadOrt().InferenceSession.create(
+      encodeModel(model),
+      quiet ? { ...options, extra: { session: { intra_op: { allow_spinning: '0' } } } } : options,
+    );
+  }
+
+  /**
+   * A graph with host nodes (hostSplit.ts): session A, the host kernels, session B, one after another
+   * per run; runs of one compiled graph are queued, never overlapped. What A hands over (each such
+   * convolution's input and cotangent) is copied by onnxruntime-node's binding into JavaScript buffers:
+   * about 45 ms of a ResNet-20 step (docs/engine.md). Buffers of our own passed as outputs were measured
+   * no faster (the binding still copies), so there are none.
+   */
+  private async compileSplit(graph: Graph, outputs: Record<string, Value>, split: HostSplit): Promise<CompiledGraph> {
+    const handedName = (k: number) => `__handed_${k}`;
+    const first: Record<string, Value> = { ...split.first };
+    split.handed.forEach((v, k) => (first[handedName(k)] = v));
+    const firstNames = Object.keys(first);
+    const given = new Map(split.secondGiven.map((v, k) => [v, `__given_${k}`]));
+    const secondNames = Object.keys(split.second);
+    // Either session may have nothing to compute (a host node reading graph inputs only; nothing after it).
+    let a: Session | undefined, b: Session | undefined;
+    try {
+      if (firstNames.length)
+        a = await this.session(toOnnxModel(graph, Object.values(first), { outputNames: firstNames, nchwcBlock: this.nchwcBlock }), true);
+      if (secondNames.length) {
+        b = await this.session(
+          toOnnxModel(graph, Object.values(split.second), { outputNames: secondNames, nchwcBlock: this.nchwcBlock, given }),
+        );
+      }
+    } catch (e) {
+      await a?.release();
+      throw e;
+    }
+    this.live++;
+    let disposed = false;
+    let queue: Promise<unknown> = Promise.resolve();
+    const byName = new Map([...given].map(([v, name]) => [name, v]));
+
+    const runOnce = async (feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> => {
+      if (disposed) throw new Error('run on a disposed graph');
+      const ra = a ? await a.run(ortFeeds(a, (name) => feeds[name])) : {};
+      const values = new Map<Value, HostTensor>();
+      split.handed.forEach((v, k) => values.set(v, fromOrt(ra[handedName(k)])));
+      const valueOf = (v: Value): HostTensor => {
+        const t = values.get(v) ?? graph.constants.get(v) ?? (v.producer ? undefined : feeds[v.name]);
+        if (!t) throw new Error(`missing feed "${v.name}"`);
+        return t;
+      };
+      for (const n of split.hostNodes) {
+        const outs = this.kernelFor(n)!(n, n.inputs.map(valueOf));
+        n.outputs.forEach((v, i) => values.set(v, outs[i]));
+      }
+      const out: Record<string, HostTensor> = {};
+      for (const name of Object.keys(split.first)) out[name] = fromOrt(ra[name]);
+      for (const [name, v] of Object.entries(split.direct)) out[name] = values.get(v)!;
+      if (b) {
+        const rb = await b.run(ortFeeds(b, (name) => (byName.has(name) ? values.get(byName.get(name)!) : feeds[name])));
+        for (const name of secondNames) out[name] = fromOrt(rb[name]);
+      }
+      return Object.fromEntries(Object.keys(outputs).map((name) => [name, out[name]]));
+    };
+
+    return {
+      outputNames: Object.keys(outputs),
+      run: (feeds) => {
+        const result = queue.then(() => runOnce(feeds));
+        queue = result.catch(() => undefined);
+        return result;
+      },
+      dispose: async () => {
+        if (disposed) return;
+        disposed = true;
+        this.live--;
+        await queue;
+        await Promise.all([a?.release(), b?.release()]);
+      },
+    };
+  }
+}
+
+/** onnxruntime tensors for a session's inputs, each from `feed` (an error names a missing one). */
+function ortFeeds(session: { inputNames: readonly string[] }, feed: (name: string) => HostTensor | undefined) {
+  const ort = loadOrt();
+  const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+  for (const name of session.inputNames) {
+    const t = feed(name);
+    if (!t) throw new Error(`missing feed "${name}"`);
+    feeds[name] = new ort.Tensor(ORT_TYPES[t.dtype], t.data as any, t.shape);
+  }
+  return feeds;
+}
+
+function fromOrt(r: InstanceType<Ort['Tensor']>): HostTensor {
+  return { dtype: r.type as DType, shape: [...r.dims], data: r.data as HostTensor['data'] };
+}
+
+/** ConvWeightGradient on the addon's kernel (attributes as nn.ts declares them). */
+function convWeightGradientKernel(native: NativeKernels, threads: number): HostKernel {
+  return (node, [x, g]) => {
+    const { kernel, pads } = node.attrs as { kernel: number[]; pads: number[] };
+    const [n, c, h, w] = x.shape;
+    const o = g.shape[1];
+    const d = { n, c, h, w, o, kh: kernel[0], kw: kernel[1], padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3] };
+    const data = native.convWeightGradient(x.data as Float32Array, g.data as Float32Array, d, threads);
+    return [{ dtype: 'float32', shape: [o, c, kernel[0], kernel[1]], data }];
+  };
 }
 
 let optimizedCount = 0;

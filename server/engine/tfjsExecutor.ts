@@ -133,6 +133,8 @@ export function interpret(tf: Tf, graph: Graph, outputs: Value[], feeds: Map<num
 
 export class TfjsExecutor implements Executor {
   readonly engine = 'tfjs' as const;
+  /** None: every op runs as its tfjs interpretation. */
+  readonly hostKernels: ReadonlySet<string> = new Set();
   private live = 0;
   private constructor(private readonly rt: TfjsRuntime) {}
 

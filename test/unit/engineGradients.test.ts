@@ -86,6 +86,8 @@ interface Case {
   dwLimits?: Partial<typeof CONV_DW_LIMITS>;
   /** Skip tf.grads on the wasm backend, whose own gradient is wrong here (ours matches finite differences). */
   wasmTfGradWrong?: boolean;
+  /** Build the graph with the OrtExecutor's host kernels (Graph.hostKernels), so that rules may choose them. */
+  hostKernels?: boolean;
 }
 
 // ---- input generators -----------------------------------------------------------------------------
@@ -373,6 +375,35 @@ const CASES: Case[] = [
     inputs: [f(['N', 3, 5, 5]), f([4, 3, 2, 2])],
   },
   {
+    // dW by the executor's host kernel where the native addon loads (its channel limit lowered),
+    // else by the per-tap forms: either way against finite differences and tfjs
+    name: 'Conv 3x3 stride 1 pads [1,2,0,1] on 4x5, 3 -> 2 channels (dW by the host kernel)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 3,
+    hostKernels: true,
+    dwLimits: { host: { minChannels: 1 } },
+    attrs: { strides: [1, 1], pads: [1, 2, 0, 1], dilations: [1, 1] },
+    inputs: [f(['N', 3, 4, 5]), f([2, 3, 3, 3])],
+  },
+  {
+    // the op itself: x [N, C, H, W] and the cotangent g [N, O, OH, OW] in, dW out (its VJP: two convolutions)
+    name: 'ConvWeightGradient 3x3 pads [1,0,1,2] on 4x3, 2 -> 3 channels',
+    op: 'ConvWeightGradient',
+    dtype: F32,
+    batch: 2,
+    attrs: { kernel: [3, 3], pads: [1, 0, 1, 2] },
+    inputs: [f(['N', 2, 4, 3]), f(['N', 3, 4, 3])],
+  },
+  {
+    name: 'ConvWeightGradient 2x1 no pads on 3x3, 1 -> 2 channels',
+    op: 'ConvWeightGradient',
+    dtype: F32,
+    batch: 3,
+    attrs: { kernel: [2, 1], pads: [0, 0, 0, 0] },
+    inputs: [f(['N', 1, 3, 3]), f(['N', 2, 2, 3])],
+  },
+  {
     // patches above the (lowered) limit: dW as the convolution of xᵀ with gᵀ
     name: 'Conv 1x1 stride 2 on 5x6 (dW as a convolution)',
     op: 'Conv',
@@ -567,7 +598,7 @@ interface Built {
 }
 
 function build(c: Case): Built {
-  const graph = new Graph(c.name);
+  const graph = new Graph(c.name, c.hostKernels ? ort.hostKernels : undefined);
   const ins = c.inputs.map((s, k) => graph.input(`in${k}`, s.dtype ?? c.dtype, s.shape));
   let y = graph.apply1(c.op, ins, c.attrs ?? {});
   if (c.noGrad) y = cast(y, c.dtype);

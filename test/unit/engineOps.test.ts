@@ -258,6 +258,22 @@ const CASES: Case[] = [
     expect: { shape: [1, 1, 2, 2], values: [37, 47, 67, 77] },
   },
   {
+    // dW[o] = Σ_n g[n, o] · x[n]: 1·x0 + 0·x1 and 0·x0 + 1·x1
+    name: 'ConvWeightGradient 2x2 valid, batch 2',
+    op: 'ConvWeightGradient',
+    attrs: { kernel: [2, 2], pads: [0, 0, 0, 0] },
+    inputs: [c1(iota(8), ['N', 1, 2, 2]), c1([1, 0, 0, 1], ['N', 2, 1, 1])],
+    expect: { shape: [2, 1, 2, 2], values: [1, 2, 3, 4, 5, 6, 7, 8] },
+  },
+  {
+    // xpad = [[0,0,0],[0,1,2],[0,3,4]] (pads top 1, left 1), g all ones on 2x2: dW[i][j] = Σ xpad[i..i+1][j..j+1]
+    name: 'ConvWeightGradient 2x2 pads [1,1,0,0]',
+    op: 'ConvWeightGradient',
+    attrs: { kernel: [2, 2], pads: [1, 1, 0, 0] },
+    inputs: [c1(iota(4), [1, 1, 2, 2]), c1([1, 1, 1, 1], [1, 1, 2, 2])],
+    expect: { shape: [1, 1, 2, 2], values: [1, 3, 4, 10] },
+  },
+  {
     name: 'Conv 2x2 stride 2 pad 1',
     op: 'Conv',
     attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] },

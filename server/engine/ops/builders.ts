@@ -144,6 +144,14 @@ export function conv(x: Value, w: Value, opts: Partial<ConvAttrs> = {}): Value {
   });
 }
 
+/**
+ * dW of a stride-1, dilation-1, ungrouped convolution of `x` [N, C, H, W] whose output cotangent is
+ * `g` [N, O, OH, OW]: [O, C, kh, kw] (op ConvWeightGradient, which an executor may run on a host kernel).
+ */
+export function convWeightGradient(x: Value, g: Value, kernel: [number, number], pads: number[]): Value {
+  return x.graph.apply1('ConvWeightGradient', [x, g], { kernel, pads });
+}
+
 export function convTranspose(x: Value, w: Value, opts: Partial<ConvTAttrs> = {}): Value {
   return x.graph.apply1('ConvTranspose', [x, w], {
     strides: opts.strides ?? [1, 1],

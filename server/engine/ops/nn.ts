@@ -15,6 +15,7 @@ import {
   concat,
   conv,
   convTranspose,
+  convWeightGradient,
   div,
   equal,
   exp,
@@ -141,6 +142,7 @@ defineOp({
       // product of g with the input's patches (im2col), summed over the batch.
       const flipped = transpose(gather(gather(w, descending(kh), 2), descending(kw), 3), [1, 0, 2, 3]);
       const dx = conv(g, flipped, { pads: [kh - 1 - a.pads[0], kw - 1 - a.pads[1], kh - 1 - a.pads[2], kw - 1 - a.pads[3]] });
+      if (hostWeightGradientFits(x, w)) return [dx, convWeightGradient(x, g, [kh, kw], a.pads)];
       return [dx, kernelGradient1(x, g, w, a.pads)];
     }
     // dX: the adjoint of the convolution is a transposed convolution with the same kernel.
@@ -179,6 +181,69 @@ defineOp({
       [a.dilations[0], a.dilations[1]],
     );
     return [toNCHW(tf, y)];
+  },
+});
+
+/**
+ * Whether a stride-1 convolution's dW is left to the executor's host kernel (Graph.hostKernels):
+ * float32, a kernel larger than 1x1 and at least CONV_DW_LIMITS.host.minChannels channels on each
+ * side. Measured (dW alone, batch 128, 3x3, docs/engine.md): the kernel, which reads the input's
+ * shifted windows in place, against the per-tap forms here.
+ */
+function hostWeightGradientFits(x: Value, w: Value): boolean {
+  const [o, c, kh, kw] = w.shape as number[];
+  const min = CONV_DW_LIMITS.host.minChannels;
+  return x.graph.hostKernels.has('ConvWeightGradient') && x.dtype === 'float32' && kh * kw > 1 && o >= min && c >= min;
+}
+
+/**
+ * dW[o, c, i, j] = Σ_n,y,x g[n, o, y, x] · xpad[n, c, y + i, x + j] for a stride-1, dilation-1,
+ * ungrouped convolution (xpad: x zero-padded by `pads`, top, left, bottom, right). An executor may run
+ * it on a kernel of its own (OrtExecutor's native kernel reads the shifted windows in place); as ONNX
+ * it is the convolution of xᵀ (batch ↔ channels) with gᵀ as the kernel. Bilinear in x and g, so its
+ * VJP is the convolution's: dg = conv(x, G), dx = the stride-1 dX of a convolution with kernel G.
+ */
+defineOp({
+  name: 'ConvWeightGradient',
+  infer([x, g], attrs) {
+    const { kernel, pads } = attrs as { kernel: number[]; pads: number[] };
+    if (x.rank !== 4 || g.rank !== 4) throw new Error('input and cotangent must be rank 4 (NCHW)');
+    if (x.shape[0] !== g.shape[0]) throw new Error(`batch ${x.shape[0]} of the input against ${g.shape[0]} of the cotangent`);
+    if (kernel.length !== 2 || kernel.some((k) => !Number.isInteger(k) || k < 1)) throw new Error(`bad kernel [${kernel.join(', ')}]`);
+    if (pads.length !== 4 || pads.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`bad pads [${pads.join(', ')}]`);
+    const [h, wd] = staticSpatial(x, 'ConvWeightGradient input');
+    const [oh, ow] = staticSpatial(g, 'ConvWeightGradient cotangent');
+    const [eh, ew] = [h + pads[0] + pads[2] - kernel[0] + 1, wd + pads[1] + pads[3] - kernel[1] + 1];
+    if (oh !== eh || ow !== ew) throw new Error(`cotangent map ${oh}x${ow}, the convolution gives ${eh}x${ew}`);
+    return [{ dtype: x.dtype, shape: [g.shape[1], x.shape[1], kernel[0], kernel[1]] }];
+  },
+  onnx(ctx, node) {
+    const { pads } = node.attrs as { pads: number[] };
+    const [xT, gT, dwT] = [ctx.temp('xT'), ctx.temp('gT'), ctx.temp('dwT')];
+    ctx.emit('Transpose', [ctx.input(0)], [xT], { perm: { ints: [1, 0, 2, 3] } });
+    ctx.emit('Transpose', [ctx.input(1)], [gT], { perm: { ints: [1, 0, 2, 3] } });
+    ctx.emit('Conv', [xT, gT], [dwT], { pads: { ints: pads } });
+    ctx.emit('Transpose', [dwT], [ctx.output(0)], { perm: { ints: [1, 0, 2, 3] } });
+  },
+  vjp: (n, [G]) => {
+    if (!G) return [undefined, undefined];
+    const [x, g] = n.inputs;
+    const { kernel, pads } = n.attrs as { kernel: number[]; pads: number[] };
+    const [kh, kw] = kernel;
+    const flipped = transpose(gather(gather(G, descending(kh), 2), descending(kw), 3), [1, 0, 2, 3]);
+    const dx = conv(g, flipped, { pads: [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]] });
+    return [dx, conv(x, G, { pads })];
+  },
+  tfjs: (tf, [x, g], attrs) => {
+    const { pads } = attrs as { pads: number[] };
+    // xᵀ as NHWC with the channels as the batch, gᵀ as the filter [OH, OW, N, O]: out [C, kh, kw, O].
+    const dw = tf.conv2d(tf.transpose(x, [1, 2, 3, 0]) as any, tf.transpose(g, [2, 3, 0, 1]) as any, 1, [
+      [0, 0],
+      [pads[0], pads[2]],
+      [pads[1], pads[3]],
+      [0, 0],
+    ]);
+    return [tf.transpose(dw, [3, 0, 1, 2])];
   },
 });
 
@@ -464,6 +529,8 @@ export const CONV_DW_LIMITS = {
    * windows' copies saved).
    */
   rows: { minWidth: 8, maxChannels: 64 },
+  /** Fewest input and output channels for the host kernel's dW (hostWeightGradientFits; Infinity: never). */
+  host: { minChannels: 16 },
 };
 
 /**

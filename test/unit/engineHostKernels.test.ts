@@ -1,0 +1,200 @@
+/**
+ * Host kernels between onnxruntime sessions: the split of a graph at host nodes (hostSplit.ts), the
+ * conv VJP's choice of ConvWeightGradient where the executor has the kernel, and whole training steps
+ * with the native kernel against the same steps on onnxruntime's forms alone.
+ * GROWTH_LAB_NATIVE=required (set by .ci/run) makes a missing addon a failure instead of a skip.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CONV_DW_LIMITS,
+  Graph,
+  OrtExecutor,
+  add,
+  conv,
+  convWeightGradient,
+  gradients,
+  hostTensor,
+  mul,
+  reduceSum,
+  relu,
+} from '../../server/engine';
+import { splitAtHostNodes } from '../../server/engine/hostSplit';
+import { loadNativeKernels } from '../../server/engine/nativeKernels';
+import { GrowableModel } from '../../server/model/growable';
+import { specFromConfig } from '../../server/model/spec';
+import { Trainer } from '../../server/trainer/trainer';
+import { buildTrainGraph } from '../../server/trainer/graphs';
+import { optimizerSettings } from '../../server/trainer/trainer';
+import { Rng } from '../../server/random';
+import { randomDataset, trainingConfig } from './fixtures';
+
+const loaded = loadNativeKernels();
+/** The reason to skip the tests that need the addon, or undefined where it loaded (a failure where it is required). */
+function nativeMissing(): string | undefined {
+  if (loaded.kernels) return undefined;
+  assert.notEqual(process.env.GROWTH_LAB_NATIVE, 'required', `GROWTH_LAB_NATIVE=required but the addon did not load: ${loaded.reason}`);
+  return `native addon not loaded: ${loaded.reason}`;
+}
+
+test('splitAtHostNodes: what each side computes, what crosses, and the refusals', () => {
+  const g = new Graph('split');
+  const x = g.input('x', 'float32', ['N', 2, 4, 4]);
+  const w = g.input('w', 'float32', [2, 2, 3, 3]);
+  const s = g.input('s', 'float32', []);
+  const y = relu(conv(x, w, { pads: [1, 1, 1, 1] }));
+  const dw = convWeightGradient(x, y, [3, 3], [1, 1, 1, 1]); // host: reads a graph input and a node output
+  const scaled = mul(y, s); // computed before the host node, read after it
+  const late = add(reduceSum(dw, [0, 1, 2, 3]), reduceSum(scaled, [0, 1, 2, 3]));
+  const isHost = (n: { op: string }) => n.op === 'ConvWeightGradient';
+  const split = splitAtHostNodes(g, { y, dw, late }, isHost)!;
+  assert.deepEqual(
+    split.hostNodes.map((n) => n.op),
+    ['ConvWeightGradient'],
+  );
+  assert.deepEqual(Object.keys(split.first), ['y']);
+  assert.deepEqual(Object.keys(split.direct), ['dw']);
+  assert.deepEqual(Object.keys(split.second), ['late']);
+  // y for the host node; the ReduceSum of `scaled` (computed before the host node) for session B
+  assert.ok(split.handed.includes(y), 'y is handed over');
+  assert.ok(!split.handed.includes(x), 'graph inputs are fed, not handed');
+  assert.ok(split.secondGiven.includes(dw), 'B reads the host output');
+  assert.equal(split.secondGiven.length, 2, `B reads dw and one value from A: ${split.secondGiven.map(String)}`);
+  assert.equal(splitAtHostNodes(g, { y }, isHost), undefined, 'no host node needed: no split');
+  const chained = convWeightGradient(x, add(y, reduceSum(dw, [0, 1, 2, 3])), [3, 3], [1, 1, 1, 1]);
+  assert.throws(() => splitAtHostNodes(g, { chained }, isHost), /reads another host kernel's output/);
+});
+
+test('the conv VJP picks ConvWeightGradient only for the executor that has it, on the shapes it fits', () => {
+  const host = new Set(['ConvWeightGradient']);
+  const ops = (hostKernels: Set<string>, c: number, o: number, k: number, stride: number, dtype: 'float32' | 'float64' = 'float32') => {
+    const g = new Graph('vjp', hostKernels);
+    const x = g.input('x', dtype, ['N', c, 8, 8]);
+    const w = g.input('w', dtype, [o, c, k, k]);
+    const y = conv(x, w, { pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride] });
+    gradients(reduceSum(y, [0, 1, 2, 3]), [w]);
+    return g.nodes.filter((n) => n.op === 'ConvWeightGradient').length;
+  };
+  assert.equal(ops(host, 16, 16, 3, 1), 1);
+  assert.equal(ops(host, 64, 32, 5, 1), 1);
+  assert.equal(ops(new Set(), 16, 16, 3, 1), 0, 'no host kernels: the per-tap forms');
+  assert.equal(ops(host, 8, 16, 3, 1), 0, 'fewer than 16 inputs');
+  assert.equal(ops(host, 16, 8, 3, 1), 0, 'fewer than 16 outputs');
+  assert.equal(ops(host, 16, 16, 1, 1), 0, '1x1');
+  assert.equal(ops(host, 16, 16, 3, 2), 0, 'stride 2');
+  assert.equal(ops(host, 16, 16, 3, 1, 'float64'), 0, 'float64');
+  const saved = CONV_DW_LIMITS.host;
+  CONV_DW_LIMITS.host = { minChannels: Infinity };
+  try {
+    assert.equal(ops(host, 16, 16, 3, 1), 0, 'limit Infinity: never');
+  } finally {
+    CONV_DW_LIMITS.host = saved;
+  }
+});
+
+test('a split graph gives the same values as one session, and its sessions are released', async (t) => {
+  const why = nativeMissing();
+  if (why) return t.skip(why);
+  const native = await OrtExecutor.create({ threads: 2 });
+  const plain = await OrtExecutor.create({ threads: 2, native: false });
+  assert.deepEqual([...native.hostKernels], ['ConvWeightGradient']);
+  assert.deepEqual([...plain.hostKernels], []);
+  const g = new Graph('split run');
+  const x = g.input('x', 'float32', ['N', 5, 6, 7]);
+  const gy = g.input('gy', 'float32', ['N', 3, 6, 5]);
+  const s = g.input('s', 'float32', []);
+  const dw = convWeightGradient(relu(x), gy, [3, 5], [1, 0, 1, 2]);
+  const outputs = { dw, total: add(reduceSum(mul(dw, s), [0, 1, 2, 3]), reduceSum(x, [0, 1, 2, 3])), x2: mul(x, s) };
+  const rng = new Rng(3);
+  const feeds = (n: number) => ({
+    x: hostTensor(
+      'float32',
+      [n, 5, 6, 7],
+      Array.from({ length: n * 210 }, () => rng.normal()),
+    ),
+    gy: hostTensor(
+      'float32',
+      [n, 3, 6, 5],
+      Array.from({ length: n * 90 }, () => rng.normal()),
+    ),
+    s: hostTensor('float32', [], [0.5]),
+  });
+  const a = await native.compile(g, outputs);
+  const b = await plain.compile(g, outputs);
+  assert.equal(native.liveSessions(), 1);
+  try {
+    // two batch sizes and back: the handed buffers follow the batch
+    for (const n of [4, 2, 4]) {
+      const f = feeds(n);
+      const [ra, rb] = [await a.run(f), await b.run(f)];
+      for (const name of Object.keys(outputs)) {
+        assert.deepEqual(ra[name].shape, rb[name].shape, name);
+        const [p, q] = [ra[name].data as Float32Array, rb[name].data as Float32Array];
+        const scale = q.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const diff = p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
+        assert.ok(diff <= 1e-5 * scale, `batch ${n}, ${name}: differs by ${diff} (largest ${scale})`);
+      }
+    }
+    // two runs at once are queued, not overlapped: both right
+    const [f1, f2] = [feeds(3), feeds(3)];
+    const [r1, r2] = await Promise.all([a.run(f1), a.run(f2)]);
+    const [e1, e2] = [await b.run(f1), await b.run(f2)];
+    assert.ok(Math.abs((r1.total.data[0] as number) - (e1.total.data[0] as number)) < 1e-3);
+    assert.ok(Math.abs((r2.total.data[0] as number) - (e2.total.data[0] as number)) < 1e-3);
+    await assert.rejects(a.run({ x: f1.x, gy: f1.gy }), /missing feed "s"/);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+  assert.equal(native.liveSessions(), 0);
+  await assert.rejects(a.run(feeds(2)), /disposed/);
+});
+
+test('training steps with the native dW match the steps on onnxruntime alone (SGD momentum and Adam)', async (t) => {
+  const why = nativeMissing();
+  if (why) return t.skip(why);
+  const input = [3, 8, 8];
+  const layers = [
+    { type: 'conv2d' as const, filters: 16, kernelSize: 3, stride: 1, padding: 'same' as const, activation: 'relu' as const },
+    { type: 'batchnorm' as const, momentum: 0.9, epsilon: 1e-3 },
+    { type: 'conv2d' as const, filters: 24, kernelSize: 3, stride: 1, padding: 'same' as const, activation: 'relu' as const },
+    { type: 'maxpool' as const, size: 2 },
+    { type: 'conv2d' as const, filters: 16, kernelSize: 3, stride: 1, padding: 'valid' as const, activation: 'relu' as const },
+    { type: 'globalavgpool' as const },
+  ];
+  const data = randomDataset(input, 5, 24, 7);
+  const native = await OrtExecutor.create({ threads: 2 });
+  const plain = await OrtExecutor.create({ threads: 2, native: false });
+  for (const opt of ['sgd', 'adam'] as const) {
+    const cfg = trainingConfig(
+      opt === 'sgd'
+        ? { optimizer: 'sgd', momentum: 0.9, learningRate: 0.05, batchSize: 12 }
+        : { optimizer: 'adam', learningRate: 0.01, batchSize: 12 },
+    );
+    const spec = specFromConfig({ layers, init: 'he' }, input, 'classification', 5);
+    const slots = opt === 'sgd' ? ['momentum'] : ['m', 'v'];
+    const models = [GrowableModel.create(spec, 11, slots), GrowableModel.create(spec, 11, slots)];
+    // the native step's graph takes ConvWeightGradient for the two 16+ channel convs, the plain one none
+    const count = (m: GrowableModel, ex: OrtExecutor) =>
+      buildTrainGraph(m, optimizerSettings(cfg), 0, ex.hostKernels).graph.nodes.filter((n) => n.op === 'ConvWeightGradient').length;
+    assert.equal(count(models[0], native), 2);
+    assert.equal(count(models[1], plain), 0);
+    const trainers = [new Trainer(models[0], data, cfg, native), new Trainer(models[1], data, cfg, plain)];
+    const order = Int32Array.from({ length: 24 }, (_, i) => i);
+    try {
+      for (let s = 0; s < 4; s++) {
+        const [a, b] = [await trainers[0].step(order, (s % 2) * 12, 12), await trainers[1].step(order, (s % 2) * 12, 12)];
+        assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, Math.abs(b.loss)), `${opt} step ${s}: loss ${a.loss} vs ${b.loss}`);
+      }
+      for (const p of models[0].params()) {
+        const [u, v] = [models[0].tensors.get(p.name)!, models[1].tensors.get(p.name)!];
+        const scale = v.reduce((m, e) => Math.max(m, Math.abs(e)), 0);
+        const diff = u.reduce((m, e, i) => Math.max(m, Math.abs(e - v[i])), 0);
+        assert.ok(diff <= 1e-4 * Math.max(scale, 1e-3), `${opt}: ${p.name} differs by ${diff} after 4 steps (largest ${scale})`);
+      }
+    } finally {
+      await Promise.all(trainers.map((tr) => tr.dispose()));
+    }
+  }
+  assert.equal(native.liveSessions(), 0);
+});
