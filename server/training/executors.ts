@@ -21,3 +21,12 @@ export async function createExecutor(engine: EngineName, provider: ExecutionProv
   }
   return OrtExecutor.create({ provider });
 }
+
+/**
+ * The executor as a run's status says it: engine and provider, and for onnxruntime whether the native
+ * kernel computes the convolutions' weight gradients (engine/nativeKernels.ts) and with which vector path.
+ */
+export function describeExecutor(ex: Executor): string {
+  const native = ex instanceof OrtExecutor && ex.hostKernels.size ? `; ${ex.nativeStatus} convolution weight gradients` : '';
+  return `${ex.engine} (${ex.provider}${native})`;
+}

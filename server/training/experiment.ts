@@ -25,7 +25,7 @@ import { ModelSpec, activationMemoryProblem, architectureOf, defaultMaxActivatio
 import type { Checkpoint, RunHandle } from '../runs';
 import { noSingleArchitecture, runContinualPhase } from './continualRun';
 import { trainEpochs, type LastMetrics } from './epochLoop';
-import { createExecutor } from './executors';
+import { createExecutor, describeExecutor } from './executors';
 import { GrowRequests, type GrowOutcome } from './growRequests';
 import { prepareAugment, type PreparedAugment } from './augmentSetup';
 import { CONSTANT_SCHEDULE, LrScheduler, parseLrState } from './lrSchedule';
@@ -326,7 +326,7 @@ export class ExperimentRun {
         ? `resumed from ${this.resumeFrom.file} (epoch ${this.firstEpoch}, step ${this.trainer.stepCount})${this.resumeFrom.warnings.length ? `; ${this.resumeFrom.warnings.join('; ')}` : ''}; `
         : '';
       const aug = this.augment.description ? `; ${this.augment.description}` : '';
-      this.setStatus('running', `${from}${this.data.description}${aug}; ${this.executor.engine} (${this.executor.provider})`);
+      this.setStatus('running', `${from}${this.data.description}${aug}; ${describeExecutor(this.executor)}`);
       const stopped = await this.trainEpochs();
       message = stopped ? 'stopped by request' : `completed ${cfg.training.epochs} epochs`;
       this.log.throwIfFailed();
@@ -369,7 +369,7 @@ export class ExperimentRun {
             warnings: [...this.warnings],
           });
         const from = this.resumeFrom ? `resumed from ${this.resumeFrom.file}; ` : '';
-        this.setStatus('running', `${from}${description}; ${this.executor!.engine} (${this.executor!.provider})`);
+        this.setStatus('running', `${from}${description}; ${describeExecutor(this.executor!)}`);
       },
       metrics: (m) => {
         this.continualParams = m.params;

@@ -27,6 +27,7 @@ import { Trainer } from '../../server/trainer/trainer';
 import { buildTrainGraph } from '../../server/trainer/graphs';
 import { optimizerSettings } from '../../server/trainer/trainer';
 import { Rng } from '../../server/random';
+import { describeExecutor } from '../../server/training/executors';
 import { randomDataset, trainingConfig } from './fixtures';
 
 const loaded = loadNativeKernels();
@@ -240,4 +241,13 @@ test('memory stays flat over many split steps (the handed tensors are not kept)'
   assert.ok(last.arrayBuffers <= first.arrayBuffers * 1.05, `array buffers ${first.arrayBuffers} -> ${last.arrayBuffers}`);
   assert.ok(last.rss <= first.rss * 1.05, `rss ${first.rss} -> ${last.rss}`);
   assert.equal(ex.liveSessions(), 0);
+});
+
+test("a run's status names the native kernel where it computes the weight gradients", async (t) => {
+  const plain = await OrtExecutor.create({ threads: 1, native: false });
+  assert.equal(describeExecutor(plain), 'onnxruntime (cpu)');
+  const why = nativeMissing();
+  if (why) return t.skip(why);
+  const native = await OrtExecutor.create({ threads: 1 });
+  assert.match(describeExecutor(native), /^onnxruntime \(cpu; native \((avx512f|avx2|generic)\) convolution weight gradients\)$/);
 });
