@@ -239,7 +239,12 @@ test('memory stays flat over many split steps (the handed tensors are not kept)'
   const [first, last] = [usage[3], usage[7]];
   assert.ok(last.heapUsed <= first.heapUsed * 1.05, `heap ${first.heapUsed} -> ${last.heapUsed}`);
   assert.ok(last.arrayBuffers <= first.arrayBuffers * 1.05, `array buffers ${first.arrayBuffers} -> ${last.arrayBuffers}`);
-  assert.ok(last.rss <= first.rss * 1.05, `rss ${first.rss} -> ${last.rss}`);
+  // RSS jumps by up to a quarter between blocks with nothing kept (onnxruntime's arena and the C heap
+  // growing and trimming; measured 159-217 MB with no trend), so its floor is compared: the least of
+  // the last three blocks against the most of blocks 1-3. Handed tensors kept would add 80 MB a block.
+  const rss = usage.map((u) => u.rss);
+  const [early, late] = [Math.max(...rss.slice(1, 4)), Math.min(...rss.slice(5))];
+  assert.ok(late <= early * 1.05, `rss ${rss.map((r) => (r / 1e6).toFixed(0)).join(', ')} MB: the floor rose`);
   assert.equal(ex.liveSessions(), 0);
 });
 
