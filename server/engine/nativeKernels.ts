@@ -111,10 +111,8 @@ function wrap(file: string, addon: Addon): NativeKernels {
     path: file,
     isa: addon.isa(),
     convWeightGradient(x, g, d, threads, out) {
-      const dims = checkDims(d);
+      const { dims, oh, ow } = checkDims(d);
       const { n, c, h, w, o, kh, kw } = d;
-      const oh = h + d.padTop + d.padBottom - kh + 1;
-      const ow = w + d.padLeft + d.padRight - kw + 1;
       if (!Number.isInteger(threads) || threads < 1 || threads > NATIVE_MAX_THREADS)
         throw new RangeError(`convWeightGradient: threads must be an integer from 1 to ${NATIVE_MAX_THREADS}, got ${threads}`);
       checkArray('x', x, n * c * h * w, `n*c*h*w = ${n}*${c}*${h}*${w}`);
@@ -127,8 +125,8 @@ function wrap(file: string, addon: Addon): NativeKernels {
   };
 }
 
-/** The dims as the addon's Int32Array, after checking each and the output map. */
-function checkDims(d: ConvWeightGradientDims): Int32Array {
+/** The dims as the addon's Int32Array and the output map, after checking each. */
+function checkDims(d: ConvWeightGradientDims): { dims: Int32Array; oh: number; ow: number } {
   if (typeof d !== 'object' || d === null) throw new TypeError(`convWeightGradient: dims must be an object, got ${describe(d)}`);
   const values = DIM_ORDER.map((key, k) => {
     const v = d[key];
@@ -143,7 +141,7 @@ function checkDims(d: ConvWeightGradientDims): Int32Array {
     throw new RangeError(
       `convWeightGradient: the output map is ${oh}x${ow} (h + padTop + padBottom - kh + 1 by w + padLeft + padRight - kw + 1); it must be at least 1x1`,
     );
-  return Int32Array.from(values);
+  return { dims: Int32Array.from(values), oh, ow };
 }
 
 function checkArray(name: string, a: unknown, expected: number, formula: string): void {

@@ -23,11 +23,11 @@ import { splitAtHostNodes } from '../../server/engine/hostSplit';
 import { loadNativeKernels } from '../../server/engine/nativeKernels';
 import { GrowableModel } from '../../server/model/growable';
 import { specFromConfig } from '../../server/model/spec';
-import { Trainer } from '../../server/trainer/trainer';
 import { buildTrainGraph } from '../../server/trainer/graphs';
-import { optimizerSettings } from '../../server/trainer/trainer';
+import { Trainer, optimizerSettings } from '../../server/trainer/trainer';
 import { Rng } from '../../server/random';
 import { describeExecutor } from '../../server/training/executors';
+import { assertSameOutputs, largestDifference } from '../helpers/engineFeeds';
 import { randomDataset, trainingConfig } from './fixtures';
 
 const loaded = loadNativeKernels();
@@ -124,17 +124,12 @@ test('a split graph gives the same values as one session, and its sessions are r
   const b = await plain.compile(g, outputs);
   assert.equal(native.liveSessions(), 1);
   try {
-    // two batch sizes and back: the handed buffers follow the batch
+    // two batch sizes and back: the handed tensors' shapes follow the batch
     for (const n of [4, 2, 4]) {
       const f = feeds(n);
       const [ra, rb] = [await a.run(f), await b.run(f)];
-      for (const name of Object.keys(outputs)) {
-        assert.deepEqual(ra[name].shape, rb[name].shape, name);
-        const [p, q] = [ra[name].data as Float32Array, rb[name].data as Float32Array];
-        const scale = q.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        const diff = p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
-        assert.ok(diff <= 1e-5 * scale, `batch ${n}, ${name}: differs by ${diff} (largest ${scale})`);
-      }
+      for (const name of Object.keys(outputs)) assert.deepEqual(ra[name].shape, rb[name].shape, name);
+      assertSameOutputs(ra, rb, Object.keys(outputs), 1e-5, `batch ${n}, `);
     }
     // two runs at once are queued, not overlapped: both right
     const [f1, f2] = [feeds(3), feeds(3)];
@@ -188,10 +183,9 @@ test('training steps with the native dW match the steps on onnxruntime alone (SG
         assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, Math.abs(b.loss)), `${opt} step ${s}: loss ${a.loss} vs ${b.loss}`);
       }
       for (const p of models[0].params()) {
-        const [u, v] = [models[0].tensors.get(p.name)!, models[1].tensors.get(p.name)!];
-        const scale = v.reduce((m, e) => Math.max(m, Math.abs(e)), 0);
-        const diff = u.reduce((m, e, i) => Math.max(m, Math.abs(e - v[i])), 0);
-        assert.ok(diff <= 1e-4 * Math.max(scale, 1e-3), `${opt}: ${p.name} differs by ${diff} after 4 steps (largest ${scale})`);
+        const [u, v] = models.map((m) => hostTensor('float32', p.shape, m.tensors.get(p.name)!));
+        const { err, scale } = largestDifference(u, v);
+        assert.ok(err <= 1e-4 * Math.max(scale, 1e-3), `${opt}: ${p.name} differs by ${err} after 4 steps (largest ${scale})`);
       }
     } finally {
       await Promise.all(trainers.map((tr) => tr.dispose()));
