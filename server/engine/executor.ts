@@ -23,6 +23,8 @@ export interface Executor {
    * lets gradient rules choose those ops.
    */
   readonly hostKernels: ReadonlySet<string>;
+  /** onnxruntime's NCHWc channel block its CPU convolutions run on (GraphTarget.nchwcBlock); 0: none. */
+  readonly nchwcBlock: number;
   compile(graph: Graph, outputs: Record<string, Value>): Promise<CompiledGraph>;
   /** Compiled graphs not yet disposed. */
   liveSessions(): number;

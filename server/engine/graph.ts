@@ -31,6 +31,17 @@ export interface Node {
 }
 
 /**
+ * What the executor that will run a graph offers beyond standard ONNX, which gradient rules may choose
+ * (an Executor is one).
+ */
+export interface GraphTarget {
+  /** Ops it computes with kernels of its own outside its compiled sessions (Executor.hostKernels). */
+  readonly hostKernels: ReadonlySet<string>;
+  /** onnxruntime's NCHWc channel block its convolutions run on (Executor.nchwcBlock); 0: none. */
+  readonly nchwcBlock: number;
+}
+
+/**
  * A typed dataflow graph with static shapes (the batch dimension symbolic). Nodes are kept in
  * creation order, which is a topological order.
  */
@@ -41,15 +52,22 @@ export class Graph {
   private nextId = 0;
   private readonly names = new Set<string>();
 
+  /** Ops the gradient rules may leave to the executor's host kernels (GraphTarget.hostKernels). */
+  readonly hostKernels: ReadonlySet<string>;
+  /** The NCHWc block the executor's convolutions run on (GraphTarget.nchwcBlock); 0: none. */
+  readonly nchwcBlock: number;
+
   /**
-   * @param hostKernels ops the executor that will run this graph computes with kernels of its own
-   * outside its compiled sessions (Executor.hostKernels); gradient rules may choose them. Empty: every
-   * rule picks its standard forms.
+   * @param target the executor that will run this graph, or what it offers (GraphTarget); gradient
+   * rules may choose forms for it. None: every rule picks its standard forms.
    */
   constructor(
     readonly name = 'graph',
-    readonly hostKernels: ReadonlySet<string> = new Set(),
-  ) {}
+    target: Partial<GraphTarget> = {},
+  ) {
+    this.hostKernels = target.hostKernels ?? new Set();
+    this.nchwcBlock = target.nchwcBlock ?? 0;
+  }
 
   input(name: string, dtype: DType, shape: Shape): Value {
     if (this.names.has(name)) throw new Error(`graph ${this.name}: input name "${name}" is used twice`);

@@ -1,7 +1,7 @@
 /** The engine: graph IR, op registry, autodiff, ONNX emission and the two executors. */
 export * from './types';
 export { Graph, Value } from './graph';
-export type { Node } from './graph';
+export type { GraphTarget, Node } from './graph';
 export { registeredOps, getOp } from './registry';
 export { gradients } from './autodiff';
 export { toOnnxModel, encodeModel, OPSET } from './onnx';

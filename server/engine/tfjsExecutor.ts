@@ -135,6 +135,8 @@ export class TfjsExecutor implements Executor {
   readonly engine = 'tfjs' as const;
   /** None: every op runs as its tfjs interpretation. */
   readonly hostKernels: ReadonlySet<string> = new Set();
+  /** No NCHWc convolutions (onnxruntime's). */
+  readonly nchwcBlock = 0;
   private live = 0;
   private constructor(private readonly rt: TfjsRuntime) {}
 

@@ -3,6 +3,7 @@ import {
   CompiledGraph,
   Executor,
   Graph,
+  type GraphTarget,
   OptimizerSettings,
   ParamUpdate,
   Value,
@@ -64,15 +65,15 @@ export function optimizerUpdate(
 /**
  * One SGD/Adam step: params, slots, state, a batch, lr and t in; loss, predictions and updated tensors out.
  * The loss is smoothed by `labelSmoothing` (training.labelSmoothing); evaluation stays plain cross-entropy.
- * `hostKernels`: the executor's (Executor.hostKernels), which the gradient rules may choose.
+ * `target`: the executor that will run it (its host kernels and NCHWc block, which the gradient rules may choose).
  */
 export function buildTrainGraph(
   model: GrowableModel,
   opt: OptimizerSettings,
   labelSmoothing = 0,
-  hostKernels: ReadonlySet<string> = new Set(),
+  target: Partial<GraphTarget> = {},
 ): { graph: Graph; outputs: Record<string, Value> } {
-  const g = new Graph(`train_v${model.version}`, hostKernels);
+  const g = new Graph(`train_v${model.version}`, target);
   const { x, y, slots, get } = declareInputs(g, model, true);
   const lr = g.input('lr', 'float32', []);
   const t = g.input('t', 'float32', []);
@@ -116,7 +117,7 @@ export async function compileModel(
   labelSmoothing = 0,
 ): Promise<CompiledModel> {
   const t0 = performance.now();
-  const tg = buildTrainGraph(model, opt, labelSmoothing, executor.hostKernels);
+  const tg = buildTrainGraph(model, opt, labelSmoothing, executor);
   const eg = buildEvalGraph(model);
   const train = await executor.compile(tg.graph, tg.outputs);
   let evalG: CompiledGraph;

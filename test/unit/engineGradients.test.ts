@@ -86,8 +86,8 @@ interface Case {
   dwLimits?: Partial<typeof CONV_DW_LIMITS>;
   /** Skip tf.grads on the wasm backend, whose own gradient is wrong here (ours matches finite differences). */
   wasmTfGradWrong?: boolean;
-  /** Build the graph with the OrtExecutor's host kernels (Graph.hostKernels), so that rules may choose them. */
-  hostKernels?: boolean;
+  /** Build the graph for the OrtExecutor (GraphTarget: its host kernels and NCHWc block), so that rules may choose them. */
+  forExecutor?: boolean;
 }
 
 // ---- input generators -----------------------------------------------------------------------------
@@ -381,7 +381,7 @@ const CASES: Case[] = [
     op: 'Conv',
     dtype: F32,
     batch: 3,
-    hostKernels: true,
+    forExecutor: true,
     dwLimits: { host: { minChannels: 1 } },
     attrs: { strides: [1, 1], pads: [1, 2, 0, 1], dilations: [1, 1] },
     inputs: [f(['N', 3, 4, 5]), f([2, 3, 3, 3])],
@@ -479,6 +479,38 @@ const CASES: Case[] = [
     batch: 2,
     attrs: { strides: [2, 2], pads: [1, 0, 0, 1], dilations: [1, 1], groups: 2 },
     inputs: [f(['N', 2, 6, 5]), f([4, 1, 3, 3])],
+  },
+  {
+    // for the OrtExecutor, whose NCHWc block (where the CPU has one) takes depthwise convs with channels
+    // a multiple of 4: the forward and the stride-1 dX there (4 channels padded to a block), dW by the
+    // matrix products (81 x 81 pixel pairs: the forward a Conv, so float32)
+    name: 'Conv depthwise 3x3 groups 4 stride 1 pad 1 on 9x9 (NCHWc forward and dX)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    forExecutor: true,
+    attrs: { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 4 },
+    inputs: [f(['N', 4, 9, 9]), f([4, 1, 3, 3])],
+  },
+  {
+    // 24 x 22 outputs of 23 x 23 inputs: above DEPTHWISE_MATRIX_MAX, so dW by the patches
+    name: 'Conv depthwise 3x3 groups 8 stride 1 pads [1,0,2,1] on 23x23 (NCHWc forward and dX, patches)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 1,
+    forExecutor: true,
+    attrs: { strides: [1, 1], pads: [1, 0, 2, 1], dilations: [1, 1], groups: 8 },
+    inputs: [f(['N', 8, 23, 23]), f([8, 1, 3, 3])],
+  },
+  {
+    // 256 x 64 pixel pairs: the forward a Conv (NCHWc), the VJP the matrix products
+    name: 'Conv depthwise 3x3 groups 16 stride 2 pad 1 on 16x16 (NCHWc forward, matrix VJP)',
+    op: 'Conv',
+    dtype: F32,
+    batch: 2,
+    forExecutor: true,
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 16 },
+    inputs: [f(['N', 16, 16, 16]), f([16, 1, 3, 3])],
   },
   {
     name: 'Conv grouped 2x3 groups 2 stride [2,1] pads [1,1,1,1] on 5x4',
@@ -598,7 +630,7 @@ interface Built {
 }
 
 function build(c: Case): Built {
-  const graph = new Graph(c.name, c.hostKernels ? ort.hostKernels : undefined);
+  const graph = new Graph(c.name, c.forExecutor ? ort : undefined);
   const ins = c.inputs.map((s, k) => graph.input(`in${k}`, s.dtype ?? c.dtype, s.shape));
   let y = graph.apply1(c.op, ins, c.attrs ?? {});
   if (c.noGrad) y = cast(y, c.dtype);

@@ -69,7 +69,7 @@ test('splitAtHostNodes: what each side computes, what crosses, and the refusals'
 test('the conv VJP picks ConvWeightGradient only for the executor that has it, on the shapes it fits', () => {
   const host = new Set(['ConvWeightGradient']);
   const ops = (hostKernels: Set<string>, c: number, o: number, k: number, stride: number, dtype: 'float32' | 'float64' = 'float32') => {
-    const g = new Graph('vjp', hostKernels);
+    const g = new Graph('vjp', { hostKernels });
     const x = g.input('x', dtype, ['N', c, 8, 8]);
     const w = g.input('w', dtype, [o, c, k, k]);
     const y = conv(x, w, { pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride] });
@@ -172,7 +172,7 @@ test('training steps with the native dW match the steps on onnxruntime alone (SG
     const models = [GrowableModel.create(spec, 11, slots), GrowableModel.create(spec, 11, slots)];
     // the native step's graph takes ConvWeightGradient for the two 16+ channel convs, the plain one none
     const count = (m: GrowableModel, ex: OrtExecutor) =>
-      buildTrainGraph(m, optimizerSettings(cfg), 0, ex.hostKernels).graph.nodes.filter((n) => n.op === 'ConvWeightGradient').length;
+      buildTrainGraph(m, optimizerSettings(cfg), 0, ex).graph.nodes.filter((n) => n.op === 'ConvWeightGradient').length;
     assert.equal(count(models[0], native), 2);
     assert.equal(count(models[1], plain), 0);
     const trainers = [new Trainer(models[0], data, cfg, native), new Trainer(models[1], data, cfg, plain)];
@@ -210,10 +210,7 @@ test('memory stays flat over many split steps (the handed tensors are not kept)'
   const spec = specFromConfig({ layers, init: 'he' }, input, 'classification', 4);
   const model = GrowableModel.create(spec, 3, ['momentum']);
   const cfg = trainingConfig({ optimizer: 'sgd', momentum: 0.9, learningRate: 0.01, batchSize: 64 });
-  assert.equal(
-    buildTrainGraph(model, optimizerSettings(cfg), 0, ex.hostKernels).graph.nodes.filter((n) => n.op === 'ConvWeightGradient').length,
-    2,
-  );
+  assert.equal(buildTrainGraph(model, optimizerSettings(cfg), 0, ex).graph.nodes.filter((n) => n.op === 'ConvWeightGradient').length, 2);
   const tr = new Trainer(model, data, cfg, ex);
   const order = Int32Array.from({ length: 64 }, (_, i) => i);
   const usage: NodeJS.MemoryUsage[] = [];

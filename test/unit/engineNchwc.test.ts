@@ -1,13 +1,28 @@
 /**
  * Convolutions on onnxruntime's NCHWc CPU kernels (OnnxNodeContext.nchwcBlock): which convs the
  * emitter puts there (ungrouped, output channels in whole blocks, input channels in whole blocks or a
- * first layer under one block), that models for anything else (exports, other providers) hold
- * standard ONNX only, and that a conv net's outputs and gradients on the blocked kernels equal those
- * of the standard Conv.
+ * first layer under one block; depthwise with channels a multiple of 4), that models for anything
+ * else (exports, other providers) hold standard ONNX only, which forms a depthwise VJP takes for a
+ * graph built for an executor with NCHWc (GraphTarget.nchwcBlock), and that conv nets' outputs and
+ * gradients on the blocked kernels equal those of the standard Conv.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph, OrtExecutor, Value, conv, gradients, mul, probeNchwcBlock, reduceSum, relu, toOnnxModel } from '../../server/engine';
+import {
+  Graph,
+  OrtExecutor,
+  Value,
+  conv,
+  gradients,
+  mul,
+  probeNchwcBlock,
+  reduceSum,
+  relu,
+  toOnnxModel,
+  type GraphTarget,
+} from '../../server/engine';
+import { onnx } from 'onnx-proto';
+import type { HostTensor } from '../../server/engine/types';
 import { NCHWC_DOMAIN } from '../../server/engine/onnxContext';
 import { assertSameOutputs, normalFeeds } from '../helpers/engineFeeds';
 
@@ -18,7 +33,10 @@ function convNodes(c: number, o: number, block: number, groups = 1) {
   const w = g.input('w', 'float32', [o, c / groups, 3, 3]);
   const model = toOnnxModel(g, [conv(x, w, { pads: [1, 1, 1, 1], groups })], { outputNames: ['y'], nchwcBlock: block });
   const nodes = model.graph!.node!.map((n) => `${n.domain ? `${n.domain}.` : ''}${n.opType}`);
-  return { nodes, domains: model.opsetImport!.map((d) => d.domain) };
+  const blockedGroups = model
+    .graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')
+    .map((n) => n.attribute?.find((a) => a.name === 'group')?.i);
+  return { nodes, domains: model.opsetImport!.map((d) => d.domain), groups: blockedGroups };
 }
 
 test('the emitter puts exactly the convs whose channels fit onnxruntime NCHWc blocks there', () => {
@@ -60,8 +78,98 @@ test('the emitter puts exactly the convs whose channels fit onnxruntime NCHWc bl
   }
 });
 
+test('depthwise convs with channels a multiple of 4 run on the NCHWc depthwise kernel, their groups padded to whole blocks', () => {
+  // 16 channels in blocks of 8 or 16; 8 channels padded to one block of 16 (zero filters), 12 to 16 in blocks of 8
+  for (const [c, block, padded] of [
+    [16, 8, 16],
+    [16, 16, 16],
+    [8, 16, 16],
+    [12, 8, 16],
+  ]) {
+    const dw = convNodes(c, c, block, c);
+    assert.ok(
+      dw.nodes.includes(`${NCHWC_DOMAIN}.ReorderInput`) && !dw.nodes.includes('Conv'),
+      `${c} channels, block ${block}: ${dw.nodes}`,
+    );
+    assert.deepEqual(dw.groups, [padded], `${c} channels, block ${block}: the NCHWc Conv's groups`);
+    assert.equal(dw.nodes.includes('Pad'), padded > c, `${c} channels, block ${block}: zero filters only when padded`);
+  }
+  // 6 channels (not a multiple of 4), a depthwise multiplier of 2 (12 outputs of 6), no block: standard ONNX
+  for (const [c, o, block] of [
+    [6, 6, 8],
+    [6, 12, 8],
+    [16, 16, 0],
+  ]) {
+    const plain = convNodes(c, o, block, c);
+    assert.deepEqual(plain.domains, [''], `${c} -> ${o} depthwise, block ${block}`);
+  }
+});
+
+/** The ops of a depthwise conv's gradient graph (dX and dW), x [N, c, h, h], built for `target`. */
+function depthwiseVjpOps(c: number, h: number, stride: number, target?: Partial<GraphTarget>): string[] {
+  const g = new Graph('dw-vjp', target);
+  const x = g.input('x', 'float32', ['N', c, h, h]);
+  const w = g.input('w', 'float32', [c, 1, 3, 3]);
+  const y = conv(x, w, { pads: [1, 1, 1, 1], strides: [stride, stride], groups: c });
+  const before = g.nodes.length;
+  gradients(reduceSum(y, [0, 1, 2, 3]), [x, w]);
+  return g.nodes.slice(before).map((n) => n.op);
+}
+
+test('a depthwise VJP built for an executor with NCHWc takes a blocked convolution for the stride-1 dX, else its matrix products', () => {
+  // 8x8: small enough for the matrix products. For a graph without the target, dX and dW both by them
+  const plain = depthwiseVjpOps(16, 8, 1);
+  assert.ok(!plain.includes('Conv') && plain.filter((op) => op === 'MatMul').length >= 3, `${plain}`);
+  // built for NCHWc blocks of 16: dX a depthwise Conv of the cotangent, dW still by the products
+  const blocked = depthwiseVjpOps(16, 8, 1, { nchwcBlock: 16 });
+  assert.equal(blocked.filter((op) => op === 'Conv').length, 1, `${blocked}`);
+  assert.ok(blocked.includes('MatMul'), `${blocked}`);
+  // stride 2 (the general dX would zero-fill the cotangent) and 6 channels (not on the kernel): the matrix products
+  for (const ops of [depthwiseVjpOps(16, 8, 2, { nchwcBlock: 16 }), depthwiseVjpOps(6, 8, 1, { nchwcBlock: 16 })])
+    assert.ok(!ops.includes('Conv'), `${ops}`);
+});
+
+/** Outputs and gradients of a depthwise-separable net (c -> depthwise -> depthwise stride 2 -> pointwise 2c) on an executor. */
+async function depthwiseNet(ex: OrtExecutor, c: number, target?: GraphTarget) {
+  const g = new Graph('dw-net', target);
+  const x = g.input('x', 'float32', ['N', c, 10, 10]);
+  const shapes = [
+    [c, 1, 3, 3],
+    [c, 1, 3, 3],
+    [2 * c, c, 1, 1],
+  ];
+  const ws: Value[] = shapes.map((s, i) => g.input(`w${i + 1}`, 'float32', s));
+  const cot = g.input('c', 'float32', ['N', 2 * c, 5, 5]);
+  const h1 = relu(conv(x, ws[0], { pads: [1, 1, 1, 1], groups: c }));
+  const h2 = relu(conv(h1, ws[1], { strides: [2, 2], pads: [1, 1, 1, 1], groups: c }));
+  const y = conv(h2, ws[2]);
+  const grads = gradients(reduceSum(mul(y, cot), [0, 1, 2, 3]), [x, ...ws]);
+  const outputs = { y, dx: grads[0], dw1: grads[1], dw2: grads[2], dw3: grads[3] };
+  const feed = normalFeeds(7);
+  const feeds = { x: feed([3, c, 10, 10]), w1: feed(shapes[0]), w2: feed(shapes[1]), w3: feed(shapes[2]), c: feed([3, 2 * c, 5, 5]) };
+  const grouped = (n: onnx.INodeProto) => !!n.attribute?.some((at) => at.name === 'group');
+  const { out, names, count } = await runCounting(ex, g, outputs, feeds, grouped);
+  return { out, names, depthwiseBlocked: count };
+}
+
+test('depthwise nets give the same outputs and gradients on the NCHWc kernels as on the standard forms', async (t) => {
+  const block = await probeNchwcBlock();
+  if (!block) return t.skip('this onnxruntime build or CPU has no NCHWc kernels (probeNchwcBlock: 0)');
+  const blocked = await OrtExecutor.create({ threads: 1, nchwc: true, native: false });
+  const standard = await OrtExecutor.create({ threads: 1, nchwc: false, native: false });
+  // whole blocks and channels padded to a block (half a block, 4): the two depthwise forwards and the
+  // stride-1 layer's dX on the depthwise kernel (the strided layer's VJP stays on the matrix products)
+  for (const c of [block, block / 2, 4]) {
+    const a = await depthwiseNet(blocked, c, blocked);
+    const b = await depthwiseNet(standard, c);
+    assert.equal(a.depthwiseBlocked, 3, `${c} channels: depthwise convs on the NCHWc kernel`);
+    assert.equal(b.depthwiseBlocked, 0);
+    assertSameOutputs(a.out, b.out, a.names, 1e-5, `${c} channels, `);
+  }
+});
+
 /** Outputs and gradients of a three-conv net (3 -> w1, w1 -> w2 stride 2, w2 -> w3 pointwise) on an executor. */
-async function convNet(ex: OrtExecutor, [w1, w2, w3]: number[], nchwcBlock = 0) {
+async function convNet(ex: OrtExecutor, [w1, w2, w3]: number[]) {
   const g = new Graph('nchwc-net');
   const x = g.input('x', 'float32', ['N', 3, 9, 9]);
   const shapes = [
@@ -78,11 +186,23 @@ async function convNet(ex: OrtExecutor, [w1, w2, w3]: number[], nchwcBlock = 0) 
   const outputs = { y, dx: grads[0], dw1: grads[1], dw2: grads[2], dw3: grads[3] };
   const feed = normalFeeds(5);
   const feeds = { x: feed([2, 3, 9, 9]), w1: feed(shapes[0]), w2: feed(shapes[1]), w3: feed(shapes[2]), c: feed([2, w3, 5, 5]) };
-  const model = toOnnxModel(g, Object.values(outputs), { outputNames: Object.keys(outputs), nchwcBlock });
-  const blockedConvs = model.graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+  const { out, names, count } = await runCounting(ex, g, outputs, feeds, () => true);
+  return { out, names, blockedConvs: count };
+}
+
+/** Runs `outputs` of g once on ex, and counts the NCHWc Convs of its model that `counted` picks. */
+async function runCounting(
+  ex: OrtExecutor,
+  g: Graph,
+  outputs: Record<string, Value>,
+  feeds: Record<string, HostTensor>,
+  counted: (n: onnx.INodeProto) => boolean,
+) {
+  const model = toOnnxModel(g, Object.values(outputs), { outputNames: Object.keys(outputs), nchwcBlock: ex.nchwcBlock });
+  const count = model.graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv' && counted(n)).length;
   const compiled = await ex.compile(g, outputs);
   try {
-    return { out: await compiled.run(feeds), names: Object.keys(outputs), blockedConvs };
+    return { out: await compiled.run(feeds), names: Object.keys(outputs), count };
   } finally {
     await compiled.dispose();
   }
@@ -103,7 +223,7 @@ test('conv nets give the same outputs and gradients on the NCHWc kernels as on t
     [[block, block, 2 * block], 4],
     [[8 * block - 4, 8 * block - 2, block], 3],
   ] as [number[], number][]) {
-    const a = await convNet(blocked, widths, block);
+    const a = await convNet(blocked, widths);
     const b = await convNet(standard, widths);
     assert.equal(a.blockedConvs, convs, `NCHWc convs (forward and dX) for widths ${widths}`);
     assertSameOutputs(a.out, b.out, a.names, 1e-5, `widths ${widths}, `);

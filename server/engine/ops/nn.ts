@@ -1,7 +1,7 @@
 /** Neural-network ops: softmax, convolutions, pooling, batch norm (NCHW, as ONNX). Builders: ./builders. */
 import { defineOp, Attrs, Tf, TfTensor } from '../registry';
 import { Node, Value } from '../graph';
-import { NCHWC_DOMAIN, type OnnxNodeContext } from '../onnxContext';
+import { NCHWC_DOMAIN, type OnnxAttr, type OnnxNodeContext } from '../onnxContext';
 import { normAxis, windowOut } from '../shapes';
 import { Dim, hostTensor, isFloat } from '../types';
 import { onnxDataType } from './logic';
@@ -118,9 +118,9 @@ defineOp({
   },
   onnx(ctx, node) {
     const a = convAttrs(node.attrs);
-    if (!ctx.portable && depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a))
-      return emitDepthwiseMatrix(ctx, node, a);
     const nchwc = nchwcPlan(ctx.nchwcBlock, node, a);
+    if (!nchwc && !ctx.portable && depthwiseMatrixForward(node.inputs[0], node.inputs[1], node.outputs[0], a))
+      return emitDepthwiseMatrix(ctx, node, a);
     if (nchwc) return emitNchwcConv(ctx, node, a, nchwc);
     if (!ctx.portable && tapSumFits(node, a)) return emitTapSumConv(ctx, node, a);
     ctx.emit('Conv', [ctx.input(0), ctx.input(1)], [ctx.output(0)], {
@@ -254,13 +254,19 @@ defineOp({
  * inserted between its entries for stride > 1, with each group's kernel flipped and transposed, in
  * the same groups. dW: per group, the products of the cotangent with the input's strided patches,
  * summed over the batch and positions (for depthwise, the patches' size: no larger than im2col).
+ * Depthwise convolutions choose per part (depthwiseConvVjp).
  */
 function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+  if (isDepthwise(x, w, a)) return depthwiseConvVjp(x, w, g, a);
+  return [groupedInputGradient(x, w, g, a), groupedPatchesWeightGradient(x, w, g, a)];
+}
+
+/** dX of a grouped convolution: the cotangent (zeros between its entries for stride > 1) convolved with the flipped kernels. */
+function groupedInputGradient(x: Value, w: Value, g: Value, a: ConvAttrs): Value {
   const G = a.groups as number;
   const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
   const [o, cg, kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
-  if (cg === 1 && o === c && h * wd * oh * ow <= DEPTHWISE_MATRIX_MAX) return depthwiseMatrixVjp(x, w, g, a);
   const [sh, sw] = a.strides;
   const flipped = gather(gather(w, descending(kh), 2), descending(kw), 3);
   const kT = reshape(transpose(reshape(flipped, [G, o / G, cg, kh, kw]), [0, 2, 1, 3, 4]), [c, o / G, kh, kw]);
@@ -273,10 +279,41 @@ function groupedConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Val
   const [pb0, pb1] = [kh - 1 - a.pads[0], kw - 1 - a.pads[1]];
   const [pe0, pe1] = [h - oh * sh + a.pads[0], wd - ow * sw + a.pads[1]];
   if (pe0 < 0 || pe1 < 0) gd = slice(gd, [0, 0], [oh * sh + Math.min(pe0, 0), ow * sw + Math.min(pe1, 0)], [2, 3]);
-  const dx = conv(gd, kT, { pads: [pb0, pb1, Math.max(pe0, 0), Math.max(pe1, 0)], groups: G });
-  const cols = reshape(patches(x, kh, kw, a.pads, oh, ow, [sh, sw]), [nb, G, 1, cg * kh * kw, oh * ow]);
+  return conv(gd, kT, { pads: [pb0, pb1, Math.max(pe0, 0), Math.max(pe1, 0)], groups: G });
+}
+
+/** dW of a grouped convolution from the input's patches: per group, cotangent times patches, summed over batch and positions. */
+function groupedPatchesWeightGradient(x: Value, w: Value, g: Value, a: ConvAttrs): Value {
+  const G = a.groups as number;
+  const nb = x.shape[0];
+  const [o, cg, kh, kw] = w.shape as number[];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const cols = reshape(patches(x, kh, kw, a.pads, oh, ow, [a.strides[0], a.strides[1]]), [nb, G, 1, cg * kh * kw, oh * ow]);
   const prod = mul(reshape(g, [nb, G, o / G, 1, oh * ow]), cols); // [N, G, O/G, cg·kh·kw, P]
-  return [dx, reshape(reduceSum(prod, [0, 4]), [o, cg, kh, kw])];
+  return reshape(reduceSum(prod, [0, 4]), [o, cg, kh, kw]);
+}
+
+/**
+ * VJP of a depthwise convolution (MobileNet's 3x3 layers). Where the graph's executor runs depthwise
+ * convolutions on onnxruntime's NCHWc kernels (GraphTarget.nchwcBlock, depthwiseBlockFits), the input
+ * gradient of a stride-1 one is the depthwise convolution of the cotangent with the flipped kernel,
+ * which runs there (MobileNetV1 0.25's step 1.05-1.11x faster, docs/engine.md). Elsewhere, and for
+ * strided ones (whose zero-filled cotangent costs a single-threaded Pad and four times the work),
+ * small maps take the matrix products for dX and dW, larger ones the grouped rule; dW of a stride-1
+ * one on a small map keeps its matrix products too.
+ */
+function depthwiseConvVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+  const [, , h, wd] = x.shape as [Dim, number, number, number];
+  const [oh, ow] = staticSpatial(g, 'Conv cotangent');
+  const matrix = h * wd * oh * ow <= DEPTHWISE_MATRIX_MAX;
+  const blockedDx = a.strides.every((s) => s === 1) && depthwiseBlockFits(x.graph.nchwcBlock, x);
+  if (!blockedDx) {
+    if (!matrix) return [groupedInputGradient(x, w, g, a), groupedPatchesWeightGradient(x, w, g, a)];
+    const both = depthwiseMatrixVjp(x, w, g, a, { dx: true, dw: true });
+    return [both.dx!, both.dw!];
+  }
+  const dw = matrix ? depthwiseMatrixVjp(x, w, g, a, { dw: true }).dw! : groupedPatchesWeightGradient(x, w, g, a);
+  return [groupedInputGradient(x, w, g, a), dw];
 }
 
 /**
@@ -294,21 +331,24 @@ export const DEPTHWISE_MATRIX_MAX = 262144;
  * reads for each output pixel (stride and padding included). Then dX_c = g_c·M_cᵀ and
  * dW[c, k] = Σ (x_cᵀ·g_c) ⊙ S_k: batched matrix products over the channels, which onnxruntime runs
  * multi-threaded, instead of its per-(example, group) loops and the patch Slices of the general rule.
+ * Builds the parts asked for (depthwiseConvVjp may take dX elsewhere).
  */
-function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs): [Value, Value] {
+function depthwiseMatrixVjp(x: Value, w: Value, g: Value, a: ConvAttrs, parts: { dx?: boolean; dw?: boolean }): { dx?: Value; dw?: Value } {
   const [nb, c, h, wd] = x.shape as [Dim, number, number, number];
   const [, , kh, kw] = w.shape as number[];
   const [oh, ow] = staticSpatial(g, 'Conv cotangent');
   const [P, Q, K] = [h * wd, oh * ow, kh * kw];
   const { taps, tapsT } = depthwiseTaps([h, wd], [kh, kw], [oh, ow], a);
-  const S = x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps));
-  const ST = x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT));
-  const m = reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
-  const xc = transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
+  // (built in the order of the form that always made both: the emitted graph is unchanged)
+  const S = parts.dx ? x.graph.constant(hostTensor(x.dtype, [K, P * Q], taps)) : undefined;
+  const ST = parts.dw ? x.graph.constant(hostTensor(x.dtype, [P * Q, K], tapsT)) : undefined;
+  const m = S && reshape(matmul(reshape(w, [c, K]), S), [c, P, Q]);
+  const xc = ST && transpose(reshape(x, [nb, c, P]), [1, 0, 2]); // [C, N, P]
   const gc = transpose(reshape(g, [nb, c, Q]), [1, 0, 2]); // [C, N, Q]
-  const dx = reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]);
-  const dm = reshape(matmul(swapLast(xc), gc), [c, P * Q]);
-  return [dx, reshape(matmul(dm, ST), [c, 1, kh, kw])];
+  return {
+    dx: m && reshape(transpose(matmul(gc, swapLast(m)), [1, 0, 2]), [nb, c, h, wd]),
+    dw: xc && ST && reshape(matmul(reshape(matmul(swapLast(xc), gc), [c, P * Q]), ST), [c, 1, kh, kw]),
+  };
 }
 
 /** The 0/1 tap matrices of a depthwise map: S [K, H·W·OH·OW] (tap k reads input pixel p for output pixel q) and Sᵀ. */
@@ -381,16 +421,39 @@ export const NCHWC_MAX_PADDED_WORK = 1.125;
 
 const roundUp = (n: number, b: number) => Math.ceil(n / b) * b;
 
+/** An NCHWc convolution's padded channel counts (outputs, inputs), whether x is reordered, and whether it is depthwise. */
+interface NchwcPlan {
+  op: number;
+  cp: number;
+  blockedIn: boolean;
+  depthwise?: boolean;
+}
+
 /**
- * How a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock), or undefined where it does not:
- * ungrouped float32; input channels fewer than a block (a first layer, read as NCHW: `blockedIn`
- * false) or a multiple of 4 (ReorderInput's condition; it zero-fills them up to whole blocks);
- * filters zero-padded to `op` x `cp` channels (whole blocks; ReorderOutput cuts the extra outputs off
- * again), at most NCHWC_MAX_PADDED_WORK times the work.
+ * Whether a depthwise convolution of x runs on onnxruntime's NCHWc depthwise kernel (block B > 0):
+ * float32 and channels a multiple of 4 (ReorderInput's condition), padded with zero channels up to
+ * whole blocks whatever that costs: the kernel measured 1.6-7.6x faster than onnxruntime's grouped Conv
+ * on MobileNetV1 0.25's layers with AVX-512, 8 channels padded to 16 included (docs/engine.md).
  */
-function nchwcPlan(block: number, node: Node, a: ConvAttrs): { op: number; cp: number; blockedIn: boolean } | undefined {
-  if (block < 2 || (a.groups ?? 1) > 1) return undefined;
+function depthwiseBlockFits(block: number, x: Value): boolean {
+  return block >= 2 && x.dtype === 'float32' && (x.shape[1] as number) % 4 === 0;
+}
+
+/**
+ * How a convolution runs as onnxruntime's NCHWc Conv (ctx.nchwcBlock), or undefined where it does not.
+ * Depthwise: depthwiseBlockFits. Otherwise ungrouped float32; input channels fewer than a block (a
+ * first layer, read as NCHW: `blockedIn` false) or a multiple of 4 (ReorderInput's condition; it
+ * zero-fills them up to whole blocks); filters zero-padded to `op` x `cp` channels (whole blocks;
+ * ReorderOutput cuts the extra outputs off again), at most NCHWC_MAX_PADDED_WORK times the work.
+ */
+function nchwcPlan(block: number, node: Node, a: ConvAttrs): NchwcPlan | undefined {
   const [x, w] = node.inputs;
+  if (isDepthwise(x, w, a)) {
+    if (!depthwiseBlockFits(block, x)) return undefined;
+    const cp = roundUp(x.shape[1] as number, block);
+    return { op: cp, cp, blockedIn: true, depthwise: true };
+  }
+  if (block < 2 || (a.groups ?? 1) > 1) return undefined;
   const [o, c] = w.shape;
   if (x.dtype !== 'float32' || typeof c !== 'number' || typeof o !== 'number') return undefined;
   const blockedIn = c >= block;
@@ -402,34 +465,33 @@ function nchwcPlan(block: number, node: Node, a: ConvAttrs): { op: number; cp: n
 /**
  * The convolution in onnxruntime's blocked layout (`plan` from nchwcPlan): x reordered to NCHWc
  * (channels in blocks of B innermost), the kernel zero-padded to whole blocks and reordered to
- * OIHWBiBo ([O'/B, C'/B, kh, kw, B_in, B_out]; OIHWBo for an NCHW input with C < B), NCHWc Conv, and
- * the result reordered back to NCHW with its O channels. Its direct kernels measured 1.5-1.7x faster
+ * OIHWBiBo ([O'/B, C'/B, kh, kw, B_in, B_out]; OIHWBo, [O'/B, C, kh, kw, B_out], for an NCHW input
+ * with C < B and for a depthwise kernel, whose C is 1 and whose groups are its O' channels), NCHWc
+ * Conv, and the result reordered back to NCHW with its O channels. Its direct kernels measured 1.5-1.7x faster
  * than Conv's im2col + GEMM on the 16-64 channel 3x3 convs of the CIFAR nets with AVX-512 (docs/engine.md).
  */
-function emitNchwcConv(
-  ctx: OnnxNodeContext,
-  node: Node,
-  a: ConvAttrs,
-  { op, cp, blockedIn }: { op: number; cp: number; blockedIn: boolean },
-): void {
+function emitNchwcConv(ctx: OnnxNodeContext, node: Node, a: ConvAttrs, { op, cp, blockedIn, depthwise }: NchwcPlan): void {
   const B = ctx.nchwcBlock;
-  const [o, c, kh, kw] = node.inputs[1].shape as number[];
+  const [o, c, kh, kw] = node.inputs[1].shape as number[]; // depthwise: c = 1
+  const filterIn = depthwise ? 1 : cp;
   const [xb, wp, wr, wt, wb, yb] = ['x_nchwc', 'w_padded', 'w_blocks', 'w_blocked_t', 'w_nchwc', 'y_nchwc'].map((t) => ctx.temp(t));
   if (blockedIn) ctx.emit('ReorderInput', [ctx.input(0)], [xb], {}, NCHWC_DOMAIN);
   let w = ctx.input(1);
-  if (op > o || cp > c) {
-    ctx.emit('Pad', [w, ctx.int64s([0, 0, 0, 0, op - o, cp - c, 0, 0]), ctx.scalar(0, 'float32')], [wp], { mode: { s: 'constant' } });
+  if (op > o || filterIn > c) {
+    ctx.emit('Pad', [w, ctx.int64s([0, 0, 0, 0, op - o, filterIn - c, 0, 0]), ctx.scalar(0, 'float32')], [wp], { mode: { s: 'constant' } });
     w = wp;
   }
-  if (blockedIn) {
+  if (blockedIn && !depthwise) {
     ctx.emit('Reshape', [w, ctx.int64s([op / B, B, cp / B, B, kh, kw])], [wr]);
     ctx.emit('Transpose', [wr], [wt], { perm: { ints: [0, 2, 4, 5, 3, 1] } });
   } else {
-    ctx.emit('Reshape', [w, ctx.int64s([op / B, B, c, kh, kw])], [wr]);
+    ctx.emit('Reshape', [w, ctx.int64s([op / B, B, filterIn, kh, kw])], [wr]);
     ctx.emit('Transpose', [wr], [wt], { perm: { ints: [0, 2, 3, 4, 1] } });
   }
-  ctx.emit('Reshape', [wt, ctx.int64s([op, cp, kh, kw])], [wb]);
-  ctx.emit('Conv', [blockedIn ? xb : ctx.input(0), wb], [yb], { ...onnxConvAttrs(a), kernel_shape: { ints: [kh, kw] } }, NCHWC_DOMAIN);
+  ctx.emit('Reshape', [wt, ctx.int64s([op, filterIn, kh, kw])], [wb]);
+  const attrs: Record<string, OnnxAttr> = { ...onnxConvAttrs(a), kernel_shape: { ints: [kh, kw] } };
+  if (depthwise) attrs.group = { i: op };
+  ctx.emit('Conv', [blockedIn ? xb : ctx.input(0), wb], [yb], attrs, NCHWC_DOMAIN);
   ctx.emit('ReorderOutput', [yb], [ctx.output(0)], { channels: { i: o } }, NCHWC_DOMAIN);
 }
 
