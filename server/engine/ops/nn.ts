@@ -297,7 +297,7 @@ function groupedPatchesWeightGradient(x: Value, w: Value, g: Value, a: ConvAttrs
  * VJP of a depthwise convolution (MobileNet's 3x3 layers). Where the graph's executor runs depthwise
  * convolutions on onnxruntime's NCHWc kernels (GraphTarget.nchwcBlock, depthwiseBlockFits), the input
  * gradient of a stride-1 one is the depthwise convolution of the cotangent with the flipped kernel,
- * which runs there (MobileNetV1 0.25's step 1.05-1.11x faster, docs/engine.md). Elsewhere, and for
+ * which runs there (MobileNetV1 0.25's step 1.01-1.09x faster, docs/engine.md). Elsewhere, and for
  * strided ones (whose zero-filled cotangent costs a single-threaded Pad and four times the work),
  * small maps take the matrix products for dX and dW, larger ones the grouped rule; dW of a stride-1
  * one on a small map keeps its matrix products too.
